@@ -1,0 +1,2 @@
+#include <relay/relay.hpp>
+int main() { return 0; }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The project's two entry points on a fresh Debian 12 machine (run as root or with sudo):
+#   scripts/dev.sh serve   install what is missing, build, start relayd on 127.0.0.1:8000
+#   scripts/dev.sh test    install what is missing, build, run the whole test suite
+# Everything the build and the tests need is installed here, from Debian's packages.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${RELAY_BUILD_DIR:-$here/build}
+jobs=${RELAY_JOBS:-$(nproc)}
+
+build_packages=(build-essential cmake ninja-build ccache pkg-config
+  libboost1.81-dev libboost-json1.81-dev libssl-dev libfmt-dev doctest-dev libsqlite3-dev)
+# Tests also use clang (libFuzzer), coturn's turnserver, openssl and curl.
+test_packages=(clang libclang-rt-14-dev coturn openssl curl)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_missing() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+configure_and_build() {
+  if [ ! -f "$build_dir/build.ninja" ]; then
+    cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+  fi
+  cmake --build "$build_dir" --parallel "$jobs"
+}
+
+case "${1:-}" in
+  serve)
+    shift
+    install_missing "${build_packages[@]}"
+    configure_and_build
+    export RELAY_HOST=${RELAY_HOST:-127.0.0.1}
+    export RELAY_PORT=${RELAY_PORT:-8000}
+    export RELAY_DATABASE=${RELAY_DATABASE:-$here/var/relay.db}
+    export RELAY_DEV=${RELAY_DEV:-true}
+    mkdir -p "$(dirname "$RELAY_DATABASE")"
+    echo "==> starting relayd on http://$RELAY_HOST:$RELAY_PORT (database $RELAY_DATABASE, dev mode)"
+    exec "$build_dir/relayd/relayd" serve "$@"
+    ;;
+  test)
+    shift
+    install_missing "${build_packages[@]}" "${test_packages[@]}"
+    configure_and_build
+    cd "$build_dir"
+    exec ctest --output-on-failure --timeout 900 "$@"
+    ;;
+  *)
+    echo "usage: scripts/dev.sh serve [relayd flags…] | test [ctest flags…]" >&2
+    exit 2
+    ;;
+esac
