@@ -1,5 +1,5 @@
 # Warnings are PRIVATE to our own targets: consumers never inherit them.
 function(relay_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local
-    -Wnon-virtual-dtor -Wno-unused-parameter)
+    -Wno-unused-parameter)
 endfunction()

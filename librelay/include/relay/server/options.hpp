@@ -1,0 +1,71 @@
+#pragma once
+/** @file Everything the relay server can be configured with. relayd fills it from the
+ * environment, a config file and flags (see docs/configuration.md); tests fill it directly. */
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace relay::server {
+
+/** A token bucket: `rate` tokens per second, at most `burst` banked. */
+struct rate_limit {
+    double rate = 0;
+    double burst = 0;
+};
+
+struct server_options {
+    // Listening (RELAY_HOST, RELAY_PORT). Port 0 picks a free port (tests).
+    std::string host = "0.0.0.0";
+    std::uint16_t port = 8000;
+    /** Worker threads for network I/O; 0 means one per core. */
+    unsigned threads = 0;
+
+    // Store (RELAY_DATABASE): a SQLite path, ":memory:", or later a postgresql:// URL.
+    std::string database = "relay.db";
+
+    // Access tokens (RELAY_JWT_SECRET, RELAY_ACCESS_TTL, RELAY_REFRESH_TTL).
+    std::string jwt_secret;
+    std::chrono::seconds access_ttl{900};
+    std::chrono::seconds refresh_ttl{2592000};
+
+    /** Key sealing device secrets at rest (RELAY_SECRET_KEY: 64 hex chars or base64 of 32 bytes). */
+    std::string secret_key;
+
+    bool dev = false;                    // RELAY_DEV
+    bool open_registration = true;       // RELAY_OPEN_REGISTRATION
+    std::vector<std::string> cors_origins; // RELAY_CORS_ORIGINS
+
+    // TURN (section 4 of the contract).
+    std::string turn_provider = "none";  // coturn | cloudflare | none
+    std::vector<std::string> turn_secrets; // RELAY_TURN_SECRET (comma-separated: first signs, all verify)
+    std::vector<std::string> turn_urls;
+    std::chrono::seconds turn_ttl{86400};
+    std::vector<std::string> stun_urls;
+    std::string cf_turn_key_id;
+    std::string cf_turn_api_token;
+    std::string cf_api_base = "https://rtc.live.cloudflare.com/v1";
+
+    // TLS (RELAY_TLS_CERT, RELAY_TLS_KEY): both set means https/wss.
+    std::string tls_cert;
+    std::string tls_key;
+
+    // Limits.
+    std::size_t read_message_max = 64 * 1024;      ///< largest WebSocket message accepted
+    std::size_t http_body_max = 64 * 1024;         ///< largest JSON API request body
+    std::size_t tunnel_body_max = 1024 * 1024;     ///< largest REST-tunnel body, both ways
+    rate_limit app_rate{50, 100};                  ///< messages per app connection
+    rate_limit robot_rate{200, 400};               ///< messages per robot connection
+    double webrtc_requests_per_minute = 10;        ///< per app connection
+    std::size_t send_queue_max_messages = 4096;    ///< slow-consumer policy, see docs/protocol.md
+    std::size_t send_queue_max_bytes = 8 * 1024 * 1024;
+    std::size_t replay_max_events = 1000;          ///< per device
+    std::chrono::seconds replay_max_age{600};
+    std::chrono::seconds auth_timeout{10};         ///< first-message auth and device challenge
+    std::chrono::seconds ping_interval{30};
+    std::chrono::seconds idle_timeout{75};
+    std::chrono::seconds shutdown_grace{10};
+};
+
+} // namespace relay::server

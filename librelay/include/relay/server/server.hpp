@@ -1,0 +1,42 @@
+#pragma once
+/** @file The relay server: HTTP API and both WebSocket endpoints on one listener. */
+#include <relay/server/options.hpp>
+#include <relay/telemetry/log.hpp>
+#include <relay/telemetry/metrics.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <memory>
+
+namespace relay::server {
+
+/**
+ * Owns the listener, the I/O threads and the shared state. Create it, `start()` it (which binds
+ * and may fail with a reason), then `run()` it on the calling thread until `stop()`.
+ * The logger and the metrics registry are the caller's and must outlive the server.
+ */
+class server {
+public:
+    server(server_options options, telemetry::logger& log, telemetry::registry& metrics);
+    ~server();
+    server(server const&) = delete;
+    server& operator=(server const&) = delete;
+
+    /** Opens the store and binds the listener. On failure, `why` says what went wrong. */
+    boost::system::error_code start(std::string& why);
+
+    /** The bound port (useful when options.port was 0). */
+    std::uint16_t port() const noexcept;
+
+    /** Serves until stop() is called; returns once every thread has finished. */
+    void run();
+
+    /** Graceful stop: stops accepting, closes connections, lets work finish. Thread-safe. */
+    void stop();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace relay::server

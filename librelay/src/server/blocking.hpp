@@ -1,0 +1,22 @@
+#pragma once
+// Runs blocking work (store queries, password hashing) on the blocking pool and resumes the
+// calling coroutine on its own executor, so network threads never wait on disk or the KDF.
+#include "net.hpp"
+
+#include <type_traits>
+#include <utility>
+
+namespace relay::server {
+
+template <class F>
+net::awaitable<std::invoke_result_t<F&>> run_blocking(net::thread_pool& pool, F f)
+{
+    using result_type = std::invoke_result_t<F&>;
+    // co_spawn delivers the result through the awaiting coroutine's executor.
+    co_return co_await net::co_spawn(
+        pool.get_executor(),
+        [f = std::move(f)]() mutable -> net::awaitable<result_type> { co_return f(); },
+        net::use_awaitable);
+}
+
+} // namespace relay::server

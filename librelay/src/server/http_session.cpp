@@ -1,0 +1,144 @@
+#include "http_session.hpp"
+
+#include "http_util.hpp"
+#include "router.hpp"
+#include "shared_state.hpp"
+#include "websocket_upgrade.hpp"
+
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+
+namespace relay::server {
+namespace {
+
+constexpr auto request_deadline = std::chrono::seconds(30);
+
+bool is_tunnel_path(std::string_view path)
+{
+    return path.starts_with("/api/devices/") && path.find("/rest/") != std::string_view::npos;
+}
+
+// CORS: only the configured origins are echoed back; others get no CORS headers at all.
+std::string allowed_origin(shared_state const& state, http_request const& req)
+{
+    auto it = req.find(http::field::origin);
+    if (it == req.end())
+        return {};
+    std::string_view origin(it->value().data(), it->value().size());
+    auto const& allowed = state.options.cors_origins;
+    if (std::find(allowed.begin(), allowed.end(), origin) != allowed.end() ||
+        std::find(allowed.begin(), allowed.end(), "*") != allowed.end())
+        return std::string(origin);
+    return {};
+}
+
+net::awaitable<http_response> answer(shared_state& state, router const& routes, http_request& req,
+                                     std::string const& client)
+{
+    auto target = std::string_view(req.target().data(), req.target().size());
+    auto q = target.find('?');
+    request_context ctx{state, req,
+                        std::string(target.substr(0, q)),
+                        q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1)),
+                        client,
+                        {}};
+    if (req.method() == http::verb::options && req.count(http::field::access_control_request_method)) {
+        auto res = empty_response(http::status::no_content);
+        res.set(http::field::access_control_allow_methods, "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+        res.set(http::field::access_control_allow_headers, "Authorization, Content-Type");
+        res.set(http::field::access_control_max_age, "600");
+        co_return res;
+    }
+    try {
+        co_return co_await routes.dispatch(ctx);
+    } catch (std::exception const& e) {
+        // A handler bug must cost one request, never the connection or the process.
+        state.log.error("http_handler_failed", {{"path", ctx.path}, {"what", e.what()}});
+        co_return error_response(errc::internal);
+    }
+}
+
+} // namespace
+
+net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router const& routes, tcp::socket socket)
+{
+    beast::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    std::string client = ec ? std::string("unknown") : remote.address().to_string();
+    socket.set_option(tcp::no_delay(true), ec);
+
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(16 * 1024);
+        stream.expires_after(request_deadline);
+        auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+        if (hec) {
+            if (hec == http::error::end_of_stream || hec == net::error::operation_aborted ||
+                hec == beast::error::timeout || hec == net::error::connection_reset || hec == net::error::eof)
+                break;
+            auto res = error_response(errc::bad_message, "malformed HTTP request");
+            res.keep_alive(false);
+            co_await http::async_write(stream, res, use_tuple);
+            break;
+        }
+        // Owned copy: the parser's message is moved out below.
+        std::string path(parser.get().target().data(), parser.get().target().size());
+        path.resize(std::min(path.size(), path.find('?')));
+
+        if (beast::websocket::is_upgrade(parser.get())) {
+            stream.expires_never();
+            auto req = parser.release();
+            co_await upgrade_websocket(state, std::move(stream), std::move(buffer), std::move(req), client);
+            co_return;
+        }
+
+        parser.body_limit(is_tunnel_path(path) ? state->options.tunnel_body_max : state->options.http_body_max);
+        auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+        if (bec) {
+            if (bec == http::error::body_limit) {
+                auto res = error_response(errc::body_too_large);
+                res.keep_alive(false);
+                co_await http::async_write(stream, res, use_tuple);
+            }
+            break;
+        }
+
+        auto start = std::chrono::steady_clock::now();
+        ++state->requests_in_flight;
+        auto req = parser.release();
+        auto res = co_await answer(*state, routes, req, client);
+        --state->requests_in_flight;
+        if (auto origin = allowed_origin(*state, req); !origin.empty()) {
+            res.set(http::field::access_control_allow_origin, origin);
+            res.set(http::field::vary, "Origin");
+        }
+        bool keep = req.keep_alive() && !state->stopping;
+        res.keep_alive(keep);
+        res.set(http::field::server, "relayd");
+
+        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        state->metrics.http_requests.inc();
+        state->metrics.http_latency.observe(seconds);
+        // The query string is never logged: it may carry a token.
+        state->log.info("http_request", {{"method", std::string_view(req.method_string().data(), req.method_string().size())},
+                                         {"path", path},
+                                         {"status", res.result_int()},
+                                         {"ms", seconds * 1000.0},
+                                         {"client", client}});
+
+        stream.expires_after(request_deadline);
+        auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
+        if (wec || !keep)
+            break;
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+} // namespace relay::server

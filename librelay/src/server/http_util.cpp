@@ -1,0 +1,94 @@
+#include "http_util.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cctype>
+
+namespace relay::server {
+
+http_response json_response(http::status status, boost::json::value const& body)
+{
+    http_response res{status, 11};
+    res.set(http::field::content_type, "application/json");
+    res.body() = boost::json::serialize(body);
+    res.prepare_payload();
+    return res;
+}
+
+http_response error_response(errc code, std::string_view message, std::optional<http::status> status)
+{
+    boost::json::object err;
+    err["code"] = wire_name(code);
+    err["message"] = message.empty() ? default_message(code) : message;
+    auto st = status.value_or(static_cast<http::status>(http_status(code)));
+    return json_response(st, boost::json::object{{"error", std::move(err)}});
+}
+
+http_response empty_response(http::status status)
+{
+    http_response res{status, 11};
+    res.prepare_payload();
+    return res;
+}
+
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space)
+{
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        char c = in[i];
+        if (c == '%') {
+            if (i + 2 >= in.size())
+                return std::nullopt;
+            int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+            if (hi < 0 || lo < 0)
+                return std::nullopt;
+            out += static_cast<char>(hi * 16 + lo);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out += ' ';
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view name)
+{
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        auto pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        auto eq = pair.find('=');
+        auto key = pair.substr(0, eq);
+        if (key == name)
+            return percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    }
+    return std::nullopt;
+}
+
+std::string_view bearer_token(http_request const& req)
+{
+    auto it = req.find(http::field::authorization);
+    if (it == req.end())
+        return {};
+    std::string_view v(it->value().data(), it->value().size());
+    constexpr std::string_view prefix = "Bearer ";
+    if (v.size() <= prefix.size())
+        return {};
+    // The scheme is case-insensitive (RFC 7235).
+    for (std::size_t i = 0; i < prefix.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(v[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
+            return {};
+    return v.substr(prefix.size());
+}
+
+} // namespace relay::server

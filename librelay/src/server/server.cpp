@@ -1,0 +1,159 @@
+#include <relay/server/server.hpp>
+
+#include "http_session.hpp"
+#include "router.hpp"
+#include "routes.hpp"
+#include "shared_state.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include <thread>
+
+namespace relay::server {
+
+struct server::impl {
+    impl(server_options o, telemetry::logger& l, telemetry::registry& r)
+        : options(std::move(o)), log(l), metrics(r)
+    {
+    }
+
+    net::io_context& next_context()
+    {
+        return *contexts[next.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+    }
+
+    net::awaitable<void> accept_loop();
+    void finish_stop(std::chrono::steady_clock::time_point deadline);
+
+    server_options options;
+    telemetry::logger& log;
+    telemetry::registry& metrics;
+
+    // One io_context per thread: a connection lives on one thread, so its handlers never race
+    // and need no strand; cross-connection sends are posted to the receiver's context.
+    std::vector<std::unique_ptr<net::io_context>> contexts;
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+    std::atomic<std::size_t> next{0};
+
+    std::shared_ptr<shared_state> state;
+    router routes;
+    std::unique_ptr<tcp::acceptor> acceptor;
+    std::unique_ptr<net::steady_timer> drain_timer;
+    std::uint16_t bound_port = 0;
+};
+
+server::server(server_options options, telemetry::logger& log, telemetry::registry& metrics)
+    : impl_(std::make_unique<impl>(std::move(options), log, metrics))
+{
+    unsigned threads = impl_->options.threads ? impl_->options.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < threads; ++i) {
+        impl_->contexts.push_back(std::make_unique<net::io_context>(1));
+        impl_->guards.push_back(net::make_work_guard(*impl_->contexts.back()));
+    }
+}
+
+server::~server() = default;
+
+boost::system::error_code server::start(std::string& why)
+{
+    auto& d = *impl_;
+    d.state = std::make_shared<shared_state>(d.options, d.log, d.metrics);
+    add_ops_routes(d.routes);
+
+    boost::system::error_code ec;
+    auto address = net::ip::make_address(d.options.host, ec);
+    if (ec) {
+        why = "RELAY_HOST is not an IP address: " + d.options.host;
+        return ec;
+    }
+    tcp::endpoint endpoint{address, d.options.port};
+    d.acceptor = std::make_unique<tcp::acceptor>(*d.contexts.front());
+    d.acceptor->open(endpoint.protocol(), ec);
+    if (!ec) d.acceptor->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) d.acceptor->bind(endpoint, ec);
+    if (!ec) d.acceptor->listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+        why = "cannot listen on " + d.options.host + ":" + std::to_string(d.options.port) + ": " + ec.message();
+        return ec;
+    }
+    d.bound_port = d.acceptor->local_endpoint().port();
+    return {};
+}
+
+std::uint16_t server::port() const noexcept
+{
+    return impl_->bound_port;
+}
+
+net::awaitable<void> server::impl::accept_loop()
+{
+    for (;;) {
+        auto& context = next_context();
+        auto [ec, socket] = co_await acceptor->async_accept(context, use_tuple);
+        if (ec) {
+            if (ec == net::error::operation_aborted || !acceptor->is_open())
+                co_return;
+            // Out of descriptors and the like: say so, breathe, keep serving the others.
+            log.warn("accept_failed", {{"error", ec.message()}});
+            net::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(100));
+            co_await pause.async_wait(use_tuple);
+            continue;
+        }
+        net::co_spawn(context, serve_http(state, routes, std::move(socket)),
+                      [&l = log](std::exception_ptr e) {
+                          if (!e) return;
+                          try {
+                              std::rethrow_exception(e);
+                          } catch (std::exception const& ex) {
+                              l.error("connection_failed", {{"what", ex.what()}});
+                          }
+                      });
+    }
+}
+
+void server::run()
+{
+    auto& d = *impl_;
+    d.log.info("listening", {{"host", d.options.host}, {"port", d.bound_port},
+                             {"threads", d.contexts.size()}});
+    net::co_spawn(*d.contexts.front(), d.accept_loop(), net::detached);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < d.contexts.size(); ++i)
+        threads.emplace_back([&c = *d.contexts[i]] { c.run(); });
+    d.contexts.front()->run();
+    for (auto& t : threads)
+        t.join();
+    d.state->blocking.join();
+    d.log.info("stopped");
+}
+
+void server::impl::finish_stop(std::chrono::steady_clock::time_point deadline)
+{
+    // Wait for in-flight requests, up to the grace period, then let every thread return.
+    if (state->requests_in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        drain_timer->expires_after(std::chrono::milliseconds(20));
+        drain_timer->async_wait([this, deadline](boost::system::error_code) { finish_stop(deadline); });
+        return;
+    }
+    for (auto& g : guards)
+        g.reset();
+    for (auto& c : contexts)
+        c->stop();
+}
+
+void server::stop()
+{
+    auto& d = *impl_;
+    net::post(*d.contexts.front(), [&d] {
+        if (d.state->stopping.exchange(true))
+            return;
+        d.log.info("stopping", {{"grace_s", d.options.shutdown_grace.count()}});
+        boost::system::error_code ec;
+        d.acceptor->close(ec);
+        d.drain_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
+        d.finish_stop(std::chrono::steady_clock::now() + d.options.shutdown_grace);
+    });
+}
+
+} // namespace relay::server

@@ -1,0 +1,56 @@
+#pragma once
+// What every session and route handler shares: options, logger, metrics, store, auth and the
+// routing hub. Built once in server::start() and passed down by reference (never global).
+#include "net.hpp"
+
+#include <relay/server/options.hpp>
+#include <relay/telemetry/log.hpp>
+#include <relay/telemetry/metrics.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace relay::server {
+
+/** Series the server updates on hot paths, looked up once. */
+struct server_metrics {
+    explicit server_metrics(telemetry::registry& r);
+
+    telemetry::registry& registry;
+    telemetry::counter& http_requests;
+    telemetry::histogram& http_latency;
+    telemetry::gauge& apps_connected;
+    telemetry::gauge& robots_online;
+    telemetry::gauge& webrtc_sessions;
+    telemetry::counter& messages_routed;
+};
+
+/** A dependency /health looks at; returns an empty string when healthy, else what is wrong. */
+struct health_check {
+    std::string name;
+    std::function<std::string()> probe; // runs on the blocking pool
+};
+
+struct shared_state {
+    shared_state(server_options opts, telemetry::logger& l, telemetry::registry& r);
+
+    server_options const options;
+    telemetry::logger& log;
+    server_metrics metrics;
+    std::chrono::steady_clock::time_point const started = std::chrono::steady_clock::now();
+
+    /** Store queries and password hashing run here, never on the network threads. */
+    net::thread_pool blocking{2};
+
+    std::vector<health_check> health_checks;
+
+    /** Set once stop() begins: sessions finish their current request and do not linger. */
+    std::atomic<bool> stopping{false};
+    /** HTTP requests being handled right now (shutdown waits for them). */
+    std::atomic<int> requests_in_flight{0};
+};
+
+} // namespace relay::server

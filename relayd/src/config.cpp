@@ -1,0 +1,406 @@
+#include "config.hpp"
+
+#include <relay/auth/crypto.hpp>
+#include <relay/auth/encoding.hpp>
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sys/stat.h>
+#include <type_traits>
+
+namespace relayd {
+namespace {
+
+using relay::server::server_options;
+
+std::string trim(std::string_view s)
+{
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return std::string(s);
+}
+
+std::vector<std::string> split_list(std::string_view s)
+{
+    std::vector<std::string> out;
+    while (!s.empty()) {
+        auto comma = s.find(',');
+        auto item = trim(s.substr(0, comma));
+        if (!item.empty()) out.push_back(item);
+        if (comma == std::string_view::npos) break;
+        s.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+// Each parser returns an error text, empty on success.
+using apply_fn = std::function<std::string(std::string const&, config&)>;
+
+template <class T>
+std::string parse_number(std::string const& v, T& out, T min, T max)
+{
+    // Parsed wide first, so an out-of-range value is reported as such rather than as garbage.
+    using wide = std::conditional_t<std::is_floating_point_v<T>, double, long long>;
+    wide value{};
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
+    if (ec == std::errc::result_out_of_range)
+        return fmt::format("must be between {} and {}", min, max);
+    if (ec != std::errc() || p != v.data() + v.size())
+        return "is not a number";
+    if (value < static_cast<wide>(min) || value > static_cast<wide>(max))
+        return fmt::format("must be between {} and {}", min, max);
+    out = static_cast<T>(value);
+    return {};
+}
+
+std::string parse_bool(std::string const& v, bool& out)
+{
+    if (v == "1" || v == "true" || v == "yes" || v == "on") { out = true; return {}; }
+    if (v == "0" || v == "false" || v == "no" || v == "off") { out = false; return {}; }
+    return "must be true or false";
+}
+
+std::string parse_seconds(std::string const& v, std::chrono::seconds& out, long long min, long long max)
+{
+    long long n = 0;
+    auto e = parse_number(v, n, min, max);
+    if (e.empty()) out = std::chrono::seconds(n);
+    return e;
+}
+
+// "50/100" = 50 per second with a burst of 100.
+std::string parse_rate(std::string const& v, relay::server::rate_limit& out)
+{
+    auto slash = v.find('/');
+    if (slash == std::string::npos) return "must be RATE/BURST, e.g. 50/100";
+    double rate = 0, burst = 0;
+    auto a = std::from_chars(v.data(), v.data() + slash, rate);
+    auto b = std::from_chars(v.data() + slash + 1, v.data() + v.size(), burst);
+    if (a.ec != std::errc() || b.ec != std::errc() || a.ptr != v.data() + slash || b.ptr != v.data() + v.size() ||
+        rate <= 0 || burst < 1)
+        return "must be RATE/BURST with positive numbers, e.g. 50/100";
+    out = {rate, burst};
+    return {};
+}
+
+struct setting {
+    std::string_view env;
+    std::string_view flag;
+    std::string_view help;
+    apply_fn apply;
+};
+
+std::vector<setting> const& settings()
+{
+    static std::vector<setting> const table = {
+        {"RELAY_HOST", "host", "listen address (default 0.0.0.0)",
+         [](auto const& v, config& c) { c.server.host = v; return std::string(); }},
+        {"RELAY_PORT", "port", "listen port (default 8000; 0 picks a free one)",
+         [](auto const& v, config& c) { return parse_number<std::uint16_t>(v, c.server.port, 0, 65535); }},
+        {"RELAY_DATABASE", "database", "SQLite file, :memory:, or postgresql:// URL (default relay.db)",
+         [](auto const& v, config& c) {
+             if (v.empty()) return std::string("must not be empty");
+             c.server.database = v;
+             return std::string();
+         }},
+        {"RELAY_JWT_SECRET", "jwt-secret", "HS256 key for access tokens, at least 32 bytes (default: random, with a warning)",
+         [](auto const& v, config& c) {
+             if (v.size() < 32) return std::string("must be at least 32 bytes long");
+             c.server.jwt_secret = v;
+             return std::string();
+         }},
+        {"RELAY_SECRET_KEY", "secret-key", "key sealing device secrets at rest: 64 hex chars (default: generated into DATABASE.key)",
+         [](auto const& v, config& c) {
+             auto raw = relay::auth::hex_decode(v);
+             if (!raw || raw->size() != 32) return std::string("must be 64 hex characters (32 bytes)");
+             c.server.secret_key = *raw;
+             return std::string();
+         }},
+        {"RELAY_DEV", "dev", "developer conveniences; never in production (default false)",
+         [](auto const& v, config& c) { return parse_bool(v, c.server.dev); }},
+        {"RELAY_ACCESS_TTL", "access-ttl", "access token lifetime, seconds (default 900)",
+         [](auto const& v, config& c) { return parse_seconds(v, c.server.access_ttl, 30, 86400); }},
+        {"RELAY_REFRESH_TTL", "refresh-ttl", "refresh token lifetime, seconds (default 2592000)",
+         [](auto const& v, config& c) { return parse_seconds(v, c.server.refresh_ttl, 300, 31536000); }},
+        {"RELAY_OPEN_REGISTRATION", "open-registration", "whether POST /api/auth/register is open (default true)",
+         [](auto const& v, config& c) { return parse_bool(v, c.server.open_registration); }},
+        {"RELAY_TURN_PROVIDER", "turn-provider", "coturn, cloudflare or none (default none)",
+         [](auto const& v, config& c) {
+             if (v != "coturn" && v != "cloudflare" && v != "none")
+                 return std::string("must be coturn, cloudflare or none");
+             c.server.turn_provider = v;
+             return std::string();
+         }},
+        {"RELAY_TURN_SECRET", "turn-secret", "coturn static-auth-secret; several comma-separated for rotation (first signs)",
+         [](auto const& v, config& c) { c.server.turn_secrets = split_list(v); return std::string(); }},
+        {"RELAY_TURN_URLS", "turn-urls", "comma-separated turn:/turns: URLs for coturn (UDP first)",
+         [](auto const& v, config& c) {
+             c.server.turn_urls = split_list(v);
+             for (auto const& u : c.server.turn_urls)
+                 if (!u.starts_with("turn:") && !u.starts_with("turns:"))
+                     return fmt::format("'{}' is not a turn: or turns: URL", u);
+             return std::string();
+         }},
+        {"RELAY_TURN_TTL", "turn-ttl", "TURN credential lifetime, seconds (default 86400)",
+         [](auto const& v, config& c) { return parse_seconds(v, c.server.turn_ttl, 60, 172800); }},
+        {"RELAY_STUN_URLS", "stun-urls", "comma-separated stun: URLs added to every ICE server list",
+         [](auto const& v, config& c) {
+             c.server.stun_urls = split_list(v);
+             for (auto const& u : c.server.stun_urls)
+                 if (!u.starts_with("stun:") && !u.starts_with("stuns:"))
+                     return fmt::format("'{}' is not a stun: URL", u);
+             return std::string();
+         }},
+        {"RELAY_CF_TURN_KEY_ID", "cf-turn-key-id", "Cloudflare TURN key id",
+         [](auto const& v, config& c) { c.server.cf_turn_key_id = v; return std::string(); }},
+        {"RELAY_CF_TURN_API_TOKEN", "cf-turn-api-token", "Cloudflare TURN key API token",
+         [](auto const& v, config& c) { c.server.cf_turn_api_token = v; return std::string(); }},
+        {"RELAY_CF_API_BASE", "cf-api-base", "Cloudflare API base URL (default https://rtc.live.cloudflare.com/v1)",
+         [](auto const& v, config& c) {
+             if (!v.starts_with("https://") && !v.starts_with("http://"))
+                 return std::string("must be an http(s):// URL");
+             c.server.cf_api_base = v;
+             return std::string();
+         }},
+        {"RELAY_CORS_ORIGINS", "cors-origins", "comma-separated origins allowed for browsers",
+         [](auto const& v, config& c) { c.server.cors_origins = split_list(v); return std::string(); }},
+        {"RELAY_TLS_CERT", "tls-cert", "PEM certificate chain; with RELAY_TLS_KEY serves https/wss",
+         [](auto const& v, config& c) { c.server.tls_cert = v; return std::string(); }},
+        {"RELAY_TLS_KEY", "tls-key", "PEM private key",
+         [](auto const& v, config& c) { c.server.tls_key = v; return std::string(); }},
+        {"RELAY_LOG_FORMAT", "log-format", "text or json (default text)",
+         [](auto const& v, config& c) {
+             auto f = relay::telemetry::parse_log_format(v);
+             if (!f) return std::string("must be text or json");
+             c.log_format = *f;
+             return std::string();
+         }},
+        {"RELAY_LOG_LEVEL", "log-level", "debug, info, warn or error (default info)",
+         [](auto const& v, config& c) {
+             auto l = relay::telemetry::parse_log_level(v);
+             if (!l) return std::string("must be debug, info, warn or error");
+             c.log_level = *l;
+             return std::string();
+         }},
+        {"RELAY_THREADS", "threads", "network threads (default: one per core)",
+         [](auto const& v, config& c) { return parse_number<unsigned>(v, c.server.threads, 0, 256); }},
+        {"RELAY_READ_MESSAGE_MAX", "read-message-max", "largest WebSocket message, bytes (default 65536)",
+         [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.read_message_max, 1024, 16 << 20); }},
+        {"RELAY_TUNNEL_BODY_MAX", "tunnel-body-max", "largest REST-tunnel body, bytes (default 1048576)",
+         [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.tunnel_body_max, 1024, 64 << 20); }},
+        {"RELAY_APP_RATE", "app-rate", "app messages per second/burst (default 50/100)",
+         [](auto const& v, config& c) { return parse_rate(v, c.server.app_rate); }},
+        {"RELAY_ROBOT_RATE", "robot-rate", "robot messages per second/burst (default 200/400)",
+         [](auto const& v, config& c) { return parse_rate(v, c.server.robot_rate); }},
+        {"RELAY_WEBRTC_REQUESTS_PER_MIN", "webrtc-requests-per-min", "webrtc_request per app connection per minute (default 10)",
+         [](auto const& v, config& c) { return parse_number<double>(v, c.server.webrtc_requests_per_minute, 1, 10000); }},
+        {"RELAY_SEND_QUEUE_MAX_MESSAGES", "send-queue-max-messages", "slow consumer: messages queued before dropping the connection (default 4096)",
+         [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.send_queue_max_messages, 16, 1 << 24); }},
+        {"RELAY_SEND_QUEUE_MAX_BYTES", "send-queue-max-bytes", "slow consumer: bytes queued before dropping the connection (default 8388608)",
+         [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.send_queue_max_bytes, 65536, std::size_t(1) << 34); }},
+        {"RELAY_REPLAY_MAX_EVENTS", "replay-max-events", "events kept per device for resume (default 1000)",
+         [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.replay_max_events, 0, 1000000); }},
+        {"RELAY_REPLAY_MAX_AGE", "replay-max-age", "seconds events are kept for resume (default 600)",
+         [](auto const& v, config& c) { return parse_seconds(v, c.server.replay_max_age, 0, 86400 * 7); }},
+        {"RELAY_SHUTDOWN_GRACE", "shutdown-grace", "seconds to let in-flight work finish on SIGTERM (default 10)",
+         [](auto const& v, config& c) { return parse_seconds(v, c.server.shutdown_grace, 0, 3600); }},
+    };
+    return table;
+}
+
+setting const* find_by_flag(std::string_view flag)
+{
+    for (auto const& s : settings())
+        if (s.flag == flag) return &s;
+    return nullptr;
+}
+
+setting const* find_by_env(std::string_view env)
+{
+    for (auto const& s : settings())
+        if (s.env == env) return &s;
+    return nullptr;
+}
+
+// KEY=VALUE lines (the same names as the environment), '#' comments, optional quotes.
+std::string read_config_file(std::string const& path, std::map<std::string, std::string>& values)
+{
+    std::ifstream in(path);
+    if (!in)
+        return fmt::format("cannot read config file {}: {}", path, std::strerror(errno));
+    std::string line;
+    int number = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        auto text = trim(line);
+        if (text.empty() || text.front() == '#') continue;
+        auto eq = text.find('=');
+        if (eq == std::string::npos)
+            return fmt::format("{}:{}: expected KEY=VALUE", path, number);
+        auto key = trim(std::string_view(text).substr(0, eq));
+        auto value = trim(std::string_view(text).substr(eq + 1));
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
+            value = value.substr(1, value.size() - 2);
+        if (!find_by_env(key))
+            return fmt::format("{}:{}: unknown setting {}", path, number, key);
+        values[key] = value;
+    }
+    return {};
+}
+
+// Device secrets are sealed with this key; without one configured, it lives in a file beside the
+// database (mode 0600), so a copy of the database alone does not reveal any robot's secret.
+std::string resolve_secret_key(config& c)
+{
+    if (!c.server.secret_key.empty())
+        return {};
+    if (c.server.database == ":memory:" || c.server.database.starts_with("postgresql://")) {
+        if (c.server.database.starts_with("postgresql://"))
+            return "RELAY_SECRET_KEY is required with a PostgreSQL database";
+        c.server.secret_key = relay::auth::random_bytes(32);
+        return {};
+    }
+    auto path = c.server.database + ".key";
+    std::ifstream in(path);
+    if (in) {
+        std::string hex;
+        std::getline(in, hex);
+        auto raw = relay::auth::hex_decode(trim(hex));
+        if (!raw || raw->size() != 32)
+            return fmt::format("{} does not hold a 64-hex-character key", path);
+        c.server.secret_key = *raw;
+        return {};
+    }
+    auto key = relay::auth::random_bytes(32);
+    auto old_mask = ::umask(077);
+    std::ofstream out(path);
+    ::umask(old_mask);
+    if (!out)
+        return fmt::format("cannot create {} for the device-secret key: {}", path, std::strerror(errno));
+    out << relay::auth::hex_encode(key) << '\n';
+    out.close();
+    c.server.secret_key = key;
+    c.warnings.push_back(fmt::format(
+        "RELAY_SECRET_KEY is not set: generated a device-secret key in {}; back it up with the database, "
+        "robots must be re-provisioned if it is lost",
+        path));
+    return {};
+}
+
+} // namespace
+
+config_result load_config(std::vector<std::string> const& args, char** envp)
+{
+    config_result out;
+    std::map<std::string, std::string> env_values, file_values, flag_values;
+    for (char** e = envp; e && *e; ++e) {
+        std::string_view kv(*e);
+        auto eq = kv.find('=');
+        if (eq == std::string_view::npos) continue;
+        auto key = kv.substr(0, eq);
+        if (find_by_env(key))
+            env_values[std::string(key)] = std::string(kv.substr(eq + 1));
+    }
+
+    std::string config_path;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string_view a = args[i];
+        if (a == "--help" || a == "-h") {
+            out.help = true;
+            continue;
+        }
+        if (!a.starts_with("--")) {
+            out.rest.emplace_back(a);
+            continue;
+        }
+        a.remove_prefix(2);
+        std::string name, value;
+        auto eq = a.find('=');
+        if (eq != std::string_view::npos) {
+            name = a.substr(0, eq);
+            value = a.substr(eq + 1);
+        } else {
+            name = a;
+            if (i + 1 >= args.size()) {
+                out.error = fmt::format("--{} needs a value", name);
+                return out;
+            }
+            value = args[++i];
+        }
+        if (name == "config") {
+            config_path = value;
+            continue;
+        }
+        auto const* s = find_by_flag(name);
+        if (!s) {
+            out.rest.push_back("--" + name);
+            out.rest.push_back(value);
+            continue;
+        }
+        flag_values[std::string(s->env)] = value;
+    }
+    if (config_path.empty() && env_values.count("RELAY_CONFIG"))
+        config_path = env_values["RELAY_CONFIG"];
+    if (!config_path.empty()) {
+        if (auto e = read_config_file(config_path, file_values); !e.empty()) {
+            out.error = e;
+            return out;
+        }
+    }
+
+    // Lowest precedence first, so later sources overwrite earlier ones.
+    std::map<std::string, std::pair<std::string, std::string_view>> merged; // env name -> (value, source)
+    for (auto& [k, v] : env_values) merged[k] = {v, "environment"};
+    for (auto& [k, v] : file_values) merged[k] = {v, "config file"};
+    for (auto& [k, v] : flag_values) merged[k] = {v, "flag"};
+    for (auto const& s : settings()) {
+        auto it = merged.find(std::string(s.env));
+        if (it == merged.end()) continue;
+        if (auto e = s.apply(it->second.first, out.cfg); !e.empty()) {
+            out.error = fmt::format("invalid {} (from {}): {}", s.env, it->second.second, e);
+            return out;
+        }
+    }
+
+    auto& srv = out.cfg.server;
+    if (srv.tls_cert.empty() != srv.tls_key.empty()) {
+        out.error = "RELAY_TLS_CERT and RELAY_TLS_KEY must be set together";
+        return out;
+    }
+    if (srv.turn_provider == "coturn" && (srv.turn_secrets.empty() || srv.turn_urls.empty())) {
+        out.error = "RELAY_TURN_PROVIDER=coturn needs RELAY_TURN_SECRET and RELAY_TURN_URLS";
+        return out;
+    }
+    if (srv.turn_provider == "cloudflare" && (srv.cf_turn_key_id.empty() || srv.cf_turn_api_token.empty())) {
+        out.error = "RELAY_TURN_PROVIDER=cloudflare needs RELAY_CF_TURN_KEY_ID and RELAY_CF_TURN_API_TOKEN";
+        return out;
+    }
+    if (srv.jwt_secret.empty()) {
+        srv.jwt_secret = relay::auth::hex_encode(relay::auth::random_bytes(32));
+        out.cfg.warnings.push_back(
+            "RELAY_JWT_SECRET is not set: using a random secret; access tokens will not survive a restart. "
+            "Set RELAY_JWT_SECRET (32+ bytes) in production");
+    }
+    return out;
+}
+
+std::string settings_help()
+{
+    std::string out;
+    for (auto const& s : settings())
+        out += fmt::format("  --{:<26} {:<30} {}\n", s.flag, s.env, s.help);
+    return out;
+}
+
+/** Exposed for the serve command: only resolves the key when the store will really be used. */
+std::string prepare_secret_key(config& c)
+{
+    return resolve_secret_key(c);
+}
+
+} // namespace relayd

@@ -1,0 +1,42 @@
+#pragma once
+// relayd's configuration: the contract's RELAY_* environment variables, a --config file of the
+// same KEY=VALUE lines, and command-line flags. Flags win, then the file, then the environment.
+#include <relay/server/options.hpp>
+#include <relay/telemetry/log.hpp>
+
+#include <string>
+#include <vector>
+
+namespace relayd {
+
+struct config {
+    relay::server::server_options server;
+    relay::telemetry::log_level log_level = relay::telemetry::log_level::info;
+    relay::telemetry::log_format log_format = relay::telemetry::log_format::text;
+    /** Warnings to log once the logger exists (generated secrets and the like). */
+    std::vector<std::string> warnings;
+};
+
+/** Outcome of reading the configuration: either a config or a one-line reason to refuse. */
+struct config_result {
+    config cfg;
+    std::string error;
+    std::vector<std::string> rest; ///< arguments that are not settings (subcommand words)
+    bool help = false;
+};
+
+/**
+ * Reads the environment (`envp`), then `--config FILE`, then flags from `args`, validates every
+ * value and fills in generated defaults (JWT secret, device-secret key).
+ */
+config_result load_config(std::vector<std::string> const& args, char** envp);
+
+/** The settings table as help text. */
+std::string settings_help();
+
+} // namespace relayd
+
+namespace relayd {
+/** Loads or creates the device-secret key (RELAY_SECRET_KEY or DATABASE.key); error text or empty. */
+std::string prepare_secret_key(config& c);
+} // namespace relayd

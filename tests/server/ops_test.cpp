@@ -1,0 +1,146 @@
+// relayd's skeleton as a client sees it: config validation, --help/--version, /health,
+// /stats, /metrics, request errors, and a clean stop on SIGTERM and SIGINT.
+#include "support/clients.hpp"
+#include "support/relayd_process.hpp"
+
+#include <boost/json.hpp>
+#include <doctest/doctest.h>
+
+#include <csignal>
+
+using namespace relay::test;
+
+TEST_CASE("relayd --version and --help")
+{
+    auto [st, out] = run_relayd({"--version"}, {});
+    CHECK(st == 0);
+    CHECK(out.find("relayd 0.") == 0);
+    auto [hst, help] = run_relayd({"--help"}, {});
+    CHECK(hst == 0);
+    CHECK(help.find("usage:") != std::string::npos);
+    CHECK(help.find("RELAY_TURN_PROVIDER") != std::string::npos);
+    CHECK(help.find("--config FILE") != std::string::npos);
+}
+
+TEST_CASE("relayd refuses bad configuration with a one-line reason")
+{
+    auto refused = [](std::vector<std::string> args, std::map<std::string, std::string> env, std::string expect) {
+        auto [st, out] = run_relayd(args, env);
+        CAPTURE(out);
+        CHECK(st == 2);
+        CHECK(out.find(expect) != std::string::npos);
+        CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+    };
+    refused({}, {{"RELAY_PORT", "99999"}}, "invalid RELAY_PORT (from environment): must be between 0 and 65535");
+    refused({"--port", "abc"}, {}, "invalid RELAY_PORT (from flag): is not a number");
+    refused({}, {{"RELAY_JWT_SECRET", "short"}}, "RELAY_JWT_SECRET (from environment): must be at least 32 bytes");
+    refused({}, {{"RELAY_TURN_PROVIDER", "twilio"}}, "must be coturn, cloudflare or none");
+    refused({}, {{"RELAY_TURN_PROVIDER", "coturn"}}, "RELAY_TURN_PROVIDER=coturn needs RELAY_TURN_SECRET");
+    refused({}, {{"RELAY_LOG_FORMAT", "xml"}}, "must be text or json");
+    refused({}, {{"RELAY_TLS_CERT", "/x.pem"}}, "must be set together");
+    refused({"--config", "/nonexistent/relay.conf"}, {}, "cannot read config file /nonexistent/relay.conf");
+    refused({"frobnicate"}, {}, "unknown command 'frobnicate'");
+}
+
+TEST_CASE("flags win over the config file, which wins over the environment")
+{
+    temp_dir dir;
+    auto conf = dir.path() + "/relay.conf";
+    {
+        std::FILE* f = std::fopen(conf.c_str(), "w");
+        std::fputs("# comment\nRELAY_PORT=abc\nRELAY_LOG_FORMAT = \"json\"\n", f);
+        std::fclose(f);
+    }
+    // The file's bad port beats the environment's good one...
+    auto [st, out] = run_relayd({"--config", conf}, {{"RELAY_PORT", "0"}});
+    CHECK(st == 2);
+    CHECK(out.find("invalid RELAY_PORT (from config file)") != std::string::npos);
+    // ...and a flag beats the file.
+    relayd_process relayd({}, {"--config", conf, "--port", "0"});
+    CHECK(http_get(relayd.port(), "/health").status == 200);
+    CHECK(relayd.output().find("\"event\":\"listening\"") != std::string::npos);
+}
+
+TEST_CASE("health, stats and metrics")
+{
+    relayd_process relayd;
+    auto h = http_get(relayd.port(), "/health");
+    CHECK(h.status == 200);
+    auto hj = h.json().as_object();
+    CHECK(hj.at("status") == "ok");
+    CHECK(hj.at("version").as_string().starts_with("0."));
+    CHECK(hj.at("uptime_s").is_int64());
+    CHECK(h.header("content-type") == "application/json");
+
+    auto s = http_get(relayd.port(), "/stats").json().as_object();
+    for (auto key : {"robots_online", "apps_connected", "webrtc_sessions", "messages_routed"})
+        CHECK(s.contains(key));
+
+    auto m = http_get(relayd.port(), "/metrics");
+    CHECK(m.status == 200);
+    CHECK(m.header("content-type").starts_with("text/plain; version=0.0.4"));
+    CHECK(m.body.find("# TYPE relay_http_requests_total counter") != std::string::npos);
+    // The counter moves with traffic.
+    auto count = [&] {
+        auto body = http_get(relayd.port(), "/metrics").body;
+        auto at = body.find("\nrelay_http_requests_total ");
+        REQUIRE(at != std::string::npos);
+        return std::stoll(body.substr(at + 27));
+    };
+    auto before = count();
+    http_get(relayd.port(), "/health");
+    CHECK(count() >= before + 2);
+}
+
+TEST_CASE("unknown paths, wrong methods and garbage get JSON errors, and the relay stays up")
+{
+    relayd_process relayd;
+    auto nf = http_get(relayd.port(), "/nope");
+    CHECK(nf.status == 404);
+    CHECK(nf.error_code() == "NOT_FOUND");
+    auto wrong = http_call(relayd.port(), "DELETE", "/health");
+    CHECK(wrong.status == 405);
+    CHECK(wrong.error_code() == "METHOD_NOT_ALLOWED");
+    CHECK(wrong.header("allow") == "GET");
+    CHECK(ws_client::upgrade_status(relayd.port(), "/ws/nothing") == 404);
+    CHECK(http_get(relayd.port(), "/health").status == 200);
+}
+
+TEST_CASE("relayd logs one line per request without the query string")
+{
+    relayd_process relayd(env_map{{"RELAY_LOG_FORMAT", "json"}});
+    http_get(relayd.port(), "/health?token=secret-value");
+    CHECK(relayd.stop(SIGTERM) == 0);
+    auto out = relayd.output();
+    CHECK(out.find("\"event\":\"http_request\"") != std::string::npos);
+    CHECK(out.find("\"path\":\"/health\"") != std::string::npos);
+    CHECK(out.find("secret-value") == std::string::npos);
+    // Every line is a JSON object.
+    std::size_t start = 0;
+    while (start < out.size()) {
+        auto end = out.find('\n', start);
+        auto line = out.substr(start, end - start);
+        boost::system::error_code ec;
+        boost::json::parse(line, ec);
+        CAPTURE(line);
+        CHECK(!ec);
+        start = end + 1;
+    }
+}
+
+TEST_CASE("SIGTERM and SIGINT stop relayd cleanly with status 0")
+{
+    relayd_process a;
+    CHECK(a.stop(SIGTERM) == 0);
+    CHECK(a.output().find("stopped") != std::string::npos);
+    relayd_process b;
+    CHECK(b.stop(SIGINT) == 0);
+}
+
+TEST_CASE("a dev relay warns loudly about its generated JWT secret")
+{
+    relayd_process relayd(env_map{{"RELAY_DEV", "true"}});
+    auto out = relayd.output();
+    CHECK(out.find("RELAY_JWT_SECRET is not set") != std::string::npos);
+    CHECK(out.find("dev_mode") != std::string::npos);
+}

@@ -1,0 +1,75 @@
+#pragma once
+// Minimal HTTP and WebSocket clients for integration tests, built on Beast, talking to a real
+// relayd on 127.0.0.1 exactly as apps and robots do.
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace relay::test {
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+struct http_reply {
+    unsigned status = 0;
+    std::map<std::string, std::string> headers; ///< lower-case names
+    std::string body;
+
+    /** The body parsed as JSON (null when it is not JSON). */
+    boost::json::value json() const;
+    /** `error.code` of an error body, or empty. */
+    std::string error_code() const;
+    std::string header(std::string const& lower_name) const;
+};
+
+/** One HTTP/1.1 request on a fresh connection to 127.0.0.1:port. */
+http_reply http_call(std::uint16_t port, std::string const& method, std::string const& target,
+                     std::string const& body = {}, header_list const& headers = {});
+
+http_reply http_get(std::uint16_t port, std::string const& target, std::string const& bearer = {});
+http_reply http_delete(std::uint16_t port, std::string const& target, std::string const& bearer = {});
+http_reply http_json(std::uint16_t port, std::string const& method, std::string const& target,
+                     boost::json::value const& body, std::string const& bearer = {});
+
+/** A WebSocket client connection. Reads time out without breaking the connection. */
+class ws_client {
+public:
+    /** Connects and upgrades; throws std::runtime_error when the upgrade is refused. */
+    ws_client(std::uint16_t port, std::string const& target, header_list const& headers = {});
+    ~ws_client();
+
+    /** Tries the upgrade; returns the HTTP status of a refusal, or 101. */
+    static unsigned upgrade_status(std::uint16_t port, std::string const& target, header_list const& headers = {});
+
+    void send_text(std::string const& text);
+    void send(boost::json::value const& message);
+
+    /** The next text message, or nullopt on timeout or once the connection is closed. */
+    std::optional<std::string> read_text(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    std::optional<boost::json::value> read_json(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+    /** Reads until a message whose "type" is `type` (others are kept in skipped()); null on timeout. */
+    boost::json::value expect(std::string const& type, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+    /** Waits until the relay closes the connection; returns the close code (0 on timeout). */
+    std::uint16_t wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+    bool is_open() const;
+    std::uint16_t close_code() const;
+    void close(std::uint16_t code = 1000);
+
+    std::vector<boost::json::value> const& skipped() const noexcept { return skipped_; }
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+    std::vector<boost::json::value> skipped_;
+};
+
+} // namespace relay::test

@@ -1,0 +1,58 @@
+#pragma once
+// Starts a real relayd on a free loopback port for a test, and stops it at the end.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace relay::test {
+
+using env_map = std::map<std::string, std::string>;
+
+class relayd_process {
+public:
+    /**
+     * Starts relayd with a clean environment plus `env` (RELAY_HOST=127.0.0.1, RELAY_PORT=0 and an
+     * in-memory database unless given), waits until it listens, and learns its port.
+     * Throws std::runtime_error with relayd's output if it does not come up.
+     */
+    explicit relayd_process(std::map<std::string, std::string> env = {}, std::vector<std::string> args = {});
+    ~relayd_process();
+    relayd_process(relayd_process const&) = delete;
+    relayd_process& operator=(relayd_process const&) = delete;
+
+    std::uint16_t port() const noexcept { return port_; }
+
+    /** Sends `sig` and waits; returns the exit status (or 128+signal). */
+    int stop(int sig = 15);
+
+    /** Everything relayd wrote to stderr so far. */
+    std::string output() const;
+
+    bool running() const noexcept { return pid_ > 0; }
+
+private:
+    pid_t pid_ = -1;
+    std::uint16_t port_ = 0;
+    std::string log_path_;
+};
+
+/** Runs relayd with arguments and environment to completion; returns {exit status, stdout+stderr}. */
+std::pair<int, std::string> run_relayd(std::vector<std::string> const& args,
+                                       std::map<std::string, std::string> const& env,
+                                       std::string const& stdin_text = {});
+
+/** A fresh temporary directory, removed by the destructor. */
+class temp_dir {
+public:
+    temp_dir();
+    ~temp_dir();
+    std::string const& path() const noexcept { return path_; }
+
+private:
+    std::string path_;
+};
+
+} // namespace relay::test
