@@ -1,0 +1,63 @@
+#include <relay/auth/crypto.hpp>
+#include <relay/auth/encoding.hpp>
+
+#include "auth/openssl_util.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <climits>
+
+namespace relay::auth {
+
+std::string random_bytes(std::size_t n)
+{
+    std::string out(n, '\0');
+    // RAND_bytes takes an int length.
+    constexpr std::size_t chunk = INT_MAX / 2;
+    for (std::size_t offset = 0; offset < n; offset += chunk) {
+        auto const len = std::min(chunk, n - offset);
+        if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data() + offset), static_cast<int>(len)) != 1)
+            detail::throw_openssl_error("RAND_bytes");
+    }
+    return out;
+}
+
+std::string random_token(std::size_t n_bytes) { return base64url_encode(random_bytes(n_bytes)); }
+
+std::string sha256(std::string_view data)
+{
+    std::string out(EVP_MAX_MD_SIZE, '\0');
+    unsigned int len = 0;
+    if (EVP_Digest(detail::bytes_of(data), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len,
+            EVP_sha256(), nullptr)
+        != 1)
+        detail::throw_openssl_error("EVP_Digest(SHA-256)");
+    out.resize(len);
+    return out;
+}
+
+std::string sha256_hex(std::string_view data) { return hex_encode(sha256(data)); }
+
+std::string hmac_sha256(std::string_view key, std::string_view data)
+{
+    std::string out(EVP_MAX_MD_SIZE, '\0');
+    std::size_t len = 0;
+    if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, detail::bytes_of(key), key.size(),
+            detail::bytes_of(data), data.size(), reinterpret_cast<unsigned char*>(out.data()), out.size(), &len)
+        == nullptr)
+        detail::throw_openssl_error("EVP_Q_mac(HMAC-SHA256)");
+    out.resize(len);
+    return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept
+{
+    if (a.size() != b.size())
+        return false;
+    return CRYPTO_memcmp(detail::bytes_of(a), detail::bytes_of(b), a.size()) == 0;
+}
+
+} // namespace relay::auth
