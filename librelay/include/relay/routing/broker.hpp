@@ -1,0 +1,65 @@
+#pragma once
+/** @file
+ * The broker carries a device's events to the connections subscribed to that device's channel
+ * and keeps the recent ones for `resume`. Sessions never see it directly: they go through the
+ * hub. The in-process implementation is in_process_broker; a Redis-backed one can carry the
+ * same calls between several relayd processes (seq from INCR, history from a stream).
+ */
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace relay::routing {
+
+/** One message on a channel: the serialized frame, shared by every receiver. */
+struct channel_message {
+    std::uint64_t seq = 0; ///< 0 for transient messages (presence), which are not kept
+    std::chrono::steady_clock::time_point at{};
+    std::shared_ptr<std::string const> frame;
+};
+
+/** A receiver of channel messages. deliver() is called from any thread and must not block. */
+class subscriber {
+public:
+    virtual ~subscriber() = default;
+    virtual void deliver(std::string const& channel, channel_message const& message) = 0;
+};
+
+/** What history() found. */
+struct history_result {
+    std::vector<channel_message> messages; ///< seq > after_seq, oldest first
+    std::uint64_t last_seq = 0;            ///< the channel's newest seq (0 when none yet)
+    bool complete = true;                  ///< false when some seq > after_seq is gone
+};
+
+class broker {
+public:
+    virtual ~broker() = default;
+
+    virtual void subscribe(std::string const& channel, std::shared_ptr<subscriber> const& s) = 0;
+    virtual void unsubscribe(std::string const& channel, subscriber const* s) = 0;
+
+    /**
+     * Assigns the channel's next seq, asks `build(seq)` for the frame (built once, whatever the
+     * number of receivers), keeps it for history and delivers it. Returns the seq.
+     */
+    virtual std::uint64_t publish(std::string const& channel,
+                                  std::function<std::shared_ptr<std::string const>(std::uint64_t seq)> const& build) = 0;
+
+    /** Delivers a frame that takes no seq and is not kept (presence events). */
+    virtual void publish_transient(std::string const& channel, std::shared_ptr<std::string const> frame) = 0;
+
+    /** The kept messages with seq > after_seq. */
+    virtual history_result history(std::string const& channel, std::uint64_t after_seq) = 0;
+
+    /** Forgets a channel (device deleted): its subscribers and its history. */
+    virtual void drop_channel(std::string const& channel) = 0;
+
+    /** How many subscribers a channel has (for tests and stats). */
+    virtual std::size_t subscriber_count(std::string const& channel) = 0;
+};
+
+} // namespace relay::routing

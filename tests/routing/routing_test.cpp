@@ -1,0 +1,221 @@
+#include <relay/routing/hub.hpp>
+#include <relay/routing/in_process_broker.hpp>
+#include <relay/routing/token_bucket.hpp>
+
+#include <doctest/doctest.h>
+
+#include <mutex>
+#include <thread>
+
+using namespace relay::routing;
+
+namespace {
+
+struct recording_app : app_link {
+    std::mutex m;
+    std::vector<std::pair<std::string, channel_message>> got;
+    std::vector<std::shared_ptr<std::string const>> sent;
+    std::vector<std::pair<std::string, std::optional<relay::protocol::role>>> access;
+    std::optional<relay::protocol::close_code> closed;
+
+    void deliver(std::string const& channel, channel_message const& msg) override
+    {
+        std::lock_guard l(m);
+        got.emplace_back(channel, msg);
+    }
+    void send(std::shared_ptr<std::string const> f) override { sent.push_back(std::move(f)); }
+    void access_changed(std::string const& d, std::optional<relay::protocol::role> r) override { access.emplace_back(d, r); }
+    void close(relay::protocol::close_code c) override { closed = c; }
+};
+
+struct recording_robot : robot_link {
+    std::vector<std::shared_ptr<std::string const>> sent;
+    std::optional<relay::protocol::close_code> closed;
+    void send(std::shared_ptr<std::string const> f) override { sent.push_back(std::move(f)); }
+    void close(relay::protocol::close_code c) override { closed = c; }
+};
+
+auto frame(std::string s)
+{
+    return std::make_shared<std::string const>(std::move(s));
+}
+
+} // namespace
+
+TEST_CASE("token bucket: burst, then the rate")
+{
+    auto t0 = token_bucket::clock::now();
+    token_bucket b(10, 3, t0);
+    CHECK(b.try_take(t0));
+    CHECK(b.try_take(t0));
+    CHECK(b.try_take(t0));
+    CHECK_FALSE(b.try_take(t0));
+    CHECK(b.try_take(t0 + std::chrono::milliseconds(100)));
+    CHECK_FALSE(b.try_take(t0 + std::chrono::milliseconds(100)));
+    // never banks more than the burst
+    auto later = t0 + std::chrono::seconds(60);
+    for (int i = 0; i < 3; ++i) CHECK(b.try_take(later));
+    CHECK_FALSE(b.try_take(later));
+}
+
+TEST_CASE("broker: one frame built per event, delivered in seq order to every subscriber")
+{
+    in_process_broker broker({100, std::chrono::seconds(600)});
+    auto a = std::make_shared<recording_app>();
+    auto b = std::make_shared<recording_app>();
+    broker.subscribe("d1", a);
+    broker.subscribe("d1", b);
+    broker.subscribe("d1", a); // twice is once
+    CHECK(broker.subscriber_count("d1") == 2);
+    int builds = 0;
+    std::uint64_t first = 0, second = 0;
+    first = broker.publish("d1", [&](std::uint64_t seq) { ++builds; return frame("e" + std::to_string(seq)); });
+    second = broker.publish("d1", [&](std::uint64_t seq) { ++builds; return frame("e" + std::to_string(seq)); });
+    CHECK(builds == 2);
+    CHECK(second == first + 1);
+    CHECK(first == broker.first_seq());
+    REQUIRE(a->got.size() == 2);
+    CHECK(a->got[0].second.frame == b->got[0].second.frame); // the same bytes, shared
+    CHECK(a->got[1].second.seq == second);
+    broker.unsubscribe("d1", a.get());
+    broker.publish("d1", [&](std::uint64_t) { return frame("x"); });
+    CHECK(a->got.size() == 2);
+    CHECK(b->got.size() == 3);
+    // a subscriber that went away is simply skipped
+    b.reset();
+    broker.publish("d1", [&](std::uint64_t) { return frame("y"); });
+    CHECK(broker.subscriber_count("d1") == 0);
+}
+
+TEST_CASE("broker history: replay after a seq, completeness reported honestly")
+{
+    in_process_broker broker({3, std::chrono::seconds(600)});
+    auto base = broker.first_seq();
+    for (int i = 0; i < 5; ++i)
+        broker.publish("d", [](std::uint64_t s) { return frame(std::to_string(s)); });
+    // kept: base+2, base+3, base+4
+    auto h = broker.history("d", base + 2);
+    CHECK(h.complete);
+    CHECK(h.last_seq == base + 4);
+    REQUIRE(h.messages.size() == 2);
+    CHECK(h.messages[0].seq == base + 3);
+
+    auto lost = broker.history("d", base);
+    CHECK_FALSE(lost.complete); // base+1 fell out of the buffer
+    CHECK(lost.messages.size() == 3);
+
+    auto up_to_date = broker.history("d", base + 4);
+    CHECK(up_to_date.complete);
+    CHECK(up_to_date.messages.empty());
+
+    // a seq from before this relay started: whatever happened in between is unknown
+    auto old = broker.history("d", 42);
+    CHECK_FALSE(old.complete);
+    auto unknown_channel_old = broker.history("other", 42);
+    CHECK_FALSE(unknown_channel_old.complete);
+    auto fresh = broker.history("other", 0);
+    CHECK(fresh.complete);
+    CHECK(fresh.messages.empty());
+
+    // presence is delivered but never kept
+    auto app = std::make_shared<recording_app>();
+    broker.subscribe("d", app);
+    broker.publish_transient("d", frame("presence"));
+    CHECK(app->got.size() == 1);
+    CHECK(app->got[0].second.seq == 0);
+    CHECK(broker.history("d", base + 4).messages.empty());
+}
+
+TEST_CASE("broker history: age limit")
+{
+    in_process_broker broker({100, std::chrono::seconds(0)});
+    auto s = broker.publish("d", [](std::uint64_t) { return frame("x"); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto h = broker.history("d", s - 1);
+    CHECK(h.messages.empty());
+    CHECK_FALSE(h.complete);
+}
+
+TEST_CASE("broker: concurrent publishers on one channel never reorder a subscriber's seqs")
+{
+    in_process_broker broker({10, std::chrono::seconds(600)});
+    auto app = std::make_shared<recording_app>();
+    broker.subscribe("d", app);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            for (int i = 0; i < 500; ++i)
+                broker.publish("d", [](std::uint64_t) { return frame("x"); });
+        });
+    for (auto& t : threads) t.join();
+    REQUIRE(app->got.size() == 2000);
+    for (std::size_t i = 1; i < app->got.size(); ++i)
+        REQUIRE(app->got[i].second.seq == app->got[i - 1].second.seq + 1);
+}
+
+TEST_CASE("hub: a newer robot connection replaces the older one")
+{
+    in_process_broker broker({10, std::chrono::seconds(60)});
+    hub h(broker);
+    auto r1 = std::make_shared<recording_robot>();
+    auto r2 = std::make_shared<recording_robot>();
+    CHECK(h.attach_robot("d", r1) == nullptr);
+    CHECK(h.online("d"));
+    CHECK(h.attach_robot("d", r2) == r1);
+    CHECK_FALSE(h.detach_robot("d", r1.get())); // the old one leaving does not unplug the new one
+    CHECK(h.robot("d") == r2);
+    CHECK(h.detach_robot("d", r2.get()));
+    CHECK_FALSE(h.online("d"));
+}
+
+TEST_CASE("hub: access changes reach every live connection of the user at once")
+{
+    in_process_broker broker({10, std::chrono::seconds(60)});
+    hub h(broker);
+    auto phone = std::make_shared<recording_app>();
+    auto tablet = std::make_shared<recording_app>();
+    auto stranger = std::make_shared<recording_app>();
+    h.attach_app("u1", phone, {"d1"});
+    h.attach_app("u1", tablet, {"d1"});
+    h.attach_app("u2", stranger, {});
+    CHECK(broker.subscriber_count("d1") == 2);
+
+    h.set_access("u1", "d2", relay::protocol::role::viewer);
+    CHECK(broker.subscriber_count("d2") == 2);
+    REQUIRE(phone->access.size() == 1);
+    CHECK(phone->access[0].second == relay::protocol::role::viewer);
+
+    h.set_access("u1", "d1", std::nullopt);
+    CHECK(broker.subscriber_count("d1") == 0);
+    broker.publish("d1", [](std::uint64_t) { return frame("secret"); });
+    CHECK(phone->got.empty());
+    CHECK(stranger->got.empty());
+
+    auto robot = std::make_shared<recording_robot>();
+    h.attach_robot("d2", robot);
+    h.remove_device("d2", {"u1"});
+    CHECK(robot->closed == relay::protocol::close_code::access_revoked);
+    CHECK_FALSE(h.online("d2"));
+    CHECK(broker.subscriber_count("d2") == 0);
+
+    h.detach_app("u1", phone.get(), {});
+    CHECK(h.apps_of("u1").size() == 1);
+}
+
+TEST_CASE("hub: command results go back to the sender only")
+{
+    in_process_broker broker({10, std::chrono::seconds(60)});
+    hub h(broker);
+    auto a = std::make_shared<recording_app>();
+    auto b = std::make_shared<recording_app>();
+    CHECK(h.register_command("d", "c1", a));
+    CHECK_FALSE(h.register_command("d", "c1", b)); // same id still pending
+    CHECK(h.register_command("d", "c2", b));
+    CHECK(h.take_command("d", "c1") == a);
+    CHECK(h.take_command("d", "c1") == nullptr); // answered once
+    CHECK(h.take_command("other", "c2") == nullptr);
+    auto rest = h.take_all_commands("d");
+    REQUIRE(rest.size() == 1);
+    CHECK(rest[0].first == "c2");
+    CHECK(rest[0].second == b);
+}
