@@ -187,6 +187,8 @@ std::vector<setting> const& settings()
              c.log_level = *l;
              return std::string();
          }},
+        {"RELAY_SCRYPT_LN", "scrypt-ln", "log2 of scrypt's cost for new password hashes (default 15 = 32 MiB)",
+         [](auto const& v, config& c) { return parse_number<unsigned>(v, c.server.scrypt_log_n, 10, 20); }},
         {"RELAY_THREADS", "threads", "network threads (default: one per core)",
          [](auto const& v, config& c) { return parse_number<unsigned>(v, c.server.threads, 0, 256); }},
         {"RELAY_READ_MESSAGE_MAX", "read-message-max", "largest WebSocket message, bytes (default 65536)",

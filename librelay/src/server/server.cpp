@@ -58,7 +58,22 @@ server::~server() = default;
 boost::system::error_code server::start(std::string& why)
 {
     auto& d = *impl_;
-    d.state = std::make_shared<shared_state>(d.options, d.log, d.metrics);
+    store::store_options store_opts;
+    store_opts.log = &d.log;
+    auto opened = store::open_store(d.options.database, store_opts);
+    if (!opened) {
+        why = opened.error().message;
+        return opened.error().code;
+    }
+    try {
+        d.state = std::make_shared<shared_state>(d.options, d.log, d.metrics, std::move(*opened));
+    } catch (std::exception const& e) {
+        why = e.what();
+        return make_error_code(errc::internal);
+    }
+    // Sessions that were live when a previous process died end now, with a reason.
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    (void)d.state->store->end_open_sessions(now.count(), "relay_restart");
     add_ops_routes(d.routes);
 
     boost::system::error_code ec;

@@ -15,9 +15,21 @@ server_metrics::server_metrics(telemetry::registry& r)
 {
 }
 
-shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry::registry& r)
-    : options(std::move(opts)), log(l), metrics(r)
+shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry::registry& r,
+                           std::unique_ptr<store::store> s)
+    : options(std::move(opts)),
+      log(l),
+      metrics(r),
+      store(std::move(s)),
+      jwt(options.jwt_secret),
+      passwords(auth::scrypt_params{options.scrypt_log_n, 8, 1}),
+      device_secrets(options.secret_key),
+      broker(routing::replay_limits{options.replay_max_events, options.replay_max_age})
 {
+    health_checks.push_back({"store", [this] {
+                                 auto r = store->check();
+                                 return r ? std::string() : r.error().message();
+                             }});
 }
 
 } // namespace relay::server

@@ -3,9 +3,18 @@
 // routing hub. Built once in server::start() and passed down by reference (never global).
 #include "net.hpp"
 
+#include <relay/auth/jwt.hpp>
+#include <relay/auth/password.hpp>
+#include <relay/auth/secret_box.hpp>
+#include <relay/auth/throttle.hpp>
+#include <relay/routing/hub.hpp>
+#include <relay/routing/in_process_broker.hpp>
 #include <relay/server/options.hpp>
+#include <relay/store/store.hpp>
 #include <relay/telemetry/log.hpp>
 #include <relay/telemetry/metrics.hpp>
+
+#include <memory>
 
 #include <atomic>
 #include <chrono>
@@ -35,12 +44,27 @@ struct health_check {
 };
 
 struct shared_state {
-    shared_state(server_options opts, telemetry::logger& l, telemetry::registry& r);
+    /** Throws std::invalid_argument when a secret or key in `opts` is unusable. */
+    shared_state(server_options opts, telemetry::logger& l, telemetry::registry& r,
+                 std::unique_ptr<store::store> s);
 
     server_options const options;
     telemetry::logger& log;
     server_metrics metrics;
     std::chrono::steady_clock::time_point const started = std::chrono::steady_clock::now();
+
+    /** Thread-safe; its calls block, so they run on `blocking` (see blocking.hpp). */
+    std::unique_ptr<store::store> const store;
+    auth::jwt_codec const jwt;
+    auth::password_hasher const passwords;
+    /** Seals device secrets at rest under RELAY_SECRET_KEY. */
+    auth::secret_box const device_secrets;
+    /** Failed logins, keyed "email:…" and "addr:…"; failed device auth, "device:…" and "addr:…". */
+    auth::failure_throttle login_failures;
+    auth::failure_throttle device_failures;
+
+    routing::in_process_broker broker;
+    routing::hub hub{broker};
 
     /** Store queries and password hashing run here, never on the network threads. */
     net::thread_pool blocking{2};

@@ -33,6 +33,9 @@ struct server_options {
     /** Key sealing device secrets at rest (RELAY_SECRET_KEY: 64 hex chars or base64 of 32 bytes). */
     std::string secret_key;
 
+    /** log2 of scrypt's cost for new password hashes (RELAY_SCRYPT_LN); older hashes upgrade on login. */
+    unsigned scrypt_log_n = 15;
+
     bool dev = false;                    // RELAY_DEV
     bool open_registration = true;       // RELAY_OPEN_REGISTRATION
     std::vector<std::string> cors_origins; // RELAY_CORS_ORIGINS
