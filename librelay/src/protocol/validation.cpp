@@ -1,0 +1,96 @@
+#include <relay/protocol/validation.hpp>
+
+#include <algorithm>
+
+namespace relay::protocol {
+namespace {
+
+constexpr bool is_alnum(char c) noexcept
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+constexpr bool is_control(char c) noexcept
+{
+    auto const u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+}
+
+// RFC 9110 section 5.6.2: tchar.
+constexpr bool is_token_char(char c) noexcept
+{
+    if (is_alnum(c))
+        return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '.': case '^': case '_': case '`': case '|': case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+template <class Pred>
+bool all_of_length(std::string_view text, std::size_t max, Pred pred) noexcept
+{
+    return !text.empty() && text.size() <= max && std::all_of(text.begin(), text.end(), pred);
+}
+
+} // namespace
+
+bool is_valid_device_id(std::string_view text) noexcept
+{
+    return all_of_length(text, 64, [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+bool is_valid_event_name(std::string_view text) noexcept
+{
+    return all_of_length(text, 64, [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    });
+}
+
+bool is_presence_event(std::string_view name) noexcept
+{
+    return name == robot_connected_event || name == robot_disconnected_event;
+}
+
+bool is_valid_message_id(std::string_view text) noexcept
+{
+    return all_of_length(text, max_id_length, [](char c) { return !is_control(c); });
+}
+
+bool is_valid_session_id(std::string_view text) noexcept
+{
+    return all_of_length(text, max_id_length, [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+bool is_valid_http_method(std::string_view text) noexcept
+{
+    return all_of_length(text, 32, is_token_char);
+}
+
+bool is_valid_http_path(std::string_view text) noexcept
+{
+    return !text.empty() && text.front() == '/' && text.size() <= 2048
+        && std::none_of(text.begin(), text.end(),
+                        [](char c) { return is_control(c) || c == ' ' || c == '?' || c == '#'; });
+}
+
+bool is_valid_http_query(std::string_view text) noexcept
+{
+    return text.size() <= 4096
+        && std::none_of(text.begin(), text.end(), [](char c) { return is_control(c) || c == ' ' || c == '#'; });
+}
+
+bool is_valid_http_header_name(std::string_view text) noexcept
+{
+    return all_of_length(text, 256, is_token_char);
+}
+
+bool is_valid_http_header_value(std::string_view text) noexcept
+{
+    return std::none_of(text.begin(), text.end(), [](char c) { return is_control(c) && c != '\t'; });
+}
+
+} // namespace relay::protocol
