@@ -1,0 +1,57 @@
+// Messages the relay sends on /ws/device.
+#include "field_io.hpp"
+
+namespace relay::protocol {
+namespace {
+
+using detail::io_target;
+namespace rules = detail::rules;
+
+template <class Io> void describe(Io& io, io_target<Io, auth_challenge>& m)
+{
+    io.field("nonce", m.nonce, rules::non_empty);
+}
+
+template <class Io> void describe(Io& io, io_target<Io, device_auth_ok>& m)
+{
+    io.field("protocol", m.protocol);
+    io.check(m.protocol >= 1, "protocol", "must be at least 1");
+    io.field("device_id", m.device_id, rules::device_id);
+}
+
+template <class Io> void describe(Io& io, io_target<Io, robot_command>& m)
+{
+    io.field("id", m.id, rules::message_id);
+    io.field("from_user", m.from_user, rules::message_id);
+    io.field("command", m.command, rules::message_id);
+    io.field("data", m.data);
+}
+
+template <class Io> void describe(Io& io, io_target<Io, robot_webrtc_request>& m)
+{
+    io.field("session_id", m.session_id, rules::session_id);
+    io.field("from_user", m.from_user, rules::message_id);
+    io.field("media", m.media);
+    io.field("quality", m.quality);
+    io.field("turn_credentials", m.turn_credentials);
+}
+
+template <class Io> void describe(Io& io, io_target<Io, robot_http_request>& m)
+{
+    io.field("id", m.id, rules::message_id);
+    io.field("method", m.method, rules::http_method);
+    io.field("path", m.path, rules::http_path);
+    io.defaulted("query", m.query, std::string(), rules::http_query);
+    io.defaulted("headers", m.headers, http_headers());
+    detail::describe_http_body(io, m);
+}
+
+} // namespace
+
+RELAY_PROTOCOL_DEFINE_CONVERSIONS(auth_challenge)
+RELAY_PROTOCOL_DEFINE_CONVERSIONS(device_auth_ok)
+RELAY_PROTOCOL_DEFINE_CONVERSIONS(robot_command)
+RELAY_PROTOCOL_DEFINE_CONVERSIONS(robot_webrtc_request)
+RELAY_PROTOCOL_DEFINE_CONVERSIONS(robot_http_request)
+
+} // namespace relay::protocol
