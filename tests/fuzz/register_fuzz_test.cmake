@@ -1,0 +1,24 @@
+# Included from tests/CMakeLists.txt. When clang++ is available, adds the ctest
+# fuzz_decoder_short: it configures and builds tests/fuzz (the decoder fuzzer) inside this build
+# tree, seeds a corpus from tests/vectors and runs a bounded session; any crash, leak or
+# undefined behaviour fails the test. Longer runs: see docs/protocol.md.
+find_program(RELAY_FUZZ_CLANGXX NAMES clang++ clang++-14 DOC "clang++ for the libFuzzer targets")
+if(NOT RELAY_FUZZ_CLANGXX)
+  message(STATUS "clang++ not found: the fuzz_decoder_short test is not registered")
+  return()
+endif()
+
+set(RELAY_FUZZ_RUNS 30000 CACHE STRING "Inputs the short fuzz test tries")
+set(RELAY_FUZZ_SECONDS 60 CACHE STRING "Time limit of the short fuzz test's run, seconds")
+
+add_test(NAME fuzz_decoder_short
+  COMMAND ${CMAKE_COMMAND}
+    -DSOURCE_DIR=${CMAKE_CURRENT_LIST_DIR}
+    -DVECTORS_DIR=${CMAKE_CURRENT_LIST_DIR}/../vectors
+    -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/fuzz
+    -DCXX=${RELAY_FUZZ_CLANGXX}
+    -DGENERATOR=${CMAKE_GENERATOR}
+    -DRUNS=${RELAY_FUZZ_RUNS}
+    -DSECONDS=${RELAY_FUZZ_SECONDS}
+    -P ${CMAKE_CURRENT_LIST_DIR}/run_fuzz_test.cmake)
+set_tests_properties(fuzz_decoder_short PROPERTIES TIMEOUT 1800 LABELS fuzz)

@@ -1,0 +1,84 @@
+# Script behind the ctest fuzz_decoder_short (see register_fuzz_test.cmake):
+#   cmake -DSOURCE_DIR=tests/fuzz -DVECTORS_DIR=tests/vectors -DWORK_DIR=… -DCXX=clang++
+#         [-DGENERATOR=Ninja] [-DRUNS=30000] [-DSECONDS=60] -P run_fuzz_test.cmake
+cmake_minimum_required(VERSION 3.20)
+foreach(var SOURCE_DIR VECTORS_DIR WORK_DIR CXX)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "run_fuzz_test.cmake needs -D${var}=…")
+  endif()
+endforeach()
+if(NOT RUNS)
+  set(RUNS 30000)
+endif()
+if(NOT SECONDS)
+  set(SECONDS 60)
+endif()
+set(generator_args)
+if(GENERATOR)
+  set(generator_args -G ${GENERATOR})
+endif()
+
+# Configure and build the standalone fuzzer project (incremental after the first run).
+set(build_dir ${WORK_DIR}/build)
+if(NOT EXISTS ${build_dir}/CMakeCache.txt)
+  execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${build_dir} ${generator_args}
+      -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "configuring the decoder fuzzer failed: ${rc}")
+  endif()
+endif()
+# Two jobs at most: the sanitized build is heavy and the machine is shared.
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${build_dir} --parallel 2 RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "building the decoder fuzzer failed: ${rc}")
+endif()
+
+# Seed corpus: every valid input and every invalid text of the shared vectors.
+set(corpus ${WORK_DIR}/corpus)
+file(REMOVE_RECURSE ${corpus})
+file(MAKE_DIRECTORY ${corpus})
+file(GLOB vector_files ${VECTORS_DIR}/*/*.json)
+set(seeds 0)
+foreach(path IN LISTS vector_files)
+  file(READ ${path} content)
+  get_filename_component(stem ${path} NAME_WE)
+  get_filename_component(direction_dir ${path} DIRECTORY)
+  get_filename_component(direction ${direction_dir} NAME)
+  foreach(kind valid invalid)
+    string(JSON count LENGTH "${content}" ${kind})
+    if(count EQUAL 0)
+      continue()
+    endif()
+    math(EXPR last "${count} - 1")
+    foreach(i RANGE ${last})
+      if(kind STREQUAL "valid")
+        string(JSON seed GET "${content}" ${kind} ${i} input)
+      else()
+        string(JSON seed GET "${content}" ${kind} ${i} text)
+      endif()
+      file(WRITE ${corpus}/${direction}-${stem}-${kind}-${i} "${seed}")
+      math(EXPR seeds "${seeds} + 1")
+    endforeach()
+  endforeach()
+endforeach()
+if(seeds EQUAL 0)
+  message(FATAL_ERROR "no seeds found under ${VECTORS_DIR}")
+endif()
+message(STATUS "fuzzing with ${seeds} seeds, ${RUNS} runs or ${SECONDS} s")
+
+# New inputs the fuzzer finds go to a scratch directory; the seeds stay as they are.
+set(found ${WORK_DIR}/found)
+file(REMOVE_RECURSE ${found})
+file(MAKE_DIRECTORY ${found})
+execute_process(
+  COMMAND ${build_dir}/decoder_fuzzer -runs=${RUNS} -max_total_time=${SECONDS} -timeout=10 -rss_limit_mb=2048
+    -max_len=8192 -dict=${SOURCE_DIR}/decoder.dict -artifact_prefix=${WORK_DIR}/ ${found} ${corpus}
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE out)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the decoder fuzzer found a problem (exit ${rc}); the input is saved as ${WORK_DIR}/crash-* or leak-*:\n${out}")
+endif()
+string(REGEX MATCH "Done [0-9]+ runs[^\n]*" summary "${out}")
+message(STATUS "decoder fuzzer: ${summary}")
