@@ -1,5 +1,6 @@
 #include <relay/server/server.hpp>
 
+#include "api_reset_notifier.hpp"
 #include "http_session.hpp"
 #include "router.hpp"
 #include "routes.hpp"
@@ -75,6 +76,8 @@ boost::system::error_code server::start(std::string& why)
     auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
     (void)d.state->store->end_open_sessions(now.count(), "relay_restart");
     add_ops_routes(d.routes);
+    add_auth_routes(d.routes, std::make_shared<log_reset_notifier>(d.log, d.options.dev));
+    add_device_routes(d.routes);
 
     boost::system::error_code ec;
     auto address = net::ip::make_address(d.options.host, ec);

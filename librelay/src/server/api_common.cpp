@@ -1,0 +1,92 @@
+#include "api_common.hpp"
+
+#include "access.hpp"
+#include "blocking.hpp"
+#include "http_util.hpp"
+#include "router.hpp"
+#include "shared_state.hpp"
+
+#include <relay/protocol/validation.hpp>
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/parse.hpp>
+
+namespace relay::server {
+
+or_answer<boost::json::object> parse_json_object(http_request const& req)
+{
+    boost::system::error_code ec;
+    auto value = boost::json::parse(req.body(), ec);
+    if (ec)
+        return error_response(errc::bad_json, "the request body is not valid JSON");
+    if (!value.is_object())
+        return error_response(errc::bad_message, "the request body must be a JSON object");
+    return std::move(value.as_object());
+}
+
+or_answer<std::string> required_string(boost::json::object const& body, std::string_view field)
+{
+    auto const* v = body.if_contains(field);
+    if (!v)
+        return error_response(errc::bad_message, "missing field '" + std::string(field) + "'");
+    if (!v->is_string())
+        return error_response(errc::bad_message, "field '" + std::string(field) + "' must be a string");
+    return std::string(v->as_string());
+}
+
+or_answer<std::optional<std::string>> optional_string(boost::json::object const& body, std::string_view field)
+{
+    auto const* v = body.if_contains(field);
+    if (!v || v->is_null())
+        return std::optional<std::string>();
+    if (!v->is_string())
+        return error_response(errc::bad_message, "field '" + std::string(field) + "' must be a string");
+    return std::optional<std::string>(std::string(v->as_string()));
+}
+
+or_answer<std::string> authenticate(request_context const& ctx)
+{
+    auto user = verify_access_token(ctx.state, bearer_token(ctx.req));
+    if (user)
+        return std::move(*user);
+    bool expired = user.error() == make_error_code(errc::token_expired);
+    auto answer = expired ? error_response(errc::token_expired)
+                          : error_response(errc::unauthorized, "a valid bearer access token is required");
+    // RFC 6750 §3: tell the client which scheme to use and that the token itself is the problem.
+    answer.set(http::field::www_authenticate,
+               expired ? R"(Bearer error="invalid_token", error_description="expired")" : "Bearer");
+    return answer;
+}
+
+net::awaitable<or_answer<store::role>> require_role(shared_state& state, std::string const& user_id,
+                                                    std::string const& device_id, store::role needed)
+{
+    // An id that cannot exist is answered like any unknown device, without asking the store.
+    if (!protocol::is_valid_device_id(device_id))
+        co_return error_response(errc::device_not_found);
+    auto found = co_await run_blocking(state.blocking, [&] { return state.store->role_of(user_id, device_id); });
+    if (!found)
+        co_return store_failure(found.error());
+    if (!*found)
+        co_return error_response(errc::device_not_found);
+    if (!store::role_includes(**found, needed))
+        co_return error_response(errc::forbidden, "this needs the " + std::string(store::to_string(needed)) +
+                                                      " role on the device (yours is " +
+                                                      std::string(store::to_string(**found)) + ")");
+    co_return **found;
+}
+
+http_response store_failure(boost::system::error_code ec)
+{
+    if (ec == make_error_code(errc::unavailable))
+        return error_response(errc::unavailable, "the database is busy; try again shortly");
+    return error_response(errc::internal);
+}
+
+store::unix_seconds unix_now()
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+} // namespace relay::server

@@ -1,0 +1,376 @@
+// Accounts and tokens (contract section 2): register, login, refresh with rotation and reuse
+// detection, logout, password reset. docs/api.md describes every answer.
+#include "api_common.hpp"
+#include "api_reset_notifier.hpp"
+#include "blocking.hpp"
+#include "http_util.hpp"
+#include "router.hpp"
+#include "routes.hpp"
+#include "shared_state.hpp"
+
+#include <relay/auth/crypto.hpp>
+#include <relay/auth/email.hpp>
+#include <relay/auth/jwt.hpp>
+#include <relay/auth/password.hpp>
+#include <relay/auth/throttle.hpp>
+
+#include <boost/beast/http/field.hpp>
+
+#include <exception>
+#include <memory>
+#include <mutex>
+
+namespace relay::server {
+namespace {
+
+/** How long a password-reset token works. */
+constexpr store::unix_seconds reset_token_ttl = 30 * 60;
+
+/** What the auth routes keep between requests; owned by their handlers, so it lives as long as
+ * the route table. */
+struct auth_routes_state {
+    explicit auth_routes_state(std::shared_ptr<reset_notifier> n) : notifier(std::move(n)) {}
+
+    std::shared_ptr<reset_notifier> notifier;
+
+    // A hash of a random password, verified against when the email is unknown so that a login
+    // takes as long for a missing account as for a wrong password. Made on first need, on the
+    // blocking pool, with the same parameters as real hashes.
+    std::once_flag dummy_once;
+    std::string dummy_hash;
+
+    // Reset requests per email: at most 5 an hour, so the endpoint cannot be used to flood
+    // someone's mailbox. Excess requests still answer 202 (nothing may reveal an account).
+    auth::failure_throttle reset_requests{auth::throttle_policy{5, std::chrono::hours(1), std::chrono::hours(1),
+                                                                std::chrono::hours(1), std::chrono::hours(24), 100000}};
+
+    std::string const& dummy(auth::password_hasher const& hasher)
+    {
+        std::call_once(dummy_once, [&] { dummy_hash = hasher.hash(auth::random_token(16)); });
+        return dummy_hash;
+    }
+};
+
+/** The 429 for a throttled login, with Retry-After in whole seconds. */
+http_response throttled(std::chrono::seconds wait)
+{
+    auto res = error_response(errc::rate_limited, "too many failed logins; try again in " +
+                                                      std::to_string(wait.count()) + " seconds");
+    res.set(http::field::retry_after, std::to_string(wait.count()));
+    return res;
+}
+
+/** A new refresh token of `family_id`, stored hashed; returns the raw token. Blocking. */
+store::result<std::string> issue_refresh_token(shared_state& state, std::string const& user_id,
+                                               std::string const& family_id)
+{
+    auto token = auth::random_token(32);
+    auto now = unix_now();
+    store::refresh_token row{auth::sha256_hex(token), family_id, user_id, now,
+                             now + state.options.refresh_ttl.count()};
+    if (auto r = state.store->insert_refresh_token(row); !r)
+        return r.error();
+    return token;
+}
+
+/** The login and refresh answer: a fresh access token with the given refresh token. */
+http_response token_pair(shared_state const& state, std::string const& user_id, std::string const& refresh_token)
+{
+    auto claims = auth::make_claims(user_id, std::chrono::system_clock::now(), state.options.access_ttl);
+    return json_response(http::status::ok, boost::json::object{{"access_token", state.jwt.sign(claims)},
+                                                               {"refresh_token", refresh_token},
+                                                               {"token_type", "bearer"},
+                                                               {"expires_in", state.options.access_ttl.count()}});
+}
+
+// POST /api/auth/register {"email","password"} → 201 {"user_id"}
+net::awaitable<http_response> register_user(request_context& ctx)
+{
+    auto& state = ctx.state;
+    if (!state.options.open_registration)
+        co_return error_response(errc::registration_closed,
+                                 "registration is closed on this relay; ask its operator for an account");
+    auto body = parse_json_object(ctx.req);
+    if (!body) co_return body.take_answer();
+    auto email_in = required_string(*body, "email");
+    if (!email_in) co_return email_in.take_answer();
+    auto password = required_string(*body, "password");
+    if (!password) co_return password.take_answer();
+
+    auto email = auth::normalize_email(*email_in);
+    if (!auth::is_valid_email(email))
+        co_return error_response(errc::invalid_email);
+    if (auto violation = auth::check_password_policy(*password))
+        co_return error_response(violation->code, violation->message);
+
+    auto created = co_await run_blocking(state.blocking, [&] {
+        return state.store->create_user(email, state.passwords.hash(*password), unix_now());
+    });
+    if (!created) {
+        if (created.error() == make_error_code(errc::email_taken))
+            co_return error_response(errc::email_taken);
+        co_return store_failure(created.error());
+    }
+    state.log.info("user_registered", {{"user_id", created->id}});
+    co_return json_response(http::status::created, boost::json::object{{"user_id", created->id}});
+}
+
+/** What the blocking part of a login found. */
+struct login_outcome {
+    boost::system::error_code error; ///< errc::invalid_credentials, or a store failure
+    std::string user_id;
+    std::string refresh_token;
+};
+
+// POST /api/auth/login {"email","password"} → 200 token pair; 401 INVALID_CREDENTIALS; 429
+net::awaitable<http_response> login(request_context& ctx, auth_routes_state& self)
+{
+    auto& state = ctx.state;
+    auto body = parse_json_object(ctx.req);
+    if (!body) co_return body.take_answer();
+    auto email_in = required_string(*body, "email");
+    if (!email_in) co_return email_in.take_answer();
+    auto password = required_string(*body, "password");
+    if (!password) co_return password.take_answer();
+
+    auto email = auth::normalize_email(*email_in);
+    // A malformed address cannot have an account; it also must not become a throttle key, which
+    // would let a client grow the throttle's memory with long made-up keys.
+    bool plausible = auth::is_valid_email(email);
+    std::string const email_key = "email:" + email;
+    std::string const addr_key = "addr:" + ctx.client_address;
+
+    // Locked keys are refused before any KDF work, so a locked-out attacker costs nothing.
+    auto now = auth::failure_throttle::clock::now();
+    std::optional<std::chrono::seconds> wait = state.login_failures.check(addr_key, now);
+    if (plausible)
+        if (auto w = state.login_failures.check(email_key, now); w && (!wait || *w > *wait))
+            wait = w;
+    if (wait)
+        co_return throttled(*wait);
+
+    auto outcome = co_await run_blocking(state.blocking, [&] {
+        login_outcome out;
+        if (!plausible) {
+            out.error = make_error_code(errc::invalid_credentials);
+            return out;
+        }
+        auto user = state.store->find_user_by_email(email);
+        if (!user) {
+            if (user.error() == make_error_code(errc::user_not_found)) {
+                (void)state.passwords.verify(*password, self.dummy(state.passwords));
+                out.error = make_error_code(errc::invalid_credentials);
+            } else {
+                out.error = user.error();
+            }
+            return out;
+        }
+        auto verdict = state.passwords.verify(*password, user->password_hash);
+        if (!verdict.ok) {
+            out.error = make_error_code(errc::invalid_credentials);
+            return out;
+        }
+        if (verdict.needs_rehash) {
+            // Upgrade while we hold the plaintext; a failure here must not fail the login.
+            if (auto r = state.store->set_password_hash(user->id, state.passwords.hash(*password)); !r)
+                state.log.warn("password_rehash_failed", {{"user_id", user->id}});
+        }
+        auto family = store::random_id("f_");
+        if (!family) {
+            out.error = family.error();
+            return out;
+        }
+        auto token = issue_refresh_token(state, user->id, *family);
+        if (!token) {
+            out.error = token.error();
+            return out;
+        }
+        out.user_id = std::move(user->id);
+        out.refresh_token = std::move(*token);
+        return out;
+    });
+
+    if (outcome.error == make_error_code(errc::invalid_credentials)) {
+        state.login_failures.record_failure(addr_key, now);
+        if (plausible)
+            state.login_failures.record_failure(email_key, now);
+        state.log.info("login_failed", {{"client", ctx.client_address}});
+        co_return error_response(errc::invalid_credentials);
+    }
+    if (outcome.error)
+        co_return store_failure(outcome.error);
+    // Only the account's counter is cleared: clearing the address's would let an attacker who
+    // owns one account reset the counter of the address they guess from.
+    state.login_failures.record_success(email_key);
+    co_return token_pair(state, outcome.user_id, outcome.refresh_token);
+}
+
+// POST /api/auth/refresh {"refresh_token"} → 200 a new pair; 401 for an unknown, expired,
+// revoked or reused token (reuse also revokes the token's whole family).
+net::awaitable<http_response> refresh(request_context& ctx)
+{
+    auto& state = ctx.state;
+    auto body = parse_json_object(ctx.req);
+    if (!body) co_return body.take_answer();
+    auto token = required_string(*body, "refresh_token");
+    if (!token) co_return token.take_answer();
+
+    struct refresh_outcome {
+        boost::system::error_code error;
+        bool reused = false;
+        std::string user_id;
+        std::string refresh_token;
+    };
+    auto outcome = co_await run_blocking(state.blocking, [&] {
+        refresh_outcome out;
+        auto consumed = state.store->consume_refresh_token(auth::sha256_hex(*token), unix_now());
+        if (!consumed) {
+            out.error = consumed.error();
+            return out;
+        }
+        if (consumed->outcome == store::refresh_outcome::reuse_detected) {
+            out.reused = true;
+            out.user_id = consumed->user_id;
+            return out;
+        }
+        auto next = issue_refresh_token(state, consumed->user_id, consumed->family_id);
+        if (!next) {
+            out.error = next.error();
+            return out;
+        }
+        out.user_id = std::move(consumed->user_id);
+        out.refresh_token = std::move(*next);
+        return out;
+    });
+    if (outcome.reused) {
+        // Two parties hold tokens of one login: one of them stole it. Neither keeps it.
+        state.log.warn("refresh_token_reuse", {{"user_id", outcome.user_id}, {"client", ctx.client_address}});
+        co_return error_response(errc::unauthorized,
+                                 "this refresh token was already used; every token of this login is now revoked, "
+                                 "log in again");
+    }
+    if (outcome.error == make_error_code(errc::unauthorized) || outcome.error == make_error_code(errc::user_not_found))
+        co_return error_response(errc::unauthorized, "the refresh token is invalid, expired or revoked; log in again");
+    if (outcome.error)
+        co_return store_failure(outcome.error);
+    co_return token_pair(state, outcome.user_id, outcome.refresh_token);
+}
+
+// POST /api/auth/logout {"refresh_token"} → 204, also for unknown tokens (idempotent).
+net::awaitable<http_response> logout(request_context& ctx)
+{
+    auto& state = ctx.state;
+    auto body = parse_json_object(ctx.req);
+    if (!body) co_return body.take_answer();
+    auto token = required_string(*body, "refresh_token");
+    if (!token) co_return token.take_answer();
+    // Revoking the newest token of a login ends the login: its older tokens are all used, and
+    // presenting one of those now revokes the rest of the family anyway.
+    auto revoked = co_await run_blocking(state.blocking, [&] {
+        return state.store->revoke_refresh_token(auth::sha256_hex(*token));
+    });
+    if (!revoked)
+        co_return store_failure(revoked.error());
+    co_return empty_response(http::status::no_content);
+}
+
+// POST /api/auth/password-reset {"email"} → 202 whatever the email (no account enumeration).
+net::awaitable<http_response> request_password_reset(request_context& ctx, auth_routes_state& self)
+{
+    auto& state = ctx.state;
+    auto body = parse_json_object(ctx.req);
+    if (!body) co_return body.take_answer();
+    auto email_in = required_string(*body, "email");
+    if (!email_in) co_return email_in.take_answer();
+
+    auto email = auth::normalize_email(*email_in);
+    auto accepted = boost::json::object{
+        {"message", "if an account with this email exists, a password-reset token is on its way"}};
+    if (!auth::is_valid_email(email))
+        co_return json_response(http::status::accepted, accepted);
+    // Counted before the lookup, for known and unknown addresses alike.
+    auto now = auth::failure_throttle::clock::now();
+    if (self.reset_requests.check("email:" + email, now)) {
+        state.log.info("password_reset_throttled", {{"client", ctx.client_address}});
+        co_return json_response(http::status::accepted, accepted);
+    }
+    self.reset_requests.record_failure("email:" + email, now);
+
+    auto sent = co_await run_blocking(state.blocking, [&]() -> store::result<void> {
+        auto user = state.store->find_user_by_email(email);
+        if (!user)
+            return user.error() == make_error_code(errc::user_not_found) ? store::result<void>() : user.error();
+        auto token = auth::random_token(32);
+        if (auto r = state.store->insert_reset_token(
+                store::reset_token{auth::sha256_hex(token), user->id, unix_now() + reset_token_ttl}); !r)
+            return r.error();
+        try {
+            self.notifier->send(user->email, token);
+        } catch (std::exception const& e) {
+            // Swallowed: a 500 here would reveal that the account exists.
+            state.log.error("password_reset_notify_failed", {{"what", e.what()}});
+        }
+        return {};
+    });
+    if (!sent) {
+        // Still 202: an error status here would tell accounts apart. The operator sees the log.
+        state.log.error("password_reset_failed", {{"error", sent.error().message()}});
+    }
+    co_return json_response(http::status::accepted, accepted);
+}
+
+// POST /api/auth/password-reset/confirm {"token","new_password"} → 204; all refresh tokens of
+// the user are revoked. 400 INVALID_TOKEN for an unknown, used or expired token.
+net::awaitable<http_response> confirm_password_reset(request_context& ctx)
+{
+    auto& state = ctx.state;
+    auto body = parse_json_object(ctx.req);
+    if (!body) co_return body.take_answer();
+    auto token = required_string(*body, "token");
+    if (!token) co_return token.take_answer();
+    auto password = required_string(*body, "new_password");
+    if (!password) co_return password.take_answer();
+    // The policy is checked before the token is spent, so the user can retry with the same token.
+    if (auto violation = auth::check_password_policy(*password))
+        co_return error_response(violation->code, violation->message);
+
+    auto done = co_await run_blocking(state.blocking, [&]() -> store::result<std::string> {
+        auto user_id = state.store->consume_reset_token(auth::sha256_hex(*token), unix_now());
+        if (!user_id)
+            return user_id.error();
+        if (auto r = state.store->set_password_hash(*user_id, state.passwords.hash(*password)); !r)
+            return r.error();
+        // Whoever knew the old password may hold a login: every one of them ends now.
+        if (auto r = state.store->revoke_all_refresh_tokens(*user_id); !r)
+            return r.error();
+        auto user = state.store->find_user_by_id(*user_id);
+        if (!user)
+            return user.error();
+        return std::move(user->email);
+    });
+    if (!done) {
+        if (done.error() == make_error_code(errc::invalid_token))
+            co_return error_response(errc::invalid_token, "the reset token is invalid, already used or expired");
+        co_return store_failure(done.error());
+    }
+    // The owner proved control of the account: a lockout from someone guessing ends too.
+    state.login_failures.record_success("email:" + *done);
+    state.log.info("password_reset_done", {{"client", ctx.client_address}});
+    co_return empty_response(http::status::no_content);
+}
+
+} // namespace
+
+void add_auth_routes(router& r, std::shared_ptr<reset_notifier> notifier)
+{
+    auto self = std::make_shared<auth_routes_state>(std::move(notifier));
+    r.add(http::verb::post, "/api/auth/register", register_user);
+    r.add(http::verb::post, "/api/auth/login", [self](request_context& ctx) { return login(ctx, *self); });
+    r.add(http::verb::post, "/api/auth/refresh", refresh);
+    r.add(http::verb::post, "/api/auth/logout", logout);
+    r.add(http::verb::post, "/api/auth/password-reset",
+          [self](request_context& ctx) { return request_password_reset(ctx, *self); });
+    r.add(http::verb::post, "/api/auth/password-reset/confirm", confirm_password_reset);
+}
+
+} // namespace relay::server

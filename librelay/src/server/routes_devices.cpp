@@ -1,0 +1,364 @@
+// Devices and their members (contract section 2): list, create, read, rename, delete, rotate the
+// secret, share and unshare. Every change that affects live connections is also told to the hub.
+// docs/api.md describes every answer.
+#include "access.hpp"
+#include "api_common.hpp"
+#include "blocking.hpp"
+#include "http_util.hpp"
+#include "router.hpp"
+#include "routes.hpp"
+#include "shared_state.hpp"
+
+#include <relay/auth/device_auth.hpp>
+#include <relay/auth/email.hpp>
+#include <relay/protocol/close_code.hpp>
+#include <relay/protocol/timestamp.hpp>
+#include <relay/protocol/validation.hpp>
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+
+namespace relay::server {
+namespace {
+
+/** Longest device name, in bytes. */
+constexpr std::size_t max_name_bytes = 128;
+
+/** The capabilities a robot announced in `hello`, or {} when it has not (or the text is damaged). */
+boost::json::object capabilities_json(std::string const& text)
+{
+    if (text.empty())
+        return {};
+    boost::system::error_code ec;
+    auto v = boost::json::parse(text, ec);
+    if (ec || !v.is_object())
+        return {};
+    return std::move(v.as_object());
+}
+
+/** A device as GET /api/devices shows it to a user with role `r`. */
+boost::json::object device_json(shared_state const& state, store::device const& d, store::role r)
+{
+    boost::json::value last_seen = nullptr;
+    if (d.last_seen)
+        last_seen = protocol::format_timestamp(protocol::timestamp(std::chrono::seconds(*d.last_seen)));
+    boost::json::value firmware = nullptr;
+    if (d.firmware)
+        firmware = *d.firmware;
+    return boost::json::object{{"device_id", d.device_id},
+                               {"name", d.name},
+                               {"role", store::to_string(r)},
+                               {"online", state.hub.online(d.device_id)},
+                               {"last_seen", std::move(last_seen)},
+                               {"capabilities", capabilities_json(d.capabilities)},
+                               {"firmware", std::move(firmware)},
+                               {"created_at", d.created_at}};
+}
+
+/** A member as the sharing endpoints show it. */
+boost::json::object member_json(std::string const& user_id, std::string const& email, store::role r)
+{
+    return boost::json::object{{"user_id", user_id}, {"email", email}, {"role", store::to_string(r)}};
+}
+
+/** The `name` of a create or rename body: 1 to 128 bytes, not only spaces, no control characters. */
+or_answer<std::string> device_name(boost::json::object const& body)
+{
+    auto name = required_string(body, "name");
+    if (!name)
+        return name;
+    bool blank = true;
+    for (unsigned char c : *name) {
+        if (c < 0x20 || c == 0x7f)
+            return error_response(errc::bad_message, "field 'name' must not contain control characters");
+        if (c != ' ')
+            blank = false;
+    }
+    if (blank || name->size() > max_name_bytes)
+        return error_response(errc::bad_message, "field 'name' must be 1 to 128 bytes and not blank");
+    return name;
+}
+
+// GET /api/devices → [device…] for every device the caller may access.
+net::awaitable<http_response> list_devices(request_context& ctx)
+{
+    auto& state = ctx.state;
+    auto user = authenticate(ctx);
+    if (!user) co_return user.take_answer();
+    auto devices = co_await run_blocking(state.blocking, [&] { return state.store->list_devices_for_user(*user); });
+    if (!devices)
+        co_return store_failure(devices.error());
+    boost::json::array out;
+    out.reserve(devices->size());
+    for (auto const& d : *devices)
+        out.push_back(device_json(state, d.device, d.access));
+    co_return json_response(http::status::ok, out);
+}
+
+// POST /api/devices {"name","device_id"?} → 201 {"device_id","name","device_secret"}
+net::awaitable<http_response> create_device(request_context& ctx)
+{
+    auto& state = ctx.state;
+    auto user = authenticate(ctx);
+    if (!user) co_return user.take_answer();
+    auto body = parse_json_object(ctx.req);
+    if (!body) co_return body.take_answer();
+    auto name = device_name(*body);
+    if (!name) co_return name.take_answer();
+    auto requested_id = optional_string(*body, "device_id");
+    if (!requested_id) co_return requested_id.take_answer();
+
+    std::string device_id;
+    if (*requested_id) {
+        device_id = std::move(**requested_id);
+        if (!protocol::is_valid_device_id(device_id))
+            co_return error_response(errc::bad_message,
+                                     "field 'device_id' must be 1 to 64 characters from A-Z a-z 0-9 . _ -");
+    } else {
+        auto generated = store::random_id("dev-");
+        if (!generated)
+            co_return store_failure(generated.error());
+        device_id = std::move(*generated);
+    }
+
+    // Shown once, here; only the sealed form is stored.
+    auto secret = auth::generate_device_secret();
+    store::device d{device_id, *name, state.device_secrets.seal(secret, device_id), unix_now(), {}, {}, {}};
+    auto created = co_await run_blocking(state.blocking, [&] { return state.store->create_device(d, *user); });
+    if (!created) {
+        if (created.error() == make_error_code(errc::device_exists))
+            co_return error_response(errc::device_exists);
+        if (created.error() == make_error_code(errc::user_not_found))
+            co_return error_response(errc::unauthorized, "the account of this access token no longer exists");
+        co_return store_failure(created.error());
+    }
+    state.log.info("device_created", {{"device_id", device_id}, {"user_id", *user}});
+    co_return json_response(http::status::created,
+                            boost::json::object{{"device_id", device_id}, {"name", *name}, {"device_secret", secret}});
+}
+
+// GET /api/devices/{id} → device (any role)
+net::awaitable<http_response> get_device(request_context& ctx)
+{
+    auto& state = ctx.state;
+    auto user = authenticate(ctx);
+    if (!user) co_return user.take_answer();
+    auto const& device_id = ctx.param("id");
+    auto role = co_await require_role(state, *user, device_id, store::role::viewer);
+    if (!role) co_return role.take_answer();
+    auto d = co_await run_blocking(state.blocking, [&] { return state.store->get_device(device_id); });
+    if (!d) {
+        if (d.error() == make_error_code(errc::device_not_found))
+            co_return error_response(errc::device_not_found);
+        co_return store_failure(d.error());
+    }
+    co_return json_response(http::status::ok, device_json(state, *d, *role));
+}
+
+// PATCH /api/devices/{id} {"name"} → 200 device (owner)
+net::awaitable<http_response> rename_device(request_context& ctx)
+{
+    auto& state = ctx.state;
+    auto user = authenticate(ctx);
+    if (!user) co_return user.take_answer();
+    auto const& device_id = ctx.param("id");
+    auto role = co_await require_role(state, *user, device_id, store::role::owner);
+    if (!role) co_return role.take_answer();
+    auto body = parse_json_object(ctx.req);
+    if (!body) co_return body.take_answer();
+    auto name = device_name(*body);
+    if (!name) co_return name.take_answer();
+
+    auto d = co_await run_blocking(state.blocking, [&]() -> store::result<store::device> {
+        if (auto r = state.store->rename_device(device_id, *name); !r)
+            return r.error();
+        return state.store->get_device(device_id);
+    });
+    if (!d) {
+        if (d.error() == make_error_code(errc::device_not_found))
+            co_return error_response(errc::device_not_found);
+        co_return store_failure(d.error());
+    }
+    co_return json_response(http::status::ok, device_json(state, *d, *role));
+}
+
+// DELETE /api/devices/{id} → 204 (owner); the robot is disconnected and every app loses it.
+net::awaitable<http_response> delete_device(request_context& ctx)
+{
+    auto& state = ctx.state;
+    auto user = authenticate(ctx);
+    if (!user) co_return user.take_answer();
+    auto const& device_id = ctx.param("id");
+    auto role = co_await require_role(state, *user, device_id, store::role::owner);
+    if (!role) co_return role.take_answer();
+
+    // Who had access is collected first: after the delete the store no longer knows.
+    auto users = co_await run_blocking(state.blocking, [&]() -> store::result<std::vector<std::string>> {
+        auto access = state.store->users_with_access(device_id);
+        if (!access)
+            return access.error();
+        if (auto r = state.store->delete_device(device_id); !r)
+            return r.error();
+        std::vector<std::string> ids;
+        for (auto const& a : *access)
+            ids.push_back(a.user_id);
+        return ids;
+    });
+    if (!users) {
+        if (users.error() == make_error_code(errc::device_not_found))
+            co_return error_response(errc::device_not_found);
+        co_return store_failure(users.error());
+    }
+    state.hub.remove_device(device_id, *users);
+    state.log.info("device_deleted", {{"device_id", device_id}, {"user_id", *user}});
+    co_return empty_response(http::status::no_content);
+}
+
+// POST /api/devices/{id}/secret → 200 {"device_id","device_secret"} (owner); a connected robot
+// is disconnected and must authenticate with the new secret.
+net::awaitable<http_response> rotate_secret(request_context& ctx)
+{
+    auto& state = ctx.state;
+    auto user = authenticate(ctx);
+    if (!user) co_return user.take_answer();
+    auto const& device_id = ctx.param("id");
+    auto role = co_await require_role(state, *user, device_id, store::role::owner);
+    if (!role) co_return role.take_answer();
+
+    auto secret = auth::generate_device_secret();
+    auto sealed = state.device_secrets.seal(secret, device_id);
+    auto stored = co_await run_blocking(state.blocking, [&] { return state.store->set_device_secret(device_id, sealed); });
+    if (!stored) {
+        if (stored.error() == make_error_code(errc::device_not_found))
+            co_return error_response(errc::device_not_found);
+        co_return store_failure(stored.error());
+    }
+    // A robot authenticated with the old secret must not stay connected on it.
+    if (auto robot = state.hub.robot(device_id))
+        robot->close(protocol::close_code::auth_failed);
+    state.log.info("device_secret_rotated", {{"device_id", device_id}, {"user_id", *user}});
+    co_return json_response(http::status::ok,
+                            boost::json::object{{"device_id", device_id}, {"device_secret", secret}});
+}
+
+// GET /api/devices/{id}/members → [{"user_id","email","role"}…], owner first (owner)
+net::awaitable<http_response> list_members(request_context& ctx)
+{
+    auto& state = ctx.state;
+    auto user = authenticate(ctx);
+    if (!user) co_return user.take_answer();
+    auto const& device_id = ctx.param("id");
+    auto role = co_await require_role(state, *user, device_id, store::role::owner);
+    if (!role) co_return role.take_answer();
+    auto members = co_await run_blocking(state.blocking, [&] { return state.store->list_members(device_id); });
+    if (!members) {
+        if (members.error() == make_error_code(errc::device_not_found))
+            co_return error_response(errc::device_not_found);
+        co_return store_failure(members.error());
+    }
+    boost::json::array out;
+    for (auto const& m : *members)
+        out.push_back(member_json(m.user_id, m.email, m.access));
+    co_return json_response(http::status::ok, out);
+}
+
+// POST /api/devices/{id}/members {"email","role"} → 201 member (added) or 200 member (role
+// changed) (owner); role is viewer or operator.
+net::awaitable<http_response> add_member(request_context& ctx)
+{
+    auto& state = ctx.state;
+    auto user = authenticate(ctx);
+    if (!user) co_return user.take_answer();
+    auto const& device_id = ctx.param("id");
+    auto role = co_await require_role(state, *user, device_id, store::role::owner);
+    if (!role) co_return role.take_answer();
+    auto body = parse_json_object(ctx.req);
+    if (!body) co_return body.take_answer();
+    auto email_in = required_string(*body, "email");
+    if (!email_in) co_return email_in.take_answer();
+    auto role_in = required_string(*body, "role");
+    if (!role_in) co_return role_in.take_answer();
+    auto granted = store::role_from_string(*role_in);
+    if (!granted || *granted == store::role::owner)
+        co_return error_response(errc::bad_message, "field 'role' must be \"viewer\" or \"operator\"");
+    auto email = auth::normalize_email(*email_in);
+
+    struct added {
+        store::user member;
+        bool was_member = false;
+    };
+    auto result = co_await run_blocking(state.blocking, [&]() -> store::result<added> {
+        auto member = state.store->find_user_by_email(email);
+        if (!member)
+            return member.error();
+        auto previous = state.store->role_of(member->id, device_id);
+        if (!previous)
+            return previous.error();
+        if (auto r = state.store->add_member(device_id, member->id, *granted); !r)
+            return r.error();
+        return added{std::move(*member), previous->has_value()};
+    });
+    if (!result) {
+        auto ec = result.error();
+        if (ec == make_error_code(errc::user_not_found))
+            co_return error_response(errc::user_not_found, "no account has this email; they must register first");
+        if (ec == make_error_code(errc::forbidden))
+            co_return error_response(errc::bad_message, "the owner's role cannot be changed");
+        if (ec == make_error_code(errc::device_not_found))
+            co_return error_response(errc::device_not_found);
+        co_return store_failure(ec);
+    }
+    // Live app connections of that user start (or keep) receiving the device's events now.
+    state.hub.set_access(result->member.id, device_id, to_protocol(*granted));
+    state.log.info("device_shared", {{"device_id", device_id},
+                                     {"user_id", result->member.id},
+                                     {"role", store::to_string(*granted)}});
+    co_return json_response(result->was_member ? http::status::ok : http::status::created,
+                            member_json(result->member.id, result->member.email, *granted));
+}
+
+// DELETE /api/devices/{id}/members/{user_id} → 204 (owner); the owner cannot be removed.
+net::awaitable<http_response> remove_member(request_context& ctx)
+{
+    auto& state = ctx.state;
+    auto user = authenticate(ctx);
+    if (!user) co_return user.take_answer();
+    auto const& device_id = ctx.param("id");
+    auto const& member_id = ctx.param("user_id");
+    auto role = co_await require_role(state, *user, device_id, store::role::owner);
+    if (!role) co_return role.take_answer();
+
+    auto removed = co_await run_blocking(state.blocking, [&] { return state.store->remove_member(device_id, member_id); });
+    if (!removed) {
+        auto ec = removed.error();
+        if (ec == make_error_code(errc::forbidden))
+            co_return error_response(errc::bad_message,
+                                     "the owner cannot be removed from the device; delete the device instead");
+        if (ec == make_error_code(errc::user_not_found))
+            co_return error_response(errc::user_not_found, "this user is not a member of the device");
+        if (ec == make_error_code(errc::device_not_found))
+            co_return error_response(errc::device_not_found);
+        co_return store_failure(ec);
+    }
+    // Live app connections of that user stop receiving the device's events at once.
+    state.hub.set_access(member_id, device_id, std::nullopt);
+    state.log.info("device_unshared", {{"device_id", device_id}, {"user_id", member_id}});
+    co_return empty_response(http::status::no_content);
+}
+
+} // namespace
+
+void add_device_routes(router& r)
+{
+    r.add(http::verb::get, "/api/devices", list_devices);
+    r.add(http::verb::post, "/api/devices", create_device);
+    r.add(http::verb::get, "/api/devices/{id}", get_device);
+    r.add(http::verb::patch, "/api/devices/{id}", rename_device);
+    r.add(http::verb::delete_, "/api/devices/{id}", delete_device);
+    r.add(http::verb::post, "/api/devices/{id}/secret", rotate_secret);
+    r.add(http::verb::get, "/api/devices/{id}/members", list_members);
+    r.add(http::verb::post, "/api/devices/{id}/members", add_member);
+    r.add(http::verb::delete_, "/api/devices/{id}/members/{user_id}", remove_member);
+}
+
+} // namespace relay::server
