@@ -34,7 +34,7 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "building the decoder fuzzer failed: ${rc}")
 endif()
 
-# Seed corpus: every valid input and every invalid text of the shared vectors.
+# Seed corpus: every valid input and every invalid text of the shared vectors, plus regressions/.
 set(corpus ${WORK_DIR}/corpus)
 file(REMOVE_RECURSE ${corpus})
 file(MAKE_DIRECTORY ${corpus})
@@ -65,6 +65,12 @@ endforeach()
 if(seeds EQUAL 0)
   message(FATAL_ERROR "no seeds found under ${VECTORS_DIR}")
 endif()
+# Inputs that once found a bug are always tried again.
+file(GLOB regressions ${SOURCE_DIR}/regressions/*)
+foreach(path IN LISTS regressions)
+  file(COPY ${path} DESTINATION ${corpus})
+  math(EXPR seeds "${seeds} + 1")
+endforeach()
 message(STATUS "fuzzing with ${seeds} seeds, ${RUNS} runs or ${SECONDS} s")
 
 # New inputs the fuzzer finds go to a scratch directory; the seeds stay as they are.
