@@ -209,6 +209,12 @@ std::vector<setting> const& settings()
          [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.replay_max_events, 0, 1000000); }},
         {"RELAY_REPLAY_MAX_AGE", "replay-max-age", "seconds events are kept for resume (default 600)",
          [](auto const& v, config& c) { return parse_seconds(v, c.server.replay_max_age, 0, 86400 * 7); }},
+        {"RELAY_AUTH_TIMEOUT", "auth-timeout", "seconds a WebSocket peer has to authenticate (default 10)",
+         [](auto const& v, config& c) { return parse_seconds(v, c.server.auth_timeout, 1, 300); }},
+        {"RELAY_PING_INTERVAL", "ping-interval", "seconds between WebSocket pings (default 30)",
+         [](auto const& v, config& c) { return parse_seconds(v, c.server.ping_interval, 1, 3600); }},
+        {"RELAY_IDLE_TIMEOUT", "idle-timeout", "seconds of silence after which a peer is dropped (default 75)",
+         [](auto const& v, config& c) { return parse_seconds(v, c.server.idle_timeout, 2, 7200); }},
         {"RELAY_SHUTDOWN_GRACE", "shutdown-grace", "seconds to let in-flight work finish on SIGTERM (default 10)",
          [](auto const& v, config& c) { return parse_seconds(v, c.server.shutdown_grace, 0, 3600); }},
     };
@@ -380,6 +386,10 @@ config_result load_config(std::vector<std::string> const& args, char** envp)
     }
     if (srv.turn_provider == "cloudflare" && (srv.cf_turn_key_id.empty() || srv.cf_turn_api_token.empty())) {
         out.error = "RELAY_TURN_PROVIDER=cloudflare needs RELAY_CF_TURN_KEY_ID and RELAY_CF_TURN_API_TOKEN";
+        return out;
+    }
+    if (srv.idle_timeout <= srv.ping_interval) {
+        out.error = "RELAY_IDLE_TIMEOUT must be longer than RELAY_PING_INTERVAL";
         return out;
     }
     if (srv.jwt_secret.empty()) {

@@ -95,7 +95,7 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
         if (beast::websocket::is_upgrade(parser.get())) {
             stream.expires_never();
             auto req = parser.release();
-            co_await upgrade_websocket(state, std::move(stream), std::move(buffer), std::move(req), client);
+            co_await upgrade_websocket(state, stream, req, client);
             co_return;
         }
 

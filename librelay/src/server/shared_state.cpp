@@ -11,7 +11,22 @@ server_metrics::server_metrics(telemetry::registry& r)
       robots_online(r.get_gauge("relay_connections", "Open authenticated WebSocket connections by kind.",
                                 {{"kind", "robot"}})),
       webrtc_sessions(r.get_gauge("relay_webrtc_sessions_active", "WebRTC sessions in progress.")),
-      messages_routed(r.get_counter("relay_messages_routed_total", "Messages delivered to a peer."))
+      messages_routed(r.get_counter("relay_messages_routed_total", "Messages handed to a peer's connection.")),
+      messages_in_app(r.get_counter("relay_messages_received_total", "WebSocket messages received, by kind of peer.",
+                                    {{"kind", "app"}})),
+      messages_in_robot(r.get_counter("relay_messages_received_total", "WebSocket messages received, by kind of peer.",
+                                      {{"kind", "robot"}})),
+      errors_sent(r.get_counter("relay_errors_sent_total", "error messages sent on the sockets.")),
+      rate_limited(r.get_counter("relay_rate_limited_total", "Messages dropped for exceeding a rate limit.")),
+      slow_consumer_drops(r.get_counter("relay_slow_consumer_drops_total",
+                                        "Connections dropped for falling too far behind.")),
+      replayed_events(r.get_counter("relay_replayed_events_total", "Events replayed for resume.")),
+      auth_failures_app(r.get_counter("relay_auth_failures_total", "Failed WebSocket authentications.",
+                                      {{"kind", "app"}})),
+      auth_failures_robot(r.get_counter("relay_auth_failures_total", "Failed WebSocket authentications.",
+                                        {{"kind", "robot"}})),
+      routing_latency(r.get_histogram("relay_routing_latency_seconds",
+                                      "From a robot event's arrival to its frame being queued for the apps."))
 {
 }
 

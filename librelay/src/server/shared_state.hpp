@@ -35,6 +35,15 @@ struct server_metrics {
     telemetry::gauge& robots_online;
     telemetry::gauge& webrtc_sessions;
     telemetry::counter& messages_routed;
+    telemetry::counter& messages_in_app;
+    telemetry::counter& messages_in_robot;
+    telemetry::counter& errors_sent;
+    telemetry::counter& rate_limited;
+    telemetry::counter& slow_consumer_drops;
+    telemetry::counter& replayed_events;
+    telemetry::counter& auth_failures_app;
+    telemetry::counter& auth_failures_robot;
+    telemetry::histogram& routing_latency;
 };
 
 /** A dependency /health looks at; returns an empty string when healthy, else what is wrong. */

@@ -1,5 +1,7 @@
 #include "websocket_upgrade.hpp"
 
+#include "app_session.hpp"
+#include "device_session.hpp"
 #include "http_util.hpp"
 #include "shared_state.hpp"
 
@@ -7,11 +9,27 @@
 
 namespace relay::server {
 
-net::awaitable<void> upgrade_websocket(std::shared_ptr<shared_state> state, beast::tcp_stream stream,
-                                       beast::flat_buffer buffer, http_request req, std::string client)
+net::awaitable<void> upgrade_websocket(std::shared_ptr<shared_state> const& state, beast::tcp_stream& stream,
+                                       http_request const& req, std::string const& client)
 {
     std::string_view target(req.target().data(), req.target().size());
     auto path = target.substr(0, target.find('?'));
+    if (state->stopping) {
+        auto res = error_response(errc::unavailable, "the relay is shutting down; reconnect shortly");
+        res.keep_alive(false);
+        co_await http::async_write(stream, res, use_tuple);
+        co_return;
+    }
+    if (path == "/ws/app") {
+        auto session = std::make_shared<app_session>(state, std::move(stream), client);
+        co_await session->run(req);
+        co_return;
+    }
+    if (path == "/ws/device") {
+        auto session = std::make_shared<device_session>(state, std::move(stream), client);
+        co_await session->run(req);
+        co_return;
+    }
     auto res = error_response(errc::not_found, "no WebSocket endpoint at " + std::string(path));
     res.keep_alive(false);
     state->log.info("ws_rejected", {{"path", path}, {"client", client}});

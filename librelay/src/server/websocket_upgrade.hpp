@@ -9,7 +9,8 @@ namespace relay::server {
 struct shared_state;
 
 /** Takes over a connection whose request asked for a WebSocket upgrade: /ws/app, /ws/device. */
-net::awaitable<void> upgrade_websocket(std::shared_ptr<shared_state> state, beast::tcp_stream stream,
-                                       beast::flat_buffer buffer, http_request req, std::string client);
+/** Parameters are references into the caller's frame: see the GCC 12 note in blocking.hpp. */
+net::awaitable<void> upgrade_websocket(std::shared_ptr<shared_state> const& state, beast::tcp_stream& stream,
+                                       http_request const& req, std::string const& client);
 
 } // namespace relay::server

@@ -1,0 +1,59 @@
+#pragma once
+// /ws/app: an authenticated app connection (mobile app, browser, CLI).
+#include "ws_connection.hpp"
+
+#include <relay/protocol/app_inbound.hpp>
+#include <relay/routing/hub.hpp>
+
+#include <unordered_map>
+#include <vector>
+
+namespace relay::server {
+
+class app_session final : public ws_connection, public routing::app_link {
+public:
+    app_session(std::shared_ptr<shared_state> state, beast::tcp_stream stream, std::string client);
+
+    /** Upgrades, authenticates and serves the connection until it ends. */
+    net::awaitable<void> run(http_request const& req);
+
+    // routing::app_link — called from any thread; each posts to this connection's thread.
+    void deliver(std::string const& channel, routing::channel_message const& message) override;
+    void send(std::shared_ptr<std::string const> frame) override { post_frame(std::move(frame)); }
+    void access_changed(std::string const& device_id, std::optional<protocol::role> role) override;
+    void close(protocol::close_code code) override { post_close(code); }
+
+private:
+    net::awaitable<void> on_message(std::string_view text) override;
+    void on_auth_timeout() override;
+
+    net::awaitable<void> authenticate(std::string const& token);
+    void fail_auth(errc code, std::string_view message, std::optional<std::string_view> ref = {});
+    void on_delivery(std::string const& channel, routing::channel_message const& message);
+    void apply_access(std::string const& device_id, std::optional<protocol::role> role);
+
+    void handle(protocol::app_command const& m);
+    void handle(protocol::resume const& m);
+    void handle(protocol::ping const& m);
+
+    /** The device's entry when the user may access it; else answers DEVICE_NOT_FOUND. */
+    struct device_state;
+    device_state* accessible(std::string const& device_id, std::optional<std::string_view> ref);
+
+    std::shared_ptr<app_session> self() { return std::static_pointer_cast<app_session>(shared_from_this()); }
+
+    struct device_state {
+        protocol::role role;
+        // Every seq in [first_sent, last_sent] has been queued on this connection (live or
+        // replayed), so resume neither repeats nor skips events.
+        std::uint64_t first_sent = 0;
+        std::uint64_t last_sent = 0;
+    };
+    std::string user_id_;
+    std::unordered_map<std::string, device_state> devices_;
+    bool attached_ = false;
+    bool loading_devices_ = false;
+    std::vector<std::pair<std::string, std::optional<protocol::role>>> changes_while_loading_;
+};
+
+} // namespace relay::server

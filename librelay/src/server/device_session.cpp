@@ -1,0 +1,193 @@
+#include "device_session.hpp"
+
+#include "blocking.hpp"
+#include "shared_state.hpp"
+
+#include <relay/auth/device_auth.hpp>
+#include <relay/protocol/codec.hpp>
+#include <relay/protocol/forwarding.hpp>
+
+#include <boost/json/serialize.hpp>
+
+namespace relay::server {
+namespace {
+
+std::int64_t unix_now()
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace
+
+device_session::device_session(std::shared_ptr<shared_state> state, beast::tcp_stream stream, std::string client)
+    : ws_connection(std::move(state), std::move(stream), std::move(client), "robot")
+{
+}
+
+net::awaitable<void> device_session::run(http_request const& req)
+{
+    if (!co_await accept(req))
+        co_return;
+    nonce_ = auth::make_nonce();
+    enqueue(protocol::encode(protocol::auth_challenge{nonce_}));
+    co_await read_loop();
+
+    if (!attached_)
+        co_return;
+    state_->metrics.robots_online.sub();
+    // Only the device's current connection announces the disconnect: one replaced by a newer
+    // connection (4409) leaves quietly.
+    if (state_->hub.detach_robot(device_id_, this)) {
+        auto now = std::chrono::system_clock::now();
+        state_->broker.publish_transient(
+            device_id_, std::make_shared<std::string const>(protocol::encode(protocol::presence_event(device_id_, false, now))));
+        // Commands this robot will never answer now: their senders hear so at once.
+        for (auto const& [id, app] : state_->hub.take_all_commands(device_id_))
+            app->send(std::make_shared<std::string const>(
+                protocol::encode_error(errc::device_offline, "the robot disconnected before answering", id)));
+    }
+    record_seen(std::nullopt, std::nullopt);
+    state_->log.info("robot_disconnected", {{"device_id", device_id_}, {"client", client_}});
+}
+
+void device_session::on_auth_timeout()
+{
+    fail_auth();
+}
+
+void device_session::fail_auth()
+{
+    state_->metrics.auth_failures_robot.inc();
+    // The same answer for an unknown device, a bad signature, a timeout or a throttled address.
+    send_error(errc::unauthorized, "");
+    begin_close(protocol::close_code::auth_failed);
+}
+
+net::awaitable<void> device_session::on_message(std::string_view text)
+{
+    if (closing())
+        co_return;
+    state_->metrics.messages_in_robot.inc();
+    auto decoded = protocol::decode_device_inbound(text, state_->options.read_message_max);
+    if (!is_authenticated()) {
+        if (decoded.ok())
+            if (auto* a = std::get_if<protocol::device_auth>(&decoded.value())) {
+                co_await authenticate(*a);
+                co_return;
+            }
+        state_->log.info("robot_auth_failed", {{"client", client_}, {"reason", "expected auth"}});
+        fail_auth();
+        co_return;
+    }
+    if (!decoded.ok()) {
+        state_->metrics.errors_sent.inc();
+        enqueue(protocol::encode_error(decoded.error()));
+        co_return;
+    }
+    std::visit(
+        [this](auto const& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, protocol::hello> || std::is_same_v<T, protocol::robot_event> ||
+                          std::is_same_v<T, protocol::robot_command_result> || std::is_same_v<T, protocol::ping>) {
+                handle(m);
+            } else if constexpr (std::is_same_v<T, protocol::device_auth>) {
+                send_error(errc::bad_message, "already authenticated");
+            } else {
+                // WebRTC signaling and REST-tunnel answers are not served by this relay yet.
+                send_error(errc::internal, std::string(T::type_name) + " is not supported by this relay yet");
+            }
+        },
+        decoded.value());
+}
+
+net::awaitable<void> device_session::authenticate(protocol::device_auth const& m)
+{
+    auto now = auth::failure_throttle::clock::now();
+    std::string addr_key = "addr:" + client_;
+    std::string device_key = "device:" + m.device_id;
+    if (state_->device_failures.check(addr_key, now) || state_->device_failures.check(device_key, now)) {
+        state_->log.info("robot_auth_failed", {{"client", client_}, {"device_id", m.device_id}, {"reason", "throttled"}});
+        fail_auth();
+        co_return;
+    }
+    bool ok = co_await run_blocking(state_->blocking, [&] {
+        auto dev = state_->store->get_device(m.device_id);
+        std::optional<std::string> secret;
+        if (dev)
+            secret = state_->device_secrets.open(dev->secret_sealed, m.device_id);
+        // An unknown device costs the same HMAC as a known one, so timing does not tell them apart.
+        bool good = auth::verify_device_signature(secret.value_or(std::string(32, '\0')), nonce_, m.device_id, m.signature);
+        return good && secret.has_value();
+    });
+    if (closing())
+        co_return; // the auth deadline passed while the store answered
+    if (!ok) {
+        state_->device_failures.record_failure(addr_key, now);
+        state_->device_failures.record_failure(device_key, now);
+        state_->log.info("robot_auth_failed", {{"client", client_}, {"device_id", m.device_id}, {"reason", "bad credentials"}});
+        fail_auth();
+        co_return;
+    }
+    state_->device_failures.record_success(device_key);
+    device_id_ = m.device_id;
+    authenticated();
+    enqueue(protocol::encode(protocol::device_auth_ok{protocol::protocol_version, device_id_}));
+
+    attached_ = true;
+    state_->metrics.robots_online.add();
+    auto previous = state_->hub.attach_robot(device_id_, self());
+    if (previous) {
+        previous->close(protocol::close_code::replaced);
+    } else {
+        state_->broker.publish_transient(
+            device_id_, std::make_shared<std::string const>(
+                            protocol::encode(protocol::presence_event(device_id_, true, std::chrono::system_clock::now()))));
+    }
+    record_seen(std::nullopt, std::nullopt);
+    state_->log.info("robot_connected", {{"device_id", device_id_}, {"client", client_}, {"replaced", previous != nullptr}});
+}
+
+void device_session::handle(protocol::hello const& m)
+{
+    record_seen(boost::json::serialize(m.capabilities), m.firmware);
+}
+
+void device_session::handle(protocol::robot_event const& m)
+{
+    auto arrived = std::chrono::steady_clock::now();
+    auto ts = std::chrono::system_clock::now();
+    // The event's frame is built once, inside publish, and shared by every app that receives it.
+    state_->broker.publish(device_id_, [&](std::uint64_t seq) {
+        return std::make_shared<std::string const>(protocol::encode(protocol::forward_to_apps(m, device_id_, seq, ts)));
+    });
+    state_->metrics.routing_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count());
+}
+
+void device_session::handle(protocol::robot_command_result const& m)
+{
+    auto origin = state_->hub.take_command(device_id_, m.id);
+    if (!origin) {
+        // Unknown, already answered, or its app has gone: nobody is waiting for it.
+        state_->log.debug("command_result_dropped", {{"device_id", device_id_}, {"id", m.id}});
+        return;
+    }
+    origin->send(std::make_shared<std::string const>(protocol::encode(protocol::forward_to_app(m, device_id_))));
+    state_->metrics.messages_routed.inc();
+}
+
+void device_session::handle(protocol::ping const&)
+{
+    enqueue(protocol::encode(protocol::pong{std::nullopt, std::chrono::system_clock::now()}));
+}
+
+void device_session::record_seen(std::optional<std::string> capabilities, std::optional<std::string> firmware)
+{
+    // Fire and forget on the blocking pool: presence bookkeeping must never hold up routing.
+    net::post(state_->blocking, [st = state_, id = device_id_, caps = std::move(capabilities), fw = std::move(firmware)] {
+        auto r = st->store->record_device_seen(id, unix_now(), caps, fw);
+        if (!r)
+            st->log.warn("record_device_seen_failed", {{"device_id", id}, {"error", r.error().message()}});
+    });
+}
+
+} // namespace relay::server

@@ -1,0 +1,40 @@
+#pragma once
+// /ws/device: a robot's connection, authenticated by the contract's challenge–response.
+#include "ws_connection.hpp"
+
+#include <relay/protocol/device_inbound.hpp>
+#include <relay/routing/hub.hpp>
+
+namespace relay::server {
+
+class device_session final : public ws_connection, public routing::robot_link {
+public:
+    device_session(std::shared_ptr<shared_state> state, beast::tcp_stream stream, std::string client);
+
+    /** Upgrades, sends the challenge, authenticates and serves the robot until it leaves. */
+    net::awaitable<void> run(http_request const& req);
+
+    // routing::robot_link — any thread.
+    void send(std::shared_ptr<std::string const> frame) override { post_frame(std::move(frame)); }
+    void close(protocol::close_code code) override { post_close(code); }
+
+private:
+    net::awaitable<void> on_message(std::string_view text) override;
+    void on_auth_timeout() override;
+
+    net::awaitable<void> authenticate(protocol::device_auth const& m);
+    void fail_auth();
+    void handle(protocol::hello const& m);
+    void handle(protocol::robot_event const& m);
+    void handle(protocol::robot_command_result const& m);
+    void handle(protocol::ping const& m);
+    void record_seen(std::optional<std::string> capabilities, std::optional<std::string> firmware);
+
+    std::shared_ptr<device_session> self() { return std::static_pointer_cast<device_session>(shared_from_this()); }
+
+    std::string nonce_;
+    std::string device_id_; // set once authenticated
+    bool attached_ = false;
+};
+
+} // namespace relay::server

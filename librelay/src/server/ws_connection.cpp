@@ -1,0 +1,237 @@
+#include "ws_connection.hpp"
+
+#include "shared_state.hpp"
+
+#include <relay/protocol/codec.hpp>
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/websocket/error.hpp>
+
+namespace relay::server {
+namespace websocket = beast::websocket;
+
+namespace {
+// A peer that keeps sending over its rate limit this many times in a row is cut off (4429).
+constexpr unsigned rate_abuse_threshold = 100;
+} // namespace
+
+ws_connection::ws_connection(std::shared_ptr<shared_state> state, beast::tcp_stream stream, std::string client,
+                             std::string_view kind)
+    : state_(std::move(state)),
+      client_(std::move(client)),
+      kind_(kind),
+      ws_(std::move(stream)),
+      timer_(ws_.get_executor()),
+      last_heard_(std::chrono::steady_clock::now()),
+      bucket_(kind == "robot" ? state_->options.robot_rate.rate : state_->options.app_rate.rate,
+              kind == "robot" ? state_->options.robot_rate.burst : state_->options.app_rate.burst)
+{
+}
+
+ws_connection::~ws_connection() = default;
+
+void ws_connection::post_frame(std::shared_ptr<std::string const> frame)
+{
+    net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
+        self->enqueue(std::move(frame));
+    });
+}
+
+void ws_connection::post_close(protocol::close_code code)
+{
+    net::post(ws_.get_executor(), [self = shared_from_this(), code] { self->begin_close(code); });
+}
+
+net::awaitable<bool> ws_connection::accept(http_request const& req)
+{
+    // Keepalive is ours (see on_timer); Beast only bounds the opening and closing handshakes.
+    websocket::stream_base::timeout opts{};
+    opts.handshake_timeout = std::chrono::seconds(10);
+    opts.idle_timeout = websocket::stream_base::none();
+    opts.keep_alive_pings = false;
+    ws_.set_option(opts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "relayd"); }));
+    ws_.read_message_max(state_->options.read_message_max);
+    ws_.auto_fragment(false);
+    ws_.text(true);
+    // Invoked only inside this connection's own read operation, which holds a reference to it.
+    ws_.control_callback([this](websocket::frame_type, beast::string_view) {
+        last_heard_ = std::chrono::steady_clock::now();
+        ping_in_flight_ = false;
+    });
+    auto [accept_ec] = co_await ws_.async_accept(req, use_tuple);
+    if (accept_ec) {
+        state_->log.debug("ws_handshake_failed", {{"kind", kind_}, {"client", client_}, {"error", accept_ec.message()}});
+        co_return false;
+    }
+    // The auth deadline first; once authenticated the same timer drives keepalive.
+    timer_.expires_after(state_->options.auth_timeout);
+    timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (auto self = weak.lock(); self && !ec)
+            self->on_timer();
+    });
+    co_return true;
+}
+
+void ws_connection::authenticated()
+{
+    authenticated_ = true;
+    last_heard_ = std::chrono::steady_clock::now();
+    timer_.expires_after(state_->options.ping_interval);
+    timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (auto self = weak.lock(); self && !ec)
+            self->on_timer();
+    });
+}
+
+void ws_connection::on_timer()
+{
+    if (closing_)
+        return;
+    if (!authenticated_) {
+        on_auth_timeout();
+        return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_heard_ >= state_->options.idle_timeout) {
+        drop("idle");
+        return;
+    }
+    if (!ping_in_flight_) {
+        ping_in_flight_ = true;
+        ws_.async_ping({}, [self = shared_from_this()](boost::system::error_code) {});
+    }
+    // Wake at the next ping, or when the peer would have been silent too long, whichever is first.
+    auto next = std::min<std::chrono::steady_clock::duration>(state_->options.ping_interval,
+                                                              last_heard_ + state_->options.idle_timeout - now);
+    timer_.expires_after(next);
+    timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (auto self = weak.lock(); self && !ec)
+            self->on_timer();
+    });
+}
+
+net::awaitable<void> ws_connection::read_loop()
+{
+    for (;;) {
+        auto [ec, n] = co_await ws_.async_read(buffer_, use_tuple);
+        if (ec) {
+            if (ec == websocket::error::message_too_big)
+                state_->log.info("ws_message_too_big", {{"kind", kind_}, {"client", client_}});
+            else if (ec != websocket::error::closed && ec != net::error::operation_aborted && ec != net::error::eof &&
+                     ec != net::error::connection_reset)
+                state_->log.debug("ws_read_failed", {{"kind", kind_}, {"error", ec.message()}});
+            break;
+        }
+        last_heard_ = std::chrono::steady_clock::now();
+        auto data = buffer_.cdata();
+        std::string_view text(static_cast<char const*>(data.data()), data.size());
+        if (!authenticated_ || take_token())
+            co_await on_message(text);
+        else if (!closing_)
+            send_error(errc::rate_limited, "over the message rate limit; message dropped");
+        buffer_.consume(buffer_.size());
+        // A rare large message should not pin its buffer for the connection's whole life.
+        if (buffer_.capacity() > 16 * 1024)
+            buffer_.shrink_to_fit();
+        if (closing_ && !writing_ && queue_.empty())
+            break;
+    }
+    closing_ = true;
+    timer_.cancel();
+}
+
+bool ws_connection::take_token()
+{
+    if (bucket_.try_take()) {
+        over_limit_ = 0;
+        return true;
+    }
+    state_->metrics.rate_limited.inc();
+    if (++over_limit_ >= rate_abuse_threshold) {
+        state_->log.warn("rate_limit_abuse", {{"kind", kind_}, {"client", client_}});
+        begin_close(protocol::close_code::rate_limit_abuse);
+    }
+    return false;
+}
+
+void ws_connection::enqueue(std::shared_ptr<std::string const> frame)
+{
+    if (closing_)
+        return;
+    queued_bytes_ += frame->size();
+    queue_.push_back(std::move(frame));
+    // Slow-consumer policy: a peer this far behind is dropped rather than buffered without bound.
+    if (queue_.size() > state_->options.send_queue_max_messages || queued_bytes_ > state_->options.send_queue_max_bytes) {
+        drop("slow_consumer");
+        return;
+    }
+    do_write();
+}
+
+void ws_connection::send_error(errc code, std::string_view message, std::optional<std::string_view> ref)
+{
+    state_->metrics.errors_sent.inc();
+    enqueue(protocol::encode_error(code, message, ref));
+}
+
+void ws_connection::do_write()
+{
+    if (writing_)
+        return;
+    if (queue_.empty()) {
+        if (closing_code_) {
+            auto code = *closing_code_;
+            closing_code_.reset();
+            websocket::close_reason reason;
+            reason.code = static_cast<std::uint16_t>(code);
+            auto text = protocol::close_reason(code);
+            reason.reason.assign(text.data(), text.size());
+            ws_.async_close(reason,
+                            [self = shared_from_this()](boost::system::error_code) {});
+        }
+        return;
+    }
+    writing_ = true;
+    ws_.async_write(net::buffer(*queue_.front()), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+        self->writing_ = false;
+        self->queued_bytes_ -= self->queue_.front()->size();
+        self->queue_.pop_front();
+        if (ec) {
+            self->closing_ = true;
+            self->closing_code_.reset();
+            self->queue_.clear();
+            self->queued_bytes_ = 0;
+            return;
+        }
+        self->do_write();
+    });
+}
+
+void ws_connection::begin_close(protocol::close_code code)
+{
+    if (closing_)
+        return;
+    closing_ = true;
+    timer_.cancel();
+    // Whatever is queued (e.g. the error explaining the close) goes out before the close frame.
+    closing_code_ = code;
+    do_write();
+}
+
+void ws_connection::drop(std::string_view why)
+{
+    if (why == "slow_consumer")
+        state_->metrics.slow_consumer_drops.inc();
+    state_->log.warn("ws_dropped", {{"kind", kind_}, {"client", client_}, {"reason", why},
+                                    {"queued", queue_.size()}, {"queued_bytes", queued_bytes_}});
+    closing_ = true;
+    timer_.cancel();
+    // No close frame: the peer is not reading, so one would never get through.
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws_).socket().close(ec);
+}
+
+} // namespace relay::server

@@ -1,0 +1,90 @@
+#pragma once
+// What /ws/app and /ws/device sessions share: the WebSocket stream, a bounded send queue with
+// one write in flight, keepalive (ping every 30 s, drop after 75 s of silence), the auth
+// deadline, and close handling. Everything here runs on the connection's own io_context
+// thread; only post_frame() and post_close() may be called from other threads.
+#include "net.hpp"
+
+#include <relay/protocol/close_code.hpp>
+#include <relay/protocol/errc.hpp>
+#include <relay/routing/token_bucket.hpp>
+
+#include <boost/beast/websocket/stream.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace relay::server {
+
+struct shared_state;
+
+class ws_connection : public std::enable_shared_from_this<ws_connection> {
+public:
+    using stream_type = beast::websocket::stream<beast::tcp_stream>;
+
+    ws_connection(std::shared_ptr<shared_state> state, beast::tcp_stream stream, std::string client,
+                  std::string_view kind);
+    virtual ~ws_connection();
+    ws_connection(ws_connection const&) = delete;
+    ws_connection& operator=(ws_connection const&) = delete;
+
+    /** Thread-safe: queues a frame for this connection. */
+    void post_frame(std::shared_ptr<std::string const> frame);
+    /** Thread-safe: closes this connection with `code`. */
+    void post_close(protocol::close_code code);
+
+protected:
+    /** Completes the upgrade; false when the handshake failed (nothing more to do). */
+    net::awaitable<bool> accept(http_request const& req);
+
+    /** Reads messages until the connection ends, handing each text to on_message(). Every
+     * message costs a token of the connection's rate limit; over it, RATE_LIMITED and dropped. */
+    net::awaitable<void> read_loop();
+    virtual net::awaitable<void> on_message(std::string_view text) = 0;
+    /** The auth deadline passed before the peer authenticated. */
+    virtual void on_auth_timeout() = 0;
+
+    /** Marks the peer authenticated: the auth deadline gives way to keepalive. */
+    void authenticated();
+    bool is_authenticated() const noexcept { return authenticated_; }
+    net::any_io_executor executor() { return ws_.get_executor(); }
+
+    // Own thread only.
+    void enqueue(std::shared_ptr<std::string const> frame);
+    void enqueue(std::string text) { enqueue(std::make_shared<std::string const>(std::move(text))); }
+    void send_error(errc code, std::string_view message, std::optional<std::string_view> ref = {});
+    void begin_close(protocol::close_code code);
+    bool closing() const noexcept { return closing_; }
+
+    /** Spends one token of the connection's message budget; false = over the limit. */
+    bool take_token();
+
+    std::shared_ptr<shared_state> state_;
+    std::string const client_;
+    std::string_view const kind_; // "app" or "robot", for logs and metrics
+
+private:
+    void do_write();
+    void on_timer();
+    void drop(std::string_view why);
+
+    stream_type ws_;
+    beast::flat_buffer buffer_;
+    std::deque<std::shared_ptr<std::string const>> queue_;
+    std::size_t queued_bytes_ = 0;
+    bool writing_ = false;
+    bool closing_ = false;
+    bool authenticated_ = false;
+    bool ping_in_flight_ = false;
+    std::optional<protocol::close_code> closing_code_; // sent once the queue has drained
+    net::steady_timer timer_;
+    std::chrono::steady_clock::time_point last_heard_;
+    routing::token_bucket bucket_;
+    unsigned over_limit_ = 0; // consecutive messages over the limit
+};
+
+} // namespace relay::server
