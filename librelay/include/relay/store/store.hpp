@@ -1,0 +1,239 @@
+#pragma once
+/** @file
+ * The store: everything the relay remembers across restarts, behind one abstract interface so
+ * that callers do not know which database holds it (SQLite today; PostgreSQL can be added as
+ * another implementation without touching them). See docs/store.md.
+ */
+#include <relay/protocol/errc.hpp>
+#include <relay/store/types.hpp>
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace relay::telemetry {
+class logger;
+}
+
+namespace relay::store {
+
+/** A value or a relay::errc error code. */
+template <class T> using result = boost::system::result<T>;
+
+/**
+ * The relay's persistent state. Every operation is synchronous and may block on disk, so the
+ * server calls it from a worker thread or pool, never from a network thread. Implementations
+ * are safe to call from several threads at once. Nothing throws: failures are relay::errc codes
+ * (the specific ones each operation names, or errc::unavailable when the database is busy or
+ * unreachable and errc::internal for anything else; the database's own message is logged).
+ */
+class store {
+public:
+    virtual ~store() = default;
+    store(store const&) = delete;
+    store& operator=(store const&) = delete;
+
+    // ---- users
+
+    /**
+     * Creates an account with a new random id. `email` must already be normalized.
+     * errc::email_taken when an account has that email.
+     */
+    virtual result<user> create_user(std::string_view email, std::string_view password_hash,
+                                     unix_seconds now) = 0;
+
+    /** errc::user_not_found when no account has that (normalized) email. */
+    virtual result<user> find_user_by_email(std::string_view email) = 0;
+
+    /** errc::user_not_found when no account has that id. */
+    virtual result<user> find_user_by_id(std::string_view user_id) = 0;
+
+    /** Every account, oldest first (administration). */
+    virtual result<std::vector<user>> list_users() = 0;
+
+    /** Replaces a password hash. errc::user_not_found when no account has that id. */
+    virtual result<void> set_password_hash(std::string_view user_id, std::string_view password_hash) = 0;
+
+    // ---- refresh tokens
+
+    /**
+     * Stores a new refresh token (`used` and `revoked` are ignored: a new token is neither).
+     * errc::user_not_found for an unknown user; errc::unauthorized when the token's family has
+     * been revoked meanwhile (a logout or reuse raced with this rotation). Also purges expired
+     * tokens from time to time.
+     */
+    virtual result<void> insert_refresh_token(refresh_token const& token) = 0;
+
+    /**
+     * Exchanges a refresh token, atomically: a valid token is marked used and its user and
+     * family are returned with refresh_outcome::rotated; a token that was used before revokes
+     * its whole family and returns refresh_outcome::reuse_detected (the caller answers 401).
+     * errc::unauthorized for an unknown, expired or revoked token.
+     */
+    virtual result<consumed_refresh_token> consume_refresh_token(std::string_view token_hash,
+                                                                 unix_seconds now) = 0;
+
+    /** Revokes one token (logout). Unknown tokens are not an error: logout is idempotent. */
+    virtual result<void> revoke_refresh_token(std::string_view token_hash) = 0;
+
+    /** Revokes every token of a family (one login and all its rotations). */
+    virtual result<void> revoke_family(std::string_view family_id) = 0;
+
+    /** Revokes every refresh token of a user (password reset, "log out everywhere"). */
+    virtual result<void> revoke_all_refresh_tokens(std::string_view user_id) = 0;
+
+    // ---- password-reset tokens
+
+    /** Stores a reset token (`used` is ignored). errc::user_not_found for an unknown user. */
+    virtual result<void> insert_reset_token(reset_token const& token) = 0;
+
+    /**
+     * Uses a reset token once and returns its user id; every other outstanding reset token of
+     * that user stops working too. errc::invalid_token when unknown, used or expired.
+     */
+    virtual result<std::string> consume_reset_token(std::string_view token_hash, unix_seconds now) = 0;
+
+    // ---- devices
+
+    /**
+     * Registers a device and makes `owner_user_id` its owner, in one transaction.
+     * errc::device_exists for a taken id; errc::user_not_found for an unknown owner.
+     */
+    virtual result<void> create_device(device const& d, std::string_view owner_user_id) = 0;
+
+    /** errc::device_not_found when no device has that id. */
+    virtual result<device> get_device(std::string_view device_id) = 0;
+
+    /** Every device the user may access with the user's role, ordered by name. */
+    virtual result<std::vector<device_access>> list_devices_for_user(std::string_view user_id) = 0;
+
+    /** The user's role on the device; nullopt when none (or when either does not exist). */
+    virtual result<std::optional<role>> role_of(std::string_view user_id, std::string_view device_id) = 0;
+
+    /** errc::device_not_found when no device has that id. */
+    virtual result<void> rename_device(std::string_view device_id, std::string_view name) = 0;
+
+    /**
+     * Deletes a device together with its memberships and its WebRTC session history, so a
+     * later device with the same id starts clean. errc::device_not_found when absent.
+     */
+    virtual result<void> delete_device(std::string_view device_id) = 0;
+
+    /** Replaces the sealed device secret (rotation). errc::device_not_found when absent. */
+    virtual result<void> set_device_secret(std::string_view device_id, std::string_view secret_sealed) = 0;
+
+    /**
+     * Records that the robot was seen; capabilities (JSON text) and firmware are replaced only
+     * when given. errc::device_not_found when absent.
+     */
+    virtual result<void> record_device_seen(std::string_view device_id, unix_seconds last_seen,
+                                            std::optional<std::string_view> capabilities = std::nullopt,
+                                            std::optional<std::string_view> firmware = std::nullopt) = 0;
+
+    /** Every device, ordered by id (administration). */
+    virtual result<std::vector<device>> list_devices() = 0;
+
+    // ---- members
+
+    /**
+     * Shares a device: gives `user_id` the viewer or operator role, or changes the role it has.
+     * errc::forbidden when asked for the owner role or when the user is the owner (the owner is
+     * never duplicated nor demoted); errc::device_not_found / errc::user_not_found when absent.
+     */
+    virtual result<void> add_member(std::string_view device_id, std::string_view user_id, role r) = 0;
+
+    /**
+     * Stops sharing a device with a user. errc::forbidden for the owner; errc::device_not_found
+     * for an unknown device; errc::user_not_found when the user is not a member.
+     */
+    virtual result<void> remove_member(std::string_view device_id, std::string_view user_id) = 0;
+
+    /** Everyone with a role on the device, owner first. errc::device_not_found when absent. */
+    virtual result<std::vector<member>> list_members(std::string_view device_id) = 0;
+
+    /** Who may receive the device's events. errc::device_not_found when absent. */
+    virtual result<std::vector<user_access>> users_with_access(std::string_view device_id) = 0;
+
+    // ---- WebRTC session history
+
+    /**
+     * Records a session that has just been requested (only id, device, user and started_at are
+     * read). errc::device_not_found / errc::user_not_found when absent.
+     */
+    virtual result<void> insert_session(webrtc_session const& s) = 0;
+
+    /**
+     * Records a `connected` report: the first report sets connected_at; the connection type and
+     * round-trip time are updated by every report. errc::session_not_found when absent.
+     */
+    virtual result<void> mark_session_connected(std::string_view session_id, unix_seconds at,
+                                                std::string_view connection_type,
+                                                std::optional<std::int64_t> rtt_ms = std::nullopt) = 0;
+
+    /**
+     * Ends a session. Ending an ended session keeps the first end (both sides may report it).
+     * errc::session_not_found when absent.
+     */
+    virtual result<void> end_session(std::string_view session_id, unix_seconds at, std::string_view reason) = 0;
+
+    /** A device's sessions, newest first, at most `limit`. */
+    virtual result<std::vector<webrtc_session>> list_sessions(std::string_view device_id, std::size_t limit) = 0;
+
+    /**
+     * Ends every session that has no end yet and returns how many; at start-up, after a crash,
+     * no session of a previous run can still be alive.
+     */
+    virtual result<std::size_t> end_open_sessions(unix_seconds at, std::string_view reason) = 0;
+
+    // ---- health
+
+    /** A cheap query that touches the database, for GET /health. */
+    virtual result<void> check() = 0;
+
+protected:
+    store() = default;
+};
+
+/** How open_store behaves. */
+struct store_options {
+    /**
+     * Where failures of the database itself are logged (with the database's own message); must
+     * outlive the store. When null, the store logs warnings and errors to stderr.
+     */
+    telemetry::logger* log = nullptr;
+
+    /** How long a write waits for another process holding the database before errc::unavailable. */
+    int busy_timeout_ms = 5000;
+};
+
+/** Why open_store failed: a code and a sentence for the operator who configured the location. */
+struct open_error {
+    boost::system::error_code code;
+    std::string message;
+};
+
+/** Lets result<…, open_error>::value() throw; callers normally test the result instead. */
+[[noreturn]] void throw_exception_from_error(open_error const& e, boost::source_location const& loc);
+
+/**
+ * Opens the store named by `location` (RELAY_DATABASE): a file path or `:memory:` opens SQLite,
+ * creating and migrating the schema as needed; a `postgresql://` or `postgres://` URL is refused
+ * with a message saying PostgreSQL is not built in yet. The parent directory of a file must exist.
+ */
+boost::system::result<std::unique_ptr<store>, open_error> open_store(std::string_view location,
+                                                                      store_options const& options = {});
+
+/**
+ * A new random identifier: `prefix` followed by 32 lowercase hex digits (128 bits from the
+ * operating system's CSPRNG), e.g. for user ids or refresh-token families.
+ * errc::internal when the CSPRNG fails.
+ */
+result<std::string> random_id(std::string_view prefix);
+
+} // namespace relay::store

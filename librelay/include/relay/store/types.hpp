@@ -1,0 +1,122 @@
+#pragma once
+/** @file
+ * The records the relay keeps (contract sections 2 and 4): accounts, refresh and password-reset
+ * tokens, devices and who may use them, and the history of WebRTC sessions. Plain structs, the
+ * same for every store implementation. Times are unix seconds.
+ */
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace relay::store {
+
+/** Unix time in seconds, as every record stores it. */
+using unix_seconds = std::int64_t;
+
+/**
+ * A user's role on a device: owner ⊃ operator ⊃ viewer, so roles compare by their value.
+ * The numbers are stored in the database and must not change.
+ */
+enum class role : int { viewer = 1, operator_ = 2, owner = 3 };
+
+/** "viewer", "operator" or "owner", as the wire contract spells them. */
+std::string_view to_string(role r) noexcept;
+
+/** Inverse of to_string; nullopt for any other text. */
+std::optional<role> role_from_string(std::string_view text) noexcept;
+
+/** Whether `have` includes every right of `need` (an owner may do what an operator may). */
+constexpr bool role_includes(role have, role need) noexcept
+{
+    return static_cast<int>(have) >= static_cast<int>(need);
+}
+
+/** An account. The id is random and unguessable; the email is normalized by the caller. */
+struct user {
+    std::string id;
+    std::string email;
+    std::string password_hash;
+    unix_seconds created_at = 0;
+};
+
+/**
+ * One refresh token of a login. Every rotation adds a token to the same family, so presenting
+ * an already-rotated token can revoke everything that login produced. Only the token's hash is
+ * stored; the caller hashes the raw token.
+ */
+struct refresh_token {
+    std::string token_hash;
+    std::string family_id;
+    std::string user_id;
+    unix_seconds issued_at = 0;
+    unix_seconds expires_at = 0;
+    bool used = false;    ///< rotated: exchanged for a newer token
+    bool revoked = false; ///< logged out, or its family was revoked
+};
+
+/** What consume_refresh_token found. */
+enum class refresh_outcome {
+    rotated,        ///< the token was valid and is now used: issue the next one of the family
+    reuse_detected, ///< the token had been used already: its whole family is now revoked
+};
+
+/** The result of consume_refresh_token; check `outcome` before issuing anything. */
+struct consumed_refresh_token {
+    refresh_outcome outcome = refresh_outcome::reuse_detected;
+    std::string user_id;
+    std::string family_id;
+};
+
+/** A single-use password-reset token; only its hash is stored. */
+struct reset_token {
+    std::string token_hash;
+    std::string user_id;
+    unix_seconds expires_at = 0;
+    bool used = false;
+};
+
+/** A robot registered with the relay. */
+struct device {
+    std::string device_id;
+    std::string name;
+    std::string secret_sealed;        ///< the device secret as sealed by the caller; opaque here
+    unix_seconds created_at = 0;
+    std::optional<unix_seconds> last_seen;
+    std::string capabilities;         ///< JSON text from the robot's `hello`; empty when unknown
+    std::optional<std::string> firmware;
+};
+
+/** A device together with the role a given user has on it (list_devices_for_user). */
+struct device_access {
+    struct device device;
+    role access = role::viewer;
+};
+
+/** One member of a device, with the email to show in a sharing screen (list_members). */
+struct member {
+    std::string user_id;
+    std::string email;
+    role access = role::viewer;
+};
+
+/** Who may see a device's events (users_with_access). */
+struct user_access {
+    std::string user_id;
+    role access = role::viewer;
+};
+
+/** One WebRTC session, kept as history once it ends (contract section 4). */
+struct webrtc_session {
+    std::string session_id;
+    std::string device_id;
+    std::string user_id;
+    unix_seconds started_at = 0;
+    std::optional<unix_seconds> connected_at;
+    std::optional<unix_seconds> ended_at;
+    std::optional<std::string> connection_type; ///< "host", "srflx", "prflx" or "relay"
+    std::optional<std::string> end_reason;
+    std::optional<std::int64_t> rtt_ms;
+};
+
+} // namespace relay::store

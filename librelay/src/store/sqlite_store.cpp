@@ -1,0 +1,336 @@
+// Opening, configuring and migrating the SQLite database, and the plumbing every operation
+// shares: the statement cache, transactions and error mapping. The operations themselves are in
+// sqlite_accounts.cpp, sqlite_devices.cpp and sqlite_sessions.cpp.
+#include "store/sqlite_store.hpp"
+
+#include "store/sqlite_schema.hpp"
+
+#include <filesystem>
+#include <system_error>
+
+namespace relay::store::detail {
+namespace {
+
+// Failures that go away when the database is reachable again are `unavailable` (503 on
+// /health); everything else means a bug or a damaged database and is `internal`.
+errc classify(int rc) noexcept
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOLFS:
+    case SQLITE_PERM:
+        return errc::unavailable;
+    default:
+        return errc::internal;
+    }
+}
+
+open_error make_open_error(errc code, std::string message)
+{
+    return open_error{make_error_code(code), std::move(message)};
+}
+
+std::int64_t known_schema_version() noexcept
+{
+    return static_cast<std::int64_t>(sqlite_migrations().size());
+}
+
+} // namespace
+
+boost::system::result<std::unique_ptr<store>, open_error> sqlite_store::open(std::string_view location,
+                                                                           store_options const& options)
+{
+    std::string const loc(location);
+    bool const in_memory = location == ":memory:";
+    if (location.empty())
+        return make_open_error(errc::unavailable,
+                               "the database location is empty; set it to a SQLite file path or :memory:");
+    if (loc.find('\0') != std::string::npos)
+        return make_open_error(errc::unavailable, "the database location contains a NUL character");
+    if (!in_memory) {
+        // SQLite would only say "unable to open database file"; say what is wrong instead.
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        fs::path const path(loc);
+        fs::path const parent = path.parent_path();
+        if (!parent.empty() && !fs::is_directory(parent, ec))
+            return make_open_error(errc::unavailable, "cannot open the database '" + loc + "': the directory '" +
+                                                          parent.string() + "' does not exist");
+        if (fs::is_directory(path, ec))
+            return make_open_error(errc::unavailable,
+                                   "cannot open the database '" + loc + "': it is a directory, not a file");
+    }
+
+    sqlite3* db = nullptr;
+    // NOMUTEX: the store's own mutex serializes every use of the connection.
+    int const rc =
+        sqlite3_open_v2(loc.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+        sqlite3_close(db);
+        return make_open_error(classify(rc), "cannot open the database '" + loc + "': " + message);
+    }
+
+    std::unique_ptr<sqlite_store> s(new sqlite_store(db, options));
+    std::string why;
+    if (auto r = s->configure(in_memory, why); !r)
+        return make_open_error(r.error().value() == static_cast<int>(errc::unavailable) ? errc::unavailable
+                                                                                          : errc::internal,
+                               "cannot use the database '" + loc + "': " + why);
+    if (auto r = s->migrate(why); !r)
+        return make_open_error(errc::internal, "cannot migrate the database '" + loc + "': " + why);
+    return std::unique_ptr<store>(std::move(s));
+}
+
+sqlite_store::sqlite_store(sqlite3* db, store_options const& options) : db_(db)
+{
+    if (options.log) {
+        log_ = options.log;
+    } else {
+        fallback_log_.emplace(telemetry::log_level::warn);
+        log_ = &*fallback_log_;
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+    // Refuse writes that could corrupt the file (e.g. writable_schema), whatever SQL is run.
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+}
+
+sqlite_store::~sqlite_store()
+{
+    std::lock_guard lock(mutex_);
+    for (auto& [sql, stmt] : cache_)
+        sqlite3_finalize(stmt);
+    cache_.clear();
+    // The last connection to close checkpoints the WAL into the database file.
+    if (int rc = sqlite3_close(db_); rc != SQLITE_OK)
+        log_->error("store.close_failed", {{"code", rc}, {"message", std::string_view(sqlite3_errmsg(db_))}});
+}
+
+result<void> sqlite_store::configure(bool in_memory, std::string& why)
+{
+    std::lock_guard lock(mutex_);
+    auto explain = [&](boost::system::error_code ec) {
+        why = last_error_;
+        return ec;
+    };
+
+    if (auto r = exec("configure", "PRAGMA foreign_keys = ON"); !r)
+        return explain(r.error());
+    // The relay deletes memberships and history through cascades, so they must really be on.
+    auto fk = pragma_int("PRAGMA foreign_keys", "configure");
+    if (!fk)
+        return explain(fk.error());
+    if (*fk != 1) {
+        why = "this SQLite library does not enforce foreign keys";
+        return errc::internal;
+    }
+    if (auto r = exec("configure", "PRAGMA trusted_schema = OFF"); !r)
+        return explain(r.error());
+
+    // Identify the file before writing anything to it: the first read also tells whether it is
+    // a database at all.
+    auto app_id = pragma_int("PRAGMA application_id", "configure");
+    if (!app_id) {
+        if (last_error_.find("not a database") != std::string::npos)
+            why = "the file exists but is not a SQLite database";
+        else
+            why = last_error_;
+        return app_id.error();
+    }
+    auto version = pragma_int("PRAGMA user_version", "configure");
+    if (!version)
+        return explain(version.error());
+    std::int64_t tables = 0;
+    auto counted = one_row(
+        "configure", "SELECT count(*) FROM sqlite_schema", [&](statement const& st) { tables = st.int64(0); });
+    if (!counted)
+        return explain(counted.error());
+
+    if (*app_id != 0 && *app_id != sqlite_application_id) {
+        why = "it belongs to another application (application_id " + std::to_string(*app_id) + ")";
+        return errc::internal;
+    }
+    if (*app_id == 0 && *version == 0 && tables > 0) {
+        why = "it is a SQLite database of another application (it has tables but no relay schema)";
+        return errc::internal;
+    }
+    if (*version > known_schema_version()) {
+        why = "its schema version " + std::to_string(*version) + " is newer than version " +
+              std::to_string(known_schema_version()) +
+              ", the newest this relay knows; it was written by a newer relay, so run that version or a backup";
+        return errc::internal;
+    }
+
+    if (!in_memory) {
+        // WAL: readers do not block the writer, and a commit is one append to the log.
+        std::string mode;
+        auto r = one_row("configure", "PRAGMA journal_mode = WAL", [&](statement const& st) { mode = st.text(0); });
+        if (!r)
+            return explain(r.error());
+        if (mode != "wal")
+            log_->warn("store.wal_unavailable", {{"journal_mode", std::string_view(mode)}});
+        // NORMAL is durable across crashes of the relay in WAL mode; a power cut may lose the
+        // last commits but never corrupts the file.
+        if (auto s = exec("configure", "PRAGMA synchronous = NORMAL"); !s)
+            return explain(s.error());
+    }
+    return {};
+}
+
+result<void> sqlite_store::migrate(std::string& why)
+{
+    std::lock_guard lock(mutex_);
+    // IMMEDIATE: two relays opening the same new file must not both apply the steps.
+    auto tx = begin_write();
+    if (!tx) {
+        why = last_error_;
+        return tx.error();
+    }
+    // Read again inside the transaction: another process may have migrated meanwhile.
+    auto version = pragma_int("PRAGMA user_version", "migrate");
+    if (!version) {
+        why = last_error_;
+        return version.error();
+    }
+    auto const steps = sqlite_migrations();
+    if (*version > known_schema_version()) {
+        why = "its schema version " + std::to_string(*version) + " is newer than this relay knows";
+        return errc::internal;
+    }
+    if (*version == known_schema_version())
+        return tx->commit();
+
+    for (auto v = *version; v < known_schema_version(); ++v) {
+        char* message = nullptr;
+        // Migration steps are fixed DDL from the code: no values, so no parameters needed.
+        int rc = sqlite3_exec(db_, steps[static_cast<std::size_t>(v)], nullptr, nullptr, &message);
+        if (rc != SQLITE_OK) {
+            why = "step to schema version " + std::to_string(v + 1) + " failed: " +
+                  (message ? message : sqlite3_errstr(rc));
+            sqlite3_free(message);
+            log_->error("store.migration_failed", {{"version", v + 1}, {"message", std::string_view(why)}});
+            return make_error_code(classify(rc));
+        }
+    }
+    // PRAGMAs take no parameters; both numbers come from the code, never from input.
+    std::string const stamp = "PRAGMA user_version = " + std::to_string(known_schema_version()) +
+                              "; PRAGMA application_id = " + std::to_string(sqlite_application_id) + ";";
+    char* message = nullptr;
+    if (int rc = sqlite3_exec(db_, stamp.c_str(), nullptr, nullptr, &message); rc != SQLITE_OK) {
+        why = std::string("recording the schema version failed: ") + (message ? message : sqlite3_errstr(rc));
+        sqlite3_free(message);
+        return make_error_code(classify(rc));
+    }
+    if (auto r = tx->commit(); !r) {
+        why = last_error_;
+        return r;
+    }
+    log_->info("store.migrated", {{"from_version", *version}, {"to_version", known_schema_version()}});
+    return {};
+}
+
+result<std::int64_t> sqlite_store::pragma_int(std::string_view sql, std::string_view operation)
+{
+    std::int64_t value = 0;
+    auto r = one_row(operation, sql, [&](statement const& st) { value = st.int64(0); });
+    if (!r)
+        return r.error();
+    if (!*r) {
+        last_error_ = std::string(sql) + " returned nothing";
+        return errc::internal;
+    }
+    return value;
+}
+
+result<statement> sqlite_store::prepare(std::string_view sql)
+{
+    if (auto it = cache_.find(sql); it != cache_.end())
+        return statement(it->second);
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                                nullptr);
+    if (rc != SQLITE_OK)
+        return fail(rc, "prepare");
+    cache_.emplace(sql, stmt);
+    return statement(stmt);
+}
+
+boost::system::error_code sqlite_store::fail(int rc, std::string_view operation)
+{
+    // After a failed bind the connection's message is about something older; use the code's text.
+    last_error_ = sqlite3_extended_errcode(db_) == rc ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    errc const code = classify(rc);
+    log_->log(code == errc::unavailable ? telemetry::log_level::warn : telemetry::log_level::error,
+              "store.sqlite_failed",
+              {{"operation", operation}, {"code", rc}, {"message", std::string_view(last_error_)}});
+    return make_error_code(code);
+}
+
+result<sqlite_store::transaction> sqlite_store::begin_write()
+{
+    return begin("BEGIN IMMEDIATE", "begin_write");
+}
+
+result<sqlite_store::transaction> sqlite_store::begin_read()
+{
+    return begin("BEGIN DEFERRED", "begin_read");
+}
+
+result<sqlite_store::transaction> sqlite_store::begin(std::string_view sql, std::string_view operation)
+{
+    if (auto r = exec(operation, sql); !r)
+        return r.error();
+    return transaction(this);
+}
+
+result<void> sqlite_store::transaction::commit()
+{
+    if (auto r = store_->exec("commit", "COMMIT"); !r)
+        return r.error();
+    store_ = nullptr;
+    return {};
+}
+
+sqlite_store::transaction::~transaction()
+{
+    // SQLite may already have rolled back by itself after some failures (e.g. a full disk).
+    if (!store_ || sqlite3_get_autocommit(store_->db_))
+        return;
+    if (auto r = store_->exec("rollback", "ROLLBACK"); !r)
+        store_->log_->error("store.rollback_failed", {{"message", std::string_view(store_->last_error_)}});
+}
+
+result<void> sqlite_store::purge_expired(unix_seconds now)
+{
+    if (now < next_purge_)
+        return {};
+    if (auto r = exec("purge_expired", "DELETE FROM refresh_tokens WHERE expires_at <= ?", now); !r)
+        return r.error();
+    if (auto r = exec("purge_expired", "DELETE FROM reset_tokens WHERE expires_at <= ?", now); !r)
+        return r.error();
+    next_purge_ = now + 60;
+    return {};
+}
+
+result<void> sqlite_store::check()
+{
+    std::lock_guard lock(mutex_);
+    // Reading the header touches the file, so a vanished disk or a lock held elsewhere shows.
+    auto version = pragma_int("PRAGMA user_version", "check");
+    if (!version)
+        return version.error();
+    if (*version != known_schema_version()) {
+        log_->error("store.schema_changed", {{"version", *version}, {"expected", known_schema_version()}});
+        return errc::internal;
+    }
+    return {};
+}
+
+} // namespace relay::store::detail

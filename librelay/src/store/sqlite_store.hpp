@@ -1,0 +1,184 @@
+#pragma once
+/** @file The SQLite implementation of relay::store::store. */
+#include "store/sqlite_statement.hpp"
+
+#include <relay/store/store.hpp>
+#include <relay/telemetry/log.hpp>
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace relay::store::detail {
+
+/**
+ * The store on one SQLite connection. Threading: every public operation takes `mutex_` for its
+ * whole duration, so calls from several threads are serialized on this connection (the server
+ * runs store calls on worker threads, never on network threads). Other processes on the same
+ * file are handled by SQLite's locking: writes use BEGIN IMMEDIATE and wait up to
+ * busy_timeout_ms, then fail with errc::unavailable.
+ */
+class sqlite_store final : public store {
+public:
+    /** Opens or creates the database at `location` (a path or ":memory:") and migrates it. */
+    static boost::system::result<std::unique_ptr<store>, open_error> open(std::string_view location,
+                                                                          store_options const& options);
+    ~sqlite_store() override;
+
+    result<user> create_user(std::string_view email, std::string_view password_hash, unix_seconds now) override;
+    result<user> find_user_by_email(std::string_view email) override;
+    result<user> find_user_by_id(std::string_view user_id) override;
+    result<std::vector<user>> list_users() override;
+    result<void> set_password_hash(std::string_view user_id, std::string_view password_hash) override;
+
+    result<void> insert_refresh_token(refresh_token const& token) override;
+    result<consumed_refresh_token> consume_refresh_token(std::string_view token_hash, unix_seconds now) override;
+    result<void> revoke_refresh_token(std::string_view token_hash) override;
+    result<void> revoke_family(std::string_view family_id) override;
+    result<void> revoke_all_refresh_tokens(std::string_view user_id) override;
+
+    result<void> insert_reset_token(reset_token const& token) override;
+    result<std::string> consume_reset_token(std::string_view token_hash, unix_seconds now) override;
+
+    result<void> create_device(device const& d, std::string_view owner_user_id) override;
+    result<device> get_device(std::string_view device_id) override;
+    result<std::vector<device_access>> list_devices_for_user(std::string_view user_id) override;
+    result<std::optional<role>> role_of(std::string_view user_id, std::string_view device_id) override;
+    result<void> rename_device(std::string_view device_id, std::string_view name) override;
+    result<void> delete_device(std::string_view device_id) override;
+    result<void> set_device_secret(std::string_view device_id, std::string_view secret_sealed) override;
+    result<void> record_device_seen(std::string_view device_id, unix_seconds last_seen,
+                                    std::optional<std::string_view> capabilities,
+                                    std::optional<std::string_view> firmware) override;
+    result<std::vector<device>> list_devices() override;
+
+    result<void> add_member(std::string_view device_id, std::string_view user_id, role r) override;
+    result<void> remove_member(std::string_view device_id, std::string_view user_id) override;
+    result<std::vector<member>> list_members(std::string_view device_id) override;
+    result<std::vector<user_access>> users_with_access(std::string_view device_id) override;
+
+    result<void> insert_session(webrtc_session const& s) override;
+    result<void> mark_session_connected(std::string_view session_id, unix_seconds at,
+                                        std::string_view connection_type,
+                                        std::optional<std::int64_t> rtt_ms) override;
+    result<void> end_session(std::string_view session_id, unix_seconds at, std::string_view reason) override;
+    result<std::vector<webrtc_session>> list_sessions(std::string_view device_id, std::size_t limit) override;
+    result<std::size_t> end_open_sessions(unix_seconds at, std::string_view reason) override;
+
+    result<void> check() override;
+
+private:
+    /** A transaction on the connection; rolls back unless commit() succeeded. */
+    class transaction {
+    public:
+        transaction(transaction&& other) noexcept : store_(std::exchange(other.store_, nullptr)) {}
+        transaction& operator=(transaction&&) = delete;
+        ~transaction();
+        /** Commits; on failure the destructor rolls the transaction back. */
+        result<void> commit();
+
+    private:
+        friend class sqlite_store;
+        explicit transaction(sqlite_store* s) noexcept : store_(s) {}
+        sqlite_store* store_; // null once committed or moved from
+    };
+
+    sqlite_store(sqlite3* db, store_options const& options);
+
+    /** The statement for `sql` (a string literal), prepared once and cached. */
+    result<statement> prepare(std::string_view sql);
+
+    /** Starts a write transaction (BEGIN IMMEDIATE, so it never has to upgrade a read lock). */
+    result<transaction> begin_write();
+    /** Starts a read transaction, for a consistent view across several queries. */
+    result<transaction> begin_read();
+    result<transaction> begin(std::string_view sql, std::string_view operation);
+
+    /** Logs the database's message for a failure and maps the code to errc. */
+    boost::system::error_code fail(int rc, std::string_view operation);
+
+    /** Runs a statement without rows; returns how many rows it changed. */
+    template <class... Args>
+    result<std::int64_t> exec(std::string_view operation, std::string_view sql, Args const&... args)
+    {
+        auto st = prepare(sql);
+        if (!st)
+            return st.error();
+        st->bind(args...);
+        int rc = st->step();
+        if (rc != SQLITE_DONE)
+            return fail(rc, operation);
+        return sqlite3_changes64(db_);
+    }
+
+    /** Runs a query and calls `on_row(statement const&)` for every row. */
+    template <class F, class... Args>
+    result<void> each_row(std::string_view operation, std::string_view sql, F&& on_row, Args const&... args)
+    {
+        auto st = prepare(sql);
+        if (!st)
+            return st.error();
+        st->bind(args...);
+        for (;;) {
+            int rc = st->step();
+            if (rc == SQLITE_DONE)
+                return {};
+            if (rc != SQLITE_ROW)
+                return fail(rc, operation);
+            on_row(*st);
+        }
+    }
+
+    /** Runs a query of at most one row; calls `on_row` for it and tells whether there was one. */
+    template <class F, class... Args>
+    result<bool> one_row(std::string_view operation, std::string_view sql, F&& on_row, Args const&... args)
+    {
+        // result<bool> needs the error spelled out: an error_code also converts to bool.
+        auto st = prepare(sql);
+        if (!st)
+            return {boost::system::in_place_error, st.error()};
+        st->bind(args...);
+        int rc = st->step();
+        if (rc == SQLITE_DONE)
+            return false;
+        if (rc != SQLITE_ROW)
+            return {boost::system::in_place_error, fail(rc, operation)};
+        on_row(*st);
+        return true;
+    }
+
+    /** Whether a query returns a row. */
+    template <class... Args>
+    result<bool> exists(std::string_view operation, std::string_view sql, Args const&... args)
+    {
+        return one_row(operation, sql, [](statement const&) {}, args...);
+    }
+
+    /** Deletes expired tokens, at most once a minute of the callers' clock. */
+    result<void> purge_expired(unix_seconds now);
+
+    /** Connection settings and sanity checks before anything is written; `why` explains a failure. */
+    result<void> configure(bool in_memory, std::string& why);
+    /** Applies the migration steps this database lacks, in one transaction. */
+    result<void> migrate(std::string& why);
+    /** Reads an integer pragma such as user_version. */
+    result<std::int64_t> pragma_int(std::string_view sql, std::string_view operation);
+
+    std::optional<telemetry::logger> fallback_log_; // used when the options name no logger
+    telemetry::logger* log_;
+
+    std::mutex mutex_; // guards everything below, and every use of the connection
+    sqlite3* db_;
+    std::unordered_map<std::string_view, sqlite3_stmt*> cache_; // keys are string literals
+    unix_seconds next_purge_ = 0;
+    std::string last_error_; // the database's message for the latest failure, for open()'s answer
+};
+
+} // namespace relay::store::detail
