@@ -80,8 +80,7 @@ boost::system::result<std::unique_ptr<store>, open_error> sqlite_store::open(std
     std::unique_ptr<sqlite_store> s(new sqlite_store(db, options));
     std::string why;
     if (auto r = s->configure(in_memory, why); !r)
-        return make_open_error(r.error().value() == static_cast<int>(errc::unavailable) ? errc::unavailable
-                                                                                          : errc::internal,
+        return make_open_error(r.error() == errc::unavailable ? errc::unavailable : errc::internal,
                                "cannot use the database '" + loc + "': " + why);
     if (auto r = s->migrate(why); !r)
         return make_open_error(errc::internal, "cannot migrate the database '" + loc + "': " + why);
