@@ -4,7 +4,8 @@
 namespace relay::store::detail {
 namespace {
 
-// The columns read_device expects, in its order.
+// The columns read_device expects, in its order; a macro so each query stays one string literal
+// (the statement cache is keyed by the literal).
 #define RELAY_DEVICE_COLUMNS "d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities, d.firmware"
 
 device read_device(statement const& st)
@@ -303,3 +304,5 @@ result<std::vector<user_access>> sqlite_store::users_with_access(std::string_vie
 }
 
 } // namespace relay::store::detail
+
+#undef RELAY_DEVICE_COLUMNS
