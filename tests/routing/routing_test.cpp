@@ -219,3 +219,28 @@ TEST_CASE("hub: command results go back to the sender only")
     CHECK(rest[0].first == "c2");
     CHECK(rest[0].second == b);
 }
+
+TEST_CASE("hub: tunnel requests are limited per device and per user, and released once")
+{
+    struct waiter : tunnel_waiter {
+        int completed = 0, failed = 0;
+        void complete(relay::protocol::robot_http_response) override { ++completed; }
+        void fail(relay::errc, std::string) override { ++failed; }
+    };
+    in_process_broker broker({10, std::chrono::seconds(60)});
+    hub h(broker);
+    auto w = std::make_shared<waiter>();
+    CHECK(h.register_tunnel("d", "t1", "u1", w, 2, 3));
+    CHECK(h.register_tunnel("d", "t2", "u2", w, 2, 3));
+    CHECK_FALSE(h.register_tunnel("d", "t3", "u3", w, 2, 3)); // device full
+    CHECK(h.register_tunnel("e", "t4", "u1", w, 2, 2));
+    CHECK_FALSE(h.register_tunnel("f", "t5", "u1", w, 2, 2)); // u1 has 2 in flight
+    CHECK(h.take_tunnel("d", "t1") == w);
+    CHECK(h.take_tunnel("d", "t1") == nullptr); // late or repeated answers go nowhere
+    CHECK(h.register_tunnel("f", "t5", "u1", w, 2, 2));   // u1's slot came back
+    auto all = h.take_all_tunnels("d");
+    CHECK(all.size() == 1);
+    CHECK(h.register_tunnel("d", "t6", "u2", w, 1, 1)); // u2's slot came back too
+    h.remove_device("d", {});
+    CHECK(w->failed == 1);
+}

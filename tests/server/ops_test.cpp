@@ -144,3 +144,12 @@ TEST_CASE("a dev relay warns loudly about its generated JWT secret")
     CHECK(out.find("RELAY_JWT_SECRET is not set") != std::string::npos);
     CHECK(out.find("dev_mode") != std::string::npos);
 }
+
+TEST_CASE("an API body over the limit is 413 BODY_TOO_LARGE, announced or chunked")
+{
+    relayd_process relayd;
+    auto big = http_call(relayd.port(), "POST", "/api/auth/login", std::string(100 * 1024, ' '));
+    CHECK(big.status == 413);
+    CHECK(big.error_code() == "BODY_TOO_LARGE");
+    CHECK(http_get(relayd.port(), "/health").status == 200);
+}

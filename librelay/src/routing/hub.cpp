@@ -102,6 +102,8 @@ void hub::remove_device(std::string const& device_id, std::vector<std::string> c
     if (robot_conn)
         robot_conn->close(protocol::close_code::access_revoked);
     take_all_commands(device_id);
+    for (auto const& w : take_all_tunnels(device_id))
+        w->fail(errc::device_not_found, "the device was deleted");
     broker_.drop_channel(device_id);
 }
 
@@ -145,6 +147,65 @@ std::vector<std::pair<std::string, std::shared_ptr<app_link>>> hub::take_all_com
         if (auto p = c.origin.lock())
             out.emplace_back(id, std::move(p));
     commands_.erase(it);
+    return out;
+}
+
+bool hub::register_tunnel(std::string const& device_id, std::string const& id, std::string const& user_id,
+                          std::weak_ptr<tunnel_waiter> waiter, std::size_t max_per_device, std::size_t max_per_user)
+{
+    std::lock_guard lock(tunnels_mutex_);
+    auto& pending = tunnels_[device_id];
+    auto& per_user = tunnels_per_user_[user_id];
+    if (pending.size() >= max_per_device || per_user >= max_per_user) {
+        if (pending.empty())
+            tunnels_.erase(device_id);
+        if (per_user == 0)
+            tunnels_per_user_.erase(user_id);
+        return false;
+    }
+    if (!pending.emplace(id, pending_tunnel{std::move(waiter), user_id}).second)
+        return false;
+    ++per_user;
+    return true;
+}
+
+void hub::release_user(std::string const& user_id)
+{
+    auto it = tunnels_per_user_.find(user_id);
+    if (it != tunnels_per_user_.end() && --it->second == 0)
+        tunnels_per_user_.erase(it);
+}
+
+std::shared_ptr<tunnel_waiter> hub::take_tunnel(std::string const& device_id, std::string const& id)
+{
+    std::lock_guard lock(tunnels_mutex_);
+    auto it = tunnels_.find(device_id);
+    if (it == tunnels_.end())
+        return nullptr;
+    auto t = it->second.find(id);
+    if (t == it->second.end())
+        return nullptr;
+    auto waiter = t->second.waiter.lock();
+    release_user(t->second.user_id);
+    it->second.erase(t);
+    if (it->second.empty())
+        tunnels_.erase(it);
+    return waiter;
+}
+
+std::vector<std::shared_ptr<tunnel_waiter>> hub::take_all_tunnels(std::string const& device_id)
+{
+    std::vector<std::shared_ptr<tunnel_waiter>> out;
+    std::lock_guard lock(tunnels_mutex_);
+    auto it = tunnels_.find(device_id);
+    if (it == tunnels_.end())
+        return out;
+    for (auto& [id, t] : it->second) {
+        release_user(t.user_id);
+        if (auto w = t.waiter.lock())
+            out.push_back(std::move(w));
+    }
+    tunnels_.erase(it);
     return out;
 }
 

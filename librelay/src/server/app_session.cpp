@@ -4,6 +4,7 @@
 #include "blocking.hpp"
 #include "http_util.hpp"
 #include "shared_state.hpp"
+#include "tunnel.hpp"
 
 #include <relay/protocol/codec.hpp>
 #include <relay/protocol/forwarding.hpp>
@@ -106,7 +107,7 @@ net::awaitable<void> app_session::on_message(std::string_view text)
     if (closing())
         co_return;
     state_->metrics.messages_in_app.inc();
-    auto decoded = protocol::decode_app_inbound(text, state_->options.read_message_max);
+    auto decoded = protocol::decode_app_inbound(text, max_message_);
     if (!is_authenticated()) {
         if (decoded.ok()) {
             if (auto* a = std::get_if<protocol::app_auth>(&decoded.value())) {
@@ -126,7 +127,7 @@ net::awaitable<void> app_session::on_message(std::string_view text)
         [this](auto const& m) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, protocol::app_command> || std::is_same_v<T, protocol::resume> ||
-                          std::is_same_v<T, protocol::ping>) {
+                          std::is_same_v<T, protocol::ping> || std::is_same_v<T, protocol::app_http_request>) {
                 handle(m);
             } else if constexpr (std::is_same_v<T, protocol::app_auth>) {
                 send_error(errc::bad_message, "already authenticated");
@@ -215,6 +216,43 @@ void app_session::handle(protocol::resume const& m)
 void app_session::handle(protocol::ping const& m)
 {
     enqueue(protocol::encode(protocol::pong{m.id, std::chrono::system_clock::now()}));
+}
+
+void app_session::handle(protocol::app_http_request const& m)
+{
+    auto* d = accessible(m.device_id, m.id);
+    if (!d)
+        return;
+    auto req = std::make_shared<tunnel_request>();
+    req->device_id = m.device_id;
+    req->user_id = user_id_;
+    req->role = d->role;
+    req->method = m.method;
+    req->path = m.path;
+    req->query = m.query;
+    req->headers = m.headers;
+    req->body = m.body;
+    req->body_b64 = m.body_b64;
+    // The answer may take seconds: it must not hold up this connection's other messages.
+    net::co_spawn(executor(), tunnel(self(), std::move(req), m.id), [st = state_](std::exception_ptr e) {
+        if (e)
+            st->log.error("tunnel_failed", {{"what", "exception in socket tunnel call"}});
+    });
+}
+
+net::awaitable<void> app_session::tunnel(std::shared_ptr<app_session> self, std::shared_ptr<tunnel_request> req,
+                                         std::string id)
+{
+    auto outcome = co_await tunnel_call(*self->state_, *req);
+    if (!outcome.response) {
+        self->send_error(outcome.code, outcome.message, id);
+        co_return;
+    }
+    auto answer = protocol::forward_to_app(*outcome.response, req->device_id);
+    answer.id = id;
+    std::erase_if(answer.headers, [](auto const& kv) { return is_stripped_header(kv.first); });
+    self->state_->metrics.messages_routed.inc();
+    self->enqueue(protocol::encode(answer));
 }
 
 void app_session::deliver(std::string const& channel, routing::channel_message const& message)

@@ -35,6 +35,10 @@ private:
     void handle(protocol::app_command const& m);
     void handle(protocol::resume const& m);
     void handle(protocol::ping const& m);
+    void handle(protocol::app_http_request const& m);
+    /** Carries one socket http_request through the tunnel; runs beside the read loop. */
+    static net::awaitable<void> tunnel(std::shared_ptr<app_session> self, std::shared_ptr<struct tunnel_request> req,
+                                       std::string id);
 
     /** The device's entry when the user may access it; else answers DEVICE_NOT_FOUND. */
     struct device_state;

@@ -45,6 +45,7 @@ net::awaitable<void> device_session::run(http_request const& req)
         for (auto const& [id, app] : state_->hub.take_all_commands(device_id_))
             app->send(std::make_shared<std::string const>(
                 protocol::encode_error(errc::device_offline, "the robot disconnected before answering", id)));
+        fail_tunnels("the robot disconnected before answering");
     }
     record_seen(std::nullopt, std::nullopt);
     state_->log.info("robot_disconnected", {{"device_id", device_id_}, {"client", client_}});
@@ -68,7 +69,7 @@ net::awaitable<void> device_session::on_message(std::string_view text)
     if (closing())
         co_return;
     state_->metrics.messages_in_robot.inc();
-    auto decoded = protocol::decode_device_inbound(text, state_->options.read_message_max);
+    auto decoded = protocol::decode_device_inbound(text, max_message_);
     if (!is_authenticated()) {
         if (decoded.ok())
             if (auto* a = std::get_if<protocol::device_auth>(&decoded.value())) {
@@ -88,7 +89,8 @@ net::awaitable<void> device_session::on_message(std::string_view text)
         [this](auto const& m) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, protocol::hello> || std::is_same_v<T, protocol::robot_event> ||
-                          std::is_same_v<T, protocol::robot_command_result> || std::is_same_v<T, protocol::ping>) {
+                          std::is_same_v<T, protocol::robot_command_result> || std::is_same_v<T, protocol::ping> ||
+                          std::is_same_v<T, protocol::robot_http_response>) {
                 handle(m);
             } else if constexpr (std::is_same_v<T, protocol::device_auth>) {
                 send_error(errc::bad_message, "already authenticated");
@@ -138,6 +140,8 @@ net::awaitable<void> device_session::authenticate(protocol::device_auth const& m
     auto previous = state_->hub.attach_robot(device_id_, self());
     if (previous) {
         previous->close(protocol::close_code::replaced);
+        // Requests the replaced connection took will never be answered by this one.
+        fail_tunnels("the robot reconnected before answering");
     } else {
         state_->broker.publish_transient(
             device_id_, std::make_shared<std::string const>(
@@ -178,6 +182,23 @@ void device_session::handle(protocol::robot_command_result const& m)
 void device_session::handle(protocol::ping const&)
 {
     enqueue(protocol::encode(protocol::pong{std::nullopt, std::chrono::system_clock::now()}));
+}
+
+void device_session::handle(protocol::robot_http_response const& m)
+{
+    auto waiter = state_->hub.take_tunnel(device_id_, m.id);
+    if (!waiter) {
+        // Unknown or late (already timed out): nobody is waiting for it.
+        state_->log.debug("http_response_dropped", {{"device_id", device_id_}, {"id", m.id}});
+        return;
+    }
+    waiter->complete(m);
+}
+
+void device_session::fail_tunnels(std::string const& why)
+{
+    for (auto const& waiter : state_->hub.take_all_tunnels(device_id_))
+        waiter->fail(errc::device_offline, why);
 }
 
 void device_session::record_seen(std::optional<std::string> capabilities, std::optional<std::string> firmware)

@@ -28,6 +28,9 @@ private:
     void handle(protocol::robot_event const& m);
     void handle(protocol::robot_command_result const& m);
     void handle(protocol::ping const& m);
+    void handle(protocol::robot_http_response const& m);
+    /** Tunnelled requests this device will never answer fail now, with `why`. */
+    void fail_tunnels(std::string const& why);
     void record_seen(std::optional<std::string> capabilities, std::optional<std::string> firmware);
 
     std::shared_ptr<device_session> self() { return std::static_pointer_cast<device_session>(shared_from_this()); }

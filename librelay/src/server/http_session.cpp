@@ -77,13 +77,17 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(16 * 1024);
+        // Beast checks Content-Length against body_limit while parsing the header, so the largest
+        // limit goes first; the tighter one for non-tunnel paths is applied below.
+        parser.body_limit(std::max(state->options.tunnel_body_max, state->options.http_body_max));
         stream.expires_after(request_deadline);
         auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
         if (hec) {
             if (hec == http::error::end_of_stream || hec == net::error::operation_aborted ||
                 hec == beast::error::timeout || hec == net::error::connection_reset || hec == net::error::eof)
                 break;
-            auto res = error_response(errc::bad_message, "malformed HTTP request");
+            auto res = hec == http::error::body_limit ? error_response(errc::body_too_large)
+                                                      : error_response(errc::bad_message, "malformed HTTP request");
             res.keep_alive(false);
             co_await http::async_write(stream, res, use_tuple);
             break;
@@ -99,7 +103,14 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
             co_return;
         }
 
-        parser.body_limit(is_tunnel_path(path) ? state->options.tunnel_body_max : state->options.http_body_max);
+        std::uint64_t limit = is_tunnel_path(path) ? state->options.tunnel_body_max : state->options.http_body_max;
+        if (parser.content_length().value_or(0) > limit) {
+            auto res = error_response(errc::body_too_large);
+            res.keep_alive(false);
+            co_await http::async_write(stream, res, use_tuple);
+            break;
+        }
+        parser.body_limit(limit); // for chunked bodies, whose size is known only as they arrive
         auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_tuple);
         if (bec) {
             if (bec == http::error::body_limit) {

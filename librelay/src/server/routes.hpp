@@ -2,7 +2,18 @@
 // Each file routes_<area>.cpp adds its endpoints to the table.
 #include <memory>
 
+namespace relay::telemetry {
+class logger;
+class registry;
+} // namespace relay::telemetry
+
+namespace relay::turn {
+class provider;
+} // namespace relay::turn
+
 namespace relay::server {
+
+struct server_options;
 
 class router;
 class reset_notifier;
@@ -16,5 +27,16 @@ void add_auth_routes(router& r, std::shared_ptr<reset_notifier> notifier);
 
 /** /api/devices, /api/devices/{id}, …/secret, …/members, …/members/{user_id}. */
 void add_device_routes(router& r);
+
+/** GET and POST /api/turn/credentials (routes_turn.cpp). */
+void add_turn_routes(router& r);
+
+/** The TURN provider RELAY_TURN_PROVIDER names, configured from `options`. Throws
+ * std::invalid_argument when the configuration is unusable. */
+std::shared_ptr<turn::provider> make_turn_provider(server_options const& options, telemetry::logger& log,
+                                                   telemetry::registry& metrics);
+
+/** ANY /api/devices/{id}/rest/{path...}: the REST tunnel (contract section 5). */
+void add_tunnel_routes(router& r);
 
 } // namespace relay::server

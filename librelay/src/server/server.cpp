@@ -68,6 +68,7 @@ boost::system::error_code server::start(std::string& why)
     }
     try {
         d.state = std::make_shared<shared_state>(d.options, d.log, d.metrics, std::move(*opened));
+        d.state->turn = make_turn_provider(d.options, d.log, d.metrics);
     } catch (std::exception const& e) {
         why = e.what();
         return make_error_code(errc::internal);
@@ -78,6 +79,10 @@ boost::system::error_code server::start(std::string& why)
     add_ops_routes(d.routes);
     add_auth_routes(d.routes, std::make_shared<log_reset_notifier>(d.log, d.options.dev));
     add_device_routes(d.routes);
+    add_tunnel_routes(d.routes);
+    add_turn_routes(d.routes);
+    // /health says "degraded" while the TURN provider cannot issue credentials.
+    d.state->health_checks.push_back({"turn", [turn = d.state->turn] { return turn->health(); }});
 
     boost::system::error_code ec;
     auto address = net::ip::make_address(d.options.host, ec);

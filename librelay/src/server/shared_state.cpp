@@ -1,5 +1,7 @@
 #include "shared_state.hpp"
 
+#include <stdexcept>
+
 namespace relay::server {
 
 server_metrics::server_metrics(telemetry::registry& r)
@@ -30,6 +32,17 @@ server_metrics::server_metrics(telemetry::registry& r)
 {
 }
 
+namespace {
+tunnel_policy make_tunnel_policy(server_options const& o)
+{
+    std::string why;
+    auto p = tunnel_policy::parse(o.tunnel_allow.empty() ? tunnel_policy::default_entries() : o.tunnel_allow, why);
+    if (!p)
+        throw std::invalid_argument(why);
+    return *p;
+}
+} // namespace
+
 shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry::registry& r,
                            std::unique_ptr<store::store> s)
     : options(std::move(opts)),
@@ -39,7 +52,8 @@ shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry:
       jwt(options.jwt_secret),
       passwords(auth::scrypt_params{options.scrypt_log_n, 8, 1}),
       device_secrets(options.secret_key),
-      broker(routing::replay_limits{options.replay_max_events, options.replay_max_age})
+      broker(routing::replay_limits{options.replay_max_events, options.replay_max_age}),
+      tunnel_allow(make_tunnel_policy(options))
 {
     health_checks.push_back({"store", [this] {
                                  auto r = store->check();

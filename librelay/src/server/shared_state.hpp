@@ -2,6 +2,7 @@
 // What every session and route handler shares: options, logger, metrics, store, auth and the
 // routing hub. Built once in server::start() and passed down by reference (never global).
 #include "net.hpp"
+#include "tunnel.hpp"
 
 #include <relay/auth/jwt.hpp>
 #include <relay/auth/password.hpp>
@@ -13,6 +14,7 @@
 #include <relay/store/store.hpp>
 #include <relay/telemetry/log.hpp>
 #include <relay/telemetry/metrics.hpp>
+#include <relay/turn/provider.hpp>
 
 #include <memory>
 
@@ -74,6 +76,13 @@ struct shared_state {
 
     routing::in_process_broker broker;
     routing::hub hub{broker};
+
+    /** What the REST tunnel lets through (RELAY_TUNNEL_ALLOW or the default list). */
+    tunnel_policy const tunnel_allow;
+
+    /** ICE credentials for WebRTC (RELAY_TURN_PROVIDER); set by server::start(). Its calls may
+     * block (the Cloudflare API), so they run on `blocking`. */
+    std::shared_ptr<turn::provider> turn;
 
     /** Store queries and password hashing run here, never on the network threads. */
     net::thread_pool blocking{2};

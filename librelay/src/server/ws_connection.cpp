@@ -19,6 +19,10 @@ ws_connection::ws_connection(std::shared_ptr<shared_state> state, beast::tcp_str
                              std::string_view kind)
     : state_(std::move(state)),
       client_(std::move(client)),
+      // Room for a tunnel answer somewhat over the limit as base64, so it gets a clean 413.
+      max_message_(kind == "robot" ? std::max(state_->options.read_message_max,
+                                              state_->options.tunnel_body_max * 2 + 64 * 1024)
+                                   : state_->options.read_message_max),
       kind_(kind),
       ws_(std::move(stream)),
       timer_(ws_.get_executor()),
@@ -52,7 +56,7 @@ net::awaitable<bool> ws_connection::accept(http_request const& req)
     ws_.set_option(opts);
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "relayd"); }));
-    ws_.read_message_max(state_->options.read_message_max);
+    ws_.read_message_max(max_message_);
     ws_.auto_fragment(false);
     ws_.text(true);
     // Invoked only inside this connection's own read operation, which holds a reference to it.

@@ -65,6 +65,8 @@ protected:
 
     std::shared_ptr<shared_state> state_;
     std::string const client_;
+    /** The largest message this peer may send: robots also carry REST-tunnel answers. */
+    std::size_t const max_message_;
     std::string_view const kind_; // "app" or "robot", for logs and metrics
 
 private:

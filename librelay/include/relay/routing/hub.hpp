@@ -6,6 +6,8 @@
  */
 #include <relay/protocol/close_code.hpp>
 #include <relay/protocol/common.hpp>
+#include <relay/protocol/device_inbound.hpp>
+#include <relay/protocol/errc.hpp>
 #include <relay/routing/broker.hpp>
 
 #include <chrono>
@@ -33,6 +35,16 @@ public:
     /** The user's role on a device changed (nullopt: access removed). */
     virtual void access_changed(std::string const& device_id, std::optional<protocol::role> role) = 0;
     virtual void close(protocol::close_code code) = 0;
+};
+
+/** Someone waiting for a robot's `http_response` (REST tunnel). Any thread; must not block. */
+class tunnel_waiter {
+public:
+    virtual ~tunnel_waiter() = default;
+    /** The robot answered. */
+    virtual void complete(protocol::robot_http_response response) = 0;
+    /** No answer will come (the robot left, the device was deleted). */
+    virtual void fail(errc code, std::string message) = 0;
 };
 
 class hub {
@@ -75,6 +87,19 @@ public:
     /** Forgets every pending command of a device and returns who sent them, by id. */
     std::vector<std::pair<std::string, std::shared_ptr<app_link>>> take_all_commands(std::string const& device_id);
 
+    // --- REST tunnel ----------------------------------------------------------------------
+    /**
+     * Registers a tunnelled request `id` (relay-chosen, unique) to a device, charging it to
+     * `user_id`. False when the device already has `max_per_device` or the user `max_per_user`
+     * requests in flight.
+     */
+    bool register_tunnel(std::string const& device_id, std::string const& id, std::string const& user_id,
+                         std::weak_ptr<tunnel_waiter> waiter, std::size_t max_per_device, std::size_t max_per_user);
+    /** The waiter for `id` (and forgets it); null when unknown, late or already answered. */
+    std::shared_ptr<tunnel_waiter> take_tunnel(std::string const& device_id, std::string const& id);
+    /** Forgets every tunnelled request of a device and returns their waiters. */
+    std::vector<std::shared_ptr<tunnel_waiter>> take_all_tunnels(std::string const& device_id);
+
     /** Pending commands older than this are forgotten (their robot never answered). */
     static constexpr std::chrono::minutes command_ttl{5};
     /** At most this many pending commands per device; more are refused. */
@@ -95,6 +120,15 @@ private:
     };
     std::mutex commands_mutex_; // guards commands_
     std::unordered_map<std::string, std::unordered_map<std::string, pending_command>> commands_;
+
+    struct pending_tunnel {
+        std::weak_ptr<tunnel_waiter> waiter;
+        std::string user_id;
+    };
+    std::mutex tunnels_mutex_; // guards tunnels_ and tunnels_per_user_
+    std::unordered_map<std::string, std::unordered_map<std::string, pending_tunnel>> tunnels_;
+    std::unordered_map<std::string, std::size_t> tunnels_per_user_;
+    void release_user(std::string const& user_id); // tunnels_mutex_ held
 };
 
 } // namespace relay::routing

@@ -58,6 +58,11 @@ struct server_options {
     std::size_t read_message_max = 64 * 1024;      ///< largest WebSocket message accepted
     std::size_t http_body_max = 64 * 1024;         ///< largest JSON API request body
     std::size_t tunnel_body_max = 1024 * 1024;     ///< largest REST-tunnel body, both ways
+    /** REST-tunnel allow list: "METHOD /path" patterns (see docs/api.md); empty = the default. */
+    std::vector<std::string> tunnel_allow;
+    std::chrono::seconds tunnel_timeout{15};       ///< a robot's time to answer a tunnelled request
+    std::size_t tunnel_max_per_device = 32;        ///< tunnelled requests in flight per robot
+    std::size_t tunnel_max_per_user = 16;          ///< and per user
     rate_limit app_rate{50, 100};                  ///< messages per app connection
     rate_limit robot_rate{200, 400};               ///< messages per robot connection
     double webrtc_requests_per_minute = 10;        ///< per app connection

@@ -1,0 +1,337 @@
+// The REST tunnel (contract section 5) against a real relayd: HTTP and socket forms, bodies,
+// timeouts, disconnects, the allow list, traversal attempts, roles and limits.
+#include "support/fixtures.hpp"
+#include "support/relayd_process.hpp"
+
+#include <relay/protocol/base64.hpp>
+
+#include <boost/json.hpp>
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <functional>
+#include <thread>
+
+using namespace relay::test;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+/** A connected robot whose thread answers every http_request with `answer(request)`. */
+class answering_robot {
+public:
+    using handler = std::function<std::optional<json::object>(json::object const&)>;
+
+    answering_robot(std::uint16_t port, device_credentials const& dev, handler answer)
+        : ws_(connect_robot(port, dev)), answer_(std::move(answer))
+    {
+        thread_ = std::thread([this] {
+            try {
+                loop();
+            } catch (std::exception const&) {
+                // The relay closed the connection under us: the test's checks say whether it should have.
+            }
+        });
+    }
+    void loop()
+    {
+        {
+            while (!stop_) {
+                auto m = ws_->read_json(100ms);
+                if (!m) {
+                    if (!ws_->is_open()) return;
+                    continue;
+                }
+                auto const& o = m->as_object();
+                if (o.at("type") != "http_request") continue;
+                ++requests_;
+                last_ = o;
+                if (auto reply = answer_(o)) {
+                    (*reply)["type"] = "http_response";
+                    (*reply)["id"] = o.at("id");
+                    ws_->send(*reply);
+                }
+            }
+        }
+    }
+    ~answering_robot() { stop(); }
+    void stop()
+    {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    void disconnect()
+    {
+        stop();
+        ws_->close();
+    }
+    int requests() const { return requests_; }
+    json::object last() const { return last_; }
+
+private:
+    std::unique_ptr<ws_client> ws_;
+    handler answer_;
+    std::thread thread_;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> requests_{0};
+    json::object last_;
+};
+
+json::object echo(json::object const& req)
+{
+    json::object body{{"method", req.at("method")}, {"path", req.at("path")}, {"query", req.at("query")},
+                      {"headers", req.at("headers")}};
+    if (auto* b = req.if_contains("body")) body["body"] = *b;
+    if (auto* b = req.if_contains("body_b64")) body["body_b64"] = *b;
+    return {{"status", 200}, {"headers", {{"X-Robot", "yes"}, {"Connection", "close"}}}, {"body", body}};
+}
+
+struct tunnel_env {
+    relayd_process relayd;
+    account owner;
+    device_credentials dev;
+    explicit tunnel_env(std::map<std::string, std::string> extra = {})
+        : relayd(test_env(std::move(extra))), owner(make_account(relayd.port())), dev(make_device(relayd.port(), owner, "tbot"))
+    {
+    }
+    http_reply call(std::string const& method, std::string const& target, std::string const& body = {},
+                    header_list headers = {}, std::string const* token = nullptr)
+    {
+        headers.emplace_back("Authorization", "Bearer " + (token ? *token : owner.access_token));
+        return http_call(relayd.port(), method, target, body, headers);
+    }
+};
+
+} // namespace
+
+TEST_CASE("tunnel: each method of the robot API goes through and comes back")
+{
+    tunnel_env env;
+    answering_robot robot(env.relayd.port(), env.dev, echo);
+
+    auto get = env.call("GET", "/api/devices/tbot/rest/missions/status?verbose=1&x=a%20b");
+    REQUIRE(get.status == 200);
+    CHECK(get.header("x-robot") == "yes");
+    CHECK(get.header("connection") != "close"); // hop-by-hop headers do not cross
+    auto j = get.json();
+    CHECK(j.at("method") == "GET");
+    CHECK(j.at("path") == "/missions/status");
+    CHECK(j.at("query") == "verbose=1&x=a%20b");
+    // The relay's bearer token never reaches the robot.
+    CHECK(!j.at("headers").as_object().contains("Authorization"));
+
+    auto post = env.call("POST", "/api/devices/tbot/rest/missions/start", R"({"mission":"patrol","laps":2})");
+    REQUIRE(post.status == 200);
+    CHECK(post.json().at("body").at("mission") == "patrol");
+    CHECK(post.json().at("method") == "POST");
+
+    auto del = env.call("DELETE", "/api/devices/tbot/rest/programs/evening-walk");
+    CHECK(del.status == 200);
+    CHECK(del.json().at("path") == "/programs/evening-walk");
+
+    auto mode = env.call("POST", "/api/devices/tbot/rest/mode", R"({"mode":"guard"})");
+    CHECK(mode.status == 200);
+    auto dog = env.call("GET", "/api/devices/tbot/rest/reports/dog/rex");
+    CHECK(dog.status == 200);
+    auto photo = env.call("GET", "/api/devices/tbot/rest/photos/2026/11/21/front.jpg");
+    CHECK(photo.status == 200);
+    CHECK(photo.json().at("path") == "/photos/2026/11/21/front.jpg");
+}
+
+TEST_CASE("tunnel: robot status codes and binary bodies pass through unchanged")
+{
+    tunnel_env env;
+    std::string binary;
+    for (int i = 0; i < 256; ++i) binary += static_cast<char>(i);
+    answering_robot robot(env.relayd.port(), env.dev, [&](json::object const& req) -> std::optional<json::object> {
+        if (req.at("path") == "/photos/cat.jpg")
+            return json::object{{"status", 200},
+                                {"headers", {{"Content-Type", "image/jpeg"}}},
+                                {"body_b64", relay::protocol::base64_encode(binary)}};
+        if (req.at("path") == "/missions/start") {
+            // The robot sees a binary upload as base64.
+            auto raw = relay::protocol::base64_decode(std::string(req.at("body_b64").as_string()));
+            return json::object{{"status", 201}, {"headers", json::object{}}, {"body", {{"size", raw ? raw->size() : 0}}}};
+        }
+        return json::object{{"status", 404}, {"headers", json::object{}}, {"body", {{"detail", "no such mission"}}}};
+    });
+    auto photo = env.call("GET", "/api/devices/tbot/rest/photos/cat.jpg");
+    CHECK(photo.status == 200);
+    CHECK(photo.header("content-type") == "image/jpeg");
+    CHECK(photo.body == binary);
+
+    auto upload = env.call("POST", "/api/devices/tbot/rest/missions/start", binary, {{"Content-Type", "application/octet-stream"}});
+    CHECK(upload.status == 201);
+    CHECK(upload.json().at("size") == 256);
+
+    auto missing = env.call("GET", "/api/devices/tbot/rest/missions/status");
+    CHECK(missing.status == 404);
+    CHECK(missing.json().at("detail") == "no such mission");
+}
+
+TEST_CASE("tunnel: large bodies up to the limit, 413 beyond it, both ways")
+{
+    tunnel_env env(env_map{{"RELAY_TUNNEL_BODY_MAX", "200000"}});
+    answering_robot robot(env.relayd.port(), env.dev, [&](json::object const& req) -> std::optional<json::object> {
+        if (req.at("path") == "/photos/big.bin")
+            return json::object{{"status", 200}, {"headers", json::object{}},
+                                {"body_b64", relay::protocol::base64_encode(std::string(250000, 'z'))}};
+        auto size = req.contains("body_b64") ? req.at("body_b64").as_string().size() : 0;
+        return json::object{{"status", 200}, {"headers", json::object{}}, {"body", {{"b64_size", size}}}};
+    });
+    std::string big(150000, 'q');
+    auto ok = env.call("POST", "/api/devices/tbot/rest/missions/start", big, {{"Content-Type", "text/plain"}});
+    CHECK(ok.status == 200);
+    CHECK(ok.json().at("b64_size") == 200000);
+
+    auto too_big = env.call("POST", "/api/devices/tbot/rest/missions/start", std::string(250000, 'q'),
+                            {{"Content-Type", "text/plain"}});
+    CHECK(too_big.status == 413);
+    CHECK(too_big.error_code() == "BODY_TOO_LARGE");
+
+    auto big_answer = env.call("GET", "/api/devices/tbot/rest/photos/big.bin");
+    CHECK(big_answer.status == 413);
+    CHECK(big_answer.error_code() == "BODY_TOO_LARGE");
+    // The relay is fine afterwards.
+    CHECK(env.call("GET", "/api/devices/tbot/rest/status").status == 200);
+}
+
+TEST_CASE("tunnel: offline robot 503, silent robot 504, late answers dropped")
+{
+    tunnel_env env(env_map{{"RELAY_TUNNEL_TIMEOUT", "1"}});
+    auto offline = env.call("GET", "/api/devices/tbot/rest/status");
+    CHECK(offline.status == 503);
+    CHECK(offline.error_code() == "DEVICE_OFFLINE");
+
+    std::atomic<bool> answer_late{true};
+    auto ws = connect_robot(env.relayd.port(), env.dev);
+    std::thread late([&] {
+        auto m = ws->expect("http_request", 5s);
+        if (m.is_null()) return;
+        std::this_thread::sleep_for(1500ms); // after the relay's 1 s deadline
+        ws->send(json::object{{"type", "http_response"}, {"id", m.at("id")}, {"status", 200},
+                              {"headers", json::object{}}, {"body", "late"}});
+        answer_late = false;
+    });
+    auto timeout = env.call("GET", "/api/devices/tbot/rest/status");
+    CHECK(timeout.status == 504);
+    CHECK(timeout.error_code() == "DEVICE_TIMEOUT");
+    late.join();
+    CHECK_FALSE(answer_late);
+    // The late answer went nowhere, and the robot connection is still fine.
+    ws->send(json::object{{"type", "ping"}});
+    CHECK(!ws->expect("pong").is_null());
+}
+
+TEST_CASE("tunnel: a robot that disconnects mid-request fails it at once, never replays it")
+{
+    tunnel_env env(env_map{{"RELAY_TUNNEL_TIMEOUT", "30"}});
+    auto ws = connect_robot(env.relayd.port(), env.dev);
+    std::thread leaver([&] {
+        if (!ws->expect("http_request", 5s).is_null())
+            ws->close();
+    });
+    auto started = std::chrono::steady_clock::now();
+    auto r = env.call("POST", "/api/devices/tbot/rest/missions/start", "{}");
+    auto took = std::chrono::steady_clock::now() - started;
+    leaver.join();
+    CHECK(r.status == 503);
+    CHECK(r.error_code() == "DEVICE_OFFLINE");
+    CHECK(took < 10s); // not the 30 s deadline
+    // The next connection of the robot does not receive the old request.
+    auto again = connect_robot(env.relayd.port(), env.dev);
+    CHECK(again->expect("http_request", 500ms).is_null());
+}
+
+TEST_CASE("tunnel: allow list and traversal attempts are refused before the robot sees them")
+{
+    tunnel_env env;
+    answering_robot robot(env.relayd.port(), env.dev, echo);
+    for (auto const& [method, target] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/api/devices/tbot/rest/admin/shutdown"},
+             {"POST", "/api/devices/tbot/rest/status"},
+             {"GET", "/api/devices/tbot/rest/missions/../admin"},
+             {"GET", "/api/devices/tbot/rest/missions/%2e%2e/admin"},
+             {"GET", "/api/devices/tbot/rest/photos/..%2Fsecret"},
+             {"GET", "/api/devices/tbot/rest/photos/a%5Cb"},
+             {"GET", "/api/devices/tbot/rest/missions//status"},
+             {"GET", "/api/devices/tbot/rest/photos/%252e%252e/x"},
+             {"PUT", "/api/devices/tbot/rest/mode"},
+         }) {
+        CAPTURE(method);
+        CAPTURE(target);
+        auto r = env.call(method, target);
+        CHECK(r.status == 403);
+        CHECK(r.error_code() == "PATH_NOT_ALLOWED");
+    }
+    CHECK(robot.requests() == 0);
+}
+
+TEST_CASE("tunnel: a custom allow list replaces the default")
+{
+    tunnel_env env(env_map{{"RELAY_TUNNEL_ALLOW", "GET /custom/*, POST|PUT /things/**"}});
+    answering_robot robot(env.relayd.port(), env.dev, echo);
+    CHECK(env.call("GET", "/api/devices/tbot/rest/custom/one").status == 200);
+    CHECK(env.call("GET", "/api/devices/tbot/rest/custom/one/two").status == 403);
+    CHECK(env.call("PUT", "/api/devices/tbot/rest/things/a/b/c").status == 200);
+    CHECK(env.call("GET", "/api/devices/tbot/rest/status").status == 403);
+}
+
+TEST_CASE("tunnel: roles — viewers only GET, strangers see no device")
+{
+    tunnel_env env;
+    answering_robot robot(env.relayd.port(), env.dev, echo);
+    auto viewer = make_account(env.relayd.port());
+    auto op = make_account(env.relayd.port());
+    auto stranger = make_account(env.relayd.port());
+    share_device(env.relayd.port(), env.owner, "tbot", viewer, "viewer");
+    share_device(env.relayd.port(), env.owner, "tbot", op, "operator");
+
+    CHECK(env.call("GET", "/api/devices/tbot/rest/status", {}, {}, &viewer.access_token).status == 200);
+    auto v_post = env.call("POST", "/api/devices/tbot/rest/missions/start", "{}", {}, &viewer.access_token);
+    CHECK(v_post.status == 403);
+    CHECK(v_post.error_code() == "FORBIDDEN");
+    CHECK(env.call("POST", "/api/devices/tbot/rest/missions/start", "{}", {}, &op.access_token).status == 200);
+    auto s = env.call("GET", "/api/devices/tbot/rest/status", {}, {}, &stranger.access_token);
+    CHECK(s.status == 404);
+    CHECK(s.error_code() == "DEVICE_NOT_FOUND");
+    auto anon = http_call(env.relayd.port(), "GET", "/api/devices/tbot/rest/status");
+    CHECK(anon.status == 401);
+}
+
+TEST_CASE("tunnel: per-device concurrency limit")
+{
+    tunnel_env env(env_map{{"RELAY_TUNNEL_MAX_PER_DEVICE", "1"}, {"RELAY_TUNNEL_TIMEOUT", "3"}});
+    auto ws = connect_robot(env.relayd.port(), env.dev); // never answers
+    std::thread first([&] { env.call("GET", "/api/devices/tbot/rest/status"); });
+    CHECK(!ws->expect("http_request", 5s).is_null());
+    auto second = env.call("GET", "/api/devices/tbot/rest/mode");
+    CHECK(second.status == 429);
+    CHECK(second.error_code() == "RATE_LIMITED");
+    first.join();
+}
+
+TEST_CASE("tunnel over /ws/app: http_request answered by http_response with the app's id")
+{
+    tunnel_env env;
+    answering_robot robot(env.relayd.port(), env.dev, echo);
+    auto app = connect_app(env.relayd.port(), env.owner);
+    app->send(json::object{{"type", "http_request"}, {"device_id", "tbot"}, {"id", "r1"}, {"method", "POST"},
+                           {"path", "/missions/start"}, {"query", "fast=1"}, {"body", {{"mission", "patrol"}}}});
+    app->send(json::object{{"type", "ping"}, {"id", "meanwhile"}});
+    auto res = app->expect("http_response");
+    REQUIRE(!res.is_null());
+    CHECK(res.at("id") == "r1");
+    CHECK(res.at("device_id") == "tbot");
+    CHECK(res.at("status") == 200);
+    CHECK(res.at("body").at("query") == "fast=1");
+    CHECK(res.at("body").at("body").at("mission") == "patrol");
+    CHECK(!res.at("headers").as_object().contains("Connection"));
+
+    app->send(json::object{{"type", "http_request"}, {"device_id", "tbot"}, {"id", "r2"}, {"method", "GET"},
+                           {"path", "/secret"}});
+    auto err = app->expect("error");
+    CHECK(err.at("code") == "PATH_NOT_ALLOWED");
+    CHECK(err.at("ref") == "r2");
+}
