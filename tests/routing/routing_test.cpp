@@ -1,6 +1,7 @@
 #include <relay/routing/hub.hpp>
 #include <relay/routing/in_process_broker.hpp>
 #include <relay/routing/token_bucket.hpp>
+#include <relay/routing/webrtc_registry.hpp>
 
 #include <doctest/doctest.h>
 
@@ -243,4 +244,54 @@ TEST_CASE("hub: tunnel requests are limited per device and per user, and release
     CHECK(h.register_tunnel("d", "t6", "u2", w, 1, 1)); // u2's slot came back too
     h.remove_device("d", {});
     CHECK(w->failed == 1);
+}
+
+TEST_CASE("webrtc registry: per-device limit, ends, deadlines")
+{
+    using namespace std::chrono_literals;
+    webrtc_registry reg({2, 10s, 20s});
+    auto app = std::make_shared<recording_app>();
+    auto other_app = std::make_shared<recording_app>();
+    auto robot = std::make_shared<recording_robot>();
+    auto t0 = std::chrono::steady_clock::now();
+    auto a = reg.create("d", "u1", app, robot, t0);
+    auto b = reg.create("d", "u1", other_app, robot, t0);
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(*a != *b);
+    CHECK(a->size() == 34); // "s_" + 128 bits in hex
+    CHECK_FALSE(reg.create("d", "u2", app, robot, t0)); // limit 2 per device
+    CHECK(reg.create("e", "u2", app, robot, t0));       // another device is fine
+
+    auto view = reg.find(*a);
+    REQUIRE(view);
+    CHECK(view->device_id == "d");
+    CHECK(view->app.lock() == app);
+    CHECK(view->phase == webrtc_phase::requested);
+
+    // b gets its offer in time, a does not.
+    reg.advance(*b, webrtc_phase::offered, t0 + 5s);
+    auto expired = reg.expire(t0 + 11s);
+    REQUIRE(expired.size() == 2); // a on "d", and the one on "e"
+    for (auto const& [v, why] : expired)
+        CHECK(why == "offer_timeout");
+    CHECK(reg.find(*b));
+    // ...but never answers.
+    auto late = reg.expire(t0 + 26s);
+    REQUIRE(late.size() == 1);
+    CHECK(late[0].second == "answer_timeout");
+
+    // Connected sessions never time out; app or device loss ends them.
+    auto c = reg.create("d", "u1", app, robot, t0);
+    auto d = reg.create("d", "u1", other_app, robot, t0);
+    reg.advance(*c, webrtc_phase::connected, t0, relay::protocol::connection_type::relay);
+    CHECK(reg.find(*c)->connection_type == relay::protocol::connection_type::relay);
+    reg.advance(*c, webrtc_phase::offered, t0); // never backwards
+    CHECK(reg.find(*c)->phase == webrtc_phase::connected);
+    CHECK(reg.expire(t0 + 1h).size() == 1); // only d, still waiting for its offer
+    CHECK(reg.remove_for_app(app.get()).size() == 1);
+    CHECK(reg.active() == 0);
+    auto e2 = reg.create("d", "u1", app, robot, t0);
+    CHECK(reg.remove_for_device("d").size() == 1);
+    CHECK_FALSE(reg.remove(*e2));
 }

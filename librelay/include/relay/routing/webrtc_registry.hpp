@@ -1,0 +1,79 @@
+#pragma once
+/** @file
+ * WebRTC signaling sessions (contract section 4): which app connection and which robot a
+ * session joins, so offers, answers and candidates go only between its two ends; the per-device
+ * limit; and the deadlines for a missing offer or answer. No sockets: sessions notify the ends.
+ */
+#include <relay/protocol/common.hpp>
+#include <relay/routing/hub.hpp>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace relay::routing {
+
+/** Where a signaling session stands. */
+enum class webrtc_phase { requested, offered, answered, connected };
+
+/** A copy of a session's facts, safe to use outside the registry's lock. */
+struct webrtc_session_view {
+    std::string session_id;
+    std::string device_id;
+    std::string user_id;
+    std::weak_ptr<app_link> app;
+    std::weak_ptr<robot_link> robot;
+    webrtc_phase phase = webrtc_phase::requested;
+    std::chrono::steady_clock::time_point created;
+    std::optional<protocol::connection_type> connection_type;
+};
+
+struct webrtc_limits {
+    std::size_t per_device = 4;                 ///< concurrent sessions per robot
+    std::chrono::seconds offer_timeout{30};     ///< request → the robot's offer
+    std::chrono::seconds answer_timeout{30};    ///< offer → the app's answer
+};
+
+/** Thread-safe (one mutex). */
+class webrtc_registry {
+public:
+    explicit webrtc_registry(webrtc_limits limits) noexcept : limits_(limits) {}
+
+    /** A new session with an unguessable id; nullopt when the device is at its limit. */
+    std::optional<std::string> create(std::string const& device_id, std::string const& user_id,
+                                      std::weak_ptr<app_link> app, std::weak_ptr<robot_link> robot,
+                                      std::chrono::steady_clock::time_point now);
+
+    std::optional<webrtc_session_view> find(std::string const& session_id) const;
+
+    /** Moves a session forward (an offer, an answer, or a `connected` report); never backward. */
+    void advance(std::string const& session_id, webrtc_phase phase, std::chrono::steady_clock::time_point now,
+                 std::optional<protocol::connection_type> type = std::nullopt);
+
+    /** Forgets a session and returns it (nullopt when it had already ended). */
+    std::optional<webrtc_session_view> remove(std::string const& session_id);
+    /** Forgets every session of an app connection (it went away). */
+    std::vector<webrtc_session_view> remove_for_app(app_link const* app);
+    /** Forgets every session of a device (its robot went away or the device was deleted). */
+    std::vector<webrtc_session_view> remove_for_device(std::string const& device_id);
+
+    /** Forgets sessions whose offer or answer is overdue; returns them with the reason. */
+    std::vector<std::pair<webrtc_session_view, std::string>> expire(std::chrono::steady_clock::time_point now);
+
+    std::size_t active() const;
+
+private:
+    struct entry {
+        webrtc_session_view view;
+        std::chrono::steady_clock::time_point phase_since;
+    };
+    webrtc_limits limits_;
+    mutable std::mutex mutex_; // guards sessions_
+    std::unordered_map<std::string, entry> sessions_;
+};
+
+} // namespace relay::routing

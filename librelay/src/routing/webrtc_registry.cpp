@@ -1,0 +1,137 @@
+#include <relay/routing/webrtc_registry.hpp>
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace relay::routing {
+namespace {
+
+// 128 bits from the CSPRNG: a session id is a capability, so it must not be guessable.
+std::string new_session_id()
+{
+    unsigned char raw[16];
+    if (RAND_bytes(raw, sizeof raw) != 1)
+        throw std::runtime_error("RAND_bytes failed");
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string id = "s_";
+    for (unsigned char c : raw) {
+        id += hex[c >> 4];
+        id += hex[c & 15];
+    }
+    return id;
+}
+
+} // namespace
+
+std::optional<std::string> webrtc_registry::create(std::string const& device_id, std::string const& user_id,
+                                                   std::weak_ptr<app_link> app, std::weak_ptr<robot_link> robot,
+                                                   std::chrono::steady_clock::time_point now)
+{
+    std::lock_guard lock(mutex_);
+    auto open = std::count_if(sessions_.begin(), sessions_.end(),
+                              [&](auto const& kv) { return kv.second.view.device_id == device_id; });
+    if (static_cast<std::size_t>(open) >= limits_.per_device)
+        return std::nullopt;
+    auto id = new_session_id();
+    entry e{{id, device_id, user_id, std::move(app), std::move(robot), webrtc_phase::requested, now, std::nullopt}, now};
+    sessions_.emplace(id, std::move(e));
+    return id;
+}
+
+std::optional<webrtc_session_view> webrtc_registry::find(std::string const& session_id) const
+{
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end())
+        return std::nullopt;
+    return it->second.view;
+}
+
+void webrtc_registry::advance(std::string const& session_id, webrtc_phase phase,
+                              std::chrono::steady_clock::time_point now, std::optional<protocol::connection_type> type)
+{
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end())
+        return;
+    auto& e = it->second;
+    if (type)
+        e.view.connection_type = type;
+    if (phase > e.view.phase) {
+        e.view.phase = phase;
+        e.phase_since = now;
+    }
+}
+
+std::optional<webrtc_session_view> webrtc_registry::remove(std::string const& session_id)
+{
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end())
+        return std::nullopt;
+    auto view = std::move(it->second.view);
+    sessions_.erase(it);
+    return view;
+}
+
+std::vector<webrtc_session_view> webrtc_registry::remove_for_app(app_link const* app)
+{
+    std::vector<webrtc_session_view> out;
+    std::lock_guard lock(mutex_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        auto p = it->second.view.app.lock();
+        if (!p || p.get() == app) {
+            out.push_back(std::move(it->second.view));
+            it = sessions_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return out;
+}
+
+std::vector<webrtc_session_view> webrtc_registry::remove_for_device(std::string const& device_id)
+{
+    std::vector<webrtc_session_view> out;
+    std::lock_guard lock(mutex_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        if (it->second.view.device_id == device_id) {
+            out.push_back(std::move(it->second.view));
+            it = sessions_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return out;
+}
+
+std::vector<std::pair<webrtc_session_view, std::string>> webrtc_registry::expire(std::chrono::steady_clock::time_point now)
+{
+    std::vector<std::pair<webrtc_session_view, std::string>> out;
+    std::lock_guard lock(mutex_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        auto const& e = it->second;
+        char const* reason = nullptr;
+        if (e.view.phase == webrtc_phase::requested && now - e.phase_since >= limits_.offer_timeout)
+            reason = "offer_timeout";
+        else if (e.view.phase == webrtc_phase::offered && now - e.phase_since >= limits_.answer_timeout)
+            reason = "answer_timeout";
+        if (reason) {
+            out.emplace_back(std::move(it->second.view), reason);
+            it = sessions_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return out;
+}
+
+std::size_t webrtc_registry::active() const
+{
+    std::lock_guard lock(mutex_);
+    return sessions_.size();
+}
+
+} // namespace relay::routing
