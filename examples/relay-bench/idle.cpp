@@ -1,0 +1,100 @@
+// idle: many authenticated connections held open, and what they cost the relay in resident
+// memory: VmRSS before any connection, after the robots, after the apps, and after a hold.
+#include "scenario.hpp"
+
+#include <fmt/format.h>
+
+namespace relay::bench {
+namespace {
+
+/** Seconds to let the relay settle before each memory reading (deferred store writes, queued
+ * handlers), so readings compare like with like. */
+constexpr double settle_s = 1.0;
+
+double kb_per(long before, long after, std::size_t n)
+{
+    return n == 0 || before < 0 || after < 0 ? 0.0 : double(after - before) / double(n);
+}
+
+} // namespace
+
+int run_idle(bench_context& ctx)
+{
+    auto const& o = ctx.opts;
+    auto& out = ctx.out;
+    out.config("robots", o.robots);
+    out.config("apps", o.apps);
+    out.config("users", o.users);
+    out.config("hold_s", o.hold_s);
+    if (ctx.relay.pid() <= 0) {
+        out.note("idle needs the relay's pid: use --spawn, or --relayd-pid with --relay");
+        return 2;
+    }
+
+    auto accounts = ctx.setup.create_accounts(o.users);
+    std::vector<std::size_t> owners;
+    for (std::size_t r = 0; r < o.robots; ++r)
+        owners.push_back(r % o.users);
+    auto devices = ctx.setup.create_devices(accounts, owners);
+
+    peer_counts robot_counts, app_counts;
+    auto robot_handlers = counted_handlers(robot_counts, {});
+    auto app_handlers = counted_handlers(app_counts, {});
+    std::vector<std::shared_ptr<ws_peer>> robots, apps;
+    for (std::size_t r = 0; r < o.robots; ++r)
+        robots.push_back(make_peer(ctx, r, peer_identity{true, {}, devices[r].device_id, devices[r].secret}, robot_handlers));
+    for (std::size_t a = 0; a < o.apps; ++a)
+        apps.push_back(make_peer(ctx, o.robots + a, peer_identity{false, accounts[a % o.users].access_token, {}, {}},
+                                 app_handlers));
+
+    sleep_seconds(settle_s);
+    auto rss0 = read_rss_kb(ctx.relay.pid());
+    std::string why;
+    int status = 0;
+    auto rss1 = rss0, rss2 = rss0, rss3 = rss0;
+    if (!connect_all(ctx, robots, robot_counts, o.connect_concurrency, why)) {
+        out.note("robots: " + why);
+        status = 1;
+    } else {
+        sleep_seconds(settle_s);
+        rss1 = read_rss_kb(ctx.relay.pid());
+        if (!connect_all(ctx, apps, app_counts, o.connect_concurrency, why)) {
+            out.note("apps: " + why);
+            status = 1;
+        } else {
+            sleep_seconds(settle_s);
+            rss2 = read_rss_kb(ctx.relay.pid());
+            sleep_seconds(o.hold_s);
+            rss3 = read_rss_kb(ctx.relay.pid());
+        }
+    }
+
+    std::size_t const n = o.robots + o.apps;
+    auto dropped = robot_counts.closed.load() + app_counts.closed.load();
+    if (status == 0) {
+        double per_connection = kb_per(rss0, rss3, n);
+        out.figure("connections", "authenticated connections held", n, "");
+        out.figure("rss_before_kb", "relayd VmRSS before connecting", rss0, "KB");
+        out.figure("rss_robots_kb", "... after the robots", rss1, "KB");
+        out.figure("rss_apps_kb", "... after the apps", rss2, "KB");
+        out.figure("rss_held_kb", fmt::format("... after holding {:.0f} s", o.hold_s), rss3, "KB");
+        if (o.robots > 0)
+            out.figure("kb_per_robot", "KB per robot connection", kb_per(rss0, rss1, o.robots), "KB");
+        if (o.apps > 0)
+            out.figure("kb_per_app", "KB per app connection", kb_per(rss1, rss2, o.apps), "KB");
+        out.figure("kb_per_connection", "KB per connection (all, after hold)", per_connection, "KB",
+                   "<= 8 KB at 15000", per_connection <= 8 && n >= 15000);
+        out.figure("bench_rss_kb", "relay-bench's own VmRSS", read_rss_kb(::getpid()), "KB");
+    }
+    out.figure("dropped_connections", "connections dropped while held", dropped, "");
+    if (dropped > 0) {
+        out.note("dropped: " + robot_counts.failure() + app_counts.failure());
+        status = 1;
+    }
+    close_all(ctx, apps, app_counts);
+    close_all(ctx, robots, robot_counts);
+    ctx.pool.barrier();
+    return status;
+}
+
+} // namespace relay::bench

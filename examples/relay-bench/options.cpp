@@ -1,0 +1,221 @@
+#include "options.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string_view>
+
+namespace relay::bench {
+namespace {
+
+constexpr std::string_view usage = R"(relay-bench — load generator for relayd (see docs/benchmarks.md)
+
+usage:
+  relay-bench fanout|rtt|idle|storm (--spawn PATH_TO_RELAYD | --relay http://127.0.0.1:PORT) [options]
+
+scenarios:
+  fanout   D robots each emit events to A apps. Phase "max": robots send as fast as the relay
+           delivers, at most --window events per robot not yet delivered to all its apps;
+           reports delivered events/s at the apps. Phase "latency": a fixed offered rate
+           (--rate delivered events/s, default half the max); reports delivery latency
+           percentiles from a send stamp in the event to its receipt.
+  rtt      app -> robot -> app command round trips (the robot answers command_result at once),
+           --concurrency commands in flight; reports round-trip and ack latency percentiles.
+  idle     --robots + --apps authenticated connections held open; reports relayd's VmRSS
+           before and after, and KB per connection (needs --spawn or --relayd-pid).
+  storm    --robots robots authenticate, all disconnect, then all reconnect at once; reports
+           the time until every one has auth_ok again and per-robot percentiles.
+
+the relay:
+  --spawn PATH           start PATH (relayd) on a free 127.0.0.1 port with an in-memory database,
+                         fast password hashing and raised rate and queue limits, stop it at exit
+  --relay URL            use a running relay (http://127.x.x.x:PORT only); its rate limits apply
+  --relayd-pid PID       the running relay's pid, for RSS and CPU figures
+  --relay-threads N      RELAY_THREADS of a spawned relay (default 2)
+  --relay-log-level L    RELAY_LOG_LEVEL of a spawned relay (default warn)
+  --relay-env K=V        any other setting of a spawned relay (repeatable)
+
+common:
+  --threads N            client io_context threads (default 1); connections share them
+  --source-addresses N   bind client sockets to 127.0.0.2 .. 127.0.0.(N+1) (default 8), so
+                         more than one address's ephemeral ports are available
+  --setup-workers N      parallel HTTP connections creating users and devices (default 4)
+  --duration S           measured seconds of a phase (default 5)
+  --warmup S             unmeasured seconds before it (default 1)
+  --timeout S            longest wait for any step (default 60)
+  --json                 print only the JSON line
+
+fanout:  --robots D (1)  --apps A per robot (100)  --app-users K (1: all apps are the owner's;
+         K>1: spread over the owner and K-1 viewers)  --window W (64)  --rate R (0 = max/2)
+         --phases max|latency|both (both)  --payload BYTES (0)
+rtt:     --count N (20000)  --concurrency C (1)
+idle:    --robots R (5000)  --apps A (10000)  --users U (R, one household each)  --hold S (5)
+         --connect-concurrency C (500)
+storm:   --robots N (5000)  --apps A (0)  --users U (50)  --connect-concurrency C (500, for
+         the first connection only; the reconnect is all at once)
+)";
+
+template <class T>
+bool parse_number(std::string_view text, T& out)
+{
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && p == text.data() + text.size();
+}
+
+} // namespace
+
+std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code)
+{
+    bench_options o;
+    exit_code = 2;
+    std::optional<unsigned> robots, apps, users;
+
+    using setter = std::function<bool(std::string_view)>;
+    auto uint_opt = [](unsigned& v) { return setter([&v](std::string_view s) { return parse_number(s, v); }); };
+    auto double_opt = [](double& v) {
+        return setter([&v](std::string_view s) { return parse_number(s, v) && v >= 0; });
+    };
+    auto opt_uint = [](std::optional<unsigned>& v) {
+        return setter([&v](std::string_view s) {
+            unsigned n = 0;
+            if (!parse_number(s, n)) return false;
+            v = n;
+            return true;
+        });
+    };
+    std::map<std::string_view, setter> takes_value{
+        {"--spawn", [&](std::string_view s) { o.target.spawn_path = s; return true; }},
+        {"--relay", [&](std::string_view s) { o.target.relay_url = s; return true; }},
+        {"--relayd-pid", [&](std::string_view s) { return parse_number(s, o.target.relayd_pid); }},
+        {"--relay-threads", uint_opt(o.target.relay_threads)},
+        {"--relay-log-level", [&](std::string_view s) { o.target.relay_log_level = s; return true; }},
+        {"--relay-env", [&](std::string_view s) {
+             if (s.find('=') == std::string_view::npos) return false;
+             o.target.relay_env.emplace_back(s);
+             return true;
+         }},
+        {"--threads", uint_opt(o.threads)},
+        {"--source-addresses", uint_opt(o.source_addresses)},
+        {"--setup-workers", uint_opt(o.setup_workers)},
+        {"--duration", double_opt(o.duration_s)},
+        {"--warmup", double_opt(o.warmup_s)},
+        {"--timeout", double_opt(o.timeout_s)},
+        {"--robots", opt_uint(robots)},
+        {"--apps", opt_uint(apps)},
+        {"--users", opt_uint(users)},
+        {"--app-users", uint_opt(o.app_users)},
+        {"--window", uint_opt(o.window)},
+        {"--rate", double_opt(o.rate)},
+        {"--phases", [&](std::string_view s) {
+             o.phases = s;
+             return s == "max" || s == "latency" || s == "both";
+         }},
+        {"--payload", [&](std::string_view s) { return parse_number(s, o.payload) && o.payload <= 60000; }},
+        {"--count", uint_opt(o.count)},
+        {"--concurrency", uint_opt(o.concurrency)},
+        {"--hold", double_opt(o.hold_s)},
+        {"--connect-concurrency", uint_opt(o.connect_concurrency)},
+    };
+
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h" || arg == "help") {
+            fmt::print("{}", usage);
+            exit_code = 0;
+            return std::nullopt;
+        }
+        if (arg == "--json") {
+            o.json_only = true;
+            continue;
+        }
+        if (!arg.starts_with("--")) {
+            if (!o.scenario.empty()) {
+                fmt::print(stderr, "relay-bench: unexpected argument '{}' (see --help)\n", arg);
+                return std::nullopt;
+            }
+            o.scenario = arg;
+            continue;
+        }
+        std::string_view name = arg, value;
+        bool inline_value = false;
+        if (auto eq = arg.find('='); eq != std::string_view::npos) {
+            name = arg.substr(0, eq);
+            value = arg.substr(eq + 1);
+            inline_value = true;
+        }
+        auto it = takes_value.find(name);
+        if (it == takes_value.end()) {
+            fmt::print(stderr, "relay-bench: unknown option '{}' (see --help)\n", name);
+            return std::nullopt;
+        }
+        if (!inline_value) {
+            if (i + 1 >= argc) {
+                fmt::print(stderr, "relay-bench: {} needs a value\n", name);
+                return std::nullopt;
+            }
+            value = argv[++i];
+        }
+        if (!it->second(value)) {
+            fmt::print(stderr, "relay-bench: bad value '{}' for {}\n", value, name);
+            return std::nullopt;
+        }
+    }
+
+    if (o.scenario != "fanout" && o.scenario != "rtt" && o.scenario != "idle" && o.scenario != "storm") {
+        fmt::print(stderr, "relay-bench: name a scenario: fanout, rtt, idle or storm (see --help)\n");
+        return std::nullopt;
+    }
+    if (o.target.spawn_path.empty() == o.target.relay_url.empty()) {
+        fmt::print(stderr, "relay-bench: give exactly one of --spawn PATH or --relay URL\n");
+        return std::nullopt;
+    }
+    if (o.threads == 0 || o.threads > 64 || o.source_addresses == 0 || o.source_addresses > 250 ||
+        o.setup_workers == 0 || o.setup_workers > 64 || o.app_users == 0 || o.window == 0 ||
+        o.window > 16384 || o.concurrency == 0 || o.connect_concurrency == 0) {
+        fmt::print(stderr, "relay-bench: a count is out of range (see --help)\n");
+        return std::nullopt;
+    }
+
+    // Scenario defaults: the shapes named by the targets in docs/benchmarks.md.
+    if (o.scenario == "fanout") {
+        o.robots = robots.value_or(1);
+        o.apps = apps.value_or(100);
+    } else if (o.scenario == "idle") {
+        o.robots = robots.value_or(5000);
+        o.apps = apps.value_or(10000);
+        o.users = users.value_or(o.robots > 0 ? o.robots : 1000);
+    } else if (o.scenario == "storm") {
+        o.robots = robots.value_or(5000);
+        o.apps = apps.value_or(0);
+        o.users = users.value_or(50);
+    }
+    // Bounded, whatever is asked: the bench must stop by itself and fit one process's descriptors.
+    constexpr unsigned max_connections = 100000;
+    if (o.scenario == "fanout" && (o.robots == 0 || o.apps == 0 ||
+                                   std::size_t(o.robots) * (o.apps + 1) > max_connections || o.app_users > o.apps)) {
+        fmt::print(stderr, "relay-bench: fanout needs 1 <= --app-users <= --apps and at most {} connections\n",
+                   max_connections);
+        return std::nullopt;
+    }
+    if ((o.scenario == "idle" || o.scenario == "storm") &&
+        (o.robots + o.apps == 0 || o.robots + o.apps > max_connections || o.users == 0)) {
+        fmt::print(stderr, "relay-bench: {} needs 1 to {} connections and at least one user\n", o.scenario,
+                   max_connections);
+        return std::nullopt;
+    }
+    if (o.scenario == "storm" && o.robots == 0) {
+        fmt::print(stderr, "relay-bench: storm needs robots\n");
+        return std::nullopt;
+    }
+    if (o.count == 0 || o.count > 10000000 || o.duration_s > 3600 || o.hold_s > 3600 || o.timeout_s > 3600) {
+        fmt::print(stderr, "relay-bench: a count or time is out of range (see --help)\n");
+        return std::nullopt;
+    }
+    exit_code = 0;
+    return o;
+}
+
+} // namespace relay::bench

@@ -1,0 +1,57 @@
+#pragma once
+/** @file What relay-bench was asked to do: the scenario, where the relay is, and the knobs of
+ * each scenario. Defaults that depend on the scenario are applied by parse_options(). */
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace relay::bench {
+
+/** The relay under test: an existing one (`--relay`) or one relay-bench starts (`--spawn`). */
+struct target_options {
+    std::string relay_url;                 ///< --relay http://127.0.0.1:PORT
+    std::string spawn_path;                ///< --spawn PATH_TO_RELAYD
+    int relayd_pid = 0;                    ///< --relayd-pid, for RSS and CPU of an existing relay
+    unsigned relay_threads = 2;            ///< RELAY_THREADS of a spawned relay
+    std::string relay_log_level = "warn";  ///< RELAY_LOG_LEVEL of a spawned relay
+    std::vector<std::string> relay_env;    ///< --relay-env KEY=VALUE, overrides for a spawned relay
+};
+
+/** Every option of every scenario; each scenario reads the ones it needs. */
+struct bench_options {
+    std::string scenario; ///< fanout | rtt | idle | storm
+    target_options target;
+
+    unsigned threads = 1;          ///< client io_context threads
+    unsigned source_addresses = 8; ///< client sockets bind to 127.0.0.2 … 127.0.0.(1+N)
+    unsigned setup_workers = 4;    ///< parallel HTTP connections creating users and devices
+    double duration_s = 5;         ///< measured part of a phase
+    double warmup_s = 1;           ///< unmeasured lead-in of a phase
+    double timeout_s = 60;         ///< longest wait for any one step
+    bool json_only = false;        ///< print the JSON line only
+
+    // fanout
+    unsigned robots = 0;       ///< fanout: robots; idle, storm: robot connections
+    unsigned apps = 0;         ///< fanout: apps per robot; idle, storm: app connections in total
+    unsigned app_users = 1;    ///< fanout: users the apps of one robot belong to (owner + viewers)
+    unsigned window = 64;      ///< fanout: events of one robot not yet delivered to all its apps
+    double rate = 0;           ///< fanout: delivered events/s of the latency phase; 0 = half the max
+    std::string phases = "both"; ///< fanout: max | latency | both
+    std::size_t payload = 0;   ///< fanout: extra bytes of padding in each event's data
+
+    // rtt
+    unsigned count = 20000;    ///< round trips measured
+    unsigned concurrency = 1;  ///< commands in flight
+
+    // idle, storm
+    unsigned users = 0;                 ///< accounts owning the robots and apps
+    double hold_s = 5;                  ///< idle: how long connections are held before the last reading
+    unsigned connect_concurrency = 500; ///< handshakes in flight while building up connections
+};
+
+/** Parses argv; on error or --help returns nullopt after printing what to do. `exit_code` is
+ * set to 0 for --help and 2 for a usage error. */
+std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code);
+
+} // namespace relay::bench

@@ -1,0 +1,255 @@
+#include "relay_target.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address_v4.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace relay::bench {
+namespace {
+
+std::string read_text(std::string const& path)
+{
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+/** A loopback port nothing listens on right now. */
+std::uint16_t free_port()
+{
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address_v4("127.0.0.1"), 0});
+    return a.local_endpoint().port();
+}
+
+/** A fresh HS256 key, so the relay does not warn that it made one up. */
+std::string random_jwt_secret()
+{
+    std::random_device rd;
+    std::string s;
+    for (int i = 0; i < 48; ++i)
+        s += "0123456789abcdef"[rd() % 16];
+    return s;
+}
+
+/** The settings that make a spawned relay measure routing rather than its protections: rate
+ * limits and send queues far above what the bench offers, fast password hashing (setup only),
+ * an in-memory store, and quiet logs so that logging thousands of connects is not measured. */
+std::map<std::string, std::string> bench_settings(target_options const& opts)
+{
+    std::map<std::string, std::string> s{
+        {"RELAY_HOST", "127.0.0.1"},
+        {"RELAY_PORT", "0"},
+        {"RELAY_DATABASE", ":memory:"},
+        {"RELAY_SCRYPT_LN", "10"},
+        {"RELAY_THREADS", std::to_string(opts.relay_threads)},
+        {"RELAY_LOG_LEVEL", opts.relay_log_level},
+        {"RELAY_APP_RATE", "1000000/1000000"},
+        {"RELAY_ROBOT_RATE", "1000000/1000000"},
+        {"RELAY_SEND_QUEUE_MAX_MESSAGES", "1000000"},
+        {"RELAY_SEND_QUEUE_MAX_BYTES", "1073741824"},
+        {"RELAY_ACCESS_TTL", "86400"},
+        {"RELAY_AUTH_TIMEOUT", "60"},
+        {"RELAY_JWT_SECRET", random_jwt_secret()},
+    };
+    for (auto const& kv : opts.relay_env) {
+        auto eq = kv.find('=');
+        s[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    return s;
+}
+
+/** Only loopback: the bench must never load anything but this machine. */
+bool is_loopback(std::string const& host)
+{
+    boost::system::error_code ec;
+    auto a = boost::asio::ip::make_address_v4(host, ec);
+    return !ec && (a.to_uint() >> 24) == 127;
+}
+
+} // namespace
+
+std::unique_ptr<relay_target> relay_target::open(target_options const& opts)
+{
+    std::unique_ptr<relay_target> t(new relay_target());
+    if (!opts.relay_url.empty()) {
+        std::string_view url = opts.relay_url;
+        if (!url.starts_with("http://"))
+            throw std::runtime_error("--relay must be http://127.x.x.x:PORT");
+        url.remove_prefix(7);
+        if (auto slash = url.find('/'); slash != std::string_view::npos)
+            url = url.substr(0, slash);
+        auto colon = url.rfind(':');
+        std::string host(url.substr(0, colon));
+        if (host == "localhost")
+            host = "127.0.0.1";
+        int port = colon == std::string_view::npos ? 80 : std::atoi(std::string(url.substr(colon + 1)).c_str());
+        if (!is_loopback(host) || port <= 0 || port > 65535)
+            throw std::runtime_error("--relay must be http://127.x.x.x:PORT (the bench only loads this machine)");
+        t->host_ = host;
+        t->port_ = static_cast<std::uint16_t>(port);
+        t->pid_ = opts.relayd_pid;
+        return t;
+    }
+
+    t->settings_ = bench_settings(opts);
+    t->port_ = free_port();
+    t->settings_["RELAY_PORT"] = std::to_string(t->port_);
+    char log_template[] = "/tmp/relay-bench-relayd-XXXXXX";
+    int log_fd = ::mkstemp(log_template);
+    if (log_fd < 0)
+        throw std::runtime_error("cannot create a log file for relayd");
+    t->log_path_ = log_template;
+
+    std::vector<std::string> env;
+    for (auto const& [k, v] : t->settings_)
+        env.push_back(k + "=" + v);
+    if (auto* path = std::getenv("PATH"))
+        env.push_back(std::string("PATH=") + path);
+    std::vector<char*> envp;
+    for (auto& e : env)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::string bin = opts.spawn_path;
+    char* argv[] = {bin.data(), nullptr};
+
+    pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid < 0)
+        throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        // The relay must not outlive a bench that crashed or was killed.
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent)
+            _exit(1);
+        ::dup2(log_fd, 1);
+        ::dup2(log_fd, 2);
+        int null = ::open("/dev/null", O_RDONLY);
+        ::dup2(null, 0);
+        ::execve(argv[0], argv, envp.data());
+        _exit(127);
+    }
+    ::close(log_fd);
+    t->pid_ = pid;
+    t->spawned_ = true;
+    t->host_ = "127.0.0.1";
+
+    // The relay logs its port only at info level; the bench keeps it at warn, so it picks the
+    // port itself (free a moment ago) and waits until the relay accepts connections there.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    auto address = boost::asio::ip::make_address_v4(t->host_);
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        if (::waitpid(pid, &status, WNOHANG) == pid) {
+            t->pid_ = 0;
+            throw std::runtime_error("relayd exited at start:\n" + read_text(t->log_path_));
+        }
+        boost::asio::io_context ioc;
+        boost::asio::ip::tcp::socket probe(ioc);
+        boost::system::error_code ec;
+        probe.connect({address, t->port_}, ec);
+        if (!ec)
+            return t;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    throw std::runtime_error("relayd did not start listening:\n" + read_text(t->log_path_));
+}
+
+relay_target::~relay_target()
+{
+    if (spawned_ && pid_ > 0) {
+        ::kill(pid_, SIGTERM);
+        // Give it its shutdown grace, then insist.
+        for (int i = 0; i < 1500; ++i) {
+            int status = 0;
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                pid_ = 0;
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+    if (!log_path_.empty()) {
+        // Keep the relay's log only when it said something worth reading (warnings, errors).
+        if (read_text(log_path_).empty())
+            std::remove(log_path_.c_str());
+        else
+            fmt::print(stderr, "relay-bench: relayd's log is in {}\n", log_path_);
+    }
+}
+
+long read_rss_kb(pid_t pid)
+{
+    if (pid <= 0)
+        return -1;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.starts_with("VmRSS:"))
+            return std::atol(line.c_str() + 6);
+    return -1;
+}
+
+double read_cpu_seconds(pid_t pid)
+{
+    if (pid <= 0)
+        return -1;
+    auto text = read_text("/proc/" + std::to_string(pid) + "/stat");
+    // The command name is in parentheses and may hold spaces; fields are counted after it.
+    auto close = text.rfind(')');
+    if (close == std::string::npos)
+        return -1;
+    std::istringstream fields(text.substr(close + 2));
+    std::string field;
+    unsigned long utime = 0, stime = 0;
+    // After ")": state(3) ppid(4) … utime(14) stime(15).
+    for (int n = 3; n <= 15 && fields >> field; ++n) {
+        if (n == 14) utime = std::stoul(field);
+        if (n == 15) stime = std::stoul(field);
+    }
+    return double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
+}
+
+double own_cpu_seconds()
+{
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+unsigned long raise_open_file_limit()
+{
+    rlimit lim{};
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    return lim.rlim_cur;
+}
+
+} // namespace relay::bench

@@ -1,0 +1,186 @@
+// rtt: command round trips app -> relay -> robot -> relay -> app. The robot answers each
+// command with command_result at once; the app keeps --concurrency commands in flight and
+// times each from its send to the result (and to the relay's ack on the way).
+#include "latency.hpp"
+#include "scenario.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+namespace relay::bench {
+namespace {
+
+/** The string value right after `key` (e.g. `"id":"`), up to the closing quote; ids here never
+ * hold escapes. */
+std::string_view string_after(std::string_view text, std::string_view key)
+{
+    auto at = text.find(key);
+    if (at == std::string_view::npos)
+        return {};
+    auto begin = at + key.size();
+    auto end = text.find('"', begin);
+    return end == std::string_view::npos ? std::string_view() : text.substr(begin, end - begin);
+}
+
+/** The number n of a command id "c<n>", or -1. */
+std::int64_t command_number(std::string_view id)
+{
+    if (id.size() < 2 || id[0] != 'c')
+        return -1;
+    std::int64_t n = -1;
+    std::from_chars(id.data() + 1, id.data() + id.size(), n);
+    return n;
+}
+
+class rtt {
+public:
+    explicit rtt(bench_context& ctx) : ctx_(ctx), o_(ctx.opts) {}
+    int run();
+
+private:
+    void on_robot_message(ws_peer& p, std::string_view text);
+    void on_app_message(std::string_view text);
+    void send_next();
+
+    bench_context& ctx_;
+    bench_options const& o_;
+    std::string device_id_;
+    std::shared_ptr<ws_peer> app_, robot_;
+    peer_counts app_counts_, robot_counts_;
+
+    // The app's thread only, until `done_` is seen by the coordinator.
+    std::size_t warmup_ = 0;
+    std::size_t total_ = 0;
+    std::size_t issued_ = 0;
+    std::size_t in_flight_ = 0;
+    std::vector<std::int64_t> sent_at_;
+    std::vector<std::int64_t> rtt_ns_, ack_ns_;
+    std::uint64_t errors_ = 0;
+    std::string first_error_;
+    std::atomic<std::size_t> completed_{0};
+};
+
+void rtt::on_robot_message(ws_peer& p, std::string_view text)
+{
+    if (text.find(R"("type":"command")") == std::string_view::npos)
+        return;
+    p.send(fmt::format(R"({{"type":"command_result","id":"{}","ok":true}})", string_after(text, R"("id":")")));
+}
+
+void rtt::on_app_message(std::string_view text)
+{
+    auto now = now_ns();
+    if (text.find(R"("type":"command_result")") != std::string_view::npos) {
+        auto n = command_number(string_after(text, R"("id":")"));
+        if (n < 0 || std::size_t(n) >= issued_)
+            return;
+        if (std::size_t(n) >= warmup_)
+            rtt_ns_.push_back(now - sent_at_[n]);
+        --in_flight_;
+        completed_.fetch_add(1);
+        send_next();
+    } else if (text.find(R"("type":"ack")") != std::string_view::npos) {
+        auto n = command_number(string_after(text, R"("ref":")"));
+        if (n >= 0 && std::size_t(n) >= warmup_ && std::size_t(n) < issued_)
+            ack_ns_.push_back(now - sent_at_[n]);
+    } else if (text.find(R"("type":"error")") != std::string_view::npos) {
+        if (errors_++ == 0)
+            first_error_ = std::string(text.substr(0, 200));
+        // A refused command gets no result; count it as done so the run still ends.
+        auto n = command_number(string_after(text, R"("ref":")"));
+        if (n >= 0 && std::size_t(n) < issued_) {
+            --in_flight_;
+            completed_.fetch_add(1);
+            send_next();
+        }
+    }
+}
+
+void rtt::send_next()
+{
+    while (in_flight_ < o_.concurrency && issued_ < total_) {
+        auto n = issued_++;
+        ++in_flight_;
+        sent_at_[n] = now_ns();
+        app_->send(fmt::format(R"({{"type":"command","device_id":"{}","id":"c{}","command":"bench"}})", device_id_, n));
+    }
+}
+
+int rtt::run()
+{
+    auto& out = ctx_.out;
+    warmup_ = std::max<std::size_t>(100, o_.count / 20);
+    total_ = warmup_ + o_.count;
+    out.config("round_trips", o_.count);
+    out.config("warmup_round_trips", warmup_);
+    out.config("concurrency", o_.concurrency);
+    sent_at_.resize(total_);
+    rtt_ns_.reserve(o_.count);
+    ack_ns_.reserve(o_.count);
+
+    auto accounts = ctx_.setup.create_accounts(1);
+    auto devices = ctx_.setup.create_devices(accounts, {0});
+    device_id_ = devices[0].device_id;
+    app_ = make_peer(ctx_, 0, peer_identity{false, accounts[0].access_token, {}, {}},
+                     counted_handlers(app_counts_, [this](ws_peer&, std::string_view t) { on_app_message(t); }));
+    robot_ = make_peer(ctx_, 1, peer_identity{true, {}, device_id_, devices[0].secret},
+                       counted_handlers(robot_counts_, [this](ws_peer& p, std::string_view t) { on_robot_message(p, t); }));
+    std::string why;
+    if (!connect_all(ctx_, {app_}, app_counts_, 1, why) || !connect_all(ctx_, {robot_}, robot_counts_, 1, why)) {
+        out.note("setup failed: " + why);
+        ctx_.pool.barrier();
+        return 1;
+    }
+    sleep_seconds(0.2);
+
+    auto relay_cpu0 = read_cpu_seconds(ctx_.relay.pid());
+    auto t0 = std::chrono::steady_clock::now();
+    net::post(app_->executor(), [this] { send_next(); });
+    bool finished = wait_until([&] { return completed_.load() == total_; }, o_.timeout_s);
+    auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto relay_cpu = read_cpu_seconds(ctx_.relay.pid()) - relay_cpu0;
+
+    int status = 0;
+    latency_summary round_trip, ack;
+    // Stop the app thread from touching the samples before reading them.
+    ctx_.pool.run_on(app_->context_index(), [&] {
+        total_ = issued_;
+        round_trip = summarize(rtt_ns_);
+        ack = summarize(ack_ns_);
+    });
+    out.figure("round_trips_per_s", "round trips/s (incl. warm-up)", double(completed_.load()) / seconds, "/s");
+    out.figure("rtt_samples", "round trips measured", round_trip.count, "");
+    out.figure("rtt_p50_us", "round trip p50", round_trip.p50_us, "us", "<= 100 us", round_trip.p50_us <= 100);
+    out.figure("rtt_p90_us", "round trip p90", round_trip.p90_us, "us");
+    out.figure("rtt_p99_us", "round trip p99", round_trip.p99_us, "us");
+    out.figure("rtt_p999_us", "round trip p99.9", round_trip.p999_us, "us");
+    out.figure("rtt_max_us", "round trip max", round_trip.max_us, "us");
+    out.figure("ack_p50_us", "ack (app -> relay -> app) p50", ack.p50_us, "us");
+    out.figure("ack_p99_us", "ack p99", ack.p99_us, "us");
+    if (relay_cpu >= 0)
+        out.figure("relay_cpu_percent", "relayd CPU", 100 * relay_cpu / seconds, "%");
+    std::uint64_t errors = 0;
+    ctx_.pool.run_on(app_->context_index(), [&] { errors = errors_; });
+    out.figure("errors", "error messages at the app", errors, "");
+    if (errors > 0)
+        out.note("first error: " + first_error_);
+    if (!finished) {
+        out.note("not every round trip completed before the timeout");
+        status = 1;
+    }
+    close_all(ctx_, {robot_}, robot_counts_);
+    close_all(ctx_, {app_}, app_counts_);
+    ctx_.pool.barrier();
+    return status;
+}
+
+} // namespace
+
+int run_rtt(bench_context& ctx)
+{
+    rtt r(ctx);
+    return r.run();
+}
+
+} // namespace relay::bench

@@ -1,0 +1,112 @@
+#include "scenario.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <thread>
+
+namespace relay::bench {
+
+void peer_counts::record_end(ws_peer const& p, std::string const& why)
+{
+    (p.was_ready() ? closed : failed).fetch_add(1);
+    std::lock_guard lock(mutex);
+    if (first_failure.empty())
+        first_failure = why;
+}
+
+std::string peer_counts::failure()
+{
+    std::lock_guard lock(mutex);
+    return first_failure;
+}
+
+std::shared_ptr<peer_handlers const> counted_handlers(peer_counts& counts,
+                                                      std::function<void(ws_peer&, std::string_view)> on_message,
+                                                      std::function<void(ws_peer&)> on_ready)
+{
+    auto h = std::make_shared<peer_handlers>();
+    h->on_ready = [&counts, on_ready = std::move(on_ready)](ws_peer& p) {
+        counts.ready.fetch_add(1);
+        if (on_ready)
+            on_ready(p);
+    };
+    h->on_message = on_message ? std::move(on_message) : [](ws_peer&, std::string_view) {};
+    h->on_closed = [&counts](ws_peer& p, std::string const& why) { counts.record_end(p, why); };
+    return h;
+}
+
+net::ip::address_v4 source_address(std::size_t i, unsigned n)
+{
+    return net::ip::address_v4((127u << 24) | static_cast<unsigned>(2 + i % n));
+}
+
+std::shared_ptr<ws_peer> make_peer(bench_context& ctx, std::size_t i, peer_identity identity,
+                                   std::shared_ptr<peer_handlers const> handlers)
+{
+    auto context_index = i % ctx.pool.size();
+    return std::make_shared<ws_peer>(ctx.pool.context(context_index), ctx.endpoint,
+                                     source_address(i, ctx.opts.source_addresses), std::move(identity),
+                                     std::move(handlers), i, context_index);
+}
+
+bool connect_all(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const& peers, peer_counts& counts,
+                 unsigned concurrency, std::string& why)
+{
+    auto base_ready = counts.ready.load();
+    auto base_failed = counts.failed.load();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(ctx.opts.timeout_s);
+    std::size_t started = 0;
+    for (;;) {
+        auto ready = counts.ready.load() - base_ready;
+        auto failed = counts.failed.load() - base_failed;
+        if (failed > 0) {
+            why = counts.failure();
+            return false;
+        }
+        if (ready == peers.size())
+            return true;
+        if (std::chrono::steady_clock::now() > deadline) {
+            why = std::to_string(ready) + " of " + std::to_string(peers.size()) + " connections ready at the timeout";
+            return false;
+        }
+        while (started < peers.size() && started - ready < concurrency)
+            peers[started++]->start();
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+}
+
+void close_all(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const& peers, peer_counts& counts)
+{
+    for (auto const& p : peers)
+        p->post_close();
+    // `counts` belongs to exactly these peers: each ends once, by this close or earlier.
+    wait_until([&] { return counts.closed.load() + counts.failed.load() >= peers.size(); }, ctx.opts.timeout_s);
+}
+
+bool wait_until(std::function<bool()> const& done, double seconds)
+{
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+}
+
+void sleep_seconds(double seconds)
+{
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+}
+
+long robots_online(bench_context& ctx)
+{
+    boost::system::error_code ec;
+    auto v = boost::json::parse(ctx.setup.stats(), ec);
+    if (ec || !v.is_object())
+        return -1;
+    auto const* n = v.as_object().if_contains("robots_online");
+    return n && n->is_number() ? static_cast<long>(n->to_number<double>()) : -1;
+}
+
+} // namespace relay::bench

@@ -1,0 +1,77 @@
+#pragma once
+/** @file What every scenario is given, the helpers they share (building and connecting peers,
+ * waiting with a deadline), and the four scenarios. */
+#include "http_setup.hpp"
+#include "io_pool.hpp"
+#include "options.hpp"
+#include "relay_target.hpp"
+#include "report.hpp"
+#include "ws_peer.hpp"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace relay::bench {
+
+/** Everything a scenario runs against. */
+struct bench_context {
+    bench_options const& opts;
+    relay_target& relay;
+    io_pool& pool;
+    http_setup setup;
+    std::shared_ptr<peer_endpoint const> endpoint;
+    report& out;
+};
+
+/** Counters a group of peers updates from the io threads; the coordinating thread reads them. */
+struct peer_counts {
+    std::atomic<std::size_t> ready{0};
+    std::atomic<std::size_t> failed{0}; ///< ended before auth_ok
+    std::atomic<std::size_t> closed{0}; ///< ended after auth_ok
+    std::mutex mutex;
+    std::string first_failure; ///< under mutex
+
+    void record_end(ws_peer const& p, std::string const& why);
+    std::string failure();
+};
+
+/** Handlers that keep `counts` up to date around the scenario's own callbacks (either may be empty). */
+std::shared_ptr<peer_handlers const> counted_handlers(peer_counts& counts,
+                                                      std::function<void(ws_peer&, std::string_view)> on_message,
+                                                      std::function<void(ws_peer&)> on_ready = {});
+
+/** The loopback source address of connection `i`: 127.0.0.2 … 127.0.0.(1+n), round robin. */
+net::ip::address_v4 source_address(std::size_t i, unsigned n);
+
+/** A new (not yet started) peer; connection `i` goes to io context i % pool size. */
+std::shared_ptr<ws_peer> make_peer(bench_context& ctx, std::size_t i, peer_identity identity,
+                                   std::shared_ptr<peer_handlers const> handlers);
+
+/** Starts `peers`, keeping at most `concurrency` handshakes in flight, and waits until every
+ * one is authenticated. False (with `why`) when one failed or the timeout passed. */
+bool connect_all(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const& peers, peer_counts& counts,
+                 unsigned concurrency, std::string& why);
+
+/** Closes every peer politely and waits (up to the timeout) until all have ended; `counts`
+ * must be the counts of exactly these peers. */
+void close_all(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const& peers, peer_counts& counts);
+
+/** Polls `done` every millisecond until it holds or `seconds` pass; returns whether it held. */
+bool wait_until(std::function<bool()> const& done, double seconds);
+
+/** Sleeps the coordinating thread. */
+void sleep_seconds(double seconds);
+
+/** Reads relayd's `robots_online` from GET /stats; -1 when it cannot. */
+long robots_online(bench_context& ctx);
+
+int run_fanout(bench_context& ctx);
+int run_rtt(bench_context& ctx);
+int run_idle(bench_context& ctx);
+int run_storm(bench_context& ctx);
+
+} // namespace relay::bench
