@@ -57,10 +57,14 @@ struct shared_fixture {
 
     void share(std::string const& email, std::string const& role)
     {
+        // docs/api.md: share a device
         auto r = http_json(port, "POST", "/api/devices/wimz-001/members",
                            json::object{{"email", email}, {"role", role}}, ann);
         CAPTURE(r.body);
         REQUIRE(r.status == 201);
+        CHECK(r.json().at("email").as_string() == email);
+        CHECK(r.json().at("role").as_string() == role);
+        CHECK(r.json().at("user_id").as_string().starts_with("u_"));
     }
 };
 
@@ -296,7 +300,7 @@ TEST_CASE("members: share, change a role, list, unshare")
     CHECK(members[2].at("role") == "viewer");
     auto bob_id = std::string(members[2].at("user_id").as_string());
 
-    // docs/api.md: share a device
+    // The email is normalized like at login.
     auto eve = http_json(port, "POST", "/api/devices/wimz-001/members",
                          json::object{{"email", "Eve@Example.com"}, {"role", "viewer"}}, f.ann);
     CHECK(eve.status == 201);
