@@ -220,3 +220,28 @@ TEST_CASE("a restart keeps accounts, devices, memberships and tokens")
     CHECK(http_json(port, "POST", "/api/auth/register", json::object{{"email", "ann@example.com"}, {"password", good_password}})
               .error_code() == "EMAIL_TAKEN");
 }
+
+TEST_CASE("a login upgrades a password hash made with weaker scrypt parameters")
+{
+    database db;
+    REQUIRE(db.admin({"user", "add", "ann@example.com"}, good_password + "\n").first == 0);
+    auto stored_hash = [&] {
+        auto store = relay::store::open_store(db.path);
+        REQUIRE(store.has_value());
+        auto user = (*store)->find_user_by_email("ann@example.com");
+        REQUIRE(user.has_value());
+        return user->password_hash;
+    };
+    CHECK(stored_hash().starts_with("$scrypt$ln=10,"));
+    auto env = db.env;
+    env["RELAY_SCRYPT_LN"] = "11";
+    relayd_process relayd(env);
+    // A failed login changes nothing; a successful one stores a hash with the new cost.
+    CHECK(http_json(relayd.port(), "POST", "/api/auth/login",
+                    json::object{{"email", "ann@example.com"}, {"password", "wrong password"}})
+              .status == 401);
+    CHECK(stored_hash().starts_with("$scrypt$ln=10,"));
+    login(relayd.port(), "ann@example.com");
+    CHECK(stored_hash().starts_with("$scrypt$ln=11,"));
+    login(relayd.port(), "ann@example.com");
+}
