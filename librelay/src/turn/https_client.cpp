@@ -1,0 +1,240 @@
+// The blocking HTTPS client behind cloudflare_provider. Each request runs asynchronous Beast
+// operations on a private io_context driven by the calling thread: that is what gives every
+// step a timeout (tcp_stream deadlines), which blocking socket calls cannot have.
+#include "https_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cctype>
+#include <stdexcept>
+
+namespace relay::turn::detail {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+
+/** Largest answer accepted; Cloudflare's is well under 2 KiB. */
+constexpr std::size_t max_reply_bytes = 64 * 1024;
+
+bool is_ip_literal(std::string const& host)
+{
+    boost::system::error_code ec;
+    net::ip::make_address(host, ec);
+    return !ec;
+}
+
+/** Runs the private context until the one pending operation has completed. */
+void run(net::io_context& io)
+{
+    io.restart();
+    io.run();
+}
+
+std::string describe(boost::system::error_code ec, std::chrono::milliseconds timeout)
+{
+    if (ec == beast::error::timeout)
+        return "no answer within " + std::to_string(timeout.count()) + " ms";
+    return ec.message();
+}
+
+} // namespace
+
+std::optional<https_endpoint> parse_https_url(std::string_view url, std::string& why)
+{
+    constexpr std::string_view scheme = "https://";
+    if (url.size() < scheme.size() || url.substr(0, scheme.size()) != scheme) {
+        why = "must be an https:// URL (the API token must not travel in clear text)";
+        return std::nullopt;
+    }
+    url.remove_prefix(scheme.size());
+    auto slash = url.find('/');
+    auto authority = url.substr(0, slash);
+    std::string_view path = slash == std::string_view::npos ? std::string_view() : url.substr(slash);
+    if (authority.empty() || authority.find('@') != std::string_view::npos ||
+        path.find_first_of("?#") != std::string_view::npos || authority.find_first_of("?#") != std::string_view::npos) {
+        why = "must be https://host[:port][/path] without user info, query or fragment";
+        return std::nullopt;
+    }
+    https_endpoint out;
+    out.port = "443";
+    std::string_view port;
+    if (authority.front() == '[') {
+        auto close = authority.find(']');
+        if (close == std::string_view::npos) {
+            why = "has an unterminated IPv6 address";
+            return std::nullopt;
+        }
+        out.host = std::string(authority.substr(1, close - 1));
+        auto rest = authority.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':') {
+                why = "has junk after the IPv6 address";
+                return std::nullopt;
+            }
+            port = rest.substr(1);
+        }
+    } else {
+        auto colon = authority.find(':');
+        out.host = std::string(authority.substr(0, colon));
+        if (colon != std::string_view::npos)
+            port = authority.substr(colon + 1);
+    }
+    if (out.host.empty()) {
+        why = "has no host";
+        return std::nullopt;
+    }
+    if (!port.empty() || authority.back() == ':') {
+        unsigned value = 0;
+        for (char c : port) {
+            if (!std::isdigit(static_cast<unsigned char>(c)) || value > 65535) {
+                value = 70000;
+                break;
+            }
+            value = value * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (port.empty() || value == 0 || value > 65535) {
+            why = "has an invalid port";
+            return std::nullopt;
+        }
+        out.port = std::to_string(value);
+    }
+    while (!path.empty() && path.back() == '/')
+        path.remove_suffix(1);
+    out.path_prefix = std::string(path);
+    return out;
+}
+
+https_client::https_client(https_endpoint endpoint, std::string const& ca_file)
+    : endpoint_(std::move(endpoint)), tls_(ssl::context::tls_client)
+{
+    boost::system::error_code ec;
+    tls_.set_default_verify_paths(ec);
+    // A machine without a system store can still work with an explicit CA file.
+    if (ec && ca_file.empty())
+        throw std::invalid_argument("cannot load the system's CA certificates: " + ec.message());
+    if (!ca_file.empty()) {
+        tls_.load_verify_file(ca_file, ec);
+        if (ec)
+            throw std::invalid_argument("cannot load CA file '" + ca_file + "': " + ec.message());
+    }
+    tls_.set_verify_mode(ssl::verify_peer);
+    SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
+}
+
+bool https_client::post_json(std::string const& target, std::string_view bearer, std::string const& body,
+                             https_timeouts timeouts, https_reply& reply, https_failure& failure)
+{
+    net::io_context io(1);
+    boost::system::error_code ec;
+
+    // The system resolver has its own timeouts (resolv.conf); an IP literal never waits.
+    tcp::resolver resolver(io);
+    auto endpoints = resolver.resolve(endpoint_.host, endpoint_.port, ec);
+    if (ec) {
+        failure = {"cannot resolve " + endpoint_.host + ": " + ec.message(), true};
+        return false;
+    }
+
+    ssl::stream<beast::tcp_stream> stream(io, tls_);
+    // SNI lets a shared front end pick the right certificate; RFC 6066 forbids IP literals there.
+    if (!is_ip_literal(endpoint_.host) && !SSL_set_tlsext_host_name(stream.native_handle(), endpoint_.host.c_str())) {
+        failure = {"cannot set the TLS server name", false};
+        return false;
+    }
+    // The chain must lead to a trusted CA and the certificate must name the host we asked for.
+    stream.set_verify_callback([&host = endpoint_.host](bool preverified, ssl::verify_context& ctx) {
+        if (ssl::host_name_verification(host)(preverified, ctx))
+            return true;
+        // A chain that verified but names another host: record why, so the failure says so.
+        if (preverified)
+            X509_STORE_CTX_set_error(ctx.native_handle(), X509_V_ERR_HOSTNAME_MISMATCH);
+        return false;
+    });
+
+    auto& tcp_layer = beast::get_lowest_layer(stream);
+    tcp_layer.expires_after(timeouts.connect);
+    tcp_layer.async_connect(endpoints, [&ec](boost::system::error_code e, tcp::endpoint const&) { ec = e; });
+    run(io);
+    if (ec) {
+        failure = {"cannot connect to " + endpoint_.host + ":" + endpoint_.port + ": " +
+                       describe(ec, timeouts.connect),
+                   true};
+        return false;
+    }
+
+    stream.async_handshake(ssl::stream_base::client, [&ec](boost::system::error_code e) { ec = e; });
+    run(io);
+    if (ec) {
+        long verify = SSL_get_verify_result(stream.native_handle());
+        if (verify != X509_V_OK) {
+            failure = {std::string("TLS certificate of ") + endpoint_.host +
+                           " not trusted: " + X509_verify_cert_error_string(verify),
+                       false};
+            return false;
+        }
+        // Anything else during the handshake (reset, timeout) may be transient.
+        failure = {"TLS handshake with " + endpoint_.host + " failed: " + describe(ec, timeouts.connect), true};
+        return false;
+    }
+
+    http::request<http::string_body> req{http::verb::post, target, 11};
+    bool default_port = endpoint_.port == "443";
+    std::string host_header = endpoint_.host.find(':') != std::string::npos ? "[" + endpoint_.host + "]" : endpoint_.host;
+    if (!default_port)
+        host_header += ":" + endpoint_.port;
+    req.set(http::field::host, host_header);
+    req.set(http::field::authorization, "Bearer " + std::string(bearer));
+    req.set(http::field::content_type, "application/json");
+    req.set(http::field::accept, "application/json");
+    req.set(http::field::user_agent, "relayd");
+    req.set(http::field::connection, "close");
+    req.body() = body;
+    req.prepare_payload();
+
+    tcp_layer.expires_after(timeouts.read);
+    http::async_write(stream, req, [&ec](boost::system::error_code e, std::size_t) { ec = e; });
+    run(io);
+    if (ec) {
+        failure = {"sending the request to " + endpoint_.host + " failed: " + describe(ec, timeouts.read), true};
+        return false;
+    }
+
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(max_reply_bytes);
+    http::async_read(stream, buffer, parser, [&ec](boost::system::error_code e, std::size_t) { ec = e; });
+    run(io);
+    if (ec) {
+        failure = {"reading the answer of " + endpoint_.host + " failed: " + describe(ec, timeouts.read), true};
+        return false;
+    }
+    // No TLS close_notify: the answer is complete by its length, so a truncation attack has
+    // nothing to gain, and waiting for the peer's close_notify would only add a round trip.
+    reply.status = parser.get().result_int();
+    reply.body = std::move(parser.get().body());
+    return true;
+}
+
+} // namespace relay::turn::detail
