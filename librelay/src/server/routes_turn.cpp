@@ -1,0 +1,112 @@
+// GET and POST /api/turn/credentials (contract section 2): ICE credentials for a device the
+// caller may access, from the configured TURN provider. docs/webrtc.md describes the providers.
+#include "api_common.hpp"
+#include "blocking.hpp"
+#include "http_util.hpp"
+#include "router.hpp"
+#include "routes.hpp"
+#include "shared_state.hpp"
+
+#include <relay/turn/cloudflare.hpp>
+#include <relay/turn/coturn.hpp>
+#include <relay/turn/none.hpp>
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/value_from.hpp>
+
+#include <stdexcept>
+
+namespace relay::server {
+namespace {
+
+/** The credentials answer for `user_id` asking about `device_id`. */
+net::awaitable<http_response> credentials_for(request_context& ctx, std::string const& user_id,
+                                              std::string const& device_id)
+{
+    auto& state = ctx.state;
+    // Any role will do: a viewer may watch video, and video needs ICE servers.
+    auto role = co_await require_role(state, user_id, device_id, store::role::viewer);
+    if (!role) co_return role.take_answer();
+
+    // The subject is the user: one cached Cloudflare credential serves all of a user's
+    // sessions, and a TURN server's logs and quotas see who relays.
+    auto const& subject = user_id;
+    auto const ttl = state.options.turn_ttl;
+    auto issued = co_await run_blocking(state.blocking, [&] { return state.turn->credentials(subject, ttl); });
+    if (!issued) {
+        state.log.warn("turn_unavailable", {{"provider", state.turn->name()}, {"reason", issued.error().reason}});
+        co_return error_response(errc::turn_unavailable, issued.error().reason);
+    }
+    auto res = json_response(http::status::ok, boost::json::value_from(*issued));
+    // A credential is personal and short-lived: no cache may keep or share it.
+    res.set(http::field::cache_control, "no-store");
+    co_return res;
+}
+
+// GET /api/turn/credentials?device_id=…
+net::awaitable<http_response> get_credentials(request_context& ctx)
+{
+    // Authentication comes first so an anonymous caller learns nothing about the other rules.
+    auto user = authenticate(ctx);
+    if (!user) co_return user.take_answer();
+    auto device_id = query_param(ctx.query, "device_id");
+    if (!device_id || device_id->empty())
+        co_return error_response(errc::bad_message, "missing query parameter 'device_id'");
+    co_return co_await credentials_for(ctx, *user, *device_id);
+}
+
+// POST /api/turn/credentials {"device_id"}
+net::awaitable<http_response> post_credentials(request_context& ctx)
+{
+    auto user = authenticate(ctx);
+    if (!user) co_return user.take_answer();
+    auto body = parse_json_object(ctx.req);
+    if (!body) co_return body.take_answer();
+    auto device_id = required_string(*body, "device_id");
+    if (!device_id) co_return device_id.take_answer();
+    co_return co_await credentials_for(ctx, *user, *device_id);
+}
+
+} // namespace
+
+std::shared_ptr<turn::provider> make_turn_provider(server_options const& options, telemetry::logger& log,
+                                                   telemetry::registry& metrics)
+{
+    if (options.turn_provider == "coturn") {
+        auto provider = std::make_shared<turn::coturn_provider>(
+            turn::coturn_options{options.turn_secrets, options.turn_urls, options.stun_urls, {}});
+        // Fingerprints, never the secrets: enough to tell whether coturn has the same one.
+        std::string fingerprints;
+        for (auto const& secret : options.turn_secrets)
+            fingerprints += (fingerprints.empty() ? "" : ",") + turn::secret_fingerprint(secret);
+        log.info("turn_provider", {{"provider", "coturn"}, {"secret_sha256_prefixes", fingerprints},
+                                   {"signing", turn::secret_fingerprint(options.turn_secrets.front())}});
+        return provider;
+    }
+    if (options.turn_provider == "cloudflare") {
+        turn::cloudflare_options cf;
+        cf.key_id = options.cf_turn_key_id;
+        cf.api_token = options.cf_turn_api_token;
+        cf.api_base = options.cf_api_base;
+        cf.stun_urls = options.stun_urls;
+        cf.log = &log;
+        cf.metrics = &metrics;
+        auto provider = std::make_shared<turn::cloudflare_provider>(std::move(cf));
+        log.info("turn_provider", {{"provider", "cloudflare"}, {"api_base", options.cf_api_base}});
+        return provider;
+    }
+    if (options.turn_provider == "none") {
+        log.info("turn_provider", {{"provider", "none"}, {"stun_urls", options.stun_urls.size()}});
+        return std::make_shared<turn::none_provider>(options.stun_urls);
+    }
+    throw std::invalid_argument("RELAY_TURN_PROVIDER must be coturn, cloudflare or none, not '" +
+                                options.turn_provider + "'");
+}
+
+void add_turn_routes(router& r)
+{
+    r.add(http::verb::get, "/api/turn/credentials", get_credentials);
+    r.add(http::verb::post, "/api/turn/credentials", post_credentials);
+}
+
+} // namespace relay::server
