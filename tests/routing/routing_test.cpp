@@ -294,4 +294,11 @@ TEST_CASE("webrtc registry: per-device limit, ends, deadlines")
     auto e2 = reg.create("d", "u1", app, robot, t0);
     CHECK(reg.remove_for_device("d").size() == 1);
     CHECK_FALSE(reg.remove(*e2));
+    auto other_robot = std::make_shared<recording_robot>();
+    reg.create("d", "u1", app, robot, t0);
+    reg.create("d", "u1", app, other_robot, t0); // e.g. sessions on a replacing connection
+    CHECK(reg.remove_for_robot(robot.get()).size() == 1);
+    CHECK(reg.active() == 1);
+    CHECK(reg.remove_for_app(app.get(), "elsewhere").empty());
+    CHECK(reg.remove_for_app(app.get(), "d").size() == 1);
 }

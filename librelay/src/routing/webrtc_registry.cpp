@@ -76,13 +76,30 @@ std::optional<webrtc_session_view> webrtc_registry::remove(std::string const& se
     return view;
 }
 
-std::vector<webrtc_session_view> webrtc_registry::remove_for_app(app_link const* app)
+std::vector<webrtc_session_view> webrtc_registry::remove_for_app(app_link const* app, std::string const& device_id)
 {
     std::vector<webrtc_session_view> out;
     std::lock_guard lock(mutex_);
     for (auto it = sessions_.begin(); it != sessions_.end();) {
         auto p = it->second.view.app.lock();
-        if (!p || p.get() == app) {
+        bool mine = !p || p.get() == app;
+        if (mine && (device_id.empty() || it->second.view.device_id == device_id)) {
+            out.push_back(std::move(it->second.view));
+            it = sessions_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return out;
+}
+
+std::vector<webrtc_session_view> webrtc_registry::remove_for_robot(robot_link const* robot)
+{
+    std::vector<webrtc_session_view> out;
+    std::lock_guard lock(mutex_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        auto p = it->second.view.robot.lock();
+        if (!p || p.get() == robot) {
             out.push_back(std::move(it->second.view));
             it = sessions_.erase(it);
         } else {

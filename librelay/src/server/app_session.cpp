@@ -5,6 +5,7 @@
 #include "http_util.hpp"
 #include "shared_state.hpp"
 #include "tunnel.hpp"
+#include "webrtc.hpp"
 
 #include <relay/protocol/codec.hpp>
 #include <relay/protocol/forwarding.hpp>
@@ -12,7 +13,8 @@
 namespace relay::server {
 
 app_session::app_session(std::shared_ptr<shared_state> state, beast::tcp_stream stream, std::string client)
-    : ws_connection(std::move(state), std::move(stream), std::move(client), "app")
+    : ws_connection(std::move(state), std::move(stream), std::move(client), "app"),
+      webrtc_bucket_(state_->options.webrtc_requests_per_minute / 60.0, state_->options.webrtc_requests_per_minute)
 {
 }
 
@@ -33,6 +35,7 @@ net::awaitable<void> app_session::run(http_request const& req)
     co_await read_loop();
 
     if (attached_) {
+        end_my_sessions({}, "app_disconnected");
         std::vector<std::string> ids;
         for (auto const& [id, d] : devices_)
             ids.push_back(id);
@@ -126,23 +129,10 @@ net::awaitable<void> app_session::on_message(std::string_view text)
     std::visit(
         [this](auto const& m) {
             using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<T, protocol::app_command> || std::is_same_v<T, protocol::resume> ||
-                          std::is_same_v<T, protocol::ping> || std::is_same_v<T, protocol::app_http_request>) {
-                handle(m);
-            } else if constexpr (std::is_same_v<T, protocol::app_auth>) {
+            if constexpr (std::is_same_v<T, protocol::app_auth>)
                 send_error(errc::bad_message, "already authenticated");
-            } else {
-                // WebRTC signaling (section 4) and the REST tunnel (section 5) are not served by
-                // this relay yet; say so plainly rather than dropping the message.
-                std::optional<std::string_view> ref;
-                if constexpr (requires { m.id; }) {
-                    if constexpr (std::is_same_v<std::decay_t<decltype(m.id)>, std::string>)
-                        ref = m.id;
-                    else if (m.id)
-                        ref = *m.id;
-                }
-                send_error(errc::internal, std::string(T::type_name) + " is not supported by this relay yet", ref);
-            }
+            else
+                handle(m);
         },
         decoded.value());
 }
@@ -255,6 +245,132 @@ net::awaitable<void> app_session::tunnel(std::shared_ptr<app_session> self, std:
     self->enqueue(protocol::encode(answer));
 }
 
+void app_session::handle(protocol::app_webrtc_request const& m)
+{
+    std::optional<std::string_view> ref;
+    if (m.id)
+        ref = *m.id;
+    // Any role may watch: viewers included.
+    if (!accessible(m.device_id, ref))
+        return;
+    if (!webrtc_bucket_.try_take()) {
+        state_->metrics.rate_limited.inc();
+        send_error(errc::rate_limited, "too many webrtc_request messages; try again in a minute", ref);
+        return;
+    }
+    auto robot = state_->hub.robot(m.device_id);
+    if (!robot) {
+        send_error(errc::device_offline, "the robot is not connected", ref);
+        return;
+    }
+    auto id = state_->webrtc.create(m.device_id, user_id_, std::weak_ptr<routing::app_link>(self()), robot,
+                                    std::chrono::steady_clock::now());
+    if (!id) {
+        state_->metrics.registry
+            .get_counter("relay_webrtc_failures_total", "WebRTC sessions whose ends reported failure.",
+                         {{"reason", "session_limit"}})
+            .inc();
+        send_error(errc::session_limit, "this robot already has its maximum of WebRTC sessions", ref);
+        return;
+    }
+    net::co_spawn(executor(), start_webrtc(self(), *id, m), [st = state_](std::exception_ptr e) {
+        if (e)
+            st->log.error("webrtc_start_failed", {{"what", "exception while starting a WebRTC session"}});
+    });
+}
+
+net::awaitable<void> app_session::start_webrtc(std::shared_ptr<app_session> self, std::string session_id,
+                                               protocol::app_webrtc_request request)
+{
+    auto& st = *self->state_;
+    std::optional<std::string_view> ref;
+    if (request.id)
+        ref = *request.id;
+    // Fresh credentials for each end, each under its own subject (user and device), so either
+    // can be revoked or traced alone. The provider may call a remote API: blocking pool.
+    auto creds = co_await run_blocking(st.blocking, [&] {
+        return std::make_pair(st.turn->credentials(self->user_id_, st.options.turn_ttl),
+                              st.turn->credentials(request.device_id, st.options.turn_ttl));
+    });
+    if (!creds.first || !creds.second) {
+        auto reason = !creds.first ? creds.first.error().reason : creds.second.error().reason;
+        st.webrtc.remove(session_id);
+        st.metrics.registry
+            .get_counter("relay_webrtc_failures_total", "WebRTC sessions whose ends reported failure.",
+                         {{"reason", "turn_unavailable"}})
+            .inc();
+        self->send_error(errc::turn_unavailable, "no TURN credentials: " + reason, ref);
+        co_return;
+    }
+    auto session = st.webrtc.find(session_id);
+    auto robot = session ? session->robot.lock() : nullptr;
+    if (!robot) {
+        // The robot left (or this app did) while the credentials were being fetched.
+        st.webrtc.remove(session_id);
+        self->send_error(errc::device_offline, "the robot disconnected", ref);
+        co_return;
+    }
+    protocol::robot_webrtc_request to_robot{session_id, self->user_id_, request.media, request.quality,
+                                            std::move(*creds.second)};
+    robot->send(std::make_shared<std::string const>(protocol::encode(to_robot)));
+    protocol::webrtc_credentials to_app{session_id, request.device_id, std::move(*creds.first), request.id};
+    self->enqueue(protocol::encode(to_app));
+    record_webrtc_start(st, *session);
+    st.log.info("webrtc_session_started", {{"session_id", session_id}, {"device_id", request.device_id},
+                                           {"user_id", self->user_id_}});
+}
+
+std::optional<routing::webrtc_session_view> app_session::my_session(std::string const& session_id)
+{
+    auto s = state_->webrtc.find(session_id);
+    if (!s || s->app.lock().get() != this) {
+        send_error(errc::session_not_found, "no such WebRTC session on this connection");
+        return std::nullopt;
+    }
+    return s;
+}
+
+void app_session::handle(protocol::webrtc_answer const& m)
+{
+    auto s = my_session(m.session_id);
+    if (!s)
+        return;
+    state_->webrtc.advance(m.session_id, routing::webrtc_phase::answered, std::chrono::steady_clock::now());
+    if (auto robot = s->robot.lock())
+        robot->send(std::make_shared<std::string const>(protocol::encode(m)));
+}
+
+void app_session::handle(protocol::webrtc_ice const& m)
+{
+    auto s = my_session(m.session_id);
+    if (!s)
+        return;
+    if (auto robot = s->robot.lock())
+        robot->send(std::make_shared<std::string const>(protocol::encode(m)));
+}
+
+void app_session::handle(protocol::webrtc_close const& m)
+{
+    if (!my_session(m.session_id))
+        return;
+    if (auto s = state_->webrtc.remove(m.session_id))
+        finish_webrtc_session(*state_, *s, protocol::closed_by::app, m.reason.value_or(""), notify::robot);
+}
+
+void app_session::handle(protocol::webrtc_stats const& m)
+{
+    if (auto s = my_session(m.session_id))
+        record_webrtc_stats(*state_, *s, m);
+}
+
+void app_session::end_my_sessions(std::string const& device_id, std::string const& reason)
+{
+    // A disconnected app cannot be told; an app that lost a device is told along with the robot.
+    auto who = device_id.empty() ? notify::robot : notify::both;
+    for (auto const& s : state_->webrtc.remove_for_app(this, device_id))
+        finish_webrtc_session(*state_, s, protocol::closed_by::relay, reason, who);
+}
+
 void app_session::deliver(std::string const& channel, routing::channel_message const& message)
 {
     net::post(executor(), [self = self(), channel, message] { self->on_delivery(channel, message); });
@@ -295,6 +411,7 @@ void app_session::apply_access(std::string const& device_id, std::optional<proto
     }
     devices_.erase(device_id);
     state_->broker.unsubscribe(device_id, this);
+    end_my_sessions(device_id, "access_revoked");
     if (devices_.empty() && !closing()) {
         state_->log.info("app_access_revoked", {{"user_id", user_id_}, {"client", client_}});
         send_error(errc::forbidden, "your access to every device was revoked");

@@ -4,6 +4,7 @@
 
 #include <relay/protocol/app_inbound.hpp>
 #include <relay/routing/hub.hpp>
+#include <relay/routing/webrtc_registry.hpp>
 
 #include <unordered_map>
 #include <vector>
@@ -36,6 +37,18 @@ private:
     void handle(protocol::resume const& m);
     void handle(protocol::ping const& m);
     void handle(protocol::app_http_request const& m);
+    void handle(protocol::app_webrtc_request const& m);
+    void handle(protocol::webrtc_answer const& m);
+    void handle(protocol::webrtc_ice const& m);
+    void handle(protocol::webrtc_close const& m);
+    void handle(protocol::webrtc_stats const& m);
+    /** The session, when this connection is its app end; else answers SESSION_NOT_FOUND. */
+    std::optional<routing::webrtc_session_view> my_session(std::string const& session_id);
+    /** Gets ICE credentials for both ends and starts the session; runs beside the read loop. */
+    static net::awaitable<void> start_webrtc(std::shared_ptr<app_session> self, std::string session_id,
+                                             protocol::app_webrtc_request request);
+    /** Ends this connection's sessions on `device_id` (all devices when empty). */
+    void end_my_sessions(std::string const& device_id, std::string const& reason);
     /** Carries one socket http_request through the tunnel; runs beside the read loop. */
     static net::awaitable<void> tunnel(std::shared_ptr<app_session> self, std::shared_ptr<struct tunnel_request> req,
                                        std::string id);
@@ -53,6 +66,7 @@ private:
         std::uint64_t first_sent = 0;
         std::uint64_t last_sent = 0;
     };
+    routing::token_bucket webrtc_bucket_;
     std::string user_id_;
     std::unordered_map<std::string, device_state> devices_;
     bool attached_ = false;

@@ -2,6 +2,7 @@
 
 #include "blocking.hpp"
 #include "shared_state.hpp"
+#include "webrtc.hpp"
 
 #include <relay/auth/device_auth.hpp>
 #include <relay/protocol/codec.hpp>
@@ -35,6 +36,9 @@ net::awaitable<void> device_session::run(http_request const& req)
     if (!attached_)
         co_return;
     state_->metrics.robots_online.sub();
+    // Sessions this connection carried end, whether it was replaced or simply left.
+    for (auto const& s : state_->webrtc.remove_for_robot(this))
+        finish_webrtc_session(*state_, s, protocol::closed_by::relay, "robot_disconnected", notify::app);
     // Only the device's current connection announces the disconnect: one replaced by a newer
     // connection (4409) leaves quietly.
     if (state_->hub.detach_robot(device_id_, this)) {
@@ -88,16 +92,10 @@ net::awaitable<void> device_session::on_message(std::string_view text)
     std::visit(
         [this](auto const& m) {
             using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<T, protocol::hello> || std::is_same_v<T, protocol::robot_event> ||
-                          std::is_same_v<T, protocol::robot_command_result> || std::is_same_v<T, protocol::ping> ||
-                          std::is_same_v<T, protocol::robot_http_response>) {
-                handle(m);
-            } else if constexpr (std::is_same_v<T, protocol::device_auth>) {
+            if constexpr (std::is_same_v<T, protocol::device_auth>)
                 send_error(errc::bad_message, "already authenticated");
-            } else {
-                // WebRTC signaling and REST-tunnel answers are not served by this relay yet.
-                send_error(errc::internal, std::string(T::type_name) + " is not supported by this relay yet");
-            }
+            else
+                handle(m);
         },
         decoded.value());
 }
@@ -195,6 +193,49 @@ void device_session::handle(protocol::robot_http_response const& m)
     waiter->complete(m);
 }
 
+std::optional<routing::webrtc_session_view> device_session::my_session(std::string const& session_id)
+{
+    auto s = state_->webrtc.find(session_id);
+    if (!s || s->device_id != device_id_ || s->robot.lock().get() != this) {
+        send_error(errc::session_not_found, "no such WebRTC session on this connection");
+        return std::nullopt;
+    }
+    return s;
+}
+
+void device_session::handle(protocol::webrtc_offer const& m)
+{
+    auto s = my_session(m.session_id);
+    if (!s)
+        return;
+    state_->webrtc.advance(m.session_id, routing::webrtc_phase::offered, std::chrono::steady_clock::now());
+    if (auto app = s->app.lock())
+        app->send(std::make_shared<std::string const>(protocol::encode(m)));
+}
+
+void device_session::handle(protocol::webrtc_ice const& m)
+{
+    auto s = my_session(m.session_id);
+    if (!s)
+        return;
+    if (auto app = s->app.lock())
+        app->send(std::make_shared<std::string const>(protocol::encode(m)));
+}
+
+void device_session::handle(protocol::webrtc_close const& m)
+{
+    if (!my_session(m.session_id))
+        return;
+    if (auto s = state_->webrtc.remove(m.session_id))
+        finish_webrtc_session(*state_, *s, protocol::closed_by::robot, m.reason.value_or(""), notify::app);
+}
+
+void device_session::handle(protocol::webrtc_stats const& m)
+{
+    if (auto s = my_session(m.session_id))
+        record_webrtc_stats(*state_, *s, m);
+}
+
 void device_session::fail_tunnels(std::string const& why)
 {
     for (auto const& waiter : state_->hub.take_all_tunnels(device_id_))
@@ -204,7 +245,7 @@ void device_session::fail_tunnels(std::string const& why)
 void device_session::record_seen(std::optional<std::string> capabilities, std::optional<std::string> firmware)
 {
     // Fire and forget on the blocking pool: presence bookkeeping must never hold up routing.
-    net::post(state_->blocking, [st = state_, id = device_id_, caps = std::move(capabilities), fw = std::move(firmware)] {
+    net::post(state_->store_writes, [st = state_, id = device_id_, caps = std::move(capabilities), fw = std::move(firmware)] {
         auto r = st->store->record_device_seen(id, unix_now(), caps, fw);
         if (!r)
             st->log.warn("record_device_seen_failed", {{"device_id", id}, {"error", r.error().message()}});

@@ -4,6 +4,7 @@
 
 #include <relay/protocol/device_inbound.hpp>
 #include <relay/routing/hub.hpp>
+#include <relay/routing/webrtc_registry.hpp>
 
 namespace relay::server {
 
@@ -29,6 +30,12 @@ private:
     void handle(protocol::robot_command_result const& m);
     void handle(protocol::ping const& m);
     void handle(protocol::robot_http_response const& m);
+    void handle(protocol::webrtc_offer const& m);
+    void handle(protocol::webrtc_ice const& m);
+    void handle(protocol::webrtc_close const& m);
+    void handle(protocol::webrtc_stats const& m);
+    /** The session, when this connection is its robot end; else answers SESSION_NOT_FOUND. */
+    std::optional<routing::webrtc_session_view> my_session(std::string const& session_id);
     /** Tunnelled requests this device will never answer fail now, with `why`. */
     void fail_tunnels(std::string const& why);
     void record_seen(std::optional<std::string> capabilities, std::optional<std::string> firmware);

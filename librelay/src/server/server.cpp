@@ -5,6 +5,7 @@
 #include "router.hpp"
 #include "routes.hpp"
 #include "shared_state.hpp"
+#include "webrtc.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -25,6 +26,7 @@ struct server::impl {
     }
 
     net::awaitable<void> accept_loop();
+    void sweep_webrtc();
     void finish_stop(std::chrono::steady_clock::time_point deadline);
 
     server_options options;
@@ -41,6 +43,7 @@ struct server::impl {
     router routes;
     std::unique_ptr<tcp::acceptor> acceptor;
     std::unique_ptr<net::steady_timer> drain_timer;
+    std::unique_ptr<net::steady_timer> sweep_timer; // WebRTC offer/answer deadlines
     std::uint16_t bound_port = 0;
 };
 
@@ -135,9 +138,24 @@ net::awaitable<void> server::impl::accept_loop()
     }
 }
 
+void server::impl::sweep_webrtc()
+{
+    // Once a second is precise enough for deadlines counted in tens of seconds.
+    sweep_timer->expires_after(std::chrono::seconds(1));
+    sweep_timer->async_wait([this](boost::system::error_code ec) {
+        if (ec)
+            return;
+        for (auto const& [session, why] : state->webrtc.expire(std::chrono::steady_clock::now()))
+            finish_webrtc_session(*state, session, protocol::closed_by::relay, why, notify::both);
+        sweep_webrtc();
+    });
+}
+
 void server::run()
 {
     auto& d = *impl_;
+    d.sweep_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
+    d.sweep_webrtc();
     d.log.info("listening", {{"host", d.options.host}, {"port", d.bound_port},
                              {"threads", d.contexts.size()}});
     net::co_spawn(*d.contexts.front(), d.accept_loop(), net::detached);
@@ -174,6 +192,8 @@ void server::stop()
         d.log.info("stopping", {{"grace_s", d.options.shutdown_grace.count()}});
         boost::system::error_code ec;
         d.acceptor->close(ec);
+        if (d.sweep_timer)
+            d.sweep_timer->cancel();
         d.drain_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
         d.finish_stop(std::chrono::steady_clock::now() + d.options.shutdown_grace);
     });

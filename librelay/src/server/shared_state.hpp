@@ -2,6 +2,8 @@
 // What every session and route handler shares: options, logger, metrics, store, auth and the
 // routing hub. Built once in server::start() and passed down by reference (never global).
 #include "net.hpp"
+
+#include <boost/asio/strand.hpp>
 #include "tunnel.hpp"
 
 #include <relay/auth/jwt.hpp>
@@ -10,6 +12,7 @@
 #include <relay/auth/throttle.hpp>
 #include <relay/routing/hub.hpp>
 #include <relay/routing/in_process_broker.hpp>
+#include <relay/routing/webrtc_registry.hpp>
 #include <relay/server/options.hpp>
 #include <relay/store/store.hpp>
 #include <relay/telemetry/log.hpp>
@@ -77,6 +80,9 @@ struct shared_state {
     routing::in_process_broker broker;
     routing::hub hub{broker};
 
+    /** WebRTC signaling sessions in progress. */
+    routing::webrtc_registry webrtc;
+
     /** What the REST tunnel lets through (RELAY_TUNNEL_ALLOW or the default list). */
     tunnel_policy const tunnel_allow;
 
@@ -86,6 +92,12 @@ struct shared_state {
 
     /** Store queries and password hashing run here, never on the network threads. */
     net::thread_pool blocking{2};
+    /**
+     * Store writes that must happen in order (a session's start before its end, last_seen
+     * updates) go through this strand on the blocking pool.
+     */
+    net::strand<net::thread_pool::executor_type> store_writes{net::make_strand(blocking.get_executor())};
+
 
     std::vector<health_check> health_checks;
 

@@ -56,9 +56,11 @@ public:
 
     /** Forgets a session and returns it (nullopt when it had already ended). */
     std::optional<webrtc_session_view> remove(std::string const& session_id);
-    /** Forgets every session of an app connection (it went away). */
-    std::vector<webrtc_session_view> remove_for_app(app_link const* app);
-    /** Forgets every session of a device (its robot went away or the device was deleted). */
+    /** Forgets the sessions of an app connection (it went away), or only those on `device_id`. */
+    std::vector<webrtc_session_view> remove_for_app(app_link const* app, std::string const& device_id = {});
+    /** Forgets the sessions a robot connection carried (it left or was replaced). */
+    std::vector<webrtc_session_view> remove_for_robot(robot_link const* robot);
+    /** Forgets every session of a device (the device was deleted). */
     std::vector<webrtc_session_view> remove_for_device(std::string const& device_id);
 
     /** Forgets sessions whose offer or answer is overdue; returns them with the reason. */

@@ -66,6 +66,9 @@ struct server_options {
     rate_limit app_rate{50, 100};                  ///< messages per app connection
     rate_limit robot_rate{200, 400};               ///< messages per robot connection
     double webrtc_requests_per_minute = 10;        ///< per app connection
+    std::size_t webrtc_max_per_device = 4;         ///< concurrent WebRTC sessions per robot
+    std::chrono::seconds webrtc_offer_timeout{30}; ///< webrtc_request → the robot's offer
+    std::chrono::seconds webrtc_answer_timeout{30};///< offer → the app's answer
     std::size_t send_queue_max_messages = 4096;    ///< slow-consumer policy, see docs/protocol.md
     std::size_t send_queue_max_bytes = 8 * 1024 * 1024;
     std::size_t replay_max_events = 1000;          ///< per device

@@ -1,0 +1,90 @@
+#include "webrtc.hpp"
+
+#include "shared_state.hpp"
+
+#include <relay/protocol/codec.hpp>
+
+namespace relay::server {
+namespace {
+
+std::int64_t unix_now()
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace
+
+void record_webrtc_start(shared_state& state, routing::webrtc_session_view const& session)
+{
+    state.metrics.webrtc_sessions.add();
+    state.metrics.registry.get_counter("relay_webrtc_sessions_started_total", "WebRTC sessions requested.").inc();
+    store::webrtc_session row;
+    row.session_id = session.session_id;
+    row.device_id = session.device_id;
+    row.user_id = session.user_id;
+    row.started_at = unix_now();
+    net::post(state.store_writes, [st = &state, row = std::move(row)] {
+        if (auto r = st->store->insert_session(row); !r)
+            st->log.warn("webrtc_history_failed", {{"session_id", row.session_id}, {"error", r.error().message()}});
+    });
+}
+
+void finish_webrtc_session(shared_state& state, routing::webrtc_session_view const& session, protocol::closed_by by,
+                           std::string const& reason, notify who)
+{
+    auto frame = std::make_shared<std::string const>(
+        protocol::encode(protocol::webrtc_close_notice{session.session_id, reason, by}));
+    if (who != notify::robot)
+        if (auto app = session.app.lock())
+            app->send(frame);
+    if (who != notify::app)
+        if (auto robot = session.robot.lock())
+            robot->send(frame);
+    state.metrics.webrtc_sessions.sub();
+    state.metrics.registry
+        .get_counter("relay_webrtc_sessions_ended_total", "WebRTC sessions ended, by who ended them and why.",
+                     {{"by", std::string(protocol::to_string(by))}, {"reason", reason.empty() ? "closed" : reason}})
+        .inc();
+    state.log.info("webrtc_session_ended", {{"session_id", session.session_id}, {"device_id", session.device_id},
+                                            {"by", protocol::to_string(by)}, {"reason", reason}});
+    net::post(state.store_writes, [st = &state, id = session.session_id, reason, by] {
+        std::string why = reason.empty() ? "closed_by_" + std::string(protocol::to_string(by)) : reason;
+        if (auto r = st->store->end_session(id, unix_now(), why); !r)
+            st->log.warn("webrtc_history_failed", {{"session_id", id}, {"error", r.error().message()}});
+    });
+}
+
+void record_webrtc_stats(shared_state& state, routing::webrtc_session_view const& session,
+                         protocol::webrtc_stats const& stats)
+{
+    auto now = std::chrono::steady_clock::now();
+    if (stats.state == protocol::stats_state::failed) {
+        state.metrics.registry
+            .get_counter("relay_webrtc_failures_total", "WebRTC sessions whose ends reported failure.",
+                         {{"reason", "ice_failed"}})
+            .inc();
+        return;
+    }
+    bool first = session.phase != routing::webrtc_phase::connected;
+    state.webrtc.advance(session.session_id, routing::webrtc_phase::connected, now, stats.connection_type);
+    if (!first)
+        return; // both ends report; the first report counts
+    auto type = stats.connection_type ? std::string(protocol::to_string(*stats.connection_type)) : std::string("unknown");
+    state.metrics.registry
+        .get_histogram("relay_webrtc_time_to_connected_seconds", "From webrtc_request to the first connected report.")
+        .observe(std::chrono::duration<double>(now - session.created).count());
+    // relay = through TURN; host/srflx/prflx = direct.
+    state.metrics.registry
+        .get_counter("relay_webrtc_connections_total", "Connected WebRTC sessions by ICE candidate type.",
+                     {{"type", type}})
+        .inc();
+    std::optional<std::int64_t> rtt;
+    if (stats.rtt_ms)
+        rtt = static_cast<std::int64_t>(*stats.rtt_ms);
+    net::post(state.store_writes, [st = &state, id = session.session_id, type, rtt] {
+        if (auto r = st->store->mark_session_connected(id, unix_now(), type, rtt); !r)
+            st->log.warn("webrtc_history_failed", {{"session_id", id}, {"error", r.error().message()}});
+    });
+}
+
+} // namespace relay::server

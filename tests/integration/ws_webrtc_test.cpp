@@ -1,0 +1,230 @@
+// WebRTC signaling through a real relayd (contract section 4): the whole flow, isolation
+// between sessions, deadlines, cleanup when an end leaves, limits, and the stored history.
+#include "support/fixtures.hpp"
+#include "support/relayd_process.hpp"
+
+#include <relay/store/store.hpp>
+
+#include <boost/json.hpp>
+#include <doctest/doctest.h>
+
+using namespace relay::test;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+env_map webrtc_env(env_map extra = {})
+{
+    extra.try_emplace("RELAY_TURN_PROVIDER", "coturn");
+    extra.try_emplace("RELAY_TURN_SECRET", "signaling-test-secret");
+    extra.try_emplace("RELAY_TURN_URLS", "turns:127.0.0.1:5349,turn:127.0.0.1:3478");
+    extra.try_emplace("RELAY_STUN_URLS", "stun:127.0.0.1:3478");
+    return test_env(std::move(extra));
+}
+
+std::string str(json::value const& v, char const* key)
+{
+    return std::string(v.at(key).as_string());
+}
+
+struct rig {
+    relayd_process relayd;
+    account owner;
+    device_credentials dev;
+    std::unique_ptr<ws_client> robot;
+    std::unique_ptr<ws_client> app;
+    explicit rig(env_map env = {})
+        : relayd(webrtc_env(std::move(env))),
+          owner(make_account(relayd.port())),
+          dev(make_device(relayd.port(), owner, "cam-bot")),
+          robot(connect_robot(relayd.port(), dev)),
+          app(connect_app(relayd.port(), owner))
+    {
+    }
+    /** Requests a session; returns {app's webrtc_credentials, robot's webrtc_request}. */
+    std::pair<json::value, json::value> request(ws_client& from, std::string const& id = "w1")
+    {
+        from.send(json::object{{"type", "webrtc_request"}, {"device_id", "cam-bot"}, {"id", id},
+                               {"media", "both"}, {"quality", "high"}});
+        auto creds = from.expect("webrtc_credentials");
+        auto req = robot->expect("webrtc_request");
+        return {creds, req};
+    }
+};
+
+} // namespace
+
+TEST_CASE("signaling: request, credentials to both ends, offer, answer, ice, stats, close")
+{
+    temp_dir dir;
+    auto db = dir.path() + "/relay.db";
+    std::string session_id;
+    {
+        rig r(env_map{{"RELAY_DATABASE", db}});
+        auto [creds, req] = r.request(*r.app);
+        REQUIRE(creds.is_object());
+        REQUIRE(req.is_object());
+        session_id = str(creds, "session_id");
+        CHECK(session_id.size() >= 32);
+        CHECK(str(creds, "device_id") == "cam-bot");
+        CHECK(str(creds, "ref") == "w1");
+        auto const& c = creds.at("credentials");
+        // TURN REST credentials: "<expiry>:<subject>", UDP URL before TCP/TLS ones, STUN included.
+        CHECK(str(c, "username").find(":" + r.owner.user_id) != std::string::npos);
+        CHECK(c.at("urls").as_array()[0] == "turn:127.0.0.1:3478");
+        CHECK(c.at("ttl") == 86400);
+        CHECK(!c.at("ice_servers").as_array().empty());
+
+        CHECK(str(req, "session_id") == session_id);
+        CHECK(str(req, "from_user") == r.owner.user_id);
+        CHECK(str(req, "media") == "both");
+        CHECK(str(req, "quality") == "high");
+        // The robot has its own credentials, under its own subject.
+        CHECK(str(req.at("turn_credentials"), "username").find(":cam-bot") != std::string::npos);
+
+        r.robot->send(json::object{{"type", "webrtc_offer"}, {"session_id", session_id},
+                                   {"sdp", {{"type", "offer"}, {"sdp", "v=0 offer"}}}});
+        auto offer = r.app->expect("webrtc_offer");
+        CHECK(str(offer.at("sdp"), "sdp") == "v=0 offer");
+
+        r.app->send(json::object{{"type", "webrtc_answer"}, {"session_id", session_id},
+                                 {"sdp", {{"type", "answer"}, {"sdp", "v=0 answer"}}}});
+        auto answer = r.robot->expect("webrtc_answer");
+        CHECK(str(answer.at("sdp"), "type") == "answer");
+
+        json::object candidate{{"candidate", "candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host"},
+                               {"sdpMid", "0"}, {"sdpMLineIndex", 0}};
+        r.robot->send(json::object{{"type", "webrtc_ice"}, {"session_id", session_id}, {"candidate", candidate}});
+        CHECK(str(r.app->expect("webrtc_ice").at("candidate"), "sdpMid") == "0");
+        r.app->send(json::object{{"type", "webrtc_ice"}, {"session_id", session_id}, {"candidate", nullptr}});
+        CHECK(r.robot->expect("webrtc_ice").at("candidate").is_null()); // end of candidates
+
+        r.app->send(json::object{{"type", "webrtc_stats"}, {"session_id", session_id}, {"state", "connected"},
+                                 {"connection_type", "relay"}, {"rtt_ms", 42}});
+        r.robot->send(json::object{{"type", "webrtc_stats"}, {"session_id", session_id}, {"state", "connected"},
+                                   {"connection_type", "relay"}});
+        r.app->send(json::object{{"type", "ping"}, {"id", "sync"}});
+        CHECK(!r.app->expect("pong").is_null());
+        auto metrics = http_get(r.relayd.port(), "/metrics").body;
+        CHECK(metrics.find("relay_webrtc_connections_total{type=\"relay\"} 1") != std::string::npos);
+        CHECK(metrics.find("relay_webrtc_sessions_active 1") != std::string::npos);
+
+        r.app->send(json::object{{"type", "webrtc_close"}, {"session_id", session_id}, {"reason", "user_hangup"}});
+        auto closed = r.robot->expect("webrtc_close");
+        CHECK(str(closed, "by") == "app");
+        CHECK(str(closed, "reason") == "user_hangup");
+        // The session is gone: more signaling for it is refused.
+        r.robot->send(json::object{{"type", "webrtc_ice"}, {"session_id", session_id}, {"candidate", nullptr}});
+        CHECK(str(r.robot->expect("error"), "code") == "SESSION_NOT_FOUND");
+        CHECK(r.relayd.stop() == 0);
+    }
+    // The history survives in the store: who, device, connected, how, why it ended.
+    auto store = relay::store::open_store(db);
+    REQUIRE(store.has_value());
+    auto sessions = (*store)->list_sessions("cam-bot", 10);
+    REQUIRE(sessions.has_value());
+    REQUIRE(sessions->size() == 1);
+    auto const& s = sessions->front();
+    CHECK(s.session_id == session_id);
+    CHECK(s.connected_at.has_value());
+    CHECK(s.ended_at.has_value());
+    CHECK(s.connection_type == "relay");
+    CHECK(s.end_reason == "user_hangup");
+    CHECK(s.rtt_ms == 42);
+}
+
+TEST_CASE("signaling: only the session's two ends may speak in it")
+{
+    rig r;
+    auto [creds, req] = r.request(*r.app);
+    auto sid = str(creds, "session_id");
+    auto other_tab = connect_app(r.relayd.port(), r.owner); // same user, other connection
+    auto stranger = make_account(r.relayd.port());
+    auto stranger_dev = make_device(r.relayd.port(), stranger, "strange-bot");
+    auto stranger_app = connect_app(r.relayd.port(), stranger);
+    auto stranger_robot = connect_robot(r.relayd.port(), stranger_dev);
+
+    json::object answer{{"type", "webrtc_answer"}, {"session_id", sid}, {"sdp", {{"type", "answer"}, {"sdp", "x"}}}};
+    other_tab->send(answer);
+    CHECK(str(other_tab->expect("error"), "code") == "SESSION_NOT_FOUND");
+    stranger_app->send(answer);
+    CHECK(str(stranger_app->expect("error"), "code") == "SESSION_NOT_FOUND");
+    stranger_robot->send(json::object{{"type", "webrtc_offer"}, {"session_id", sid},
+                                      {"sdp", {{"type", "offer"}, {"sdp", "evil"}}}});
+    CHECK(str(stranger_robot->expect("error"), "code") == "SESSION_NOT_FOUND");
+    r.app->send(json::object{{"type", "webrtc_close"}, {"session_id", "s_0000"}});
+    CHECK(str(r.app->expect("error"), "code") == "SESSION_NOT_FOUND");
+    // Nothing leaked to the real ends.
+    CHECK(r.robot->expect("webrtc_answer", 300ms).is_null());
+    CHECK(r.app->expect("webrtc_offer", 300ms).is_null());
+    // A stranger cannot even start a session on the device.
+    stranger_app->send(json::object{{"type", "webrtc_request"}, {"device_id", "cam-bot"}, {"id", "x"}});
+    CHECK(str(stranger_app->expect("error"), "code") == "DEVICE_NOT_FOUND");
+}
+
+TEST_CASE("signaling: viewers may watch")
+{
+    rig r;
+    auto viewer = make_account(r.relayd.port());
+    share_device(r.relayd.port(), r.owner, "cam-bot", viewer, "viewer");
+    auto viewer_app = connect_app(r.relayd.port(), viewer);
+    auto [creds, req] = r.request(*viewer_app, "v1");
+    CHECK(creds.is_object());
+    CHECK(str(req, "from_user") == viewer.user_id);
+}
+
+TEST_CASE("signaling: missing offer or answer ends the session from the relay")
+{
+    rig r(env_map{{"RELAY_WEBRTC_OFFER_TIMEOUT", "1"}, {"RELAY_WEBRTC_ANSWER_TIMEOUT", "1"}});
+    auto [creds, req] = r.request(*r.app);
+    auto to_app = r.app->expect("webrtc_close", 5s);
+    auto to_robot = r.robot->expect("webrtc_close", 5s);
+    CHECK(str(to_app, "by") == "relay");
+    CHECK(str(to_app, "reason") == "offer_timeout");
+    CHECK(str(to_robot, "reason") == "offer_timeout");
+
+    auto [creds2, req2] = r.request(*r.app, "w2");
+    r.robot->send(json::object{{"type", "webrtc_offer"}, {"session_id", creds2.at("session_id")},
+                               {"sdp", {{"type", "offer"}, {"sdp", "o"}}}});
+    CHECK(!r.app->expect("webrtc_offer").is_null());
+    CHECK(str(r.app->expect("webrtc_close", 5s), "reason") == "answer_timeout");
+}
+
+TEST_CASE("signaling: an end that disconnects closes its sessions from the relay")
+{
+    rig r;
+    auto [creds, req] = r.request(*r.app);
+    r.app->close();
+    auto closed = r.robot->expect("webrtc_close");
+    CHECK(str(closed, "by") == "relay");
+    CHECK(str(closed, "reason") == "app_disconnected");
+
+    auto app2 = connect_app(r.relayd.port(), r.owner);
+    auto [creds2, req2] = r.request(*app2, "w2");
+    r.robot->close();
+    auto closed2 = app2->expect("webrtc_close");
+    CHECK(str(closed2, "by") == "relay");
+    CHECK(str(closed2, "reason") == "robot_disconnected");
+    auto metrics = http_get(r.relayd.port(), "/metrics").body;
+    CHECK(metrics.find("relay_webrtc_sessions_active 0") != std::string::npos);
+}
+
+TEST_CASE("signaling: per-device session limit, offline robot, request rate limit")
+{
+    rig r(env_map{{"RELAY_WEBRTC_MAX_PER_DEVICE", "1"}, {"RELAY_WEBRTC_REQUESTS_PER_MIN", "3"}});
+    auto [creds, req] = r.request(*r.app);
+    r.app->send(json::object{{"type", "webrtc_request"}, {"device_id", "cam-bot"}, {"id", "w2"}});
+    auto limit = r.app->expect("error");
+    CHECK(str(limit, "code") == "SESSION_LIMIT");
+    CHECK(str(limit, "ref") == "w2");
+    r.app->send(json::object{{"type", "webrtc_request"}, {"device_id", "cam-bot"}, {"id", "w3"}});
+    CHECK(str(r.app->expect("error"), "code") == "SESSION_LIMIT");
+    r.app->send(json::object{{"type", "webrtc_request"}, {"device_id", "cam-bot"}, {"id", "w4"}});
+    CHECK(str(r.app->expect("error"), "code") == "RATE_LIMITED");
+
+    r.robot->close();
+    auto app2 = connect_app(r.relayd.port(), r.owner);
+    app2->send(json::object{{"type", "webrtc_request"}, {"device_id", "cam-bot"}, {"id", "w5"}});
+    CHECK(str(app2->expect("error"), "code") == "DEVICE_OFFLINE");
+}
