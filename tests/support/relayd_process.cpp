@@ -143,7 +143,8 @@ std::pair<int, std::string> run_relayd(std::vector<std::string> const& args,
 {
     auto out_path = fresh_path("relayd-run-");
     int fds[2] = {-1, -1};
-    if (pipe(fds) != 0)
+    // Close-on-exec, so the child does not hold the write end open and never see end of input.
+    if (pipe2(fds, O_CLOEXEC) != 0)
         throw std::runtime_error("pipe failed");
     pid_t pid = spawn(args, make_env(env), out_path, fds[0]);
     close(fds[0]);

@@ -142,7 +142,7 @@ net::awaitable<http_response> login(request_context& ctx, auth_routes_state& sel
 
     // Locked keys are refused before any KDF work, so a locked-out attacker costs nothing.
     auto now = auth::failure_throttle::clock::now();
-    std::optional<std::chrono::seconds> wait = state.login_failures.check(addr_key, now);
+    std::optional<std::chrono::seconds> wait = state.address_failures.check(addr_key, now);
     if (plausible)
         if (auto w = state.login_failures.check(email_key, now); w && (!wait || *w > *wait))
             wait = w;
@@ -191,7 +191,7 @@ net::awaitable<http_response> login(request_context& ctx, auth_routes_state& sel
     });
 
     if (outcome.error == make_error_code(errc::invalid_credentials)) {
-        state.login_failures.record_failure(addr_key, now);
+        state.address_failures.record_failure(addr_key, now);
         if (plausible)
             state.login_failures.record_failure(email_key, now);
         state.log.info("login_failed", {{"client", ctx.client_address}});

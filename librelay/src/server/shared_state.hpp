@@ -73,8 +73,14 @@ struct shared_state {
     auth::password_hasher const passwords;
     /** Seals device secrets at rest under RELAY_SECRET_KEY. */
     auth::secret_box const device_secrets;
-    /** Failed logins, keyed "email:…" and "addr:…"; failed device auth, "device:…" and "addr:…". */
+    /** Failed logins per account ("email:…"); five lock the account for a while. */
     auth::failure_throttle login_failures;
+    /**
+     * Failed logins per client address ("addr:…"), with a higher limit: many people share an
+     * address behind a NAT, and one of them mistyping must not lock out the rest.
+     */
+    auth::failure_throttle address_failures{auth::throttle_policy{.max_failures = 30}};
+    /** Failed device authentications, keyed "device:…" and "addr:…". */
     auth::failure_throttle device_failures;
 
     routing::in_process_broker broker;
