@@ -1,0 +1,232 @@
+// GET and POST /api/turn/credentials through a real relayd, for each provider: who may ask,
+// what the answer looks like, and /health while Cloudflare is down.
+#include "cloudflare_stand_in.hpp"
+#include "processes.hpp"
+
+#include "support/clients.hpp"
+#include "support/fixtures.hpp"
+#include "support/relayd_process.hpp"
+
+#include <relay/turn/coturn.hpp>
+
+#include <boost/json.hpp>
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+using namespace relay::test;
+using namespace turn_test;
+namespace json = boost::json;
+
+namespace {
+
+std::string const secret = "relay-turn-test-secret";
+
+env_map coturn_env()
+{
+    return test_env({{"RELAY_TURN_PROVIDER", "coturn"},
+                     {"RELAY_TURN_SECRET", secret + ",retired-secret"},
+                     {"RELAY_TURN_URLS", "turns:turn.example.com:5349?transport=tcp,"
+                                         "turn:turn.example.com:3478?transport=tcp,turn:turn.example.com:3478"},
+                     {"RELAY_STUN_URLS", "stun:stun.example.com:3478"},
+                     {"RELAY_TURN_TTL", "3600"}});
+}
+
+std::string target(std::string const& device_id)
+{
+    return "/api/turn/credentials?device_id=" + device_id;
+}
+
+std::int64_t unix_now()
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+bool ends_with(std::string_view s, std::string_view tail)
+{
+    return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
+}
+
+/** Checks a coturn answer for `user`: signed with the first secret, UDP first, STUN last. */
+void check_coturn_answer(http_reply const& r, account const& user)
+{
+    CAPTURE(r.body);
+    REQUIRE(r.status == 200);
+    CHECK(r.header("cache-control") == "no-store");
+    auto j = r.json().as_object();
+    std::string username(j.at("username").as_string());
+    std::string credential(j.at("credential").as_string());
+    CHECK(ends_with(username, ":" + user.user_id));
+    CHECK(credential == relay::turn::rest_api_credential(secret, username));
+    CHECK(j.at("ttl").to_number<std::int64_t>() == 3600);
+    auto expires = j.at("expires_at").to_number<std::int64_t>();
+    CHECK(username == std::to_string(expires) + ":" + user.user_id);
+    CHECK(std::abs(expires - (unix_now() + 3600)) <= 5);
+    CHECK(j.at("urls") == json::parse(R"(["turn:turn.example.com:3478","turn:turn.example.com:3478?transport=tcp",
+                                          "turns:turn.example.com:5349?transport=tcp"])"));
+    auto const& servers = j.at("ice_servers").as_array();
+    REQUIRE(servers.size() == 2);
+    CHECK(servers[0].at("urls") == j.at("urls"));
+    CHECK(servers[0].at("username") == j.at("username"));
+    CHECK(servers[0].at("credential") == j.at("credential"));
+    CHECK(servers[1] == json::parse(R"({"urls":["stun:stun.example.com:3478"]})"));
+}
+
+} // namespace
+
+TEST_CASE("GET and POST /api/turn/credentials: any role on the device, nobody else")
+{
+    relayd_process relayd(coturn_env());
+    auto port = relayd.port();
+    auto owner = make_account(port, "owner");
+    auto viewer = make_account(port, "viewer");
+    auto operator_ = make_account(port, "operator");
+    auto stranger = make_account(port, "stranger");
+    auto device = make_device(port, owner);
+    share_device(port, owner, device.device_id, viewer, "viewer");
+    share_device(port, owner, device.device_id, operator_, "operator");
+
+    check_coturn_answer(http_get(port, target(device.device_id), owner.access_token), owner);
+    check_coturn_answer(http_get(port, target(device.device_id), viewer.access_token), viewer);
+    check_coturn_answer(http_get(port, target(device.device_id), operator_.access_token), operator_);
+    check_coturn_answer(http_json(port, "POST", "/api/turn/credentials", json::object{{"device_id", device.device_id}},
+                                  viewer.access_token),
+                        viewer);
+
+    // Not the stranger's device, or no device at all: the same 404, so ids cannot be probed.
+    auto denied = http_get(port, target(device.device_id), stranger.access_token);
+    CHECK(denied.status == 404);
+    CHECK(denied.error_code() == "DEVICE_NOT_FOUND");
+    auto denied_post = http_json(port, "POST", "/api/turn/credentials", json::object{{"device_id", device.device_id}},
+                                 stranger.access_token);
+    CHECK(denied_post.status == 404);
+    CHECK(denied_post.error_code() == "DEVICE_NOT_FOUND");
+    CHECK(http_get(port, target("no-such-robot"), owner.access_token).error_code() == "DEVICE_NOT_FOUND");
+
+    auto anonymous = http_get(port, target(device.device_id));
+    CHECK(anonymous.status == 401);
+    CHECK(anonymous.error_code() == "UNAUTHORIZED");
+    CHECK(http_json(port, "POST", "/api/turn/credentials", json::object{{"device_id", device.device_id}}).status == 401);
+
+    auto no_device = http_get(port, "/api/turn/credentials", owner.access_token);
+    CHECK(no_device.status == 400);
+    CHECK(no_device.error_code() == "BAD_MESSAGE");
+    auto no_field = http_json(port, "POST", "/api/turn/credentials", json::object{}, owner.access_token);
+    CHECK(no_field.status == 400);
+    CHECK(no_field.error_code() == "BAD_MESSAGE");
+    auto bad_json = http_call(port, "POST", "/api/turn/credentials", "{nope",
+                              {{"Authorization", "Bearer " + owner.access_token}});
+    CHECK(bad_json.status == 400);
+    CHECK(bad_json.error_code() == "BAD_JSON");
+    CHECK(http_call(port, "DELETE", "/api/turn/credentials", {}, {{"Authorization", "Bearer " + owner.access_token}})
+              .status == 405);
+
+    // The secret never reaches the log, only its fingerprint.
+    CHECK(relayd.output().find(secret) == std::string::npos);
+    CHECK(relayd.output().find(relay::turn::secret_fingerprint(secret)) != std::string::npos);
+    CHECK(http_get(port, "/health").status == 200);
+}
+
+TEST_CASE("RELAY_TURN_PROVIDER=none answers STUN only")
+{
+    relayd_process relayd(test_env({{"RELAY_STUN_URLS", "stun:stun.example.com:3478,stun:stun2.example.com:3478"}}));
+    auto port = relayd.port();
+    auto owner = make_account(port);
+    auto device = make_device(port, owner);
+    auto r = http_get(port, target(device.device_id), owner.access_token);
+    CAPTURE(r.body);
+    REQUIRE(r.status == 200);
+    auto j = r.json().as_object();
+    CHECK(j.at("urls").as_array().empty());
+    CHECK(j.at("username") == "");
+    CHECK(j.at("credential") == "");
+    CHECK(j.at("ttl").to_number<std::int64_t>() == 86400);
+    CHECK(j.at("ice_servers") ==
+          json::parse(R"([{"urls":["stun:stun.example.com:3478","stun:stun2.example.com:3478"]}])"));
+    CHECK(http_get(port, "/health").status == 200);
+}
+
+TEST_CASE("RELAY_TURN_PROVIDER=cloudflare through relayd: issued by the API, and 503 plus /health degraded when it is down")
+{
+    relay::test::temp_dir dir;
+    test_pki pki(dir.path());
+    auto cloudflare_env = [&](std::string const& base) {
+        // relayd trusts the test CA the way an operator would add a private CA: SSL_CERT_FILE.
+        return test_env({{"RELAY_TURN_PROVIDER", "cloudflare"},
+                         {"RELAY_CF_TURN_KEY_ID", "key-123"},
+                         {"RELAY_CF_TURN_API_TOKEN", "tok-secret"},
+                         {"RELAY_CF_API_BASE", base},
+                         {"RELAY_STUN_URLS", "stun:stun.example.com:3478"},
+                         {"SSL_CERT_FILE", pki.ca_cert}});
+    };
+
+    SUBCASE("the API answers")
+    {
+        cloudflare_stand_in api(pki.server_cert, pki.server_key);
+        api.set_default({201, cloudflare_body("cf-user", "cf-cred")});
+        relayd_process relayd(cloudflare_env(api.base_url()));
+        auto port = relayd.port();
+        auto owner = make_account(port);
+        auto device = make_device(port, owner);
+
+        auto r = http_get(port, target(device.device_id), owner.access_token);
+        CAPTURE(r.body);
+        CAPTURE(relayd.output());
+        REQUIRE(r.status == 200);
+        auto j = r.json().as_object();
+        CHECK(j.at("username") == "cf-user");
+        CHECK(j.at("credential") == "cf-cred");
+        CHECK(j.at("urls").as_array().at(0) == "turn:turn.cloudflare.com:3478?transport=udp");
+        CHECK(j.at("ttl").to_number<std::int64_t>() == 86400);
+        CHECK(j.at("ice_servers").as_array().at(1) ==
+              json::parse(R"({"urls":["stun:stun.cloudflare.com:3478","stun:stun.cloudflare.com:53",
+                                      "stun:stun.example.com:3478"]})"));
+        // A second request and a POST come from the cache.
+        CHECK(http_get(port, target(device.device_id), owner.access_token).status == 200);
+        CHECK(http_json(port, "POST", "/api/turn/credentials", json::object{{"device_id", device.device_id}},
+                        owner.access_token)
+                  .status == 200);
+        auto seen = api.requests();
+        REQUIRE(seen.size() == 1);
+        CHECK(seen[0].authorization == "Bearer tok-secret");
+        CHECK(json::parse(seen[0].body) == json::parse(R"({"ttl":86400})"));
+        CHECK(http_get(port, "/health").status == 200);
+        CHECK(relayd.output().find("tok-secret") == std::string::npos);
+    }
+    SUBCASE("the API is down")
+    {
+        relayd_process relayd(cloudflare_env("https://127.0.0.1:" + std::to_string(closed_port()) + "/v1"));
+        auto port = relayd.port();
+        auto owner = make_account(port);
+        auto device = make_device(port, owner);
+
+        auto r = http_get(port, target(device.device_id), owner.access_token);
+        CAPTURE(r.body);
+        CHECK(r.status == 503);
+        CHECK(r.error_code() == "TURN_UNAVAILABLE");
+        CHECK(r.json().at("error").at("message").as_string().find("unreachable") != json::string::npos);
+
+        auto health = http_get(port, "/health");
+        CAPTURE(health.body);
+        CHECK(health.status == 503);
+        auto h = health.json().as_object();
+        CHECK(h.at("status") == "degraded");
+        auto const& checks = h.at("checks").as_object();
+        CHECK(checks.size() == 1);
+        REQUIRE(checks.contains("turn"));
+        CHECK(checks.at("turn").as_string().find("unreachable") != json::string::npos);
+    }
+}
+
+TEST_CASE("relayd refuses a Cloudflare API base that is not https://")
+{
+    try {
+        relayd_process relayd(test_env({{"RELAY_TURN_PROVIDER", "cloudflare"},
+                                        {"RELAY_CF_TURN_KEY_ID", "key-123"},
+                                        {"RELAY_CF_TURN_API_TOKEN", "tok-secret"},
+                                        {"RELAY_CF_API_BASE", "http://127.0.0.1:9/v1"}}));
+        FAIL("relayd started with a clear-text Cloudflare API base");
+    } catch (std::runtime_error const& e) {
+        CHECK(std::string(e.what()).find("must be an https:// URL") != std::string::npos);
+    }
+}

@@ -1,0 +1,60 @@
+#pragma once
+// External programs the TURN tests run: a real coturn `turnserver` on loopback, coturn's own
+// test client `turnutils_uclient`, and the `openssl` command line for test certificates.
+#include "support/relayd_process.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace turn_test {
+
+/** The full path of `program` found on PATH, or nullopt. */
+std::optional<std::string> find_program(std::string const& program);
+
+/** Runs a program to completion with a time limit; {exit status (or 128+signal, or -1 on
+ * time-out), stdout+stderr}. */
+std::pair<int, std::string> run_program(std::vector<std::string> const& argv,
+                                        std::chrono::seconds limit = std::chrono::seconds(60));
+
+/** A port on 127.0.0.1 that was free for both TCP and UDP a moment ago. */
+std::uint16_t free_port();
+
+/**
+ * coturn on 127.0.0.1 with `use-auth-secret` and the given `static-auth-secret`s (coturn
+ * accepts any of them), realm relay.test, no TLS/DTLS, no CLI, loopback peers allowed, its log,
+ * pid file and database in a temporary directory. Waits until it answers STUN.
+ */
+class turnserver_process {
+public:
+    explicit turnserver_process(std::vector<std::string> const& secrets);
+    ~turnserver_process();
+    turnserver_process(turnserver_process const&) = delete;
+    turnserver_process& operator=(turnserver_process const&) = delete;
+
+    std::uint16_t port() const noexcept { return port_; }
+    /** coturn's log so far. */
+    std::string log() const;
+
+private:
+    relay::test::temp_dir dir_;
+    pid_t pid_ = -1;
+    std::uint16_t port_ = 0;
+};
+
+/** Test PKI made with the openssl CLI: a CA, a server certificate it signed for localhost and
+ * 127.0.0.1, one for another host name, and an unrelated CA. */
+struct test_pki {
+    explicit test_pki(std::string const& dir);
+
+    std::string ca_cert;             ///< the CA clients are told to trust
+    std::string server_cert, server_key;
+    std::string other_host_cert, other_host_key; ///< signed by the CA, for other.test only
+    std::string unknown_ca_cert;     ///< a CA that signed nothing here
+};
+
+} // namespace turn_test
