@@ -102,6 +102,9 @@ TEST_CASE("signaling: request, credentials to both ends, offer, answer, ice, sta
 
         r.app->send(json::object{{"type", "webrtc_stats"}, {"session_id", session_id}, {"state", "connected"},
                                  {"connection_type", "relay"}, {"rtt_ms", 42}});
+        // The first connected report is the one recorded: make sure it is the app's.
+        r.app->send(json::object{{"type", "ping"}, {"id", "first"}});
+        CHECK(!r.app->expect("pong").is_null());
         r.robot->send(json::object{{"type", "webrtc_stats"}, {"session_id", session_id}, {"state", "connected"},
                                    {"connection_type", "relay"}});
         r.app->send(json::object{{"type", "ping"}, {"id", "sync"}});
