@@ -191,6 +191,7 @@ turnserver_process::turnserver_process(std::vector<std::string> const& secrets)
             }
             if (stun_binding_ok(port_))
                 return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
         if (pid_ > 0) {
             end_child(pid_);
