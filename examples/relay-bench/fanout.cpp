@@ -196,7 +196,32 @@ void fanout::send_more(robot_driver& r)
 void fanout::on_app_message(ws_peer& p, std::string_view text)
 {
     auto& tally = *tallies_[p.context_index()];
-    if (text.find(R"("event":"bench")") == std::string_view::npos) {
+    auto now = now_ns();
+    std::int64_t r = -1, i = -1, t = -1;
+    // The relay keeps the order of the robot's data, so one search finds all three numbers;
+    // the key-by-key search is the fallback should that ever change.
+    constexpr std::string_view marker = R"("data":{"r":)";
+    if (auto at = text.find(marker); at != std::string_view::npos) {
+        auto const* end = text.data() + text.size();
+        auto const* c = text.data() + at + marker.size();
+        auto number = [&](std::int64_t& out, std::string_view next_key) {
+            auto [q, ec] = std::from_chars(c, end, out);
+            if (ec != std::errc())
+                return false;
+            c = q;
+            if (next_key.empty())
+                return true;
+            if (std::size_t(end - c) < next_key.size() || std::string_view(c, next_key.size()) != next_key)
+                return false;
+            c += next_key.size();
+            return true;
+        };
+        if (!(number(r, R"(,"i":)") && number(i, R"(,"t":)") && number(t, {}))) {
+            r = int_after(text, R"("r":)");
+            i = int_after(text, R"("i":)");
+            t = int_after(text, R"("t":)");
+        }
+    } else {
         if (text.find(R"("type":"error")") != std::string_view::npos) {
             tally.errors.fetch_add(1, std::memory_order_relaxed);
             std::lock_guard lock(error_mutex_);
@@ -207,10 +232,6 @@ void fanout::on_app_message(ws_peer& p, std::string_view text)
         }
         return;
     }
-    auto now = now_ns();
-    auto r = int_after(text, R"("r":)");
-    auto i = int_after(text, R"("i":)");
-    auto t = int_after(text, R"("t":)");
     if (r < 0 || std::size_t(r) >= robots_.size() || i < 0 || t < 0) {
         tally.errors.fetch_add(1, std::memory_order_relaxed);
         return;

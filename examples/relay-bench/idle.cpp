@@ -82,8 +82,10 @@ int run_idle(bench_context& ctx)
             out.figure("kb_per_robot", "KB per robot connection", kb_per(rss0, rss1, o.robots), "KB");
         if (o.apps > 0)
             out.figure("kb_per_app", "KB per app connection", kb_per(rss1, rss2, o.apps), "KB");
+        bool target_shape = n >= 15000;
         out.figure("kb_per_connection", "KB per connection (all, after hold)", per_connection, "KB",
-                   "<= 8 KB at 15000", per_connection <= 8 && n >= 15000);
+                   target_shape ? "<= 8 KB at 15000" : "",
+                   target_shape ? std::optional(per_connection <= 8) : std::nullopt);
         out.figure("bench_rss_kb", "relay-bench's own VmRSS", read_rss_kb(::getpid()), "KB");
     }
     out.figure("dropped_connections", "connections dropped while held", dropped, "");
