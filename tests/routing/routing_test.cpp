@@ -244,6 +244,8 @@ TEST_CASE("hub: tunnel requests are limited per device and per user, and release
     CHECK(h.register_tunnel("d", "t6", "u2", w, 1, 1)); // u2's slot came back too
     h.remove_device("d", {});
     CHECK(w->failed == 1);
+    CHECK(h.take_every_tunnel().size() == 2); // t4 on "e" and t5 on "f"
+    CHECK(h.register_tunnel("g", "t7", "u1", w, 2, 2)); // every user's slots came back
 }
 
 TEST_CASE("webrtc registry: per-device limit, ends, deadlines")

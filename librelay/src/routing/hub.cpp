@@ -150,6 +150,19 @@ std::vector<std::pair<std::string, std::shared_ptr<app_link>>> hub::take_all_com
     return out;
 }
 
+std::vector<std::shared_ptr<tunnel_waiter>> hub::take_every_tunnel()
+{
+    std::vector<std::shared_ptr<tunnel_waiter>> out;
+    std::lock_guard lock(tunnels_mutex_);
+    for (auto& [device, pending] : tunnels_)
+        for (auto& [id, t] : pending)
+            if (auto w = t.waiter.lock())
+                out.push_back(std::move(w));
+    tunnels_.clear();
+    tunnels_per_user_.clear();
+    return out;
+}
+
 bool hub::register_tunnel(std::string const& device_id, std::string const& id, std::string const& user_id,
                           std::weak_ptr<tunnel_waiter> waiter, std::size_t max_per_device, std::size_t max_per_user)
 {

@@ -125,7 +125,6 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
         ++state->requests_in_flight;
         auto req = parser.release();
         auto res = co_await answer(*state, routes, req, client);
-        --state->requests_in_flight;
         if (auto origin = allowed_origin(*state, req); !origin.empty()) {
             res.set(http::field::access_control_allow_origin, origin);
             res.set(http::field::vary, "Origin");
@@ -146,6 +145,8 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
 
         stream.expires_after(request_deadline);
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
+        // In flight until written: shutdown waits for the answer to reach the client.
+        --state->requests_in_flight;
         if (wec || !keep)
             break;
     }

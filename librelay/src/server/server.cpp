@@ -6,6 +6,7 @@
 #include "routes.hpp"
 #include "shared_state.hpp"
 #include "webrtc.hpp"
+#include "ws_connection.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -28,6 +29,7 @@ struct server::impl {
     net::awaitable<void> accept_loop();
     void sweep_webrtc();
     void finish_stop(std::chrono::steady_clock::time_point deadline);
+    void wait_for_closes(std::chrono::steady_clock::time_point deadline);
 
     server_options options;
     telemetry::logger& log;
@@ -171,10 +173,29 @@ void server::run()
 
 void server::impl::finish_stop(std::chrono::steady_clock::time_point deadline)
 {
-    // Wait for in-flight requests, up to the grace period, then let every thread return.
+    // In-flight HTTP requests (REST-tunnel calls among them) may finish within the grace period;
+    // robots stay connected meanwhile so their answers can still arrive.
     if (state->requests_in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
         drain_timer->expires_after(std::chrono::milliseconds(20));
         drain_timer->async_wait([this, deadline](boost::system::error_code) { finish_stop(deadline); });
+        return;
+    }
+    // Requests still waiting for a robot are answered now rather than left to the close handshakes.
+    for (auto const& waiter : state->hub.take_every_tunnel())
+        waiter->fail(errc::device_offline, "the relay is restarting; try again shortly");
+    for (auto const& c : state->connections.of_kind("robot"))
+        c->post_close(protocol::close_code::service_restart);
+    // A moment for the close handshakes, bounded, then every thread returns.
+    auto closes_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    wait_for_closes(closes_deadline);
+}
+
+void server::impl::wait_for_closes(std::chrono::steady_clock::time_point deadline)
+{
+    if ((state->connections.size() > 0 || state->requests_in_flight.load() > 0) &&
+        std::chrono::steady_clock::now() < deadline) {
+        drain_timer->expires_after(std::chrono::milliseconds(20));
+        drain_timer->async_wait([this, deadline](boost::system::error_code) { wait_for_closes(deadline); });
         return;
     }
     for (auto& g : guards)
@@ -194,6 +215,9 @@ void server::stop()
         d.acceptor->close(ec);
         if (d.sweep_timer)
             d.sweep_timer->cancel();
+        // Apps are told at once to reconnect elsewhere (1012); robots once the drain is over.
+        for (auto const& c : d.state->connections.of_kind("app"))
+            c->post_close(protocol::close_code::service_restart);
         d.drain_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
         d.finish_stop(std::chrono::steady_clock::now() + d.options.shutdown_grace);
     });

@@ -1,5 +1,7 @@
 #include "shared_state.hpp"
 
+#include "ws_connection.hpp"
+
 #include <stdexcept>
 
 namespace relay::server {
@@ -61,6 +63,34 @@ shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry:
                                  auto r = store->check();
                                  return r ? std::string() : r.error().message();
                              }});
+}
+
+void connection_registry::add(std::shared_ptr<ws_connection> const& c)
+{
+    std::lock_guard lock(mutex_);
+    live_[c.get()] = c;
+}
+
+void connection_registry::remove(ws_connection const* c)
+{
+    std::lock_guard lock(mutex_);
+    live_.erase(c);
+}
+
+std::vector<std::shared_ptr<ws_connection>> connection_registry::of_kind(std::string_view kind) const
+{
+    std::vector<std::shared_ptr<ws_connection>> out;
+    std::lock_guard lock(mutex_);
+    for (auto const& [p, w] : live_)
+        if (auto c = w.lock(); c && c->kind() == kind)
+            out.push_back(std::move(c));
+    return out;
+}
+
+std::size_t connection_registry::size() const
+{
+    std::lock_guard lock(mutex_);
+    return live_.size();
 }
 
 } // namespace relay::server

@@ -20,6 +20,8 @@
 #include <relay/turn/provider.hpp>
 
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 
 #include <atomic>
 #include <chrono>
@@ -55,6 +57,22 @@ struct server_metrics {
 struct health_check {
     std::string name;
     std::function<std::string()> probe; // runs on the blocking pool
+};
+
+class ws_connection;
+
+/** Every live WebSocket connection, so shutdown can tell each one to reconnect elsewhere. */
+class connection_registry {
+public:
+    void add(std::shared_ptr<ws_connection> const& c);
+    void remove(ws_connection const* c);
+    /** The live connections of one kind ("app" or "robot"). */
+    std::vector<std::shared_ptr<ws_connection>> of_kind(std::string_view kind) const;
+    std::size_t size() const;
+
+private:
+    mutable std::mutex mutex_; // guards live_
+    std::unordered_map<ws_connection const*, std::weak_ptr<ws_connection>> live_;
 };
 
 struct shared_state {
@@ -106,6 +124,8 @@ struct shared_state {
 
 
     std::vector<health_check> health_checks;
+
+    connection_registry connections;
 
     /** Set once stop() begins: sessions finish their current request and do not linger. */
     std::atomic<bool> stopping{false};

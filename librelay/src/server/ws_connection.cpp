@@ -69,6 +69,7 @@ net::awaitable<bool> ws_connection::accept(http_request const& req)
         state_->log.debug("ws_handshake_failed", {{"kind", kind_}, {"client", client_}, {"error", accept_ec.message()}});
         co_return false;
     }
+    state_->connections.add(shared_from_this());
     // The auth deadline first; once authenticated the same timer drives keepalive.
     timer_.expires_after(state_->options.auth_timeout);
     timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
@@ -144,6 +145,7 @@ net::awaitable<void> ws_connection::read_loop()
     }
     closing_ = true;
     timer_.cancel();
+    state_->connections.remove(this);
 }
 
 bool ws_connection::take_token()

@@ -37,6 +37,9 @@ public:
     /** Thread-safe: closes this connection with `code`. */
     void post_close(protocol::close_code code);
 
+    /** "app" or "robot". */
+    std::string_view kind() const noexcept { return kind_; }
+
 protected:
     /** Completes the upgrade; false when the handshake failed (nothing more to do). */
     net::awaitable<bool> accept(http_request const& req);

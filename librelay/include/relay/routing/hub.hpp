@@ -99,6 +99,8 @@ public:
     std::shared_ptr<tunnel_waiter> take_tunnel(std::string const& device_id, std::string const& id);
     /** Forgets every tunnelled request of a device and returns their waiters. */
     std::vector<std::shared_ptr<tunnel_waiter>> take_all_tunnels(std::string const& device_id);
+    /** Forgets every tunnelled request of every device (shutdown) and returns their waiters. */
+    std::vector<std::shared_ptr<tunnel_waiter>> take_every_tunnel();
 
     /** Pending commands older than this are forgotten (their robot never answered). */
     static constexpr std::chrono::minutes command_ttl{5};
