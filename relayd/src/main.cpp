@@ -4,6 +4,7 @@
 #include "config.hpp"
 
 #include <relay/server/server.hpp>
+#include <relay/protocol/common.hpp>
 #include <relay/version.hpp>
 
 #include <fmt/format.h>
@@ -91,7 +92,7 @@ int main(int argc, char** argv)
 {
     std::vector<std::string> args(argv + 1, argv + argc);
     if (!args.empty() && (args.front() == "--version" || args.front() == "version")) {
-        fmt::print("relayd {} (protocol {})\n", relay::version, relay::protocol_version);
+        fmt::print("relayd {} (protocol {})\n", relay::version, relay::protocol::protocol_version);
         return 0;
     }
     auto loaded = relayd::load_config(args, environ);
