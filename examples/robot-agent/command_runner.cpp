@@ -1,0 +1,299 @@
+#include "command_runner.hpp"
+
+#include <relay/protocol/codec.hpp>
+
+#include <boost/json/parse.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace relay::agent {
+namespace {
+
+boost::json::object error_object(std::string_view code, std::string_view message)
+{
+    return {{"code", code}, {"message", message}};
+}
+
+std::string_view trim(std::string_view text)
+{
+    auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos)
+        return {};
+    auto last = text.find_last_not_of(" \t\r\n");
+    return text.substr(first, last - first + 1);
+}
+
+// Variables the program must not see (the device secret) or that we set ourselves.
+bool is_withheld(std::string_view entry)
+{
+    for (std::string_view prefix : {"RELAY_DEVICE_SECRET=", "RELAY_COMMAND=", "RELAY_COMMAND_ID=", "RELAY_FROM_USER=",
+                                    "RELAY_DEVICE_ID="})
+        if (entry.substr(0, prefix.size()) == prefix)
+            return true;
+    return false;
+}
+
+void set_nonblocking(int fd)
+{
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/** Blocks SIGPIPE in this thread while it writes to a program that may already have exited,
+ * and swallows one raised meanwhile, so the host process is never killed by it. */
+class sigpipe_guard {
+public:
+    sigpipe_guard()
+    {
+        sigemptyset(&pipe_);
+        sigaddset(&pipe_, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+    }
+    ~sigpipe_guard()
+    {
+        sigset_t pending;
+        sigpending(&pending);
+        if (sigismember(&pending, SIGPIPE)) {
+            timespec zero{0, 0};
+            sigtimedwait(&pipe_, nullptr, &zero);
+        }
+        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+    sigpipe_guard(sigpipe_guard const&) = delete;
+    sigpipe_guard& operator=(sigpipe_guard const&) = delete;
+
+private:
+    sigset_t pipe_;
+    sigset_t old_;
+};
+
+} // namespace
+
+command_outcome interpret_output(bool succeeded, std::string_view output, std::string const& failure_text)
+{
+    command_outcome out;
+    auto text = trim(output);
+    if (text.empty()) {
+        out.ok = succeeded;
+        if (!succeeded)
+            out.error = error_object("COMMAND_FAILED", failure_text);
+        return out;
+    }
+    boost::system::error_code ec;
+    auto value = boost::json::parse(text, ec);
+    if (ec) {
+        out.ok = false;
+        out.error = error_object("BAD_OUTPUT", "the command handler's output is not JSON: " +
+                                                   std::string(text.substr(0, 200)));
+        return out;
+    }
+    if (auto* o = value.if_object()) {
+        if (auto* ok = o->if_contains("ok"); ok && ok->is_bool()) {
+            out.ok = ok->as_bool();
+            if (auto* d = o->if_contains("data"))
+                out.data = *d;
+            if (auto* e = o->if_contains("error"))
+                out.error = *e;
+            if (!out.ok && !out.error)
+                out.error = error_object("COMMAND_FAILED", failure_text);
+            return out;
+        }
+    }
+    out.ok = succeeded;
+    if (succeeded) {
+        out.data = std::move(value);
+    } else {
+        auto error = error_object("COMMAND_FAILED", failure_text);
+        error["output"] = std::move(value);
+        out.error = std::move(error);
+    }
+    return out;
+}
+
+command_outcome run_command_program(program_options const& options, protocol::robot_command const& command,
+                                    std::atomic<bool> const& cancel)
+{
+    std::string const input = protocol::encode(command) + "\n";
+
+    // Everything the child needs is built before fork(): after it, only exec-safe calls.
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e)
+        if (!is_withheld(*e))
+            env.emplace_back(*e);
+    env.push_back("RELAY_COMMAND=" + command.command);
+    env.push_back("RELAY_COMMAND_ID=" + command.id);
+    env.push_back("RELAY_FROM_USER=" + command.from_user);
+    env.push_back("RELAY_DEVICE_ID=" + options.device_id);
+    std::vector<char*> envp;
+    for (auto& e : env)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::string path = options.path;
+    char* argv[] = {path.data(), nullptr};
+    static constexpr char exec_failed[] = "robot-agent: cannot execute the command program\n";
+
+    int in[2], out[2], err[2];
+    if (::pipe2(in, O_CLOEXEC) != 0)
+        return {false, std::nullopt, error_object("COMMAND_FAILED", "pipe failed")};
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+        ::close(in[0]);
+        ::close(in[1]);
+        return {false, std::nullopt, error_object("COMMAND_FAILED", "pipe failed")};
+    }
+    if (::pipe2(err, O_CLOEXEC) != 0) {
+        for (int fd : {in[0], in[1], out[0], out[1]})
+            ::close(fd);
+        return {false, std::nullopt, error_object("COMMAND_FAILED", "pipe failed")};
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]})
+            ::close(fd);
+        return {false, std::nullopt, error_object("COMMAND_FAILED", std::string("fork failed: ") + std::strerror(errno))};
+    }
+    if (pid == 0) {
+        ::setpgid(0, 0); // its own group, so a timeout kills whatever it started too
+        ::dup2(in[0], 0);
+        ::dup2(out[1], 1);
+        ::dup2(err[1], 2);
+        ::execve(argv[0], argv, envp.data());
+        (void)!::write(2, exec_failed, sizeof exec_failed - 1);
+        ::_exit(127);
+    }
+    ::close(in[0]);
+    ::close(out[1]);
+    ::close(err[1]);
+    int to_child = in[1];
+    set_nonblocking(to_child);
+    set_nonblocking(out[0]);
+    set_nonblocking(err[0]);
+
+    sigpipe_guard no_sigpipe;
+    std::string stdout_text, stderr_text;
+    std::size_t written = 0;
+    bool out_open = true, err_open = true, timed_out = false, cancelled = false;
+    auto deadline = std::chrono::steady_clock::now() + options.timeout;
+    char chunk[4096];
+    if (input.empty()) {
+        ::close(to_child);
+        to_child = -1;
+    }
+    while (out_open || err_open) {
+        auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) {
+            timed_out = true;
+            break;
+        }
+        if (cancel.load()) {
+            cancelled = true;
+            break;
+        }
+        pollfd fds[3];
+        nfds_t n = 0;
+        int out_index = -1, err_index = -1, in_index = -1;
+        if (out_open) {
+            fds[n] = {out[0], POLLIN, 0};
+            out_index = static_cast<int>(n++);
+        }
+        if (err_open) {
+            fds[n] = {err[0], POLLIN, 0};
+            err_index = static_cast<int>(n++);
+        }
+        if (to_child >= 0) {
+            fds[n] = {to_child, POLLOUT, 0};
+            in_index = static_cast<int>(n++);
+        }
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+        // Short slices, so a cancellation (agent shutting down) is noticed promptly.
+        int wait_ms = static_cast<int>(std::min<long long>(left, 100));
+        if (::poll(fds, n, wait_ms) < 0 && errno != EINTR)
+            break;
+        if (in_index >= 0 && fds[in_index].revents) {
+            auto w = ::write(to_child, input.data() + written, input.size() - written);
+            if (w > 0)
+                written += static_cast<std::size_t>(w);
+            if (w < 0 && errno != EAGAIN && errno != EINTR)
+                written = input.size(); // the program does not read its input: fine
+            if (written == input.size()) {
+                ::close(to_child);
+                to_child = -1;
+            }
+        }
+        auto drain = [&](int index, int fd, std::string& into, bool& open, std::size_t limit) {
+            if (index < 0 || !fds[index].revents)
+                return;
+            auto r = ::read(fd, chunk, sizeof chunk);
+            if (r > 0) {
+                into.append(chunk, static_cast<std::size_t>(r));
+                if (into.size() > limit)
+                    into.erase(0, into.size() - limit); // keep the tail
+            } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+                open = false;
+            }
+        };
+        drain(out_index, out[0], stdout_text, out_open, options.max_output);
+        drain(err_index, err[0], stderr_text, err_open, 4096);
+    }
+    if (to_child >= 0)
+        ::close(to_child);
+    ::close(out[0]);
+    ::close(err[0]);
+
+    int status = 0;
+    if (timed_out || cancelled) {
+        ::kill(-pid, SIGKILL);
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        auto why = timed_out ? "the command program did not finish within " + std::to_string(options.timeout.count()) + " ms"
+                             : std::string("the robot agent is shutting down");
+        return {false, std::nullopt, error_object(timed_out ? "TIMEOUT" : "CANCELLED", why)};
+    }
+    // Output closed; the program may still be exiting: wait for it, within the deadline.
+    for (;;) {
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR) {
+            status = 0;
+            break;
+        }
+        if (std::chrono::steady_clock::now() >= deadline || cancel.load()) {
+            ::kill(-pid, SIGKILL);
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            break;
+        }
+        ::usleep(10000);
+    }
+    bool succeeded = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    std::string failure(trim(stderr_text));
+    if (failure.empty())
+        failure = WIFEXITED(status) ? "the command program exited with status " + std::to_string(WEXITSTATUS(status))
+                                    : "the command program was killed by signal " + std::to_string(WTERMSIG(status));
+    return interpret_output(succeeded, stdout_text, failure);
+}
+
+command_outcome call_command_webhook(http_target const& webhook, protocol::robot_command const& command,
+                                     std::chrono::milliseconds timeout)
+{
+    auto answer = http_call(webhook, "POST", webhook.base_path.empty() ? "/" : webhook.base_path,
+                            {{"Content-Type", "application/json"}}, protocol::encode(command), timeout, 1024 * 1024);
+    if (!answer.ok)
+        return {false, std::nullopt,
+                error_object(answer.timed_out ? "TIMEOUT" : "WEBHOOK_UNREACHABLE", "the command webhook: " + answer.error)};
+    return interpret_output(answer.status / 100 == 2, answer.body,
+                            "the command webhook answered HTTP " + std::to_string(answer.status));
+}
+
+} // namespace relay::agent
