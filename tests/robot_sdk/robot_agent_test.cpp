@@ -2,21 +2,16 @@
 // real relayd, commands are answered by a --command-program script, REST-tunnel requests are
 // forwarded to a local API (through a scripted relay until relayd routes them).
 #ifdef RELAY_TEST_ROBOT_AGENT
+#include "child_process.hpp"
 #include "fake_relay.hpp"
 #include "sdk_test_support.hpp"
 #include "support/relayd_process.hpp"
 
 #include <relay/protocol/base64.hpp>
 
-#include <csignal>
 #include <fstream>
-#include <sstream>
-#include <thread>
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 using namespace relay::test;
 namespace json = boost::json;
@@ -28,119 +23,13 @@ std::string str(json::value const& v, char const* key)
     return std::string(v.at(key).as_string());
 }
 
-/** robot-agent started with a stdin pipe; its stdout and stderr go to a file. */
-class agent_process {
+/** robot-agent with a stdin pipe. */
+class agent_process : public child_process {
 public:
     agent_process(std::vector<std::string> args, std::map<std::string, std::string> env)
+        : child_process(RELAY_TEST_ROBOT_AGENT, std::move(args), std::move(env))
     {
-        std::signal(SIGPIPE, SIG_IGN); // a write to an agent that already exited must not kill the test
-        log_path_ = dir_.path() + "/agent.log";
-        int fds[2];
-        REQUIRE(::pipe(fds) == 0);
-        std::vector<std::string> argv_s{RELAY_TEST_ROBOT_AGENT};
-        argv_s.insert(argv_s.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (auto& a : argv_s)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        if (auto* path = std::getenv("PATH"))
-            env.try_emplace("PATH", path);
-        std::vector<std::string> env_s;
-        for (auto const& [k, v] : env)
-            env_s.push_back(k + "=" + v);
-        std::vector<char*> envp;
-        for (auto& e : env_s)
-            envp.push_back(e.data());
-        envp.push_back(nullptr);
-        pid_ = ::fork();
-        REQUIRE(pid_ >= 0);
-        if (pid_ == 0) {
-            int out = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            ::dup2(fds[0], 0);
-            ::dup2(out, 1);
-            ::dup2(out, 2);
-            ::close(fds[1]);
-            ::execve(argv[0], argv.data(), envp.data());
-            ::_exit(127);
-        }
-        ::close(fds[0]);
-        stdin_ = fds[1];
     }
-
-    ~agent_process()
-    {
-        close_stdin();
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-
-    void write_line(std::string const& line)
-    {
-        auto text = line + "\n";
-        REQUIRE(::write(stdin_, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
-    }
-
-    void close_stdin()
-    {
-        if (stdin_ >= 0)
-            ::close(stdin_);
-        stdin_ = -1;
-    }
-
-    /** Waits for the exit (up to `timeout`, then kills it); the exit status, or -1. */
-    int wait(std::chrono::milliseconds timeout = 60s)
-    {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (pid_ > 0) {
-            int status = 0;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            }
-            if (std::chrono::steady_clock::now() > deadline) {
-                ::kill(pid_, SIGKILL);
-                ::waitpid(pid_, nullptr, 0);
-                pid_ = -1;
-                return -1;
-            }
-            std::this_thread::sleep_for(20ms);
-        }
-        return -1;
-    }
-
-    int stop(int sig = SIGTERM)
-    {
-        ::kill(pid_, sig);
-        return wait();
-    }
-
-    std::string output() const
-    {
-        std::ifstream in(log_path_);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return ss.str();
-    }
-
-    /** Waits until the log contains `text`. */
-    bool wait_output(std::string const& text, std::chrono::milliseconds timeout = 30s)
-    {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (output().find(text) != std::string::npos)
-                return true;
-            std::this_thread::sleep_for(50ms);
-        }
-        return false;
-    }
-
-private:
-    temp_dir dir_;
-    std::string log_path_;
-    pid_t pid_ = -1;
-    int stdin_ = -1;
 };
 
 std::string write_script(temp_dir const& dir, std::string const& name, std::string const& body)

@@ -1,0 +1,193 @@
+// relay-cli as a person (or a script) uses it, against a real relayd with a robot-agent on the
+// other side: login and the config file, devices, watch, send, rest, webrtc-probe, exit statuses.
+#if defined(RELAY_TEST_RELAY_CLI) && defined(RELAY_TEST_ROBOT_AGENT)
+#include "child_process.hpp"
+#include "fake_relay.hpp"
+#include "sdk_test_support.hpp"
+#include "support/relayd_process.hpp"
+
+#include <boost/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include <sys/stat.h>
+
+using namespace relay::test;
+namespace json = boost::json;
+
+namespace {
+
+std::vector<std::string> lines_of(std::string const& text)
+{
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty())
+            out.push_back(line);
+    return out;
+}
+
+json::value read_json_file(std::string const& path)
+{
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return json::parse(ss.str());
+}
+
+} // namespace
+
+TEST_CASE("relay-cli: log in, add a device, watch a robot-agent, send commands, use the tunnel")
+{
+    // A 30 s access token is "due" at once for relay-cli, so every call below also exercises
+    // the refresh path.
+    relayd_process relayd(test_env({{"RELAY_ACCESS_TTL", "30"}}));
+    std::string url = "http://127.0.0.1:" + std::to_string(relayd.port());
+    temp_dir dir;
+    std::string config = dir.path() + "/cli/config.json";
+    std::map<std::string, std::string> env{{"RELAY_CLI_CONFIG", config}, {"HOME", dir.path()}};
+    auto cli = [&](std::vector<std::string> args, std::string const& input = {}) {
+        args.insert(args.begin(), {"--relay", url});
+        return run_program(RELAY_TEST_RELAY_CLI, args, env, input);
+    };
+
+    auto reg = cli({"register", "--email", "ann@example.com", "--password-stdin"}, "correct horse battery\n");
+    REQUIRE_MESSAGE(reg.status == 0, reg.err);
+    CHECK(reg.err.find("logged in") != std::string::npos);
+    struct stat st{};
+    REQUIRE(::stat(config.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    auto stored = read_json_file(config);
+    CHECK(stored.at("default_relay") == json::value(url));
+    auto first_refresh = std::string(stored.at("relays").at(url).at("refresh_token").as_string());
+    CHECK(!first_refresh.empty());
+
+    auto bad_login = cli({"login", "--email", "ann@example.com", "--password-stdin"}, "wrong password\n");
+    CHECK(bad_login.status == 1);
+    CHECK(bad_login.err.find("wrong email or password") != std::string::npos);
+
+    auto empty = cli({"devices", "--json"});
+    REQUIRE_MESSAGE(empty.status == 0, empty.err);
+    CHECK(json::parse(empty.out) == json::array{});
+    // The refresh token was rotated on the way.
+    CHECK(std::string(read_json_file(config).at("relays").at(url).at("refresh_token").as_string()) != first_refresh);
+
+    auto added = cli({"device", "add", "Kitchen robot", "--id", "wimz-401", "--json"});
+    REQUIRE_MESSAGE(added.status == 0, added.err);
+    auto secret = std::string(json::parse(added.out).at("device_secret").as_string());
+
+    // The robot: robot-agent with a command program and a local API.
+    local_http_server api([](received_request const& r) {
+        canned_response res;
+        res.headers = {{"Content-Type", "application/json"}};
+        res.body = json::serialize(json::object{{"battery", 77}, {"asked", r.target}});
+        return res;
+    });
+    std::string program = dir.path() + "/handler.sh";
+    std::ofstream(program) << "#!/bin/sh\ncat >/dev/null\n"
+                              "if [ \"$RELAY_COMMAND\" = refuse ]; then echo '{\"ok\":false,\"error\":\"no\"}'; exit 0; fi\n"
+                              "echo \"{\\\"ok\\\":true,\\\"data\\\":{\\\"did\\\":\\\"$RELAY_COMMAND\\\"}}\"\n";
+    ::chmod(program.c_str(), 0755);
+    child_process agent(RELAY_TEST_ROBOT_AGENT,
+                        {"--relay", url, "--device-id", "wimz-401", "--command-program", program, "--local-api",
+                         "http://127.0.0.1:" + std::to_string(api.port())},
+                        {{"RELAY_DEVICE_SECRET", secret}});
+    REQUIRE_MESSAGE(agent.wait_output("connected to"), agent.output());
+
+    auto listed = cli({"devices"});
+    REQUIRE_MESSAGE(listed.status == 0, listed.err);
+    CHECK(listed.out.find("wimz-401") != std::string::npos);
+    CHECK(listed.out.find("Kitchen robot") != std::string::npos);
+
+    // watch --json, fed by the agent's stdin.
+    child_process watch(RELAY_TEST_RELAY_CLI, {"--relay", url, "watch", "wimz-401", "--json", "--count", "2"}, env);
+    REQUIRE_MESSAGE(watch.wait_output("watching wimz-401"), watch.output());
+    agent.write_line(R"({"event":"battery","data":{"pct":80}})");
+    agent.write_line(R"({"event":"mission_progress","data":{"pct":10}})");
+    REQUIRE_MESSAGE(watch.wait() == 0, watch.output());
+    auto events = lines_of(watch.out());
+    REQUIRE(events.size() == 2);
+    CHECK(json::parse(events[0]).at("event") == "battery");
+    CHECK(json::parse(events[0]).at("data").at("pct") == 80);
+    CHECK(json::parse(events[1]).at("event") == "mission_progress");
+
+    // send: the result, and the exit status says whether the robot said ok.
+    auto sent = cli({"send", "wimz-401", "dock", R"({"speed":1})", "--json"});
+    REQUIRE_MESSAGE(sent.status == 0, sent.err);
+    auto result = json::parse(sent.out);
+    CHECK(result.at("ok") == true);
+    CHECK(result.at("data").at("did") == "dock");
+    auto refused = cli({"send", "wimz-401", "refuse"});
+    CHECK(refused.status == 1);
+    CHECK(refused.err.find("not ok") != std::string::npos);
+    auto unknown = cli({"send", "nope-1", "dock"});
+    CHECK(unknown.status == 1);
+    CHECK(unknown.err.find("DEVICE_NOT_FOUND") != std::string::npos);
+
+    // rest: through the relay's tunnel to the robot's local API.
+    auto rest = cli({"rest", "wimz-401", "GET", "/status?verbose=1"});
+    CHECK_MESSAGE(rest.status == 0, rest.err);
+    CHECK(json::parse(rest.out).at("battery") == 77);
+    CHECK(json::parse(rest.out).at("asked") == "/status?verbose=1");
+
+    // webrtc-probe: robot-agent streams no media and says so; the probe reports each step.
+    auto probe = cli({"webrtc-probe", "wimz-401", "--wait", "20"});
+    CHECK(probe.status == 1);
+    CHECK(probe.out.find("-> webrtc_request") != std::string::npos);
+    CHECK(probe.out.find("webrtc_close") != std::string::npos);
+
+    // turn answers something sensible (credentials, or why there are none) and never crashes.
+    auto turn = cli({"turn", "wimz-401"});
+    CHECK((turn.status == 0 || turn.status == 1));
+
+    // Shutting the robot down shows in watch's human output as presence.
+    child_process human(RELAY_TEST_RELAY_CLI, {"--relay", url, "watch"}, env);
+    REQUIRE(human.wait_output("watching 1 device(s)"));
+    CHECK(agent.stop(SIGTERM) == 0);
+    CHECK(human.wait_output("robot_disconnected"));
+    human.stop(SIGINT);
+
+    auto out = cli({"logout"});
+    CHECK(out.status == 0);
+    auto after = cli({"devices"});
+    CHECK(after.status == 1);
+    CHECK(after.err.find("not logged in") != std::string::npos);
+}
+
+TEST_CASE("relay-cli: help, usage errors and an unreachable relay have their own exit statuses")
+{
+    temp_dir dir;
+    std::map<std::string, std::string> env{{"RELAY_CLI_CONFIG", dir.path() + "/config.json"}, {"HOME", dir.path()}};
+    auto cli = [&](std::vector<std::string> args) { return run_program(RELAY_TEST_RELAY_CLI, args, env); };
+
+    auto help = cli({"--help"});
+    CHECK(help.status == 0);
+    CHECK(help.out.find("webrtc-probe") != std::string::npos);
+    for (std::string command : {"login", "register", "logout", "devices", "device", "watch", "send", "rest", "turn",
+                                "webrtc-probe"}) {
+        auto r = cli({command, "--help"});
+        CAPTURE(command);
+        CHECK(r.status == 0);
+        CHECK(r.out.find("usage: relay-cli") != std::string::npos);
+    }
+    CHECK(cli({}).status == 2);
+    CHECK(cli({"teleport"}).status == 2);
+    CHECK(cli({"devices", "--bogus"}).status == 2);
+    CHECK(cli({"send", "wimz-1"}).status == 2);
+    CHECK(cli({"--relay", "ftp://x", "devices"}).status == 2);
+
+    auto unreachable = cli({"--relay", "http://127.0.0.1:1", "login", "--email", "a@example.com", "--password-stdin"});
+    CHECK(unreachable.status == 2); // no password on stdin: a usage error before any network
+
+    auto no_relay = run_program(RELAY_TEST_RELAY_CLI, {"--relay", "http://127.0.0.1:1", "login", "--email", "a@example.com",
+                                                       "--password-stdin"},
+                                env, "pw\n");
+    CHECK(no_relay.status == 3);
+    CHECK(no_relay.err.find("cannot connect") != std::string::npos);
+
+    auto not_logged_in = cli({"--relay", "http://127.0.0.1:1", "devices"});
+    CHECK(not_logged_in.status == 1);
+    CHECK(not_logged_in.err.find("login") != std::string::npos);
+}
+#endif
