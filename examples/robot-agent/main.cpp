@@ -76,7 +76,8 @@ options:
   --help                    this text
 
 Without --command-program or --command-webhook, commands are answered UNKNOWN_COMMAND;
-without --local-api, REST-tunnel requests are answered 501.
+without --local-api, REST-tunnel requests are answered 501. WebRTC session requests are
+declined at once with webrtc_close (the agent streams no media).
 Stops cleanly on SIGINT or SIGTERM. Exit status: 0 success, 1 failure, 2 usage error.
 )";
 
@@ -407,6 +408,11 @@ int run(config const& cfg, logger& log, std::atomic<bool>& stop, std::condition_
             });
         });
     }
+    // No media here: say so at once rather than let the app wait for an offer that never comes.
+    client.on_webrtc_request([&](relay::protocol::robot_webrtc_request const& req) {
+        log("webrtc_request " + req.session_id + " from " + req.from_user + ": declined (robot-agent streams no media)");
+        client.send_webrtc_close(req.session_id, "this robot's agent does not stream media");
+    });
     client.start();
 
     int status = 0;
