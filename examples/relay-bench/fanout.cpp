@@ -96,6 +96,7 @@ private:
     void on_app_message(ws_peer& p, std::string_view text);
     std::uint64_t delivered_total() const;
     std::uint64_t sent_total() const;
+    std::uint64_t stalls_total() const;
     phase_figures measure(double seconds);
 
     bench_context& ctx_;
@@ -299,6 +300,14 @@ std::uint64_t fanout::sent_total() const
     return n;
 }
 
+std::uint64_t fanout::stalls_total() const
+{
+    std::uint64_t n = 0;
+    for (auto const& r : robots_)
+        n += r->window_stalls.load(std::memory_order_relaxed);
+    return n;
+}
+
 phase_figures fanout::measure(double seconds)
 {
     auto relay_cpu0 = read_cpu_seconds(ctx_.relay.pid());
@@ -342,6 +351,7 @@ int fanout::run()
     double max_rate = 0;
 
     if (o_.phases != "latency") {
+        auto stalls0 = stalls_total();
         start_phase(0);
         sleep_seconds(o_.warmup_s);
         auto f = measure(o_.duration_s);
@@ -357,11 +367,13 @@ int fanout::run()
         if (f.relay_cpu_percent >= 0)
             out.figure("max_relay_cpu_percent", "relayd CPU during max phase", f.relay_cpu_percent, "%");
         out.figure("max_bench_cpu_percent", "relay-bench CPU during max phase", f.bench_cpu_percent, "%");
+        out.figure("max_window_waits", "times a robot's window was full", stalls_total() - stalls0, "");
     }
 
     if (o_.phases != "max") {
         double rate = o_.rate > 0 ? o_.rate : max_rate > 0 ? max_rate / 2 : 150000;
         double per_robot = rate / (double(o_.robots) * o_.apps);
+        auto stalls0 = stalls_total();
         start_phase(per_robot);
         sleep_seconds(o_.warmup_s);
         auto from = now_ns();
@@ -396,18 +408,15 @@ int fanout::run()
         if (f.relay_cpu_percent >= 0)
             out.figure("latency_relay_cpu_percent", "relayd CPU during latency phase", f.relay_cpu_percent, "%");
         out.figure("latency_bench_cpu_percent", "relay-bench CPU during latency phase", f.bench_cpu_percent, "%");
+        // Non-zero means the relay fell behind the offered rate and the window held robots back.
+        out.figure("latency_window_waits", "times a robot's window was full", stalls_total() - stalls0, "");
         if (target_shape && !at_target_rate)
             out.note(fmt::format("latency measured at {:.0f}/s, below the target's 150000/s", rate));
     }
 
-    std::uint64_t errors = 0, other = 0, stalls = 0;
-    for (auto const& t : tallies_) {
+    std::uint64_t errors = 0;
+    for (auto const& t : tallies_)
         errors += t->errors.load();
-        other += t->other.load();
-    }
-    for (auto const& r : robots_)
-        stalls += r->window_stalls.load();
-    out.figure("window_stalls", "times a robot waited for its window", stalls, "");
     out.figure("errors", "error messages at the apps", errors, "");
     out.figure("dropped_connections", "connections dropped during the run",
                app_counts_.closed.load() + robot_counts_.closed.load(), "");
@@ -417,7 +426,6 @@ int fanout::run()
         out.note("a connection was dropped: " + app_counts_.failure() + robot_counts_.failure());
         status = 1;
     }
-    (void)other;
     close_all(ctx_, robot_peers_, robot_counts_);
     close_all(ctx_, apps_, app_counts_);
     // Handlers still queued (a cancelled timer, a wake-up) refer to this object: let them run.
