@@ -19,6 +19,7 @@
  * Boost.JSON and librelay's protocol structs.
  */
 #include <relay/robot/backoff.hpp>
+#include <relay/robot/relay_url.hpp>
 
 #include <relay/protocol/device_inbound.hpp>
 #include <relay/protocol/device_outbound.hpp>
