@@ -72,6 +72,7 @@ int serve(relayd::config cfg)
             sigwait(&signals, &sig);
             if (sig == SIGHUP) {
                 log.info("signal", {{"signal", "SIGHUP"}});
+                srv.reload_tls(); // logs the outcome; a bad new certificate keeps the old one
                 continue;
             }
             log.info("signal", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});

@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -100,6 +102,129 @@ http_reply http_json(std::uint16_t port, std::string const& method, std::string 
                      boost::json::value const& body, std::string const& bearer)
 {
     return http_call(port, method, target, boost::json::serialize(body), auth_headers(bearer));
+}
+
+namespace {
+
+net::ssl::context client_context(std::string const& ca_file)
+{
+    net::ssl::context ctx(net::ssl::context::tls_client);
+    ctx.load_verify_file(ca_file);
+    ctx.set_verify_mode(net::ssl::verify_peer);
+    return ctx;
+}
+
+void tls_connect(beast::ssl_stream<beast::tcp_stream>& s, std::uint16_t port)
+{
+    beast::get_lowest_layer(s).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    s.set_verify_callback(net::ssl::host_name_verification("127.0.0.1"));
+    s.handshake(net::ssl::stream_base::client);
+}
+
+http_reply read_reply(beast::ssl_stream<beast::tcp_stream>& s)
+{
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    http::read(s, buffer, parser);
+    http_reply out;
+    out.status = parser.get().result_int();
+    for (auto const& f : parser.get()) {
+        std::string name(f.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        out.headers[name] = std::string(f.value());
+    }
+    out.body = parser.get().body();
+    return out;
+}
+
+} // namespace
+
+http_reply https_call(std::uint16_t port, std::string const& ca_file, std::string const& method,
+                      std::string const& target, std::string const& body, header_list const& headers)
+{
+    net::io_context ioc;
+    auto ctx = client_context(ca_file);
+    beast::ssl_stream<beast::tcp_stream> s(ioc, ctx);
+    tls_connect(s, port);
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    for (auto const& [k, v] : headers) req.set(k, v);
+    if (!body.empty()) req.set(http::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+    http::write(s, req);
+    return read_reply(s);
+}
+
+std::string peer_certificate_fingerprint(std::uint16_t port)
+{
+    net::io_context ioc;
+    net::ssl::context ctx(net::ssl::context::tls_client);
+    ctx.set_verify_mode(net::ssl::verify_none);
+    beast::ssl_stream<beast::tcp_stream> s(ioc, ctx);
+    beast::get_lowest_layer(s).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    s.handshake(net::ssl::stream_base::client);
+    X509* cert = SSL_get1_peer_certificate(s.native_handle());
+    std::string out;
+    if (cert) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        X509_digest(cert, EVP_sha256(), md, &len);
+        static constexpr char hex[] = "0123456789abcdef";
+        for (unsigned i = 0; i < len; ++i) {
+            out += hex[md[i] >> 4];
+            out += hex[md[i] & 15];
+        }
+        X509_free(cert);
+    }
+    return out;
+}
+
+struct wss_client::impl {
+    net::io_context ioc;
+    net::ssl::context ctx;
+    websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws;
+    explicit impl(std::string const& ca) : ctx(client_context(ca)), ws(ioc, ctx) {}
+};
+
+wss_client::wss_client(std::uint16_t port, std::string const& target, std::string const& ca_file,
+                       header_list const& headers)
+    : impl_(std::make_unique<impl>(ca_file))
+{
+    tls_connect(impl_->ws.next_layer(), port);
+    impl_->ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
+        for (auto const& [k, v] : headers) req.set(k, v);
+    }));
+    impl_->ws.handshake("127.0.0.1", target);
+}
+
+wss_client::~wss_client() = default;
+
+void wss_client::send(boost::json::value const& message)
+{
+    impl_->ws.text(true);
+    impl_->ws.write(net::buffer(boost::json::serialize(message)));
+}
+
+boost::json::value wss_client::expect(std::string const& type, std::chrono::milliseconds timeout)
+{
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    beast::get_lowest_layer(impl_->ws).expires_at(deadline);
+    for (;;) {
+        beast::flat_buffer buffer;
+        bool done = false;
+        beast::error_code ec;
+        impl_->ws.async_read(buffer, [&](beast::error_code e, std::size_t) { ec = e; done = true; });
+        impl_->ioc.restart();
+        while (!done && impl_->ioc.run_one_until(deadline + std::chrono::milliseconds(100))) {
+        }
+        if (!done || ec) return nullptr;
+        boost::system::error_code pec;
+        auto v = boost::json::parse(beast::buffers_to_string(buffer.data()), pec);
+        if (!pec && v.is_object() && v.as_object().if_contains("type") && v.at("type").is_string() && v.at("type").as_string() == type)
+            return v;
+    }
 }
 
 struct ws_client::impl {

@@ -37,6 +37,31 @@ http_reply http_delete(std::uint16_t port, std::string const& target, std::strin
 http_reply http_json(std::uint16_t port, std::string const& method, std::string const& target,
                      boost::json::value const& body, std::string const& bearer = {});
 
+/**
+ * One HTTPS request to 127.0.0.1:port, verifying the server's certificate against `ca_file`
+ * (and that it is valid for 127.0.0.1). Throws std::runtime_error on a TLS failure.
+ */
+http_reply https_call(std::uint16_t port, std::string const& ca_file, std::string const& method,
+                      std::string const& target, std::string const& body = {}, header_list const& headers = {});
+
+/** The SHA-256 fingerprint (hex) of the certificate 127.0.0.1:port presents (no verification). */
+std::string peer_certificate_fingerprint(std::uint16_t port);
+
+/** A wss:// client: TLS verified against `ca_file`, then the same WebSocket as ws_client. */
+class wss_client {
+public:
+    wss_client(std::uint16_t port, std::string const& target, std::string const& ca_file,
+               header_list const& headers = {});
+    ~wss_client();
+    void send(boost::json::value const& message);
+    /** The next message whose "type" is `type`; null on timeout or close. */
+    boost::json::value expect(std::string const& type, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
 /** A WebSocket client connection. Reads time out without breaking the connection. */
 class ws_client {
 public:

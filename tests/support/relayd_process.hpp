@@ -32,6 +32,7 @@ public:
     std::string output() const;
 
     bool running() const noexcept { return pid_ > 0; }
+    pid_t pid() const noexcept { return pid_; }
 
 private:
     pid_t pid_ = -1;

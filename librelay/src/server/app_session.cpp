@@ -12,7 +12,7 @@
 
 namespace relay::server {
 
-app_session::app_session(std::shared_ptr<shared_state> state, beast::tcp_stream stream, std::string client)
+app_session::app_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, std::string client)
     : ws_connection(std::move(state), std::move(stream), std::move(client), "app"),
       webrtc_bucket_(state_->options.webrtc_requests_per_minute / 60.0, state_->options.webrtc_requests_per_minute)
 {

@@ -13,7 +13,7 @@ namespace relay::server {
 
 class app_session final : public ws_connection, public routing::app_link {
 public:
-    app_session(std::shared_ptr<shared_state> state, beast::tcp_stream stream, std::string client);
+    app_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, std::string client);
 
     /** Upgrades, authenticates and serves the connection until it ends. */
     net::awaitable<void> run(http_request const& req);

@@ -20,7 +20,7 @@ std::int64_t unix_now()
 
 } // namespace
 
-device_session::device_session(std::shared_ptr<shared_state> state, beast::tcp_stream stream, std::string client)
+device_session::device_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, std::string client)
     : ws_connection(std::move(state), std::move(stream), std::move(client), "robot")
 {
 }

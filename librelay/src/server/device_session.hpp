@@ -10,7 +10,7 @@ namespace relay::server {
 
 class device_session final : public ws_connection, public routing::robot_link {
 public:
-    device_session(std::shared_ptr<shared_state> state, beast::tcp_stream stream, std::string client);
+    device_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, std::string client);
 
     /** Upgrades, sends the challenge, authenticates and serves the robot until it leaves. */
     net::awaitable<void> run(http_request const& req);

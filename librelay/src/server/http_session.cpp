@@ -3,6 +3,7 @@
 #include "http_util.hpp"
 #include "router.hpp"
 #include "shared_state.hpp"
+#include "tls.hpp"
 #include "websocket_upgrade.hpp"
 
 #include <boost/beast/http/read.hpp>
@@ -72,7 +73,18 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
     std::string client = ec ? std::string("unknown") : remote.address().to_string();
     socket.set_option(tcp::no_delay(true), ec);
 
-    beast::tcp_stream stream(std::move(socket));
+    // With TLS configured, every connection starts with a handshake, bounded like a request.
+    auto tls = state->tls ? state->tls->current() : nullptr;
+    maybe_tls_stream stream = tls ? maybe_tls_stream(beast::tcp_stream(std::move(socket)), tls)
+                                  : maybe_tls_stream(beast::tcp_stream(std::move(socket)));
+    if (stream.is_tls()) {
+        stream.tcp().expires_after(request_deadline);
+        auto [tec] = co_await stream.tls().async_handshake(net::ssl::stream_base::server, use_tuple);
+        if (tec) {
+            state->log.debug("tls_handshake_failed", {{"client", client}, {"error", tec.message()}});
+            co_return;
+        }
+    }
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::string_body> parser;
@@ -80,7 +92,7 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
         // Beast checks Content-Length against body_limit while parsing the header, so the largest
         // limit goes first; the tighter one for non-tunnel paths is applied below.
         parser.body_limit(std::max(state->options.tunnel_body_max, state->options.http_body_max));
-        stream.expires_after(request_deadline);
+        stream.tcp().expires_after(request_deadline);
         auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
         if (hec) {
             if (hec == http::error::end_of_stream || hec == net::error::operation_aborted ||
@@ -97,7 +109,7 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
         path.resize(std::min(path.size(), path.find('?')));
 
         if (beast::websocket::is_upgrade(parser.get())) {
-            stream.expires_never();
+            stream.tcp().expires_never();
             auto req = parser.release();
             co_await upgrade_websocket(state, stream, req, client);
             co_return;
@@ -143,14 +155,14 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
                                          {"ms", seconds * 1000.0},
                                          {"client", client}});
 
-        stream.expires_after(request_deadline);
+        stream.tcp().expires_after(request_deadline);
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
         // In flight until written: shutdown waits for the answer to reach the client.
         --state->requests_in_flight;
         if (wec || !keep)
             break;
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 } // namespace relay::server

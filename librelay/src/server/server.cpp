@@ -78,6 +78,11 @@ boost::system::error_code server::start(std::string& why)
         why = e.what();
         return make_error_code(errc::internal);
     }
+    if (!d.options.tls_cert.empty()) {
+        d.state->tls = tls_config::load(d.options.tls_cert, d.options.tls_key, why);
+        if (!d.state->tls)
+            return make_error_code(errc::internal);
+    }
     // Sessions that were live when a previous process died end now, with a reason.
     auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
     (void)d.state->store->end_open_sessions(now.count(), "relay_restart");
@@ -159,7 +164,7 @@ void server::run()
     d.sweep_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
     d.sweep_webrtc();
     d.log.info("listening", {{"host", d.options.host}, {"port", d.bound_port},
-                             {"threads", d.contexts.size()}});
+                             {"threads", d.contexts.size()}, {"tls", d.state->tls != nullptr}});
     net::co_spawn(*d.contexts.front(), d.accept_loop(), net::detached);
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < d.contexts.size(); ++i)
@@ -202,6 +207,19 @@ void server::impl::wait_for_closes(std::chrono::steady_clock::time_point deadlin
         g.reset();
     for (auto& c : contexts)
         c->stop();
+}
+
+std::string server::reload_tls()
+{
+    auto& d = *impl_;
+    if (!d.state || !d.state->tls)
+        return "TLS is not configured (RELAY_TLS_CERT, RELAY_TLS_KEY)";
+    auto why = d.state->tls->reload();
+    if (why.empty())
+        d.log.info("tls_reloaded", {{"cert", d.options.tls_cert}});
+    else
+        d.log.error("tls_reload_failed", {{"reason", why}});
+    return why;
 }
 
 void server::stop()

@@ -4,6 +4,7 @@
 #include "net.hpp"
 
 #include <boost/asio/strand.hpp>
+#include "tls.hpp"
 #include "tunnel.hpp"
 
 #include <relay/auth/jwt.hpp>
@@ -103,6 +104,9 @@ struct shared_state {
 
     routing::in_process_broker broker;
     routing::hub hub{broker};
+
+    /** TLS when RELAY_TLS_CERT/RELAY_TLS_KEY are set; null for plain HTTP. */
+    std::shared_ptr<tls_config> tls;
 
     /** WebRTC signaling sessions in progress. */
     routing::webrtc_registry webrtc;

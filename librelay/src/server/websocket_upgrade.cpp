@@ -9,7 +9,7 @@
 
 namespace relay::server {
 
-net::awaitable<void> upgrade_websocket(std::shared_ptr<shared_state> const& state, beast::tcp_stream& stream,
+net::awaitable<void> upgrade_websocket(std::shared_ptr<shared_state> const& state, maybe_tls_stream& stream,
                                        http_request const& req, std::string const& client)
 {
     std::string_view target(req.target().data(), req.target().size());
@@ -35,7 +35,7 @@ net::awaitable<void> upgrade_websocket(std::shared_ptr<shared_state> const& stat
     state->log.info("ws_rejected", {{"path", path}, {"client", client}});
     co_await http::async_write(stream, res, use_tuple);
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 } // namespace relay::server

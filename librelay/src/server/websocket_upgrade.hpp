@@ -1,5 +1,6 @@
 #pragma once
 #include "net.hpp"
+#include "tls.hpp"
 
 #include <memory>
 #include <string>
@@ -10,7 +11,7 @@ struct shared_state;
 
 /** Takes over a connection whose request asked for a WebSocket upgrade: /ws/app, /ws/device. */
 /** Parameters are references into the caller's frame: see the GCC 12 note in blocking.hpp. */
-net::awaitable<void> upgrade_websocket(std::shared_ptr<shared_state> const& state, beast::tcp_stream& stream,
+net::awaitable<void> upgrade_websocket(std::shared_ptr<shared_state> const& state, maybe_tls_stream& stream,
                                        http_request const& req, std::string const& client);
 
 } // namespace relay::server

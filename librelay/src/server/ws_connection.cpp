@@ -15,7 +15,7 @@ namespace {
 constexpr unsigned rate_abuse_threshold = 100;
 } // namespace
 
-ws_connection::ws_connection(std::shared_ptr<shared_state> state, beast::tcp_stream stream, std::string client,
+ws_connection::ws_connection(std::shared_ptr<shared_state> state, maybe_tls_stream stream, std::string client,
                              std::string_view kind)
     : state_(std::move(state)),
       client_(std::move(client)),
@@ -236,8 +236,8 @@ void ws_connection::drop(std::string_view why)
     timer_.cancel();
     // No close frame: the peer is not reading, so one would never get through.
     beast::error_code ec;
-    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
-    beast::get_lowest_layer(ws_).socket().close(ec);
+    ws_.next_layer().tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+    ws_.next_layer().tcp().socket().close(ec);
 }
 
 } // namespace relay::server

@@ -4,6 +4,7 @@
 // deadline, and close handling. Everything here runs on the connection's own io_context
 // thread; only post_frame() and post_close() may be called from other threads.
 #include "net.hpp"
+#include "tls.hpp"
 
 #include <relay/protocol/close_code.hpp>
 #include <relay/protocol/errc.hpp>
@@ -24,9 +25,9 @@ struct shared_state;
 
 class ws_connection : public std::enable_shared_from_this<ws_connection> {
 public:
-    using stream_type = beast::websocket::stream<beast::tcp_stream>;
+    using stream_type = beast::websocket::stream<maybe_tls_stream>;
 
-    ws_connection(std::shared_ptr<shared_state> state, beast::tcp_stream stream, std::string client,
+    ws_connection(std::shared_ptr<shared_state> state, maybe_tls_stream stream, std::string client,
                   std::string_view kind);
     virtual ~ws_connection();
     ws_connection(ws_connection const&) = delete;

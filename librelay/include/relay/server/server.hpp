@@ -34,6 +34,12 @@ public:
     /** Graceful stop: stops accepting, closes connections, lets work finish. Thread-safe. */
     void stop();
 
+    /**
+     * Re-reads the TLS certificate and key (SIGHUP): new connections use them, live ones are
+     * untouched. Returns what is wrong (the old ones stay in use), or empty. Thread-safe.
+     */
+    std::string reload_tls();
+
 private:
     struct impl;
     std::unique_ptr<impl> impl_;
