@@ -320,47 +320,10 @@ net::awaitable<void> app_session::start_webrtc(std::shared_ptr<app_session> self
                                            {"user_id", self->user_id_}});
 }
 
-std::optional<routing::webrtc_session_view> app_session::my_session(std::string const& session_id)
+void app_session::signal(bool handled)
 {
-    auto s = state_->webrtc.find(session_id);
-    if (!s || s->app.lock().get() != this) {
+    if (!handled)
         send_error(errc::session_not_found, "no such WebRTC session on this connection");
-        return std::nullopt;
-    }
-    return s;
-}
-
-void app_session::handle(protocol::webrtc_answer const& m)
-{
-    auto s = my_session(m.session_id);
-    if (!s)
-        return;
-    state_->webrtc.advance(m.session_id, routing::webrtc_phase::answered, std::chrono::steady_clock::now());
-    if (auto robot = s->robot.lock())
-        robot->send(std::make_shared<std::string const>(protocol::encode(m)));
-}
-
-void app_session::handle(protocol::webrtc_ice const& m)
-{
-    auto s = my_session(m.session_id);
-    if (!s)
-        return;
-    if (auto robot = s->robot.lock())
-        robot->send(std::make_shared<std::string const>(protocol::encode(m)));
-}
-
-void app_session::handle(protocol::webrtc_close const& m)
-{
-    if (!my_session(m.session_id))
-        return;
-    if (auto s = state_->webrtc.remove(m.session_id))
-        finish_webrtc_session(*state_, *s, protocol::closed_by::app, m.reason.value_or(""), notify::robot);
-}
-
-void app_session::handle(protocol::webrtc_stats const& m)
-{
-    if (auto s = my_session(m.session_id))
-        record_webrtc_stats(*state_, *s, m);
 }
 
 void app_session::end_my_sessions(std::string const& device_id, std::string const& reason)

@@ -1,5 +1,6 @@
 #pragma once
 // /ws/app: an authenticated app connection (mobile app, browser, CLI).
+#include "webrtc.hpp"
 #include "ws_connection.hpp"
 
 #include <relay/protocol/app_inbound.hpp>
@@ -38,12 +39,13 @@ private:
     void handle(protocol::ping const& m);
     void handle(protocol::app_http_request const& m);
     void handle(protocol::app_webrtc_request const& m);
-    void handle(protocol::webrtc_answer const& m);
-    void handle(protocol::webrtc_ice const& m);
-    void handle(protocol::webrtc_close const& m);
-    void handle(protocol::webrtc_stats const& m);
-    /** The session, when this connection is its app end; else answers SESSION_NOT_FOUND. */
-    std::optional<routing::webrtc_session_view> my_session(std::string const& session_id);
+    /** Offers (refused from apps), answers, candidates, closes and stats: see webrtc.hpp. */
+    template <class Signal> void handle(Signal const& m)
+    {
+        signal(handle_webrtc_signal(*state_, webrtc_end::app, static_cast<routing::app_link const*>(this), m));
+    }
+    /** Answers SESSION_NOT_FOUND when this connection is not the session's app end. */
+    void signal(bool handled);
     /** Gets ICE credentials for both ends and starts the session; runs beside the read loop. */
     static net::awaitable<void> start_webrtc(std::shared_ptr<app_session> self, std::string session_id,
                                              protocol::app_webrtc_request request);

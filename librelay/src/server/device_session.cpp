@@ -131,11 +131,13 @@ net::awaitable<void> device_session::authenticate(protocol::device_auth const& m
     state_->device_failures.record_success(device_key);
     device_id_ = m.device_id;
     authenticated();
-    enqueue(protocol::encode(protocol::device_auth_ok{protocol::protocol_version, device_id_}));
 
+    // Attached before auth_ok is queued: Asio may write it at once, and a robot (or a test) that
+    // reacts to auth_ok must already find the device online.
     attached_ = true;
     state_->metrics.robots_online.add();
     auto previous = state_->hub.attach_robot(device_id_, self());
+    enqueue(protocol::encode(protocol::device_auth_ok{protocol::protocol_version, device_id_}));
     if (previous) {
         previous->close(protocol::close_code::replaced);
         // Requests the replaced connection took will never be answered by this one.
@@ -193,47 +195,10 @@ void device_session::handle(protocol::robot_http_response const& m)
     waiter->complete(m);
 }
 
-std::optional<routing::webrtc_session_view> device_session::my_session(std::string const& session_id)
+void device_session::signal(bool handled)
 {
-    auto s = state_->webrtc.find(session_id);
-    if (!s || s->device_id != device_id_ || s->robot.lock().get() != this) {
+    if (!handled)
         send_error(errc::session_not_found, "no such WebRTC session on this connection");
-        return std::nullopt;
-    }
-    return s;
-}
-
-void device_session::handle(protocol::webrtc_offer const& m)
-{
-    auto s = my_session(m.session_id);
-    if (!s)
-        return;
-    state_->webrtc.advance(m.session_id, routing::webrtc_phase::offered, std::chrono::steady_clock::now());
-    if (auto app = s->app.lock())
-        app->send(std::make_shared<std::string const>(protocol::encode(m)));
-}
-
-void device_session::handle(protocol::webrtc_ice const& m)
-{
-    auto s = my_session(m.session_id);
-    if (!s)
-        return;
-    if (auto app = s->app.lock())
-        app->send(std::make_shared<std::string const>(protocol::encode(m)));
-}
-
-void device_session::handle(protocol::webrtc_close const& m)
-{
-    if (!my_session(m.session_id))
-        return;
-    if (auto s = state_->webrtc.remove(m.session_id))
-        finish_webrtc_session(*state_, *s, protocol::closed_by::robot, m.reason.value_or(""), notify::app);
-}
-
-void device_session::handle(protocol::webrtc_stats const& m)
-{
-    if (auto s = my_session(m.session_id))
-        record_webrtc_stats(*state_, *s, m);
 }
 
 void device_session::fail_tunnels(std::string const& why)

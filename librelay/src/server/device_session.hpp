@@ -1,5 +1,6 @@
 #pragma once
 // /ws/device: a robot's connection, authenticated by the contract's challenge–response.
+#include "webrtc.hpp"
 #include "ws_connection.hpp"
 
 #include <relay/protocol/device_inbound.hpp>
@@ -30,12 +31,13 @@ private:
     void handle(protocol::robot_command_result const& m);
     void handle(protocol::ping const& m);
     void handle(protocol::robot_http_response const& m);
-    void handle(protocol::webrtc_offer const& m);
-    void handle(protocol::webrtc_ice const& m);
-    void handle(protocol::webrtc_close const& m);
-    void handle(protocol::webrtc_stats const& m);
-    /** The session, when this connection is its robot end; else answers SESSION_NOT_FOUND. */
-    std::optional<routing::webrtc_session_view> my_session(std::string const& session_id);
+    /** Offers, candidates, closes and stats (answers refused from robots): see webrtc.hpp. */
+    template <class Signal> void handle(Signal const& m)
+    {
+        signal(handle_webrtc_signal(*state_, webrtc_end::robot, static_cast<routing::robot_link const*>(this), m));
+    }
+    /** Answers SESSION_NOT_FOUND when this connection is not the session's robot end. */
+    void signal(bool handled);
     /** Tunnelled requests this device will never answer fail now, with `why`. */
     void fail_tunnels(std::string const& why);
     void record_seen(std::optional<std::string> capabilities, std::optional<std::string> firmware);

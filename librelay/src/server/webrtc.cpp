@@ -12,7 +12,77 @@ std::int64_t unix_now()
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+/** The session, when `link` is its `from` end. */
+std::optional<routing::webrtc_session_view> session_of(shared_state& state, std::string const& id, webrtc_end from,
+                                                       void const* link)
+{
+    auto s = state.webrtc.find(id);
+    if (!s)
+        return std::nullopt;
+    void const* end = from == webrtc_end::app ? static_cast<void const*>(s->app.lock().get())
+                                              : static_cast<void const*>(s->robot.lock().get());
+    if (end != link)
+        return std::nullopt;
+    return s;
+}
+
+/** Sends an offer, answer or candidate on to the session's other end. */
+template <class Message>
+bool forward_signal(shared_state& state, webrtc_end from, void const* link, Message const& m,
+                    std::optional<routing::webrtc_phase> reached = std::nullopt)
+{
+    auto s = session_of(state, m.session_id, from, link);
+    if (!s)
+        return false;
+    if (reached)
+        state.webrtc.advance(m.session_id, *reached, std::chrono::steady_clock::now());
+    auto frame = std::make_shared<std::string const>(protocol::encode(m));
+    if (from == webrtc_end::app) {
+        if (auto robot = s->robot.lock())
+            robot->send(std::move(frame));
+    } else if (auto app = s->app.lock()) {
+        app->send(std::move(frame));
+    }
+    return true;
+}
+
 } // namespace
+
+bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_offer const& m)
+{
+    // Offers come from robots (contract section 4); an app sending one is not a session end for it.
+    return from == webrtc_end::robot && forward_signal(state, from, link, m, routing::webrtc_phase::offered);
+}
+
+bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_answer const& m)
+{
+    return from == webrtc_end::app && forward_signal(state, from, link, m, routing::webrtc_phase::answered);
+}
+
+bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_ice const& m)
+{
+    return forward_signal(state, from, link, m);
+}
+
+bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_close const& m)
+{
+    if (!session_of(state, m.session_id, from, link))
+        return false;
+    if (auto s = state.webrtc.remove(m.session_id)) {
+        bool by_app = from == webrtc_end::app;
+        finish_webrtc_session(state, *s, by_app ? protocol::closed_by::app : protocol::closed_by::robot,
+                              m.reason.value_or(""), by_app ? notify::robot : notify::app);
+    }
+    return true;
+}
+
+bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_stats const& m)
+{
+    auto s = session_of(state, m.session_id, from, link);
+    if (s)
+        record_webrtc_stats(state, *s, m);
+    return s.has_value();
+}
 
 void record_webrtc_start(shared_state& state, routing::webrtc_session_view const& session)
 {

@@ -4,11 +4,28 @@
 #include <relay/protocol/webrtc.hpp>
 #include <relay/routing/webrtc_registry.hpp>
 
+#include <optional>
 #include <string>
 
 namespace relay::server {
 
 struct shared_state;
+
+/** Which end of a session a connection is. */
+enum class webrtc_end { app, robot };
+
+/**
+ * One signaling message from `link` (the sending connection as the session knows it: its
+ * routing::app_link or routing::robot_link) acting as the session's `from` end: an offer, answer
+ * or candidate goes to the other end (moving the session forward), a close ends the session and
+ * tells the other end, stats are recorded. False when `link` is not that end of a live session;
+ * the caller then answers SESSION_NOT_FOUND, and nothing reaches anyone.
+ */
+bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_offer const& m);
+bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_answer const& m);
+bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_ice const& m);
+bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_close const& m);
+bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_stats const& m);
 
 /** Which ends hear of a session's end (the one that closed it already knows). */
 enum class notify { app, robot, both };
