@@ -3,6 +3,7 @@
 #include <relay/auth/crypto.hpp>
 #include <relay/auth/encoding.hpp>
 
+#include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
 
 #include <charconv>
@@ -169,6 +170,17 @@ std::vector<setting> const& settings()
          }},
         {"RELAY_CORS_ORIGINS", "cors-origins", "comma-separated origins allowed for browsers",
          [](auto const& v, config& c) { c.server.cors_origins = split_list(v); return std::string(); }},
+        {"RELAY_TRUSTED_PROXIES", "trusted-proxies", "comma-separated proxy addresses whose X-Forwarded-For is believed",
+         [](auto const& v, config& c) {
+             c.server.trusted_proxies = split_list(v);
+             for (auto const& a : c.server.trusted_proxies) {
+                 boost::system::error_code ec;
+                 boost::asio::ip::make_address(a, ec);
+                 if (ec)
+                     return fmt::format("'{}' is not an IP address", a);
+             }
+             return std::string();
+         }},
         {"RELAY_TLS_CERT", "tls-cert", "PEM certificate chain; with RELAY_TLS_KEY serves https/wss",
          [](auto const& v, config& c) { c.server.tls_cert = v; return std::string(); }},
         {"RELAY_TLS_KEY", "tls-key", "PEM private key",

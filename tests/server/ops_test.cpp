@@ -153,3 +153,30 @@ TEST_CASE("an API body over the limit is 413 BODY_TOO_LARGE, announced or chunke
     CHECK(big.error_code() == "BODY_TOO_LARGE");
     CHECK(http_get(relayd.port(), "/health").status == 200);
 }
+
+TEST_CASE("X-Forwarded-For is believed only from a configured proxy")
+{
+    // Five bad logins "from 203.0.113.7" through the trusted proxy 127.0.0.1 lock that address only.
+    relayd_process behind_proxy(env_map{{"RELAY_TRUSTED_PROXIES", "127.0.0.1"}, {"RELAY_SCRYPT_LN", "10"}});
+    auto port = behind_proxy.port();
+    int n = 0; // a new account each time, so only the per-address limit can trip
+    auto login = [&](std::string const& xff) {
+        auto body = R"({"email":"nobody)" + std::to_string(++n) + R"(@example.com","password":"wrong password"})";
+        return http_call(port, "POST", "/api/auth/login", body, {{"X-Forwarded-For", xff}});
+    };
+    for (int i = 0; i < 30; ++i)
+        CHECK(login("198.51.100.1, 203.0.113.7").status == 401);
+    CHECK(login("203.0.113.7").status == 429);       // that client is throttled
+    CHECK(login("203.0.113.8").status == 401);       // another one behind the same proxy is not
+    CHECK(login("not-an-address").status == 401);   // garbage falls back to the proxy's own address
+
+    // Without the setting, the header is ignored: a client cannot choose its address.
+    relayd_process direct(env_map{{"RELAY_SCRYPT_LN", "10"}});
+    for (int i = 0; i < 30; ++i)
+        http_call(direct.port(), "POST", "/api/auth/login",
+                  R"({"email":"x)" + std::to_string(i) + R"(@example.com","password":"wrong password"})",
+                  {{"X-Forwarded-For", "203.0.113." + std::to_string(i)}});
+    auto blocked = http_call(direct.port(), "POST", "/api/auth/login",
+                             R"({"email":"y@example.com","password":"wrong password"})", {{"X-Forwarded-For", "192.0.2.1"}});
+    CHECK(blocked.status == 429);
+}

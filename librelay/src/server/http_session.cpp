@@ -19,6 +19,34 @@ namespace {
 
 constexpr auto request_deadline = std::chrono::seconds(30);
 
+// The client's address: the TCP peer, or — when the peer is a trusted proxy — the rightmost
+// X-Forwarded-For entry that is not itself a trusted proxy.
+std::string client_address(shared_state const& state, std::string const& peer, http_request const& req)
+{
+    auto const& proxies = state.options.trusted_proxies;
+    auto trusted = [&](std::string_view a) { return std::find(proxies.begin(), proxies.end(), a) != proxies.end(); };
+    if (!trusted(peer))
+        return peer;
+    auto it = req.find("X-Forwarded-For");
+    if (it == req.end())
+        return peer;
+    std::string_view list(it->value().data(), it->value().size());
+    while (!list.empty()) {
+        auto comma = list.rfind(',');
+        auto entry = comma == std::string_view::npos ? list : list.substr(comma + 1);
+        while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+        while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+        boost::system::error_code ec;
+        net::ip::make_address(entry, ec);
+        if (ec)
+            return peer; // a malformed entry: believe nothing further left
+        if (!trusted(entry))
+            return std::string(entry);
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(0, comma);
+    }
+    return peer;
+}
+
 bool is_tunnel_path(std::string_view path)
 {
     return path.starts_with("/api/devices/") && path.find("/rest/") != std::string_view::npos;
@@ -70,7 +98,8 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
 {
     beast::error_code ec;
     auto remote = socket.remote_endpoint(ec);
-    std::string client = ec ? std::string("unknown") : remote.address().to_string();
+    std::string const peer = ec ? std::string("unknown") : remote.address().to_string();
+    std::string client = peer;
     socket.set_option(tcp::no_delay(true), ec);
 
     // With TLS configured, every connection starts with a handshake, bounded like a request.
@@ -107,6 +136,8 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
         // Owned copy: the parser's message is moved out below.
         std::string path(parser.get().target().data(), parser.get().target().size());
         path.resize(std::min(path.size(), path.find('?')));
+
+        client = client_address(*state, peer, parser.get());
 
         if (beast::websocket::is_upgrade(parser.get())) {
             stream.tcp().expires_never();

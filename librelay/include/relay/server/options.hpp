@@ -39,6 +39,11 @@ struct server_options {
     bool dev = false;                    // RELAY_DEV
     bool open_registration = true;       // RELAY_OPEN_REGISTRATION
     std::vector<std::string> cors_origins; // RELAY_CORS_ORIGINS
+    /**
+     * Addresses of reverse proxies (nginx) whose X-Forwarded-For is believed (RELAY_TRUSTED_PROXIES).
+     * From anyone else the header is ignored, so a client cannot pick its own address.
+     */
+    std::vector<std::string> trusted_proxies;
 
     // TURN (section 4 of the contract).
     std::string turn_provider = "none";  // coturn | cloudflare | none
