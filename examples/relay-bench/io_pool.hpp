@@ -13,6 +13,7 @@
 
 namespace relay::bench {
 
+/** `threads` io_contexts, each run by its own thread until stop(). */
 class io_pool {
 public:
     explicit io_pool(unsigned threads)
@@ -31,6 +32,7 @@ public:
     io_pool& operator=(io_pool const&) = delete;
 
     std::size_t size() const noexcept { return contexts_.size(); }
+    /** Context `i` modulo the pool size: callers spread connections by their index. */
     net::io_context& context(std::size_t i) { return *contexts_[i % contexts_.size()]; }
 
     /** Runs `fn` on context `i`'s thread and waits for it: also a memory barrier with that

@@ -83,13 +83,13 @@ void close_all(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const& 
     wait_until([&] { return counts.closed.load() + counts.failed.load() >= peers.size(); }, ctx.opts.timeout_s);
 }
 
-bool wait_until(std::function<bool()> const& done, double seconds)
+bool wait_until(std::function<bool()> const& done, double seconds, int poll_ms)
 {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (!done()) {
         if (std::chrono::steady_clock::now() > deadline)
             return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
     }
     return true;
 }

@@ -60,8 +60,8 @@ bool connect_all(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const
  * must be the counts of exactly these peers. */
 void close_all(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const& peers, peer_counts& counts);
 
-/** Polls `done` every millisecond until it holds or `seconds` pass; returns whether it held. */
-bool wait_until(std::function<bool()> const& done, double seconds);
+/** Polls `done` every `poll_ms` until it holds or `seconds` pass; returns whether it held. */
+bool wait_until(std::function<bool()> const& done, double seconds, int poll_ms = 1);
 
 /** Sleeps the coordinating thread. */
 void sleep_seconds(double seconds);
