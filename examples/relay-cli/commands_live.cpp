@@ -164,8 +164,9 @@ int cmd_watch(cli_context& context, arg_list const& args)
                     }
                 } else if (type == "resumed") {
                     if (m->at("complete") == false)
-                        std::cerr << "relay-cli: some events of " << field(*m, "device_id")
-                                  << " were lost while disconnected (beyond the relay's buffer)\n";
+                        std::cerr << "relay-cli: the relay cannot replay everything " << field(*m, "device_id")
+                                  << " sent while watch was disconnected (it restarted, or its buffer ran over);"
+                                     " some events may be missing\n";
                 } else if (type == "error") {
                     std::cerr << "relay-cli: relay error " << field(*m, "code") << ": " << field(*m, "message") << "\n";
                 }

@@ -369,6 +369,11 @@ TEST_CASE("configuration errors are refused at construction")
     CHECK_THROWS_AS(robot::client{o}, std::invalid_argument);
     o.outbox_capacity = 1;
     o.url = "ws://127.0.0.1:1";
+    robot::command_reply no_command;
+    robot::http_reply no_request;
+    CHECK(!no_command.ok());
+    CHECK(!no_command.answered());
+    CHECK(!no_request.respond(200));
     robot::client fine(o);
     fine.start();
     CHECK_THROWS_AS(fine.start(), std::logic_error);

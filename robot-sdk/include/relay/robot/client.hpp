@@ -120,7 +120,6 @@ enum class disconnect_reason {
     connection_lost,   ///< the connection broke without a close frame (network down, relay killed)
     keepalive_timeout, ///< nothing heard from the relay within keepalive_timeout
     protocol_error,    ///< the relay sent something unexpected during the handshake
-    stopped,           ///< stop() was called
 };
 
 /** The reason's name, e.g. "auth_failed". */
@@ -143,7 +142,7 @@ struct disconnect_info {
     std::uint16_t close_code = 0;
     /** A sentence for logs: the relay's error message or close reason, or the network error. */
     std::string message;
-    /** False only after stop() or, with stop_when_replaced, after 4409. */
+    /** False only after 4409 with stop_when_replaced (after stop() no callback runs at all). */
     bool will_retry = true;
     /** When the next attempt starts. */
     std::chrono::milliseconds retry_in{0};
@@ -180,6 +179,8 @@ struct reply_state;
  */
 class command_reply {
 public:
+    /** An empty handle (for containers); every answer on it returns false. */
+    command_reply() = default;
     /** Answers `{"ok":true,"data":…}` (no data when nullopt). */
     bool ok(std::optional<boost::json::value> data = std::nullopt);
     /** Answers `{"ok":false,"error":…}`; `error` is any JSON, by convention `{"code","message"}`. */
@@ -201,6 +202,8 @@ private:
  */
 class http_reply {
 public:
+    /** An empty handle (for containers); every answer on it returns false. */
+    http_reply() = default;
     /** Answers with `status`, an optional JSON body and headers. */
     bool respond(unsigned status, std::optional<boost::json::value> body = std::nullopt,
                  protocol::http_headers headers = {});
