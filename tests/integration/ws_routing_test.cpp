@@ -535,3 +535,31 @@ TEST_CASE("a slow consumer is dropped without slowing a fast one")
     auto metrics = http_get(relayd.port(), "/metrics").body;
     CHECK(metrics.find("relay_slow_consumer_drops_total 1") != std::string::npos);
 }
+
+TEST_CASE("metrics move with traffic: messages by type and direction, errors by code")
+{
+    relayd_process relayd(test_env());
+    auto owner = make_account(relayd.port());
+    auto dev = make_device(relayd.port(), owner);
+    auto app = connect_app(relayd.port(), owner);
+    auto robot = connect_robot(relayd.port(), dev);
+    robot->send(robot_event("battery"));
+    robot->send(robot_event("battery"));
+    CHECK(str(app->expect("event"), "event") == "robot_connected");
+    CHECK(str(app->expect("event"), "event") == "battery");
+    CHECK(str(app->expect("event"), "event") == "battery");
+    app->send(json::object{{"type", "teleport"}});
+    CHECK(str(app->expect("error"), "code") == "UNKNOWN_TYPE");
+    app->send(json::object{{"type", "resume"}, {"device_id", "nope"}, {"after_seq", 0}});
+    CHECK(str(app->expect("error"), "code") == "DEVICE_NOT_FOUND");
+    auto m = http_get(relayd.port(), "/metrics").body;
+    CAPTURE(m);
+    CHECK(m.find(R"(relay_messages_total{direction="in",kind="robot",type="event"} 2)") != std::string::npos);
+    CHECK(m.find(R"(relay_messages_total{direction="in",kind="robot",type="auth"} 1)") != std::string::npos);
+    CHECK(m.find(R"(relay_messages_total{direction="in",kind="app",type="resume"} 1)") != std::string::npos);
+    CHECK(m.find(R"(relay_errors_total{code="UNKNOWN_TYPE"} 1)") != std::string::npos);
+    CHECK(m.find(R"(relay_errors_total{code="DEVICE_NOT_FOUND"} 1)") != std::string::npos);
+    CHECK(m.find(R"(relay_connections{kind="app"} 1)") != std::string::npos);
+    CHECK(m.find(R"(relay_connections{kind="robot"} 1)") != std::string::npos);
+    CHECK(m.find("relay_routing_latency_seconds_count 2") != std::string::npos);
+}

@@ -111,6 +111,8 @@ net::awaitable<void> app_session::on_message(std::string_view text)
         co_return;
     state_->metrics.messages_in_app.inc();
     auto decoded = protocol::decode_app_inbound(text, max_message_);
+    if (decoded.ok())
+        state_->metrics.app_in_by_type[decoded.value().index()]->inc();
     if (!is_authenticated()) {
         if (decoded.ok()) {
             if (auto* a = std::get_if<protocol::app_auth>(&decoded.value())) {
@@ -123,6 +125,7 @@ net::awaitable<void> app_session::on_message(std::string_view text)
     }
     if (!decoded.ok()) {
         state_->metrics.errors_sent.inc();
+        count_error(decoded.error().code);
         enqueue(protocol::encode_error(decoded.error()));
         co_return;
     }

@@ -74,6 +74,8 @@ net::awaitable<void> device_session::on_message(std::string_view text)
         co_return;
     state_->metrics.messages_in_robot.inc();
     auto decoded = protocol::decode_device_inbound(text, max_message_);
+    if (decoded.ok())
+        state_->metrics.robot_in_by_type[decoded.value().index()]->inc();
     if (!is_authenticated()) {
         if (decoded.ok())
             if (auto* a = std::get_if<protocol::device_auth>(&decoded.value())) {
@@ -86,6 +88,7 @@ net::awaitable<void> device_session::on_message(std::string_view text)
     }
     if (!decoded.ok()) {
         state_->metrics.errors_sent.inc();
+        count_error(decoded.error().code);
         enqueue(protocol::encode_error(decoded.error()));
         co_return;
     }

@@ -2,9 +2,34 @@
 
 #include "ws_connection.hpp"
 
+#include <relay/protocol/codec.hpp>
+
+#include <utility>
+#include <variant>
+
 #include <stdexcept>
 
 namespace relay::server {
+
+namespace {
+
+/** The wire type names of a variant's alternatives, in index order. */
+template <class Variant> std::vector<std::string_view> variant_type_names()
+{
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        return std::vector<std::string_view>{std::variant_alternative_t<I, Variant>::type_name...};
+    }(std::make_index_sequence<std::variant_size_v<Variant>>{});
+}
+
+tunnel_policy make_tunnel_policy(server_options const& o)
+{
+    std::string why;
+    auto p = tunnel_policy::parse(o.tunnel_allow.empty() ? tunnel_policy::default_entries() : o.tunnel_allow, why);
+    if (!p)
+        throw std::invalid_argument(why);
+    return *p;
+}
+} // namespace
 
 server_metrics::server_metrics(telemetry::registry& r)
     : registry(r),
@@ -30,20 +55,27 @@ server_metrics::server_metrics(telemetry::registry& r)
       auth_failures_robot(r.get_counter("relay_auth_failures_total", "Failed WebSocket authentications.",
                                         {{"kind", "robot"}})),
       routing_latency(r.get_histogram("relay_routing_latency_seconds",
-                                      "From a robot event's arrival to its frame being queued for the apps."))
+                                      "From a robot event's arrival to its frame being queued for the apps.")),
+      app_out(r.get_counter("relay_messages_total", "WebSocket messages by direction, kind of peer and type.",
+                            {{"direction", "out"}, {"kind", "app"}, {"type", "any"}})),
+      robot_out(r.get_counter("relay_messages_total", "WebSocket messages by direction, kind of peer and type.",
+                              {{"direction", "out"}, {"kind", "robot"}, {"type", "any"}}))
 {
+    auto by_type = [&r](std::string_view kind, auto names) {
+        std::vector<telemetry::counter*> out;
+        for (auto name : names)
+            out.push_back(&r.get_counter("relay_messages_total", "WebSocket messages by direction, kind of peer and type.",
+                                         {{"direction", "in"}, {"kind", std::string(kind)}, {"type", std::string(name)}}));
+        return out;
+    };
+    app_in_by_type = by_type("app", variant_type_names<protocol::app_inbound>());
+    robot_in_by_type = by_type("robot", variant_type_names<protocol::device_inbound>());
+    for (int code = 0; code <= static_cast<int>(errc::unavailable); ++code)
+        errors_by_code.push_back(&r.get_counter("relay_errors_total", "error messages sent on the sockets, by code.",
+                                                {{"code", code == 0 ? std::string("NONE")
+                                                                    : std::string(wire_name(static_cast<errc>(code)))}}));
 }
 
-namespace {
-tunnel_policy make_tunnel_policy(server_options const& o)
-{
-    std::string why;
-    auto p = tunnel_policy::parse(o.tunnel_allow.empty() ? tunnel_policy::default_entries() : o.tunnel_allow, why);
-    if (!p)
-        throw std::invalid_argument(why);
-    return *p;
-}
-} // namespace
 
 shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry::registry& r,
                            std::unique_ptr<store::store> s)

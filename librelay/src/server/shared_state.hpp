@@ -52,6 +52,15 @@ struct server_metrics {
     telemetry::counter& auth_failures_app;
     telemetry::counter& auth_failures_robot;
     telemetry::histogram& routing_latency;
+
+    /** Received messages by wire type, indexed like the decoders' variants (looked up once). */
+    std::vector<telemetry::counter*> app_in_by_type;
+    std::vector<telemetry::counter*> robot_in_by_type;
+    /** Messages queued to peers, by kind of peer. */
+    telemetry::counter& app_out;
+    telemetry::counter& robot_out;
+    /** error messages sent, indexed by relay::errc value. */
+    std::vector<telemetry::counter*> errors_by_code;
 };
 
 /** A dependency /health looks at; returns an empty string when healthy, else what is wrong. */

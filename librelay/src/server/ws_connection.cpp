@@ -168,6 +168,7 @@ void ws_connection::enqueue(std::shared_ptr<std::string const> frame)
         return;
     queued_bytes_ += frame->size();
     queue_.push_back(std::move(frame));
+    (kind_ == "robot" ? state_->metrics.robot_out : state_->metrics.app_out).inc();
     // Slow-consumer policy: a peer this far behind is dropped rather than buffered without bound.
     if (queue_.size() > state_->options.send_queue_max_messages || queued_bytes_ > state_->options.send_queue_max_bytes) {
         drop("slow_consumer");
@@ -179,7 +180,15 @@ void ws_connection::enqueue(std::shared_ptr<std::string const> frame)
 void ws_connection::send_error(errc code, std::string_view message, std::optional<std::string_view> ref)
 {
     state_->metrics.errors_sent.inc();
+    count_error(code);
     enqueue(protocol::encode_error(code, message, ref));
+}
+
+void ws_connection::count_error(errc code)
+{
+    auto i = static_cast<std::size_t>(code);
+    if (i < state_->metrics.errors_by_code.size())
+        state_->metrics.errors_by_code[i]->inc();
 }
 
 void ws_connection::do_write()

@@ -61,6 +61,8 @@ protected:
     void enqueue(std::shared_ptr<std::string const> frame);
     void enqueue(std::string text) { enqueue(std::make_shared<std::string const>(std::move(text))); }
     void send_error(errc code, std::string_view message, std::optional<std::string_view> ref = {});
+    /** Counts an error message by code (relay_errors_total). */
+    void count_error(errc code);
     void begin_close(protocol::close_code code);
     bool closing() const noexcept { return closing_; }
 
