@@ -141,12 +141,27 @@ TEST_CASE("relay-cli: log in, add a device, watch a robot-agent, send commands, 
     auto turn = cli({"turn", "wimz-401"});
     CHECK((turn.status == 0 || turn.status == 1));
 
+    // Sharing: another user gets the device as an operator.
+    auto bob = make_account(relayd.port(), "bob");
+    auto shared = cli({"device", "share", "wimz-401", bob.email, "--role", "operator"});
+    CHECK_MESSAGE(shared.status == 0, shared.err);
+    json::value bob_ok;
+    auto bob_app = connect_app(relayd.port(), bob, &bob_ok);
+    REQUIRE(bob_ok.at("devices").as_array().size() == 1);
+    CHECK(bob_ok.at("devices").as_array()[0].at("role") == "operator");
+    CHECK(cli({"device", "share", "wimz-401", bob.email, "--role", "admin"}).status == 2);
+
     // Shutting the robot down shows in watch's human output as presence.
     child_process human(RELAY_TEST_RELAY_CLI, {"--relay", url, "watch"}, env);
     REQUIRE(human.wait_output("watching 1 device(s)"));
     CHECK(agent.stop(SIGTERM) == 0);
     CHECK(human.wait_output("robot_disconnected"));
     human.stop(SIGINT);
+
+    // Rotation: a new secret, different from the first.
+    auto rotated = cli({"device", "rotate", "wimz-401", "--json"});
+    REQUIRE_MESSAGE(rotated.status == 0, rotated.err);
+    CHECK(std::string(json::parse(rotated.out).at("device_secret").as_string()) != secret);
 
     auto out = cli({"logout"});
     CHECK(out.status == 0);
@@ -189,5 +204,48 @@ TEST_CASE("relay-cli: help, usage errors and an unreachable relay have their own
     auto not_logged_in = cli({"--relay", "http://127.0.0.1:1", "devices"});
     CHECK(not_logged_in.status == 1);
     CHECK(not_logged_in.err.find("login") != std::string::npos);
+}
+TEST_CASE("over TLS: relay-cli and the robot SDK verify relayd's certificate")
+{
+    auto cert = make_self_signed_certificate("localhost");
+    relayd_process relayd(test_env({{"RELAY_TLS_CERT", cert->cert_path}, {"RELAY_TLS_KEY", cert->key_path}}));
+    std::string url = "https://localhost:" + std::to_string(relayd.port());
+    temp_dir dir;
+    std::map<std::string, std::string> env{{"RELAY_CLI_CONFIG", dir.path() + "/config.json"}, {"HOME", dir.path()}};
+    auto cli = [&](std::vector<std::string> args, std::string const& input = {}) {
+        args.insert(args.begin(), {"--relay", url, "--ca-file", cert->cert_path});
+        return run_program(RELAY_TEST_RELAY_CLI, args, env, input);
+    };
+
+    auto untrusted = run_program(RELAY_TEST_RELAY_CLI, {"--relay", url, "register", "--email", "tls@example.com",
+                                                         "--password-stdin"},
+                                 env, "correct horse battery\n");
+    CHECK(untrusted.status == 3);
+    CHECK(untrusted.err.find("certificate") != std::string::npos);
+
+    auto reg = cli({"register", "--email", "tls@example.com", "--password-stdin"}, "correct horse battery\n");
+    REQUIRE_MESSAGE(reg.status == 0, reg.err);
+    auto added = cli({"device", "add", "TLS robot", "--id", "wimz-402", "--json"});
+    REQUIRE_MESSAGE(added.status == 0, added.err);
+
+    relay::robot::client_options options;
+    options.url = url;
+    options.device_id = "wimz-402";
+    options.device_secret = std::string(json::parse(added.out).at("device_secret").as_string());
+    options.ca_file = cert->cert_path;
+    client_events seen;
+    relay::robot::client robot(options);
+    seen.attach(robot);
+    robot.start();
+    REQUIRE(seen.wait_connects(1));
+
+    child_process watch(RELAY_TEST_RELAY_CLI, {"--relay", url, "--ca-file", cert->cert_path, "watch", "--json", "--count", "1"},
+                        env);
+    REQUIRE_MESSAGE(watch.wait_output("watching"), watch.output());
+    CHECK(!robot.send_event("over_tls", json::object{{"secure", true}}));
+    REQUIRE_MESSAGE(watch.wait() == 0, watch.output());
+    auto event = json::parse(watch.out());
+    CHECK(event.at("event") == "over_tls");
+    CHECK(event.at("device_id") == "wimz-402");
 }
 #endif
