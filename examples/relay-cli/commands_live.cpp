@@ -118,6 +118,7 @@ int cmd_watch(cli_context& context, arg_list const& args)
             std::this_thread::sleep_for(wait);
             continue;
         }
+        delays.reset(); // reconnected: the next outage starts from a short delay again
         auto const& devices = socket->auth_ok().at("devices").as_array();
         if (only && std::none_of(devices.begin(), devices.end(),
                                  [&](auto const& d) { return field(d, "device_id") == *only; })) {

@@ -85,6 +85,8 @@ std::unique_ptr<app_socket> session::open_socket()
     try {
         return std::make_unique<app_socket>(context_.relay, tokens().access_token, context_.timeout);
     } catch (socket_closed const& e) {
+        if (e.code != 4401)
+            throw; // not about the token: the relay is restarting or refusing for another reason
         if (std::string(e.what()).rfind("TOKEN_EXPIRED", 0) != 0)
             throw login_required(std::string("the relay refused the session (") + e.what() + "): run relay-cli login again");
     }

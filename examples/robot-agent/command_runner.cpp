@@ -124,6 +124,11 @@ command_outcome interpret_output(bool succeeded, std::string_view output, std::s
 command_outcome run_command_program(program_options const& options, protocol::robot_command const& command,
                                     std::atomic<bool> const& cancel)
 {
+    // Said here rather than by the child after fork(), so the reason is always the real one.
+    if (::access(options.path.c_str(), X_OK) != 0)
+        return {false, std::nullopt,
+                error_object("COMMAND_FAILED", "cannot execute the command program " + options.path + ": " +
+                                                   std::strerror(errno))};
     std::string const input = protocol::encode(command) + "\n";
 
     // Everything the child needs is built before fork(): after it, only exec-safe calls.

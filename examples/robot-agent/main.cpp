@@ -368,9 +368,11 @@ int run(config const& cfg, logger& log, std::atomic<bool>& stop, std::condition_
     for (auto const& [k, v] : cfg.capabilities)
         options.capabilities[k] = v;
 
-    robot::client client(options);
-    work_pool pool(cfg.workers);
+    // The client's callbacks post to the pool and pool tasks read the cancel flag, so both are
+    // declared first: on any exit the client (and its callbacks) goes before them.
     std::atomic<bool> cancel{false};
+    work_pool pool(cfg.workers);
+    robot::client client(options);
 
     client.on_connected([&](robot::connection_info const& info) {
         log("connected to " + cfg.relay + " as " + info.device_id + " (" + std::to_string(info.outbox_size) +

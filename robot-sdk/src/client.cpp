@@ -181,6 +181,9 @@ void client_core::start()
     net::post(strand_, [self = shared_from_this()] { self->connect(); });
     if (!own_thread_)
         return;
+    // The thread is created and recorded under join_mutex_, so a stop() on another thread
+    // never sees thread_ half-assigned.
+    std::lock_guard join_lock(join_mutex_);
     std::promise<void> exited;
     thread_exited_ = exited.get_future();
     // The client joins this thread before it releases the core, so a bare pointer is enough and
@@ -210,7 +213,9 @@ void client_core::stop()
     }
     if (!stop_requested_.exchange(true))
         net::post(strand_, [self = shared_from_this()] { self->begin_stop(); });
-    if (!own_thread_)
+    // From a callback (on the I/O thread) the shutdown can only be requested: the thread
+    // cannot join itself. Checked before touching thread_, which start() may still be assigning.
+    if (!own_thread_ || strand_.running_in_this_thread())
         return;
     std::lock_guard join_lock(join_mutex_);
     if (!thread_.joinable() || thread_.get_id() == std::this_thread::get_id())
