@@ -66,7 +66,8 @@ int main(int argc, char** argv)
         int status = opts->scenario == "fanout" ? run_fanout(ctx)
                      : opts->scenario == "rtt"  ? run_rtt(ctx)
                      : opts->scenario == "idle" ? run_idle(ctx)
-                                                : run_storm(ctx);
+                     : opts->scenario == "storm" ? run_storm(ctx)
+                                                 : run_tunnel(ctx);
         out.print(opts->json_only);
         pool.stop();
         return status;

@@ -14,7 +14,7 @@ namespace {
 constexpr std::string_view usage = R"(relay-bench — load generator for relayd (see docs/benchmarks.md)
 
 usage:
-  relay-bench fanout|rtt|idle|storm (--spawn PATH_TO_RELAYD | --relay http://127.0.0.1:PORT) [options]
+  relay-bench fanout|rtt|idle|storm|tunnel (--spawn PATH_TO_RELAYD | --relay http://127.0.0.1:PORT) [options]
 
 scenarios:
   fanout   D robots each emit events to A apps. Phase "max": robots send as fast as the relay
@@ -28,6 +28,13 @@ scenarios:
            before and after, and KB per connection (needs --spawn or --relayd-pid).
   storm    --robots robots authenticate, all disconnect, then all reconnect at once; reports
            the time until every one has auth_ok again and per-robot percentiles.
+  tunnel   the REST tunnel against the robot's API called directly. A local HTTP server plays
+           the robot's API (GET /status, a small JSON document); a robot-sdk robot forwards
+           each http_request to it with robot-agent's forwarder. --concurrency keep-alive
+           clients send GET back to back (a) to the local server, (b) through relayd's
+           GET /api/devices/{id}/rest/status, then (c) --concurrency http_request messages
+           in flight on one /ws/app connection; reports requests/s, latency percentiles and
+           errors of each, and what the relay adds.
 
 the relay:
   --spawn PATH           start PATH (relayd) on a free 127.0.0.1 port with an in-memory database,
@@ -52,6 +59,9 @@ fanout:  --robots D (1)  --apps A per robot (100)  --app-users K (1: all apps ar
          K>1: spread over the owner and K-1 viewers)  --window W (64)  --rate R (0 = max/2)
          --phases max|latency|both (both)  --payload BYTES (0)
 rtt:     --count N (20000)  --concurrency C (1)
+tunnel:  --concurrency C (8; above 16 the spawned relay's RELAY_TUNNEL_MAX_PER_USER and
+         _PER_DEVICE are raised to C)  --payload BYTES (0: padding in the /status answer,
+         at most 60000)  --robot-workers N (4)  --duration S  --warmup S (per phase)
 idle:    --robots R (5000)  --apps A (10000)  --users U (R, one household each)  --hold S (5)
          --connect-concurrency C (500)
 storm:   --robots N (5000)  --apps A (0)  --users U (50)  --connect-concurrency C (500, for
@@ -71,7 +81,7 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
 {
     bench_options o;
     exit_code = 2;
-    std::optional<unsigned> robots, apps, users;
+    std::optional<unsigned> robots, apps, users, concurrency;
 
     using setter = std::function<bool(std::string_view)>;
     auto uint_opt = [](unsigned& v) { return setter([&v](std::string_view s) { return parse_number(s, v); }); };
@@ -115,7 +125,8 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
          }},
         {"--payload", [&](std::string_view s) { return parse_number(s, o.payload) && o.payload <= 60000; }},
         {"--count", uint_opt(o.count)},
-        {"--concurrency", uint_opt(o.concurrency)},
+        {"--concurrency", opt_uint(concurrency)},
+        {"--robot-workers", uint_opt(o.robot_workers)},
         {"--hold", double_opt(o.hold_s)},
         {"--connect-concurrency", uint_opt(o.connect_concurrency)},
     };
@@ -164,17 +175,20 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
         }
     }
 
-    if (o.scenario != "fanout" && o.scenario != "rtt" && o.scenario != "idle" && o.scenario != "storm") {
-        fmt::print(stderr, "relay-bench: name a scenario: fanout, rtt, idle or storm (see --help)\n");
+    if (o.scenario != "fanout" && o.scenario != "rtt" && o.scenario != "idle" && o.scenario != "storm" &&
+        o.scenario != "tunnel") {
+        fmt::print(stderr, "relay-bench: name a scenario: fanout, rtt, idle, storm or tunnel (see --help)\n");
         return std::nullopt;
     }
     if (o.target.spawn_path.empty() == o.target.relay_url.empty()) {
         fmt::print(stderr, "relay-bench: give exactly one of --spawn PATH or --relay URL\n");
         return std::nullopt;
     }
+    o.concurrency = concurrency.value_or(o.scenario == "tunnel" ? 8 : 1);
     if (o.threads == 0 || o.threads > 64 || o.source_addresses == 0 || o.source_addresses > 250 ||
         o.setup_workers == 0 || o.setup_workers > 64 || o.app_users == 0 || o.window == 0 ||
-        o.window > 16384 || o.concurrency == 0 || o.connect_concurrency == 0) {
+        o.window > 16384 || o.concurrency == 0 || o.concurrency > 1000 || o.connect_concurrency == 0 ||
+        o.robot_workers == 0 || o.robot_workers > 64) {
         fmt::print(stderr, "relay-bench: a count is out of range (see --help)\n");
         return std::nullopt;
     }
@@ -191,6 +205,12 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
         o.robots = robots.value_or(5000);
         o.apps = apps.value_or(0);
         o.users = users.value_or(50);
+    } else if (o.scenario == "tunnel" && o.concurrency > 16) {
+        // The relay's in-flight limits (16 per user, 32 per device) would answer 429 to the
+        // rest; first in the list, so an explicit --relay-env still wins.
+        auto limit = std::to_string(o.concurrency);
+        o.target.relay_env.insert(o.target.relay_env.begin(), {"RELAY_TUNNEL_MAX_PER_USER=" + limit,
+                                                               "RELAY_TUNNEL_MAX_PER_DEVICE=" + limit});
     }
     // Bounded, whatever is asked: the bench must stop by itself and fit one process's descriptors.
     constexpr unsigned max_connections = 100000;

@@ -20,7 +20,7 @@ struct target_options {
 
 /** Every option of every scenario; each scenario reads the ones it needs. */
 struct bench_options {
-    std::string scenario; ///< fanout | rtt | idle | storm
+    std::string scenario; ///< fanout | rtt | idle | storm | tunnel
     target_options target;
 
     unsigned threads = 1;          ///< client io_context threads
@@ -38,11 +38,14 @@ struct bench_options {
     unsigned window = 64;      ///< fanout: events of one robot not yet delivered to all its apps
     double rate = 0;           ///< fanout: delivered events/s of the latency phase; 0 = half the max
     std::string phases = "both"; ///< fanout: max | latency | both
-    std::size_t payload = 0;   ///< fanout: extra bytes of padding in each event's data
+    std::size_t payload = 0;   ///< fanout: padding in each event's data; tunnel: in the local API's answer
 
     // rtt
     unsigned count = 20000;    ///< round trips measured
-    unsigned concurrency = 1;  ///< commands in flight
+    unsigned concurrency = 1;  ///< rtt: commands in flight; tunnel: requests in flight (clients)
+
+    // tunnel
+    unsigned robot_workers = 4; ///< threads the robot forwards requests on (robot-agent's --workers)
 
     // idle, storm
     unsigned users = 0;                 ///< accounts owning the robots and apps

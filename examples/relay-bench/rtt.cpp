@@ -6,32 +6,8 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
-
 namespace relay::bench {
 namespace {
-
-/** The string value right after `key` (e.g. `"id":"`), up to the closing quote; ids here never
- * hold escapes. */
-std::string_view string_after(std::string_view text, std::string_view key)
-{
-    auto at = text.find(key);
-    if (at == std::string_view::npos)
-        return {};
-    auto begin = at + key.size();
-    auto end = text.find('"', begin);
-    return end == std::string_view::npos ? std::string_view() : text.substr(begin, end - begin);
-}
-
-/** The number n of a command id "c<n>", or -1. */
-std::int64_t command_number(std::string_view id)
-{
-    if (id.size() < 2 || id[0] != 'c')
-        return -1;
-    std::int64_t n = -1;
-    std::from_chars(id.data() + 1, id.data() + id.size(), n);
-    return n;
-}
 
 class rtt {
 public:
@@ -72,7 +48,7 @@ void rtt::on_app_message(std::string_view text)
 {
     auto now = now_ns();
     if (text.find(R"("type":"command_result")") != std::string_view::npos) {
-        auto n = command_number(string_after(text, R"("id":")"));
+        auto n = id_number(string_after(text, R"("id":")"), 'c');
         if (n < 0 || std::size_t(n) >= issued_)
             return;
         if (std::size_t(n) >= warmup_)
@@ -81,14 +57,14 @@ void rtt::on_app_message(std::string_view text)
         completed_.fetch_add(1);
         send_next();
     } else if (text.find(R"("type":"ack")") != std::string_view::npos) {
-        auto n = command_number(string_after(text, R"("ref":")"));
+        auto n = id_number(string_after(text, R"("ref":")"), 'c');
         if (n >= 0 && std::size_t(n) >= warmup_ && std::size_t(n) < issued_)
             ack_ns_.push_back(now - sent_at_[n]);
     } else if (text.find(R"("type":"error")") != std::string_view::npos) {
         if (errors_++ == 0)
             first_error_ = std::string(text.substr(0, 200));
         // A refused command gets no result; count it as done so the run still ends.
-        auto n = command_number(string_after(text, R"("ref":")"));
+        auto n = id_number(string_after(text, R"("ref":")"), 'c');
         if (n >= 0 && std::size_t(n) < issued_) {
             --in_flight_;
             completed_.fetch_add(1);

@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <charconv>
 #include <thread>
 
 namespace relay::bench {
@@ -97,6 +98,25 @@ bool wait_until(std::function<bool()> const& done, double seconds, int poll_ms)
 void sleep_seconds(double seconds)
 {
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+}
+
+std::string_view string_after(std::string_view text, std::string_view key)
+{
+    auto at = text.find(key);
+    if (at == std::string_view::npos)
+        return {};
+    auto begin = at + key.size();
+    auto end = text.find('"', begin);
+    return end == std::string_view::npos ? std::string_view() : text.substr(begin, end - begin);
+}
+
+std::int64_t id_number(std::string_view id, char prefix)
+{
+    if (id.size() < 2 || id[0] != prefix)
+        return -1;
+    std::int64_t n = -1;
+    auto [end, ec] = std::from_chars(id.data() + 1, id.data() + id.size(), n);
+    return ec == std::errc() && end == id.data() + id.size() ? n : -1;
 }
 
 long robots_online(bench_context& ctx)

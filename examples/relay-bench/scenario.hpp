@@ -1,6 +1,6 @@
 #pragma once
 /** @file What every scenario is given, the helpers they share (building and connecting peers,
- * waiting with a deadline), and the four scenarios. */
+ * waiting with a deadline, reading ids out of messages), and the five scenarios. */
 #include "http_setup.hpp"
 #include "io_pool.hpp"
 #include "options.hpp"
@@ -9,10 +9,12 @@
 #include "ws_peer.hpp"
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace relay::bench {
@@ -69,9 +71,17 @@ void sleep_seconds(double seconds);
 /** Reads relayd's `robots_online` from GET /stats; -1 when it cannot. */
 long robots_online(bench_context& ctx);
 
+/** The string value right after `key` (e.g. `"id":"`), up to the closing quote; the bench's
+ * own ids never hold escapes. Empty when `key` is missing. */
+std::string_view string_after(std::string_view text, std::string_view key);
+
+/** The number n of a bench id "<prefix><n>" (e.g. "c12"), or -1. */
+std::int64_t id_number(std::string_view id, char prefix);
+
 int run_fanout(bench_context& ctx);
 int run_rtt(bench_context& ctx);
 int run_idle(bench_context& ctx);
 int run_storm(bench_context& ctx);
+int run_tunnel(bench_context& ctx);
 
 } // namespace relay::bench
