@@ -3,7 +3,7 @@
 # (RelWithDebInfo), RUNS times each, and appends every JSON line to OUT with the load average
 # seen before the run, since other work on the machine moves these figures.
 #
-#   scripts/bench.sh                      # all four scenarios, 3 runs each
+#   scripts/bench.sh                      # all five scenarios, 3 runs each
 #   SCENARIOS="fanout rtt" RUNS=1 scripts/bench.sh --threads 2
 #   QUIET=1 scripts/bench.sh              # before each run, wait (up to 15 min) for a moment
 #                                         # when the CPUs are idle
@@ -17,7 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build-bench}
 runs=${RUNS:-3}
 out=${OUT:-$build/bench-results.jsonl}
-scenarios=${SCENARIOS:-"fanout rtt idle storm"}
+scenarios=${SCENARIOS:-"fanout rtt idle storm tunnel"}
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 # Two jobs at most: the machine is shared.
