@@ -23,25 +23,10 @@ namespace {
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
-/** One client's tally; written by its coroutine only, read once every client has stopped. */
-struct client_tally {
-    std::vector<std::int64_t> latency_ns;
-    std::uint64_t answered = 0;
-    std::uint64_t errors = 0;
-    std::uint64_t reconnects = 0;
-    std::string first_error;
-
-    void error(std::string why)
-    {
-        if (errors++ == 0)
-            first_error = std::move(why);
-    }
-};
-
 /** Sends the plan's request back to back on one keep-alive connection until `stop_at`,
  * counting what completes in [measure_from, stop_at). */
 net::awaitable<void> drive(std::shared_ptr<http_load_plan const> shared_plan, std::int64_t measure_from,
-                           std::int64_t stop_at, std::shared_ptr<client_tally> tally)
+                           std::int64_t stop_at, std::shared_ptr<http_load_result> tally)
 {
     auto const& plan = *shared_plan;
     beast::tcp_stream stream(co_await net::this_coro::executor);
@@ -56,7 +41,7 @@ net::awaitable<void> drive(std::shared_ptr<http_load_plan const> shared_plan, st
     bool open = false, first = true;
     auto drop = [&](std::string why) {
         if (now_ns() >= measure_from)
-            tally->error(std::move(why));
+            tally->record_error(std::move(why));
         beast::error_code ignored;
         stream.socket().close(ignored);
         open = false;
@@ -97,7 +82,7 @@ net::awaitable<void> drive(std::shared_ptr<http_load_plan const> shared_plan, st
                 ++tally->answered;
                 tally->latency_ns.push_back(done - sent);
             } else {
-                tally->error(fmt::format("{} {}", res.result_int(), res.body().substr(0, 200)));
+                tally->record_error(fmt::format("{} {}", res.result_int(), res.body().substr(0, 200)));
             }
         }
         if (!res.keep_alive()) {
@@ -116,12 +101,12 @@ http_load_result run_http_load(io_pool& pool, http_load_plan const& plan)
 {
     auto const shared_plan = std::make_shared<http_load_plan const>(plan);
     auto stopped = std::make_shared<std::atomic<unsigned>>(0);
-    std::vector<std::shared_ptr<client_tally>> tallies;
+    std::vector<std::shared_ptr<http_load_result>> tallies;
     auto const t0 = now_ns();
     auto const measure_from = t0 + static_cast<std::int64_t>(plan.warmup_s * 1e9);
     auto const stop_at = measure_from + static_cast<std::int64_t>(plan.duration_s * 1e9);
     for (unsigned i = 0; i < plan.connections; ++i) {
-        auto tally = tallies.emplace_back(std::make_shared<client_tally>());
+        auto tally = tallies.emplace_back(std::make_shared<http_load_result>());
         net::co_spawn(
             pool.context(i), drive(shared_plan, measure_from, stop_at, tally),
             [stopped](std::exception_ptr e) {
@@ -145,14 +130,8 @@ http_load_result run_http_load(io_pool& pool, http_load_plan const& plan)
         out.errors = 1;
         return out;
     }
-    for (auto const& t : tallies) {
-        out.latency_ns.insert(out.latency_ns.end(), t->latency_ns.begin(), t->latency_ns.end());
-        out.answered += t->answered;
-        out.errors += t->errors;
-        out.reconnects += t->reconnects;
-        if (out.first_error.empty())
-            out.first_error = t->first_error;
-    }
+    for (auto const& t : tallies)
+        out.merge(*t);
     return out;
 }
 

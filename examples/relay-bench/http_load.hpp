@@ -28,6 +28,24 @@ struct http_load_result {
     std::uint64_t reconnects = 0;         ///< connections opened after the first, by the server's choice or an error
     std::string first_error;
     double seconds = 0; ///< length of the measured interval
+
+    /** Counts an error, keeping the first one's description. */
+    void record_error(std::string why)
+    {
+        if (errors++ == 0)
+            first_error = std::move(why);
+    }
+
+    /** Adds another client's tally to this one. */
+    void merge(http_load_result const& part)
+    {
+        latency_ns.insert(latency_ns.end(), part.latency_ns.begin(), part.latency_ns.end());
+        answered += part.answered;
+        reconnects += part.reconnects;
+        if (errors == 0)
+            first_error = part.first_error;
+        errors += part.errors;
+    }
 };
 
 /** Runs the phase on `pool` (client i on context i) and returns when every client stopped. */

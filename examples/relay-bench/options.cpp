@@ -31,10 +31,11 @@ scenarios:
   tunnel   the REST tunnel against the robot's API called directly. A local HTTP server plays
            the robot's API (GET /status, a small JSON document); a robot-sdk robot forwards
            each http_request to it with robot-agent's forwarder. --concurrency keep-alive
-           clients send GET back to back (a) to the local server, (b) through relayd's
-           GET /api/devices/{id}/rest/status, then (c) --concurrency http_request messages
-           in flight on one /ws/app connection; reports requests/s, latency percentiles and
-           errors of each, and what the relay adds.
+           clients send GET back to back (a) to the local server; (b) the forwarder is called
+           alone on min(--concurrency, --robot-workers) threads; (c) the clients go through
+           relayd's GET /api/devices/{id}/rest/status; (d) --concurrency http_request
+           messages in flight on one /ws/app connection. Reports requests/s, latency
+           percentiles and errors of each, and what the relay adds.
 
 the relay:
   --spawn PATH           start PATH (relayd) on a free 127.0.0.1 port with an in-memory database,

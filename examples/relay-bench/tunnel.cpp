@@ -4,7 +4,8 @@
 // connection to the local API per request) on --robot-workers threads, as robot-agent does. The
 // same load, --concurrency keep-alive HTTP clients with one request in flight each, is run
 // directly against the local API and then through relayd's GET /api/devices/{id}/rest/status;
-// a third phase sends the requests as http_request messages on one /ws/app connection.
+// between them the forwarder is called alone (the robot's share of the tunnel's cost), and last
+// the requests go as http_request messages on one /ws/app connection.
 #include "http_load.hpp"
 #include "latency.hpp"
 #include "local_api.hpp"
@@ -16,6 +17,9 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <thread>
 
 namespace relay::bench {
 namespace {
@@ -35,6 +39,7 @@ public:
 private:
     template <class Load>
     phase_figures measure(std::string const& key, std::string const& what, Load load);
+    http_load_result forwarder_load(agent::http_target const& api);
     http_load_result socket_load();
     void send_requests();
     void on_app_message(std::string_view text);
@@ -111,8 +116,8 @@ void tunnel::on_app_message(std::string_view text)
         if (response && text.find(R"("status":200)") != std::string_view::npos) {
             ++socket_.answered;
             socket_.latency_ns.push_back(done - sent_at_[n]);
-        } else if (socket_.errors++ == 0) {
-            socket_.first_error = std::string(text.substr(0, 200));
+        } else {
+            socket_.record_error(std::string(text.substr(0, 200)));
         }
     }
     send_requests();
@@ -134,8 +139,45 @@ http_load_result tunnel::socket_load()
         r = std::move(socket_);
     });
     r.seconds = o_.duration_s;
-    if (!finished && r.errors++ == 0)
-        r.first_error = "requests still unanswered at the timeout";
+    if (!finished)
+        r.record_error("requests still unanswered at the timeout");
+    return r;
+}
+
+/** The forwarder alone: as many threads as forward at once in the relay phase (--concurrency,
+ * at most --robot-workers) call forward_to_local_api back to back, with no relay in between. */
+http_load_result tunnel::forwarder_load(agent::http_target const& api)
+{
+    protocol::robot_http_request req;
+    req.id = "f";
+    req.method = "GET";
+    req.path = "/status";
+    auto const measure_from = now_ns() + static_cast<std::int64_t>(o_.warmup_s * 1e9);
+    auto const stop_at = measure_from + static_cast<std::int64_t>(o_.duration_s * 1e9);
+    std::vector<http_load_result> parts(std::min(o_.concurrency, o_.robot_workers));
+    {
+        std::vector<std::jthread> threads;
+        for (auto& part : parts)
+            threads.emplace_back([&] {
+                while (now_ns() < stop_at) {
+                    auto sent = now_ns();
+                    auto res = agent::forward_to_local_api(api, req);
+                    auto done = now_ns();
+                    if (done < measure_from || done >= stop_at)
+                        continue;
+                    if (res.status == 200) {
+                        ++part.answered;
+                        part.latency_ns.push_back(done - sent);
+                    } else {
+                        part.record_error(fmt::format("{} from the forwarder", res.status));
+                    }
+                }
+            });
+    }
+    http_load_result r;
+    r.seconds = o_.duration_s;
+    for (auto const& part : parts)
+        r.merge(part);
     return r;
 }
 
@@ -193,6 +235,7 @@ int tunnel::run()
     http_load_plan plan{tcp::endpoint(net::ip::address_v4::loopback(), api.port()), "/status", "", o_.concurrency,
                         o_.warmup_s, o_.duration_s, o_.timeout_s};
     auto direct = measure("direct", "direct", [&] { return run_http_load(ctx_.pool, plan); });
+    auto forwarder = measure("forwarder", "forwarder alone", [&] { return forwarder_load(api_target); });
     auto served_before_relay = api.requests();
     plan.server = ctx_.endpoint->relay;
     plan.target = "/api/devices/" + device_id_ + "/rest/status";
@@ -205,6 +248,8 @@ int tunnel::run()
     out.figure("relay_rate_ratio", "relay HTTP requests/s as a share of direct", ratio(relay), "");
     out.figure("relay_added_p50_us", "relay HTTP: p50 added to direct", relay.latency.p50_us - direct.latency.p50_us, "us");
     out.figure("relay_added_p99_us", "relay HTTP: p99 added to direct", relay.latency.p99_us - direct.latency.p99_us, "us");
+    out.figure("relay_over_forwarder_p50_us", "relay HTTP: p50 added to the forwarder alone",
+               relay.latency.p50_us - forwarder.latency.p50_us, "us");
     out.figure("socket_rate_ratio", "relay /ws/app requests/s as a share of direct", ratio(socket), "");
     out.figure("socket_added_p50_us", "relay /ws/app: p50 added to direct", socket.latency.p50_us - direct.latency.p50_us, "us");
     out.figure("local_api_requests_via_relay", "local API requests in the relay HTTP phase", served_through_relay, "");
