@@ -42,6 +42,8 @@ std::optional<protocol::decode_error> dispatch(std::string_view text, message_ha
                 call(handlers.webrtc_close, m);
             else if constexpr (std::is_same_v<T, protocol::robot_http_request>)
                 call(handlers.http_request, m);
+            else if constexpr (std::is_same_v<T, protocol::turn_credentials>)
+                call(handlers.turn_credentials, m);
             else if constexpr (std::is_same_v<T, protocol::pong>)
                 call(handlers.pong, m);
             else if constexpr (std::is_same_v<T, protocol::error>)

@@ -47,6 +47,7 @@ struct recorder {
         h.webrtc_ice = rec("webrtc_ice");
         h.webrtc_close = rec("webrtc_close");
         h.http_request = rec("http_request");
+        h.turn_credentials = rec("turn_credentials");
         h.pong = rec("pong");
         h.error = rec("error");
         return h;

@@ -45,6 +45,11 @@ template <class Io> void describe(Io& io, io_target<Io, robot_http_response>& m)
     detail::describe_http_body(io, m);
 }
 
+template <class Io> void describe(Io& io, io_target<Io, turn_credentials_request>& m)
+{
+    io.field("id", m.id, rules::message_id);
+}
+
 } // namespace
 
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(device_auth)
@@ -52,5 +57,6 @@ RELAY_PROTOCOL_DEFINE_CONVERSIONS(hello)
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(robot_event)
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(robot_command_result)
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(robot_http_response)
+RELAY_PROTOCOL_DEFINE_CONVERSIONS(turn_credentials_request)
 
 } // namespace relay::protocol

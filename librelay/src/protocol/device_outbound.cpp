@@ -46,6 +46,12 @@ template <class Io> void describe(Io& io, io_target<Io, robot_http_request>& m)
     detail::describe_http_body(io, m);
 }
 
+template <class Io> void describe(Io& io, io_target<Io, turn_credentials>& m)
+{
+    io.field("credentials", m.credentials);
+    io.field("ref", m.ref, rules::message_id);
+}
+
 } // namespace
 
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(auth_challenge)
@@ -53,5 +59,6 @@ RELAY_PROTOCOL_DEFINE_CONVERSIONS(device_auth_ok)
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(robot_command)
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(robot_webrtc_request)
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(robot_http_request)
+RELAY_PROTOCOL_DEFINE_CONVERSIONS(turn_credentials)
 
 } // namespace relay::protocol

@@ -63,11 +63,12 @@ using app_outbound = std::variant<app_auth_ok, ack, command_result, event, resum
 
 /** Everything a robot may send. */
 using device_inbound = std::variant<device_auth, hello, robot_event, robot_command_result, webrtc_offer, webrtc_ice,
-                                    webrtc_close, webrtc_stats, robot_http_response, ping>;
+                                    webrtc_close, webrtc_stats, robot_http_response, turn_credentials_request, ping>;
 
 /** Everything the relay sends to a robot. */
 using device_outbound = std::variant<auth_challenge, device_auth_ok, robot_command, robot_webrtc_request,
-                                     webrtc_answer, webrtc_ice, webrtc_close_notice, robot_http_request, pong, error>;
+                                     webrtc_answer, webrtc_ice, webrtc_close_notice, robot_http_request,
+                                     turn_credentials, pong, error>;
 
 /** A decoded message of variant V, or why there is none. */
 template <class V> class decode_result {

@@ -2,18 +2,19 @@
 /** @file
  * Messages a robot sends to the relay on `/ws/device` (contract sections 4 to 6).
  *
- * | wire type      | struct                     |
- * |----------------|----------------------------|
- * | auth           | device_auth                |
- * | hello          | hello                      |
- * | event          | robot_event                |
- * | command_result | robot_command_result       |
- * | webrtc_offer   | webrtc_offer (webrtc.hpp)  |
- * | webrtc_ice     | webrtc_ice (webrtc.hpp)    |
- * | webrtc_close   | webrtc_close (webrtc.hpp)  |
- * | webrtc_stats   | webrtc_stats (webrtc.hpp)  |
- * | http_response  | robot_http_response        |
- * | ping           | ping (common.hpp)          |
+ * | wire type                | struct                    |
+ * |--------------------------|---------------------------|
+ * | auth                     | device_auth               |
+ * | hello                    | hello                     |
+ * | event                    | robot_event               |
+ * | command_result           | robot_command_result      |
+ * | webrtc_offer             | webrtc_offer (webrtc.hpp) |
+ * | webrtc_ice               | webrtc_ice (webrtc.hpp)   |
+ * | webrtc_close             | webrtc_close (webrtc.hpp) |
+ * | webrtc_stats             | webrtc_stats (webrtc.hpp) |
+ * | http_response            | robot_http_response       |
+ * | turn_credentials_request | turn_credentials_request  |
+ * | ping                     | ping (common.hpp)         |
  *
  * codec.hpp's device_inbound variant and decode_device_inbound() decide which one a text is.
  */
@@ -89,5 +90,18 @@ struct robot_http_response {
 void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, robot_http_response const& m);
 boost::system::result<robot_http_response> tag_invoke(boost::json::try_value_to_tag<robot_http_response>,
                                                       boost::json::value const& jv);
+
+/**
+ * `turn_credentials_request`: the robot asks for ICE credentials outside a WebRTC session (an
+ * addition to the contract, which says robots may ask "over their socket"). Answered with
+ * turn_credentials, or an `error` (TURN_UNAVAILABLE) with `ref` = `id`.
+ */
+struct turn_credentials_request {
+    static constexpr std::string_view type_name = "turn_credentials_request";
+    std::optional<std::string> id; ///< echoed as `ref` in the answer
+};
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, turn_credentials_request const& m);
+boost::system::result<turn_credentials_request> tag_invoke(boost::json::try_value_to_tag<turn_credentials_request>,
+                                                           boost::json::value const& jv);
 
 } // namespace relay::protocol

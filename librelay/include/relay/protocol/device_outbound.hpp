@@ -2,18 +2,19 @@
 /** @file
  * Messages the relay sends to a robot on `/ws/device` (contract sections 4 to 6).
  *
- * | wire type      | struct                            |
- * |----------------|-----------------------------------|
- * | auth_challenge | auth_challenge                    |
- * | auth_ok        | device_auth_ok                    |
- * | command        | robot_command                     |
- * | webrtc_request | robot_webrtc_request              |
- * | webrtc_answer  | webrtc_answer (webrtc.hpp)        |
- * | webrtc_ice     | webrtc_ice (webrtc.hpp)           |
- * | webrtc_close   | webrtc_close_notice (webrtc.hpp)  |
- * | http_request   | robot_http_request                |
- * | pong           | pong (common.hpp)                 |
- * | error          | error (common.hpp)                |
+ * | wire type        | struct                           |
+ * |------------------|----------------------------------|
+ * | auth_challenge   | auth_challenge                   |
+ * | auth_ok          | device_auth_ok                   |
+ * | command          | robot_command                    |
+ * | webrtc_request   | robot_webrtc_request             |
+ * | webrtc_answer    | webrtc_answer (webrtc.hpp)       |
+ * | webrtc_ice       | webrtc_ice (webrtc.hpp)          |
+ * | webrtc_close     | webrtc_close_notice (webrtc.hpp) |
+ * | http_request     | robot_http_request               |
+ * | turn_credentials | turn_credentials                 |
+ * | pong             | pong (common.hpp)                |
+ * | error            | error (common.hpp)               |
  *
  * codec.hpp's device_outbound variant and decode_device_outbound() (for the robot SDK) decide
  * which one a text is.
@@ -87,5 +88,19 @@ struct robot_http_request {
 void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, robot_http_request const& m);
 boost::system::result<robot_http_request> tag_invoke(boost::json::try_value_to_tag<robot_http_request>,
                                                      boost::json::value const& jv);
+
+/**
+ * `turn_credentials`: the answer to a robot's turn_credentials_request. `credentials` is the
+ * same object as the body of GET /api/turn/credentials, issued for the device id; `ref` is the
+ * request's `id` when it had one.
+ */
+struct turn_credentials {
+    static constexpr std::string_view type_name = "turn_credentials";
+    ice_credentials credentials;
+    std::optional<std::string> ref;
+};
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, turn_credentials const& m);
+boost::system::result<turn_credentials> tag_invoke(boost::json::try_value_to_tag<turn_credentials>,
+                                                   boost::json::value const& jv);
 
 } // namespace relay::protocol
