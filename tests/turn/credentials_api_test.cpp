@@ -230,3 +230,136 @@ TEST_CASE("relayd refuses a Cloudflare API base that is not https://")
         CHECK(std::string(e.what()).find("must be an https:// URL") != std::string::npos);
     }
 }
+
+// --- a robot asking over its socket (turn_credentials_request, docs/protocol.md) -----------------
+
+namespace {
+
+/** Sends turn_credentials_request (with `id` when not empty) and returns the next turn_credentials or error. */
+json::value ask_over_socket(ws_client& robot, std::string const& id = {})
+{
+    json::object request{{"type", "turn_credentials_request"}};
+    if (!id.empty())
+        request["id"] = id;
+    robot.send(request);
+    for (;;) {
+        auto m = robot.read_json(std::chrono::seconds(20));
+        if (!m)
+            return nullptr;
+        auto const& type = m->at("type");
+        if (type == "turn_credentials" || type == "error")
+            return *m;
+    }
+}
+
+} // namespace
+
+TEST_CASE("a robot asks over its socket: credentials for its device id, signed like the HTTP ones")
+{
+    relayd_process relayd(coturn_env());
+    auto port = relayd.port();
+    auto owner = make_account(port);
+    auto device = make_device(port, owner, "turn-bot");
+    auto robot = connect_robot(port, device);
+
+    auto answer = ask_over_socket(*robot, "t1");
+    CAPTURE(answer);
+    REQUIRE(answer.is_object());
+    REQUIRE(answer.at("type") == "turn_credentials");
+    CHECK(answer.at("ref") == "t1");
+    auto const& c = answer.at("credentials").as_object();
+    // The TURN REST form of the HTTP route, with the device id as the subject.
+    std::string username(c.at("username").as_string());
+    auto expires = c.at("expires_at").to_number<std::int64_t>();
+    CHECK(username == std::to_string(expires) + ":turn-bot");
+    CHECK(std::string(c.at("credential").as_string()) == relay::turn::rest_api_credential(secret, username));
+    CHECK(c.at("ttl").to_number<std::int64_t>() == 3600);
+    CHECK(std::abs(expires - (unix_now() + 3600)) <= 5);
+
+    // Everything but the subject matches what an app gets from GET /api/turn/credentials.
+    auto http = http_get(port, target(device.device_id), owner.access_token).json().as_object();
+    CHECK(c.at("urls") == http.at("urls"));
+    CHECK(c.at("ice_servers").as_array().size() == http.at("ice_servers").as_array().size());
+    CHECK(c.at("ice_servers").as_array().at(1) == http.at("ice_servers").as_array().at(1));
+    CHECK(c.at("ice_servers").as_array().at(0).at("username") == c.at("username"));
+    CHECK(std::string(http.at("username").as_string()).find(":turn-bot") == std::string::npos);
+
+    // Without an id the answer has no ref; a malformed request is BAD_MESSAGE and the socket stays.
+    auto plain = ask_over_socket(*robot);
+    REQUIRE(plain.is_object());
+    CHECK(plain.at("type") == "turn_credentials");
+    CHECK(!plain.as_object().contains("ref"));
+    robot->send_text(R"({"type":"turn_credentials_request","id":7})");
+    auto bad = robot->expect("error");
+    REQUIRE(bad.is_object());
+    CHECK(bad.at("code") == "BAD_MESSAGE");
+    CHECK(ask_over_socket(*robot, "t2").at("ref") == "t2");
+    CHECK(robot->is_open());
+}
+
+TEST_CASE("a robot's turn_credentials_request costs a token of its rate limit like any message")
+{
+    auto env = coturn_env();
+    env["RELAY_ROBOT_RATE"] = "0.01/3";
+    relayd_process relayd(env);
+    auto port = relayd.port();
+    auto owner = make_account(port);
+    auto device = make_device(port, owner);
+    auto robot = connect_robot(port, device);
+    for (int i = 0; i < 3; ++i)
+        CHECK(ask_over_socket(*robot, "ok" + std::to_string(i)).at("type") == "turn_credentials");
+    auto limited = ask_over_socket(*robot, "over");
+    REQUIRE(limited.is_object());
+    CHECK(limited.at("type") == "error");
+    CHECK(limited.at("code") == "RATE_LIMITED");
+}
+
+TEST_CASE("RELAY_TURN_PROVIDER=none: a robot asking over its socket gets STUN only, like the HTTP route")
+{
+    relayd_process relayd(test_env({{"RELAY_STUN_URLS", "stun:stun.example.com:3478"}}));
+    auto port = relayd.port();
+    auto owner = make_account(port);
+    auto device = make_device(port, owner);
+    auto robot = connect_robot(port, device);
+    auto answer = ask_over_socket(*robot, "t1");
+    CAPTURE(answer);
+    REQUIRE(answer.is_object());
+    REQUIRE(answer.at("type") == "turn_credentials");
+    CHECK(answer.at("ref") == "t1");
+    auto const& c = answer.at("credentials");
+    CHECK(c.at("urls").as_array().empty());
+    CHECK(c.at("username") == "");
+    CHECK(c.at("credential") == "");
+    CHECK(c.at("ttl").to_number<std::int64_t>() == 86400);
+    CHECK(c.at("ice_servers") == json::parse(R"([{"urls":["stun:stun.example.com:3478"]}])"));
+}
+
+TEST_CASE("a robot asking while the Cloudflare API is down gets TURN_UNAVAILABLE with the HTTP route's message")
+{
+    relay::test::temp_dir dir;
+    test_pki pki(dir.path());
+    relayd_process relayd(test_env({{"RELAY_TURN_PROVIDER", "cloudflare"},
+                                    {"RELAY_CF_TURN_KEY_ID", "key-123"},
+                                    {"RELAY_CF_TURN_API_TOKEN", "tok-secret"},
+                                    {"RELAY_CF_API_BASE", "https://127.0.0.1:" + std::to_string(closed_port()) + "/v1"},
+                                    {"SSL_CERT_FILE", pki.ca_cert}}));
+    auto port = relayd.port();
+    auto owner = make_account(port);
+    auto device = make_device(port, owner);
+    auto robot = connect_robot(port, device);
+
+    auto answer = ask_over_socket(*robot, "t1");
+    CAPTURE(answer);
+    REQUIRE(answer.is_object());
+    REQUIRE(answer.at("type") == "error");
+    CHECK(answer.at("code") == "TURN_UNAVAILABLE");
+    CHECK(answer.at("ref") == "t1");
+    auto http = http_get(port, target(device.device_id), owner.access_token);
+    CHECK(http.status == 503);
+    CHECK(http.error_code() == "TURN_UNAVAILABLE");
+    CHECK(answer.at("message") == http.json().at("error").at("message"));
+    CHECK(answer.at("message").as_string().find("unreachable") != json::string::npos);
+    // The robot's connection carries on.
+    robot->send(json::object{{"type", "ping"}});
+    CHECK(robot->expect("pong").is_object());
+}

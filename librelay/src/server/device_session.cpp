@@ -2,6 +2,7 @@
 
 #include "blocking.hpp"
 #include "shared_state.hpp"
+#include "turn_credentials.hpp"
 #include "webrtc.hpp"
 
 #include <relay/auth/device_auth.hpp>
@@ -196,6 +197,29 @@ void device_session::handle(protocol::robot_http_response const& m)
         return;
     }
     waiter->complete(m);
+}
+
+void device_session::handle(protocol::turn_credentials_request const& m)
+{
+    // The provider may call a remote API: answer from a coroutine of its own, so the robot's
+    // events and signaling keep flowing meanwhile. It holds the session alive until it is done.
+    net::co_spawn(executor(), send_turn_credentials(self(), m.id), [st = state_](std::exception_ptr e) {
+        if (e)
+            st->log.error("turn_credentials_failed", {{"what", "exception while issuing TURN credentials"}});
+    });
+}
+
+net::awaitable<void> device_session::send_turn_credentials(std::shared_ptr<device_session> self,
+                                                           std::optional<std::string> ref)
+{
+    // The same provider call and answer as GET /api/turn/credentials, under the device id.
+    auto issued = co_await issue_turn_credentials(*self->state_, self->device_id_);
+    if (!issued) {
+        self->send_error(errc::turn_unavailable, issued.error().reason,
+                         ref ? std::optional<std::string_view>(*ref) : std::nullopt);
+        co_return;
+    }
+    self->enqueue(protocol::encode(protocol::turn_credentials{std::move(*issued), std::move(ref)}));
 }
 
 void device_session::signal(bool handled)

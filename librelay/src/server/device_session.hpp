@@ -31,6 +31,10 @@ private:
     void handle(protocol::robot_command_result const& m);
     void handle(protocol::ping const& m);
     void handle(protocol::robot_http_response const& m);
+    /** ICE credentials for this device, answered by send_turn_credentials without holding up reading. */
+    void handle(protocol::turn_credentials_request const& m);
+    static net::awaitable<void> send_turn_credentials(std::shared_ptr<device_session> self,
+                                                      std::optional<std::string> ref);
     /** Offers, candidates, closes and stats (answers refused from robots): see webrtc.hpp. */
     template <class Signal> void handle(Signal const& m)
     {

@@ -1,11 +1,11 @@
 // GET and POST /api/turn/credentials (contract section 2): ICE credentials for a device the
 // caller may access, from the configured TURN provider. docs/webrtc.md describes the providers.
 #include "api_common.hpp"
-#include "blocking.hpp"
 #include "http_util.hpp"
 #include "router.hpp"
 #include "routes.hpp"
 #include "shared_state.hpp"
+#include "turn_credentials.hpp"
 
 #include <relay/turn/cloudflare.hpp>
 #include <relay/turn/coturn.hpp>
@@ -30,13 +30,10 @@ net::awaitable<http_response> credentials_for(request_context& ctx, std::string 
 
     // The subject is the user: one cached Cloudflare credential serves all of a user's
     // sessions, and a TURN server's logs and quotas see who relays.
-    auto const& subject = user_id;
-    auto const ttl = state.options.turn_ttl;
-    auto issued = co_await run_blocking(state.blocking, [&] { return state.turn->credentials(subject, ttl); });
-    if (!issued) {
-        state.log.warn("turn_unavailable", {{"provider", state.turn->name()}, {"reason", issued.error().reason}});
+    // (A robot asking over its socket gets the same, under its device id: device_session.cpp.)
+    auto issued = co_await issue_turn_credentials(state, user_id);
+    if (!issued)
         co_return error_response(errc::turn_unavailable, issued.error().reason);
-    }
     auto res = json_response(http::status::ok, boost::json::value_from(*issued));
     // A credential is personal and short-lived: no cache may keep or share it.
     res.set(http::field::cache_control, "no-store");
