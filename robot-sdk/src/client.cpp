@@ -682,6 +682,15 @@ bool client::send_webrtc_stats(protocol::webrtc_stats stats)
     return core_->send_session_message(detail::make_frame(protocol::encode(stats)));
 }
 
+bool client::request_turn_credentials(std::optional<std::string> id)
+{
+    // An invalid id would cost the request (BAD_MESSAGE) without the relay naming it in `ref`.
+    if (id && !protocol::is_valid_message_id(*id))
+        throw std::invalid_argument("a request id is 1 to 128 bytes without control characters");
+    protocol::turn_credentials_request request{std::move(id)};
+    return core_->send_session_message(detail::make_frame(protocol::encode(request)));
+}
+
 bool client::flush(std::chrono::milliseconds timeout)
 {
     return core_->flush(timeout);
@@ -737,6 +746,11 @@ void client::on_webrtc_ice(std::function<void(protocol::webrtc_ice const&)> call
 void client::on_webrtc_close(std::function<void(protocol::webrtc_close_notice const&)> callback)
 {
     set_callback(*core_, &detail::callbacks::webrtc_close, std::move(callback));
+}
+
+void client::on_turn_credentials(std::function<void(protocol::turn_credentials const&)> callback)
+{
+    set_callback(*core_, &detail::callbacks::turn_credentials, std::move(callback));
 }
 
 void client::on_http_request(std::function<void(protocol::robot_http_request const&, http_reply)> callback)

@@ -83,6 +83,7 @@ struct callbacks {
     std::function<void(protocol::webrtc_ice const&)> webrtc_ice;
     std::function<void(protocol::webrtc_close_notice const&)> webrtc_close;
     std::function<void(protocol::robot_http_request const&, http_reply)> http_request;
+    std::function<void(protocol::turn_credentials const&)> turn_credentials;
     std::function<void(protocol::error const&)> error;
 };
 

@@ -108,6 +108,10 @@ public:
             if (require_auth("webrtc_close"))
                 core_->invoke(&callbacks::webrtc_close, m);
         };
+        handlers_.turn_credentials = [this](protocol::turn_credentials const& m) {
+            if (require_auth("turn_credentials"))
+                core_->invoke(&callbacks::turn_credentials, m);
+        };
     }
 
     void start() override

@@ -283,6 +283,17 @@ public:
     bool send_webrtc_stats(protocol::webrtc_stats stats);
 
     /**
+     * Asks the relay for ICE credentials for this device (`turn_credentials_request`), e.g. to
+     * set up a peer connection before an app asks for one, or to refresh credentials before
+     * their `expires_at`. The answer arrives through on_turn_credentials with `ref` = `id`;
+     * when the relay has none (its TURN provider is down) on_error gets TURN_UNAVAILABLE with
+     * `ref` = `id`. False when not connected (nothing is queued: ask again once connected).
+     * Throws std::invalid_argument for an id the relay would refuse (1 to 128 bytes, no
+     * control characters).
+     */
+    bool request_turn_credentials(std::optional<std::string> id = std::nullopt);
+
+    /**
      * Blocks until every event queued before the call has been written and the relay has
      * answered a ping sent after them (so it has processed them), or `timeout` passes. Events
      * dropped from a full outbox count as done. True on success. Must not be called from a
@@ -312,6 +323,11 @@ public:
     void on_webrtc_ice(std::function<void(protocol::webrtc_ice const&)> callback);
     /** A session ended by the app or the relay. */
     void on_webrtc_close(std::function<void(protocol::webrtc_close_notice const&)> callback);
+    /**
+     * ICE credentials the relay issued for this device, answering request_turn_credentials
+     * (`ref` is the request's id). The same object as GET /api/turn/credentials.
+     */
+    void on_turn_credentials(std::function<void(protocol::turn_credentials const&)> callback);
     /**
      * A REST-tunnel request for the robot's local API. Without this callback every request is
      * answered 501.
