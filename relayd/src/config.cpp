@@ -103,6 +103,21 @@ std::vector<setting> const& settings()
          [](auto const& v, config& c) { c.server.host = v; return std::string(); }},
         {"RELAY_PORT", "port", "listen port (default 8000; 0 picks a free one)",
          [](auto const& v, config& c) { return parse_number<std::uint16_t>(v, c.server.port, 0, 65535); }},
+        {"RELAY_METRICS_HOST", "metrics-host", "address of the private /metrics listener (default 127.0.0.1)",
+         [](auto const& v, config& c) {
+             boost::system::error_code ec;
+             boost::asio::ip::make_address(v, ec);
+             if (ec) return std::string("is not an IP address");
+             c.server.metrics_host = v;
+             return std::string();
+         }},
+        {"RELAY_METRICS_PORT", "metrics-port", "private listener serving only /metrics, plain HTTP; then not on RELAY_PORT (default: none)",
+         [](auto const& v, config& c) {
+             std::uint16_t port = 0;
+             auto e = parse_number<std::uint16_t>(v, port, 0, 65535);
+             if (e.empty()) c.server.metrics_port = port;
+             return e;
+         }},
         {"RELAY_DATABASE", "database", "SQLite file, :memory:, or postgresql:// URL (default relay.db)",
          [](auto const& v, config& c) {
              if (v.empty()) return std::string("must not be empty");
@@ -412,6 +427,10 @@ config_result load_config(std::vector<std::string> const& args, char** envp)
     }
     if (srv.turn_provider == "cloudflare" && (srv.cf_turn_key_id.empty() || srv.cf_turn_api_token.empty())) {
         out.error = "RELAY_TURN_PROVIDER=cloudflare needs RELAY_CF_TURN_KEY_ID and RELAY_CF_TURN_API_TOKEN";
+        return out;
+    }
+    if (srv.metrics_port && *srv.metrics_port != 0 && *srv.metrics_port == srv.port) {
+        out.error = "RELAY_METRICS_PORT must differ from RELAY_PORT: the private metrics listener is a second socket";
         return out;
     }
     if (srv.idle_timeout <= srv.ping_interval) {

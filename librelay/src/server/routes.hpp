@@ -18,8 +18,12 @@ struct server_options;
 class router;
 class reset_notifier;
 
-/** GET /health, /stats, /metrics. */
-void add_ops_routes(router& r);
+/** GET /health and /stats, and GET /metrics unless `with_metrics` is false (the private
+ * metrics listener serves it instead). */
+void add_ops_routes(router& r, bool with_metrics = true);
+
+/** GET /metrics alone: the route table of the private metrics listener. */
+void add_metrics_route(router& r);
 
 /** POST /api/auth/{register,login,refresh,logout,password-reset,password-reset/confirm};
  * password-reset tokens are handed to `notifier` (see api_reset_notifier.hpp). */

@@ -62,10 +62,16 @@ net::awaitable<http_response> metrics(request_context& ctx)
 
 } // namespace
 
-void add_ops_routes(router& r)
+void add_ops_routes(router& r, bool with_metrics)
 {
     r.add(http::verb::get, "/health", health);
     r.add(http::verb::get, "/stats", stats);
+    if (with_metrics)
+        add_metrics_route(r);
+}
+
+void add_metrics_route(router& r)
+{
     r.add(http::verb::get, "/metrics", metrics);
 }
 

@@ -2,6 +2,7 @@
 
 #include "api_reset_notifier.hpp"
 #include "http_session.hpp"
+#include "metrics_listener.hpp"
 #include "router.hpp"
 #include "routes.hpp"
 #include "shared_state.hpp"
@@ -10,6 +11,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>
+
+#include <relay/store/timed_store.hpp>
 
 #include <thread>
 
@@ -26,7 +29,12 @@ struct server::impl {
         return *contexts[next.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
     }
 
-    net::awaitable<void> accept_loop();
+    /** How an accepted connection is served: serve_http or serve_metrics_http. */
+    using serve_fn = net::awaitable<void> (*)(std::shared_ptr<shared_state>, router const&, tcp::socket);
+
+    net::awaitable<void> accept_loop(tcp::acceptor& from, router const& table, serve_fn serve);
+    boost::system::error_code listen(tcp::acceptor& a, std::string const& host, std::uint16_t port,
+                                     std::string_view setting, std::string& why);
     void sweep_webrtc();
     void finish_stop(std::chrono::steady_clock::time_point deadline);
     void wait_for_closes(std::chrono::steady_clock::time_point deadline);
@@ -44,6 +52,10 @@ struct server::impl {
     std::shared_ptr<shared_state> state;
     router routes;
     std::unique_ptr<tcp::acceptor> acceptor;
+    // The private metrics listener (options.metrics_port), with a table holding only /metrics.
+    router metrics_routes;
+    std::unique_ptr<tcp::acceptor> metrics_acceptor;
+    std::uint16_t metrics_bound_port = 0;
     std::unique_ptr<net::steady_timer> drain_timer;
     std::unique_ptr<net::steady_timer> sweep_timer; // WebRTC offer/answer deadlines
     std::uint16_t bound_port = 0;
@@ -72,7 +84,9 @@ boost::system::error_code server::start(std::string& why)
         return opened.error().code;
     }
     try {
-        d.state = std::make_shared<shared_state>(d.options, d.log, d.metrics, std::move(*opened));
+        // Every store call is timed into relay_store_duration_seconds{op} (docs/metrics.md).
+        d.state = std::make_shared<shared_state>(d.options, d.log, d.metrics,
+                                                 store::make_timed_store(std::move(*opened), d.metrics));
         d.state->turn = make_turn_provider(d.options, d.log, d.metrics);
     } catch (std::exception const& e) {
         why = e.what();
@@ -86,7 +100,11 @@ boost::system::error_code server::start(std::string& why)
     // Sessions that were live when a previous process died end now, with a reason.
     auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
     (void)d.state->store->end_open_sessions(now.count(), "relay_restart");
-    add_ops_routes(d.routes);
+    // With a private metrics listener, /metrics is served there only, never on the public port.
+    bool const private_metrics = d.options.metrics_port.has_value();
+    add_ops_routes(d.routes, !private_metrics);
+    if (private_metrics)
+        add_metrics_route(d.metrics_routes);
     add_auth_routes(d.routes, std::make_shared<log_reset_notifier>(d.log, d.options.dev));
     add_device_routes(d.routes);
     add_tunnel_routes(d.routes);
@@ -94,24 +112,39 @@ boost::system::error_code server::start(std::string& why)
     // /health says "degraded" while the TURN provider cannot issue credentials.
     d.state->health_checks.push_back({"turn", [turn = d.state->turn] { return turn->health(); }});
 
-    boost::system::error_code ec;
-    auto address = net::ip::make_address(d.options.host, ec);
-    if (ec) {
-        why = "RELAY_HOST is not an IP address: " + d.options.host;
-        return ec;
-    }
-    tcp::endpoint endpoint{address, d.options.port};
     d.acceptor = std::make_unique<tcp::acceptor>(*d.contexts.front());
-    d.acceptor->open(endpoint.protocol(), ec);
-    if (!ec) d.acceptor->set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) d.acceptor->bind(endpoint, ec);
-    if (!ec) d.acceptor->listen(net::socket_base::max_listen_connections, ec);
+    if (auto ec = d.listen(*d.acceptor, d.options.host, d.options.port, "RELAY_HOST", why))
+        return ec;
+    d.bound_port = d.acceptor->local_endpoint().port();
+    if (private_metrics) {
+        d.metrics_acceptor = std::make_unique<tcp::acceptor>(*d.contexts.front());
+        if (auto ec = d.listen(*d.metrics_acceptor, d.options.metrics_host, *d.options.metrics_port,
+                               "RELAY_METRICS_HOST", why)) {
+            why = "private metrics listener (RELAY_METRICS_HOST, RELAY_METRICS_PORT): " + why;
+            return ec;
+        }
+        d.metrics_bound_port = d.metrics_acceptor->local_endpoint().port();
+    }
+    return {};
+}
+
+boost::system::error_code server::impl::listen(tcp::acceptor& a, std::string const& host, std::uint16_t port,
+                                               std::string_view setting, std::string& why)
+{
+    boost::system::error_code ec;
+    auto address = net::ip::make_address(host, ec);
     if (ec) {
-        why = "cannot listen on " + d.options.host + ":" + std::to_string(d.options.port) + ": " + ec.message();
+        why = std::string(setting) + " is not an IP address: " + host;
         return ec;
     }
-    d.bound_port = d.acceptor->local_endpoint().port();
-    return {};
+    tcp::endpoint endpoint{address, port};
+    a.open(endpoint.protocol(), ec);
+    if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) a.bind(endpoint, ec);
+    if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+        why = "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message();
+    return ec;
 }
 
 std::uint16_t server::port() const noexcept
@@ -119,21 +152,21 @@ std::uint16_t server::port() const noexcept
     return impl_->bound_port;
 }
 
-net::awaitable<void> server::impl::accept_loop()
+net::awaitable<void> server::impl::accept_loop(tcp::acceptor& from, router const& table, serve_fn serve)
 {
     for (;;) {
         auto& context = next_context();
-        auto [ec, socket] = co_await acceptor->async_accept(context, use_tuple);
+        auto [ec, socket] = co_await from.async_accept(context, use_tuple);
         if (ec) {
-            if (ec == net::error::operation_aborted || !acceptor->is_open())
+            if (ec == net::error::operation_aborted || !from.is_open())
                 co_return;
             // Out of descriptors and the like: say so, breathe, keep serving the others.
             log.warn("accept_failed", {{"error", ec.message()}});
-            net::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(100));
+            net::steady_timer pause(from.get_executor(), std::chrono::milliseconds(100));
             co_await pause.async_wait(use_tuple);
             continue;
         }
-        net::co_spawn(context, serve_http(state, routes, std::move(socket)),
+        net::co_spawn(context, serve(state, table, std::move(socket)),
                       [&l = log](std::exception_ptr e) {
                           if (!e) return;
                           try {
@@ -163,9 +196,15 @@ void server::run()
     auto& d = *impl_;
     d.sweep_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
     d.sweep_webrtc();
+    // Logged before "listening", so whoever waits for that line also knows the metrics port.
+    if (d.metrics_acceptor) {
+        d.log.info("metrics_listening", {{"host", d.options.metrics_host}, {"port", d.metrics_bound_port}});
+        net::co_spawn(*d.contexts.front(), d.accept_loop(*d.metrics_acceptor, d.metrics_routes, serve_metrics_http),
+                      net::detached);
+    }
     d.log.info("listening", {{"host", d.options.host}, {"port", d.bound_port},
                              {"threads", d.contexts.size()}, {"tls", d.state->tls != nullptr}});
-    net::co_spawn(*d.contexts.front(), d.accept_loop(), net::detached);
+    net::co_spawn(*d.contexts.front(), d.accept_loop(*d.acceptor, d.routes, serve_http), net::detached);
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < d.contexts.size(); ++i)
         threads.emplace_back([&c = *d.contexts[i]] { c.run(); });
@@ -231,6 +270,8 @@ void server::stop()
         d.log.info("stopping", {{"grace_s", d.options.shutdown_grace.count()}});
         boost::system::error_code ec;
         d.acceptor->close(ec);
+        if (d.metrics_acceptor)
+            d.metrics_acceptor->close(ec);
         if (d.sweep_timer)
             d.sweep_timer->cancel();
         // Apps are told at once to reconnect elsewhere (1012); robots once the drain is over.

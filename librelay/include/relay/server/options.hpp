@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,14 @@ struct server_options {
     // Listening (RELAY_HOST, RELAY_PORT). Port 0 picks a free port (tests).
     std::string host = "0.0.0.0";
     std::uint16_t port = 8000;
+    /**
+     * A second, private listener that serves only GET /metrics, in plain HTTP even when the main
+     * listener speaks TLS (RELAY_METRICS_HOST, RELAY_METRICS_PORT). When it is set, /metrics is
+     * no longer served on the main listener. Unset: no second listener, /metrics on the main one.
+     * Port 0 picks a free port (tests).
+     */
+    std::string metrics_host = "127.0.0.1";
+    std::optional<std::uint16_t> metrics_port;
     /** Worker threads for network I/O; 0 means one per core. */
     unsigned threads = 0;
 

@@ -1,0 +1,67 @@
+#include "metrics_listener.hpp"
+
+#include "http_util.hpp"
+#include "router.hpp"
+#include "shared_state.hpp"
+
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <chrono>
+#include <exception>
+
+namespace relay::server {
+namespace {
+
+constexpr auto request_deadline = std::chrono::seconds(30);
+
+} // namespace
+
+net::awaitable<void> serve_metrics_http(std::shared_ptr<shared_state> state, router const& routes, tcp::socket socket)
+{
+    beast::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    std::string const peer = ec ? std::string("unknown") : remote.address().to_string();
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+        // A scraper sends a GET without a body; anything larger is not for this listener.
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(8 * 1024);
+        parser.body_limit(1024);
+        stream.expires_after(request_deadline);
+        auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+        if (rec) {
+            if (rec == http::error::end_of_stream || rec == net::error::operation_aborted ||
+                rec == beast::error::timeout || rec == net::error::connection_reset || rec == net::error::eof)
+                break;
+            auto res = error_response(errc::bad_message, "malformed HTTP request");
+            res.keep_alive(false);
+            co_await http::async_write(stream, res, use_tuple);
+            break;
+        }
+        auto req = parser.release();
+        auto target = std::string_view(req.target().data(), req.target().size());
+        auto q = target.find('?');
+        request_context ctx{*state, req, std::string(target.substr(0, q)),
+                            q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1)),
+                            peer, {}};
+        http_response res;
+        try {
+            res = co_await routes.dispatch(ctx);
+        } catch (std::exception const& e) {
+            state->log.error("http_handler_failed", {{"path", ctx.path}, {"what", e.what()}});
+            res = error_response(errc::internal);
+        }
+        bool keep = req.keep_alive() && !state->stopping;
+        res.keep_alive(keep);
+        res.set(http::field::server, "relayd");
+        stream.expires_after(request_deadline);
+        auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
+        if (wec || !keep)
+            break;
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+} // namespace relay::server
