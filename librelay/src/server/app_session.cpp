@@ -10,25 +10,98 @@
 #include <relay/protocol/codec.hpp>
 #include <relay/protocol/forwarding.hpp>
 
+#include <boost/asio/execution_context.hpp>
+
+#include <mutex>
+
 namespace relay::server {
 
-app_session::app_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, std::string client)
-    : ws_connection(std::move(state), std::move(stream), std::move(client), "app"),
-      webrtc_bucket_(state_->options.webrtc_requests_per_minute / 60.0, state_->options.webrtc_requests_per_minute)
+/**
+ * Events published on another thread for the apps of one io_context: one post wakes the
+ * thread, which then takes everything that arrived meanwhile, instead of one post (and its
+ * allocation and queue lock) per event per app. Guarded by mutex_; drained on its own thread.
+ */
+class delivery_inbox : public net::execution_context::service {
+public:
+    using key_type = delivery_inbox;
+    static inline net::execution_context::id id;
+
+    struct item {
+        std::shared_ptr<app_session> app;
+        std::string channel;
+        routing::channel_message message;
+    };
+
+    explicit delivery_inbox(net::execution_context& context) : net::execution_context::service(context) {}
+
+    /**
+     * Queues `message` for `app`: at once when called on the app's own thread with nothing
+     * waiting here (a robot on the same thread), else through the inbox. Either way each
+     * channel's messages reach the app in seq order, which resume's bookkeeping relies on.
+     */
+    void deliver(std::shared_ptr<app_session> const& app, std::string const& channel,
+                 routing::channel_message const& message, bool own_thread, net::any_io_executor const& ex)
+    {
+        {
+            std::unique_lock lock(mutex_);
+            if (!own_thread || !items_.empty()) {
+                items_.push_back({app, channel, message});
+                if (posted_)
+                    return;
+                posted_ = true;
+                lock.unlock();
+                net::post(ex, [this] { drain(); });
+                return;
+            }
+        }
+        app->on_delivery(channel, message);
+    }
+
+private:
+    void drain()
+    {
+        {
+            std::lock_guard lock(mutex_);
+            draining_.swap(items_);
+            posted_ = false;
+        }
+        for (auto& i : draining_)
+            i.app->on_delivery(i.channel, i.message);
+        draining_.clear();
+    }
+
+    void shutdown() override
+    {
+        std::lock_guard lock(mutex_);
+        items_.clear();
+    }
+
+    std::mutex mutex_; // guards items_ and posted_
+    std::vector<item> items_;
+    bool posted_ = false;
+    std::vector<item> draining_; // own thread only
+};
+
+app_session::app_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, http_request upgrade,
+                         std::string client)
+    : ws_connection(std::move(state), std::move(stream), std::move(upgrade), std::move(client), "app"),
+      webrtc_bucket_(state_->options.webrtc_requests_per_minute / 60.0, state_->options.webrtc_requests_per_minute),
+      inbox_(net::use_service<delivery_inbox>(context()))
 {
 }
 
-net::awaitable<void> app_session::run(http_request const& req)
+net::awaitable<void> app_session::run()
 {
     // A token may come with the upgrade (header or ?token=); otherwise the first message must
     // be `auth` within the auth deadline.
+    auto const& req = upgrade_request();
     std::string token(bearer_token(req));
     if (token.empty()) {
         std::string_view target(req.target().data(), req.target().size());
         if (auto q = target.find('?'); q != std::string_view::npos)
             token = query_param(target.substr(q + 1), "token").value_or("");
     }
-    if (!co_await accept(req))
+    if (!co_await accept())
         co_return;
     if (!token.empty())
         co_await authenticate(token);
@@ -339,7 +412,9 @@ void app_session::end_my_sessions(std::string const& device_id, std::string cons
 
 void app_session::deliver(std::string const& channel, routing::channel_message const& message)
 {
-    net::post(executor(), [self = self(), channel, message] { self->on_delivery(channel, message); });
+    // Nothing on the delivery path calls back into the broker, so delivering at once is safe
+    // under its lock.
+    inbox_.deliver(self(), channel, message, on_own_thread(), executor());
 }
 
 void app_session::on_delivery(std::string const& channel, routing::channel_message const& message)

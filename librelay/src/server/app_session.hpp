@@ -12,15 +12,20 @@
 
 namespace relay::server {
 
+class delivery_inbox;
+
 class app_session final : public ws_connection, public routing::app_link {
 public:
-    app_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, std::string client);
+    app_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, http_request upgrade,
+                std::string client);
 
     /** Upgrades, authenticates and serves the connection until it ends. */
-    net::awaitable<void> run(http_request const& req);
+    net::awaitable<void> run();
 
     // routing::app_link — called from any thread; each posts to this connection's thread.
     void deliver(std::string const& channel, routing::channel_message const& message) override;
+    /** Own thread: queues a published message unless access was removed or resume sent it. */
+    void on_delivery(std::string const& channel, routing::channel_message const& message);
     void send(std::shared_ptr<std::string const> frame) override { post_frame(std::move(frame)); }
     void access_changed(std::string const& device_id, std::optional<protocol::role> role) override;
     void close(protocol::close_code code) override { post_close(code); }
@@ -31,7 +36,6 @@ private:
 
     net::awaitable<void> authenticate(std::string const& token);
     void fail_auth(errc code, std::string_view message, std::optional<std::string_view> ref = {});
-    void on_delivery(std::string const& channel, routing::channel_message const& message);
     void apply_access(std::string const& device_id, std::optional<protocol::role> role);
 
     void handle(protocol::app_command const& m);
@@ -69,6 +73,7 @@ private:
         std::uint64_t last_sent = 0;
     };
     routing::token_bucket webrtc_bucket_;
+    delivery_inbox& inbox_; // of this connection's io_context
     std::string user_id_;
     std::unordered_map<std::string, device_state> devices_;
     bool attached_ = false;

@@ -21,14 +21,15 @@ std::int64_t unix_now()
 
 } // namespace
 
-device_session::device_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, std::string client)
-    : ws_connection(std::move(state), std::move(stream), std::move(client), "robot")
+device_session::device_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, http_request upgrade,
+                               std::string client)
+    : ws_connection(std::move(state), std::move(stream), std::move(upgrade), std::move(client), "robot")
 {
 }
 
-net::awaitable<void> device_session::run(http_request const& req)
+net::awaitable<void> device_session::run()
 {
-    if (!co_await accept(req))
+    if (!co_await accept())
         co_return;
     nonce_ = auth::make_nonce();
     enqueue(protocol::encode(protocol::auth_challenge{nonce_}));
@@ -135,6 +136,7 @@ net::awaitable<void> device_session::authenticate(protocol::device_auth const& m
     state_->device_failures.record_success(device_key);
     device_id_ = m.device_id;
     authenticated();
+    std::string().swap(nonce_); // answered: a connection holds nothing it no longer needs
 
     // Attached before auth_ok is queued: Asio may write it at once, and a robot (or a test) that
     // reacts to auth_ok must already find the device online.

@@ -11,10 +11,11 @@ namespace relay::server {
 
 class device_session final : public ws_connection, public routing::robot_link {
 public:
-    device_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, std::string client);
+    device_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, http_request upgrade,
+                   std::string client);
 
     /** Upgrades, sends the challenge, authenticates and serves the robot until it leaves. */
-    net::awaitable<void> run(http_request const& req);
+    net::awaitable<void> run();
 
     // routing::robot_link — any thread.
     void send(std::shared_ptr<std::string const> frame) override { post_frame(std::move(frame)); }

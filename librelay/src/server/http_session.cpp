@@ -193,7 +193,7 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
         if (wec || !keep)
             break;
     }
-    stream.tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 } // namespace relay::server

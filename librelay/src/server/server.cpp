@@ -7,6 +7,7 @@
 #include "routes.hpp"
 #include "shared_state.hpp"
 #include "webrtc.hpp"
+#include "write_batch.hpp"
 #include "ws_connection.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -207,8 +208,8 @@ void server::run()
     net::co_spawn(*d.contexts.front(), d.accept_loop(*d.acceptor, d.routes, serve_http), net::detached);
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < d.contexts.size(); ++i)
-        threads.emplace_back([&c = *d.contexts[i]] { c.run(); });
-    d.contexts.front()->run();
+        threads.emplace_back([&c = *d.contexts[i]] { write_batcher::drive(c); });
+    write_batcher::drive(*d.contexts.front());
     for (auto& t : threads)
         t.join();
     d.state->blocking.join();

@@ -3,11 +3,14 @@
 // touching live connections, and a stream that is plain TCP or TLS over TCP, so sessions have one
 // type either way.
 #include "net.hpp"
+#include "write_batch.hpp"
 
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/asio/async_result.hpp>
 
 #include <memory>
 #include <mutex>
@@ -39,10 +42,15 @@ private:
     std::shared_ptr<net::ssl::context> context_;
 };
 
-/** A TCP stream, or a TLS stream over one: what HTTP and WebSocket sessions read and write. */
+/**
+ * A TCP stream, or a TLS stream over one: what HTTP and WebSocket sessions read and write.
+ * HTTP uses the plain form's beast::tcp_stream for its deadlines; a WebSocket session, which
+ * keeps its own timers, trades it for the bare socket (release_timers) and gathers its writes
+ * into one system call per loop turn (batch_writes, see write_batch.hpp).
+ */
 class maybe_tls_stream {
 public:
-    using executor_type = beast::tcp_stream::executor_type;
+    using executor_type = net::any_io_executor;
     using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
     explicit maybe_tls_stream(beast::tcp_stream plain) : plain_(std::move(plain)) {}
@@ -50,26 +58,77 @@ public:
         : context_(std::move(context)), tls_(std::make_unique<tls_stream>(std::move(plain), *context_))
     {
     }
+    maybe_tls_stream(maybe_tls_stream&& other) noexcept
+        : plain_(std::move(other.plain_)), socket_(std::move(other.socket_)), context_(std::move(other.context_)),
+          tls_(std::move(other.tls_)), batch_(std::move(other.batch_)), batching_(other.batching_)
+    {
+        if (batch_)
+            batch_->rebind(*this);
+    }
+    maybe_tls_stream& operator=(maybe_tls_stream&&) = delete;
+    ~maybe_tls_stream()
+    {
+        if (batch_)
+            batch_->detach();
+    }
 
-    executor_type get_executor() noexcept { return tcp().get_executor(); }
+    executor_type get_executor() noexcept { return socket().get_executor(); }
+    /** The plain or TLS stream's tcp_stream, for HTTP deadlines; not after release_timers(). */
     beast::tcp_stream& tcp() noexcept { return tls_ ? tls_->next_layer() : *plain_; }
+    tcp::socket& socket() noexcept { return socket_ ? *socket_ : tcp().socket(); }
     bool is_tls() const noexcept { return tls_ != nullptr; }
     tls_stream& tls() noexcept { return *tls_; }
+
+    /** Plain streams drop tcp_stream's timers for the bare socket; call with nothing pending. */
+    void release_timers()
+    {
+        if (plain_) {
+            socket_.emplace(plain_->release_socket());
+            plain_.reset();
+        }
+    }
+    /** From now on writes are gathered per loop turn (see write_batch.hpp). */
+    void batch_writes() noexcept { batching_ = true; }
+    /** The batch went idle: an idle connection holds no batch (it is made again on the next write). */
+    void release_batch(write_batch const* b) noexcept
+    {
+        if (batch_.get() == b)
+            batch_.reset();
+    }
 
     template <class MutableBufferSequence, class Token>
     auto async_read_some(MutableBufferSequence const& buffers, Token&& token)
     {
         if (tls_)
             return tls_->async_read_some(buffers, std::forward<Token>(token));
+        if (socket_)
+            return socket_->async_read_some(buffers, std::forward<Token>(token));
         return plain_->async_read_some(buffers, std::forward<Token>(token));
     }
 
     template <class ConstBufferSequence, class Token>
     auto async_write_some(ConstBufferSequence const& buffers, Token&& token)
     {
+        if (batching_) {
+            if (!batch_)
+                batch_ = std::make_shared<write_batch>(*this, get_executor());
+            return net::async_initiate<Token, void(beast::error_code, std::size_t)>(
+                [](auto handler, write_batch* batch, ConstBufferSequence const& b) { batch->write(b, std::move(handler)); },
+                token, batch_.get(), buffers);
+        }
+        return write_some_now(buffers, std::forward<Token>(token));
+    }
+
+    /** Writes all of `buffers` to the connection now, bypassing the batch (the batch's own writes). */
+    template <class ConstBufferSequence, class Handler>
+    void write_now(ConstBufferSequence const& buffers, Handler&& handler)
+    {
         if (tls_)
-            return tls_->async_write_some(buffers, std::forward<Token>(token));
-        return plain_->async_write_some(buffers, std::forward<Token>(token));
+            net::async_write(*tls_, buffers, std::forward<Handler>(handler));
+        else if (socket_)
+            net::async_write(*socket_, buffers, std::forward<Handler>(handler));
+        else
+            net::async_write(*plain_, buffers, std::forward<Handler>(handler));
     }
 
     // What Beast's WebSocket stream needs of its next layer to close it.
@@ -78,6 +137,8 @@ public:
         using boost::beast::websocket::teardown;
         if (s.tls_)
             teardown(role, *s.tls_, ec);
+        else if (s.socket_)
+            teardown(role, *s.socket_, ec);
         else
             teardown(role, *s.plain_, ec);
     }
@@ -85,23 +146,52 @@ public:
     template <class TeardownHandler>
     friend void async_teardown(beast::role_type role, maybe_tls_stream& s, TeardownHandler&& handler)
     {
-        using boost::beast::websocket::async_teardown;
-        if (s.tls_)
-            async_teardown(role, *s.tls_, std::forward<TeardownHandler>(handler));
-        else
-            async_teardown(role, *s.plain_, std::forward<TeardownHandler>(handler));
+        // The close frame may still be in the batch: it leaves before the shutdown does.
+        if (s.batch_ && !s.batch_->idle()) {
+            s.batch_->when_idle([role, &s, h = std::forward<TeardownHandler>(handler)]() mutable {
+                s.teardown_now(role, std::move(h));
+            });
+            s.batch_->flush();
+            return;
+        }
+        s.teardown_now(role, std::forward<TeardownHandler>(handler));
     }
 
     friend void beast_close_socket(maybe_tls_stream& s)
     {
         beast::error_code ec;
-        s.tcp().socket().close(ec);
+        s.socket().close(ec);
     }
 
 private:
+    template <class ConstBufferSequence, class Token>
+    auto write_some_now(ConstBufferSequence const& buffers, Token&& token)
+    {
+        if (tls_)
+            return tls_->async_write_some(buffers, std::forward<Token>(token));
+        if (socket_)
+            return socket_->async_write_some(buffers, std::forward<Token>(token));
+        return plain_->async_write_some(buffers, std::forward<Token>(token));
+    }
+
+    template <class TeardownHandler>
+    void teardown_now(beast::role_type role, TeardownHandler&& handler)
+    {
+        using boost::beast::websocket::async_teardown;
+        if (tls_)
+            async_teardown(role, *tls_, std::forward<TeardownHandler>(handler));
+        else if (socket_)
+            async_teardown(role, *socket_, std::forward<TeardownHandler>(handler));
+        else
+            async_teardown(role, *plain_, std::forward<TeardownHandler>(handler));
+    }
+
     std::optional<beast::tcp_stream> plain_;
+    std::optional<tcp::socket> socket_; // the plain form after release_timers()
     std::shared_ptr<net::ssl::context> context_; // kept alive as long as the TLS stream
     std::unique_ptr<tls_stream> tls_;
+    std::shared_ptr<write_batch> batch_; // while output is waiting or on the socket
+    bool batching_ = false;
 };
 
 } // namespace relay::server

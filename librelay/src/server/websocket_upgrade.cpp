@@ -10,7 +10,7 @@
 namespace relay::server {
 
 net::awaitable<void> upgrade_websocket(std::shared_ptr<shared_state> const& state, maybe_tls_stream& stream,
-                                       http_request const& req, std::string const& client)
+                                       http_request& req, std::string const& client)
 {
     std::string_view target(req.target().data(), req.target().size());
     auto path = target.substr(0, target.find('?'));
@@ -20,14 +20,14 @@ net::awaitable<void> upgrade_websocket(std::shared_ptr<shared_state> const& stat
         co_await http::async_write(stream, res, use_tuple);
         co_return;
     }
+    // The session takes the stream and the request and runs on its own; this HTTP connection's
+    // coroutine frames and buffers end now instead of living as long as the session.
     if (path == "/ws/app") {
-        auto session = std::make_shared<app_session>(state, std::move(stream), client);
-        co_await session->run(req);
+        ws_connection::start(std::make_shared<app_session>(state, std::move(stream), std::move(req), client));
         co_return;
     }
     if (path == "/ws/device") {
-        auto session = std::make_shared<device_session>(state, std::move(stream), client);
-        co_await session->run(req);
+        ws_connection::start(std::make_shared<device_session>(state, std::move(stream), std::move(req), client));
         co_return;
     }
     auto res = error_response(errc::not_found, "no WebSocket endpoint at " + std::string(path));
@@ -35,7 +35,7 @@ net::awaitable<void> upgrade_websocket(std::shared_ptr<shared_state> const& stat
     state->log.info("ws_rejected", {{"path", path}, {"client", client}});
     co_await http::async_write(stream, res, use_tuple);
     beast::error_code ec;
-    stream.tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 } // namespace relay::server

@@ -15,8 +15,8 @@ namespace {
 constexpr unsigned rate_abuse_threshold = 100;
 } // namespace
 
-ws_connection::ws_connection(std::shared_ptr<shared_state> state, maybe_tls_stream stream, std::string client,
-                             std::string_view kind)
+ws_connection::ws_connection(std::shared_ptr<shared_state> state, maybe_tls_stream stream, http_request upgrade,
+                             std::string client, std::string_view kind)
     : state_(std::move(state)),
       client_(std::move(client)),
       // Room for a tunnel answer somewhat over the limit as base64, so it gets a clean 413.
@@ -25,6 +25,8 @@ ws_connection::ws_connection(std::shared_ptr<shared_state> state, maybe_tls_stre
                                    : state_->options.read_message_max),
       kind_(kind),
       ws_(std::move(stream)),
+      context_(static_cast<net::io_context&>(net::query(ws_.get_executor(), net::execution::context))),
+      upgrade_(std::make_unique<http_request>(std::move(upgrade))),
       timer_(ws_.get_executor()),
       last_heard_(std::chrono::steady_clock::now()),
       bucket_(kind == "robot" ? state_->options.robot_rate.rate : state_->options.app_rate.rate,
@@ -33,6 +35,18 @@ ws_connection::ws_connection(std::shared_ptr<shared_state> state, maybe_tls_stre
 }
 
 ws_connection::~ws_connection() = default;
+
+void ws_connection::on_run_end(std::exception_ptr e)
+{
+    if (!e)
+        return;
+    try {
+        std::rethrow_exception(e);
+    } catch (std::exception const& ex) {
+        // A bug in one session costs that connection, never the relay.
+        state_->log.error("connection_failed", {{"kind", kind_}, {"client", client_}, {"what", ex.what()}});
+    }
+}
 
 void ws_connection::post_frame(std::shared_ptr<std::string const> frame)
 {
@@ -46,8 +60,10 @@ void ws_connection::post_close(protocol::close_code code)
     net::post(ws_.get_executor(), [self = shared_from_this(), code] { self->begin_close(code); });
 }
 
-net::awaitable<bool> ws_connection::accept(http_request const& req)
+net::awaitable<bool> ws_connection::accept()
 {
+    // The session has its own timers; tcp_stream's would only cost memory.
+    ws_.next_layer().release_timers();
     // Keepalive is ours (see on_timer); Beast only bounds the opening and closing handshakes.
     websocket::stream_base::timeout opts{};
     opts.handshake_timeout = std::chrono::seconds(10);
@@ -64,11 +80,14 @@ net::awaitable<bool> ws_connection::accept(http_request const& req)
         last_heard_ = std::chrono::steady_clock::now();
         ping_in_flight_ = false;
     });
-    auto [accept_ec] = co_await ws_.async_accept(req, use_tuple);
+    auto [accept_ec] = co_await ws_.async_accept(*upgrade_, use_tuple);
+    upgrade_.reset();
     if (accept_ec) {
         state_->log.debug("ws_handshake_failed", {{"kind", kind_}, {"client", client_}, {"error", accept_ec.message()}});
         co_return false;
     }
+    // In its final place now: frames queued from here on leave together once per loop turn.
+    ws_.next_layer().batch_writes();
     state_->connections.add(shared_from_this());
     // The auth deadline first; once authenticated the same timer drives keepalive.
     timer_.expires_after(state_->options.auth_timeout);
@@ -137,10 +156,9 @@ net::awaitable<void> ws_connection::read_loop()
         else if (!closing_)
             send_error(errc::rate_limited, "over the message rate limit; message dropped");
         buffer_.consume(buffer_.size());
-        // A rare large message should not pin its buffer for the connection's whole life.
-        if (buffer_.capacity() > 16 * 1024)
-            buffer_.shrink_to_fit();
-        if (closing_ && !writing_ && queue_.empty())
+        // Most connections are idle most of the time: they keep no read buffer between messages.
+        buffer_.shrink_to_fit();
+        if (closing_ && !writing_ && head_ == queue_.size())
             break;
     }
     closing_ = true;
@@ -170,7 +188,8 @@ void ws_connection::enqueue(std::shared_ptr<std::string const> frame)
     queue_.push_back(std::move(frame));
     (kind_ == "robot" ? state_->metrics.robot_out : state_->metrics.app_out).inc();
     // Slow-consumer policy: a peer this far behind is dropped rather than buffered without bound.
-    if (queue_.size() > state_->options.send_queue_max_messages || queued_bytes_ > state_->options.send_queue_max_bytes) {
+    if (queue_.size() - head_ > state_->options.send_queue_max_messages ||
+        queued_bytes_ > state_->options.send_queue_max_bytes) {
         drop("slow_consumer");
         return;
     }
@@ -195,7 +214,7 @@ void ws_connection::do_write()
 {
     if (writing_)
         return;
-    if (queue_.empty()) {
+    if (head_ == queue_.size()) {
         if (closing_code_) {
             auto code = *closing_code_;
             closing_code_.reset();
@@ -209,19 +228,36 @@ void ws_connection::do_write()
         return;
     }
     writing_ = true;
-    ws_.async_write(net::buffer(*queue_.front()), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+    ws_.async_write(net::buffer(*queue_[head_]), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
         self->writing_ = false;
-        self->queued_bytes_ -= self->queue_.front()->size();
-        self->queue_.pop_front();
+        self->queued_bytes_ -= self->queue_[self->head_]->size();
+        self->queue_[self->head_++].reset();
         if (ec) {
             self->closing_ = true;
             self->closing_code_.reset();
-            self->queue_.clear();
-            self->queued_bytes_ = 0;
+            self->clear_queue();
             return;
+        }
+        if (self->head_ == self->queue_.size())
+            self->clear_queue();
+        else if (self->head_ >= 64 && self->head_ * 2 >= self->queue_.size()) {
+            // Never drained for a while: drop the sent prefix (amortized O(1) per frame).
+            self->queue_.erase(self->queue_.begin(), self->queue_.begin() + static_cast<std::ptrdiff_t>(self->head_));
+            self->head_ = 0;
         }
         self->do_write();
     });
+}
+
+void ws_connection::clear_queue()
+{
+    // A burst's capacity is given back once it has drained; an idle connection holds nothing.
+    if (queue_.capacity() > 16)
+        std::vector<std::shared_ptr<std::string const>>().swap(queue_);
+    else
+        queue_.clear();
+    head_ = 0;
+    queued_bytes_ = 0;
 }
 
 void ws_connection::begin_close(protocol::close_code code)
@@ -240,13 +276,13 @@ void ws_connection::drop(std::string_view why)
     if (why == "slow_consumer")
         state_->metrics.slow_consumer_drops.inc();
     state_->log.warn("ws_dropped", {{"kind", kind_}, {"client", client_}, {"reason", why},
-                                    {"queued", queue_.size()}, {"queued_bytes", queued_bytes_}});
+                                    {"queued", queue_.size() - head_}, {"queued_bytes", queued_bytes_}});
     closing_ = true;
     timer_.cancel();
     // No close frame: the peer is not reading, so one would never get through.
     beast::error_code ec;
-    ws_.next_layer().tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
-    ws_.next_layer().tcp().socket().close(ec);
+    ws_.next_layer().socket().shutdown(tcp::socket::shutdown_both, ec);
+    ws_.next_layer().socket().close(ec);
 }
 
 } // namespace relay::server

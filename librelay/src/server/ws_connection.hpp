@@ -13,11 +13,12 @@
 #include <boost/beast/websocket/stream.hpp>
 
 #include <chrono>
-#include <deque>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace relay::server {
 
@@ -27,8 +28,8 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
 public:
     using stream_type = beast::websocket::stream<maybe_tls_stream>;
 
-    ws_connection(std::shared_ptr<shared_state> state, maybe_tls_stream stream, std::string client,
-                  std::string_view kind);
+    ws_connection(std::shared_ptr<shared_state> state, maybe_tls_stream stream, http_request upgrade,
+                  std::string client, std::string_view kind);
     virtual ~ws_connection();
     ws_connection(ws_connection const&) = delete;
     ws_connection& operator=(ws_connection const&) = delete;
@@ -41,9 +42,21 @@ public:
     /** "app" or "robot". */
     std::string_view kind() const noexcept { return kind_; }
 
+    /**
+     * Runs `session` (upgrade, authentication, messages) on its own thread, detached from the
+     * HTTP connection that carried the upgrade, whose frames and buffers end here.
+     */
+    template <class Session> static void start(std::shared_ptr<Session> session)
+    {
+        std::shared_ptr<ws_connection> base = session;
+        net::co_spawn(base->executor(), session->run(), [base](std::exception_ptr e) { base->on_run_end(e); });
+    }
+
 protected:
+    /** The upgrade request, until accept() has answered it. */
+    http_request const& upgrade_request() const noexcept { return *upgrade_; }
     /** Completes the upgrade; false when the handshake failed (nothing more to do). */
-    net::awaitable<bool> accept(http_request const& req);
+    net::awaitable<bool> accept();
 
     /** Reads messages until the connection ends, handing each text to on_message(). Every
      * message costs a token of the connection's rate limit; over it, RATE_LIMITED and dropped. */
@@ -56,6 +69,9 @@ protected:
     void authenticated();
     bool is_authenticated() const noexcept { return authenticated_; }
     net::any_io_executor executor() { return ws_.get_executor(); }
+    /** The io_context this connection lives on (one thread runs it). */
+    net::io_context& context() const noexcept { return context_; }
+    bool on_own_thread() const noexcept { return context_.get_executor().running_in_this_thread(); }
 
     // Own thread only.
     void enqueue(std::shared_ptr<std::string const> frame);
@@ -76,13 +92,20 @@ protected:
     std::string_view const kind_; // "app" or "robot", for logs and metrics
 
 private:
+    void on_run_end(std::exception_ptr e);
     void do_write();
+    void clear_queue();
     void on_timer();
     void drop(std::string_view why);
 
     stream_type ws_;
+    net::io_context& context_;
+    std::unique_ptr<http_request> upgrade_; // released once answered
     beast::flat_buffer buffer_;
-    std::deque<std::shared_ptr<std::string const>> queue_;
+    // Frames not yet handed to the stream, from queue_[head_] on. A vector rather than a deque,
+    // which allocates a block even when empty: most connections are idle.
+    std::vector<std::shared_ptr<std::string const>> queue_;
+    std::size_t head_ = 0;
     std::size_t queued_bytes_ = 0;
     bool writing_ = false;
     bool closing_ = false;

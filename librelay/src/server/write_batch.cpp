@@ -1,0 +1,104 @@
+#include "write_batch.hpp"
+
+#include "tls.hpp"
+
+namespace relay::server {
+namespace {
+// Handlers run between two flushes on a busy thread: enough for big batches, few enough that
+// a frame never waits long behind a stream of input.
+constexpr int handlers_per_turn = 1024;
+} // namespace
+
+void write_batcher::add(std::shared_ptr<write_batch> batch, net::any_io_executor const& ex)
+{
+    pending_.push_back(std::move(batch));
+    if (!driven_ && !flush_posted_) {
+        flush_posted_ = true;
+        net::post(ex, [this] {
+            flush_posted_ = false;
+            flush();
+        });
+    }
+}
+
+void write_batcher::flush()
+{
+    // A flush can register batches again (a failed write completing at once); those wait for
+    // the next turn.
+    flushing_.swap(pending_);
+    for (auto& b : flushing_)
+        b->flush();
+    flushing_.clear();
+}
+
+void write_batcher::drive(net::io_context& context)
+{
+    auto& batcher = net::use_service<write_batcher>(context);
+    batcher.driven_ = true;
+    for (;;) {
+        int ran = 0;
+        while (ran < handlers_per_turn && context.poll_one() > 0)
+            ++ran;
+        batcher.flush();
+        if (context.stopped())
+            return;
+        // Nothing was ready: sleep until something is (one handler), then take the rest.
+        if (ran < handlers_per_turn && context.run_one() == 0)
+            return;
+    }
+}
+
+void write_batch::flush()
+{
+    registered_ = false;
+    if (!owner_ || writing_ || out_.empty() || error_)
+        return;
+    writing_ = true;
+    sending_.swap(out_);
+    owner_->write_now(net::buffer(sending_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        self->on_written(ec);
+    });
+}
+
+void write_batch::on_written(beast::error_code ec)
+{
+    writing_ = false;
+    // Idle connections keep no buffer.
+    std::string().swap(sending_);
+    if (ec) {
+        error_ = ec;
+        std::string().swap(out_);
+    }
+    if (parked_) {
+        auto h = std::move(*parked_);
+        parked_.reset();
+        net::post(ex_, beast::bind_front_handler(std::move(h), error_, error_ ? std::size_t{0} : parked_bytes_));
+    }
+    if (!out_.empty() && !error_ && !registered_) {
+        registered_ = true;
+        batcher_.add(shared_from_this(), ex_);
+    }
+    if (idle_waiter_ && idle()) {
+        auto h = std::move(*idle_waiter_);
+        idle_waiter_.reset();
+        std::move(h)();
+    }
+    // Drained and healthy: the stream lets go until its next write (an error must stay, so
+    // that later writes fail rather than start afresh).
+    if (owner_ && !writing_ && out_.empty() && !error_ && !parked_ && !idle_waiter_ && !registered_) {
+        auto* owner = owner_;
+        owner_ = nullptr;
+        owner->release_batch(this);
+    }
+}
+
+void write_batch::when_idle(idle_handler h)
+{
+    if (idle()) {
+        net::post(ex_, std::move(h));
+        return;
+    }
+    idle_waiter_.emplace(std::move(h));
+}
+
+} // namespace relay::server
