@@ -7,6 +7,7 @@
 #include <relay/auth/jwt.hpp>
 
 #include <boost/json.hpp>
+#include <boost/system/system_error.hpp>
 #include <doctest/doctest.h>
 
 #include <thread>
@@ -411,7 +412,11 @@ TEST_CASE("a message over read_message_max closes with 1009; others are unaffect
     auto dev = make_device(relayd.port(), owner);
     auto app = connect_app(relayd.port(), owner);
     auto big_app = connect_app(relayd.port(), owner);
-    big_app->send(json::object{{"type", "ping"}, {"id", std::string(4096, 'x')}});
+    try {
+        big_app->send(json::object{{"type", "ping"}, {"id", std::string(4096, 'x')}});
+    } catch (boost::system::system_error const&) {
+        // The client writes the frame in two parts; the relay may have refused it in between.
+    }
     CHECK(big_app->wait_closed() == 1009);
     auto robot = connect_robot(relayd.port(), dev);
     robot->send(robot_event("ok"));
