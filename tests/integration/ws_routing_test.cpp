@@ -273,6 +273,57 @@ TEST_CASE("commands: ack, routed to the robot, result back to the sending app on
     CHECK(str(lost, "ref") == "c2");
 }
 
+TEST_CASE("an app sees a robot's command results and events in the order the robot sent them")
+{
+    relayd_process relayd(test_env());
+    auto owner = make_account(relayd.port());
+    auto dev = make_device(relayd.port(), owner);
+    // Several app connections, so some share the robot's relay thread and some do not.
+    std::vector<std::unique_ptr<ws_client>> apps;
+    for (int i = 0; i < 4; ++i)
+        apps.push_back(connect_app(relayd.port(), owner));
+    auto robot = connect_robot(relayd.port(), dev);
+    for (auto& app : apps)
+        CHECK(str(app->expect("event"), "event") == "robot_connected");
+
+    constexpr int n = 20;
+    for (std::size_t a = 0; a < apps.size(); ++a)
+        for (int i = 0; i < n; ++i)
+            apps[a]->send(json::object{{"type", "command"}, {"device_id", dev.device_id},
+                                       {"id", "a" + std::to_string(a) + "c" + std::to_string(i)}, {"command", "sit"}});
+    std::vector<std::string> ids;
+    for (std::size_t k = 0; k < apps.size() * n; ++k)
+        ids.push_back(str(robot->expect("command"), "id"));
+    // Each result is followed at once by an event; every app must see them interleaved as sent.
+    for (auto const& id : ids) {
+        robot->send(json::object{{"type", "command_result"}, {"id", id}, {"ok", true}});
+        robot->send(json::object{{"type", "event"}, {"event", "after_result"}, {"data", {{"id", id}}}});
+    }
+    for (std::size_t a = 0; a < apps.size(); ++a) {
+        std::string last_result;
+        int results = 0, events = 0;
+        while (events < static_cast<int>(ids.size())) {
+            auto m = apps[a]->read_json();
+            REQUIRE(m.has_value());
+            auto type = str(*m, "type");
+            if (type == "ack")
+                continue;
+            if (type == "command_result") {
+                last_result = str(*m, "id");
+                ++results;
+                continue;
+            }
+            REQUIRE(type == "event");
+            auto id = str(m->at("data"), "id");
+            // This app's own results come before the event the robot sent right after them.
+            if (id.starts_with("a" + std::to_string(a) + "c"))
+                CHECK(last_result == id);
+            ++events;
+        }
+        CHECK(results == n);
+    }
+}
+
 TEST_CASE("resume replays what an app missed, and says when it cannot")
 {
     relayd_process relayd(test_env({{"RELAY_REPLAY_MAX_EVENTS", "5"}}));

@@ -27,8 +27,10 @@ void in_process_broker::prune(channel_state& c, std::chrono::steady_clock::time_
 
 void in_process_broker::deliver_all(std::string const& channel, channel_state& c, channel_message const& m)
 {
-    // Delivery only queues (sessions post to their own thread), so doing it under the shard
-    // lock is cheap and keeps each channel's order identical for every subscriber.
+    // Delivery only queues (on another thread through its inbox; on the subscriber's own
+    // thread straight onto the connection's send queue) and never calls back into the broker,
+    // so doing it under the shard lock is safe, cheap, and keeps each channel's order identical
+    // for every subscriber.
     bool expired = false;
     for (auto const& w : c.subscribers) {
         if (auto s = w.lock())

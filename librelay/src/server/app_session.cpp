@@ -17,9 +17,11 @@
 namespace relay::server {
 
 /**
- * Events published on another thread for the apps of one io_context: one post wakes the
- * thread, which then takes everything that arrived meanwhile, instead of one post (and its
- * allocation and queue lock) per event per app. Guarded by mutex_; drained on its own thread.
+ * Everything other threads hand to the apps of one io_context — events, frames (command
+ * results, signaling) and access changes — in one FIFO: one post wakes the thread, which then
+ * takes everything that arrived meanwhile, instead of one post (and its allocation and queue
+ * lock) per message per app. One FIFO keeps their order, e.g. a revocation is applied before
+ * any event published after it. Guarded by mutex_; drained on its own thread.
  */
 class delivery_inbox : public net::execution_context::service {
 public:
@@ -27,25 +29,26 @@ public:
     static inline net::execution_context::id id;
 
     struct item {
+        enum class kind : std::uint8_t { event, frame, access };
+        kind what;
         std::shared_ptr<app_session> app;
-        std::string channel;
-        routing::channel_message message;
+        std::string channel;               // event, access: the device
+        routing::channel_message message;  // event; frame: only .frame
+        std::optional<protocol::role> role; // access
     };
 
     explicit delivery_inbox(net::execution_context& context) : net::execution_context::service(context) {}
 
     /**
-     * Queues `message` for `app`: at once when called on the app's own thread with nothing
-     * waiting here (a robot on the same thread), else through the inbox. Either way each
-     * channel's messages reach the app in seq order, which resume's bookkeeping relies on.
+     * Queues `i`. An event published on the app's own thread (a robot on the same thread) is
+     * handled at once when nothing is waiting here; everything else waits its turn.
      */
-    void deliver(std::shared_ptr<app_session> const& app, std::string const& channel,
-                 routing::channel_message const& message, bool own_thread, net::any_io_executor const& ex)
+    void push(item i, bool own_thread, net::any_io_executor const& ex)
     {
         {
             std::unique_lock lock(mutex_);
-            if (!own_thread || !items_.empty()) {
-                items_.push_back({app, channel, message});
+            if (i.what != item::kind::event || !own_thread || !items_.empty()) {
+                items_.push_back(std::move(i));
                 if (posted_)
                     return;
                 posted_ = true;
@@ -54,20 +57,34 @@ public:
                 return;
             }
         }
-        app->on_delivery(channel, message);
+        run(i);
     }
 
 private:
+    static void run(item& i)
+    {
+        switch (i.what) {
+        case item::kind::event: i.app->on_delivery(i.channel, i.message); break;
+        case item::kind::frame: i.app->enqueue_frame(std::move(i.message.frame)); break;
+        case item::kind::access: i.app->on_access_changed(i.channel, i.role); break;
+        }
+    }
+
     void drain()
     {
+        std::vector<item> batch;
         {
             std::lock_guard lock(mutex_);
-            draining_.swap(items_);
+            batch.swap(items_);
             posted_ = false;
         }
-        for (auto& i : draining_)
-            i.app->on_delivery(i.channel, i.message);
-        draining_.clear();
+        for (auto& i : batch)
+            run(i);
+        // Hand the capacity back for the next burst, unless a new one already started.
+        batch.clear();
+        std::lock_guard lock(mutex_);
+        if (items_.empty())
+            items_.swap(batch);
     }
 
     void shutdown() override
@@ -79,7 +96,6 @@ private:
     std::mutex mutex_; // guards items_ and posted_
     std::vector<item> items_;
     bool posted_ = false;
-    std::vector<item> draining_; // own thread only
 };
 
 app_session::app_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, http_request upgrade,
@@ -94,12 +110,12 @@ net::awaitable<void> app_session::run()
 {
     // A token may come with the upgrade (header or ?token=); otherwise the first message must
     // be `auth` within the auth deadline.
-    auto const& req = upgrade_request();
-    std::string token(bearer_token(req));
+    std::string token(bearer_token(upgrade_request()));
     if (token.empty()) {
-        std::string_view target(req.target().data(), req.target().size());
-        if (auto q = target.find('?'); q != std::string_view::npos)
-            token = query_param(target.substr(q + 1), "token").value_or("");
+        auto const& target = upgrade_request().target();
+        std::string_view t(target.data(), target.size());
+        if (auto q = t.find('?'); q != std::string_view::npos)
+            token = query_param(t.substr(q + 1), "token").value_or("");
     }
     if (!co_await accept())
         co_return;
@@ -414,7 +430,7 @@ void app_session::deliver(std::string const& channel, routing::channel_message c
 {
     // Nothing on the delivery path calls back into the broker, so delivering at once is safe
     // under its lock.
-    inbox_.deliver(self(), channel, message, on_own_thread(), executor());
+    inbox_.push({delivery_inbox::item::kind::event, self(), channel, message, {}}, on_own_thread(), executor());
 }
 
 void app_session::on_delivery(std::string const& channel, routing::channel_message const& message)
@@ -436,12 +452,20 @@ void app_session::on_delivery(std::string const& channel, routing::channel_messa
 
 void app_session::access_changed(std::string const& device_id, std::optional<protocol::role> role)
 {
-    net::post(executor(), [self = self(), device_id, role] {
-        if (self->loading_devices_)
-            self->changes_while_loading_.emplace_back(device_id, role);
-        else
-            self->apply_access(device_id, role);
-    });
+    inbox_.push({delivery_inbox::item::kind::access, self(), device_id, {}, role}, false, executor());
+}
+
+void app_session::send(std::shared_ptr<std::string const> frame)
+{
+    inbox_.push({delivery_inbox::item::kind::frame, self(), {}, {0, {}, std::move(frame)}, {}}, false, executor());
+}
+
+void app_session::on_access_changed(std::string const& device_id, std::optional<protocol::role> role)
+{
+    if (loading_devices_)
+        changes_while_loading_.emplace_back(device_id, role);
+    else
+        apply_access(device_id, role);
 }
 
 void app_session::apply_access(std::string const& device_id, std::optional<protocol::role> role)

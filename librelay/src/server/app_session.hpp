@@ -22,12 +22,16 @@ public:
     /** Upgrades, authenticates and serves the connection until it ends. */
     net::awaitable<void> run();
 
-    // routing::app_link — called from any thread; each posts to this connection's thread.
+    // routing::app_link — called from any thread; each goes through this thread's inbox, in order.
     void deliver(std::string const& channel, routing::channel_message const& message) override;
-    /** Own thread: queues a published message unless access was removed or resume sent it. */
-    void on_delivery(std::string const& channel, routing::channel_message const& message);
-    void send(std::shared_ptr<std::string const> frame) override { post_frame(std::move(frame)); }
+    void send(std::shared_ptr<std::string const> frame) override;
     void access_changed(std::string const& device_id, std::optional<protocol::role> role) override;
+
+    // Own thread (the inbox): what the three above do when their turn comes.
+    /** Queues a published message unless access was removed or resume sent it. */
+    void on_delivery(std::string const& channel, routing::channel_message const& message);
+    void enqueue_frame(std::shared_ptr<std::string const> frame) { enqueue(std::move(frame)); }
+    void on_access_changed(std::string const& device_id, std::optional<protocol::role> role);
     void close(protocol::close_code code) override { post_close(code); }
 
 private:

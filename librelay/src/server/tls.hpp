@@ -6,6 +6,7 @@
 #include "write_batch.hpp"
 
 #include <boost/asio/ssl/context.hpp>
+#include <boost/assert.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
@@ -60,8 +61,10 @@ public:
     }
     maybe_tls_stream(maybe_tls_stream&& other) noexcept
         : plain_(std::move(other.plain_)), socket_(std::move(other.socket_)), context_(std::move(other.context_)),
-          tls_(std::move(other.tls_)), batch_(std::move(other.batch_)), batching_(other.batching_)
+          tls_(std::move(other.tls_)), batch_(std::move(other.batch_)), keeper_(std::move(other.keeper_)),
+          batcher_(other.batcher_)
     {
+        BOOST_ASSERT(!batch_ || batch_->idle()); // moved only before its first write
         if (batch_)
             batch_->rebind(*this);
     }
@@ -87,8 +90,15 @@ public:
             plain_.reset();
         }
     }
-    /** From now on writes are gathered per loop turn (see write_batch.hpp). */
-    void batch_writes() noexcept { batching_ = true; }
+    /**
+     * From now on writes are gathered per loop turn (see write_batch.hpp). `keeper` owns this
+     * stream (the session) and is kept alive while a write is on the socket.
+     */
+    void batch_writes(std::weak_ptr<void> keeper)
+    {
+        keeper_ = std::move(keeper);
+        batcher_ = &net::use_service<write_batcher>(net::query(get_executor(), net::execution::context));
+    }
     /** The batch went idle: an idle connection holds no batch (it is made again on the next write). */
     void release_batch(write_batch const* b) noexcept
     {
@@ -109,9 +119,9 @@ public:
     template <class ConstBufferSequence, class Token>
     auto async_write_some(ConstBufferSequence const& buffers, Token&& token)
     {
-        if (batching_) {
+        if (batcher_) {
             if (!batch_)
-                batch_ = std::make_shared<write_batch>(*this, get_executor());
+                batch_ = std::make_shared<write_batch>(*this, keeper_, *batcher_, get_executor());
             return net::async_initiate<Token, void(beast::error_code, std::size_t)>(
                 [](auto handler, write_batch* batch, ConstBufferSequence const& b) { batch->write(b, std::move(handler)); },
                 token, batch_.get(), buffers);
@@ -191,7 +201,8 @@ private:
     std::shared_ptr<net::ssl::context> context_; // kept alive as long as the TLS stream
     std::unique_ptr<tls_stream> tls_;
     std::shared_ptr<write_batch> batch_; // while output is waiting or on the socket
-    bool batching_ = false;
+    std::weak_ptr<void> keeper_;         // batched writes: the session owning this stream
+    write_batcher* batcher_ = nullptr;   // batched writes: this thread's batcher
 };
 
 } // namespace relay::server

@@ -2,6 +2,8 @@
 
 #include "tls.hpp"
 
+#include <boost/assert.hpp>
+
 namespace relay::server {
 namespace {
 // Handlers run between two flushes on a busy thread: enough for big batches, few enough that
@@ -35,6 +37,11 @@ void write_batcher::drive(net::io_context& context)
 {
     auto& batcher = net::use_service<write_batcher>(context);
     batcher.driven_ = true;
+    // Run some other way afterwards (a restart, a test), the batcher posts its flushes again.
+    struct undrive {
+        write_batcher& b;
+        ~undrive() { b.driven_ = false; }
+    } undrive{batcher};
     for (;;) {
         int ran = 0;
         while (ran < handlers_per_turn && context.poll_one() > 0)
@@ -51,13 +58,16 @@ void write_batcher::drive(net::io_context& context)
 void write_batch::flush()
 {
     registered_ = false;
-    if (!owner_ || writing_ || out_.empty() || error_)
+    // The session is kept alive until the write completes: the socket (and, with TLS, the
+    // SSL stream's state) must outlive the operation. A session already going away writes
+    // nothing more.
+    auto keep = keeper_.lock();
+    if (!keep || !owner_ || writing_ || out_.empty() || error_)
         return;
     writing_ = true;
     sending_.swap(out_);
-    owner_->write_now(net::buffer(sending_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        self->on_written(ec);
-    });
+    owner_->write_now(net::buffer(sending_), [self = shared_from_this(), keep = std::move(keep)](
+                                                 beast::error_code ec, std::size_t) { self->on_written(ec); });
 }
 
 void write_batch::on_written(beast::error_code ec)
@@ -94,6 +104,7 @@ void write_batch::on_written(beast::error_code ec)
 
 void write_batch::when_idle(idle_handler h)
 {
+    BOOST_ASSERT(!idle_waiter_); // Beast tears a stream down once
     if (idle()) {
         net::post(ex_, std::move(h));
         return;

@@ -10,6 +10,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/execution_context.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 
 #include <memory>
 #include <optional>
@@ -67,8 +68,9 @@ public:
 
     static constexpr std::size_t limit = 64 * 1024;
 
-    write_batch(maybe_tls_stream& owner, net::any_io_executor ex)
-        : owner_(&owner), ex_(std::move(ex)), batcher_(net::use_service<write_batcher>(net::query(ex_, net::execution::context)))
+    /** `keeper` owns the stream (its session): held while a write is on the socket. */
+    write_batch(maybe_tls_stream& owner, std::weak_ptr<void> keeper, write_batcher& batcher, net::any_io_executor ex)
+        : owner_(&owner), keeper_(std::move(keeper)), ex_(std::move(ex)), batcher_(batcher)
     {
     }
 
@@ -80,9 +82,8 @@ public:
             net::post(ex_, beast::bind_front_handler(std::forward<Handler>(handler), error_, std::size_t{0}));
             return;
         }
-        auto at = out_.size();
-        out_.resize(at + n);
-        net::buffer_copy(net::buffer(out_.data() + at, n), buffers);
+        for (auto b : beast::buffers_range_ref(buffers))
+            out_.append(static_cast<char const*>(b.data()), b.size());
         if (!registered_) {
             registered_ = true;
             batcher_.add(shared_from_this(), ex_);
@@ -110,6 +111,7 @@ private:
     void on_written(beast::error_code ec);
 
     maybe_tls_stream* owner_;
+    std::weak_ptr<void> keeper_;
     net::any_io_executor ex_;
     write_batcher& batcher_;
     std::string out_;     // waiting for the next flush

@@ -87,7 +87,7 @@ net::awaitable<bool> ws_connection::accept()
         co_return false;
     }
     // In its final place now: frames queued from here on leave together once per loop turn.
-    ws_.next_layer().batch_writes();
+    ws_.next_layer().batch_writes(weak_from_this());
     state_->connections.add(shared_from_this());
     // The auth deadline first; once authenticated the same timer drives keepalive.
     timer_.expires_after(state_->options.auth_timeout);
