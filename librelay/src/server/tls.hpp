@@ -50,6 +50,17 @@ private:
  * into one system call per loop turn (batch_writes, see write_batch.hpp).
  */
 class maybe_tls_stream {
+    /** Calls `f` with the layer that carries the bytes: the TLS stream, the bare socket or the tcp_stream. */
+    template <class F>
+    decltype(auto) visit(F&& f)
+    {
+        if (tls_)
+            return f(*tls_);
+        if (socket_)
+            return f(*socket_);
+        return f(*plain_);
+    }
+
 public:
     using executor_type = net::any_io_executor;
     using tls_stream = beast::ssl_stream<beast::tcp_stream>;
@@ -109,11 +120,7 @@ public:
     template <class MutableBufferSequence, class Token>
     auto async_read_some(MutableBufferSequence const& buffers, Token&& token)
     {
-        if (tls_)
-            return tls_->async_read_some(buffers, std::forward<Token>(token));
-        if (socket_)
-            return socket_->async_read_some(buffers, std::forward<Token>(token));
-        return plain_->async_read_some(buffers, std::forward<Token>(token));
+        return visit([&](auto& s) { return s.async_read_some(buffers, std::forward<Token>(token)); });
     }
 
     template <class ConstBufferSequence, class Token>
@@ -126,31 +133,23 @@ public:
                 [](auto handler, write_batch* batch, ConstBufferSequence const& b) { batch->write(b, std::move(handler)); },
                 token, batch_.get(), buffers);
         }
-        return write_some_now(buffers, std::forward<Token>(token));
+        return visit([&](auto& s) { return s.async_write_some(buffers, std::forward<Token>(token)); });
     }
 
     /** Writes all of `buffers` to the connection now, bypassing the batch (the batch's own writes). */
     template <class ConstBufferSequence, class Handler>
     void write_now(ConstBufferSequence const& buffers, Handler&& handler)
     {
-        if (tls_)
-            net::async_write(*tls_, buffers, std::forward<Handler>(handler));
-        else if (socket_)
-            net::async_write(*socket_, buffers, std::forward<Handler>(handler));
-        else
-            net::async_write(*plain_, buffers, std::forward<Handler>(handler));
+        visit([&](auto& s) { net::async_write(s, buffers, std::forward<Handler>(handler)); });
     }
 
     // What Beast's WebSocket stream needs of its next layer to close it.
     friend void teardown(beast::role_type role, maybe_tls_stream& s, beast::error_code& ec)
     {
-        using boost::beast::websocket::teardown;
-        if (s.tls_)
-            teardown(role, *s.tls_, ec);
-        else if (s.socket_)
-            teardown(role, *s.socket_, ec);
-        else
-            teardown(role, *s.plain_, ec);
+        s.visit([&](auto& layer) {
+            using boost::beast::websocket::teardown;
+            teardown(role, layer, ec);
+        });
     }
 
     template <class TeardownHandler>
@@ -174,26 +173,13 @@ public:
     }
 
 private:
-    template <class ConstBufferSequence, class Token>
-    auto write_some_now(ConstBufferSequence const& buffers, Token&& token)
-    {
-        if (tls_)
-            return tls_->async_write_some(buffers, std::forward<Token>(token));
-        if (socket_)
-            return socket_->async_write_some(buffers, std::forward<Token>(token));
-        return plain_->async_write_some(buffers, std::forward<Token>(token));
-    }
-
     template <class TeardownHandler>
     void teardown_now(beast::role_type role, TeardownHandler&& handler)
     {
-        using boost::beast::websocket::async_teardown;
-        if (tls_)
-            async_teardown(role, *tls_, std::forward<TeardownHandler>(handler));
-        else if (socket_)
-            async_teardown(role, *socket_, std::forward<TeardownHandler>(handler));
-        else
-            async_teardown(role, *plain_, std::forward<TeardownHandler>(handler));
+        visit([&](auto& layer) {
+            using boost::beast::websocket::async_teardown;
+            async_teardown(role, layer, std::forward<TeardownHandler>(handler));
+        });
     }
 
     std::optional<beast::tcp_stream> plain_;
