@@ -307,6 +307,12 @@ void ws_client::send_text(std::string const& text)
     impl_->ws.write(net::buffer(text));
 }
 
+void ws_client::send_fragment(std::string const& text, bool last)
+{
+    impl_->ws.text(true);
+    impl_->ws.write_some(last, net::buffer(text));
+}
+
 void ws_client::send(boost::json::value const& message)
 {
     send_text(boost::json::serialize(message));

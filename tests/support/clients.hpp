@@ -74,6 +74,8 @@ public:
 
     void send_text(std::string const& text);
     void send(boost::json::value const& message);
+    /** Sends one frame of a text message; `last` ends the message (fragmented messages). */
+    void send_fragment(std::string const& text, bool last);
 
     /** The next text message, or nullopt on timeout or once the connection is closed. */
     std::optional<std::string> read_text(std::chrono::milliseconds timeout = std::chrono::seconds(5));

@@ -12,6 +12,7 @@
 #include <boost/beast/websocket/teardown.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/compose.hpp>
 
 #include <memory>
 #include <mutex>
@@ -42,6 +43,34 @@ private:
     mutable std::mutex mutex_; // guards context_
     std::shared_ptr<net::ssl::context> context_;
 };
+
+namespace detail {
+/** maybe_tls_stream::drain_then_close's steps: shutdown(send), read until EOF or 1 MiB, close. */
+struct drain_op {
+    tcp::socket& socket;
+    std::unique_ptr<char[]> buffer;
+    std::size_t left = 1024 * 1024;
+    bool started = false;
+
+    template <class Self>
+    void operator()(Self& self, beast::error_code ec = {}, std::size_t n = 0)
+    {
+        if (!started) {
+            started = true;
+            socket.shutdown(tcp::socket::shutdown_send, ec); // an error shows on the read
+        } else {
+            left -= std::min(left, n);
+            if (ec || left == 0) {
+                beast::error_code ignored;
+                socket.close(ignored);
+                self.complete(ec == net::error::eof || !ec ? beast::error_code{} : ec);
+                return;
+            }
+        }
+        socket.async_read_some(net::buffer(buffer.get(), 2048), std::move(self));
+    }
+};
+} // namespace detail
 
 /**
  * A TCP stream, or a TLS stream over one: what HTTP and WebSocket sessions read and write.
@@ -176,10 +205,27 @@ private:
     template <class TeardownHandler>
     void teardown_now(beast::role_type role, TeardownHandler&& handler)
     {
+        if (socket_ && role == beast::role_type::server) {
+            drain_then_close(std::forward<TeardownHandler>(handler));
+            return;
+        }
         visit([&](auto& layer) {
             using boost::beast::websocket::async_teardown;
             async_teardown(role, layer, std::forward<TeardownHandler>(handler));
         });
+    }
+
+    /**
+     * Server-side TCP teardown: stop sending, read and drop what the peer still sends until it
+     * closes (at most 1 MiB), then close. Beast's own stops after one read, so a peer still
+     * sending — the rest of a message refused as too big — got a reset instead of reading the
+     * close frame it had been sent.
+     */
+    template <class Handler>
+    void drain_then_close(Handler&& handler)
+    {
+        net::async_compose<Handler, void(beast::error_code)>(
+            detail::drain_op{*socket_, std::make_unique<char[]>(2048)}, handler, *socket_);
     }
 
     std::optional<beast::tcp_stream> plain_;
