@@ -252,15 +252,26 @@ json::value ask_over_socket(ws_client& robot, std::string const& id = {})
     }
 }
 
+/** A relayd with one owner and their device's robot connected: what every socket case needs. */
+struct robot_on_relay {
+    explicit robot_on_relay(env_map env, std::string const& device_id = {})
+        : relayd(std::move(env)), port(relayd.port()), owner(make_account(port)),
+          device(make_device(port, owner, device_id)), robot(connect_robot(port, device))
+    {
+    }
+    relayd_process relayd;
+    std::uint16_t port;
+    account owner;
+    device_credentials device;
+    std::unique_ptr<ws_client> robot;
+};
+
 } // namespace
 
 TEST_CASE("a robot asks over its socket: credentials for its device id, signed like the HTTP ones")
 {
-    relayd_process relayd(coturn_env());
-    auto port = relayd.port();
-    auto owner = make_account(port);
-    auto device = make_device(port, owner, "turn-bot");
-    auto robot = connect_robot(port, device);
+    robot_on_relay r(coturn_env(), "turn-bot");
+    auto& robot = r.robot;
 
     auto answer = ask_over_socket(*robot, "t1");
     CAPTURE(answer);
@@ -277,7 +288,7 @@ TEST_CASE("a robot asks over its socket: credentials for its device id, signed l
     CHECK(std::abs(expires - (unix_now() + 3600)) <= 5);
 
     // Everything but the subject matches what an app gets from GET /api/turn/credentials.
-    auto http = http_get(port, target(device.device_id), owner.access_token).json().as_object();
+    auto http = http_get(r.port, target(r.device.device_id), r.owner.access_token).json().as_object();
     CHECK(c.at("urls") == http.at("urls"));
     CHECK(c.at("ice_servers").as_array().size() == http.at("ice_servers").as_array().size());
     CHECK(c.at("ice_servers").as_array().at(1) == http.at("ice_servers").as_array().at(1));
@@ -301,11 +312,8 @@ TEST_CASE("a robot's turn_credentials_request costs a token of its rate limit li
 {
     auto env = coturn_env();
     env["RELAY_ROBOT_RATE"] = "0.01/3";
-    relayd_process relayd(env);
-    auto port = relayd.port();
-    auto owner = make_account(port);
-    auto device = make_device(port, owner);
-    auto robot = connect_robot(port, device);
+    robot_on_relay r(env);
+    auto& robot = r.robot;
     for (int i = 0; i < 3; ++i)
         CHECK(ask_over_socket(*robot, "ok" + std::to_string(i)).at("type") == "turn_credentials");
     auto limited = ask_over_socket(*robot, "over");
@@ -316,12 +324,8 @@ TEST_CASE("a robot's turn_credentials_request costs a token of its rate limit li
 
 TEST_CASE("RELAY_TURN_PROVIDER=none: a robot asking over its socket gets STUN only, like the HTTP route")
 {
-    relayd_process relayd(test_env({{"RELAY_STUN_URLS", "stun:stun.example.com:3478"}}));
-    auto port = relayd.port();
-    auto owner = make_account(port);
-    auto device = make_device(port, owner);
-    auto robot = connect_robot(port, device);
-    auto answer = ask_over_socket(*robot, "t1");
+    robot_on_relay r(test_env({{"RELAY_STUN_URLS", "stun:stun.example.com:3478"}}));
+    auto answer = ask_over_socket(*r.robot, "t1");
     CAPTURE(answer);
     REQUIRE(answer.is_object());
     REQUIRE(answer.at("type") == "turn_credentials");
@@ -338,15 +342,12 @@ TEST_CASE("a robot asking while the Cloudflare API is down gets TURN_UNAVAILABLE
 {
     relay::test::temp_dir dir;
     test_pki pki(dir.path());
-    relayd_process relayd(test_env({{"RELAY_TURN_PROVIDER", "cloudflare"},
-                                    {"RELAY_CF_TURN_KEY_ID", "key-123"},
-                                    {"RELAY_CF_TURN_API_TOKEN", "tok-secret"},
-                                    {"RELAY_CF_API_BASE", "https://127.0.0.1:" + std::to_string(closed_port()) + "/v1"},
-                                    {"SSL_CERT_FILE", pki.ca_cert}}));
-    auto port = relayd.port();
-    auto owner = make_account(port);
-    auto device = make_device(port, owner);
-    auto robot = connect_robot(port, device);
+    robot_on_relay r(test_env({{"RELAY_TURN_PROVIDER", "cloudflare"},
+                               {"RELAY_CF_TURN_KEY_ID", "key-123"},
+                               {"RELAY_CF_TURN_API_TOKEN", "tok-secret"},
+                               {"RELAY_CF_API_BASE", "https://127.0.0.1:" + std::to_string(closed_port()) + "/v1"},
+                               {"SSL_CERT_FILE", pki.ca_cert}}));
+    auto& robot = r.robot;
 
     auto answer = ask_over_socket(*robot, "t1");
     CAPTURE(answer);
@@ -354,7 +355,7 @@ TEST_CASE("a robot asking while the Cloudflare API is down gets TURN_UNAVAILABLE
     REQUIRE(answer.at("type") == "error");
     CHECK(answer.at("code") == "TURN_UNAVAILABLE");
     CHECK(answer.at("ref") == "t1");
-    auto http = http_get(port, target(device.device_id), owner.access_token);
+    auto http = http_get(r.port, target(r.device.device_id), r.owner.access_token);
     CHECK(http.status == 503);
     CHECK(http.error_code() == "TURN_UNAVAILABLE");
     CHECK(answer.at("message") == http.json().at("error").at("message"));
