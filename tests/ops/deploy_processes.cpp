@@ -26,30 +26,6 @@ namespace {
 
 namespace net = boost::asio;
 
-int decode_status(int status)
-{
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return -1;
-}
-
-/** Waits for `pid` up to `limit`; nullopt while it still runs. */
-std::optional<int> wait_for(pid_t pid, std::chrono::milliseconds limit)
-{
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-        int status = 0;
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return decode_status(status);
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (std::chrono::steady_clock::now() >= deadline)
-            return std::nullopt;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-}
-
 pid_t spawn(std::vector<std::string> const& argv, std::string const& out_path,
             std::optional<std::map<std::string, std::string>> const& env)
 {
@@ -153,10 +129,10 @@ std::pair<int, std::string> run_program(std::vector<std::string> const& argv, st
     relay::test::temp_dir dir;
     auto out_path = dir.path() + "/out.txt";
     pid_t pid = spawn(argv, out_path, std::nullopt);
-    auto status = wait_for(pid, limit);
+    auto status = relay::test::wait_for_exit(pid, limit);
     if (!status) {
         kill(-pid, SIGKILL);
-        wait_for(pid, std::chrono::seconds(10));
+        relay::test::wait_for_exit(pid, std::chrono::seconds(10));
         return {-1, read_text(out_path)};
     }
     return {*status, read_text(out_path)};
@@ -180,10 +156,10 @@ int child_process::stop(int sig, std::chrono::seconds limit)
     if (pid_ <= 0)
         return status_.value_or(-1);
     kill(pid_, sig);
-    auto status = wait_for(pid_, limit);
+    auto status = relay::test::wait_for_exit(pid_, limit);
     if (!status) {
         kill(-pid_, SIGKILL);
-        wait_for(pid_, std::chrono::seconds(10));
+        relay::test::wait_for_exit(pid_, std::chrono::seconds(10));
         status = -1;
     }
     pid_ = -1;
@@ -195,7 +171,7 @@ bool child_process::exited()
 {
     if (pid_ <= 0)
         return true;
-    if (auto status = wait_for(pid_, std::chrono::milliseconds(0))) {
+    if (auto status = relay::test::wait_for_exit(pid_, std::chrono::milliseconds(0))) {
         pid_ = -1; // reaped: never signal this pid again
         status_ = status;
         return true;

@@ -1,5 +1,6 @@
 #include "support/relayd_process.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -113,6 +114,25 @@ relayd_process::relayd_process(std::map<std::string, std::string> env, std::vect
     }
     stop(SIGKILL);
     throw std::runtime_error("relayd did not start listening:\n" + read_file(log_path_));
+}
+
+std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds limit)
+{
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        int status = 0;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            if (WIFEXITED(status)) return WEXITSTATUS(status);
+            if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+            return -1;
+        }
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (std::chrono::steady_clock::now() >= deadline)
+            return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
 }
 
 relayd_process::~relayd_process()

@@ -1,7 +1,9 @@
 #pragma once
 // Starts a real relayd on a free loopback port for a test, and stops it at the end.
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +46,12 @@ private:
 std::pair<int, std::string> run_relayd(std::vector<std::string> const& args,
                                        std::map<std::string, std::string> const& env,
                                        std::string const& stdin_text = {});
+
+/**
+ * Waits for child `pid` up to `limit`: its exit status (128 + signal when killed, -1 when it
+ * cannot be waited for), or nullopt while it still runs.
+ */
+std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds limit);
 
 /** A fresh temporary directory, removed by the destructor. */
 class temp_dir {

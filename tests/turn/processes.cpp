@@ -2,6 +2,8 @@
 
 #include "stun_client.hpp"
 
+#include "support/relayd_process.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -52,37 +54,13 @@ pid_t spawn(std::vector<std::string> const& argv, std::string const& out_path)
     return pid;
 }
 
-int decode_status(int status)
-{
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return -1;
-}
-
-/** Waits for `pid` up to `limit`; nullopt if it is still running then. */
-std::optional<int> wait_for(pid_t pid, std::chrono::milliseconds limit)
-{
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-        int status = 0;
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return decode_status(status);
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (std::chrono::steady_clock::now() >= deadline)
-            return std::nullopt;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-}
-
 /** Ends a child we started: SIGTERM, then SIGKILL if it does not go within 5 s. */
 void end_child(pid_t pid)
 {
     kill(pid, SIGTERM);
-    if (!wait_for(pid, std::chrono::seconds(5))) {
+    if (!relay::test::wait_for_exit(pid, std::chrono::seconds(5))) {
         kill(pid, SIGKILL);
-        wait_for(pid, std::chrono::seconds(5));
+        relay::test::wait_for_exit(pid, std::chrono::seconds(5));
     }
 }
 
@@ -133,7 +111,7 @@ std::pair<int, std::string> run_program(std::vector<std::string> const& argv, st
     relay::test::temp_dir dir;
     auto out_path = dir.path() + "/out.txt";
     pid_t pid = spawn(argv, out_path);
-    auto status = wait_for(pid, limit);
+    auto status = relay::test::wait_for_exit(pid, limit);
     if (!status) {
         end_child(pid);
         return {-1, read_text(out_path)};
@@ -185,7 +163,7 @@ turnserver_process::turnserver_process(std::vector<std::string> const& secrets)
         pid_ = spawn(argv, dir_.path() + "/stdout.txt");
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
         while (std::chrono::steady_clock::now() < deadline) {
-            if (wait_for(pid_, std::chrono::milliseconds(0))) {
+            if (relay::test::wait_for_exit(pid_, std::chrono::milliseconds(0))) {
                 pid_ = -1;
                 break; // it exited: probably the port; pick another
             }
