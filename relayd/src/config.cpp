@@ -218,6 +218,13 @@ std::vector<setting> const& settings()
          [](auto const& v, config& c) { return parse_number<unsigned>(v, c.server.scrypt_log_n, 10, 20); }},
         {"RELAY_THREADS", "threads", "network threads (default: one per core)",
          [](auto const& v, config& c) { return parse_number<unsigned>(v, c.server.threads, 0, 256); }},
+        {"RELAY_BUSY_POLL_US", "busy-poll-us", "microseconds an idle network thread polls before sleeping (default 0: trades CPU for latency)",
+         [](auto const& v, config& c) {
+             long long us = 0;
+             auto e = parse_number<long long>(v, us, 0, 10000);
+             if (e.empty()) c.server.busy_poll = std::chrono::microseconds(us);
+             return e;
+         }},
         {"RELAY_READ_MESSAGE_MAX", "read-message-max", "largest WebSocket message, bytes (default 65536)",
          [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.read_message_max, 1024, 16 << 20); }},
         {"RELAY_TUNNEL_BODY_MAX", "tunnel-body-max", "largest REST-tunnel body, bytes (default 1048576)",

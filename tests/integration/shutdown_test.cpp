@@ -67,3 +67,36 @@ TEST_CASE("SIGTERM: no new connections are taken while draining")
     CHECK(answer.status == 503);
     CHECK(exit_status.get() == 0);
 }
+
+TEST_CASE("busy polling (RELAY_BUSY_POLL_US): routes both ways, then stops at once on SIGTERM")
+{
+    relayd_process relayd(test_env({{"RELAY_BUSY_POLL_US", "500"},
+                                    {"RELAY_THREADS", "2"},
+                                    {"RELAY_APP_RATE", "10000/10000"},
+                                    {"RELAY_ROBOT_RATE", "10000/10000"}}));
+    CHECK(relayd.output().find("busy_poll_us=500") != std::string::npos);
+    auto owner = make_account(relayd.port());
+    auto dev = make_device(relayd.port(), owner, "bp-bot");
+    auto robot = connect_robot(relayd.port(), dev);
+    auto app = connect_app(relayd.port(), owner);
+
+    // Many round trips, so that the threads are caught polling as well as sleeping.
+    for (int i = 0; i < 200; ++i) {
+        auto id = "c" + std::to_string(i);
+        app->send(json::object{{"type", "command"}, {"device_id", "bp-bot"}, {"id", id}, {"command", "sit"}});
+        auto command = robot->expect("command");
+        REQUIRE(command.is_object());
+        REQUIRE(command.at("id").as_string() == id);
+        robot->send(json::object{{"type", "command_result"}, {"id", id}, {"ok", true}});
+        auto result = app->expect("command_result");
+        REQUIRE(result.is_object());
+        REQUIRE(result.at("id").as_string() == id);
+        robot->send(json::object{{"type", "event"}, {"event", "battery"}, {"data", {{"level", i}}}});
+        auto event = app->expect("event");
+        REQUIRE(event.is_object());
+        REQUIRE(event.at("data").at("level") == i);
+    }
+    auto started = std::chrono::steady_clock::now();
+    CHECK(relayd.stop(SIGTERM) == 0);
+    CHECK(std::chrono::steady_clock::now() - started < 5s);
+}

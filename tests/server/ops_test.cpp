@@ -37,6 +37,7 @@ TEST_CASE("relayd refuses bad configuration with a one-line reason")
     refused({}, {{"RELAY_TURN_PROVIDER", "twilio"}}, "must be coturn, cloudflare or none");
     refused({}, {{"RELAY_TURN_PROVIDER", "coturn"}}, "RELAY_TURN_PROVIDER=coturn needs RELAY_TURN_SECRET");
     refused({}, {{"RELAY_LOG_FORMAT", "xml"}}, "must be text or json");
+    refused({}, {{"RELAY_BUSY_POLL_US", "20000"}}, "invalid RELAY_BUSY_POLL_US (from environment): must be between 0 and 10000");
     refused({}, {{"RELAY_TLS_CERT", "/x.pem"}}, "must be set together");
     refused({"--config", "/nonexistent/relay.conf"}, {}, "cannot read config file /nonexistent/relay.conf");
     refused({"frobnicate"}, {}, "unknown command 'frobnicate'");

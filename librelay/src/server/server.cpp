@@ -204,12 +204,14 @@ void server::run()
                       net::detached);
     }
     d.log.info("listening", {{"host", d.options.host}, {"port", d.bound_port},
-                             {"threads", d.contexts.size()}, {"tls", d.state->tls != nullptr}});
+                             {"threads", d.contexts.size()}, {"busy_poll_us", d.options.busy_poll.count()},
+                             {"tls", d.state->tls != nullptr}});
     net::co_spawn(*d.contexts.front(), d.accept_loop(*d.acceptor, d.routes, serve_http), net::detached);
     std::vector<std::thread> threads;
+    auto busy_poll = d.options.busy_poll;
     for (std::size_t i = 1; i < d.contexts.size(); ++i)
-        threads.emplace_back([&c = *d.contexts[i]] { write_batcher::drive(c); });
-    write_batcher::drive(*d.contexts.front());
+        threads.emplace_back([&c = *d.contexts[i], busy_poll] { write_batcher::drive(c, busy_poll); });
+    write_batcher::drive(*d.contexts.front(), busy_poll);
     for (auto& t : threads)
         t.join();
     d.state->blocking.join();

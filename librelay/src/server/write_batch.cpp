@@ -9,6 +9,17 @@ namespace {
 // Handlers run between two flushes on a busy thread: enough for big batches, few enough that
 // a frame never waits long behind a stream of input.
 constexpr int handlers_per_turn = 1024;
+
+/** Polls `context` until a handler runs (true) or `how_long` has passed or it stopped (false). */
+bool poll_for(net::io_context& context, std::chrono::microseconds how_long)
+{
+    auto until = std::chrono::steady_clock::now() + how_long;
+    do {
+        if (context.poll_one() > 0)
+            return true;
+    } while (!context.stopped() && std::chrono::steady_clock::now() < until);
+    return false;
+}
 } // namespace
 
 void write_batcher::add(std::shared_ptr<write_batch> batch, net::any_io_executor const& ex)
@@ -33,7 +44,7 @@ void write_batcher::flush()
     flushing_.clear();
 }
 
-void write_batcher::drive(net::io_context& context)
+void write_batcher::drive(net::io_context& context, std::chrono::microseconds busy_poll)
 {
     auto& batcher = net::use_service<write_batcher>(context);
     batcher.driven_ = true;
@@ -49,8 +60,14 @@ void write_batcher::drive(net::io_context& context)
         batcher.flush();
         if (context.stopped())
             return;
-        // Nothing was ready: sleep until something is (one handler), then take the rest.
-        if (ran < handlers_per_turn && context.run_one() == 0)
+        if (ran == handlers_per_turn)
+            continue;
+        // Nothing was ready: sleep until something is (one handler), then take the rest. If
+        // asked, poll a while first: the next message often comes within microseconds (the
+        // answer to what was just sent), sooner than a sleeping thread wakes.
+        if (busy_poll.count() > 0 && poll_for(context, busy_poll))
+            continue;
+        if (context.run_one() == 0)
             return;
     }
 }

@@ -12,6 +12,7 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/buffers_range.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,9 +42,10 @@ public:
     /**
      * Runs `context` on the calling thread until it stops or runs out of work, flushing the
      * batches after each turn: every ready handler (at most a bounded number, so a busy thread
-     * still writes regularly), then one write per connection with output.
+     * still writes regularly), then one write per connection with output. With nothing ready,
+     * it polls for up to `busy_poll` before it sleeps.
      */
-    static void drive(net::io_context& context);
+    static void drive(net::io_context& context, std::chrono::microseconds busy_poll = {});
 
 private:
     void shutdown() override { pending_.clear(); }
