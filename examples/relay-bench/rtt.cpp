@@ -4,10 +4,52 @@
 #include "latency.hpp"
 #include "scenario.hpp"
 
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <fmt/format.h>
+
+#include <array>
+#include <thread>
 
 namespace relay::bench {
 namespace {
+
+/**
+ * The machine's floor for one hop: a 64-byte TCP echo over loopback between two of the bench's
+ * threads, no relay and no WebSocket. A command round trip makes two such hops (app <-> relay,
+ * relay <-> robot), so twice this is what no relay can beat here; on a virtual machine it is
+ * mostly the cost of waking a thread on another, idle vCPU.
+ */
+latency_summary loopback_echo(std::size_t count)
+{
+    net::io_context ctx;
+    tcp::acceptor acceptor(ctx, {net::ip::make_address_v4("127.0.0.1"), 0});
+    tcp::socket client(ctx), server(ctx);
+    client.connect(acceptor.local_endpoint());
+    acceptor.accept(server);
+    client.set_option(tcp::no_delay(true));
+    server.set_option(tcp::no_delay(true));
+    std::thread echo([&] {
+        std::array<char, 64> b{};
+        boost::system::error_code ec;
+        while (!ec && net::read(server, net::buffer(b), ec) == b.size())
+            net::write(server, net::buffer(b), ec);
+    });
+    std::vector<std::int64_t> samples;
+    samples.reserve(count);
+    std::array<char, 64> b{};
+    boost::system::error_code ec;
+    for (std::size_t i = 0; i < count + count / 20 && !ec; ++i) {
+        auto t = now_ns();
+        net::write(client, net::buffer(b), ec);
+        net::read(client, net::buffer(b), ec);
+        if (i >= count / 20)
+            samples.push_back(now_ns() - t);
+    }
+    client.shutdown(tcp::socket::shutdown_both, ec);
+    echo.join();
+    return summarize(samples);
+}
 
 class rtt {
 public:
@@ -136,6 +178,10 @@ int rtt::run()
     out.figure("rtt_max_us", "round trip max", round_trip.max_us, "us");
     out.figure("ack_p50_us", "ack (app -> relay -> app) p50", ack.p50_us, "us");
     out.figure("ack_p99_us", "ack p99", ack.p99_us, "us");
+    // Measured after the relay's figures, on the same machine, for comparison: the floor.
+    auto floor = loopback_echo(o_.count);
+    out.figure("loopback_echo_p50_us", "loopback TCP echo, no relay, p50", floor.p50_us, "us");
+    out.figure("loopback_echo_p99_us", "loopback TCP echo p99", floor.p99_us, "us");
     if (relay_cpu >= 0)
         out.figure("relay_cpu_percent", "relayd CPU", 100 * relay_cpu / seconds, "%");
     std::uint64_t errors = 0;
