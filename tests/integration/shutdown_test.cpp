@@ -100,3 +100,30 @@ TEST_CASE("busy polling (RELAY_BUSY_POLL_US): routes both ways, then stops at on
     CHECK(relayd.stop(SIGTERM) == 0);
     CHECK(std::chrono::steady_clock::now() - started < 5s);
 }
+
+TEST_CASE("SIGTERM with an app that stopped reading: relayd still exits 0, within the grace period")
+{
+    // The stalled app's socket is full and more than 64 KiB wait behind it, so its writes are
+    // parked; shutdown must neither wait for it for ever nor leave it behind (a sanitizer build
+    // reports such a leak and exits non-zero).
+    relayd_process relayd(test_env({{"RELAY_SHUTDOWN_GRACE", "2"},
+                                    {"RELAY_ROBOT_RATE", "100000/100000"},
+                                    {"RELAY_SEND_QUEUE_MAX_MESSAGES", "100000"},
+                                    {"RELAY_SEND_QUEUE_MAX_BYTES", "1073741824"}}));
+    auto owner = make_account(relayd.port());
+    auto dev = make_device(relayd.port(), owner, "stall-bot");
+    auto stalled = connect_app(relayd.port(), owner);
+    auto robot = connect_robot(relayd.port(), dev);
+    std::string blob(20000, 'x');
+    for (int i = 0; i < 400; ++i) // 8 MB: more than loopback's socket buffers hold
+        robot->send(json::object{{"type", "event"}, {"event", "photo"}, {"data", {{"i", i}, {"blob", blob}}}});
+    // The robot's events have been routed once a later request on its socket is answered.
+    robot->send(json::object{{"type", "ping"}});
+    REQUIRE(!robot->expect("pong", 10s).is_null());
+    CHECK(stalled->is_open());
+
+    auto started = std::chrono::steady_clock::now();
+    auto status = relayd.stop(SIGTERM);
+    CHECK_MESSAGE(status == 0, relayd.output());
+    CHECK(std::chrono::steady_clock::now() - started < 8s);
+}

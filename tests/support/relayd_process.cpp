@@ -43,7 +43,9 @@ pid_t spawn(std::vector<std::string> const& args, std::vector<std::string> const
             int stdin_fd)
 {
     std::vector<char*> argv;
-    std::string bin = RELAY_TEST_RELAYD;
+    // RELAY_TEST_RELAYD runs the suites against another build of relayd (a sanitizer build, say).
+    auto const* other = std::getenv("RELAY_TEST_RELAYD");
+    std::string bin = other && *other ? other : RELAY_TEST_RELAYD;
     argv.push_back(bin.data());
     for (auto const& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);

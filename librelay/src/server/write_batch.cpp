@@ -4,6 +4,8 @@
 
 #include <boost/assert.hpp>
 
+#include <algorithm>
+
 namespace relay::server {
 namespace {
 // Handlers run between two flushes on a busy thread: enough for big batches, few enough that
@@ -42,6 +44,29 @@ void write_batcher::flush()
     for (auto& b : flushing_)
         b->flush();
     flushing_.clear();
+}
+
+void write_batcher::holding(std::shared_ptr<write_batch> const& batch)
+{
+    if (holding_.size() >= prune_at_) {
+        std::erase_if(holding_, [](auto const& w) {
+            auto b = w.lock();
+            return !b || !b->holds_handler();
+        });
+        prune_at_ = std::max<std::size_t>(64, 2 * holding_.size());
+    }
+    holding_.push_back(batch);
+}
+
+void write_batcher::shutdown()
+{
+    pending_.clear();
+    flushing_.clear();
+    // Dropping a handler can end its session and so the batch: keep each alive meanwhile.
+    auto holding = std::move(holding_);
+    for (auto& w : holding)
+        if (auto b = w.lock())
+            b->drop_handlers();
 }
 
 void write_batcher::drive(net::io_context& context, std::chrono::microseconds busy_poll)
@@ -127,6 +152,7 @@ void write_batch::when_idle(idle_handler h)
         return;
     }
     idle_waiter_.emplace(std::move(h));
+    batcher_.holding(shared_from_this());
 }
 
 } // namespace relay::server

@@ -48,9 +48,16 @@ public:
     static void drive(net::io_context& context, std::chrono::microseconds busy_poll = {});
 
 private:
-    void shutdown() override { pending_.clear(); }
+    friend class write_batch;
+    void shutdown() override;
+    /** `batch` now holds a handler, which holds its session, which holds `batch`. */
+    void holding(std::shared_ptr<write_batch> const& batch);
 
     std::vector<std::shared_ptr<write_batch>> pending_;
+    // Batches that hold a parked write or an idle waiter (or did): shutdown() breaks their
+    // cycles, as Asio does for the handlers it owns. Pruned as it grows.
+    std::vector<std::weak_ptr<write_batch>> holding_;
+    std::size_t prune_at_ = 64;
     std::vector<std::shared_ptr<write_batch>> flushing_;
     bool driven_ = false;       // drive() runs this context: no need to post flushes
     bool flush_posted_ = false; // fallback for a context run some other way (tests)
@@ -93,6 +100,7 @@ public:
         if (writing_ && out_.size() > limit) {
             parked_.emplace(std::forward<Handler>(handler));
             parked_bytes_ = n;
+            batcher_.holding(shared_from_this());
             return;
         }
         net::post(ex_, beast::bind_front_handler(std::forward<Handler>(handler), beast::error_code{}, n));
@@ -111,6 +119,13 @@ public:
 private:
     friend class write_batcher;
     void on_written(beast::error_code ec);
+    bool holds_handler() const noexcept { return parked_ || idle_waiter_; }
+    /** Drops the waiting handlers unrun (shutdown). */
+    void drop_handlers() noexcept
+    {
+        parked_.reset();
+        idle_waiter_.reset();
+    }
 
     maybe_tls_stream* owner_;
     std::weak_ptr<void> keeper_;
