@@ -8,6 +8,10 @@ namespace {
 // (the statement cache is keyed by the literal).
 #define RELAY_DEVICE_COLUMNS "d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities, d.firmware"
 
+// Whether a device exists, for the operations on its members: an unknown device is told apart
+// from an unknown member. Static, like a literal, because the statement cache keeps a view of it.
+constexpr char const device_known_sql[] = "SELECT 1 FROM devices WHERE device_id = ?";
+
 device read_device(statement const& st)
 {
     return device{st.text(0), st.text(1), st.text(2), st.int64(3), st.optional_int64(4), st.text(5),
@@ -23,6 +27,39 @@ std::optional<role> read_role(statement const& st, int col)
     return static_cast<role>(v);
 }
 
+/**
+ * The row callback for each_row on a query whose column `role_col` holds a role: collects one T
+ * per row, made by `make(statement, role)`. A role out of range (a damaged file) fails the list.
+ */
+template <class T> class rows_with_role {
+public:
+    rows_with_role(int role_col, T (*make)(statement const&, role)) : role_col_(role_col), make_(make) {}
+
+    void operator()(statement const& st)
+    {
+        if (auto access = read_role(st, role_col_))
+            rows_.push_back(make_(st, *access));
+        else
+            damaged_ = true;
+    }
+
+    /** The rows; the query's failure when `query` failed, errc::internal when a role was damaged. */
+    result<std::vector<T>> take(result<void> const& query)
+    {
+        if (!query)
+            return query.error();
+        if (damaged_)
+            return errc::internal;
+        return std::move(rows_);
+    }
+
+private:
+    int role_col_;
+    T (*make_)(statement const&, role);
+    std::vector<T> rows_;
+    bool damaged_ = false;
+};
+
 } // namespace
 
 result<void> sqlite_store::create_device(device const& d, std::string_view owner_user_id)
@@ -31,67 +68,41 @@ result<void> sqlite_store::create_device(device const& d, std::string_view owner
     auto tx = begin_write();
     if (!tx)
         return tx.error();
-    {
-        auto st = prepare("INSERT INTO devices (device_id, name, secret_sealed, created_at, last_seen, capabilities, "
-                          "firmware) VALUES (?, ?, ?, ?, ?, ?, ?)");
-        if (!st)
-            return st.error();
-        st->bind(d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities, d.firmware);
-        int rc = st->step();
-        if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
-            return errc::device_exists;
-        if (rc != SQLITE_DONE)
-            return fail(rc, "create_device");
-    }
-    {
-        auto st = prepare("INSERT INTO memberships (device_id, user_id, role) VALUES (?, ?, ?)");
-        if (!st)
-            return st.error();
-        st->bind(d.device_id, owner_user_id, role::owner);
-        int rc = st->step();
-        // The device was just inserted, so the user is the reference that can be missing.
-        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-            return errc::user_not_found;
-        if (rc != SQLITE_DONE)
-            return fail(rc, "create_device");
-    }
+    auto device_row = insert("create_device",
+                             {{SQLITE_CONSTRAINT_PRIMARYKEY, errc::device_exists},
+                              {SQLITE_CONSTRAINT_UNIQUE, errc::device_exists}},
+                             "INSERT INTO devices (device_id, name, secret_sealed, created_at, last_seen, "
+                             "capabilities, firmware) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities,
+                             d.firmware);
+    if (!device_row)
+        return device_row;
+    // The device was just inserted, so the user is the reference that can be missing.
+    auto owner_row = insert("create_device", {{SQLITE_CONSTRAINT_FOREIGNKEY, errc::user_not_found}},
+                            "INSERT INTO memberships (device_id, user_id, role) VALUES (?, ?, ?)", d.device_id,
+                            owner_user_id, role::owner);
+    if (!owner_row)
+        return owner_row;
     return tx->commit();
 }
 
 result<device> sqlite_store::get_device(std::string_view device_id)
 {
     std::lock_guard lock(mutex_);
-    device found;
-    auto r = one_row("get_device", "SELECT " RELAY_DEVICE_COLUMNS " FROM devices d WHERE d.device_id = ?",
-                     [&](statement const& st) { found = read_device(st); }, device_id);
-    if (!r)
-        return r.error();
-    if (!*r)
-        return errc::device_not_found;
-    return found;
+    return read_row("get_device", errc::device_not_found,
+                    "SELECT " RELAY_DEVICE_COLUMNS " FROM devices d WHERE d.device_id = ?", read_device, device_id);
 }
 
 result<std::vector<device_access>> sqlite_store::list_devices_for_user(std::string_view user_id)
 {
     std::lock_guard lock(mutex_);
-    std::vector<device_access> devices;
-    bool damaged = false;
+    rows_with_role<device_access> devices(
+        7, [](statement const& st, role access) { return device_access{read_device(st), access}; });
     auto r = each_row("list_devices_for_user",
                       "SELECT " RELAY_DEVICE_COLUMNS ", m.role FROM memberships m "
                       "JOIN devices d ON d.device_id = m.device_id WHERE m.user_id = ? ORDER BY d.name, d.device_id",
-                      [&](statement const& st) {
-                          auto access = read_role(st, 7);
-                          if (!access)
-                              damaged = true;
-                          else
-                              devices.push_back(device_access{read_device(st), *access});
-                      },
-                      user_id);
-    if (!r)
-        return r.error();
-    if (damaged)
-        return errc::internal;
-    return devices;
+                      devices, user_id);
+    return devices.take(r);
 }
 
 result<std::optional<role>> sqlite_store::role_of(std::string_view user_id, std::string_view device_id)
@@ -115,36 +126,22 @@ result<std::optional<role>> sqlite_store::role_of(std::string_view user_id, std:
 result<void> sqlite_store::rename_device(std::string_view device_id, std::string_view name)
 {
     std::lock_guard lock(mutex_);
-    auto changed = exec("rename_device", "UPDATE devices SET name = ? WHERE device_id = ?", name, device_id);
-    if (!changed)
-        return changed.error();
-    if (*changed == 0)
-        return errc::device_not_found;
-    return {};
+    return change_row("rename_device", errc::device_not_found, "UPDATE devices SET name = ? WHERE device_id = ?", name,
+                      device_id);
 }
 
 result<void> sqlite_store::delete_device(std::string_view device_id)
 {
     std::lock_guard lock(mutex_);
     // Memberships and session history go with it (ON DELETE CASCADE).
-    auto changed = exec("delete_device", "DELETE FROM devices WHERE device_id = ?", device_id);
-    if (!changed)
-        return changed.error();
-    if (*changed == 0)
-        return errc::device_not_found;
-    return {};
+    return change_row("delete_device", errc::device_not_found, "DELETE FROM devices WHERE device_id = ?", device_id);
 }
 
 result<void> sqlite_store::set_device_secret(std::string_view device_id, std::string_view secret_sealed)
 {
     std::lock_guard lock(mutex_);
-    auto changed =
-        exec("set_device_secret", "UPDATE devices SET secret_sealed = ? WHERE device_id = ?", secret_sealed, device_id);
-    if (!changed)
-        return changed.error();
-    if (*changed == 0)
-        return errc::device_not_found;
-    return {};
+    return change_row("set_device_secret", errc::device_not_found,
+                      "UPDATE devices SET secret_sealed = ? WHERE device_id = ?", secret_sealed, device_id);
 }
 
 result<void> sqlite_store::record_device_seen(std::string_view device_id, unix_seconds last_seen,
@@ -153,26 +150,17 @@ result<void> sqlite_store::record_device_seen(std::string_view device_id, unix_s
 {
     std::lock_guard lock(mutex_);
     // A NULL parameter keeps the stored value: a robot that says nothing new erases nothing.
-    auto changed = exec("record_device_seen",
-                        "UPDATE devices SET last_seen = ?, capabilities = COALESCE(?, capabilities), "
-                        "firmware = COALESCE(?, firmware) WHERE device_id = ?",
-                        last_seen, capabilities, firmware, device_id);
-    if (!changed)
-        return changed.error();
-    if (*changed == 0)
-        return errc::device_not_found;
-    return {};
+    return change_row("record_device_seen", errc::device_not_found,
+                      "UPDATE devices SET last_seen = ?, capabilities = COALESCE(?, capabilities), "
+                      "firmware = COALESCE(?, firmware) WHERE device_id = ?",
+                      last_seen, capabilities, firmware, device_id);
 }
 
 result<std::vector<device>> sqlite_store::list_devices()
 {
     std::lock_guard lock(mutex_);
-    std::vector<device> devices;
-    auto r = each_row("list_devices", "SELECT " RELAY_DEVICE_COLUMNS " FROM devices d ORDER BY d.device_id",
-                      [&](statement const& st) { devices.push_back(read_device(st)); });
-    if (!r)
-        return r.error();
-    return devices;
+    return read_rows("list_devices", "SELECT " RELAY_DEVICE_COLUMNS " FROM devices d ORDER BY d.device_id",
+                     read_device);
 }
 
 result<void> sqlite_store::add_member(std::string_view device_id, std::string_view user_id, role r)
@@ -185,28 +173,23 @@ result<void> sqlite_store::add_member(std::string_view device_id, std::string_vi
     auto tx = begin_write();
     if (!tx)
         return tx.error();
-    auto device_known = exists("add_member", "SELECT 1 FROM devices WHERE device_id = ?", device_id);
-    if (!device_known)
-        return device_known.error();
-    if (!*device_known)
-        return errc::device_not_found;
-    auto user_known = exists("add_member", "SELECT 1 FROM users WHERE id = ?", user_id);
-    if (!user_known)
-        return user_known.error();
-    if (!*user_known)
-        return errc::user_not_found;
+    if (auto known = require_row("add_member", errc::device_not_found, device_known_sql, device_id); !known)
+        return known;
+    if (auto known = require_row("add_member", errc::user_not_found, "SELECT 1 FROM users WHERE id = ?", user_id);
+        !known)
+        return known;
     auto is_owner = exists("add_member", "SELECT 1 FROM memberships WHERE device_id = ? AND user_id = ? AND role = ?",
                            device_id, user_id, role::owner);
     if (!is_owner)
         return is_owner.error();
     if (*is_owner)
         return errc::forbidden; // demoting the owner would leave the device without one
-    auto upserted = exec("add_member",
-                         "INSERT INTO memberships (device_id, user_id, role) VALUES (?, ?, ?) "
-                         "ON CONFLICT (device_id, user_id) DO UPDATE SET role = excluded.role",
-                         device_id, user_id, r);
+    auto upserted = run("add_member",
+                        "INSERT INTO memberships (device_id, user_id, role) VALUES (?, ?, ?) "
+                        "ON CONFLICT (device_id, user_id) DO UPDATE SET role = excluded.role",
+                        device_id, user_id, r);
     if (!upserted)
-        return upserted.error();
+        return upserted;
     return tx->commit();
 }
 
@@ -216,11 +199,8 @@ result<void> sqlite_store::remove_member(std::string_view device_id, std::string
     auto tx = begin_write();
     if (!tx)
         return tx.error();
-    auto device_known = exists("remove_member", "SELECT 1 FROM devices WHERE device_id = ?", device_id);
-    if (!device_known)
-        return device_known.error();
-    if (!*device_known)
-        return errc::device_not_found;
+    if (auto known = require_row("remove_member", errc::device_not_found, device_known_sql, device_id); !known)
+        return known;
     std::optional<std::int64_t> current;
     auto found = one_row("remove_member", "SELECT role FROM memberships WHERE device_id = ? AND user_id = ?",
                          [&](statement const& st) { current = st.int64(0); }, device_id, user_id);
@@ -231,9 +211,9 @@ result<void> sqlite_store::remove_member(std::string_view device_id, std::string
     if (*current == static_cast<int>(role::owner))
         return errc::forbidden;
     auto removed =
-        exec("remove_member", "DELETE FROM memberships WHERE device_id = ? AND user_id = ?", device_id, user_id);
+        run("remove_member", "DELETE FROM memberships WHERE device_id = ? AND user_id = ?", device_id, user_id);
     if (!removed)
-        return removed.error();
+        return removed;
     return tx->commit();
 }
 
@@ -244,31 +224,20 @@ result<std::vector<member>> sqlite_store::list_members(std::string_view device_i
     auto tx = begin_read();
     if (!tx)
         return tx.error();
-    auto device_known = exists("list_members", "SELECT 1 FROM devices WHERE device_id = ?", device_id);
-    if (!device_known)
-        return device_known.error();
-    if (!*device_known)
-        return errc::device_not_found;
-    std::vector<member> members;
-    bool damaged = false;
+    if (auto known = require_row("list_members", errc::device_not_found, device_known_sql, device_id); !known)
+        return known.error();
+    rows_with_role<member> members(
+        2, [](statement const& st, role access) { return member{st.text(0), st.text(1), access}; });
     auto r = each_row("list_members",
                       "SELECT m.user_id, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id "
                       "WHERE m.device_id = ? ORDER BY m.role DESC, u.email",
-                      [&](statement const& st) {
-                          auto access = read_role(st, 2);
-                          if (!access)
-                              damaged = true;
-                          else
-                              members.push_back(member{st.text(0), st.text(1), *access});
-                      },
-                      device_id);
-    if (!r)
-        return r.error();
-    if (damaged)
-        return errc::internal;
+                      members, device_id);
+    auto listed = members.take(r);
+    if (!listed)
+        return listed;
     if (auto c = tx->commit(); !c)
         return c.error();
-    return members;
+    return listed;
 }
 
 result<std::vector<user_access>> sqlite_store::users_with_access(std::string_view device_id)
@@ -277,30 +246,19 @@ result<std::vector<user_access>> sqlite_store::users_with_access(std::string_vie
     auto tx = begin_read();
     if (!tx)
         return tx.error();
-    auto device_known = exists("users_with_access", "SELECT 1 FROM devices WHERE device_id = ?", device_id);
-    if (!device_known)
-        return device_known.error();
-    if (!*device_known)
-        return errc::device_not_found;
-    std::vector<user_access> users;
-    bool damaged = false;
+    if (auto known = require_row("users_with_access", errc::device_not_found, device_known_sql, device_id); !known)
+        return known.error();
+    rows_with_role<user_access> users(
+        1, [](statement const& st, role access) { return user_access{st.text(0), access}; });
     auto r = each_row("users_with_access",
-                      "SELECT user_id, role FROM memberships WHERE device_id = ? ORDER BY role DESC, user_id",
-                      [&](statement const& st) {
-                          auto access = read_role(st, 1);
-                          if (!access)
-                              damaged = true;
-                          else
-                              users.push_back(user_access{st.text(0), *access});
-                      },
+                      "SELECT user_id, role FROM memberships WHERE device_id = ? ORDER BY role DESC, user_id", users,
                       device_id);
-    if (!r)
-        return r.error();
-    if (damaged)
-        return errc::internal;
+    auto listed = users.take(r);
+    if (!listed)
+        return listed;
     if (auto c = tx->commit(); !c)
         return c.error();
-    return users;
+    return listed;
 }
 
 } // namespace relay::store::detail

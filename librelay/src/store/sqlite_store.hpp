@@ -8,13 +8,16 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace relay::store::detail {
 
@@ -159,6 +162,90 @@ private:
     result<bool> exists(std::string_view operation, std::string_view sql, Args const&... args)
     {
         return one_row(operation, sql, [](statement const&) {}, args...);
+    }
+
+    /** Fails with `missing` (errc::device_not_found, …) unless a query returns a row. */
+    template <class... Args>
+    result<void> require_row(std::string_view operation, errc missing, std::string_view sql, Args const&... args)
+    {
+        auto found = exists(operation, sql, args...);
+        if (!found)
+            return found.error();
+        if (!*found)
+            return missing;
+        return {};
+    }
+
+    /** The one row a query must find, made by `read(statement const&)`; `missing` when there is none. */
+    template <class Read, class... Args>
+    auto read_row(std::string_view operation, errc missing, std::string_view sql, Read read, Args const&... args)
+        -> result<std::invoke_result_t<Read&, statement const&>>
+    {
+        std::optional<std::invoke_result_t<Read&, statement const&>> row;
+        auto found = one_row(operation, sql, [&](statement const& st) { row = read(st); }, args...);
+        if (!found)
+            return found.error();
+        if (!*found)
+            return missing;
+        return std::move(*row);
+    }
+
+    /** Every row of a query, each made by `read(statement const&)`. */
+    template <class Read, class... Args>
+    auto read_rows(std::string_view operation, std::string_view sql, Read read, Args const&... args)
+        -> result<std::vector<std::invoke_result_t<Read&, statement const&>>>
+    {
+        std::vector<std::invoke_result_t<Read&, statement const&>> rows;
+        auto r = each_row(operation, sql, [&](statement const& st) { rows.push_back(read(st)); }, args...);
+        if (!r)
+            return r.error();
+        return rows;
+    }
+
+    /** Runs a statement without rows when how many rows it changed does not matter. */
+    template <class... Args> result<void> run(std::string_view operation, std::string_view sql, Args const&... args)
+    {
+        auto changed = exec(operation, sql, args...);
+        if (!changed)
+            return changed.error();
+        return {};
+    }
+
+    /** Runs an UPDATE or DELETE that must change a row; `missing` when it changed none. */
+    template <class... Args>
+    result<void> change_row(std::string_view operation, errc missing, std::string_view sql, Args const&... args)
+    {
+        auto changed = exec(operation, sql, args...);
+        if (!changed)
+            return changed.error();
+        if (*changed == 0)
+            return missing;
+        return {};
+    }
+
+    /** A violated constraint (an extended code such as SQLITE_CONSTRAINT_UNIQUE) that an insert
+     * answers with its own error instead of logging it as a failure. */
+    struct on_constraint {
+        int rc;
+        errc answer;
+    };
+
+    /** Runs an INSERT; a violated constraint listed in `expected` is answered with its errc. */
+    template <class... Args>
+    result<void> insert(std::string_view operation, std::initializer_list<on_constraint> expected,
+                        std::string_view sql, Args const&... args)
+    {
+        auto st = prepare(sql);
+        if (!st)
+            return st.error();
+        st->bind(args...);
+        int rc = st->step();
+        for (auto const& c : expected)
+            if (rc == c.rc)
+                return c.answer;
+        if (rc != SQLITE_DONE)
+            return fail(rc, operation);
+        return {};
     }
 
     /** Deletes expired tokens, at most once a minute of the callers' clock. */
