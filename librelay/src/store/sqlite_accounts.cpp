@@ -4,6 +4,10 @@
 namespace relay::store::detail {
 namespace {
 
+// The columns read_user expects, in its order; a macro so each query stays one string literal
+// (the statement cache is keyed by the literal).
+#define RELAY_USER_COLUMNS "id, email, password_hash, created_at"
+
 user read_user(statement const& st)
 {
     return user{st.text(0), st.text(1), st.text(2), st.int64(3)};
@@ -17,65 +21,40 @@ result<user> sqlite_store::create_user(std::string_view email, std::string_view 
     if (!id)
         return id.error();
     std::lock_guard lock(mutex_);
-    auto st = prepare("INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)");
-    if (!st)
-        return st.error();
-    st->bind(*id, email, password_hash, now);
-    int rc = st->step();
     // The only UNIQUE constraint besides the random 128-bit id is the email.
-    if (rc == SQLITE_CONSTRAINT_UNIQUE)
-        return errc::email_taken;
-    if (rc != SQLITE_DONE)
-        return fail(rc, "create_user");
+    if (auto r = insert("create_user", {{SQLITE_CONSTRAINT_UNIQUE, errc::email_taken}},
+                        "INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)", *id, email,
+                        password_hash, now);
+        !r)
+        return r.error();
     return user{std::move(*id), std::string(email), std::string(password_hash), now};
 }
 
 result<user> sqlite_store::find_user_by_email(std::string_view email)
 {
     std::lock_guard lock(mutex_);
-    user found;
-    auto r = one_row("find_user_by_email", "SELECT id, email, password_hash, created_at FROM users WHERE email = ?",
-                     [&](statement const& st) { found = read_user(st); }, email);
-    if (!r)
-        return r.error();
-    if (!*r)
-        return errc::user_not_found;
-    return found;
+    return read_row("find_user_by_email", errc::user_not_found,
+                    "SELECT " RELAY_USER_COLUMNS " FROM users WHERE email = ?", read_user, email);
 }
 
 result<user> sqlite_store::find_user_by_id(std::string_view user_id)
 {
     std::lock_guard lock(mutex_);
-    user found;
-    auto r = one_row("find_user_by_id", "SELECT id, email, password_hash, created_at FROM users WHERE id = ?",
-                     [&](statement const& st) { found = read_user(st); }, user_id);
-    if (!r)
-        return r.error();
-    if (!*r)
-        return errc::user_not_found;
-    return found;
+    return read_row("find_user_by_id", errc::user_not_found, "SELECT " RELAY_USER_COLUMNS " FROM users WHERE id = ?",
+                    read_user, user_id);
 }
 
 result<std::vector<user>> sqlite_store::list_users()
 {
     std::lock_guard lock(mutex_);
-    std::vector<user> users;
-    auto r = each_row("list_users", "SELECT id, email, password_hash, created_at FROM users ORDER BY created_at, id",
-                      [&](statement const& st) { users.push_back(read_user(st)); });
-    if (!r)
-        return r.error();
-    return users;
+    return read_rows("list_users", "SELECT " RELAY_USER_COLUMNS " FROM users ORDER BY created_at, id", read_user);
 }
 
 result<void> sqlite_store::set_password_hash(std::string_view user_id, std::string_view password_hash)
 {
     std::lock_guard lock(mutex_);
-    auto changed = exec("set_password_hash", "UPDATE users SET password_hash = ? WHERE id = ?", password_hash, user_id);
-    if (!changed)
-        return changed.error();
-    if (*changed == 0)
-        return errc::user_not_found;
-    return {};
+    return change_row("set_password_hash", errc::user_not_found, "UPDATE users SET password_hash = ? WHERE id = ?",
+                      password_hash, user_id);
 }
 
 result<void> sqlite_store::insert_refresh_token(refresh_token const& token)
@@ -86,11 +65,10 @@ result<void> sqlite_store::insert_refresh_token(refresh_token const& token)
     auto tx = begin_write();
     if (!tx)
         return tx.error();
-    auto user_known = exists("insert_refresh_token", "SELECT 1 FROM users WHERE id = ?", token.user_id);
-    if (!user_known)
-        return user_known.error();
-    if (!*user_known)
-        return errc::user_not_found;
+    if (auto known = require_row("insert_refresh_token", errc::user_not_found, "SELECT 1 FROM users WHERE id = ?",
+                                 token.user_id);
+        !known)
+        return known;
     // A family is dead once any of its tokens is revoked: a rotation that raced with a logout
     // or a reuse detection must not bring it back to life.
     auto revoked = exists("insert_refresh_token",
@@ -99,12 +77,12 @@ result<void> sqlite_store::insert_refresh_token(refresh_token const& token)
         return revoked.error();
     if (*revoked)
         return errc::unauthorized;
-    auto inserted = exec("insert_refresh_token",
-                         "INSERT INTO refresh_tokens (token_hash, family_id, user_id, issued_at, expires_at) "
-                         "VALUES (?, ?, ?, ?, ?)",
-                         token.token_hash, token.family_id, token.user_id, token.issued_at, token.expires_at);
+    auto inserted = run("insert_refresh_token",
+                        "INSERT INTO refresh_tokens (token_hash, family_id, user_id, issued_at, expires_at) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        token.token_hash, token.family_id, token.user_id, token.issued_at, token.expires_at);
     if (!inserted)
-        return inserted.error();
+        return inserted;
     return tx->commit();
 }
 
@@ -158,44 +136,28 @@ result<consumed_refresh_token> sqlite_store::consume_refresh_token(std::string_v
 result<void> sqlite_store::revoke_refresh_token(std::string_view token_hash)
 {
     std::lock_guard lock(mutex_);
-    auto r = exec("revoke_refresh_token", "UPDATE refresh_tokens SET revoked = 1 WHERE token_hash = ?", token_hash);
-    if (!r)
-        return r.error();
-    return {};
+    return run("revoke_refresh_token", "UPDATE refresh_tokens SET revoked = 1 WHERE token_hash = ?", token_hash);
 }
 
 result<void> sqlite_store::revoke_family(std::string_view family_id)
 {
     std::lock_guard lock(mutex_);
-    auto r = exec("revoke_family", "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?", family_id);
-    if (!r)
-        return r.error();
-    return {};
+    return run("revoke_family", "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?", family_id);
 }
 
 result<void> sqlite_store::revoke_all_refresh_tokens(std::string_view user_id)
 {
     std::lock_guard lock(mutex_);
-    auto r = exec("revoke_all_refresh_tokens", "UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ?", user_id);
-    if (!r)
-        return r.error();
-    return {};
+    return run("revoke_all_refresh_tokens", "UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ?", user_id);
 }
 
 result<void> sqlite_store::insert_reset_token(reset_token const& token)
 {
     std::lock_guard lock(mutex_);
-    auto st = prepare("INSERT INTO reset_tokens (token_hash, user_id, expires_at) VALUES (?, ?, ?)");
-    if (!st)
-        return st.error();
-    st->bind(token.token_hash, token.user_id, token.expires_at);
-    int rc = st->step();
     // The user is the row's only reference.
-    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return errc::user_not_found;
-    if (rc != SQLITE_DONE)
-        return fail(rc, "insert_reset_token");
-    return {};
+    return insert("insert_reset_token", {{SQLITE_CONSTRAINT_FOREIGNKEY, errc::user_not_found}},
+                  "INSERT INTO reset_tokens (token_hash, user_id, expires_at) VALUES (?, ?, ?)", token.token_hash,
+                  token.user_id, token.expires_at);
 }
 
 result<std::string> sqlite_store::consume_reset_token(std::string_view token_hash, unix_seconds now)
@@ -231,3 +193,5 @@ result<std::string> sqlite_store::consume_reset_token(std::string_view token_has
 }
 
 } // namespace relay::store::detail
+
+#undef RELAY_USER_COLUMNS
