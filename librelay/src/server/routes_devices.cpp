@@ -5,6 +5,7 @@
 #include "api_common.hpp"
 #include "blocking.hpp"
 #include "http_util.hpp"
+#include "route_helpers.hpp"
 #include "router.hpp"
 #include "routes.hpp"
 #include "shared_state.hpp"
@@ -59,6 +60,25 @@ boost::json::object device_json(shared_state const& state, store::device const& 
 boost::json::object member_json(std::string const& user_id, std::string const& email, store::role r)
 {
     return boost::json::object{{"user_id", user_id}, {"email", email}, {"role", store::to_string(r)}};
+}
+
+/** Who calls a /api/devices/{id}… route: the user, and their role on that device. */
+struct device_caller {
+    std::string user_id;
+    store::role role;
+};
+
+/** The caller of a /api/devices/{id}… route, who must hold at least `needed` on the device:
+ * authenticate(), then require_role() (401, then 404 or 403). */
+net::awaitable<or_answer<device_caller>> authorize_device(request_context& ctx, store::role needed)
+{
+    auto user = authenticate(ctx);
+    if (!user)
+        co_return user.take_answer();
+    auto role = co_await require_role(ctx.state, *user, ctx.param("id"), needed);
+    if (!role)
+        co_return role.take_answer();
+    co_return device_caller{std::move(*user), *role};
 }
 
 /** The `name` of a create or rename body: 1 to 128 bytes, not only spaces, no control characters. */
@@ -126,11 +146,9 @@ net::awaitable<http_response> create_device(request_context& ctx)
     store::device d{device_id, *name, state.device_secrets.seal(secret, device_id), unix_now(), {}, {}, {}};
     auto created = co_await run_blocking(state.blocking, [&] { return state.store->create_device(d, *user); });
     if (!created) {
-        if (created.error() == make_error_code(errc::device_exists))
-            co_return error_response(errc::device_exists);
         if (created.error() == make_error_code(errc::user_not_found))
             co_return error_response(errc::unauthorized, "the account of this access token no longer exists");
-        co_return store_failure(created.error());
+        co_return store_failure(created.error(), errc::device_exists);
     }
     state.log.info("device_created", {{"device_id", device_id}, {"user_id", *user}});
     co_return json_response(http::status::created,
@@ -141,29 +159,22 @@ net::awaitable<http_response> create_device(request_context& ctx)
 net::awaitable<http_response> get_device(request_context& ctx)
 {
     auto& state = ctx.state;
-    auto user = authenticate(ctx);
-    if (!user) co_return user.take_answer();
     auto const& device_id = ctx.param("id");
-    auto role = co_await require_role(state, *user, device_id, store::role::viewer);
-    if (!role) co_return role.take_answer();
+    auto caller = co_await authorize_device(ctx, store::role::viewer);
+    if (!caller) co_return caller.take_answer();
     auto d = co_await run_blocking(state.blocking, [&] { return state.store->get_device(device_id); });
-    if (!d) {
-        if (d.error() == make_error_code(errc::device_not_found))
-            co_return error_response(errc::device_not_found);
-        co_return store_failure(d.error());
-    }
-    co_return json_response(http::status::ok, device_json(state, *d, *role));
+    if (!d)
+        co_return store_failure(d.error(), errc::device_not_found);
+    co_return json_response(http::status::ok, device_json(state, *d, caller->role));
 }
 
 // PATCH /api/devices/{id} {"name"} → 200 device (owner)
 net::awaitable<http_response> rename_device(request_context& ctx)
 {
     auto& state = ctx.state;
-    auto user = authenticate(ctx);
-    if (!user) co_return user.take_answer();
     auto const& device_id = ctx.param("id");
-    auto role = co_await require_role(state, *user, device_id, store::role::owner);
-    if (!role) co_return role.take_answer();
+    auto caller = co_await authorize_device(ctx, store::role::owner);
+    if (!caller) co_return caller.take_answer();
     auto body = parse_json_object(ctx.req);
     if (!body) co_return body.take_answer();
     auto name = device_name(*body);
@@ -174,23 +185,18 @@ net::awaitable<http_response> rename_device(request_context& ctx)
             return r.error();
         return state.store->get_device(device_id);
     });
-    if (!d) {
-        if (d.error() == make_error_code(errc::device_not_found))
-            co_return error_response(errc::device_not_found);
-        co_return store_failure(d.error());
-    }
-    co_return json_response(http::status::ok, device_json(state, *d, *role));
+    if (!d)
+        co_return store_failure(d.error(), errc::device_not_found);
+    co_return json_response(http::status::ok, device_json(state, *d, caller->role));
 }
 
 // DELETE /api/devices/{id} → 204 (owner); the robot is disconnected and every app loses it.
 net::awaitable<http_response> delete_device(request_context& ctx)
 {
     auto& state = ctx.state;
-    auto user = authenticate(ctx);
-    if (!user) co_return user.take_answer();
     auto const& device_id = ctx.param("id");
-    auto role = co_await require_role(state, *user, device_id, store::role::owner);
-    if (!role) co_return role.take_answer();
+    auto caller = co_await authorize_device(ctx, store::role::owner);
+    if (!caller) co_return caller.take_answer();
 
     // Who had access is collected first: after the delete the store no longer knows.
     auto users = co_await run_blocking(state.blocking, [&]() -> store::result<std::vector<std::string>> {
@@ -204,13 +210,10 @@ net::awaitable<http_response> delete_device(request_context& ctx)
             ids.push_back(a.user_id);
         return ids;
     });
-    if (!users) {
-        if (users.error() == make_error_code(errc::device_not_found))
-            co_return error_response(errc::device_not_found);
-        co_return store_failure(users.error());
-    }
+    if (!users)
+        co_return store_failure(users.error(), errc::device_not_found);
     state.hub.remove_device(device_id, *users);
-    state.log.info("device_deleted", {{"device_id", device_id}, {"user_id", *user}});
+    state.log.info("device_deleted", {{"device_id", device_id}, {"user_id", caller->user_id}});
     co_return empty_response(http::status::no_content);
 }
 
@@ -219,24 +222,19 @@ net::awaitable<http_response> delete_device(request_context& ctx)
 net::awaitable<http_response> rotate_secret(request_context& ctx)
 {
     auto& state = ctx.state;
-    auto user = authenticate(ctx);
-    if (!user) co_return user.take_answer();
     auto const& device_id = ctx.param("id");
-    auto role = co_await require_role(state, *user, device_id, store::role::owner);
-    if (!role) co_return role.take_answer();
+    auto caller = co_await authorize_device(ctx, store::role::owner);
+    if (!caller) co_return caller.take_answer();
 
     auto secret = auth::generate_device_secret();
     auto sealed = state.device_secrets.seal(secret, device_id);
     auto stored = co_await run_blocking(state.blocking, [&] { return state.store->set_device_secret(device_id, sealed); });
-    if (!stored) {
-        if (stored.error() == make_error_code(errc::device_not_found))
-            co_return error_response(errc::device_not_found);
-        co_return store_failure(stored.error());
-    }
+    if (!stored)
+        co_return store_failure(stored.error(), errc::device_not_found);
     // A robot authenticated with the old secret must not stay connected on it.
     if (auto robot = state.hub.robot(device_id))
         robot->close(protocol::close_code::auth_failed);
-    state.log.info("device_secret_rotated", {{"device_id", device_id}, {"user_id", *user}});
+    state.log.info("device_secret_rotated", {{"device_id", device_id}, {"user_id", caller->user_id}});
     co_return json_response(http::status::ok,
                             boost::json::object{{"device_id", device_id}, {"device_secret", secret}});
 }
@@ -245,17 +243,12 @@ net::awaitable<http_response> rotate_secret(request_context& ctx)
 net::awaitable<http_response> list_members(request_context& ctx)
 {
     auto& state = ctx.state;
-    auto user = authenticate(ctx);
-    if (!user) co_return user.take_answer();
     auto const& device_id = ctx.param("id");
-    auto role = co_await require_role(state, *user, device_id, store::role::owner);
-    if (!role) co_return role.take_answer();
+    auto caller = co_await authorize_device(ctx, store::role::owner);
+    if (!caller) co_return caller.take_answer();
     auto members = co_await run_blocking(state.blocking, [&] { return state.store->list_members(device_id); });
-    if (!members) {
-        if (members.error() == make_error_code(errc::device_not_found))
-            co_return error_response(errc::device_not_found);
-        co_return store_failure(members.error());
-    }
+    if (!members)
+        co_return store_failure(members.error(), errc::device_not_found);
     boost::json::array out;
     for (auto const& m : *members)
         out.push_back(member_json(m.user_id, m.email, m.access));
@@ -267,11 +260,9 @@ net::awaitable<http_response> list_members(request_context& ctx)
 net::awaitable<http_response> add_member(request_context& ctx)
 {
     auto& state = ctx.state;
-    auto user = authenticate(ctx);
-    if (!user) co_return user.take_answer();
     auto const& device_id = ctx.param("id");
-    auto role = co_await require_role(state, *user, device_id, store::role::owner);
-    if (!role) co_return role.take_answer();
+    auto caller = co_await authorize_device(ctx, store::role::owner);
+    if (!caller) co_return caller.take_answer();
     auto body = parse_json_object(ctx.req);
     if (!body) co_return body.take_answer();
     auto email_in = required_string(*body, "email");
@@ -304,9 +295,7 @@ net::awaitable<http_response> add_member(request_context& ctx)
             co_return error_response(errc::user_not_found, "no account has this email; they must register first");
         if (ec == make_error_code(errc::forbidden))
             co_return error_response(errc::bad_message, "the owner's role cannot be changed");
-        if (ec == make_error_code(errc::device_not_found))
-            co_return error_response(errc::device_not_found);
-        co_return store_failure(ec);
+        co_return store_failure(ec, errc::device_not_found);
     }
     // Live app connections of that user start (or keep) receiving the device's events now.
     state.hub.set_access(result->member.id, device_id, to_protocol(*granted));
@@ -321,12 +310,10 @@ net::awaitable<http_response> add_member(request_context& ctx)
 net::awaitable<http_response> remove_member(request_context& ctx)
 {
     auto& state = ctx.state;
-    auto user = authenticate(ctx);
-    if (!user) co_return user.take_answer();
     auto const& device_id = ctx.param("id");
     auto const& member_id = ctx.param("user_id");
-    auto role = co_await require_role(state, *user, device_id, store::role::owner);
-    if (!role) co_return role.take_answer();
+    auto caller = co_await authorize_device(ctx, store::role::owner);
+    if (!caller) co_return caller.take_answer();
 
     auto removed = co_await run_blocking(state.blocking, [&] { return state.store->remove_member(device_id, member_id); });
     if (!removed) {
@@ -336,9 +323,7 @@ net::awaitable<http_response> remove_member(request_context& ctx)
                                      "the owner cannot be removed from the device; delete the device instead");
         if (ec == make_error_code(errc::user_not_found))
             co_return error_response(errc::user_not_found, "this user is not a member of the device");
-        if (ec == make_error_code(errc::device_not_found))
-            co_return error_response(errc::device_not_found);
-        co_return store_failure(ec);
+        co_return store_failure(ec, errc::device_not_found);
     }
     // Live app connections of that user stop receiving the device's events at once.
     state.hub.set_access(member_id, device_id, std::nullopt);
