@@ -4,6 +4,7 @@
 #include "api_reset_notifier.hpp"
 #include "blocking.hpp"
 #include "http_util.hpp"
+#include "route_helpers.hpp"
 #include "router.hpp"
 #include "routes.hpp"
 #include "shared_state.hpp"
@@ -73,6 +74,14 @@ store::result<std::string> issue_refresh_token(shared_state& state, std::string 
     return token;
 }
 
+/** What the blocking part of a login or a refresh hands out: the user and their new refresh
+ * token, or (a refresh only) that the presented token had been used before. */
+struct token_grant {
+    std::string user_id;
+    std::string refresh_token; ///< empty when `reused`
+    bool reused = false;
+};
+
 /** The login and refresh answer: a fresh access token with the given refresh token. */
 http_response token_pair(shared_state const& state, std::string const& user_id, std::string const& refresh_token)
 {
@@ -106,21 +115,11 @@ net::awaitable<http_response> register_user(request_context& ctx)
     auto created = co_await run_blocking(state.blocking, [&] {
         return state.store->create_user(email, state.passwords.hash(*password), unix_now());
     });
-    if (!created) {
-        if (created.error() == make_error_code(errc::email_taken))
-            co_return error_response(errc::email_taken);
-        co_return store_failure(created.error());
-    }
+    if (!created)
+        co_return store_failure(created.error(), errc::email_taken);
     state.log.info("user_registered", {{"user_id", created->id}});
     co_return json_response(http::status::created, boost::json::object{{"user_id", created->id}});
 }
-
-/** What the blocking part of a login found. */
-struct login_outcome {
-    boost::system::error_code error; ///< errc::invalid_credentials, or a store failure
-    std::string user_id;
-    std::string refresh_token;
-};
 
 // POST /api/auth/login {"email","password"} → 200 token pair; 401 INVALID_CREDENTIALS; 429
 net::awaitable<http_response> login(request_context& ctx, auth_routes_state& self)
@@ -149,60 +148,49 @@ net::awaitable<http_response> login(request_context& ctx, auth_routes_state& sel
     if (wait)
         co_return throttled(*wait);
 
-    auto outcome = co_await run_blocking(state.blocking, [&] {
-        login_outcome out;
-        if (!plausible) {
-            out.error = make_error_code(errc::invalid_credentials);
-            return out;
-        }
+    // Fails with errc::invalid_credentials, or a store failure.
+    auto granted = co_await run_blocking(state.blocking, [&]() -> store::result<token_grant> {
+        if (!plausible)
+            return errc::invalid_credentials;
         auto user = state.store->find_user_by_email(email);
         if (!user) {
             if (user.error() == make_error_code(errc::user_not_found)) {
                 (void)state.passwords.verify(*password, self.dummy(state.passwords));
-                out.error = make_error_code(errc::invalid_credentials);
-            } else {
-                out.error = user.error();
+                return errc::invalid_credentials;
             }
-            return out;
+            return user.error();
         }
         auto verdict = state.passwords.verify(*password, user->password_hash);
-        if (!verdict.ok) {
-            out.error = make_error_code(errc::invalid_credentials);
-            return out;
-        }
+        if (!verdict.ok)
+            return errc::invalid_credentials;
         if (verdict.needs_rehash) {
             // Upgrade while we hold the plaintext; a failure here must not fail the login.
             if (auto r = state.store->set_password_hash(user->id, state.passwords.hash(*password)); !r)
                 state.log.warn("password_rehash_failed", {{"user_id", user->id}});
         }
         auto family = store::random_id("f_");
-        if (!family) {
-            out.error = family.error();
-            return out;
-        }
+        if (!family)
+            return family.error();
         auto token = issue_refresh_token(state, user->id, *family);
-        if (!token) {
-            out.error = token.error();
-            return out;
-        }
-        out.user_id = std::move(user->id);
-        out.refresh_token = std::move(*token);
-        return out;
+        if (!token)
+            return token.error();
+        return token_grant{std::move(user->id), std::move(*token)};
     });
 
-    if (outcome.error == make_error_code(errc::invalid_credentials)) {
-        state.address_failures.record_failure(addr_key, now);
-        if (plausible)
-            state.login_failures.record_failure(email_key, now);
-        state.log.info("login_failed", {{"client", ctx.client_address}});
-        co_return error_response(errc::invalid_credentials);
+    if (!granted) {
+        if (granted.error() == make_error_code(errc::invalid_credentials)) {
+            state.address_failures.record_failure(addr_key, now);
+            if (plausible)
+                state.login_failures.record_failure(email_key, now);
+            state.log.info("login_failed", {{"client", ctx.client_address}});
+            co_return error_response(errc::invalid_credentials);
+        }
+        co_return store_failure(granted.error());
     }
-    if (outcome.error)
-        co_return store_failure(outcome.error);
     // Only the account's counter is cleared: clearing the address's would let an attacker who
     // owns one account reset the counter of the address they guess from.
     state.login_failures.record_success(email_key);
-    co_return token_pair(state, outcome.user_id, outcome.refresh_token);
+    co_return token_pair(state, granted->user_id, granted->refresh_token);
 }
 
 // POST /api/auth/refresh {"refresh_token"} → 200 a new pair; 401 for an unknown, expired,
@@ -215,45 +203,32 @@ net::awaitable<http_response> refresh(request_context& ctx)
     auto token = required_string(*body, "refresh_token");
     if (!token) co_return token.take_answer();
 
-    struct refresh_outcome {
-        boost::system::error_code error;
-        bool reused = false;
-        std::string user_id;
-        std::string refresh_token;
-    };
-    auto outcome = co_await run_blocking(state.blocking, [&] {
-        refresh_outcome out;
+    auto granted = co_await run_blocking(state.blocking, [&]() -> store::result<token_grant> {
         auto consumed = state.store->consume_refresh_token(auth::sha256_hex(*token), unix_now());
-        if (!consumed) {
-            out.error = consumed.error();
-            return out;
-        }
-        if (consumed->outcome == store::refresh_outcome::reuse_detected) {
-            out.reused = true;
-            out.user_id = consumed->user_id;
-            return out;
-        }
+        if (!consumed)
+            return consumed.error();
+        if (consumed->outcome == store::refresh_outcome::reuse_detected)
+            return token_grant{std::move(consumed->user_id), {}, true};
         auto next = issue_refresh_token(state, consumed->user_id, consumed->family_id);
-        if (!next) {
-            out.error = next.error();
-            return out;
-        }
-        out.user_id = std::move(consumed->user_id);
-        out.refresh_token = std::move(*next);
-        return out;
+        if (!next)
+            return next.error();
+        return token_grant{std::move(consumed->user_id), std::move(*next)};
     });
-    if (outcome.reused) {
+    if (!granted) {
+        if (granted.error() == make_error_code(errc::unauthorized) ||
+            granted.error() == make_error_code(errc::user_not_found))
+            co_return error_response(errc::unauthorized,
+                                     "the refresh token is invalid, expired or revoked; log in again");
+        co_return store_failure(granted.error());
+    }
+    if (granted->reused) {
         // Two parties hold tokens of one login: one of them stole it. Neither keeps it.
-        state.log.warn("refresh_token_reuse", {{"user_id", outcome.user_id}, {"client", ctx.client_address}});
+        state.log.warn("refresh_token_reuse", {{"user_id", granted->user_id}, {"client", ctx.client_address}});
         co_return error_response(errc::unauthorized,
                                  "this refresh token was already used; every token of this login is now revoked, "
                                  "log in again");
     }
-    if (outcome.error == make_error_code(errc::unauthorized) || outcome.error == make_error_code(errc::user_not_found))
-        co_return error_response(errc::unauthorized, "the refresh token is invalid, expired or revoked; log in again");
-    if (outcome.error)
-        co_return store_failure(outcome.error);
-    co_return token_pair(state, outcome.user_id, outcome.refresh_token);
+    co_return token_pair(state, granted->user_id, granted->refresh_token);
 }
 
 // POST /api/auth/logout {"refresh_token"} → 204, also for unknown tokens (idempotent).
