@@ -23,7 +23,8 @@ scenarios:
            (--rate delivered events/s, default half the max); reports delivery latency
            percentiles from a send stamp in the event to its receipt.
   rtt      app -> robot -> app command round trips (the robot answers command_result at once),
-           --concurrency commands in flight; reports round-trip and ack latency percentiles.
+           --concurrency commands in flight; reports round-trip and ack latency percentiles,
+           then the machine's floor: a loopback TCP echo between two threads, no relay.
   idle     --robots + --apps authenticated connections held open; reports relayd's VmRSS
            before and after, and KB per connection (needs --spawn or --relayd-pid).
   storm    --robots robots authenticate, all disconnect, then all reconnect at once; reports
