@@ -48,13 +48,21 @@ void write_batcher::flush()
 
 void write_batcher::holding(std::shared_ptr<write_batch> const& batch)
 {
+    // Listed once however often it parks, so a chronically slow peer cannot grow the list.
+    if (batch->listed_)
+        return;
     if (holding_.size() >= prune_at_) {
         std::erase_if(holding_, [](auto const& w) {
             auto b = w.lock();
-            return !b || !b->holds_handler();
+            if (b && b->holds_handler())
+                return false;
+            if (b)
+                b->listed_ = false;
+            return true;
         });
         prune_at_ = std::max<std::size_t>(64, 2 * holding_.size());
     }
+    batch->listed_ = true;
     holding_.push_back(batch);
 }
 

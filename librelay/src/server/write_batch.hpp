@@ -135,6 +135,7 @@ private:
     std::string sending_; // on the socket
     bool writing_ = false;
     bool registered_ = false;
+    bool listed_ = false; // in the batcher's holding_ list
     beast::error_code error_; // the socket failed: every later write fails with this
     std::optional<write_handler> parked_;
     std::size_t parked_bytes_ = 0;
