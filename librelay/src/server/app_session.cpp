@@ -213,9 +213,8 @@ net::awaitable<void> app_session::on_message(std::string_view text)
         co_return;
     }
     if (!decoded.ok()) {
-        state_->metrics.errors_sent.inc();
-        count_error(decoded.error().code);
-        enqueue(protocol::encode_error(decoded.error()));
+        auto const& failure = decoded.error();
+        send_error(failure.code, failure.message, failure.ref);
         co_return;
     }
     std::visit(
@@ -339,9 +338,7 @@ net::awaitable<void> app_session::tunnel(std::shared_ptr<app_session> self, std:
 
 void app_session::handle(protocol::app_webrtc_request const& m)
 {
-    std::optional<std::string_view> ref;
-    if (m.id)
-        ref = *m.id;
+    std::optional<std::string_view> ref = m.id;
     // Any role may watch: viewers included.
     if (!accessible(m.device_id, ref))
         return;
@@ -375,9 +372,7 @@ net::awaitable<void> app_session::start_webrtc(std::shared_ptr<app_session> self
                                                protocol::app_webrtc_request request)
 {
     auto& st = *self->state_;
-    std::optional<std::string_view> ref;
-    if (request.id)
-        ref = *request.id;
+    std::optional<std::string_view> ref = request.id;
     // Fresh credentials for each end, each under its own subject (user and device), so either
     // can be revoked or traced alone. The provider may call a remote API: blocking pool.
     auto creds = co_await run_blocking(st.blocking, [&] {

@@ -89,9 +89,8 @@ net::awaitable<void> device_session::on_message(std::string_view text)
         co_return;
     }
     if (!decoded.ok()) {
-        state_->metrics.errors_sent.inc();
-        count_error(decoded.error().code);
-        enqueue(protocol::encode_error(decoded.error()));
+        auto const& failure = decoded.error();
+        send_error(failure.code, failure.message, failure.ref);
         co_return;
     }
     std::visit(
@@ -217,8 +216,7 @@ net::awaitable<void> device_session::send_turn_credentials(std::shared_ptr<devic
     // The same provider call and answer as GET /api/turn/credentials, under the device id.
     auto issued = co_await issue_turn_credentials(*self->state_, self->device_id_);
     if (!issued) {
-        self->send_error(errc::turn_unavailable, issued.error().reason,
-                         ref ? std::optional<std::string_view>(*ref) : std::nullopt);
+        self->send_error(errc::turn_unavailable, issued.error().reason, ref);
         co_return;
     }
     self->enqueue(protocol::encode(protocol::turn_credentials{std::move(*issued), std::move(ref)}));
