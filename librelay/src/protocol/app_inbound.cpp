@@ -32,11 +32,7 @@ template <class Io> void describe(Io& io, io_target<Io, app_http_request>& m)
 {
     io.field("device_id", m.device_id, rules::device_id);
     io.field("id", m.id, rules::message_id);
-    io.field("method", m.method, rules::http_method);
-    io.field("path", m.path, rules::http_path);
-    io.defaulted("query", m.query, std::string(), rules::http_query);
-    io.defaulted("headers", m.headers, http_headers());
-    detail::describe_http_body(io, m);
+    detail::describe_http_request(io, m);
 }
 
 template <class Io> void describe(Io& io, io_target<Io, resume>& m)

@@ -39,10 +39,7 @@ template <class Io> void describe(Io& io, io_target<Io, robot_command_result>& m
 template <class Io> void describe(Io& io, io_target<Io, robot_http_response>& m)
 {
     io.field("id", m.id, rules::message_id);
-    io.field("status", m.status);
-    io.check(m.status >= 100 && m.status <= 599, "status", "must be an HTTP status from 100 to 599");
-    io.defaulted("headers", m.headers, http_headers());
-    detail::describe_http_body(io, m);
+    detail::describe_http_response(io, m);
 }
 
 template <class Io> void describe(Io& io, io_target<Io, turn_credentials_request>& m)

@@ -39,11 +39,7 @@ template <class Io> void describe(Io& io, io_target<Io, robot_webrtc_request>& m
 template <class Io> void describe(Io& io, io_target<Io, robot_http_request>& m)
 {
     io.field("id", m.id, rules::message_id);
-    io.field("method", m.method, rules::http_method);
-    io.field("path", m.path, rules::http_path);
-    io.defaulted("query", m.query, std::string(), rules::http_query);
-    io.defaulted("headers", m.headers, http_headers());
-    detail::describe_http_body(io, m);
+    detail::describe_http_request(io, m);
 }
 
 template <class Io> void describe(Io& io, io_target<Io, turn_credentials>& m)

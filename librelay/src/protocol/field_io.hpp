@@ -586,6 +586,25 @@ template <class Io, class M> void describe_http_body(Io& io, M& m)
     io.check(!(m.body && m.body_b64), "body_b64", "cannot be combined with field 'body'");
 }
 
+/** The request of the REST tunnel, after its ids: the same rules on the app's leg and the robot's. */
+template <class Io, class M> void describe_http_request(Io& io, M& m)
+{
+    io.field("method", m.method, rules::http_method);
+    io.field("path", m.path, rules::http_path);
+    io.defaulted("query", m.query, std::string(), rules::http_query);
+    io.defaulted("headers", m.headers, http_headers());
+    describe_http_body(io, m);
+}
+
+/** The answer of the REST tunnel, after its ids: the same rules on the robot's leg and the app's. */
+template <class Io, class M> void describe_http_response(Io& io, M& m)
+{
+    io.field("status", m.status);
+    io.check(m.status >= 100 && m.status <= 599, "status", "must be an HTTP status from 100 to 599");
+    io.defaulted("headers", m.headers, http_headers());
+    describe_http_body(io, m);
+}
+
 /** The body of every try_value_to_tag overload. */
 template <class T> boost::system::result<T> read_json(json::value const& jv)
 {
