@@ -178,8 +178,7 @@ std::string encode_error(relay::errc code, std::string_view message, std::option
 
 std::string encode_error(decode_error const& failure)
 {
-    return encode_error(failure.code, failure.message,
-                        failure.ref ? std::optional<std::string_view>(*failure.ref) : std::nullopt);
+    return encode_error(failure.code, failure.message, failure.ref);
 }
 
 } // namespace relay::protocol

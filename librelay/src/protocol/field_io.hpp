@@ -170,12 +170,8 @@ public:
     {
         if (failed())
             return;
-        auto const* v = obj_.if_contains(to_json_view(key));
-        if (!v) {
-            complain(path(key), "is required");
-            return;
-        }
-        read(*v, out, path(key), rule);
+        if (auto const* v = find_required(key, "is required"))
+            read(*v, out, path(key), rule);
     }
 
     /** An optional field: absent or null is nullopt, except that a json::value keeps null. */
@@ -203,12 +199,8 @@ public:
         if (failed())
             return;
         out.reset();
-        auto const* v = obj_.if_contains(to_json_view(key));
-        if (!v) {
-            complain(path(key), "is required (null is allowed)");
-            return;
-        }
-        if (!v->is_null())
+        auto const* v = find_required(key, "is required (null is allowed)");
+        if (v && !v->is_null())
             read(*v, out.emplace(), path(key), rule);
     }
 
@@ -230,11 +222,9 @@ public:
     {
         if (failed())
             return;
-        auto const* v = obj_.if_contains(to_json_view(key));
-        if (!v) {
-            complain(path(key), "is required");
+        auto const* v = find_required(key, "is required");
+        if (!v)
             return;
-        }
         if (v->is_string()) {
             out.assign(1, std::string());
             read(*v, out.front(), path(key), rule);
@@ -255,6 +245,15 @@ public:
     }
 
 private:
+    /** The value of field `key`; nullptr when it is absent, which is recorded as `complaint`. */
+    json::value const* find_required(std::string_view key, std::string_view complaint)
+    {
+        auto const* v = obj_.if_contains(to_json_view(key));
+        if (!v)
+            complain(path(key), complaint);
+        return v;
+    }
+
     std::string path(std::string_view key) const
     {
         std::string p = prefix_;
