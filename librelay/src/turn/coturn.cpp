@@ -3,6 +3,8 @@
 
 #include "ice_list.hpp"
 
+#include <relay/protocol/base64.hpp>
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -18,15 +20,6 @@ unsigned char const* bytes_of(std::string_view s) noexcept
     // OpenSSL may read a null pointer as "parameter absent" rather than "empty".
     static constexpr unsigned char empty = 0;
     return s.empty() ? &empty : reinterpret_cast<unsigned char const*>(s.data());
-}
-
-std::string base64(std::string_view raw)
-{
-    // EVP_EncodeBlock writes standard base64 with '=' padding and a terminating NUL.
-    std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes_of(raw), static_cast<int>(raw.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
 }
 
 [[noreturn]] void openssl_failed(char const* what)
@@ -45,7 +38,7 @@ std::string rest_api_credential(std::string_view secret, std::string_view userna
                   username.size(), mac, sizeof mac, &len)
         == nullptr)
         openssl_failed("EVP_Q_mac(HMAC-SHA1)");
-    return base64(std::string_view(reinterpret_cast<char const*>(mac), len));
+    return protocol::base64_encode(std::string_view(reinterpret_cast<char const*>(mac), len));
 }
 
 std::string secret_fingerprint(std::string_view secret)
