@@ -92,8 +92,8 @@ shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry:
       tunnel_allow(make_tunnel_policy(options))
 {
     health_checks.push_back({"store", [this] {
-                                 auto r = store->check();
-                                 return r ? std::string() : r.error().message();
+                                 auto checked = store->check();
+                                 return checked ? std::string() : checked.error().message();
                              }});
 }
 
