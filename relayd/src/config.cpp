@@ -66,11 +66,13 @@ std::string parse_bool(std::string const& v, bool& out)
     return "must be true or false";
 }
 
-std::string parse_seconds(std::string const& v, std::chrono::seconds& out, long long min, long long max)
+// A whole number of the duration's own unit (seconds, microseconds), within [min, max].
+template <class Duration>
+std::string parse_duration(std::string const& v, Duration& out, long long min, long long max)
 {
     long long n = 0;
     auto e = parse_number(v, n, min, max);
-    if (e.empty()) out = std::chrono::seconds(n);
+    if (e.empty()) out = Duration(n);
     return e;
 }
 
@@ -140,9 +142,9 @@ std::vector<setting> const& settings()
         {"RELAY_DEV", "dev", "developer conveniences; never in production (default false)",
          [](auto const& v, config& c) { return parse_bool(v, c.server.dev); }},
         {"RELAY_ACCESS_TTL", "access-ttl", "access token lifetime, seconds (default 900)",
-         [](auto const& v, config& c) { return parse_seconds(v, c.server.access_ttl, 30, 86400); }},
+         [](auto const& v, config& c) { return parse_duration(v, c.server.access_ttl, 30, 86400); }},
         {"RELAY_REFRESH_TTL", "refresh-ttl", "refresh token lifetime, seconds (default 2592000)",
-         [](auto const& v, config& c) { return parse_seconds(v, c.server.refresh_ttl, 300, 31536000); }},
+         [](auto const& v, config& c) { return parse_duration(v, c.server.refresh_ttl, 300, 31536000); }},
         {"RELAY_OPEN_REGISTRATION", "open-registration", "whether POST /api/auth/register is open (default true)",
          [](auto const& v, config& c) { return parse_bool(v, c.server.open_registration); }},
         {"RELAY_TURN_PROVIDER", "turn-provider", "coturn, cloudflare or none (default none)",
@@ -163,7 +165,7 @@ std::vector<setting> const& settings()
              return std::string();
          }},
         {"RELAY_TURN_TTL", "turn-ttl", "TURN credential lifetime, seconds (default 86400)",
-         [](auto const& v, config& c) { return parse_seconds(v, c.server.turn_ttl, 60, 172800); }},
+         [](auto const& v, config& c) { return parse_duration(v, c.server.turn_ttl, 60, 172800); }},
         {"RELAY_STUN_URLS", "stun-urls", "comma-separated stun: URLs added to every ICE server list",
          [](auto const& v, config& c) {
              c.server.stun_urls = split_list(v);
@@ -219,12 +221,7 @@ std::vector<setting> const& settings()
         {"RELAY_THREADS", "threads", "network threads (default: one per core)",
          [](auto const& v, config& c) { return parse_number<unsigned>(v, c.server.threads, 0, 256); }},
         {"RELAY_BUSY_POLL_US", "busy-poll-us", "microseconds an idle network thread polls before sleeping (default 0: trades CPU for latency)",
-         [](auto const& v, config& c) {
-             long long us = 0;
-             auto e = parse_number<long long>(v, us, 0, 10000);
-             if (e.empty()) c.server.busy_poll = std::chrono::microseconds(us);
-             return e;
-         }},
+         [](auto const& v, config& c) { return parse_duration(v, c.server.busy_poll, 0, 10000); }},
         {"RELAY_READ_MESSAGE_MAX", "read-message-max", "largest WebSocket message, bytes (default 65536)",
          [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.read_message_max, 1024, 16 << 20); }},
         {"RELAY_TUNNEL_BODY_MAX", "tunnel-body-max", "largest REST-tunnel body, bytes (default 1048576)",
@@ -232,7 +229,7 @@ std::vector<setting> const& settings()
         {"RELAY_TUNNEL_ALLOW", "tunnel-allow", "REST-tunnel allow list: comma-separated 'METHOD /path' patterns (default: the robot API)",
          [](auto const& v, config& c) { c.server.tunnel_allow = split_list(v); return std::string(); }},
         {"RELAY_TUNNEL_TIMEOUT", "tunnel-timeout", "seconds a robot has to answer a tunnelled request (default 15)",
-         [](auto const& v, config& c) { return parse_seconds(v, c.server.tunnel_timeout, 1, 600); }},
+         [](auto const& v, config& c) { return parse_duration(v, c.server.tunnel_timeout, 1, 600); }},
         {"RELAY_TUNNEL_MAX_PER_DEVICE", "tunnel-max-per-device", "tunnelled requests in flight per robot (default 32)",
          [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.tunnel_max_per_device, 1, 10000); }},
         {"RELAY_TUNNEL_MAX_PER_USER", "tunnel-max-per-user", "tunnelled requests in flight per user (default 16)",
@@ -246,9 +243,9 @@ std::vector<setting> const& settings()
         {"RELAY_WEBRTC_MAX_PER_DEVICE", "webrtc-max-per-device", "concurrent WebRTC sessions per robot (default 4)",
          [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.webrtc_max_per_device, 1, 1000); }},
         {"RELAY_WEBRTC_OFFER_TIMEOUT", "webrtc-offer-timeout", "seconds a robot has to send its offer (default 30)",
-         [](auto const& v, config& c) { return parse_seconds(v, c.server.webrtc_offer_timeout, 1, 600); }},
+         [](auto const& v, config& c) { return parse_duration(v, c.server.webrtc_offer_timeout, 1, 600); }},
         {"RELAY_WEBRTC_ANSWER_TIMEOUT", "webrtc-answer-timeout", "seconds an app has to answer an offer (default 30)",
-         [](auto const& v, config& c) { return parse_seconds(v, c.server.webrtc_answer_timeout, 1, 600); }},
+         [](auto const& v, config& c) { return parse_duration(v, c.server.webrtc_answer_timeout, 1, 600); }},
         {"RELAY_SEND_QUEUE_MAX_MESSAGES", "send-queue-max-messages", "slow consumer: messages queued before dropping the connection (default 4096)",
          [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.send_queue_max_messages, 16, 1 << 24); }},
         {"RELAY_SEND_QUEUE_MAX_BYTES", "send-queue-max-bytes", "slow consumer: bytes queued before dropping the connection (default 8388608)",
@@ -256,15 +253,15 @@ std::vector<setting> const& settings()
         {"RELAY_REPLAY_MAX_EVENTS", "replay-max-events", "events kept per device for resume (default 1000)",
          [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.replay_max_events, 0, 1000000); }},
         {"RELAY_REPLAY_MAX_AGE", "replay-max-age", "seconds events are kept for resume (default 600)",
-         [](auto const& v, config& c) { return parse_seconds(v, c.server.replay_max_age, 0, 86400 * 7); }},
+         [](auto const& v, config& c) { return parse_duration(v, c.server.replay_max_age, 0, 86400 * 7); }},
         {"RELAY_AUTH_TIMEOUT", "auth-timeout", "seconds a WebSocket peer has to authenticate (default 10)",
-         [](auto const& v, config& c) { return parse_seconds(v, c.server.auth_timeout, 1, 300); }},
+         [](auto const& v, config& c) { return parse_duration(v, c.server.auth_timeout, 1, 300); }},
         {"RELAY_PING_INTERVAL", "ping-interval", "seconds between WebSocket pings (default 30)",
-         [](auto const& v, config& c) { return parse_seconds(v, c.server.ping_interval, 1, 3600); }},
+         [](auto const& v, config& c) { return parse_duration(v, c.server.ping_interval, 1, 3600); }},
         {"RELAY_IDLE_TIMEOUT", "idle-timeout", "seconds of silence after which a peer is dropped (default 75)",
-         [](auto const& v, config& c) { return parse_seconds(v, c.server.idle_timeout, 2, 7200); }},
+         [](auto const& v, config& c) { return parse_duration(v, c.server.idle_timeout, 2, 7200); }},
         {"RELAY_SHUTDOWN_GRACE", "shutdown-grace", "seconds to let in-flight work finish on SIGTERM (default 10)",
-         [](auto const& v, config& c) { return parse_seconds(v, c.server.shutdown_grace, 0, 3600); }},
+         [](auto const& v, config& c) { return parse_duration(v, c.server.shutdown_grace, 0, 3600); }},
     };
     return table;
 }
