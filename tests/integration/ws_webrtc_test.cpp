@@ -231,3 +231,41 @@ TEST_CASE("signaling: per-device session limit, offline robot, request rate limi
     app2->send(json::object{{"type", "webrtc_request"}, {"device_id", "cam-bot"}, {"id", "w5"}});
     CHECK(str(app2->expect("error"), "code") == "DEVICE_OFFLINE");
 }
+
+TEST_CASE("signaling: webrtc_stats with an rtt_ms beyond any integer is refused and never stored")
+{
+    temp_dir dir;
+    auto db = dir.path() + "/relay.db";
+    {
+        rig r(env_map{{"RELAY_DATABASE", db}});
+        auto [creds, req] = r.request(*r.app);
+        auto sid = str(creds, "session_id");
+        for (double rtt : {1e19, 9223372036854775808.0, -1e19}) {
+            CAPTURE(rtt);
+            r.app->send(json::object{{"type", "webrtc_stats"}, {"session_id", sid}, {"state", "connected"},
+                                     {"connection_type", "relay"}, {"rtt_ms", rtt}});
+            auto err = r.app->expect("error");
+            REQUIRE(err.is_object());
+            CHECK(str(err, "code") == "BAD_MESSAGE");
+            CHECK(str(err, "message").find("rtt_ms") != std::string::npos);
+        }
+        r.robot->send(json::object{{"type", "webrtc_stats"}, {"session_id", sid}, {"state", "connected"},
+                                   {"connection_type", "host"}, {"rtt_ms", 1e19}});
+        CHECK(str(r.robot->expect("error"), "code") == "BAD_MESSAGE");
+        // A report in range is still recorded.
+        r.robot->send(json::object{{"type", "webrtc_stats"}, {"session_id", sid}, {"state", "connected"},
+                                   {"connection_type", "host"}, {"rtt_ms", 12.6}});
+        r.robot->send(json::object{{"type", "ping"}});
+        CHECK(!r.robot->expect("pong").is_null());
+        r.app->send(json::object{{"type", "webrtc_close"}, {"session_id", sid}});
+        CHECK(!r.robot->expect("webrtc_close").is_null());
+        CHECK(r.relayd.stop() == 0);
+    }
+    auto store = relay::store::open_store(db);
+    REQUIRE(store.has_value());
+    auto sessions = (*store)->list_sessions("cam-bot", 10);
+    REQUIRE(sessions.has_value());
+    REQUIRE(sessions->size() == 1);
+    CHECK(sessions->front().connection_type == "host");
+    CHECK(sessions->front().rtt_ms == 13);
+}
