@@ -232,6 +232,76 @@ TEST_CASE("signaling: per-device session limit, offline robot, request rate limi
     CHECK(str(app2->expect("error"), "code") == "DEVICE_OFFLINE");
 }
 
+namespace {
+
+/** Every message `ws` receives until the relay closes it, in order. */
+std::vector<json::value> read_until_closed(ws_client& ws)
+{
+    std::vector<json::value> got;
+    while (auto m = ws.read_json(10s))
+        got.push_back(std::move(*m));
+    return got;
+}
+
+/** The position of the first message of `type` (with `reason`, when given); -1 when none. */
+long position_of(std::vector<json::value> const& messages, std::string const& type, std::string const& reason = {})
+{
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        auto const& o = messages[i].as_object();
+        if (o.at("type") == type.c_str() && (reason.empty() || (o.contains("reason") && o.at("reason") == reason.c_str())))
+            return static_cast<long>(i);
+    }
+    return -1;
+}
+
+} // namespace
+
+TEST_CASE("signaling: a member removed from the device hears webrtc_close (access_revoked) before the 4403 close")
+{
+    rig r;
+    auto member = make_account(r.relayd.port());
+    share_device(r.relayd.port(), r.owner, "cam-bot", member, "operator");
+    auto member_app = connect_app(r.relayd.port(), member);
+    auto [creds, req] = r.request(*member_app, "m1");
+    auto sid = str(creds, "session_id");
+
+    auto removed = http_delete(r.relayd.port(), "/api/devices/cam-bot/members/" + member.user_id, r.owner.access_token);
+    REQUIRE(removed.status == 204);
+    auto got = read_until_closed(*member_app);
+    CAPTURE(json::serialize(json::value_from(got)));
+    auto close_at = position_of(got, "webrtc_close", "access_revoked");
+    auto error_at = position_of(got, "error");
+    REQUIRE(close_at >= 0);
+    CHECK(str(got[static_cast<std::size_t>(close_at)], "session_id") == sid);
+    CHECK(str(got[static_cast<std::size_t>(close_at)], "by") == "relay");
+    REQUIRE(error_at >= 0);
+    CHECK(str(got[static_cast<std::size_t>(error_at)], "code") == "FORBIDDEN");
+    CHECK(close_at < error_at);
+    CHECK(member_app->close_code() == 4403);
+    // The robot is told too, and the owner's own connection is untouched.
+    CHECK(str(r.robot->expect("webrtc_close"), "reason") == "access_revoked");
+    r.app->send(json::object{{"type", "ping"}, {"id", "still-here"}});
+    CHECK(!r.app->expect("pong").is_null());
+}
+
+TEST_CASE("signaling: a deleted device's sessions end as access_revoked before the 4403 close")
+{
+    rig r;
+    auto [creds, req] = r.request(*r.app, "d1");
+    auto sid = str(creds, "session_id");
+    REQUIRE(http_delete(r.relayd.port(), "/api/devices/cam-bot", r.owner.access_token).status == 204);
+    auto got = read_until_closed(*r.app);
+    CAPTURE(json::serialize(json::value_from(got)));
+    auto close_at = position_of(got, "webrtc_close");
+    auto error_at = position_of(got, "error");
+    REQUIRE(close_at >= 0);
+    CHECK(str(got[static_cast<std::size_t>(close_at)], "session_id") == sid);
+    CHECK(str(got[static_cast<std::size_t>(close_at)], "reason") == "access_revoked");
+    REQUIRE(error_at >= 0);
+    CHECK(close_at < error_at);
+    CHECK(r.app->close_code() == 4403);
+}
+
 TEST_CASE("signaling: webrtc_stats with an rtt_ms beyond any integer is refused and never stored")
 {
     temp_dir dir;

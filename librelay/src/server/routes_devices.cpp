@@ -9,6 +9,7 @@
 #include "router.hpp"
 #include "routes.hpp"
 #include "shared_state.hpp"
+#include "webrtc.hpp"
 
 #include <relay/auth/device_auth.hpp>
 #include <relay/auth/email.hpp>
@@ -204,6 +205,11 @@ net::awaitable<http_response> delete_device(request_context& ctx)
     });
     if (!users)
         co_return store_failure(users.error(), errc::device_not_found);
+    // The device's WebRTC sessions end first, as access_revoked: each app's webrtc_close is then
+    // queued ahead of the access change that may close it with 4403, and the robot's
+    // disconnect that follows finds no session left to end as robot_disconnected.
+    for (auto const& s : state.webrtc.remove_for_device(device_id))
+        finish_webrtc_session(state, s, protocol::closed_by::relay, "access_revoked", notify::both);
     state.hub.remove_device(device_id, *users);
     state.log.info("device_deleted", {{"device_id", device_id}, {"user_id", caller->user_id}});
     co_return empty_response(http::status::no_content);

@@ -101,8 +101,9 @@ void record_webrtc_start(shared_state& state, routing::webrtc_session_view const
     });
 }
 
-void finish_webrtc_session(shared_state& state, routing::webrtc_session_view const& session, protocol::closed_by by,
-                           std::string const& reason, notify who)
+std::shared_ptr<std::string const> finish_webrtc_session(shared_state& state,
+                                                         routing::webrtc_session_view const& session,
+                                                         protocol::closed_by by, std::string const& reason, notify who)
 {
     auto frame = std::make_shared<std::string const>(
         protocol::encode(protocol::webrtc_close_notice{session.session_id, reason, by}));
@@ -124,6 +125,7 @@ void finish_webrtc_session(shared_state& state, routing::webrtc_session_view con
         if (auto r = st->store->end_session(id, unix_now(), why); !r)
             st->log.warn("webrtc_history_failed", {{"session_id", id}, {"error", r.error().message()}});
     });
+    return frame;
 }
 
 void record_webrtc_stats(shared_state& state, routing::webrtc_session_view const& session,
