@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -237,17 +238,17 @@ TEST_CASE("failure delays are per key, reset by success, and forgotten after the
 
 TEST_CASE("delay policies that cannot work are refused")
 {
-    auto p = small_delay_policy();
-    p.first_delay = 0ms;
-    CHECK_THROWS_AS(failure_delay{p}, std::invalid_argument);
-    p = small_delay_policy();
-    p.max_delay = 50ms;
-    CHECK_THROWS_AS(failure_delay{p}, std::invalid_argument);
-    p = small_delay_policy();
-    p.window = 0s;
-    CHECK_THROWS_AS(failure_delay{p}, std::invalid_argument);
-    p = small_delay_policy();
-    p.max_keys = 0;
-    CHECK_THROWS_AS(failure_delay{p}, std::invalid_argument);
+    std::vector<std::function<void(delay_policy&)>> const breakages{
+        [](delay_policy& p) { p.first_delay = 0ms; },
+        [](delay_policy& p) { p.max_delay = p.first_delay / 2; },
+        [](delay_policy& p) { p.window = 0s; },
+        [](delay_policy& p) { p.max_keys = 0; },
+    };
+    for (std::size_t i = 0; i < breakages.size(); ++i) {
+        CAPTURE(i);
+        auto policy = small_delay_policy();
+        breakages[i](policy);
+        CHECK_THROWS_AS(failure_delay{policy}, std::invalid_argument);
+    }
     CHECK_NOTHROW(failure_delay{});
 }

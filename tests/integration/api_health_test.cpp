@@ -13,13 +13,6 @@ using namespace api_test;
 
 namespace {
 
-/** A file-backed test relay's environment. */
-struct database {
-    temp_dir dir;
-    std::string path = dir.path() + "/relay.db";
-    env_map env = test_env({{"RELAY_DATABASE", path}});
-};
-
 /** GET /health; the store check's text when it is degraded. */
 struct health {
     unsigned status = 0;
@@ -92,7 +85,7 @@ private:
 
 TEST_CASE("health: a database file deleted under the relay is degraded, and a restart refuses to start empty")
 {
-    database db;
+    file_database db;
     {
         relayd_process relayd(db.env);
         register_user(relayd.port(), "ann@example.com");
@@ -129,7 +122,7 @@ TEST_CASE("health: a database file deleted under the relay is degraded, and a re
 
 TEST_CASE("health: a database file replaced under the relay is degraded")
 {
-    database db;
+    file_database db;
     relayd_process relayd(db.env);
     CHECK(get_health(relayd.port()).status == 200);
     // Another file now has the name (a restore over a running relay, a moved volume).
@@ -146,7 +139,7 @@ TEST_CASE("health: a read-only database at start is degraded, not ok")
         MESSAGE("SKIPPED read-only database: it needs root for chattr +i (file modes do not stop root)");
         return;
     }
-    database db;
+    file_database db;
     {
         relayd_process relayd(db.env);
         register_user(relayd.port(), "ann@example.com");

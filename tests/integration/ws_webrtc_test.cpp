@@ -28,6 +28,17 @@ std::string str(json::value const& v, char const* key)
     return std::string(v.at(key).as_string());
 }
 
+/** The one WebRTC session of cam-bot in the store at `db` (read after relayd stopped). */
+relay::store::webrtc_session only_stored_session(std::string const& db)
+{
+    auto store = relay::store::open_store(db);
+    REQUIRE(store.has_value());
+    auto sessions = (*store)->list_sessions("cam-bot", 10);
+    REQUIRE(sessions.has_value());
+    REQUIRE(sessions->size() == 1);
+    return sessions->front();
+}
+
 struct rig {
     relayd_process relayd;
     account owner;
@@ -41,6 +52,14 @@ struct rig {
           robot(connect_robot(relayd.port(), dev)),
           app(connect_app(relayd.port(), owner))
     {
+    }
+    /** Another account with `role` on the device, and its connected app. */
+    std::pair<account, std::unique_ptr<ws_client>> member(std::string const& role)
+    {
+        auto a = make_account(relayd.port());
+        share_device(relayd.port(), owner, "cam-bot", a, role);
+        auto ws = connect_app(relayd.port(), a);
+        return {std::move(a), std::move(ws)};
     }
     /** Requests a session; returns {app's webrtc_credentials, robot's webrtc_request}. */
     std::pair<json::value, json::value> request(ws_client& from, std::string const& id = "w1")
@@ -123,12 +142,7 @@ TEST_CASE("signaling: request, credentials to both ends, offer, answer, ice, sta
         CHECK(r.relayd.stop() == 0);
     }
     // The history survives in the store: who, device, connected, how, why it ended.
-    auto store = relay::store::open_store(db);
-    REQUIRE(store.has_value());
-    auto sessions = (*store)->list_sessions("cam-bot", 10);
-    REQUIRE(sessions.has_value());
-    REQUIRE(sessions->size() == 1);
-    auto const& s = sessions->front();
+    auto const s = only_stored_session(db);
     CHECK(s.session_id == session_id);
     CHECK(s.connected_at.has_value());
     CHECK(s.ended_at.has_value());
@@ -169,9 +183,7 @@ TEST_CASE("signaling: only the session's two ends may speak in it")
 TEST_CASE("signaling: viewers may watch")
 {
     rig r;
-    auto viewer = make_account(r.relayd.port());
-    share_device(r.relayd.port(), r.owner, "cam-bot", viewer, "viewer");
-    auto viewer_app = connect_app(r.relayd.port(), viewer);
+    auto [viewer, viewer_app] = r.member("viewer");
     auto [creds, req] = r.request(*viewer_app, "v1");
     CHECK(creds.is_object());
     CHECK(str(req, "from_user") == viewer.user_id);
@@ -259,9 +271,7 @@ long position_of(std::vector<json::value> const& messages, std::string const& ty
 TEST_CASE("signaling: a member removed from the device hears webrtc_close (access_revoked) before the 4403 close")
 {
     rig r;
-    auto member = make_account(r.relayd.port());
-    share_device(r.relayd.port(), r.owner, "cam-bot", member, "operator");
-    auto member_app = connect_app(r.relayd.port(), member);
+    auto [member, member_app] = r.member("operator");
     auto [creds, req] = r.request(*member_app, "m1");
     auto sid = str(creds, "session_id");
 
@@ -331,11 +341,7 @@ TEST_CASE("signaling: webrtc_stats with an rtt_ms beyond any integer is refused 
         CHECK(!r.robot->expect("webrtc_close").is_null());
         CHECK(r.relayd.stop() == 0);
     }
-    auto store = relay::store::open_store(db);
-    REQUIRE(store.has_value());
-    auto sessions = (*store)->list_sessions("cam-bot", 10);
-    REQUIRE(sessions.has_value());
-    REQUIRE(sessions->size() == 1);
-    CHECK(sessions->front().connection_type == "host");
-    CHECK(sessions->front().rtt_ms == 13);
+    auto const s = only_stored_session(db);
+    CHECK(s.connection_type == "host");
+    CHECK(s.rtt_ms == 13); // rounded, never a wrapped 1e19
 }
