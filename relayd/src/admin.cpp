@@ -208,11 +208,12 @@ struct admin {
         if (!id || !owner)
             return usage(syntax);
         if (!relay::protocol::is_valid_device_id(*id))
-            return fail(fmt::format("'{}' is not a valid device id: 1 to 64 characters from A-Z a-z 0-9 . _ -", *id));
+            return fail(fmt::format("'{}' is not a valid device id: 1 to 64 characters from A-Z a-z 0-9 . _ -, not . or ..", *id));
         if (!name)
             name = *id;
-        if (name->empty() || name->size() > 128)
-            return fail("the name must be 1 to 128 bytes");
+        if (!relay::protocol::is_valid_device_name(*name))
+            return fail("the name must be 1 to 128 bytes, not blank, without control characters or invisible "
+                        "direction marks");
         auto email = relay::auth::normalize_email(*owner);
         auto user = db->find_user_by_email(email);
         if (!user) {

@@ -8,6 +8,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -345,6 +346,24 @@ std::string resolve_secret_key(config& c)
     return {};
 }
 
+// The generated device-secret key is written beside the database when the database is first
+// created, so a key file without its database means the database was there and is gone (deleted,
+// moved, an unmounted volume): starting would create an empty one and silently lose every
+// account and device. Starting empty on purpose means removing the key file too.
+std::string refuse_lost_database(config const& c)
+{
+    auto const& db = c.server.database;
+    if (!c.server.secret_key.empty() || db == ":memory:" || db.starts_with("postgresql://")
+        || db.starts_with("postgres://"))
+        return {};
+    std::error_code ec;
+    if (std::filesystem::exists(db, ec) || !std::filesystem::exists(db + ".key", ec))
+        return {};
+    return fmt::format("the database {} is missing but its device-secret key {}.key exists, so the database "
+                       "was lost; restore it from a backup, or remove {}.key to start with an empty database",
+                       db, db, db);
+}
+
 } // namespace
 
 config_result load_config(std::vector<std::string> const& args, char** envp)
@@ -461,6 +480,8 @@ std::string settings_help()
 /** Exposed for the serve command: only resolves the key when the store will really be used. */
 std::string prepare_secret_key(config& c)
 {
+    if (auto e = refuse_lost_database(c); !e.empty())
+        return e;
     return resolve_secret_key(c);
 }
 

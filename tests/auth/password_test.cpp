@@ -201,3 +201,14 @@ TEST_CASE("password policy counts characters, not bytes, and bounds the length")
         CHECK(v->message == "the password must be valid UTF-8 text");
     }
 }
+
+TEST_CASE("password policy refuses NUL characters, alone or among others")
+{
+    for (std::string const& with_nul : {std::string(10, '\0'), std::string(20, '\0'),
+             std::string("correct horse\0battery", 22), std::string("0123456789\0", 11)}) {
+        auto const v = check_password_policy(with_nul);
+        REQUIRE(v);
+        CHECK(v->code == relay::errc::weak_password);
+        CHECK(v->message == "the password must not contain NUL characters");
+    }
+}

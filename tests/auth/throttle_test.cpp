@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <functional>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -191,4 +193,62 @@ TEST_CASE("concurrent use from several threads stays consistent")
         th.join();
     CHECK(t.size() <= 100);
     CHECK(locked.load() > 0);
+}
+
+// ---- failure_delay: slows guessing down, never locks anyone out (device authentication)
+
+namespace {
+delay_policy small_delay_policy()
+{
+    delay_policy p;
+    p.first_delay = 100ms;
+    p.max_delay = 3s;
+    p.window = 10min;
+    p.max_keys = 1000;
+    return p;
+}
+} // namespace
+
+TEST_CASE("failure delays double with recent failures and stop at max_delay")
+{
+    failure_delay d(small_delay_policy());
+    std::vector<std::chrono::milliseconds> seen;
+    for (int i = 0; i < 9; ++i)
+        seen.push_back(d.record_failure("device:wimz-001", t0 + std::chrono::seconds(i)));
+    CHECK(seen == std::vector<std::chrono::milliseconds>{100ms, 200ms, 400ms, 800ms, 1600ms, 3s, 3s, 3s, 3s});
+    // Any number of failures stays at the cap: a stranger can slow guesses, never lock anyone out.
+    for (int i = 0; i < 1000; ++i)
+        REQUIRE(d.record_failure("device:wimz-001", t0 + 10s) == 3s);
+    CHECK(d.delay_after(0) == 0ms);
+    CHECK(d.delay_after(std::numeric_limits<std::size_t>::max()) == 3s);
+}
+
+TEST_CASE("failure delays are per key, reset by success, and forgotten after the window")
+{
+    failure_delay d(small_delay_policy());
+    for (int i = 0; i < 5; ++i)
+        d.record_failure("device:a", t0);
+    CHECK(d.record_failure("device:b", t0) == 100ms); // another key starts from the first delay
+    d.record_success("device:a");
+    CHECK(d.record_failure("device:a", t0) == 100ms);
+    for (int i = 0; i < 5; ++i)
+        d.record_failure("addr:203.0.113.7", t0);
+    CHECK(d.record_failure("addr:203.0.113.7", t0 + 10min) == 100ms); // a new window
+}
+
+TEST_CASE("delay policies that cannot work are refused")
+{
+    std::vector<std::function<void(delay_policy&)>> const breakages{
+        [](delay_policy& p) { p.first_delay = 0ms; },
+        [](delay_policy& p) { p.max_delay = p.first_delay / 2; },
+        [](delay_policy& p) { p.window = 0s; },
+        [](delay_policy& p) { p.max_keys = 0; },
+    };
+    for (std::size_t i = 0; i < breakages.size(); ++i) {
+        CAPTURE(i);
+        auto policy = small_delay_policy();
+        breakages[i](policy);
+        CHECK_THROWS_AS(failure_delay{policy}, std::invalid_argument);
+    }
+    CHECK_NOTHROW(failure_delay{});
 }

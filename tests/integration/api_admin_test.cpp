@@ -14,11 +14,7 @@ using namespace api_test;
 namespace {
 
 /** A temporary database that relayd and its admin commands share. */
-struct database {
-    temp_dir dir;
-    std::string path = dir.path() + "/relay.db";
-    env_map env = test_env({{"RELAY_DATABASE", path}});
-
+struct database : file_database {
     std::pair<int, std::string> admin(std::vector<std::string> const& args, std::string const& input = {}) const
     {
         return run_relayd(args, env, input);

@@ -103,6 +103,30 @@ TEST_CASE("register: 201 with a user id, and every refusal of the contract")
     CHECK(http_get(port, "/api/auth/register").status == 405);
 }
 
+TEST_CASE("passwords containing NUL characters are WEAK_PASSWORD, on register and on reset")
+{
+    relayd_process relayd(test_env({{"RELAY_DEV", "true"}}));
+    auto port = relayd.port();
+    for (std::string const& bad : {std::string(12, '\0'), std::string("correct horse\0battery staple", 29)}) {
+        auto r = http_json(port, "POST", "/api/auth/register", json::object{{"email", "nul@example.com"}, {"password", bad}});
+        CHECK(r.status == 400);
+        CHECK(r.error_code() == "WEAK_PASSWORD");
+        CHECK(r.json().at("error").at("message") == "the password must not contain NUL characters");
+    }
+    register_user(port, "ann@example.com");
+    REQUIRE(http_json(port, "POST", "/api/auth/password-reset", json::object{{"email", "ann@example.com"}}).status == 202);
+    auto token = logged_reset_token(relayd, "ann@example.com");
+    REQUIRE(!token.empty());
+    auto weak = http_json(port, "POST", "/api/auth/password-reset/confirm",
+                          json::object{{"token", token}, {"new_password", std::string(16, '\0')}});
+    CHECK(weak.status == 400);
+    CHECK(weak.error_code() == "WEAK_PASSWORD");
+    // The token was not spent on the refusal.
+    CHECK(http_json(port, "POST", "/api/auth/password-reset/confirm",
+                    json::object{{"token", token}, {"new_password", "a much better passphrase"}})
+              .status == 204);
+}
+
 TEST_CASE("register is 403 REGISTRATION_CLOSED when registration is closed")
 {
     relayd_process relayd(test_env({{"RELAY_OPEN_REGISTRATION", "false"}}));

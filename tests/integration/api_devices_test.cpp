@@ -178,6 +178,35 @@ TEST_CASE("create refuses taken ids, bad ids, bad names and anonymous callers")
     CHECK(http_get(port, "/api/devices", ann).json().as_array().size() == 1);
 }
 
+TEST_CASE("device ids . and .., and names with control or direction-override characters, are refused")
+{
+    relayd_process relayd(test_env());
+    auto port = relayd.port();
+    auto ann = access_token_for(port, "ann@example.com");
+    for (auto const* bad : {".", ".."}) {
+        CAPTURE(bad);
+        auto r = http_json(port, "POST", "/api/devices", json::object{{"name", "X"}, {"device_id", bad}}, ann);
+        CHECK(r.status == 400);
+        CHECK(r.error_code() == "BAD_MESSAGE");
+    }
+    create_device(port, ann, "wimz-001");
+    // A name that would read "Kitchen" in an app while being something else, or break a log line.
+    for (std::string const bad : {"Kitchen\u202egpj.exe", "a\u2066b\u2069", "\u200fname", "left\u061cright",
+                                  "next\u0085line", "bell\u0007"}) {
+        CAPTURE(bad);
+        auto created = http_json(port, "POST", "/api/devices", json::object{{"name", bad}}, ann);
+        CHECK(created.status == 400);
+        CHECK(created.error_code() == "BAD_MESSAGE");
+        auto renamed = http_json(port, "PATCH", "/api/devices/wimz-001", json::object{{"name", bad}}, ann);
+        CHECK(renamed.status == 400);
+        CHECK(renamed.error_code() == "BAD_MESSAGE");
+    }
+    // Text in any script, right-to-left included, is a fine name.
+    auto hebrew = http_json(port, "PATCH", "/api/devices/wimz-001", json::object{{"name", "\u05e8\u05d5\u05d1\u05d5\u05d8"}}, ann);
+    CHECK(hebrew.status == 200);
+    CHECK(http_get(port, "/api/devices", ann).json().as_array().size() == 1);
+}
+
 TEST_CASE("roles: viewers and operators read, only the owner manages, strangers see nothing")
 {
     shared_fixture f;

@@ -35,6 +35,13 @@ inline env_map test_env(env_map extra = {})
     return extra;
 }
 
+/** A temporary SQLite database file for a test relay (and its admin commands) to share. */
+struct file_database {
+    temp_dir dir;
+    std::string path = dir.path() + "/relay.db";
+    env_map env = test_env({{"RELAY_DATABASE", path}});
+};
+
 /** Registers an account; returns its user id. */
 inline std::string register_user(std::uint16_t port, std::string const& email,
                                  std::string const& password = good_password)

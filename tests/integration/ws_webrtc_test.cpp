@@ -28,6 +28,17 @@ std::string str(json::value const& v, char const* key)
     return std::string(v.at(key).as_string());
 }
 
+/** The one WebRTC session of cam-bot in the store at `db` (read after relayd stopped). */
+relay::store::webrtc_session only_stored_session(std::string const& db)
+{
+    auto store = relay::store::open_store(db);
+    REQUIRE(store.has_value());
+    auto sessions = (*store)->list_sessions("cam-bot", 10);
+    REQUIRE(sessions.has_value());
+    REQUIRE(sessions->size() == 1);
+    return sessions->front();
+}
+
 struct rig {
     relayd_process relayd;
     account owner;
@@ -41,6 +52,14 @@ struct rig {
           robot(connect_robot(relayd.port(), dev)),
           app(connect_app(relayd.port(), owner))
     {
+    }
+    /** Another account with `role` on the device, and its connected app. */
+    std::pair<account, std::unique_ptr<ws_client>> member(std::string const& role)
+    {
+        auto a = make_account(relayd.port());
+        share_device(relayd.port(), owner, "cam-bot", a, role);
+        auto ws = connect_app(relayd.port(), a);
+        return {std::move(a), std::move(ws)};
     }
     /** Requests a session; returns {app's webrtc_credentials, robot's webrtc_request}. */
     std::pair<json::value, json::value> request(ws_client& from, std::string const& id = "w1")
@@ -123,12 +142,7 @@ TEST_CASE("signaling: request, credentials to both ends, offer, answer, ice, sta
         CHECK(r.relayd.stop() == 0);
     }
     // The history survives in the store: who, device, connected, how, why it ended.
-    auto store = relay::store::open_store(db);
-    REQUIRE(store.has_value());
-    auto sessions = (*store)->list_sessions("cam-bot", 10);
-    REQUIRE(sessions.has_value());
-    REQUIRE(sessions->size() == 1);
-    auto const& s = sessions->front();
+    auto const s = only_stored_session(db);
     CHECK(s.session_id == session_id);
     CHECK(s.connected_at.has_value());
     CHECK(s.ended_at.has_value());
@@ -169,9 +183,7 @@ TEST_CASE("signaling: only the session's two ends may speak in it")
 TEST_CASE("signaling: viewers may watch")
 {
     rig r;
-    auto viewer = make_account(r.relayd.port());
-    share_device(r.relayd.port(), r.owner, "cam-bot", viewer, "viewer");
-    auto viewer_app = connect_app(r.relayd.port(), viewer);
+    auto [viewer, viewer_app] = r.member("viewer");
     auto [creds, req] = r.request(*viewer_app, "v1");
     CHECK(creds.is_object());
     CHECK(str(req, "from_user") == viewer.user_id);
@@ -230,4 +242,106 @@ TEST_CASE("signaling: per-device session limit, offline robot, request rate limi
     auto app2 = connect_app(r.relayd.port(), r.owner);
     app2->send(json::object{{"type", "webrtc_request"}, {"device_id", "cam-bot"}, {"id", "w5"}});
     CHECK(str(app2->expect("error"), "code") == "DEVICE_OFFLINE");
+}
+
+namespace {
+
+/** Every message `ws` receives until the relay closes it, in order. */
+std::vector<json::value> read_until_closed(ws_client& ws)
+{
+    std::vector<json::value> got;
+    while (auto m = ws.read_json(10s))
+        got.push_back(std::move(*m));
+    return got;
+}
+
+/** The position of the first message of `type` (with `reason`, when given); -1 when none. */
+long position_of(std::vector<json::value> const& messages, std::string const& type, std::string const& reason = {})
+{
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        auto const& o = messages[i].as_object();
+        if (o.at("type") == type.c_str() && (reason.empty() || (o.contains("reason") && o.at("reason") == reason.c_str())))
+            return static_cast<long>(i);
+    }
+    return -1;
+}
+
+} // namespace
+
+TEST_CASE("signaling: a member removed from the device hears webrtc_close (access_revoked) before the 4403 close")
+{
+    rig r;
+    auto [member, member_app] = r.member("operator");
+    auto [creds, req] = r.request(*member_app, "m1");
+    auto sid = str(creds, "session_id");
+
+    auto removed = http_delete(r.relayd.port(), "/api/devices/cam-bot/members/" + member.user_id, r.owner.access_token);
+    REQUIRE(removed.status == 204);
+    auto got = read_until_closed(*member_app);
+    CAPTURE(json::serialize(json::value_from(got)));
+    auto close_at = position_of(got, "webrtc_close", "access_revoked");
+    auto error_at = position_of(got, "error");
+    REQUIRE(close_at >= 0);
+    CHECK(str(got[static_cast<std::size_t>(close_at)], "session_id") == sid);
+    CHECK(str(got[static_cast<std::size_t>(close_at)], "by") == "relay");
+    REQUIRE(error_at >= 0);
+    CHECK(str(got[static_cast<std::size_t>(error_at)], "code") == "FORBIDDEN");
+    CHECK(close_at < error_at);
+    CHECK(member_app->close_code() == 4403);
+    // The robot is told too, and the owner's own connection is untouched.
+    CHECK(str(r.robot->expect("webrtc_close"), "reason") == "access_revoked");
+    r.app->send(json::object{{"type", "ping"}, {"id", "still-here"}});
+    CHECK(!r.app->expect("pong").is_null());
+}
+
+TEST_CASE("signaling: a deleted device's sessions end as access_revoked before the 4403 close")
+{
+    rig r;
+    auto [creds, req] = r.request(*r.app, "d1");
+    auto sid = str(creds, "session_id");
+    REQUIRE(http_delete(r.relayd.port(), "/api/devices/cam-bot", r.owner.access_token).status == 204);
+    auto got = read_until_closed(*r.app);
+    CAPTURE(json::serialize(json::value_from(got)));
+    auto close_at = position_of(got, "webrtc_close");
+    auto error_at = position_of(got, "error");
+    REQUIRE(close_at >= 0);
+    CHECK(str(got[static_cast<std::size_t>(close_at)], "session_id") == sid);
+    CHECK(str(got[static_cast<std::size_t>(close_at)], "reason") == "access_revoked");
+    REQUIRE(error_at >= 0);
+    CHECK(close_at < error_at);
+    CHECK(r.app->close_code() == 4403);
+}
+
+TEST_CASE("signaling: webrtc_stats with an rtt_ms beyond any integer is refused and never stored")
+{
+    temp_dir dir;
+    auto db = dir.path() + "/relay.db";
+    {
+        rig r(env_map{{"RELAY_DATABASE", db}});
+        auto [creds, req] = r.request(*r.app);
+        auto sid = str(creds, "session_id");
+        for (double rtt : {1e19, 9223372036854775808.0, -1e19}) {
+            CAPTURE(rtt);
+            r.app->send(json::object{{"type", "webrtc_stats"}, {"session_id", sid}, {"state", "connected"},
+                                     {"connection_type", "relay"}, {"rtt_ms", rtt}});
+            auto err = r.app->expect("error");
+            REQUIRE(err.is_object());
+            CHECK(str(err, "code") == "BAD_MESSAGE");
+            CHECK(str(err, "message").find("rtt_ms") != std::string::npos);
+        }
+        r.robot->send(json::object{{"type", "webrtc_stats"}, {"session_id", sid}, {"state", "connected"},
+                                   {"connection_type", "host"}, {"rtt_ms", 1e19}});
+        CHECK(str(r.robot->expect("error"), "code") == "BAD_MESSAGE");
+        // A report in range is still recorded.
+        r.robot->send(json::object{{"type", "webrtc_stats"}, {"session_id", sid}, {"state", "connected"},
+                                   {"connection_type", "host"}, {"rtt_ms", 12.6}});
+        r.robot->send(json::object{{"type", "ping"}});
+        CHECK(!r.robot->expect("pong").is_null());
+        r.app->send(json::object{{"type", "webrtc_close"}, {"session_id", sid}});
+        CHECK(!r.robot->expect("webrtc_close").is_null());
+        CHECK(r.relayd.stop() == 0);
+    }
+    auto const s = only_stored_session(db);
+    CHECK(s.connection_type == "host");
+    CHECK(s.rtt_ms == 13); // rounded, never a wrapped 1e19
 }

@@ -6,7 +6,7 @@
 
 using namespace relay::protocol;
 
-TEST_CASE("device ids: [A-Za-z0-9._-]{1,64}")
+TEST_CASE("device ids: [A-Za-z0-9._-]{1,64}, but not . or ..")
 {
     CHECK(is_valid_device_id("wimz-001"));
     CHECK(is_valid_device_id("A.b_C-9"));
@@ -18,6 +18,50 @@ TEST_CASE("device ids: [A-Za-z0-9._-]{1,64}")
     CHECK_FALSE(is_valid_device_id("wimz%2F001"));
     CHECK_FALSE(is_valid_device_id("wïmz"));
     CHECK_FALSE(is_valid_device_id(std::string_view("a\0b", 3)));
+    // As URL path segments these mean "here" and "up": /api/devices/.. is not a device.
+    CHECK_FALSE(is_valid_device_id("."));
+    CHECK_FALSE(is_valid_device_id(".."));
+    CHECK(is_valid_device_id("..."));
+    CHECK(is_valid_device_id(".a"));
+    CHECK(is_valid_device_id("a.."));
+}
+
+TEST_CASE("device names: 1 to 128 bytes, not blank, no control characters or direction marks")
+{
+    CHECK(is_valid_device_name("Kitchen"));
+    CHECK(is_valid_device_name("Küche 2 — étage"));
+    CHECK(is_valid_device_name("\u30ed\u30dc\u30c3\u30c8")); // ロボット
+    CHECK(is_valid_device_name("\u05e8\u05d5\u05d1\u05d5\u05d8")); // right-to-left text itself is fine
+    CHECK(is_valid_device_name(std::string(128, 'n')));
+    CHECK_FALSE(is_valid_device_name(std::string(129, 'n')));
+    CHECK_FALSE(is_valid_device_name(""));
+    CHECK_FALSE(is_valid_device_name("   "));
+    CHECK_FALSE(is_valid_device_name("a\tb"));
+    CHECK_FALSE(is_valid_device_name("a\nb"));
+    CHECK_FALSE(is_valid_device_name("a\x7f"));
+    CHECK_FALSE(is_valid_device_name(std::string_view("a\0b", 3)));
+    CHECK_FALSE(is_valid_device_name("a\u0085b")); // C1: next line
+    CHECK_FALSE(is_valid_device_name("a\u009fb"));
+    CHECK(is_valid_device_name("a\u00a0b")); // no-break space: printable
+    // Every direction mark and override, each alone in an otherwise fine name.
+    for (char32_t cp : {0x061Cu, 0x200Eu, 0x200Fu, 0x202Au, 0x202Bu, 0x202Cu, 0x202Du, 0x202Eu, 0x2066u, 0x2067u,
+                        0x2068u, 0x2069u}) {
+        std::string name = "robot ";
+        if (cp < 0x800) {
+            name += static_cast<char>(0xC0 | (cp >> 6));
+        } else {
+            name += static_cast<char>(0xE0 | (cp >> 12));
+            name += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        }
+        name += static_cast<char>(0x80 | (cp & 0x3F));
+        name += "1";
+        CAPTURE(static_cast<unsigned>(cp));
+        CHECK_FALSE(is_valid_device_name(name));
+    }
+    // Neighbours of the refused ranges are ordinary punctuation.
+    CHECK(is_valid_device_name("a\u2010b")); // hyphen
+    CHECK(is_valid_device_name("a\u2030b")); // per mille
+    CHECK(is_valid_device_name("a\u2065b")); // unassigned, but not a direction mark
 }
 
 TEST_CASE("event names: [a-z0-9_.-]{1,64}")

@@ -24,7 +24,7 @@ constexpr std::streamoff header_user_version = 60;
 constexpr std::streamoff header_application_id = 68;
 
 constexpr std::uint32_t relay_application_id = 0x524c4159; // "RLAY"
-constexpr std::uint32_t current_schema_version = 1;
+constexpr std::uint32_t current_schema_version = 2;
 
 std::string open_failure(std::string const& location)
 {
@@ -183,6 +183,37 @@ TEST_CASE("sqlite file: a database from a newer relay, or from another program, 
     {
         auto s = open_or_fail(path, log.get());
         CHECK(s->find_user_by_email("alice@example.com"));
+    }
+}
+
+TEST_CASE("sqlite file: check() writes, and fails when the file is deleted or replaced under the store")
+{
+    temp_dir dir;
+    captured_log log;
+    auto const path = dir.file("relay.db");
+    auto s = open_or_fail(path, log.get());
+    REQUIRE(s->check());
+    REQUIRE(s->check()); // the health row is rewritten, not added again
+
+    SUBCASE("deleted")
+    {
+        std::filesystem::remove(path);
+        auto gone = s->check();
+        REQUIRE_FALSE(gone);
+        CHECK(gone.error().code == errc::unavailable);
+        CHECK(gone.error().message.find("is gone") != std::string::npos);
+        CHECK(gone.error().message.find(path) != std::string::npos);
+        CHECK(log.text().find("store.file_gone") != std::string::npos);
+    }
+
+    SUBCASE("replaced by another file")
+    {
+        std::filesystem::rename(path, path + ".old");
+        std::filesystem::copy_file(path + ".old", path);
+        auto replaced = s->check();
+        REQUIRE_FALSE(replaced);
+        CHECK(replaced.error().code == errc::unavailable);
+        CHECK(replaced.error().message.find("was replaced") != std::string::npos);
     }
 }
 

@@ -23,7 +23,7 @@ template <class T, class E> struct StringMaker<boost::system::result<T, E>> {
     {
         if (r)
             return "(value)";
-        if constexpr (std::is_same_v<E, relay::store::open_error>)
+        if constexpr (std::is_same_v<E, relay::store::open_error> || std::is_same_v<E, relay::store::health_problem>)
             return r.error().message.c_str();
         else
             return r.error().message().c_str();

@@ -186,6 +186,9 @@ std::optional<policy_violation> check_password_policy(std::string_view password)
     if (password.size() > max_password_bytes)
         return policy_violation{relay::errc::weak_password,
             "the password must be at most " + std::to_string(max_password_bytes) + " bytes long"};
+    // No one types a NUL, and a client that passes the password on as a C string would cut it there.
+    if (password.find('\0') != std::string_view::npos)
+        return policy_violation{relay::errc::weak_password, "the password must not contain NUL characters"};
     auto const chars = detail::utf8_code_points(password);
     if (!chars)
         return policy_violation{relay::errc::weak_password, "the password must be valid UTF-8 text"};

@@ -1,6 +1,7 @@
 #include <relay/auth/throttle.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 namespace relay::auth {
@@ -64,6 +65,15 @@ void failure_throttle::record_success(std::string_view key)
         erase(it);
 }
 
+std::size_t failure_throttle::recent_failures(std::string_view key, clock::time_point now)
+{
+    std::lock_guard lock(mutex_);
+    auto const it = entries_.find(key);
+    if (it == entries_.end() || now - it->second.window_start >= policy_.window)
+        return 0;
+    return it->second.failures;
+}
+
 std::size_t failure_throttle::size() const
 {
     std::lock_guard lock(mutex_);
@@ -96,6 +106,48 @@ std::chrono::seconds failure_throttle::lockout_for(unsigned lockouts) const noex
     for (unsigned i = 1; i < lockouts && length < policy_.max_lockout; ++i)
         length *= 2;
     return std::min(length, policy_.max_lockout);
+}
+
+namespace {
+
+// The counting throttle of a failure_delay: remembers failures for the window and never locks.
+throttle_policy counting_policy(delay_policy const& p)
+{
+    if (p.first_delay <= std::chrono::milliseconds(0) || p.max_delay < p.first_delay
+        || p.window <= std::chrono::seconds(0) || p.max_keys == 0)
+        throw std::invalid_argument(
+            "delay policy: first_delay and window must be positive, max_delay >= first_delay, max_keys positive");
+    throttle_policy counting;
+    counting.max_failures = std::numeric_limits<std::size_t>::max();
+    counting.window = p.window;
+    counting.lockout = p.window;
+    counting.max_lockout = p.window;
+    counting.forget_after = p.window;
+    counting.max_keys = p.max_keys;
+    return counting;
+}
+
+} // namespace
+
+failure_delay::failure_delay(delay_policy policy)
+    : policy_(policy), counts_(counting_policy(policy))
+{
+}
+
+std::chrono::milliseconds failure_delay::record_failure(std::string_view key, clock::time_point now)
+{
+    counts_.record_failure(key, now);
+    return delay_after(counts_.recent_failures(key, now));
+}
+
+std::chrono::milliseconds failure_delay::delay_after(std::size_t failures) const noexcept
+{
+    if (failures == 0)
+        return std::chrono::milliseconds(0);
+    auto delay = policy_.first_delay;
+    for (std::size_t i = 1; i < failures && delay < policy_.max_delay; ++i)
+        delay *= 2;
+    return std::min(delay, policy_.max_delay);
 }
 
 } // namespace relay::auth

@@ -49,7 +49,8 @@ namespace rules {
 inline constexpr string_rule any{};
 inline constexpr string_rule non_empty{+[](std::string_view s) noexcept { return !s.empty(); },
                                        "a non-empty string"};
-inline constexpr string_rule device_id{&is_valid_device_id, "a device id: 1 to 64 characters from A-Z a-z 0-9 . _ -"};
+inline constexpr string_rule device_id{&is_valid_device_id,
+                                       "a device id: 1 to 64 characters from A-Z a-z 0-9 . _ -, not . or .."};
 inline constexpr string_rule event_name{&is_valid_event_name, "an event name: 1 to 64 characters from a-z 0-9 . _ -"};
 inline constexpr string_rule message_id{&is_valid_message_id,
                                         "a non-empty string of at most 128 bytes without control characters"};

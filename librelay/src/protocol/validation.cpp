@@ -40,7 +40,32 @@ bool all_of_length(std::string_view text, std::size_t max, Pred pred) noexcept
 
 bool is_valid_device_id(std::string_view text) noexcept
 {
-    return all_of_length(text, 64, [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
+    return text != "." && text != ".."
+        && all_of_length(text, 64, [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+bool is_valid_device_name(std::string_view text) noexcept
+{
+    if (text.empty() || text.size() > max_device_name_bytes
+        || text.find_first_not_of(' ') == std::string_view::npos)
+        return false;
+    // The text is well-formed UTF-8, so each of these byte sequences can only be the code point
+    // it encodes: C1 controls (C2 80–9F), U+061C (D8 9C), U+200E/F (E2 80 8E–8F), U+202A–E
+    // (E2 80 AA–AE) and U+2066–9 (E2 81 A6–A9).
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        auto const b = [&](std::size_t k) { return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u; };
+        if (is_control(text[i]))
+            return false;
+        if (b(0) == 0xC2 && b(1) >= 0x80 && b(1) <= 0x9F)
+            return false;
+        if (b(0) == 0xD8 && b(1) == 0x9C)
+            return false;
+        if (b(0) == 0xE2 && b(1) == 0x80 && ((b(2) >= 0x8E && b(2) <= 0x8F) || (b(2) >= 0xAA && b(2) <= 0xAE)))
+            return false;
+        if (b(0) == 0xE2 && b(1) == 0x81 && b(2) >= 0xA6 && b(2) <= 0xA9)
+            return false;
+    }
+    return true;
 }
 
 bool is_valid_event_name(std::string_view text) noexcept

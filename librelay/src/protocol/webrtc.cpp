@@ -35,7 +35,9 @@ template <class Io> void describe(Io& io, io_target<Io, ice_credentials>& m)
     io.field("username", m.username);
     io.field("credential", m.credential);
     io.field("ttl", m.ttl);
+    io.check(m.ttl <= max_credentials_ttl, "ttl", "must be a number of seconds from 0 to 31536000");
     io.field("expires_at", m.expires_at);
+    io.check(m.expires_at >= 0, "expires_at", "must not be negative");
     io.field("ice_servers", m.ice_servers);
 }
 
@@ -82,7 +84,10 @@ template <class Io> void describe(Io& io, io_target<Io, webrtc_stats>& m)
     io.check(m.state != stats_state::connected || m.connection_type.has_value(), "connection_type",
              "is required when state is connected");
     io.field("rtt_ms", m.rtt_ms);
-    io.check(!m.rtt_ms || *m.rtt_ms >= 0, "rtt_ms", "must not be negative");
+    // A bound, not only a sign: the relay stores it as an integer, and a double beyond int64
+    // does not convert.
+    io.check(!m.rtt_ms || (*m.rtt_ms >= 0 && *m.rtt_ms <= max_rtt_ms), "rtt_ms",
+             "must be a number of milliseconds from 0 to 600000");
 }
 
 } // namespace

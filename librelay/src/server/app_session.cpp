@@ -415,10 +415,14 @@ void app_session::signal(bool handled)
 
 void app_session::end_my_sessions(std::string const& device_id, std::string const& reason)
 {
-    // A disconnected app cannot be told; an app that lost a device is told along with the robot.
-    auto who = device_id.empty() ? notify::robot : notify::both;
-    for (auto const& s : state_->webrtc.remove_for_app(this, device_id))
-        finish_webrtc_session(*state_, s, protocol::closed_by::relay, reason, who);
+    // A disconnected app cannot be told. An app that lost a device is told here, on its own
+    // thread, not through its inbox: so its webrtc_close is queued before what apply_access may
+    // send next (the FORBIDDEN error and the 4403 close), instead of after them and lost.
+    for (auto const& s : state_->webrtc.remove_for_app(this, device_id)) {
+        auto notice = finish_webrtc_session(*state_, s, protocol::closed_by::relay, reason, notify::robot);
+        if (!device_id.empty())
+            enqueue(std::move(notice));
+    }
 }
 
 void app_session::deliver(std::string const& channel, routing::channel_message const& message)

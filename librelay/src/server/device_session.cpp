@@ -106,14 +106,8 @@ net::awaitable<void> device_session::on_message(std::string_view text)
 
 net::awaitable<void> device_session::authenticate(protocol::device_auth const& m)
 {
-    auto now = auth::failure_throttle::clock::now();
-    std::string addr_key = "addr:" + client_;
-    std::string device_key = "device:" + m.device_id;
-    if (state_->device_failures.check(addr_key, now) || state_->device_failures.check(device_key, now)) {
-        state_->log.info("robot_auth_failed", {{"client", client_}, {"device_id", m.device_id}, {"reason", "throttled"}});
-        fail_auth();
-        co_return;
-    }
+    // A correct signature is always checked and accepted at once, whatever failed before: device
+    // ids are no secret, so failures must never lock the real robot (or its NAT neighbours) out.
     bool ok = co_await run_blocking(state_->blocking, [&] {
         auto dev = state_->store->get_device(m.device_id);
         std::optional<std::string> secret;
@@ -125,11 +119,21 @@ net::awaitable<void> device_session::authenticate(protocol::device_auth const& m
     });
     if (closing())
         co_return; // the auth deadline passed while the store answered
+    std::string device_key = "device:" + m.device_id;
     if (!ok) {
-        state_->device_failures.record_failure(addr_key, now);
-        state_->device_failures.record_failure(device_key, now);
-        state_->log.info("robot_auth_failed", {{"client", client_}, {"device_id", m.device_id}, {"reason", "bad credentials"}});
-        fail_auth();
+        // Guessing is slowed instead: the failure's answer is held back longer the more this
+        // address or this device id failed lately, and the read loop waits with it.
+        auto now = auth::failure_delay::clock::now();
+        auto delay = std::max(state_->device_failures.record_failure("addr:" + client_, now),
+                              state_->device_failures.record_failure(device_key, now));
+        state_->log.info("robot_auth_failed", {{"client", client_},
+                                               {"device_id", m.device_id},
+                                               {"reason", "bad credentials"},
+                                               {"delay_ms", delay.count()}});
+        net::steady_timer pause(executor(), delay);
+        co_await pause.async_wait(use_tuple);
+        if (!closing())
+            fail_auth();
         co_return;
     }
     state_->device_failures.record_success(device_key);

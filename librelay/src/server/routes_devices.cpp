@@ -9,6 +9,7 @@
 #include "router.hpp"
 #include "routes.hpp"
 #include "shared_state.hpp"
+#include "webrtc.hpp"
 
 #include <relay/auth/device_auth.hpp>
 #include <relay/auth/email.hpp>
@@ -21,9 +22,6 @@
 
 namespace relay::server {
 namespace {
-
-/** Longest device name, in bytes. */
-constexpr std::size_t max_name_bytes = 128;
 
 /** The capabilities a robot announced in `hello`, or {} when it has not (or the text is damaged). */
 boost::json::object capabilities_json(std::string const& text)
@@ -81,21 +79,16 @@ net::awaitable<or_answer<device_caller>> authorize_device(request_context& ctx, 
     co_return device_caller{std::move(*user), *role};
 }
 
-/** The `name` of a create or rename body: 1 to 128 bytes, not only spaces, no control characters. */
+/** The `name` of a create or rename body (protocol::is_valid_device_name). */
 or_answer<std::string> device_name(boost::json::object const& body)
 {
     auto name = required_string(body, "name");
     if (!name)
         return name;
-    bool blank = true;
-    for (unsigned char c : *name) {
-        if (c < 0x20 || c == 0x7f)
-            return error_response(errc::bad_message, "field 'name' must not contain control characters");
-        if (c != ' ')
-            blank = false;
-    }
-    if (blank || name->size() > max_name_bytes)
-        return error_response(errc::bad_message, "field 'name' must be 1 to 128 bytes and not blank");
+    if (!protocol::is_valid_device_name(*name))
+        return error_response(errc::bad_message,
+                              "field 'name' must be 1 to 128 bytes, not blank, without control characters or "
+                              "invisible direction marks (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069)");
     return name;
 }
 
@@ -133,7 +126,7 @@ net::awaitable<http_response> create_device(request_context& ctx)
         device_id = std::move(**requested_id);
         if (!protocol::is_valid_device_id(device_id))
             co_return error_response(errc::bad_message,
-                                     "field 'device_id' must be 1 to 64 characters from A-Z a-z 0-9 . _ -");
+                                     "field 'device_id' must be 1 to 64 characters from A-Z a-z 0-9 . _ -, not . or ..");
     } else {
         auto generated = store::random_id("dev-");
         if (!generated)
@@ -212,6 +205,11 @@ net::awaitable<http_response> delete_device(request_context& ctx)
     });
     if (!users)
         co_return store_failure(users.error(), errc::device_not_found);
+    // The device's WebRTC sessions end first, as access_revoked: each app's webrtc_close is then
+    // queued ahead of the access change that may close it with 4403, and the robot's
+    // disconnect that follows finds no session left to end as robot_disconnected.
+    for (auto const& s : state.webrtc.remove_for_device(device_id))
+        finish_webrtc_session(state, s, protocol::closed_by::relay, "access_revoked", notify::both);
     state.hub.remove_device(device_id, *users);
     state.log.info("device_deleted", {{"device_id", device_id}, {"user_id", caller->user_id}});
     co_return empty_response(http::status::no_content);

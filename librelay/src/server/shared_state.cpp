@@ -93,7 +93,7 @@ shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry:
 {
     health_checks.push_back({"store", [this] {
                                  auto checked = store->check();
-                                 return checked ? std::string() : checked.error().message();
+                                 return checked ? std::string() : checked.error().message;
                              }});
 }
 

@@ -108,8 +108,9 @@ struct shared_state {
      * address behind a NAT, and one of them mistyping must not lock out the rest.
      */
     auth::failure_throttle address_failures{auth::throttle_policy{.max_failures = 30}};
-    /** Failed device authentications, keyed "device:…" and "addr:…". */
-    auth::failure_throttle device_failures;
+    /** Failed device authentications, keyed "device:…" and "addr:…": they slow the next
+     * failures down but never refuse a correct signature. */
+    auth::failure_delay device_failures;
 
     routing::in_process_broker broker;
     routing::hub hub{broker};

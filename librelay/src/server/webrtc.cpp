@@ -4,6 +4,8 @@
 
 #include <relay/protocol/codec.hpp>
 
+#include <cmath>
+
 namespace relay::server {
 namespace {
 
@@ -99,8 +101,9 @@ void record_webrtc_start(shared_state& state, routing::webrtc_session_view const
     });
 }
 
-void finish_webrtc_session(shared_state& state, routing::webrtc_session_view const& session, protocol::closed_by by,
-                           std::string const& reason, notify who)
+std::shared_ptr<std::string const> finish_webrtc_session(shared_state& state,
+                                                         routing::webrtc_session_view const& session,
+                                                         protocol::closed_by by, std::string const& reason, notify who)
 {
     auto frame = std::make_shared<std::string const>(
         protocol::encode(protocol::webrtc_close_notice{session.session_id, reason, by}));
@@ -122,6 +125,7 @@ void finish_webrtc_session(shared_state& state, routing::webrtc_session_view con
         if (auto r = st->store->end_session(id, unix_now(), why); !r)
             st->log.warn("webrtc_history_failed", {{"session_id", id}, {"error", r.error().message()}});
     });
+    return frame;
 }
 
 void record_webrtc_stats(shared_state& state, routing::webrtc_session_view const& session,
@@ -148,9 +152,10 @@ void record_webrtc_stats(shared_state& state, routing::webrtc_session_view const
         .get_counter("relay_webrtc_connections_total", "Connected WebRTC sessions by ICE candidate type.",
                      {{"type", type}})
         .inc();
+    // The decoder bounds rtt_ms (0 to protocol::max_rtt_ms), so it rounds to an int64 safely.
     std::optional<std::int64_t> rtt;
     if (stats.rtt_ms)
-        rtt = static_cast<std::int64_t>(*stats.rtt_ms);
+        rtt = std::llround(*stats.rtt_ms);
     net::post(state.store_writes, [st = &state, id = session.session_id, type, rtt] {
         if (auto r = st->store->mark_session_connected(id, unix_now(), type, rtt); !r)
             st->log.warn("webrtc_history_failed", {{"session_id", id}, {"error", r.error().message()}});

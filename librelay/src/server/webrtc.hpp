@@ -4,6 +4,7 @@
 #include <relay/protocol/webrtc.hpp>
 #include <relay/routing/webrtc_registry.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -33,8 +34,10 @@ enum class notify { app, robot, both };
 /**
  * Ends a session that was already removed from the registry: sends `webrtc_close` with `by`
  * and `reason` to the ends named by `who`, records the end in the store and the metrics.
+ * Returns that `webrtc_close` frame, for an end that queues it itself (on its own thread, to
+ * order it before what it sends next).
  */
-void finish_webrtc_session(shared_state& state, routing::webrtc_session_view const& session,
+std::shared_ptr<std::string const> finish_webrtc_session(shared_state& state, routing::webrtc_session_view const& session,
                            protocol::closed_by by, std::string const& reason, notify who);
 
 /** Records a `webrtc_stats` report from either end (connected: time to connect, connection type). */

@@ -76,7 +76,17 @@ CREATE INDEX webrtc_sessions_open ON webrtc_sessions(session_id) WHERE ended_at 
 CREATE INDEX webrtc_sessions_user ON webrtc_sessions(user_id);
 )sql";
 
-constexpr std::array<char const*, 1> steps{version_1};
+// Version 2: one row that GET /health rewrites, so the health check exercises a real write.
+// `checks` changes every time: SQLite skips writing a row whose bytes did not change.
+constexpr char const* version_2 = R"sql(
+CREATE TABLE health (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at INTEGER NOT NULL,
+    checks     INTEGER NOT NULL
+) STRICT;
+)sql";
+
+constexpr std::array<char const*, 2> steps{version_1, version_2};
 
 } // namespace
 

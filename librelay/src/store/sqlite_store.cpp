@@ -5,8 +5,13 @@
 
 #include "store/sqlite_schema.hpp"
 
+#include <chrono>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
+
+#include <sys/stat.h>
 
 namespace relay::store::detail {
 namespace {
@@ -79,6 +84,11 @@ boost::system::result<std::unique_ptr<store>, open_error> sqlite_store::open(std
 
     std::unique_ptr<sqlite_store> s(new sqlite_store(db, options));
     std::string why;
+    if (!in_memory) {
+        std::string unknown; // no identity only skips that part of check()
+        s->path_ = loc;
+        s->identity_ = identify(loc, unknown);
+    }
     if (auto r = s->configure(in_memory, why); !r)
         return make_open_error(r.error() == errc::unavailable ? errc::unavailable : errc::internal,
                                "cannot use the database '" + loc + "': " + why);
@@ -318,16 +328,66 @@ result<void> sqlite_store::purge_expired(unix_seconds now)
     return {};
 }
 
-result<void> sqlite_store::check()
+std::optional<sqlite_store::file_identity> sqlite_store::identify(std::string const& path, std::string& why)
 {
+    struct ::stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        why = std::strerror(errno);
+        return std::nullopt;
+    }
+    return file_identity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+
+boost::system::result<void, health_problem> sqlite_store::check()
+{
+    auto problem = [](boost::system::error_code code, std::string message) {
+        return health_problem{code, std::move(message)};
+    };
     std::lock_guard lock(mutex_);
-    // Reading the header touches the file, so a vanished disk or a lock held elsewhere shows.
+    // The open connection keeps writing to a deleted or replaced file without an error, and the
+    // next start would open (or create) whatever the path names then: both are failures now.
+    if (identity_) {
+        std::string why;
+        auto now = identify(path_, why);
+        if (!now) {
+            log_->error("store.file_gone", {{"path", std::string_view(path_)}, {"error", std::string_view(why)}});
+            return problem(make_error_code(errc::unavailable),
+                           "the database file " + path_ + " is gone (" + why + "); restore it and restart");
+        }
+        if (*now != *identity_) {
+            log_->error("store.file_replaced", {{"path", std::string_view(path_)}});
+            return problem(make_error_code(errc::unavailable),
+                           "the database file " + path_ + " was replaced by another file; restart to use it");
+        }
+    }
+    if (sqlite3_db_readonly(db_, "main") == 1)
+        return problem(make_error_code(errc::unavailable), "the database is read-only");
+    // A real write in its own transaction: a full disk, a read-only file or a lost device fails
+    // here as it would for a login.
+    auto written = [&]() -> result<void> {
+        auto tx = begin_write();
+        if (!tx)
+            return tx.error();
+        auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+        // `checks` makes every check change the row: SQLite does not write an unchanged one.
+        if (auto r = run("check", "INSERT INTO health (id, checked_at, checks) VALUES (1, ?, 1) "
+                                  "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at, "
+                                  "checks = checks + 1",
+                         static_cast<std::int64_t>(now));
+            !r)
+            return r;
+        return tx->commit();
+    }();
+    if (!written)
+        return problem(written.error(), "the database refuses writes: " + last_error_);
     auto version = pragma_int("PRAGMA user_version", "check");
     if (!version)
-        return version.error();
+        return problem(version.error(), "the database cannot be read: " + last_error_);
     if (*version != known_schema_version()) {
         log_->error("store.schema_changed", {{"version", *version}, {"expected", known_schema_version()}});
-        return errc::internal;
+        return problem(make_error_code(errc::internal), "the database schema changed to version " +
+                                                            std::to_string(*version) + " under the relay");
     }
     return {};
 }

@@ -75,7 +75,7 @@ public:
     result<std::vector<webrtc_session>> list_sessions(std::string_view device_id, std::size_t limit) override;
     result<std::size_t> end_open_sessions(unix_seconds at, std::string_view reason) override;
 
-    result<void> check() override;
+    boost::system::result<void, health_problem> check() override;
 
 private:
     /** A transaction on the connection; rolls back unless commit() succeeded. */
@@ -258,7 +258,18 @@ private:
     /** Reads an integer pragma such as user_version. */
     result<std::int64_t> pragma_int(std::string_view sql, std::string_view operation);
 
+    /** Which file a path names (device and inode), to notice one deleted or replaced. */
+    struct file_identity {
+        std::uint64_t device = 0;
+        std::uint64_t inode = 0;
+        bool operator==(file_identity const&) const = default;
+    };
+    /** The identity of the file at `path`; nullopt with `why` set when there is none. */
+    static std::optional<file_identity> identify(std::string const& path, std::string& why);
+
     std::optional<telemetry::logger> fallback_log_; // used when the options name no logger
+    std::string path_;                         // the database file; empty for :memory:
+    std::optional<file_identity> identity_;    // of path_ when it was opened
     telemetry::logger* log_;
 
     std::mutex mutex_; // guards everything below, and every use of the connection

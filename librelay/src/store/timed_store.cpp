@@ -179,7 +179,7 @@ public:
         return timed(op::end_open_sessions, [&] { return inner_->end_open_sessions(at, reason); });
     }
 
-    result<void> check() override
+    boost::system::result<void, health_problem> check() override
     {
         return timed(op::check, [&] { return inner_->check(); });
     }
@@ -201,7 +201,7 @@ private:
         auto& s = series_[static_cast<std::size_t>(o)];
         duration_of(s, o).observe(seconds);
         if (r.has_error()) {
-            auto const& ec = r.error();
+            auto const ec = code_of(r.error());
             if (ec == make_error_code(errc::unavailable))
                 failures_of(s.unavailable, o, "unavailable").inc();
             else if (ec == make_error_code(errc::internal))
@@ -209,6 +209,10 @@ private:
         }
         return r;
     }
+
+    // By value: result<T>::error() returns a copy, which a reference would outlive.
+    static boost::system::error_code code_of(boost::system::error_code const& ec) noexcept { return ec; }
+    static boost::system::error_code code_of(health_problem const& p) noexcept { return p.code; }
 
     telemetry::histogram& duration_of(op_series& s, op o)
     {

@@ -79,7 +79,7 @@ inline constexpr std::size_t min_password_chars = 10;
 inline constexpr std::size_t max_password_bytes = 1024;
 
 /** nullopt when `password` is acceptable for a new password; otherwise errc::weak_password with
- * a message saying what is wrong (too short, too long, not UTF-8). */
+ * a message saying what is wrong (too short, too long, not UTF-8, a NUL character). */
 std::optional<policy_violation> check_password_policy(std::string_view password);
 
 } // namespace relay::auth

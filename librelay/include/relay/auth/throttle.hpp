@@ -1,9 +1,10 @@
 #pragma once
 /** @file
  * Brute-force protection for logins, password resets and device authentication: count recent
- * failures per key ("email:ann@example.com", "addr:203.0.113.7", "device:wimz-001") and block a
- * key for a while once it has failed too often. Only failures count, so many users behind one
- * NAT address who log in successfully are never throttled.
+ * failures per key ("email:ann@example.com", "addr:203.0.113.7", "device:wimz-001") and either
+ * block a key for a while once it has failed too often (failure_throttle) or only slow its
+ * failures down (failure_delay, for keys a stranger can name). Only failures count, so many users
+ * behind one NAT address who log in successfully are never throttled.
  */
 #include <chrono>
 #include <cstddef>
@@ -58,6 +59,9 @@ public:
     /** Forgets `key` entirely (its failures and its escalation), after a successful attempt. */
     void record_success(std::string_view key);
 
+    /** Failures of `key` in its current window that have not yet led to a lockout. */
+    std::size_t recent_failures(std::string_view key, clock::time_point now);
+
     /** Number of keys currently remembered. */
     std::size_t size() const;
 
@@ -82,6 +86,48 @@ private:
     /** Keys (pointing into entries_) by last failure, oldest first: the front is what expires
      * first and what is evicted when the map is full. */
     std::list<std::string const*> order_;
+};
+
+/** How a failure_delay slows repeated failures down. */
+struct delay_policy {
+    /** The delay after a key's first failure; each further failure doubles it, up to max_delay. */
+    std::chrono::milliseconds first_delay{100};
+    /** The longest delay: long enough to make guessing slow, short enough that it never keeps
+     * anyone out. */
+    std::chrono::milliseconds max_delay{3000};
+    /** How long failures are remembered, counted from the first of them. */
+    std::chrono::seconds window{std::chrono::minutes(15)};
+    /** Most keys remembered; beyond it the key whose last failure is oldest is forgotten. */
+    std::size_t max_keys = 100000;
+};
+
+/**
+ * Slows failures down without ever refusing a correct attempt, for keys a stranger can name
+ * (a device id is no secret): an attacker's guesses must not lock the real owner out. The caller
+ * holds each failure's answer back for the returned delay, which grows with the key's recent
+ * failures, so guessing gets slow while a correct attempt is checked and answered at once.
+ * Thread-safe (the counting failure_throttle's mutex); time is passed in, as for failure_throttle.
+ */
+class failure_delay {
+public:
+    using clock = failure_throttle::clock;
+
+    /** Throws std::invalid_argument for non-positive delays or window, max_delay below
+     * first_delay, or zero max_keys. */
+    explicit failure_delay(delay_policy policy = {});
+
+    /** Counts a failure for `key` and returns how long to hold its answer back. */
+    std::chrono::milliseconds record_failure(std::string_view key, clock::time_point now);
+
+    /** Forgets `key`'s failures after a successful attempt. */
+    void record_success(std::string_view key) { counts_.record_success(key); }
+
+    /** The delay after `failures` recent failures: first_delay · 2^(failures-1), capped. */
+    std::chrono::milliseconds delay_after(std::size_t failures) const noexcept;
+
+private:
+    delay_policy policy_;
+    failure_throttle counts_; // counts only: its lockout is never reached
 };
 
 } // namespace relay::auth

@@ -16,8 +16,20 @@ inline constexpr std::string_view robot_disconnected_event = "robot_disconnected
 /** The longest message id, ref, user id or session id the protocol accepts, in bytes. */
 inline constexpr std::size_t max_id_length = 128;
 
-/** A device id: 1 to 64 characters from `A-Z a-z 0-9 . _ -`. */
+/** A device id: 1 to 64 characters from `A-Z a-z 0-9 . _ -`, other than `.` and `..` (an id
+ * is a URL path segment, where those two mean "here" and "up"). */
 bool is_valid_device_id(std::string_view text) noexcept;
+
+/** The longest device name, in bytes. */
+inline constexpr std::size_t max_device_name_bytes = 128;
+
+/**
+ * A device name (well-formed UTF-8, as every JSON string the relay accepts): 1 to 128 bytes, not
+ * only spaces, without control characters (C0, DEL, C1) or the invisible direction marks and
+ * overrides (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) that would let a name shown
+ * in an app read differently from what it is.
+ */
+bool is_valid_device_name(std::string_view text) noexcept;
 
 /** An event name: 1 to 64 characters from `a-z 0-9 . _ -`. */
 bool is_valid_event_name(std::string_view text) noexcept;

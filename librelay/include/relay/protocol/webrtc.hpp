@@ -53,12 +53,15 @@ boost::system::result<ice_server> tag_invoke(boost::json::try_value_to_tag<ice_s
  * server (empty when no TURN provider is configured); `ice_servers` is ready for
  * RTCPeerConnection (TURN first, then STUN).
  */
+/** The longest credential lifetime a decoder accepts (a year), so `now + ttl` cannot overflow. */
+inline constexpr std::uint64_t max_credentials_ttl = 31536000;
+
 struct ice_credentials {
     std::vector<std::string> urls;
     std::string username;
     std::string credential;
-    std::uint64_t ttl = 0;       ///< lifetime in seconds
-    std::int64_t expires_at = 0; ///< unix seconds
+    std::uint64_t ttl = 0;       ///< lifetime in seconds, at most max_credentials_ttl
+    std::int64_t expires_at = 0; ///< unix seconds, not negative
     std::vector<ice_server> ice_servers;
 };
 void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, ice_credentials const& m);
@@ -124,8 +127,12 @@ boost::system::result<webrtc_close_notice> tag_invoke(boost::json::try_value_to_
 /**
  * `webrtc_stats` (app → relay, robot → relay): how a session is doing, for the session history.
  * `connection_type` is required when `state` is connected and optional when it is failed (a
- * failed connection has no selected candidate pair). `rtt_ms` is a non-negative number.
+ * failed connection has no selected candidate pair). `rtt_ms` is a number from 0 to max_rtt_ms;
+ * the decoder refuses anything else, so it always converts to an integer safely.
  */
+/** The largest round-trip time a `webrtc_stats` may report: ten minutes, far beyond any real one. */
+inline constexpr double max_rtt_ms = 600000;
+
 struct webrtc_stats {
     static constexpr std::string_view type_name = "webrtc_stats";
     std::string session_id;

@@ -26,6 +26,13 @@ namespace relay::store {
 /** A value or a relay::errc error code. */
 template <class T> using result = boost::system::result<T>;
 
+/** What store::check() found wrong: a code (errc::unavailable when the database refuses
+ * service, errc::internal for anything else) and what failed, in words for /health. */
+struct health_problem {
+    boost::system::error_code code;
+    std::string message;
+};
+
 /**
  * The relay's persistent state. Every operation is synchronous and may block on disk, so the
  * server calls it from a worker thread or pool, never from a network thread. Implementations
@@ -193,8 +200,14 @@ public:
 
     // ---- health
 
-    /** A cheap query that touches the database, for GET /health. */
-    virtual result<void> check() = 0;
+    /**
+     * For GET /health: whether the store can still read and write, with a cheap write (a
+     * one-row upsert in its own transaction), so a full disk or a database that became read-only
+     * shows here and not only when a user's login fails. A database file also must still be the
+     * file that was opened (deleted or replaced under the relay is a failure: its writes would
+     * be lost at the next restart). A failure says what failed, for an operator.
+     */
+    virtual boost::system::result<void, health_problem> check() = 0;
 
 protected:
     store() = default;
