@@ -66,25 +66,60 @@ void check_in_order(std::vector<std::uint64_t> const& seqs)
         REQUIRE(seqs[i] == seqs[i - 1] + 1);
 }
 
+using settings = std::map<std::string, std::string>;
+
+/** A relayd with `env`, an owner, their device and its robot, connected. */
+struct robot_setup {
+    explicit robot_setup(settings env)
+        : relayd(test_env(std::move(env))),
+          owner(make_account(relayd.port())),
+          dev(make_device(relayd.port(), owner)),
+          robot(connect_robot(relayd.port(), dev))
+    {
+    }
+
+    /** The robot publishes `count` events carrying `blob`; the relay has taken them all in. */
+    void publish(int count, std::string const& blob)
+    {
+        for (int i = 0; i < count; ++i)
+            robot->send(robot_event("telemetry", {{"i", i}, {"blob", blob}}));
+        barrier(*robot);
+    }
+
+    /** A new app of the owner that asked to resume from `after_seq`. */
+    std::unique_ptr<ws_client> resuming_app(std::uint64_t after_seq = 0)
+    {
+        auto app = connect_app(relayd.port(), owner);
+        app->send(json::object{{"type", "resume"}, {"device_id", dev.device_id}, {"after_seq", after_seq}});
+        return app;
+    }
+
+    relayd_process relayd;
+    account owner;
+    device_credentials dev;
+    std::unique_ptr<ws_client> robot;
+};
+
+/** A gauge's value in /metrics. */
+long long gauge(std::uint16_t port, std::string const& name)
+{
+    auto metrics = http_get(port, "/metrics").body;
+    auto at = metrics.find("\n" + name + " ");
+    REQUIRE(at != std::string::npos);
+    return std::stoll(metrics.substr(at + name.size() + 2));
+}
+
 } // namespace
 
 TEST_CASE("one robot's large events are kept within the per-device byte bound; resume says what is gone")
 {
     constexpr std::size_t bound = 1 << 20;
-    relayd_process relayd(test_env({{"RELAY_REPLAY_MAX_BYTES", std::to_string(bound)},
-                                    {"RELAY_REPLAY_MAX_TOTAL_BYTES", std::to_string(4 * bound)}}));
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner);
-    auto robot = connect_robot(relayd.port(), dev);
-
+    robot_setup t(settings{{"RELAY_REPLAY_MAX_BYTES", std::to_string(bound)},
+                   {"RELAY_REPLAY_MAX_TOTAL_BYTES", std::to_string(4 * bound)}});
     // 40 events of 256 KiB: 10 MiB, ten times what the device may keep.
-    std::string blob(256 * 1024, 'x');
-    for (int i = 0; i < 40; ++i)
-        robot->send(robot_event("photo", {{"i", i}, {"blob", blob}}));
-    barrier(*robot);
+    t.publish(40, std::string(256 * 1024, 'x'));
 
-    auto app = connect_app(relayd.port(), owner);
-    app->send(json::object{{"type", "resume"}, {"device_id", dev.device_id}, {"after_seq", 0}});
+    auto app = t.resuming_app();
     replay_read got;
     read_until_resumed(*app, got);
     REQUIRE(!got.resumed.is_null()); // the unfixed relay kept all 10 MiB and dropped the app
@@ -95,61 +130,38 @@ TEST_CASE("one robot's large events are kept within the per-device byte bound; r
     CHECK(got.resumed.at("complete") == false);
     CHECK(got.resumed.at("to_seq").to_number<std::uint64_t>() == got.seqs.back());
 
-    auto metrics = http_get(relayd.port(), "/metrics").body;
-    CAPTURE(metrics);
-    auto at = metrics.find("\nrelay_history_bytes ");
-    REQUIRE(at != std::string::npos);
-    CHECK(std::stoull(metrics.substr(at + 21)) <= bound);
+    CHECK(gauge(t.relayd.port(), "relay_history_bytes") <= static_cast<long long>(bound));
+    auto metrics = http_get(t.relayd.port(), "/metrics").body;
     CHECK(metrics.find(R"(relay_history_evicted_events_total{reason="device_bytes"})") != std::string::npos);
 }
 
 TEST_CASE("a silent robot's events leave the history at the age limit, with nothing published after them")
 {
-    relayd_process relayd(test_env({{"RELAY_REPLAY_MAX_AGE", "1"}}));
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner);
-    auto robot = connect_robot(relayd.port(), dev);
-    auto watcher = connect_app(relayd.port(), owner);
-    for (int i = 0; i < 5; ++i)
-        robot->send(robot_event("battery", {{"level", i}}));
-    barrier(*robot);
+    robot_setup t(settings{{"RELAY_REPLAY_MAX_AGE", "1"}});
+    auto watcher = connect_app(t.relayd.port(), t.owner);
+    t.publish(5, "small");
     auto seen = seq_of(watcher->expect("event"));
     watcher->close();
-    auto gauge = [&](std::string const& name) {
-        auto metrics = http_get(relayd.port(), "/metrics").body;
-        auto at = metrics.find("\n" + name + " ");
-        REQUIRE(at != std::string::npos);
-        return std::stoll(metrics.substr(at + name.size() + 2));
-    };
-    CHECK(gauge("relay_history_events") == 5);
+    auto port = t.relayd.port();
+    CHECK(gauge(port, "relay_history_events") == 5);
     // The sweep runs once a second; the events are a second old after one more.
     auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (gauge("relay_history_events") != 0 && std::chrono::steady_clock::now() < deadline)
+    while (gauge(port, "relay_history_events") != 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(100ms);
-    CHECK(gauge("relay_history_events") == 0);
-    CHECK(gauge("relay_history_bytes") == 0);
-    auto app = connect_app(relayd.port(), owner);
-    app->send(json::object{{"type", "resume"}, {"device_id", dev.device_id}, {"after_seq", seen}});
-    auto resumed = app->expect("resumed");
-    CHECK(resumed.at("complete") == false); // the four after `seen` are gone
+    CHECK(gauge(port, "relay_history_events") == 0);
+    CHECK(gauge(port, "relay_history_bytes") == 0);
+    auto app = t.resuming_app(seen);
+    CHECK(app->expect("resumed").at("complete") == false); // the four after `seen` are gone
 }
 
 TEST_CASE("resume of a 10 MB backlog arrives whole, in order, paced, and the app stays connected")
 {
     // The history may keep all of it (16 MiB per device): more than the send queue's 8 MiB.
-    relayd_process relayd(test_env({{"RELAY_ROBOT_RATE", "100000/100000"},
-                                    {"RELAY_REPLAY_MAX_BYTES", std::to_string(16 << 20)}}));
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner);
-    auto robot = connect_robot(relayd.port(), dev);
-    std::string blob(10 * 1000, 'x');
+    robot_setup t(settings{{"RELAY_ROBOT_RATE", "100000/100000"}, {"RELAY_REPLAY_MAX_BYTES", std::to_string(16 << 20)}});
     constexpr int count = 1000;
-    for (int i = 0; i < count; ++i)
-        robot->send(robot_event("telemetry", {{"i", i}, {"blob", blob}}));
-    barrier(*robot);
+    t.publish(count, std::string(10 * 1000, 'x'));
 
-    auto app = connect_app(relayd.port(), owner);
-    app->send(json::object{{"type", "resume"}, {"device_id", dev.device_id}, {"after_seq", 0}});
+    auto app = t.resuming_app();
     replay_read got;
     read_until_resumed(*app, got);
     REQUIRE(!got.resumed.is_null()); // the unfixed relay closed the app (1006) with 0 events
@@ -159,23 +171,16 @@ TEST_CASE("resume of a 10 MB backlog arrives whole, in order, paced, and the app
     CHECK(got.resumed.at("from_seq").to_number<std::uint64_t>() == got.seqs.front());
     CHECK(got.resumed.at("to_seq").to_number<std::uint64_t>() == got.seqs.back());
     barrier(*app, "still-open");
-    auto metrics = http_get(relayd.port(), "/metrics").body;
+    auto metrics = http_get(t.relayd.port(), "/metrics").body;
     CHECK(metrics.find("relay_slow_consumer_drops_total 0") != std::string::npos);
 }
 
 TEST_CASE("resume with the default limits: what is kept arrives, complete:false, the app stays connected")
 {
-    relayd_process relayd(test_env({{"RELAY_ROBOT_RATE", "100000/100000"}}));
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner);
-    auto robot = connect_robot(relayd.port(), dev);
-    std::string blob(10 * 1000, 'x');
-    for (int i = 0; i < 1000; ++i)
-        robot->send(robot_event("telemetry", {{"i", i}, {"blob", blob}}));
-    barrier(*robot);
+    robot_setup t(settings{{"RELAY_ROBOT_RATE", "100000/100000"}});
+    t.publish(1000, std::string(10 * 1000, 'x'));
 
-    auto app = connect_app(relayd.port(), owner);
-    app->send(json::object{{"type", "resume"}, {"device_id", dev.device_id}, {"after_seq", 0}});
+    auto app = t.resuming_app();
     replay_read got;
     read_until_resumed(*app, got);
     REQUIRE(!got.resumed.is_null());
@@ -191,24 +196,17 @@ TEST_CASE("live events published during a replay arrive once, in order, after th
 {
     // A 1 MiB send queue makes the replay many pages long, and 40 MB are more than the
     // loopback socket buffers hold: the replay is still running when the live events come.
-    relayd_process relayd(test_env({{"RELAY_ROBOT_RATE", "100000/100000"},
-                                    {"RELAY_SEND_QUEUE_MAX_BYTES", "1048576"},
-                                    {"RELAY_REPLAY_MAX_EVENTS", "5000"},
-                                    {"RELAY_REPLAY_MAX_BYTES", std::to_string(64 << 20)},
-                                    {"RELAY_REPLAY_MAX_TOTAL_BYTES", std::to_string(64 << 20)}}));
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner);
-    auto robot = connect_robot(relayd.port(), dev);
-    std::string blob(20 * 1000, 'x');
+    robot_setup t(settings{{"RELAY_ROBOT_RATE", "100000/100000"},
+                   {"RELAY_SEND_QUEUE_MAX_BYTES", "1048576"},
+                   {"RELAY_REPLAY_MAX_EVENTS", "5000"},
+                   {"RELAY_REPLAY_MAX_BYTES", std::to_string(64 << 20)},
+                   {"RELAY_REPLAY_MAX_TOTAL_BYTES", std::to_string(64 << 20)}});
     constexpr int before = 2000, during = 200;
-    for (int i = 0; i < before; ++i)
-        robot->send(robot_event("telemetry", {{"i", i}, {"blob", blob}}));
-    barrier(*robot);
+    t.publish(before, std::string(20 * 1000, 'x'));
 
-    auto app = connect_app(relayd.port(), owner);
-    app->send(json::object{{"type", "resume"}, {"device_id", dev.device_id}, {"after_seq", 0}});
+    auto app = t.resuming_app();
     // A second resume of the same device while the first runs is refused.
-    app->send(json::object{{"type", "resume"}, {"device_id", dev.device_id}, {"after_seq", 0}});
+    app->send(json::object{{"type", "resume"}, {"device_id", t.dev.device_id}, {"after_seq", 0}});
     replay_read got;
     auto first = app->expect("event", 30s);
     REQUIRE(!first.is_null()); // the resume has begun
@@ -217,7 +215,7 @@ TEST_CASE("live events published during a replay arrive once, in order, after th
 
     std::thread producer([&] {
         for (int i = 0; i < during; ++i)
-            robot->send(robot_event("telemetry", {{"i", before + i}, {"blob", "live"}}));
+            t.robot->send(robot_event("telemetry", {{"i", before + i}, {"blob", "live"}}));
     });
     read_until_resumed(*app, got);
     producer.join();
@@ -250,32 +248,21 @@ TEST_CASE("live events published during a replay arrive once, in order, after th
 
 TEST_CASE("an app that leaves in the middle of a replay ends it cleanly")
 {
-    relayd_process relayd(test_env({{"RELAY_ROBOT_RATE", "100000/100000"},
-                                    {"RELAY_SEND_QUEUE_MAX_MESSAGES", "64"},
-                                    {"RELAY_SEND_QUEUE_MAX_BYTES", "1048576"},
-                                    {"RELAY_REPLAY_MAX_BYTES", std::to_string(32 << 20)}}));
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner);
-    auto robot = connect_robot(relayd.port(), dev);
-    std::string blob(20 * 1000, 'x');
-    for (int i = 0; i < 600; ++i)
-        robot->send(robot_event("telemetry", {{"i", i}, {"blob", blob}}));
-    barrier(*robot);
+    robot_setup t(settings{{"RELAY_ROBOT_RATE", "100000/100000"},
+                   {"RELAY_SEND_QUEUE_MAX_BYTES", "1048576"},
+                   {"RELAY_REPLAY_MAX_BYTES", std::to_string(32 << 20)}});
+    t.publish(600, std::string(20 * 1000, 'x'));
 
     for (int round = 0; round < 3; ++round) {
-        auto leaver = connect_app(relayd.port(), owner);
-        leaver->send(json::object{{"type", "resume"}, {"device_id", dev.device_id}, {"after_seq", 0}});
+        auto leaver = t.resuming_app();
         CHECK(!leaver->expect("event", 30s).is_null());
         leaver->close();
     }
     // The relay carries on: a new app gets the whole replay, and the leavers are gone.
-    auto app = connect_app(relayd.port(), owner);
-    app->send(json::object{{"type", "resume"}, {"device_id", dev.device_id}, {"after_seq", 0}});
+    auto app = t.resuming_app();
     replay_read got;
     read_until_resumed(*app, got);
     REQUIRE(!got.resumed.is_null());
     CHECK(got.seqs.size() == 600);
-    barrier(*robot);
-    auto metrics = http_get(relayd.port(), "/metrics").body;
-    CHECK(metrics.find(R"(relay_connections{kind="app"} 1)") != std::string::npos);
+    CHECK(gauge(t.relayd.port(), "relay_connections{kind=\"app\"}") == 1);
 }
