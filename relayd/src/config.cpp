@@ -255,6 +255,10 @@ std::vector<setting> const& settings()
          [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.replay_max_events, 0, 1000000); }},
         {"RELAY_REPLAY_MAX_AGE", "replay-max-age", "seconds events are kept for resume (default 600)",
          [](auto const& v, config& c) { return parse_duration(v, c.server.replay_max_age, 0, 86400 * 7); }},
+        {"RELAY_REPLAY_MAX_BYTES", "replay-max-bytes", "bytes of events kept per device for resume (default 4194304)",
+         [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.replay_max_bytes, 1024, std::size_t(1) << 34); }},
+        {"RELAY_REPLAY_MAX_TOTAL_BYTES", "replay-max-total-bytes", "bytes of events kept for resume, all devices together (default 268435456)",
+         [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.replay_max_total_bytes, 1024, std::size_t(1) << 40); }},
         {"RELAY_AUTH_TIMEOUT", "auth-timeout", "seconds a WebSocket peer has to authenticate (default 10)",
          [](auto const& v, config& c) { return parse_duration(v, c.server.auth_timeout, 1, 300); }},
         {"RELAY_PING_INTERVAL", "ping-interval", "seconds between WebSocket pings (default 30)",
@@ -454,6 +458,10 @@ config_result load_config(std::vector<std::string> const& args, char** envp)
     }
     if (srv.metrics_port && *srv.metrics_port != 0 && *srv.metrics_port == srv.port) {
         out.error = "RELAY_METRICS_PORT must differ from RELAY_PORT: the private metrics listener is a second socket";
+        return out;
+    }
+    if (srv.replay_max_bytes > srv.replay_max_total_bytes) {
+        out.error = "RELAY_REPLAY_MAX_BYTES (per device) must not exceed RELAY_REPLAY_MAX_TOTAL_BYTES (all devices)";
         return out;
     }
     if (srv.idle_timeout <= srv.ping_interval) {

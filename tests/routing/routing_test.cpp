@@ -2,6 +2,7 @@
 #include <relay/routing/in_process_broker.hpp>
 #include <relay/routing/token_bucket.hpp>
 #include <relay/routing/webrtc_registry.hpp>
+#include <relay/telemetry/metrics.hpp>
 
 #include <doctest/doctest.h>
 
@@ -135,6 +136,151 @@ TEST_CASE("broker history: age limit")
     auto h = broker.history("d", s - 1);
     CHECK(h.messages.empty());
     CHECK_FALSE(h.complete);
+}
+
+namespace {
+// A frame that is `n` bytes long, so the history's byte counts are predictable.
+auto sized(std::size_t n)
+{
+    return [n](std::uint64_t) { return frame(std::string(n, 'x')); };
+}
+constexpr std::size_t kept_cost(std::size_t frame_bytes)
+{
+    return frame_bytes + in_process_broker::kept_event_overhead;
+}
+} // namespace
+
+TEST_CASE("broker history: bounded in bytes per device, oldest first, never with a silent gap")
+{
+    replay_limits limits;
+    limits.max_bytes_per_device = 3 * kept_cost(1000);
+    in_process_broker broker(limits);
+    auto base = broker.first_seq();
+    for (int i = 0; i < 10; ++i)
+        broker.publish("d", sized(1000));
+    CHECK(broker.stats().bytes == 3 * kept_cost(1000));
+    CHECK(broker.stats().events == 3);
+    auto h = broker.history("d", 0);
+    REQUIRE(h.messages.size() == 3);
+    CHECK(h.messages.front().seq == base + 7);
+    CHECK(h.messages.back().seq == base + 9);
+    CHECK_FALSE(h.complete); // base .. base+6 are gone
+    CHECK(broker.history("d", base + 6).complete);
+
+    // An event too big for a device's bound is not kept, and neither is anything before it,
+    // so a resume from before it hears complete:false rather than skipping it silently.
+    auto big = broker.publish("d", sized(4000));
+    auto after_big = broker.history("d", base + 9);
+    CHECK(after_big.messages.empty());
+    CHECK_FALSE(after_big.complete);
+    CHECK(broker.stats().events == 0);
+    broker.publish("d", sized(10));
+    auto next = broker.history("d", big);
+    CHECK(next.complete);
+    REQUIRE(next.messages.size() == 1);
+    CHECK(next.messages[0].seq == big + 1);
+}
+
+TEST_CASE("broker history: the total bound across devices evicts the globally oldest")
+{
+    replay_limits limits;
+    limits.max_bytes_per_device = 4 * kept_cost(1000);
+    limits.max_total_bytes = 6 * kept_cost(1000);
+    relay::telemetry::registry metrics;
+    in_process_broker broker(limits, &metrics);
+    for (int i = 0; i < 3; ++i)
+        broker.publish("quiet", sized(1000));
+    for (int i = 0; i < 4; ++i) {
+        broker.publish("busy", sized(1000));
+        REQUIRE(broker.stats().bytes <= limits.max_total_bytes);
+    }
+    // 7 events for room for 6: the oldest of all, quiet's first, went.
+    CHECK(broker.stats().events == 6);
+    auto quiet = broker.history("quiet", 0);
+    CHECK(quiet.messages.size() == 2);
+    CHECK_FALSE(quiet.complete);
+    CHECK(broker.history("busy", 0).messages.size() == 4);
+    CHECK(broker.history("busy", 0).complete);
+    // A busy device is held to its own bound: it cannot push out what the others keep.
+    for (int i = 0; i < 20; ++i) {
+        broker.publish("busy", sized(1000));
+        REQUIRE(broker.stats().bytes <= limits.max_total_bytes);
+    }
+    CHECK(broker.history("busy", 0).messages.size() == 4);
+    CHECK(broker.history("quiet", 0).messages.size() == 2);
+
+    auto text = metrics.render();
+    CAPTURE(text);
+    CHECK(text.find("relay_history_events 6") != std::string::npos);
+    CHECK(text.find("relay_history_bytes " + std::to_string(6 * kept_cost(1000))) != std::string::npos);
+    CHECK(text.find(R"(relay_history_evicted_events_total{reason="total_bytes"} 1)") != std::string::npos);
+    CHECK(text.find(R"(relay_history_evicted_events_total{reason="device_bytes"} 20)") != std::string::npos);
+}
+
+TEST_CASE("broker history: the count bound still holds per device")
+{
+    in_process_broker broker({2, std::chrono::seconds(600)});
+    for (int i = 0; i < 5; ++i)
+        broker.publish("d", sized(10));
+    CHECK(broker.stats().events == 2);
+    CHECK(broker.history("d", 0).messages.size() == 2);
+}
+
+TEST_CASE("broker sweep: expired events go without a publish; idle channels are forgotten, seqs never reused")
+{
+    relay::telemetry::registry metrics;
+    in_process_broker broker({100, std::chrono::seconds(1)}, &metrics);
+    auto app = std::make_shared<recording_app>();
+    broker.subscribe("watched", app);
+    auto first = broker.publish("silent", sized(100));
+    broker.publish("silent", sized(100));
+    broker.publish("watched", sized(100));
+    CHECK(broker.stats().events == 3);
+    CHECK(broker.stats().channels == 2);
+
+    // Within the age limit nothing goes.
+    broker.sweep(std::chrono::steady_clock::now());
+    CHECK(broker.stats().events == 3);
+    // Past it, everything does, though nothing was published since.
+    broker.sweep(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+    CHECK(broker.stats().events == 0);
+    CHECK(broker.stats().bytes == 0);
+    CHECK(metrics.render().find(R"(relay_history_evicted_events_total{reason="age"} 3)") != std::string::npos);
+    // "silent" has no subscriber and keeps nothing: forgotten. "watched" has a subscriber.
+    CHECK(broker.stats().channels == 1);
+    CHECK(broker.subscriber_count("watched") == 1);
+
+    // An app that saw silent's first event only has missed the second: never "complete".
+    CHECK_FALSE(broker.history("silent", first).complete);
+    // Published on again, the channel starts above every seq it used before.
+    auto again = broker.publish("silent", sized(100));
+    CHECK(again > first + 1);
+    auto h = broker.history("silent", first);
+    CHECK_FALSE(h.complete);
+    CHECK(h.messages.size() == 1);
+    CHECK(broker.history("silent", 0).complete); // "whatever you have" is all there
+}
+
+TEST_CASE("broker history: pages, and completeness across pages")
+{
+    in_process_broker broker({100, std::chrono::seconds(600)});
+    auto base = broker.first_seq();
+    for (int i = 0; i < 10; ++i)
+        broker.publish("d", sized(100));
+    auto p1 = broker.history("d", 0, {3, SIZE_MAX});
+    REQUIRE(p1.messages.size() == 3);
+    CHECK(p1.messages[0].seq == base);
+    CHECK(p1.last_seq == base + 9);
+    auto p2 = broker.history("d", p1.messages.back().seq, {SIZE_MAX, 250});
+    REQUIRE(p2.messages.size() == 2); // 100 + 100 fit in 250 bytes, a third does not
+    CHECK(p2.messages[0].seq == base + 3);
+    CHECK(p2.complete);
+    // A page always holds one message, however small the byte budget.
+    CHECK(broker.history("d", base + 4, {SIZE_MAX, 1}).messages.size() == 1);
+    broker.drop_channel("d");
+    CHECK(broker.stats().events == 0);
+    CHECK(broker.stats().bytes == 0);
+    CHECK_FALSE(broker.history("d", base + 4).complete);
 }
 
 TEST_CASE("broker: concurrent publishers on one channel never reorder a subscriber's seqs")

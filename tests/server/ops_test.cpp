@@ -19,6 +19,7 @@ TEST_CASE("relayd --version and --help")
     CHECK(hst == 0);
     CHECK(help.find("usage:") != std::string::npos);
     CHECK(help.find("RELAY_TURN_PROVIDER") != std::string::npos);
+    CHECK(help.find("--replay-max-total-bytes") != std::string::npos);
     CHECK(help.find("--config FILE") != std::string::npos);
 }
 
@@ -39,6 +40,11 @@ TEST_CASE("relayd refuses bad configuration with a one-line reason")
     refused({}, {{"RELAY_LOG_FORMAT", "xml"}}, "must be text or json");
     refused({}, {{"RELAY_BUSY_POLL_US", "20000"}}, "invalid RELAY_BUSY_POLL_US (from environment): must be between 0 and 10000");
     refused({}, {{"RELAY_TLS_CERT", "/x.pem"}}, "must be set together");
+    refused({}, {{"RELAY_REPLAY_MAX_BYTES", "lots"}}, "invalid RELAY_REPLAY_MAX_BYTES (from environment): is not a number");
+    refused({"--replay-max-total-bytes", "10"}, {},
+            "invalid RELAY_REPLAY_MAX_TOTAL_BYTES (from flag): must be between 1024 and 1099511627776");
+    refused({}, {{"RELAY_REPLAY_MAX_BYTES", "2000000"}, {"RELAY_REPLAY_MAX_TOTAL_BYTES", "1000000"}},
+            "RELAY_REPLAY_MAX_BYTES (per device) must not exceed RELAY_REPLAY_MAX_TOTAL_BYTES");
     refused({"--config", "/nonexistent/relay.conf"}, {}, "cannot read config file /nonexistent/relay.conf");
     refused({"frobnicate"}, {}, "unknown command 'frobnicate'");
 }

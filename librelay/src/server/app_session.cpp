@@ -261,37 +261,102 @@ void app_session::handle(protocol::app_command const& m)
     enqueue(protocol::encode(protocol::ack{m.id, m.device_id}));
 }
 
+namespace {
+// A replay page is at most a quarter of the slow-consumer limits, and the next one is queued
+// once the send queue is down to a quarter again: the replay never fills more than half the
+// queue, and leaves the rest to live traffic of the app's other devices.
+std::size_t replay_share(std::size_t limit)
+{
+    return std::max<std::size_t>(1, limit / 4);
+}
+} // namespace
+
 void app_session::handle(protocol::resume const& m)
 {
     auto* d = accessible(m.device_id, std::nullopt);
     if (!d)
         return;
-    auto history = state_->broker.history(m.device_id, m.after_seq);
+    if (d->replay != 0) {
+        send_error(errc::bad_message, "a resume of this device is already in progress; wait for its resumed");
+        return;
+    }
+    replay_progress p;
+    p.id = ++replays_started_;
+    p.after_seq = m.after_seq;
+    p.cursor = m.after_seq;
+    d->replay = p.id;
+    // The first page goes at once; a longer replay continues beside the read loop.
+    if (replay_page(m.device_id, *d, p))
+        return;
+    net::co_spawn(executor(), replay(self(), m.device_id, p), [st = state_](std::exception_ptr e) {
+        if (e)
+            st->log.error("replay_failed", {{"what", "exception while replaying events for resume"}});
+    });
+}
+
+bool app_session::replay_page(std::string const& device_id, device_state& d, replay_progress& p)
+{
+    auto const& o = state_->options;
+    auto page = state_->broker.history(device_id, p.cursor,
+                                       {replay_share(o.send_queue_max_messages), replay_share(o.send_queue_max_bytes)});
+    // Every page must be complete: one that is not found events gone since the last page.
+    p.complete = p.complete && page.complete;
     std::uint64_t replayed = 0;
-    std::optional<std::uint64_t> first;
-    for (auto const& msg : history.messages) {
-        bool already_sent = d->first_sent != 0 && msg.seq >= d->first_sent && msg.seq <= d->last_sent;
-        if (!first)
-            first = msg.seq;
+    for (auto const& msg : page.messages) {
+        bool already_sent = d.first_sent != 0 && msg.seq >= d.first_sent && msg.seq <= d.last_sent;
+        if (!p.first)
+            p.first = msg.seq;
+        p.cursor = msg.seq;
         if (already_sent)
             continue;
         enqueue(msg.frame);
         ++replayed;
     }
     state_->metrics.replayed_events.inc(replayed);
+    if (!page.messages.empty() && p.cursor < page.last_seq)
+        return false;
     // Everything up to the channel's newest seq is now either sent or reported lost, so later
     // live deliveries of those seqs (already queued to this thread) are dropped as repeats.
-    if (history.last_seq > m.after_seq) {
-        if (d->first_sent == 0 || m.after_seq + 1 < d->first_sent)
-            d->first_sent = m.after_seq + 1;
-        d->last_sent = std::max(d->last_sent, history.last_seq);
+    if (page.last_seq > p.after_seq) {
+        if (d.first_sent == 0 || p.after_seq + 1 < d.first_sent)
+            d.first_sent = p.after_seq + 1;
+        d.last_sent = std::max(d.last_sent, page.last_seq);
     }
+    d.replay = 0;
     protocol::resumed r;
-    r.device_id = m.device_id;
-    r.to_seq = std::max(history.last_seq, m.after_seq);
-    r.from_seq = first.value_or(r.to_seq + 1);
-    r.complete = history.complete;
+    r.device_id = device_id;
+    r.to_seq = std::max(page.last_seq, p.after_seq);
+    r.from_seq = p.first.value_or(r.to_seq + 1);
+    r.complete = p.complete;
     enqueue(protocol::encode(r));
+    return true;
+}
+
+net::awaitable<void> app_session::replay(std::shared_ptr<app_session> self, std::string device_id, replay_progress p)
+{
+    auto const& o = self->state_->options;
+    for (;;) {
+        if (!co_await self->wait_for_room(replay_share(o.send_queue_max_messages), replay_share(o.send_queue_max_bytes)))
+            co_return; // the connection is closing: nobody to replay to
+        auto it = self->devices_.find(device_id);
+        if (it == self->devices_.end()) {
+            self->send_error(errc::device_not_found, "no such device");
+            co_return; // access was removed meanwhile
+        }
+        if (it->second.replay != p.id) {
+            // Access was removed and given again meanwhile: live events flow again, so this
+            // replay stops where it is, and says it did not get everything.
+            protocol::resumed r;
+            r.device_id = device_id;
+            r.to_seq = std::max(p.cursor, p.after_seq);
+            r.from_seq = p.first.value_or(r.to_seq + 1);
+            r.complete = false;
+            self->enqueue(protocol::encode(r));
+            co_return;
+        }
+        if (self->replay_page(device_id, it->second, p))
+            co_return;
+    }
 }
 
 void app_session::handle(protocol::ping const& m)
@@ -439,6 +504,8 @@ void app_session::on_delivery(std::string const& channel, routing::channel_messa
         return; // access was removed after this was published
     if (message.seq != 0) {
         auto& d = it->second;
+        if (d.replay != 0)
+            return; // a resume is replaying the history, which holds this event (or says it lost it)
         if (d.first_sent != 0 && message.seq <= d.last_sent)
             return; // already sent by a resume
         if (d.first_sent == 0)

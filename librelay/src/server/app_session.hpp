@@ -67,6 +67,19 @@ private:
     struct device_state;
     device_state* accessible(std::string const& device_id, std::optional<std::string_view> ref);
 
+    /** Where a resume's replay stands; it is sent a page at a time (see replay_page). */
+    struct replay_progress {
+        std::uint64_t id = 0;        // the device_state::replay it belongs to
+        std::uint64_t after_seq = 0; // as asked
+        std::uint64_t cursor = 0;    // everything up to here was sent or reported
+        std::optional<std::uint64_t> first;
+        bool complete = true;
+    };
+    /** Queues the next page of a replay; true when it was the last (`resumed` is queued). */
+    bool replay_page(std::string const& device_id, device_state& d, replay_progress& p);
+    /** Sends the rest of a replay, a page each time the send queue has drained enough. */
+    static net::awaitable<void> replay(std::shared_ptr<app_session> self, std::string device_id, replay_progress p);
+
     std::shared_ptr<app_session> self() { return std::static_pointer_cast<app_session>(shared_from_this()); }
 
     struct device_state {
@@ -75,11 +88,15 @@ private:
         // replayed), so resume neither repeats nor skips events.
         std::uint64_t first_sent = 0;
         std::uint64_t last_sent = 0;
+        // Non-zero while a resume replays this device: live events wait in the history and
+        // reach the app through the replay, in seq order.
+        std::uint64_t replay = 0;
     };
     routing::token_bucket webrtc_bucket_;
     delivery_inbox& inbox_; // of this connection's io_context
     std::string user_id_;
     std::unordered_map<std::string, device_state> devices_;
+    std::uint64_t replays_started_ = 0;
     bool attached_ = false;
     bool loading_devices_ = false;
     std::vector<std::pair<std::string, std::optional<protocol::role>>> changes_while_loading_;

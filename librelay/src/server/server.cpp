@@ -37,6 +37,7 @@ struct server::impl {
     boost::system::error_code listen(tcp::acceptor& a, std::string const& host, std::uint16_t port,
                                      std::string_view setting, std::string& why);
     void sweep_webrtc();
+    void sweep_history();
     void finish_stop(std::chrono::steady_clock::time_point deadline);
     void wait_for_closes(std::chrono::steady_clock::time_point deadline);
 
@@ -59,6 +60,7 @@ struct server::impl {
     std::uint16_t metrics_bound_port = 0;
     std::unique_ptr<net::steady_timer> drain_timer;
     std::unique_ptr<net::steady_timer> sweep_timer; // WebRTC offer/answer deadlines
+    std::unique_ptr<net::steady_timer> history_timer; // resume history's age limit, idle channels
     std::uint16_t bound_port = 0;
 };
 
@@ -192,11 +194,27 @@ void server::impl::sweep_webrtc()
     });
 }
 
+void server::impl::sweep_history()
+{
+    // Events past the age limit are dropped even when their device publishes nothing more, so a
+    // silent device's burst does not stay in memory; once a second keeps the age limit exact
+    // to a second.
+    history_timer->expires_after(std::chrono::seconds(1));
+    history_timer->async_wait([this](boost::system::error_code ec) {
+        if (ec)
+            return;
+        state->broker.sweep(std::chrono::steady_clock::now());
+        sweep_history();
+    });
+}
+
 void server::run()
 {
     auto& d = *impl_;
     d.sweep_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
     d.sweep_webrtc();
+    d.history_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
+    d.sweep_history();
     // Logged before "listening", so whoever waits for that line also knows the metrics port.
     if (d.metrics_acceptor) {
         d.log.info("metrics_listening", {{"host", d.options.metrics_host}, {"port", d.metrics_bound_port}});
@@ -277,6 +295,8 @@ void server::stop()
             d.metrics_acceptor->close(ec);
         if (d.sweep_timer)
             d.sweep_timer->cancel();
+        if (d.history_timer)
+            d.history_timer->cancel();
         // Apps are told at once to reconnect elsewhere (1012); robots once the drain is over.
         for (auto const& c : d.state->connections.of_kind("app"))
             c->post_close(protocol::close_code::service_restart);

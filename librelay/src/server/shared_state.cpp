@@ -86,7 +86,9 @@ shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry:
       jwt(options.jwt_secret),
       passwords(auth::scrypt_params{options.scrypt_log_n, 8, 1}),
       device_secrets(options.secret_key),
-      broker(routing::replay_limits{options.replay_max_events, options.replay_max_age}),
+      broker(routing::replay_limits{options.replay_max_events, options.replay_max_age, options.replay_max_bytes,
+                                    options.replay_max_total_bytes},
+             &r),
       webrtc(routing::webrtc_limits{options.webrtc_max_per_device, options.webrtc_offer_timeout,
                                     options.webrtc_answer_timeout}),
       tunnel_allow(make_tunnel_policy(options))

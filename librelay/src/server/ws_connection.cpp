@@ -163,6 +163,7 @@ net::awaitable<void> ws_connection::read_loop()
     }
     closing_ = true;
     timer_.cancel();
+    wake_room_waiters();
     state_->connections.remove(this);
 }
 
@@ -236,6 +237,7 @@ void ws_connection::do_write()
             self->closing_ = true;
             self->closing_code_.reset();
             self->clear_queue();
+            self->wake_room_waiters();
             return;
         }
         if (self->head_ == self->queue_.size())
@@ -245,8 +247,30 @@ void ws_connection::do_write()
             self->queue_.erase(self->queue_.begin(), self->queue_.begin() + static_cast<std::ptrdiff_t>(self->head_));
             self->head_ = 0;
         }
+        if (self->room_ && self->queue_.size() - self->head_ <= self->room_messages_ &&
+            self->queued_bytes_ <= self->room_bytes_)
+            self->wake_room_waiters();
         self->do_write();
     });
+}
+
+net::awaitable<bool> ws_connection::wait_for_room(std::size_t messages, std::size_t bytes)
+{
+    while (!closing_ && (queue_.size() - head_ > messages || queued_bytes_ > bytes)) {
+        if (!room_)
+            room_ = std::make_unique<net::steady_timer>(ws_.get_executor(), net::steady_timer::time_point::max());
+        room_messages_ = messages;
+        room_bytes_ = bytes;
+        // Never expires by itself: wake_room_waiters() cancels the wait.
+        co_await room_->async_wait(use_tuple);
+    }
+    co_return !closing_;
+}
+
+void ws_connection::wake_room_waiters()
+{
+    if (room_)
+        room_->cancel();
 }
 
 void ws_connection::clear_queue()
@@ -266,6 +290,7 @@ void ws_connection::begin_close(protocol::close_code code)
         return;
     closing_ = true;
     timer_.cancel();
+    wake_room_waiters();
     // Whatever is queued (e.g. the error explaining the close) goes out before the close frame.
     closing_code_ = code;
     do_write();
@@ -279,6 +304,7 @@ void ws_connection::drop(std::string_view why)
                                     {"queued", queue_.size() - head_}, {"queued_bytes", queued_bytes_}});
     closing_ = true;
     timer_.cancel();
+    wake_room_waiters();
     // No close frame: the peer is not reading, so one would never get through.
     beast::error_code ec;
     ws_.next_layer().socket().shutdown(tcp::socket::shutdown_both, ec);

@@ -81,6 +81,13 @@ protected:
     void count_error(errc code);
     void begin_close(protocol::close_code code);
     bool closing() const noexcept { return closing_; }
+    /**
+     * Completes once at most `messages` messages and `bytes` bytes wait in the send queue, at
+     * once when that is already so; false when the connection is closing instead. A sender
+     * with much to say (a resume's replay) paces itself with it rather than tripping the
+     * slow-consumer policy. The caller keeps the connection alive across the wait.
+     */
+    net::awaitable<bool> wait_for_room(std::size_t messages, std::size_t bytes);
 
     /** Spends one token of the connection's message budget; false = over the limit. */
     bool take_token();
@@ -112,6 +119,12 @@ private:
     bool authenticated_ = false;
     bool ping_in_flight_ = false;
     std::optional<protocol::close_code> closing_code_; // sent once the queue has drained
+    // Wakes wait_for_room() callers once the queue is down to room_messages_/room_bytes_ or
+    // the connection closes; made by the first wait, as few connections ever wait.
+    std::unique_ptr<net::steady_timer> room_;
+    std::size_t room_messages_ = 0;
+    std::size_t room_bytes_ = 0;
+    void wake_room_waiters();
     net::steady_timer timer_;
     std::chrono::steady_clock::time_point last_heard_;
     routing::token_bucket bucket_;

@@ -6,6 +6,7 @@
  * same calls between several relayd processes (seq from INCR, history from a stream).
  */
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,9 +31,18 @@ public:
 
 /** What history() found. */
 struct history_result {
-    std::vector<channel_message> messages; ///< seq > after_seq, oldest first
+    std::vector<channel_message> messages; ///< seq > after_seq, oldest first, at most one page
     std::uint64_t last_seq = 0;            ///< the channel's newest seq (0 when none yet)
     bool complete = true;                  ///< false when some seq > after_seq is gone
+};
+
+/**
+ * How much one history() call returns, so a long replay is read a page at a time and paced
+ * with the receiver's socket. A page holds at least one message when any follows after_seq.
+ */
+struct history_page {
+    std::size_t max_messages = SIZE_MAX;
+    std::size_t max_bytes = SIZE_MAX; ///< frame bytes
 };
 
 class broker {
@@ -52,8 +62,19 @@ public:
     /** Delivers a frame that takes no seq and is not kept (presence events). */
     virtual void publish_transient(std::string const& channel, std::shared_ptr<std::string const> frame) = 0;
 
-    /** The kept messages with seq > after_seq. */
-    virtual history_result history(std::string const& channel, std::uint64_t after_seq) = 0;
+    /** The kept messages with seq > after_seq, oldest first, up to `page`. */
+    virtual history_result history(std::string const& channel, std::uint64_t after_seq, history_page page) = 0;
+    /** All kept messages with seq > after_seq. */
+    history_result history(std::string const& channel, std::uint64_t after_seq)
+    {
+        return history(channel, after_seq, history_page{});
+    }
+
+    /**
+     * Drops kept messages older than the age limit and forgets channels that keep nothing and
+     * have no subscriber, even when nothing is published. The server calls it periodically.
+     */
+    virtual void sweep(std::chrono::steady_clock::time_point now) = 0;
 
     /** Forgets a channel (device deleted): its subscribers and its history. */
     virtual void drop_channel(std::string const& channel) = 0;

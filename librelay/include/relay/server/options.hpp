@@ -94,6 +94,8 @@ struct server_options {
     std::size_t send_queue_max_bytes = 8 * 1024 * 1024;
     std::size_t replay_max_events = 1000;          ///< per device
     std::chrono::seconds replay_max_age{600};
+    std::size_t replay_max_bytes = std::size_t(4) << 20;         ///< per device, see docs/configuration.md
+    std::size_t replay_max_total_bytes = std::size_t(256) << 20; ///< all devices together
     std::chrono::seconds auth_timeout{10};         ///< first-message auth and device challenge
     std::chrono::seconds ping_interval{30};
     std::chrono::seconds idle_timeout{75};
