@@ -226,14 +226,14 @@ TEST_CASE("broker history: the count bound still holds per device")
     CHECK(broker.history("d", 0).messages.size() == 2);
 }
 
-TEST_CASE("broker sweep: expired events go without a publish; idle channels are forgotten, seqs never reused")
+TEST_CASE("broker sweep: expired events go without a publish; a silent channel keeps its numbering")
 {
     relay::telemetry::registry metrics;
     in_process_broker broker({100, std::chrono::seconds(1)}, &metrics);
     auto app = std::make_shared<recording_app>();
     broker.subscribe("watched", app);
     auto first = broker.publish("silent", sized(100));
-    broker.publish("silent", sized(100));
+    auto second = broker.publish("silent", sized(100));
     broker.publish("watched", sized(100));
     CHECK(broker.stats().events == 3);
     CHECK(broker.stats().channels == 2);
@@ -246,19 +246,32 @@ TEST_CASE("broker sweep: expired events go without a publish; idle channels are 
     CHECK(broker.stats().events == 0);
     CHECK(broker.stats().bytes == 0);
     CHECK(metrics.render().find(R"(relay_history_evicted_events_total{reason="age"} 3)") != std::string::npos);
-    // "silent" has no subscriber and keeps nothing: forgotten. "watched" has a subscriber.
-    CHECK(broker.stats().channels == 1);
+    CHECK(broker.stats().channels == 2);
     CHECK(broker.subscriber_count("watched") == 1);
 
     // An app that saw silent's first event only has missed the second: never "complete".
     CHECK_FALSE(broker.history("silent", first).complete);
-    // Published on again, the channel starts above every seq it used before.
+    // One that saw both missed nothing.
+    CHECK(broker.history("silent", second).complete);
+    // Published on again, the channel goes on by one: no jump an app would read as a gap.
     auto again = broker.publish("silent", sized(100));
-    CHECK(again > first + 1);
-    auto h = broker.history("silent", first);
-    CHECK_FALSE(h.complete);
+    CHECK(again == second + 1);
+    auto h = broker.history("silent", second);
+    CHECK(h.complete);
     CHECK(h.messages.size() == 1);
-    CHECK(broker.history("silent", 0).complete); // "whatever you have" is all there
+    CHECK(broker.history("silent", 0).complete == false); // the first two are gone
+}
+
+TEST_CASE("broker: a deleted device's channel, created again, never reuses a seq")
+{
+    in_process_broker broker({100, std::chrono::seconds(600)});
+    broker.publish("d", sized(100));
+    auto last = broker.publish("d", sized(100));
+    broker.drop_channel("d");
+    CHECK_FALSE(broker.history("d", last - 1).complete);
+    auto again = broker.publish("d", sized(100));
+    CHECK(again > last);
+    CHECK_FALSE(broker.history("d", last - 1).complete);
 }
 
 TEST_CASE("broker history: pages, and completeness across pages")

@@ -32,7 +32,7 @@ in_process_broker::shard& in_process_broker::shard_for(std::string const& channe
 in_process_broker::channel_state& in_process_broker::channel_for(shard& sh, std::string const& channel)
 {
     auto [it, fresh] = sh.channels.try_emplace(channel);
-    // A channel forgotten earlier must not reuse a seq an app may still hold.
+    // A channel dropped earlier (its device deleted) must not reuse a seq an app may still hold.
     if (fresh)
         it->second.first_seq = std::max(first_seq_, forgotten_ceiling_.load() + 1);
     return it->second;
@@ -210,8 +210,8 @@ history_result in_process_broker::history(std::string const& channel, std::uint6
     std::lock_guard lock(sh.mutex);
     auto cit = sh.channels.find(channel);
     if (cit == sh.channels.end()) {
-        // Nothing was published here since this channel was forgotten, if ever. A seq from
-        // before this relay started, or one a forgotten channel may have used, may have missed
+        // Nothing was published here since this channel was dropped, if ever. A seq from
+        // before this relay started, or one a dropped channel may have used, may have missed
         // events that are gone now.
         out.complete = after_seq == 0 || (after_seq >= first_seq_ - 1 && after_seq > forgotten_ceiling_.load());
         return out;
@@ -219,7 +219,7 @@ history_result in_process_broker::history(std::string const& channel, std::uint6
     auto const& c = cit->second;
     // after_seq 0 means "everything you have": it counts as having what came before this
     // channel's numbering began. A non-zero after_seq from before then means events may have
-    // been lost with the previous process (or the forgotten channel), so it cannot be complete.
+    // been lost with the previous process (or the dropped channel), so it cannot be complete.
     std::uint64_t have = after_seq == 0 ? c.first_seq - 1 : after_seq;
     out.complete = have >= c.first_seq - 1;
     out.last_seq = c.last_seq;
@@ -252,27 +252,12 @@ history_result in_process_broker::history(std::string const& channel, std::uint6
 
 void in_process_broker::sweep(std::chrono::steady_clock::time_point now)
 {
-    {
-        std::lock_guard history_lock(history_mutex_);
-        expire(now);
-        publish_stats();
-    }
-    // A channel with no subscriber and nothing kept is only its name and last seq: forgotten,
-    // it starts again above every seq it used (raise_ceiling) if it is ever published on.
-    for (auto& sh : shards_) {
-        std::lock_guard lock(sh.mutex);
-        std::lock_guard history_lock(history_mutex_);
-        for (auto it = sh.channels.begin(); it != sh.channels.end();) {
-            auto& subs = it->second.subscribers;
-            std::erase_if(subs, [](auto const& w) { return w.expired(); });
-            if (!subs.empty() || histories_.contains(it->first)) {
-                ++it;
-                continue;
-            }
-            raise_ceiling(it->second.last_seq);
-            it = sh.channels.erase(it);
-        }
-    }
+    // Only the kept events go. A channel's own entry (its name, its last seq, its subscribers)
+    // stays while the process lives: it is small, there is one per device this relay has seen,
+    // and forgetting it would make the device's next seq jump, which an app reads as lost events.
+    std::lock_guard history_lock(history_mutex_);
+    expire(now);
+    publish_stats();
 }
 
 void in_process_broker::drop_channel(std::string const& channel)

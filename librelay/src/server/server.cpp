@@ -60,7 +60,7 @@ struct server::impl {
     std::uint16_t metrics_bound_port = 0;
     std::unique_ptr<net::steady_timer> drain_timer;
     std::unique_ptr<net::steady_timer> sweep_timer; // WebRTC offer/answer deadlines
-    std::unique_ptr<net::steady_timer> history_timer; // resume history's age limit, idle channels
+    std::unique_ptr<net::steady_timer> history_timer; // resume history's age limit
     std::uint16_t bound_port = 0;
 };
 

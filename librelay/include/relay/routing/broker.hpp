@@ -71,8 +71,8 @@ public:
     }
 
     /**
-     * Drops kept messages older than the age limit and forgets channels that keep nothing and
-     * have no subscriber, even when nothing is published. The server calls it periodically.
+     * Drops kept messages older than the age limit, even when nothing is published. The server
+     * calls it periodically.
      */
     virtual void sweep(std::chrono::steady_clock::time_point now) = 0;
 

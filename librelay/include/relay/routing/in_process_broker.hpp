@@ -52,8 +52,8 @@ struct history_stats {
  *
  * seq starts at the relay's start time in microseconds since the epoch rather than at 1, so it
  * keeps increasing across relay restarts: an app resuming with a seq from before a restart sees
- * an honest `complete:false` instead of a silently reused number. A channel forgotten by
- * sweep() starts again above every seq it (or any forgotten channel) used, with the same effect.
+ * an honest `complete:false` instead of a silently reused number. A channel dropped with its
+ * device starts again above every seq it (or any dropped channel) used, with the same effect.
  */
 class in_process_broker final : public broker {
 public:
@@ -116,7 +116,7 @@ private:
 
     replay_limits limits_;
     std::uint64_t const first_seq_;
-    // Above every last_seq of a channel forgotten or dropped: where a channel starts anew.
+    // Above every last_seq of a dropped channel: where a channel of that name starts anew.
     std::atomic<std::uint64_t> forgotten_ceiling_{0};
     std::array<shard, 16> shards_;
 
