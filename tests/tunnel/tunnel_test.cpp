@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 using namespace relay::test;
@@ -44,6 +45,11 @@ public:
                     continue;
                 }
                 auto const& o = m->as_object();
+                if (o.at("type") == "error") {
+                    std::lock_guard lock(errors_mutex_);
+                    errors_.push_back(o);
+                    continue;
+                }
                 if (o.at("type") != "http_request") continue;
                 ++requests_;
                 last_ = o;
@@ -68,6 +74,21 @@ public:
     }
     int requests() const { return requests_; }
     json::object last() const { return last_; }
+    /** The relay's `error` about the answer to request `id`, waiting up to `limit` for it; null if none. */
+    json::value error_about(json::value const& id, std::chrono::milliseconds limit = 5s)
+    {
+        auto deadline = std::chrono::steady_clock::now() + limit;
+        do {
+            {
+                std::lock_guard lock(errors_mutex_);
+                for (auto const& e : errors_)
+                    if (auto const* ref = e.if_contains("ref"); ref && *ref == id)
+                        return e;
+            }
+            std::this_thread::sleep_for(20ms);
+        } while (std::chrono::steady_clock::now() < deadline);
+        return nullptr;
+    }
 
 private:
     std::unique_ptr<ws_client> ws_;
@@ -76,6 +97,8 @@ private:
     std::atomic<bool> stop_{false};
     std::atomic<int> requests_{0};
     json::object last_;
+    std::mutex errors_mutex_; // guards errors_: the robot's thread adds, the test reads
+    std::vector<json::object> errors_;
 };
 
 json::object echo(json::object const& req)
@@ -334,4 +357,77 @@ TEST_CASE("tunnel over /ws/app: http_request answered by http_response with the 
     auto err = app->expect("error");
     CHECK(err.at("code") == "PATH_NOT_ALLOWED");
     CHECK(err.at("ref") == "r2");
+}
+
+namespace {
+
+/** Answers a robot may try that are no valid final HTTP answer, by the path that asks for them. */
+std::map<std::string, json::object> const& invalid_answers()
+{
+    static std::map<std::string, json::object> const answers{
+        {"/photos/101", {{"status", 101}, {"headers", {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}}}}},
+        {"/photos/100", {{"status", 100}}},
+        {"/photos/103", {{"status", 103}, {"headers", {{"Link", "</app.css>; rel=preload"}}}}},
+        {"/photos/99", {{"status", 99}}},
+        {"/photos/600", {{"status", 600}, {"body", "odd"}}},
+        {"/photos/204-body", {{"status", 204}, {"body", {{"a", 1}}}}},
+        {"/photos/304-body", {{"status", 304}, {"body_b64", "eA=="}}},
+        {"/photos/crlf-value", {{"status", 200}, {"headers", {{"X-Evil", "a\r\nSet-Cookie: x=1"}}}}},
+        {"/photos/lf-value", {{"status", 200}, {"headers", {{"X-Evil", "a\nb"}}}}},
+        {"/photos/nul-value", {{"status", 200}, {"headers", {{"X-Evil", std::string("a\0b", 3)}}}}},
+        {"/photos/cr-name", {{"status", 200}, {"headers", {{"X-Evil\r", "a"}}}}},
+        {"/photos/nul-name", {{"status", 200}, {"headers", {{std::string("X-Evil\0", 7), "a"}}}}},
+    };
+    return answers;
+}
+
+std::optional<json::object> invalid_answer(json::object const& req)
+{
+    auto it = invalid_answers().find(std::string(req.at("path").as_string()));
+    if (it == invalid_answers().end())
+        return json::object{{"status", 200}, {"headers", json::object{}}, {"body", "fine"}};
+    return it->second;
+}
+
+} // namespace
+
+TEST_CASE("tunnel: an answer that is no valid final HTTP answer is 502 at once, and the robot hears why")
+{
+    // A 30 s deadline: a caller left waiting for it would show in `took`.
+    tunnel_env env(env_map{{"RELAY_TUNNEL_TIMEOUT", "30"}});
+    answering_robot robot(env.relayd.port(), env.dev, invalid_answer);
+    for (auto const& [path, answer] : invalid_answers()) {
+        CAPTURE(path);
+        auto started = std::chrono::steady_clock::now();
+        auto r = env.call("GET", "/api/devices/tbot/rest" + path);
+        auto took = std::chrono::steady_clock::now() - started;
+        CHECK(r.status == 502);
+        CHECK(r.error_code() == "DEVICE_BAD_RESPONSE");
+        CHECK(took < 10s);
+        // The robot is told which of its answers was refused, under that answer's id.
+        auto told = robot.error_about(robot.last().at("id"));
+        REQUIRE(!told.is_null());
+        CHECK(told.at("code") == "BAD_MESSAGE");
+    }
+    // The robot's connection and the tunnel still work.
+    auto fine = env.call("GET", "/api/devices/tbot/rest/photos/ok.jpg");
+    CHECK(fine.status == 200);
+    CHECK(fine.body == "\"fine\"");
+}
+
+TEST_CASE("tunnel over /ws/app: an invalid answer is DEVICE_BAD_RESPONSE at once, with the app's id")
+{
+    tunnel_env env(env_map{{"RELAY_TUNNEL_TIMEOUT", "30"}});
+    answering_robot robot(env.relayd.port(), env.dev, invalid_answer);
+    auto app = connect_app(env.relayd.port(), env.owner);
+    for (std::string path : {"/photos/101", "/photos/103", "/photos/204-body", "/photos/crlf-value"}) {
+        CAPTURE(path);
+        app->send(json::object{{"type", "http_request"}, {"device_id", "tbot"}, {"id", "r" + path},
+                               {"method", "GET"}, {"path", path}});
+        // Well under the 30 s deadline.
+        auto err = app->expect("error", 10s);
+        REQUIRE(!err.is_null());
+        CHECK(err.at("code") == "DEVICE_BAD_RESPONSE");
+        CHECK(err.at("ref") == json::value("r" + path));
+    }
 }
