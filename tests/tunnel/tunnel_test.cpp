@@ -431,3 +431,98 @@ TEST_CASE("tunnel over /ws/app: an invalid answer is DEVICE_BAD_RESPONSE at once
         CHECK(err.at("ref") == json::value("r" + path));
     }
 }
+
+TEST_CASE("tunnel: a robot cannot set the relay origin's policies, and its answers cannot script that origin")
+{
+    tunnel_env env;
+    json::object origin_wide{{"Access-Control-Allow-Origin", "*"},
+                             {"Access-Control-Allow-Credentials", "true"},
+                             {"Access-Control-Expose-Headers", "*"},
+                             {"Strict-Transport-Security", "max-age=0"},
+                             {"Content-Security-Policy", "script-src *"},
+                             {"Content-Security-Policy-Report-Only", "default-src *"},
+                             {"X-Content-Type-Options", "sniff"},
+                             {"Set-Cookie", "session=robot"},
+                             {"Clear-Site-Data", "\"storage\""},
+                             {"Alt-Svc", "h2=\"evil.example:443\""},
+                             {"NEL", "{\"report_to\":\"r\"}"},
+                             {"Report-To", "{\"group\":\"r\"}"}};
+    answering_robot robot(env.relayd.port(), env.dev, [&](json::object const&) -> std::optional<json::object> {
+        json::object headers = origin_wide;
+        headers["Content-Type"] = "text/html";
+        headers["X-Robot"] = "yes";
+        return json::object{{"status", 200}, {"headers", headers},
+                            {"body_b64", relay::protocol::base64_encode("<script>alert(document.cookie)</script>")}};
+    });
+    auto r = env.call("GET", "/api/devices/tbot/rest/photos/page.html");
+    REQUIRE(r.status == 200);
+    CHECK(r.header("x-robot") == "yes");
+    CHECK(r.header("content-type") == "text/html");
+    for (auto const& header : origin_wide) {
+        std::string lower(header.key());
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        CAPTURE(lower);
+        CHECK(r.header(lower) != std::string(header.value().as_string()));
+    }
+    CHECK(r.header("access-control-allow-origin").empty());
+    CHECK(r.header("set-cookie").empty());
+    // The relay's own policy for every tunnelled answer: no sniffing, a sandbox loading nothing.
+    CHECK(r.header("x-content-type-options") == "nosniff");
+    CHECK(r.header("content-security-policy") == "default-src 'none'; sandbox");
+    CHECK(r.header("content-security-policy-report-only").empty());
+
+    // The socket form carries none of them either.
+    auto app = connect_app(env.relayd.port(), env.owner);
+    app->send(json::object{{"type", "http_request"}, {"device_id", "tbot"}, {"id", "h1"}, {"method", "GET"},
+                           {"path", "/photos/page.html"}});
+    auto res = app->expect("http_response", 15s);
+    REQUIRE(!res.is_null());
+    auto const& headers = res.at("headers").as_object();
+    CHECK(headers.contains("X-Robot"));
+    for (auto const& header : origin_wide) {
+        std::string name(header.key());
+        CAPTURE(name);
+        CHECK(!headers.contains(name));
+    }
+}
+
+TEST_CASE("tunnel: path parameters, invalid or overlong UTF-8 and control characters are refused")
+{
+    tunnel_env env;
+    answering_robot robot(env.relayd.port(), env.dev, echo);
+    for (std::string path : {
+             "/photos/..;/admin",           // Tomcat and friends: "/admin"
+             "/photos/a;jsessionid=1.jpg",  // any path parameter
+             "/photos/..%3b/admin",         // encoded
+             "/photos/%3B",
+             "/photos/%C0%AE%C0%AE/admin",  // overlong '.'
+             "/photos/%C0%AF",              // overlong '/'
+             "/photos/%E0%80%AE",           // three-byte overlong '.'
+             "/photos/%FF.jpg",             // not UTF-8 at all
+             "/photos/%C3",                 // truncated sequence
+             "/photos/%ED%A0%80",           // a UTF-16 surrogate
+             "/photos/a%7Fb",               // DEL
+             "/photos/a%C2%85b",            // NEL, a C1 control character
+             "/photos/a%C2%9Bb",            // CSI
+         }) {
+        CAPTURE(path);
+        auto r = env.call("GET", "/api/devices/tbot/rest" + path);
+        CHECK(r.status == 403);
+        CHECK(r.error_code() == "PATH_NOT_ALLOWED");
+    }
+    CHECK(robot.requests() == 0);
+    // Valid UTF-8 still passes, as the robot's own names may need it.
+    auto ok = env.call("GET", "/api/devices/tbot/rest/photos/caf%C3%A9.jpg");
+    CHECK(ok.status == 200);
+    CHECK(ok.json().at("path") == "/photos/caf%C3%A9.jpg");
+
+    // The socket form applies the same filter.
+    auto app = connect_app(env.relayd.port(), env.owner);
+    app->send(json::object{{"type", "http_request"}, {"device_id", "tbot"}, {"id", "p1"}, {"method", "GET"},
+                           {"path", "/photos/..;/admin"}});
+    auto err = app->expect("error");
+    REQUIRE(!err.is_null());
+    CHECK(err.at("code") == "PATH_NOT_ALLOWED");
+    CHECK(err.at("ref") == "p1");
+    CHECK(robot.requests() == 1);
+}
