@@ -311,18 +311,20 @@ bool is_database_file(std::string const& database)
     return database != ":memory:" && !database.starts_with("postgresql://") && !database.starts_with("postgres://");
 }
 
-/** A 32-byte key kept beside the database, or why it cannot be. */
+/** A 32-byte key kept in a file beside the database: its raw bytes, or why there is none. */
 struct key_file {
-    std::string key; // raw bytes
-    bool created = false;
+    std::string key;
     std::string error;
 };
 
-// Reads the key in `path` (one line of 64 hex characters), or creates the file with a fresh
-// random key, readable by its owner only (mode 0600). `what` names the key in errors.
-key_file load_or_create_key_file(std::string const& path, std::string_view what)
+// Reads the key in DATABASE + `suffix` (one line of 64 hex characters), or creates that file
+// with a fresh random key, readable by its owner only (mode 0600), and warns that `variable` is
+// not set, followed by `advice`. `what` names the key in messages.
+key_file key_beside_database(config& c, std::string_view suffix, std::string_view variable, std::string_view what,
+                             std::string_view advice)
 {
     key_file out;
+    auto path = c.server.database + std::string(suffix);
     std::ifstream in(path);
     if (in) {
         std::string hex;
@@ -345,7 +347,7 @@ key_file load_or_create_key_file(std::string const& path, std::string_view what)
     file << relay::auth::hex_encode(key) << '\n';
     file.close();
     out.key = key;
-    out.created = true;
+    c.warnings.push_back(fmt::format("{} is not set: generated a {} in {}; {}", variable, what, path, advice));
     return out;
 }
 
@@ -361,17 +363,10 @@ std::string resolve_secret_key(config& c)
         c.server.secret_key = relay::auth::random_bytes(32);
         return {};
     }
-    auto path = c.server.database + ".key";
-    auto file = load_or_create_key_file(path, "device-secret key");
-    if (!file.error.empty())
-        return file.error;
+    auto file = key_beside_database(c, ".key", "RELAY_SECRET_KEY", "device-secret key",
+                                    "back it up with the database, robots must be re-provisioned if it is lost");
     c.server.secret_key = file.key;
-    if (file.created)
-        c.warnings.push_back(fmt::format(
-            "RELAY_SECRET_KEY is not set: generated a device-secret key in {}; back it up with the database, "
-            "robots must be re-provisioned if it is lost",
-            path));
-    return {};
+    return file.error;
 }
 
 } // namespace
@@ -494,17 +489,12 @@ std::string prepare_jwt_secret(config& c)
     // In development a restart must not log everyone out (relay-cli watch reconnecting after
     // `scripts/dev.sh serve` is restarted), so the generated secret is kept like the device key.
     if (c.server.dev && is_database_file(c.server.database)) {
-        auto path = c.server.database + ".jwt";
-        auto file = load_or_create_key_file(path, "development JWT secret");
-        if (!file.error.empty())
-            return file.error;
-        c.server.jwt_secret = relay::auth::hex_encode(file.key);
-        if (file.created)
-            c.warnings.push_back(fmt::format(
-                "RELAY_JWT_SECRET is not set: generated a development JWT secret in {}; access tokens survive "
-                "restarts on this database. Set RELAY_JWT_SECRET (32+ bytes) in production",
-                path));
-        return {};
+        auto file = key_beside_database(c, ".jwt", "RELAY_JWT_SECRET", "development JWT secret",
+                                        "access tokens survive restarts on this database. "
+                                        "Set RELAY_JWT_SECRET (32+ bytes) in production");
+        if (file.error.empty())
+            c.server.jwt_secret = relay::auth::hex_encode(file.key);
+        return file.error;
     }
     c.server.jwt_secret = relay::auth::hex_encode(relay::auth::random_bytes(32));
     c.warnings.push_back("RELAY_JWT_SECRET is not set: using a random secret; access tokens will not survive a "
