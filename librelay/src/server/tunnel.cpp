@@ -9,6 +9,7 @@
 #include <relay/protocol/codec.hpp>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -41,12 +42,10 @@ std::string upper(std::string_view s)
     return out;
 }
 
-std::string lower_case(std::string_view s)
+/** Whether `name` is one of `names`, ignoring case as header names do. */
+template <std::size_t N> bool is_one_of(std::string_view name, std::array<std::string_view, N> const& names)
 {
-    std::string out(s);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
+    return std::any_of(names.begin(), names.end(), [&](std::string_view n) { return beast::iequals(name, n); });
 }
 
 int hex_value(char c)
@@ -224,8 +223,7 @@ bool is_stripped_header(std::string_view name)
     static constexpr std::array<std::string_view, 14> stripped{
         "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
         "transfer-encoding", "upgrade", "host", "content-length", "authorization", "cookie", "set-cookie"};
-    auto lower = lower_case(name);
-    return std::find(stripped.begin(), stripped.end(), lower) != stripped.end();
+    return is_one_of(name, stripped);
 }
 
 bool is_stripped_answer_header(std::string_view name)
@@ -236,11 +234,9 @@ bool is_stripped_answer_header(std::string_view name)
         "strict-transport-security", "content-security-policy", "content-security-policy-report-only",
         "x-content-type-options", "set-cookie2", "clear-site-data", "alt-svc", "nel", "report-to",
         "reporting-endpoints", "service-worker-allowed"};
-    if (is_stripped_header(name))
-        return true;
-    auto lower = lower_case(name);
-    return lower.starts_with("access-control-") ||
-           std::find(origin_wide.begin(), origin_wide.end(), lower) != origin_wide.end();
+    constexpr std::string_view cors = "access-control-";
+    return is_stripped_header(name) || is_one_of(name, origin_wide) ||
+           (name.size() > cors.size() && beast::iequals(name.substr(0, cors.size()), cors));
 }
 
 net::awaitable<tunnel_outcome> tunnel_call(shared_state& state, tunnel_request const& req)
