@@ -214,9 +214,14 @@ protocol::robot_http_response forward_to_local_api(http_target const& api, proto
         return error_response(request.id, 502, "LOCAL_API_UNREACHABLE", answer.error);
     }
 
+    // The relay refuses an interim (1xx) or non-HTTP status: such an answer is a bad gateway here.
+    if (!protocol::is_valid_http_response_status(answer.status))
+        return error_response(request.id, 502, "LOCAL_API_BAD_STATUS",
+                              "the robot's API answered with status " + std::to_string(answer.status));
+
     protocol::robot_http_response r;
     r.id = request.id;
-    r.status = (answer.status >= 100 && answer.status <= 599) ? answer.status : 502;
+    r.status = answer.status;
     std::string content_type;
     for (auto const& [name, value] : answer.headers) {
         // The relay refuses a whole message for one bad header; drop those it would refuse.
@@ -227,7 +232,7 @@ protocol::robot_http_response forward_to_local_api(http_target const& api, proto
             content_type = value;
         r.headers[name] = value; // a repeated header keeps its last value
     }
-    if (!answer.body.empty()) {
+    if (!answer.body.empty() && protocol::http_status_allows_body(r.status)) {
         boost::system::error_code ec;
         boost::json::value parsed;
         if (is_json_type(content_type))

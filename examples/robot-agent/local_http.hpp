@@ -50,8 +50,9 @@ struct forward_limits {
 /**
  * Forwards a tunnelled request to the robot's local API and turns the answer into the
  * `http_response` the relay expects: JSON bodies as `body`, anything else as `body_b64`,
- * hop-by-hop and invalid headers dropped. Failures become answers too: 502
- * LOCAL_API_UNREACHABLE, 504 LOCAL_API_TIMEOUT, 502 BODY_TOO_LARGE.
+ * hop-by-hop and invalid headers dropped, the body of a 204 or 304 dropped. Failures become
+ * answers too: 502 LOCAL_API_UNREACHABLE, 504 LOCAL_API_TIMEOUT, 502 BODY_TOO_LARGE, and 502
+ * LOCAL_API_BAD_STATUS for a status the relay refuses (1xx, or outside 200–599).
  */
 protocol::robot_http_response forward_to_local_api(http_target const& api, protocol::robot_http_request const& request,
                                                    forward_limits const& limits = {});

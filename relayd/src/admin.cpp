@@ -298,13 +298,12 @@ int run_admin(config cfg, std::vector<std::string> const& words)
 
     if (cfg.server.database == ":memory:")
         return fail("RELAY_DATABASE is :memory:; admin commands need the relay's database file");
-    // The same sealing key as the relay: device secrets sealed here must open there. Only its
-    // warning matters here (the JWT-secret warning is about serving).
-    auto const earlier_warnings = cfg.warnings.size();
+    // The same sealing key as the relay: device secrets sealed here must open there. The JWT
+    // secret is about serving: admin commands neither need nor create it.
     if (auto e = prepare_secret_key(cfg); !e.empty())
         return fail(e);
-    for (auto i = earlier_warnings; i < cfg.warnings.size(); ++i)
-        std::fprintf(stderr, "relayd: warning: %s\n", cfg.warnings[i].c_str());
+    for (auto const& w : cfg.warnings)
+        std::fprintf(stderr, "relayd: warning: %s\n", w.c_str());
 
     store::store_options options;
     auto opened = store::open_store(cfg.server.database, options);

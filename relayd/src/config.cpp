@@ -127,7 +127,7 @@ std::vector<setting> const& settings()
              c.server.database = v;
              return std::string();
          }},
-        {"RELAY_JWT_SECRET", "jwt-secret", "HS256 key for access tokens, at least 32 bytes (default: random, with a warning)",
+        {"RELAY_JWT_SECRET", "jwt-secret", "HS256 key for access tokens, at least 32 bytes (default: random, with a warning; in dev mode generated into DATABASE.jwt)",
          [](auto const& v, config& c) {
              if (v.size() < 32) return std::string("must be at least 32 bytes long");
              c.server.jwt_secret = v;
@@ -311,43 +311,67 @@ std::string read_config_file(std::string const& path, std::map<std::string, std:
     return {};
 }
 
-// Device secrets are sealed with this key; without one configured, it lives in a file beside the
-// database (mode 0600), so a copy of the database alone does not reveal any robot's secret.
-std::string resolve_secret_key(config& c)
+bool is_database_file(std::string const& database)
 {
-    if (!c.server.secret_key.empty())
-        return {};
-    if (c.server.database == ":memory:" || c.server.database.starts_with("postgresql://")) {
-        if (c.server.database.starts_with("postgresql://"))
-            return "RELAY_SECRET_KEY is required with a PostgreSQL database";
-        c.server.secret_key = relay::auth::random_bytes(32);
-        return {};
-    }
-    auto path = c.server.database + ".key";
+    return database != ":memory:" && !database.starts_with("postgresql://") && !database.starts_with("postgres://");
+}
+
+/** A 32-byte key kept in a file beside the database: its raw bytes, or why there is none. */
+struct key_file {
+    std::string key;
+    std::string error;
+};
+
+// Reads the key in DATABASE + `suffix` (one line of 64 hex characters), or creates that file
+// with a fresh random key, readable by its owner only (mode 0600), and warns that `variable` is
+// not set, followed by `advice`. `what` names the key in messages.
+key_file key_beside_database(config& c, std::string_view suffix, std::string_view variable, std::string_view what,
+                             std::string_view advice)
+{
+    key_file out;
+    auto path = c.server.database + std::string(suffix);
     std::ifstream in(path);
     if (in) {
         std::string hex;
         std::getline(in, hex);
         auto raw = relay::auth::hex_decode(trim(hex));
         if (!raw || raw->size() != 32)
-            return fmt::format("{} does not hold a 64-hex-character key", path);
-        c.server.secret_key = *raw;
-        return {};
+            out.error = fmt::format("{} does not hold a 64-hex-character key", path);
+        else
+            out.key = *raw;
+        return out;
     }
     auto key = relay::auth::random_bytes(32);
     auto old_mask = ::umask(077);
-    std::ofstream out(path);
+    std::ofstream file(path);
     ::umask(old_mask);
-    if (!out)
-        return fmt::format("cannot create {} for the device-secret key: {}", path, std::strerror(errno));
-    out << relay::auth::hex_encode(key) << '\n';
-    out.close();
-    c.server.secret_key = key;
-    c.warnings.push_back(fmt::format(
-        "RELAY_SECRET_KEY is not set: generated a device-secret key in {}; back it up with the database, "
-        "robots must be re-provisioned if it is lost",
-        path));
-    return {};
+    if (!file) {
+        out.error = fmt::format("cannot create {} for the {}: {}", path, what, std::strerror(errno));
+        return out;
+    }
+    file << relay::auth::hex_encode(key) << '\n';
+    file.close();
+    out.key = key;
+    c.warnings.push_back(fmt::format("{} is not set: generated a {} in {}; {}", variable, what, path, advice));
+    return out;
+}
+
+// Device secrets are sealed with this key; without one configured, it lives in a file beside the
+// database (mode 0600), so a copy of the database alone does not reveal any robot's secret.
+std::string resolve_secret_key(config& c)
+{
+    if (!c.server.secret_key.empty())
+        return {};
+    if (!is_database_file(c.server.database)) {
+        if (c.server.database != ":memory:")
+            return "RELAY_SECRET_KEY is required with a PostgreSQL database";
+        c.server.secret_key = relay::auth::random_bytes(32);
+        return {};
+    }
+    auto file = key_beside_database(c, ".key", "RELAY_SECRET_KEY", "device-secret key",
+                                    "back it up with the database, robots must be re-provisioned if it is lost");
+    c.server.secret_key = file.key;
+    return file.error;
 }
 
 // The generated device-secret key is written beside the database when the database is first
@@ -468,12 +492,6 @@ config_result load_config(std::vector<std::string> const& args, char** envp)
         out.error = "RELAY_IDLE_TIMEOUT must be longer than RELAY_PING_INTERVAL";
         return out;
     }
-    if (srv.jwt_secret.empty()) {
-        srv.jwt_secret = relay::auth::hex_encode(relay::auth::random_bytes(32));
-        out.cfg.warnings.push_back(
-            "RELAY_JWT_SECRET is not set: using a random secret; access tokens will not survive a restart. "
-            "Set RELAY_JWT_SECRET (32+ bytes) in production");
-    }
     return out;
 }
 
@@ -491,6 +509,26 @@ std::string prepare_secret_key(config& c)
     if (auto e = refuse_lost_database(c); !e.empty())
         return e;
     return resolve_secret_key(c);
+}
+
+std::string prepare_jwt_secret(config& c)
+{
+    if (!c.server.jwt_secret.empty())
+        return {};
+    // In development a restart must not log everyone out (relay-cli watch reconnecting after
+    // `scripts/dev.sh serve` is restarted), so the generated secret is kept like the device key.
+    if (c.server.dev && is_database_file(c.server.database)) {
+        auto file = key_beside_database(c, ".jwt", "RELAY_JWT_SECRET", "development JWT secret",
+                                        "access tokens survive restarts on this database. "
+                                        "Set RELAY_JWT_SECRET (32+ bytes) in production");
+        if (file.error.empty())
+            c.server.jwt_secret = relay::auth::hex_encode(file.key);
+        return file.error;
+    }
+    c.server.jwt_secret = relay::auth::hex_encode(relay::auth::random_bytes(32));
+    c.warnings.push_back("RELAY_JWT_SECRET is not set: using a random secret; access tokens will not survive a "
+                         "restart. Set RELAY_JWT_SECRET (32+ bytes) in production");
+    return {};
 }
 
 } // namespace relayd

@@ -26,8 +26,8 @@ struct config_result {
 };
 
 /**
- * Reads the environment (`envp`), then `--config FILE`, then flags from `args`, validates every
- * value and fills in generated defaults (JWT secret, device-secret key).
+ * Reads the environment (`envp`), then `--config FILE`, then flags from `args`, and validates
+ * every value. Secrets left unset are filled in by prepare_secret_key and prepare_jwt_secret.
  */
 config_result load_config(std::vector<std::string> const& args, char** envp);
 
@@ -39,4 +39,10 @@ std::string settings_help();
 namespace relayd {
 /** Loads or creates the device-secret key (RELAY_SECRET_KEY or DATABASE.key); error text or empty. */
 std::string prepare_secret_key(config& c);
+/**
+ * The JWT secret when RELAY_JWT_SECRET is unset: in dev mode on a database file, loaded from or
+ * created in DATABASE.jwt (mode 0600) so tokens survive a restart; otherwise random, with a
+ * warning. Error text or empty.
+ */
+std::string prepare_jwt_secret(config& c);
 } // namespace relayd

@@ -40,10 +40,11 @@ settings:
 int serve(relayd::config cfg)
 {
     relay::telemetry::logger log(cfg.log_level, cfg.log_format);
-    if (auto e = relayd::prepare_secret_key(cfg); !e.empty()) {
-        std::fprintf(stderr, "relayd: %s\n", e.c_str());
-        return 2;
-    }
+    for (auto prepare : {relayd::prepare_secret_key, relayd::prepare_jwt_secret})
+        if (auto e = prepare(cfg); !e.empty()) {
+            std::fprintf(stderr, "relayd: %s\n", e.c_str());
+            return 2;
+        }
     for (auto const& w : cfg.warnings)
         log.warn("config_warning", {{"message", w}});
     if (cfg.server.dev)

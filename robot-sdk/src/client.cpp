@@ -597,10 +597,13 @@ bool http_reply::respond_bytes(unsigned status, std::string_view bytes, std::str
 
 bool http_reply::send(protocol::robot_http_response response)
 {
-    // The relay refuses the whole message for one bad field, and the app would only see a
-    // timeout: a malformed answer is the robot program's bug, said at the call.
-    if (response.status < 100 || response.status > 599)
-        throw std::invalid_argument("HTTP status must be 100 to 599");
+    // The relay refuses the whole message for one bad field and the app gets only a 502
+    // DEVICE_BAD_RESPONSE: a malformed answer is the robot program's bug, said at the call.
+    if (!protocol::is_valid_http_response_status(response.status))
+        throw std::invalid_argument("HTTP status must be a final status from 200 to 599");
+    bool const has_body = response.body || (response.body_b64 && !response.body_b64->empty());
+    if (has_body && !protocol::http_status_allows_body(response.status))
+        throw std::invalid_argument("an HTTP response with status 204 or 304 has no body");
     for (auto const& [name, value] : response.headers)
         if (!protocol::is_valid_http_header_name(name) || !protocol::is_valid_http_header_value(value))
             throw std::invalid_argument("invalid HTTP header '" + name + "'");

@@ -9,6 +9,8 @@
 #include <csignal>
 #include <fstream>
 
+#include <sys/stat.h>
+
 using namespace api_test;
 
 namespace {
@@ -240,4 +242,43 @@ TEST_CASE("a login upgrades a password hash made with weaker scrypt parameters")
     login(relayd.port(), "ann@example.com");
     CHECK(stored_hash().starts_with("$scrypt$ln=11,"));
     login(relayd.port(), "ann@example.com");
+}
+
+TEST_CASE("in dev mode without RELAY_JWT_SECRET, the generated secret is kept beside the database")
+{
+    database db;
+    auto env = db.env;
+    env.erase("RELAY_JWT_SECRET");
+    env["RELAY_DEV"] = "true";
+    std::string access;
+    {
+        relayd_process relayd(env);
+        register_user(relayd.port(), "ann@example.com");
+        access = std::string(login(relayd.port(), "ann@example.com").at("access_token").as_string());
+        CHECK(relayd.output().find(db.path + ".jwt") != std::string::npos); // the warning names the file
+        CHECK(relayd.stop(SIGTERM) == 0);
+    }
+    // The README's flow: stop the relay, start it again, and the app's login still holds.
+    relayd_process again(env);
+    CHECK(http_get(again.port(), "/api/devices", access).status == 200);
+    CHECK(again.output().find("access tokens will not survive a restart") == std::string::npos);
+    // Readable by its owner only, like the device-secret key.
+    struct stat st {};
+    REQUIRE(::stat((db.path + ".jwt").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("outside dev mode, or on :memory:, a missing RELAY_JWT_SECRET stays random and says so")
+{
+    database db;
+    auto env = db.env;
+    env.erase("RELAY_JWT_SECRET");
+    relayd_process relayd(env);
+    CHECK(relayd.output().find("access tokens will not survive a restart") != std::string::npos);
+    struct stat st {};
+    CHECK(::stat((db.path + ".jwt").c_str(), &st) != 0);
+
+    // Dev mode on an in-memory database has nowhere to keep it.
+    relayd_process memory(env_map{{"RELAY_SCRYPT_LN", "10"}, {"RELAY_DEV", "true"}});
+    CHECK(memory.output().find("access tokens will not survive a restart") != std::string::npos);
 }

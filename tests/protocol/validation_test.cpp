@@ -134,3 +134,21 @@ TEST_CASE("tunnelled HTTP: method, path, query, headers")
     CHECK_FALSE(is_valid_http_header_value("a\r\nSet-Cookie: x"));
     CHECK_FALSE(is_valid_http_header_value(std::string_view("a\0b", 3)));
 }
+
+TEST_CASE("tunnelled HTTP: a robot's answer is final, and 204 and 304 have no body")
+{
+    // 1xx are interim: relayed as the answer, 101 would switch a proxy into a raw tunnel.
+    for (unsigned status : {0u, 99u, 100u, 101u, 103u, 199u, 600u, 999u, 1000u}) {
+        CAPTURE(status);
+        CHECK_FALSE(is_valid_http_response_status(status));
+    }
+    for (unsigned status : {200u, 204u, 301u, 304u, 404u, 502u, 599u}) {
+        CAPTURE(status);
+        CHECK(is_valid_http_response_status(status));
+    }
+    CHECK_FALSE(http_status_allows_body(204));
+    CHECK_FALSE(http_status_allows_body(304));
+    CHECK(http_status_allows_body(200));
+    CHECK(http_status_allows_body(205));
+    CHECK(http_status_allows_body(404));
+}

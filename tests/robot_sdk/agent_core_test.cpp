@@ -89,6 +89,11 @@ TEST_CASE("the forwarder passes requests to the local API and shapes its answers
             std::this_thread::sleep_for(1500ms);
         } else if (r.target == "/api/big") {
             res.body = std::string(2000, 'x');
+        } else if (r.target == "/api/interim") {
+            res.status = 103;
+        } else if (r.target == "/api/odd") {
+            res.status = 600;
+            res.body = "odd";
         } else {
             res.status = 404;
             res.headers = {{"Content-Type", "text/plain"}};
@@ -164,6 +169,18 @@ TEST_CASE("the forwarder passes requests to the local API and shapes its answers
         CHECK(res2.status == 404);
         REQUIRE(res2.body_b64);
         CHECK(protocol::base64_decode(*res2.body_b64) == "no such thing");
+    }
+    SUBCASE("a status the relay would refuse (1xx, outside 200-599) becomes 502 LOCAL_API_BAD_STATUS")
+    {
+        for (std::string path : {"/interim", "/odd"}) {
+            CAPTURE(path);
+            protocol::robot_http_request req{"h7", "GET", path, "", {}, std::nullopt, std::nullopt};
+            auto res = agent::forward_to_local_api(target, req);
+            CHECK(res.status == 502);
+            REQUIRE(res.body);
+            CHECK(res.body->at("error").at("code") == "LOCAL_API_BAD_STATUS");
+            CHECK(res.id == "h7");
+        }
     }
     SUBCASE("failures become answers: unreachable 502, too slow 504, too large 502")
     {

@@ -171,6 +171,11 @@ TEST_CASE("REST-tunnel requests reach on_http_request; JSON, bytes, forgotten an
     REQUIRE(second);
     CHECK(second->second.respond_bytes(200, std::string("\xff\xd8\xff\x00jpeg", 8), "image/jpeg"));
     CHECK_THROWS_AS(second->second.respond(99), std::invalid_argument);
+    // What the relay would refuse with 502 for the app: interim statuses and a body with 204 or 304.
+    CHECK_THROWS_AS(second->second.respond(101), std::invalid_argument);
+    CHECK_THROWS_AS(second->second.respond(100), std::invalid_argument);
+    CHECK_THROWS_AS(second->second.respond(204, json::object{{"a", 1}}), std::invalid_argument);
+    CHECK_THROWS_AS(second->second.respond_bytes(304, "x", "text/plain"), std::invalid_argument);
     auto r2 = relay_side->expect("http_response");
     REQUIRE(!r2.is_null());
     CHECK(relay::protocol::base64_decode(str(r2, "body_b64")) == std::string("\xff\xd8\xff\x00jpeg", 8));

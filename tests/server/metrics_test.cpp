@@ -113,6 +113,21 @@ TEST_CASE("with RELAY_METRICS_PORT, /metrics is served on the private listener o
     CHECK(store_calls(http_get(port, "/metrics").body, "create_user") == 1);
 }
 
+TEST_CASE("the private metrics listener refuses a Transfer-Encoding it cannot frame, and closes")
+{
+    relayd_process relayd(test_env({{"RELAY_METRICS_PORT", "0"}, {"RELAY_LOG_FORMAT", "json"}}));
+    auto port = metrics_port_of(relayd);
+    // The body is a second request: it must never be answered.
+    auto reply = raw_exchange(port, "GET /metrics HTTP/1.1\r\nHost: relay\r\nTransfer-Encoding: identity\r\n\r\n"
+                                    "GET /metrics HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n");
+    CAPTURE(reply.bytes);
+    CHECK(reply.bytes.starts_with("HTTP/1.1 400 "));
+    CHECK(reply.bytes.find("relay_http_requests_total") == std::string::npos);
+    CHECK(reply.closed);
+    // A plain scrape still works.
+    CHECK(http_get(port, "/metrics").status == 200);
+}
+
 TEST_CASE("a private metrics port that is taken or invalid is refused with one line")
 {
     // A fixed secret and warnings only, so the refusal is the only line relayd writes.

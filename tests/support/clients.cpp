@@ -11,6 +11,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <array>
 #include <stdexcept>
 
 namespace relay::test {
@@ -78,6 +79,34 @@ http_reply http_call(std::uint16_t port, std::string const& method, std::string 
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     return out;
+}
+
+raw_reply raw_exchange(std::uint16_t port, std::string const& bytes, std::chrono::milliseconds limit)
+{
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    net::write(stream.socket(), net::buffer(bytes));
+    raw_reply out;
+    auto const deadline = std::chrono::steady_clock::now() + limit;
+    std::array<char, 4096> chunk;
+    for (;;) {
+        beast::error_code ec;
+        std::size_t n = 0;
+        stream.expires_at(deadline);
+        stream.async_read_some(net::buffer(chunk), [&](beast::error_code e, std::size_t got) {
+            ec = e;
+            n = got;
+        });
+        ioc.restart();
+        ioc.run();
+        out.bytes.append(chunk.data(), n);
+        if (ec) {
+            // End of stream, or a reset after the answer (the relay dropped what it would not read).
+            out.closed = ec != beast::error::timeout;
+            return out;
+        }
+    }
 }
 
 namespace {

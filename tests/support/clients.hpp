@@ -44,6 +44,19 @@ http_reply http_json(std::uint16_t port, std::string const& method, std::string 
 http_reply https_call(std::uint16_t port, std::string const& ca_file, std::string const& method,
                       std::string const& target, std::string const& body = {}, header_list const& headers = {});
 
+/** What the relay sent back on a raw connection, and whether it closed the connection. */
+struct raw_reply {
+    std::string bytes;
+    bool closed = false; ///< false when `limit` passed with the connection still open
+};
+
+/**
+ * Writes `bytes` exactly as given on a fresh connection to 127.0.0.1:port (for requests no
+ * HTTP library would send), then reads until the relay closes the connection or `limit` passes.
+ */
+raw_reply raw_exchange(std::uint16_t port, std::string const& bytes,
+                       std::chrono::milliseconds limit = std::chrono::seconds(10));
+
 /** The SHA-256 fingerprint (hex) of the certificate 127.0.0.1:port presents (no verification). */
 std::string peer_certificate_fingerprint(std::uint16_t port);
 

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 using namespace relay::test;
@@ -44,6 +45,11 @@ public:
                     continue;
                 }
                 auto const& o = m->as_object();
+                if (o.at("type") == "error") {
+                    std::lock_guard lock(errors_mutex_);
+                    errors_.push_back(o);
+                    continue;
+                }
                 if (o.at("type") != "http_request") continue;
                 ++requests_;
                 last_ = o;
@@ -68,6 +74,21 @@ public:
     }
     int requests() const { return requests_; }
     json::object last() const { return last_; }
+    /** The relay's `error` about the answer to request `id`, waiting up to `limit` for it; null if none. */
+    json::value error_about(json::value const& id, std::chrono::milliseconds limit = 5s)
+    {
+        auto deadline = std::chrono::steady_clock::now() + limit;
+        do {
+            {
+                std::lock_guard lock(errors_mutex_);
+                for (auto const& e : errors_)
+                    if (auto const* ref = e.if_contains("ref"); ref && *ref == id)
+                        return e;
+            }
+            std::this_thread::sleep_for(20ms);
+        } while (std::chrono::steady_clock::now() < deadline);
+        return nullptr;
+    }
 
 private:
     std::unique_ptr<ws_client> ws_;
@@ -76,6 +97,8 @@ private:
     std::atomic<bool> stop_{false};
     std::atomic<int> requests_{0};
     json::object last_;
+    std::mutex errors_mutex_; // guards errors_: the robot's thread adds, the test reads
+    std::vector<json::object> errors_;
 };
 
 json::object echo(json::object const& req)
@@ -334,4 +357,172 @@ TEST_CASE("tunnel over /ws/app: http_request answered by http_response with the 
     auto err = app->expect("error");
     CHECK(err.at("code") == "PATH_NOT_ALLOWED");
     CHECK(err.at("ref") == "r2");
+}
+
+namespace {
+
+/** Answers a robot may try that are no valid final HTTP answer, by the path that asks for them. */
+std::map<std::string, json::object> const& invalid_answers()
+{
+    static std::map<std::string, json::object> const answers{
+        {"/photos/101", {{"status", 101}, {"headers", {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}}}}},
+        {"/photos/100", {{"status", 100}}},
+        {"/photos/103", {{"status", 103}, {"headers", {{"Link", "</app.css>; rel=preload"}}}}},
+        {"/photos/99", {{"status", 99}}},
+        {"/photos/600", {{"status", 600}, {"body", "odd"}}},
+        {"/photos/204-body", {{"status", 204}, {"body", {{"a", 1}}}}},
+        {"/photos/304-body", {{"status", 304}, {"body_b64", "eA=="}}},
+        {"/photos/crlf-value", {{"status", 200}, {"headers", {{"X-Evil", "a\r\nSet-Cookie: x=1"}}}}},
+        {"/photos/lf-value", {{"status", 200}, {"headers", {{"X-Evil", "a\nb"}}}}},
+        {"/photos/nul-value", {{"status", 200}, {"headers", {{"X-Evil", std::string("a\0b", 3)}}}}},
+        {"/photos/cr-name", {{"status", 200}, {"headers", {{"X-Evil\r", "a"}}}}},
+        {"/photos/nul-name", {{"status", 200}, {"headers", {{std::string("X-Evil\0", 7), "a"}}}}},
+    };
+    return answers;
+}
+
+std::optional<json::object> invalid_answer(json::object const& req)
+{
+    auto it = invalid_answers().find(std::string(req.at("path").as_string()));
+    if (it == invalid_answers().end())
+        return json::object{{"status", 200}, {"headers", json::object{}}, {"body", "fine"}};
+    return it->second;
+}
+
+} // namespace
+
+TEST_CASE("tunnel: an answer that is no valid final HTTP answer is 502 at once, and the robot hears why")
+{
+    // A 30 s deadline: a caller left waiting for it would show in `took`.
+    tunnel_env env(env_map{{"RELAY_TUNNEL_TIMEOUT", "30"}});
+    answering_robot robot(env.relayd.port(), env.dev, invalid_answer);
+    for (auto const& [path, answer] : invalid_answers()) {
+        CAPTURE(path);
+        auto started = std::chrono::steady_clock::now();
+        auto r = env.call("GET", "/api/devices/tbot/rest" + path);
+        auto took = std::chrono::steady_clock::now() - started;
+        CHECK(r.status == 502);
+        CHECK(r.error_code() == "DEVICE_BAD_RESPONSE");
+        CHECK(took < 10s);
+        // The robot is told which of its answers was refused, under that answer's id.
+        auto told = robot.error_about(robot.last().at("id"));
+        REQUIRE(!told.is_null());
+        CHECK(told.at("code") == "BAD_MESSAGE");
+    }
+    // The robot's connection and the tunnel still work.
+    auto fine = env.call("GET", "/api/devices/tbot/rest/photos/ok.jpg");
+    CHECK(fine.status == 200);
+    CHECK(fine.body == "\"fine\"");
+}
+
+TEST_CASE("tunnel over /ws/app: an invalid answer is DEVICE_BAD_RESPONSE at once, with the app's id")
+{
+    tunnel_env env(env_map{{"RELAY_TUNNEL_TIMEOUT", "30"}});
+    answering_robot robot(env.relayd.port(), env.dev, invalid_answer);
+    auto app = connect_app(env.relayd.port(), env.owner);
+    for (std::string path : {"/photos/101", "/photos/103", "/photos/204-body", "/photos/crlf-value"}) {
+        CAPTURE(path);
+        app->send(json::object{{"type", "http_request"}, {"device_id", "tbot"}, {"id", "r" + path},
+                               {"method", "GET"}, {"path", path}});
+        // Well under the 30 s deadline.
+        auto err = app->expect("error", 10s);
+        REQUIRE(!err.is_null());
+        CHECK(err.at("code") == "DEVICE_BAD_RESPONSE");
+        CHECK(err.at("ref") == json::value("r" + path));
+    }
+}
+
+TEST_CASE("tunnel: a robot cannot set the relay origin's policies, and its answers cannot script that origin")
+{
+    tunnel_env env;
+    json::object origin_wide{{"Access-Control-Allow-Origin", "*"},
+                             {"Access-Control-Allow-Credentials", "true"},
+                             {"Access-Control-Expose-Headers", "*"},
+                             {"Strict-Transport-Security", "max-age=0"},
+                             {"Content-Security-Policy", "script-src *"},
+                             {"Content-Security-Policy-Report-Only", "default-src *"},
+                             {"X-Content-Type-Options", "sniff"},
+                             {"Set-Cookie", "session=robot"},
+                             {"Clear-Site-Data", "\"storage\""},
+                             {"Alt-Svc", "h2=\"evil.example:443\""},
+                             {"NEL", "{\"report_to\":\"r\"}"},
+                             {"Report-To", "{\"group\":\"r\"}"}};
+    answering_robot robot(env.relayd.port(), env.dev, [&](json::object const&) -> std::optional<json::object> {
+        json::object headers = origin_wide;
+        headers["Content-Type"] = "text/html";
+        headers["X-Robot"] = "yes";
+        return json::object{{"status", 200}, {"headers", headers},
+                            {"body_b64", relay::protocol::base64_encode("<script>alert(document.cookie)</script>")}};
+    });
+    auto r = env.call("GET", "/api/devices/tbot/rest/photos/page.html");
+    REQUIRE(r.status == 200);
+    CHECK(r.header("x-robot") == "yes");
+    CHECK(r.header("content-type") == "text/html");
+    for (auto const& header : origin_wide) {
+        std::string lower(header.key());
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        CAPTURE(lower);
+        CHECK(r.header(lower) != std::string(header.value().as_string()));
+    }
+    CHECK(r.header("access-control-allow-origin").empty());
+    CHECK(r.header("set-cookie").empty());
+    // The relay's own policy for every tunnelled answer: no sniffing, a sandbox loading nothing.
+    CHECK(r.header("x-content-type-options") == "nosniff");
+    CHECK(r.header("content-security-policy") == "default-src 'none'; sandbox");
+    CHECK(r.header("content-security-policy-report-only").empty());
+
+    // The socket form carries none of them either.
+    auto app = connect_app(env.relayd.port(), env.owner);
+    app->send(json::object{{"type", "http_request"}, {"device_id", "tbot"}, {"id", "h1"}, {"method", "GET"},
+                           {"path", "/photos/page.html"}});
+    auto res = app->expect("http_response", 15s);
+    REQUIRE(!res.is_null());
+    auto const& headers = res.at("headers").as_object();
+    CHECK(headers.contains("X-Robot"));
+    for (auto const& header : origin_wide) {
+        std::string name(header.key());
+        CAPTURE(name);
+        CHECK(!headers.contains(name));
+    }
+}
+
+TEST_CASE("tunnel: path parameters, invalid or overlong UTF-8 and control characters are refused")
+{
+    tunnel_env env;
+    answering_robot robot(env.relayd.port(), env.dev, echo);
+    for (std::string path : {
+             "/photos/..;/admin",           // Tomcat and friends: "/admin"
+             "/photos/a;jsessionid=1.jpg",  // any path parameter
+             "/photos/..%3b/admin",         // encoded
+             "/photos/%3B",
+             "/photos/%C0%AE%C0%AE/admin",  // overlong '.'
+             "/photos/%C0%AF",              // overlong '/'
+             "/photos/%E0%80%AE",           // three-byte overlong '.'
+             "/photos/%FF.jpg",             // not UTF-8 at all
+             "/photos/%C3",                 // truncated sequence
+             "/photos/%ED%A0%80",           // a UTF-16 surrogate
+             "/photos/a%7Fb",               // DEL
+             "/photos/a%C2%85b",            // NEL, a C1 control character
+             "/photos/a%C2%9Bb",            // CSI
+         }) {
+        CAPTURE(path);
+        auto r = env.call("GET", "/api/devices/tbot/rest" + path);
+        CHECK(r.status == 403);
+        CHECK(r.error_code() == "PATH_NOT_ALLOWED");
+    }
+    CHECK(robot.requests() == 0);
+    // Valid UTF-8 still passes, as the robot's own names may need it.
+    auto ok = env.call("GET", "/api/devices/tbot/rest/photos/caf%C3%A9.jpg");
+    CHECK(ok.status == 200);
+    CHECK(ok.json().at("path") == "/photos/caf%C3%A9.jpg");
+
+    // The socket form applies the same filter.
+    auto app = connect_app(env.relayd.port(), env.owner);
+    app->send(json::object{{"type", "http_request"}, {"device_id", "tbot"}, {"id", "p1"}, {"method", "GET"},
+                           {"path", "/photos/..;/admin"}});
+    auto err = app->expect("error");
+    REQUIRE(!err.is_null());
+    CHECK(err.at("code") == "PATH_NOT_ALLOWED");
+    CHECK(err.at("ref") == "p1");
+    CHECK(robot.requests() == 1);
 }

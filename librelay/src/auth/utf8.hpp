@@ -1,5 +1,5 @@
 #pragma once
-/** @file Private: strict UTF-8 validation shared by the password policy and email checks. */
+/** @file Private: strict UTF-8 validation shared by the password policy, email checks and the tunnel's path filter. */
 #include <cstddef>
 #include <optional>
 #include <string_view>

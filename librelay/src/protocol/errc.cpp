@@ -14,7 +14,7 @@ struct errc_info {
 };
 
 // The single table of wire errors: name, HTTP status, default text.
-constexpr std::array<errc_info, 28> table{{
+constexpr std::array<errc_info, 29> table{{
     {errc::bad_json, "BAD_JSON", 400, "the message is not valid JSON"},
     {errc::bad_message, "BAD_MESSAGE", 400, "the message is missing a field or has a field of the wrong type"},
     {errc::unknown_type, "UNKNOWN_TYPE", 400, "unknown message type"},
@@ -39,6 +39,7 @@ constexpr std::array<errc_info, 28> table{{
     {errc::invalid_token, "INVALID_TOKEN", 400, "the token is invalid, used or expired"},
     {errc::path_not_allowed, "PATH_NOT_ALLOWED", 403, "this path is not allowed through the tunnel"},
     {errc::body_too_large, "BODY_TOO_LARGE", 413, "the body is too large"},
+    {errc::device_bad_response, "DEVICE_BAD_RESPONSE", 502, "the robot's answer is not a valid HTTP answer"},
     {errc::not_found, "NOT_FOUND", 404, "no such endpoint"},
     {errc::method_not_allowed, "METHOD_NOT_ALLOWED", 405, "method not allowed on this endpoint"},
     {errc::turn_unavailable, "TURN_UNAVAILABLE", 503, "TURN credentials are unavailable right now"},

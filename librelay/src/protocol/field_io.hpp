@@ -600,9 +600,12 @@ template <class Io, class M> void describe_http_request(Io& io, M& m)
 template <class Io, class M> void describe_http_response(Io& io, M& m)
 {
     io.field("status", m.status);
-    io.check(m.status >= 100 && m.status <= 599, "status", "must be an HTTP status from 100 to 599");
+    io.check(is_valid_http_response_status(m.status), "status", "must be a final HTTP status from 200 to 599");
     io.defaulted("headers", m.headers, http_headers());
     describe_http_body(io, m);
+    // An empty body_b64 is no body: a robot answering 204 with zero bytes has said nothing wrong.
+    io.check(http_status_allows_body(m.status) || (!m.body && (!m.body_b64 || m.body_b64->empty())),
+             m.body ? "body" : "body_b64", "cannot be sent with status 204 or 304");
 }
 
 /** The body of every try_value_to_tag overload. */

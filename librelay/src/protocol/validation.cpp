@@ -118,4 +118,14 @@ bool is_valid_http_header_value(std::string_view text) noexcept
     return std::none_of(text.begin(), text.end(), [](char c) { return is_control(c) && c != '\t'; });
 }
 
+bool is_valid_http_response_status(unsigned status) noexcept
+{
+    return status >= 200 && status <= 599;
+}
+
+bool http_status_allows_body(unsigned status) noexcept
+{
+    return status != 204 && status != 304;
+}
+
 } // namespace relay::protocol

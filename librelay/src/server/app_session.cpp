@@ -396,7 +396,6 @@ net::awaitable<void> app_session::tunnel(std::shared_ptr<app_session> self, std:
     }
     auto answer = protocol::forward_to_app(*outcome.response, req->device_id);
     answer.id = id;
-    std::erase_if(answer.headers, [](auto const& kv) { return is_stripped_header(kv.first); });
     self->state_->metrics.messages_routed.inc();
     self->enqueue(protocol::encode(answer));
 }

@@ -91,6 +91,8 @@ net::awaitable<void> device_session::on_message(std::string_view text)
     if (!decoded.ok()) {
         auto const& failure = decoded.error();
         send_error(failure.code, failure.message, failure.ref);
+        if (failure.ref)
+            fail_tunnel_answer(*failure.ref, failure.message);
         co_return;
     }
     std::visit(
@@ -202,6 +204,18 @@ void device_session::handle(protocol::robot_http_response const& m)
         return;
     }
     waiter->complete(m);
+}
+
+void device_session::fail_tunnel_answer(std::string const& id, std::string const& why)
+{
+    // Tunnel ids are the relay's own, unguessable and known only to this robot: a message that
+    // carries one and cannot be decoded is this robot's answer to that request. The caller learns
+    // at once instead of waiting for the tunnel timeout.
+    auto waiter = state_->hub.take_tunnel(device_id_, id);
+    if (!waiter)
+        return;
+    state_->log.info("http_response_refused", {{"device_id", device_id_}, {"id", id}, {"reason", why}});
+    waiter->fail(errc::device_bad_response, "the robot's answer was refused: " + why);
 }
 
 void device_session::handle(protocol::turn_credentials_request const& m)

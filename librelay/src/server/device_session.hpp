@@ -43,6 +43,8 @@ private:
     }
     /** Answers SESSION_NOT_FOUND when this connection is not the session's robot end. */
     void signal(bool handled);
+    /** The pending tunnelled request `id`, if any, fails with DEVICE_BAD_RESPONSE: its answer was refused for `why`. */
+    void fail_tunnel_answer(std::string const& id, std::string const& why);
     /** Tunnelled requests this device will never answer fail now, with `why`. */
     void fail_tunnels(std::string const& why);
     void record_seen(std::optional<std::string> capabilities, std::optional<std::string> firmware);

@@ -133,6 +133,12 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
             co_await http::async_write(stream, res, use_tuple);
             break;
         }
+        if (auto problem = framing_problem(parser.get()); !problem.empty()) {
+            auto res = error_response(errc::bad_message, problem);
+            res.keep_alive(false);
+            co_await http::async_write(stream, res, use_tuple);
+            break;
+        }
         // Owned copy: the parser's message is moved out below.
         std::string path(parser.get().target().data(), parser.get().target().size());
         path.resize(std::min(path.size(), path.find('?')));

@@ -1,5 +1,6 @@
 #include "http_util.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -73,6 +74,37 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
             return percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
     }
     return std::nullopt;
+}
+
+std::string_view framing_problem(http::request_header<> const& req)
+{
+    auto [first, last] = req.equal_range(http::field::transfer_encoding);
+    if (first == last)
+        return {};
+    if (req.count(http::field::content_length))
+        return "Transfer-Encoding and Content-Length together are not allowed";
+    // Every coding of every Transfer-Encoding line, in order; empty list elements do not count.
+    std::size_t codings = 0;
+    bool chunked = false;
+    for (auto it = first; it != last; ++it) {
+        std::string_view list(it->value().data(), it->value().size());
+        while (!list.empty()) {
+            auto comma = list.find(',');
+            auto coding = list.substr(0, comma);
+            list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+            while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
+                coding.remove_prefix(1);
+            while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+                coding.remove_suffix(1);
+            if (coding.empty())
+                continue;
+            ++codings;
+            chunked = beast::iequals(coding, "chunked");
+        }
+    }
+    if (codings != 1 || !chunked)
+        return "the only Transfer-Encoding accepted is a single 'chunked'";
+    return {};
 }
 
 std::string_view bearer_token(http_request const& req)

@@ -28,6 +28,14 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
 /** Percent-decoding; nullopt on a malformed escape. `plus_is_space` for query strings. */
 std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space);
 
+/**
+ * Why a request's framing cannot be trusted, or empty (RFC 9112 6.1 and 6.3): a
+ * Transfer-Encoding other than a single `chunked` (the only coding relayd reads), or one sent
+ * together with Content-Length. Such a request is answered 400 and its connection closed: its
+ * body would otherwise be read as the next request (request smuggling).
+ */
+std::string_view framing_problem(http::request_header<> const& req);
+
 /** The token of an `Authorization: Bearer …` header, or empty. */
 std::string_view bearer_token(http_request const& req);
 

@@ -30,12 +30,24 @@ net::awaitable<void> serve_metrics_http(std::shared_ptr<shared_state> state, rou
         parser.header_limit(8 * 1024);
         parser.body_limit(1024);
         stream.expires_after(request_deadline);
-        auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+        auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+        auto rec = hec;
+        std::string_view problem;
+        if (!rec) {
+            problem = framing_problem(parser.get());
+            if (problem.empty()) {
+                auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+                rec = bec;
+            }
+        }
         if (rec) {
             if (rec == http::error::end_of_stream || rec == net::error::operation_aborted ||
                 rec == beast::error::timeout || rec == net::error::connection_reset || rec == net::error::eof)
                 break;
-            auto res = error_response(errc::bad_message, "malformed HTTP request");
+            problem = "malformed HTTP request";
+        }
+        if (!problem.empty()) {
+            auto res = error_response(errc::bad_message, problem);
             res.keep_alive(false);
             co_await http::async_write(stream, res, use_tuple);
             break;

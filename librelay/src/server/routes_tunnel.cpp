@@ -15,6 +15,8 @@
 namespace relay::server {
 namespace {
 
+constexpr std::string_view tunnel_content_security_policy = "default-src 'none'; sandbox";
+
 bool is_json_content(http_request const& req)
 {
     auto it = req.find(http::field::content_type);
@@ -62,9 +64,12 @@ net::awaitable<http_response> tunnel_route(request_context& ctx)
 
     auto const& r = *outcome.response;
     http_response res{static_cast<http::status>(r.status), 11};
-    for (auto const& [k, v] : r.headers)
-        if (!is_stripped_header(k))
-            res.set(k, v);
+    for (auto const& [k, v] : r.headers) // tunnel_call removed those a robot may not set
+        res.set(k, v);
+    // A robot's HTML or script must not run as the relay's origin, which the browser console
+    // shares: no type sniffing, and a sandbox with nothing allowed to load.
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Content-Security-Policy", tunnel_content_security_policy);
     if (r.body) {
         res.body() = boost::json::serialize(*r.body);
         if (res.find(http::field::content_type) == res.end())

@@ -1,5 +1,7 @@
 #include "tunnel.hpp"
 
+#include "auth/utf8.hpp"
+#include "http_util.hpp"
 #include "shared_state.hpp"
 
 #include <relay/auth/crypto.hpp>
@@ -7,6 +9,7 @@
 #include <relay/protocol/codec.hpp>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -37,6 +40,12 @@ std::string upper(std::string_view s)
     for (auto& c : out)
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return out;
+}
+
+/** Whether `name` is one of `names`, ignoring case as header names do. */
+template <std::size_t N> bool is_one_of(std::string_view name, std::array<std::string_view, N> const& names)
+{
+    return std::any_of(names.begin(), names.end(), [&](std::string_view n) { return beast::iequals(name, n); });
 }
 
 int hex_value(char c)
@@ -177,17 +186,29 @@ std::string check_tunnel_path(std::string_view path)
         if (c < 0x21 || c >= 0x7f || c == '\\' || c == '?' || c == '#' || c == '"' || c == '<' || c == '>' ||
             c == '`' || c == '{' || c == '}' || c == '|' || c == '^')
             return "the path has a character that is not allowed";
+        // Path parameters: servers such as Tomcat read "/photos/..;/admin" as "/admin".
+        if (c == ';')
+            return "path parameters (';') are not allowed";
         if (c == '%') {
             int hi = i + 2 < path.size() ? hex_value(path[i + 1]) : -1;
             int lo = i + 2 < path.size() ? hex_value(path[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return "the path has a malformed percent-escape";
             int decoded = hi * 16 + lo;
-            // Encoded separators, dots and percents could smuggle a traversal past the matcher.
-            if (decoded == '/' || decoded == '\\' || decoded == '.' || decoded == '%' || decoded < 0x20)
-                return "encoded separators, dots and control characters are not allowed";
+            // Encoded separators, dots, percents and semicolons could smuggle a traversal past the matcher.
+            if (decoded == '/' || decoded == '\\' || decoded == '.' || decoded == '%' || decoded == ';' ||
+                decoded < 0x20 || decoded == 0x7f)
+                return "encoded separators, dots, ';' and control characters are not allowed";
         }
     }
+    // What the robot's server will see: valid UTF-8 only (an overlong "%C0%AE" is a dot to some
+    // decoders) and no C1 control characters (U+0080 to U+009F).
+    auto decoded = percent_decode(path, false).value_or(std::string());
+    if (!auth::detail::utf8_code_points(decoded))
+        return "the path is not valid UTF-8 once percent-decoded";
+    for (std::size_t i = 0; i + 1 < decoded.size(); ++i)
+        if (static_cast<unsigned char>(decoded[i]) == 0xC2 && static_cast<unsigned char>(decoded[i + 1]) < 0xA0)
+            return "encoded separators, dots, ';' and control characters are not allowed";
     for (auto seg : segments_of(path)) {
         if (seg.empty())
             return "empty path segments are not allowed";
@@ -202,10 +223,20 @@ bool is_stripped_header(std::string_view name)
     static constexpr std::array<std::string_view, 14> stripped{
         "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
         "transfer-encoding", "upgrade", "host", "content-length", "authorization", "cookie", "set-cookie"};
-    std::string lower(name);
-    for (auto& c : lower)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return std::find(stripped.begin(), stripped.end(), lower) != stripped.end();
+    return is_one_of(name, stripped);
+}
+
+bool is_stripped_answer_header(std::string_view name)
+{
+    // The answer is served from the relay's origin, which the browser console shares: a robot
+    // must not set that origin's cookies, CORS, transport or content policy, storage or reports.
+    static constexpr std::array<std::string_view, 11> origin_wide{
+        "strict-transport-security", "content-security-policy", "content-security-policy-report-only",
+        "x-content-type-options", "set-cookie2", "clear-site-data", "alt-svc", "nel", "report-to",
+        "reporting-endpoints", "service-worker-allowed"};
+    constexpr std::string_view cors = "access-control-";
+    return is_stripped_header(name) || is_one_of(name, origin_wide) ||
+           (name.size() > cors.size() && beast::iequals(name.substr(0, cors.size()), cors));
 }
 
 net::awaitable<tunnel_outcome> tunnel_call(shared_state& state, tunnel_request const& req)
@@ -260,6 +291,7 @@ net::awaitable<tunnel_outcome> tunnel_call(shared_state& state, tunnel_request c
         .get_counter("relay_tunnel_requests_total", "REST-tunnel requests by outcome.", {{"outcome", "ok"}})
         .inc();
     out.response = std::move(waiter->response_);
+    std::erase_if(out.response->headers, [](auto const& kv) { return is_stripped_answer_header(kv.first); });
     co_return out;
 }
 

@@ -38,11 +38,21 @@ private:
     std::vector<rule> rules_;
 };
 
-/** Why a path may not be tunnelled (traversal, encoded separators, absolute URLs…), or empty. */
+/**
+ * Why a path may not be tunnelled, or empty: traversal, encoded separators and dots, path
+ * parameters (`;`), control characters, invalid or overlong UTF-8 once decoded, absolute URLs.
+ */
 std::string check_tunnel_path(std::string_view path);
 
 /** Connection-level headers that never cross the tunnel, plus the caller's credentials. */
 bool is_stripped_header(std::string_view name);
+
+/**
+ * Headers a robot's answer may not carry to the caller: is_stripped_header's, plus those that
+ * set policy for the relay's whole origin (Access-Control-*, Strict-Transport-Security,
+ * Content-Security-Policy, Clear-Site-Data, Alt-Svc, reporting…). tunnel_call removes them.
+ */
+bool is_stripped_answer_header(std::string_view name);
 
 /** One tunnelled request, as the app asked for it. */
 struct tunnel_request {
@@ -66,7 +76,8 @@ struct tunnel_outcome {
 
 /**
  * Checks role, path and allow list, hands the request to the device's robot under a fresh id,
- * and waits up to RELAY_TUNNEL_TIMEOUT for its answer. Runs on the caller's executor.
+ * and waits up to RELAY_TUNNEL_TIMEOUT for its answer, returned without is_stripped_answer_header's
+ * headers. Runs on the caller's executor.
  * `req` must outlive the call (GCC 12: no temporaries in co_await, see blocking.hpp).
  */
 net::awaitable<tunnel_outcome> tunnel_call(shared_state& state, tunnel_request const& req);

@@ -82,7 +82,7 @@ boost::system::result<robot_command_result> tag_invoke(boost::json::try_value_to
 struct robot_http_response {
     static constexpr std::string_view type_name = "http_response";
     std::string id;
-    unsigned status = 200; ///< 100 to 599
+    unsigned status = 200; ///< a final status, 200 to 599 (is_valid_http_response_status)
     http_headers headers;
     std::optional<boost::json::value> body;
     std::optional<std::string> body_b64;

@@ -40,6 +40,7 @@ enum class errc {
     invalid_token,
     path_not_allowed,
     body_too_large,
+    device_bad_response,
     not_found,
     method_not_allowed,
     turn_unavailable,

@@ -61,4 +61,14 @@ bool is_valid_http_header_name(std::string_view text) noexcept;
 /** An HTTP header value: no control characters except horizontal tab (so no CR/LF injection). */
 bool is_valid_http_header_value(std::string_view text) noexcept;
 
+/**
+ * A status a tunnelled answer may carry: a final status from 200 to 599. A 1xx is an interim
+ * answer, not an answer (101 would switch a proxy's connection to the caller into a raw tunnel,
+ * 100 and 103 would leave the caller waiting), and anything else is not HTTP.
+ */
+bool is_valid_http_response_status(unsigned status) noexcept;
+
+/** Whether an answer with this status may have a body: every one but 204 and 304 (RFC 9110 15.3.5, 15.4.5). */
+bool http_status_allows_body(unsigned status) noexcept;
+
 } // namespace relay::protocol
