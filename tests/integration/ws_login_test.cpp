@@ -111,141 +111,151 @@ void check_event_arrives(ws_client& robot, ws_client& app, std::string const& na
     CHECK(str(e, "event") == name);
 }
 
+/** A user with a robot online and an app socket of their first login. */
+struct user_with_robot {
+    user_with_robot(std::string const& prefix, std::string const& device_id)
+        : port(relayd.port()),
+          ann(make_account(port, prefix)),
+          robot(connect_robot(port, make_device(port, ann, device_id))),
+          app(open_app(port, ann.access_token))
+    {
+    }
+
+    relayd_process relayd{short_lived_env()};
+    std::uint16_t port;
+    account ann;
+    std::unique_ptr<ws_client> robot;
+    std::unique_ptr<ws_client> app;
+};
+
+/** A user with sockets of two logins, and another user's socket beside them. */
+struct two_logins_and_a_bystander {
+    explicit two_logins_and_a_bystander(std::string const& prefix)
+        : port(relayd.port()),
+          ann(make_account(port, prefix)),
+          bob(make_account(port, "bystander")),
+          phone(open_app(port, ann.access_token)),
+          laptop(open_app(port, log_in(port, ann).access)),
+          bystander(open_app(port, bob.access_token))
+    {
+    }
+
+    relayd_process relayd{short_lived_env()};
+    std::uint16_t port;
+    account ann;
+    account bob;
+    std::unique_ptr<ws_client> phone;
+    std::unique_ptr<ws_client> laptop;
+    std::unique_ptr<ws_client> bystander;
+};
+
 } // namespace
 
 TEST_CASE("an app socket ends at its token's expiry with TOKEN_EXPIRED and 4401; refused renewals change nothing")
 {
-    relayd_process relayd(short_lived_env());
-    auto const port = relayd.port();
-    auto ann = make_account(port, "expiry");
-    auto bob = make_account(port, "stranger");
-    auto dev = make_device(port, ann, "wimz-101");
-    auto robot = connect_robot(port, dev);
-    auto app = open_app(port, ann.access_token);
-    check_event_arrives(*robot, *app, "before_expiry");
+    user_with_robot t("expiry", "wimz-101");
+    auto bob = make_account(t.port, "stranger");
+    check_event_arrives(*t.robot, *t.app, "before_expiry");
 
     // Renewals that are refused: an error each, the socket stays, and it keeps its expiry.
-    app->send(json::object{{"type", "auth"}, {"token", bob.access_token}});
-    auto foreign = app->expect("error");
+    t.app->send(json::object{{"type", "auth"}, {"token", bob.access_token}});
+    auto foreign = t.app->expect("error");
     REQUIRE(!foreign.is_null());
     CHECK(str(foreign, "code") == "UNAUTHORIZED");
-    app->send(json::object{{"type", "auth"}, {"token", "not-a-token"}});
-    auto invalid = app->expect("error");
+    t.app->send(json::object{{"type", "auth"}, {"token", "not-a-token"}});
+    auto invalid = t.app->expect("error");
     REQUIRE(!invalid.is_null());
     CHECK(str(invalid, "code") == "UNAUTHORIZED");
-    app->send(json::object{{"type", "auth"}, {"token", ""}});
-    CHECK(!app->expect("error").is_null());
-    CHECK(still_served(*app, "p1"));
+    t.app->send(json::object{{"type", "auth"}, {"token", ""}});
+    CHECK(!t.app->expect("error").is_null());
+    CHECK(still_served(*t.app, "p1"));
 
-    auto const exp = expiry_of(ann.access_token);
-    auto err = app->expect("error", std::chrono::seconds(short_ttl + 15));
+    auto const exp = expiry_of(t.ann.access_token);
+    auto err = t.app->expect("error", std::chrono::seconds(short_ttl + 15));
     REQUIRE_MESSAGE(!err.is_null(), "the socket outlived its access token");
     CHECK(str(err, "code") == "TOKEN_EXPIRED");
     // Not before the token's expiry (the relay's clock is this machine's).
     CHECK(std::chrono::system_clock::now() >= std::chrono::system_clock::time_point(std::chrono::seconds(exp)));
-    CHECK(app->wait_closed(10s) == 4401);
+    CHECK(t.app->wait_closed(10s) == 4401);
 
     // Nothing more reached it; a new socket with a fresh token is served again.
-    auto fresh = log_in(port, ann);
-    auto again = open_app(port, fresh.access);
-    check_event_arrives(*robot, *again, "after_reconnect");
+    auto fresh = log_in(t.port, t.ann);
+    auto again = open_app(t.port, fresh.access);
+    check_event_arrives(*t.robot, *again, "after_reconnect");
 }
 
 TEST_CASE("renewing on the open socket keeps it past the first token's expiry")
 {
-    relayd_process relayd(short_lived_env());
-    auto const port = relayd.port();
-    auto ann = make_account(port, "renew");
-    auto dev = make_device(port, ann, "wimz-102");
-    auto robot = connect_robot(port, dev);
-    auto app = open_app(port, ann.access_token);
-    auto const first_exp = expiry_of(ann.access_token);
+    user_with_robot t("renew", "wimz-102");
+    auto const first_exp = expiry_of(t.ann.access_token);
 
     // Halfway through the first token's life, a fresh one of the same user.
     std::this_thread::sleep_for(std::chrono::seconds(short_ttl / 2));
-    auto renewed = refresh(port, ann.refresh_token);
-    app->send(json::object{{"type", "auth"}, {"token", renewed.access}});
-    auto answer = app->expect("auth_renewed");
+    auto renewed = refresh(t.port, t.ann.refresh_token);
+    t.app->send(json::object{{"type", "auth"}, {"token", renewed.access}});
+    auto answer = t.app->expect("auth_renewed");
     REQUIRE_MESSAGE(!answer.is_null(), "renewal was not accepted");
     CHECK(answer.at("expires_at").as_int64() == expiry_of(renewed.access));
     CHECK(answer.at("expires_at").as_int64() > first_exp);
 
     sleep_past(first_exp + 2);
-    CHECK(still_served(*app, "p2"));
-    check_event_arrives(*robot, *app, "after_first_expiry");
-    CHECK(app->is_open());
+    CHECK(still_served(*t.app, "p2"));
+    check_event_arrives(*t.robot, *t.app, "after_first_expiry");
+    CHECK(t.app->is_open());
 
     // Its life now follows the second token.
-    check_ended(*app, "TOKEN_EXPIRED", std::chrono::seconds(short_ttl + 15));
+    check_ended(*t.app, "TOKEN_EXPIRED", std::chrono::seconds(short_ttl + 15));
 }
 
 TEST_CASE("logout closes the sockets of that login, not those of another login of the same user")
 {
-    relayd_process relayd(short_lived_env());
-    auto const port = relayd.port();
-    auto ann = make_account(port, "logout");
-    auto dev = make_device(port, ann, "wimz-103");
-    auto robot = connect_robot(port, dev);
-    auto phone = open_app(port, ann.access_token);
+    user_with_robot t("logout", "wimz-103");
     // The same login, renewed through a refresh: still that login.
-    auto rotated = refresh(port, ann.refresh_token);
-    auto phone_too = open_app(port, rotated.access);
-    auto laptop_login = log_in(port, ann);
-    auto laptop = open_app(port, laptop_login.access);
+    auto rotated = refresh(t.port, t.ann.refresh_token);
+    auto phone_too = open_app(t.port, rotated.access);
+    auto laptop_login = log_in(t.port, t.ann);
+    auto laptop = open_app(t.port, laptop_login.access);
 
-    auto out = http_json(port, "POST", "/api/auth/logout", json::object{{"refresh_token", rotated.refresh}});
+    auto out = http_json(t.port, "POST", "/api/auth/logout", json::object{{"refresh_token", rotated.refresh}});
     REQUIRE(out.status == 204);
-    check_ended(*phone, "UNAUTHORIZED");
+    check_ended(*t.app, "UNAUTHORIZED");
     check_ended(*phone_too, "UNAUTHORIZED");
 
     CHECK(still_served(*laptop, "p3"));
-    check_event_arrives(*robot, *laptop, "after_logout");
+    check_event_arrives(*t.robot, *laptop, "after_logout");
     // An unknown refresh token ends nothing.
-    CHECK(http_json(port, "POST", "/api/auth/logout", json::object{{"refresh_token", "never-issued"}}).status == 204);
+    CHECK(http_json(t.port, "POST", "/api/auth/logout", json::object{{"refresh_token", "never-issued"}}).status == 204);
     CHECK(still_served(*laptop, "p4"));
 }
 
 TEST_CASE("a password reset closes every socket of the user, and only theirs")
 {
-    relayd_process relayd(short_lived_env());
-    auto const port = relayd.port();
-    auto ann = make_account(port, "reset");
-    auto bob = make_account(port, "bystander");
-    auto phone = open_app(port, ann.access_token);
-    auto laptop = open_app(port, log_in(port, ann).access);
+    two_logins_and_a_bystander t("reset");
     // A token minted before logins were named (no sid) is ended too.
     relay::auth::jwt_codec codec(api_test::jwt_secret);
-    auto legacy = open_app(port, codec.sign(relay::auth::make_claims(ann.user_id, std::chrono::system_clock::now(),
-                                                                       std::chrono::seconds(short_ttl))));
-    auto bystander = open_app(port, bob.access_token);
+    auto legacy = open_app(t.port, codec.sign(relay::auth::make_claims(t.ann.user_id, std::chrono::system_clock::now(),
+                                                                         std::chrono::seconds(short_ttl))));
 
-    REQUIRE(http_json(port, "POST", "/api/auth/password-reset", json::object{{"email", ann.email}}).status == 202);
-    auto token = logged_reset_token(relayd, ann.email);
+    REQUIRE(http_json(t.port, "POST", "/api/auth/password-reset", json::object{{"email", t.ann.email}}).status == 202);
+    auto token = logged_reset_token(t.relayd, t.ann.email);
     REQUIRE(!token.empty());
-    auto confirmed = http_json(port, "POST", "/api/auth/password-reset/confirm",
+    auto confirmed = http_json(t.port, "POST", "/api/auth/password-reset/confirm",
                                json::object{{"token", token}, {"new_password", "a brand new passphrase"}});
     REQUIRE(confirmed.status == 204);
-    check_ended(*phone, "UNAUTHORIZED");
-    check_ended(*laptop, "UNAUTHORIZED");
+    check_ended(*t.phone, "UNAUTHORIZED");
+    check_ended(*t.laptop, "UNAUTHORIZED");
     check_ended(*legacy, "UNAUTHORIZED");
-    CHECK(still_served(*bystander, "p5"));
+    CHECK(still_served(*t.bystander, "p5"));
 }
 
 TEST_CASE("a refresh-token reuse closes every socket of the user")
 {
-    relayd_process relayd(short_lived_env());
-    auto const port = relayd.port();
-    auto ann = make_account(port, "reuse");
-    auto bob = make_account(port, "bystander");
-    auto phone = open_app(port, ann.access_token);
-    auto laptop = open_app(port, log_in(port, ann).access);
-    auto bystander = open_app(port, bob.access_token);
-
-    refresh(port, ann.refresh_token);
+    two_logins_and_a_bystander t("reuse");
+    refresh(t.port, t.ann.refresh_token);
     // The same refresh token again: someone else holds a copy.
-    auto reused = http_json(port, "POST", "/api/auth/refresh", json::object{{"refresh_token", ann.refresh_token}});
+    auto reused = http_json(t.port, "POST", "/api/auth/refresh", json::object{{"refresh_token", t.ann.refresh_token}});
     REQUIRE(reused.status == 401);
-    check_ended(*phone, "UNAUTHORIZED");
-    check_ended(*laptop, "UNAUTHORIZED");
-    CHECK(still_served(*bystander, "p6"));
+    check_ended(*t.phone, "UNAUTHORIZED");
+    check_ended(*t.laptop, "UNAUTHORIZED");
+    CHECK(still_served(*t.bystander, "p6"));
 }

@@ -209,12 +209,11 @@ TEST_CASE("hub: the end of a login reaches every live connection of that user on
 {
     in_process_broker broker({10, std::chrono::seconds(60)});
     hub h(broker);
-    auto phone = std::make_shared<recording_app>();
-    auto tablet = std::make_shared<recording_app>();
-    auto stranger = std::make_shared<recording_app>();
-    h.attach_app("u1", phone, {});
-    h.attach_app("u1", tablet, {});
-    h.attach_app("u2", stranger, {});
+    std::shared_ptr<recording_app> phone, tablet, stranger;
+    for (auto* app : {&phone, &tablet, &stranger}) {
+        *app = std::make_shared<recording_app>();
+        h.attach_app(app == &stranger ? "u2" : "u1", *app, {});
+    }
 
     // Which of them belongs to the login is theirs to decide: all of the user's are told.
     h.end_login("u1", "f_1");
