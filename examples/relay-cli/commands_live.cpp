@@ -30,6 +30,9 @@ Prints the live events of DEVICE (or of every device you may access) as they arr
 --json prints each event as the relay sent it, one JSON object per line, for scripts.
 --count N stops after N robot events. When the connection drops, watch reconnects and asks
 the relay for the events it missed (resume); --no-reconnect exits with status 3 instead.
+watch renews its access token on the open connection before it expires; when the relay ends
+the connection for the token (4401), it refreshes and reconnects, or exits with status 1 when
+the login has ended (logout, password reset).
 )";
 
 constexpr char const* send_help = R"(usage: relay-cli send DEVICE COMMAND [JSON] [--timeout S] [--json]
@@ -103,11 +106,13 @@ int cmd_watch(cli_context& context, arg_list const& args)
     unsigned long printed = 0;
     robot::backoff delays;
     bool first = true;
+    bool token_refused = false; // the relay ended the last connection with 4401
 
     for (;;) {
         std::unique_ptr<app_socket> socket;
         try {
-            socket = s.open_socket();
+            socket = s.open_socket(token_refused);
+            token_refused = false;
         } catch (network_error const& e) {
             if (first || a.has("--no-reconnect")) {
                 std::cerr << "relay-cli: " << e.what() << "\n";
@@ -142,7 +147,8 @@ int cmd_watch(cli_context& context, arg_list const& args)
         first = false;
         try {
             for (;;) {
-                auto m = socket->read(60s);
+                s.renew_if_due(*socket);
+                auto m = socket->read(s.read_budget(60s));
                 if (!m)
                     continue;
                 auto type = type_of(*m);
@@ -174,8 +180,11 @@ int cmd_watch(cli_context& context, arg_list const& args)
             }
         } catch (socket_closed const& e) {
             std::cerr << "relay-cli: the relay closed the connection (" << e.code << ": " << e.what() << ")\n";
-            if (e.code == 4401 || e.code == 4403)
+            if (e.code == 4403)
                 return exit_failed;
+            // The token expired or its login ended: the reconnect refreshes first, which ends
+            // watch with "log in again" when the login is over.
+            token_refused = e.code == 4401;
         } catch (network_error const& e) {
             std::cerr << "relay-cli: " << e.what() << "\n";
         }
@@ -221,7 +230,8 @@ int cmd_send(cli_context& context, arg_list const& args)
     try {
         while (clock::now() < deadline) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-            auto m = socket->read(std::max(left, 1ms));
+            s.renew_if_due(*socket);
+            auto m = socket->read(s.read_budget(std::max(left, 1ms)));
             if (!m)
                 continue;
             auto type = type_of(*m);
@@ -307,7 +317,8 @@ int cmd_webrtc_probe(cli_context& context, arg_list const& args)
     try {
         while (clock::now() < deadline && !candidates_done) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-            auto m = socket->read(std::max(left, 1ms));
+            s.renew_if_due(*socket);
+            auto m = socket->read(s.read_budget(std::max(left, 1ms)));
             if (!m)
                 continue;
             auto type = type_of(*m);

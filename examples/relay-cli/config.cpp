@@ -65,6 +65,8 @@ cli_config load_config(std::string const& path)
             t.refresh_token = string_field(e, "refresh_token");
             if (auto* exp = e.if_contains("access_expires_at"); exp && exp->is_int64())
                 t.access_expires_at = exp->as_int64();
+            if (auto* ttl = e.if_contains("access_ttl"); ttl && ttl->is_int64())
+                t.access_ttl = ttl->as_int64();
             config.relays[std::string(url)] = t;
         }
     }
@@ -78,7 +80,8 @@ void save_config(cli_config const& config)
         relays[url] = json::object{{"email", t.email},
                                    {"access_token", t.access_token},
                                    {"refresh_token", t.refresh_token},
-                                   {"access_expires_at", t.access_expires_at}};
+                                   {"access_expires_at", t.access_expires_at},
+                                   {"access_ttl", t.access_ttl}};
     json::object root{{"default_relay", config.default_relay}, {"relays", std::move(relays)}};
     std::string text = json::serialize(root) + "\n";
 

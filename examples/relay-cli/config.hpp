@@ -13,6 +13,7 @@ struct relay_tokens {
     std::string access_token;
     std::string refresh_token;
     std::int64_t access_expires_at = 0; ///< unix seconds
+    std::int64_t access_ttl = 0;        ///< the relay's `expires_in` for it, seconds; 0 = not known
 };
 
 struct cli_config {

@@ -1,6 +1,7 @@
 #pragma once
 // A logged-in relay-cli: the relay, its tokens from the config file, and requests that keep
-// the access token fresh (refreshing it before it expires, or once when the relay says it has).
+// the access token fresh (refreshing it before it expires, or once when the relay refuses it),
+// and app sockets that renew it on the open connection before the relay would close them.
 #include "config.hpp"
 #include "relay_connection.hpp"
 
@@ -28,12 +29,24 @@ public:
     /** Throws login_required when there are no tokens for this relay. */
     explicit session(cli_context& context);
 
-    /** A JSON API call with the bearer token; refreshes and retries once on TOKEN_EXPIRED. */
+    /** A JSON API call with the bearer token; refreshes and retries once on a 401 UNAUTHORIZED or
+     * TOKEN_EXPIRED (the token expired, or the relay restarted with another JWT secret). */
     http_answer call(std::string const& method, std::string const& target, std::optional<std::string> const& body = {},
                      std::vector<std::pair<std::string, std::string>> const& headers = {});
 
-    /** An authenticated app socket; refreshes and retries once on TOKEN_EXPIRED. */
-    std::unique_ptr<app_socket> open_socket();
+    /** An authenticated app socket; refreshes and retries once when the relay refuses the token
+     * (4401). `refresh_first` after the relay ended a socket with 4401: the login may be over.
+     * Throws login_required when the refresh token no longer works. */
+    std::unique_ptr<app_socket> open_socket(bool refresh_first = false);
+
+    /**
+     * Renews the socket's access token when it is due: a refresh, then `{"type":"auth"}` with the
+     * new token on the socket (the relay answers `auth_renewed`). Call it between reads, and
+     * read no longer than read_budget() at a time.
+     */
+    void renew_if_due(app_socket& socket);
+    /** How long a read may wait before renew_if_due() has work: at most `cap`. */
+    std::chrono::milliseconds read_budget(std::chrono::milliseconds cap) const;
 
     std::string const& email() const noexcept { return tokens().email; }
 
@@ -42,6 +55,8 @@ private:
     relay_tokens const& tokens() const;
     void refresh_if_due();
     void refresh();
+    /** Unix time from which the access token counts as due for renewal on an open socket. */
+    std::int64_t renew_at() const;
 
     cli_context& context_;
 };

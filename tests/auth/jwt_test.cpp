@@ -103,7 +103,7 @@ TEST_CASE("sign and verify round-trip, extra string claims included")
     CHECK(claims.exp == t0 + 900);
     CHECK(claims.jti.size() >= 22);
     CHECK(make_claims("u", at(t0), seconds(1)).jti != claims.jti);
-    claims.extra["sid"] = "session-7";
+    claims.extra["tenant"] = "acme";
 
     auto const token = codec.sign(claims);
     CHECK(token.rfind("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.", 0) == 0);
@@ -111,6 +111,43 @@ TEST_CASE("sign and verify round-trip, extra string claims included")
     REQUIRE(r.has_value());
     CHECK(*r == claims);
     CHECK(verify_hs256_signature(token, secret));
+}
+
+TEST_CASE("sid names the login: signed when set, left out when empty, optional on verify")
+{
+    jwt_codec const codec(secret);
+    auto claims = make_claims("user-42", at(t0), seconds(900));
+    CHECK(claims.sid.empty());
+    claims.sid = "f_login-7";
+    auto const with_sid = codec.verify(codec.sign(claims), at(t0));
+    REQUIRE(with_sid.has_value());
+    CHECK(with_sid->sid == "f_login-7");
+    CHECK(*with_sid == claims);
+    // Its place is the field, not extra, and extra cannot set it.
+    CHECK(with_sid->extra.empty());
+    claims.sid.clear();
+    claims.extra["sid"] = "f_forged";
+    auto const token = codec.sign(claims);
+    CHECK(base64url_decode(token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1))->find("sid") ==
+          std::string::npos);
+    auto const without = codec.verify(token, at(t0));
+    REQUIRE(without.has_value());
+    CHECK(without->sid.empty());
+
+    // Tokens minted before the claim existed verify, with no login named.
+    auto const old = codec.verify(forge(hs256_header, good_payload()), at(t0));
+    REQUIRE(old.has_value());
+    CHECK(old->sid.empty());
+    // A sid that is not a string is not ours.
+    for (std::string_view bad_sid : {"42", "null", "[\"f_1\"]", "{}"}) {
+        CAPTURE(bad_sid);
+        auto payload = good_payload();
+        payload.insert(payload.size() - 1, R"(,"sid":)" + std::string(bad_sid));
+        CHECK(is(codec.verify(forge(hs256_header, payload), at(t0)), relay::errc::unauthorized));
+    }
+    auto payload = good_payload();
+    payload.insert(payload.size() - 1, R"(,"sid":"f_9")");
+    CHECK(codec.verify(forge(hs256_header, payload), at(t0))->sid == "f_9");
 }
 
 TEST_CASE("registered claim names in extra cannot override the real claims")

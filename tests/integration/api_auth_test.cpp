@@ -18,20 +18,6 @@ using namespace api_test;
 
 namespace {
 
-/** The token a dev-mode relay logged for `email`, or empty. */
-std::string logged_reset_token(relayd_process const& relayd, std::string const& email)
-{
-    auto out = relayd.output();
-    std::string token;
-    std::size_t at = 0;
-    // The newest line wins: a test may request several tokens.
-    while ((at = out.find("password_reset_token email=" + email + " token=", at)) != std::string::npos) {
-        at = out.find("token=", at + 27) + 6;
-        token = out.substr(at, out.find('\n', at) - at);
-    }
-    return token;
-}
-
 std::string hs512_token(std::string const& header, std::string const& payload, std::string const& key)
 {
     auto signing_input = relay::auth::base64url_encode(header) + "." + relay::auth::base64url_encode(payload);

@@ -112,6 +112,20 @@ inline http_reply http_json_from(std::string const& source, std::uint16_t port, 
     return out;
 }
 
+/** The token a dev-mode relay logged for `email`, or empty. */
+inline std::string logged_reset_token(relayd_process const& relayd, std::string const& email)
+{
+    auto out = relayd.output();
+    std::string token;
+    std::size_t at = 0;
+    // The newest line wins: a test may request several tokens.
+    while ((at = out.find("password_reset_token email=" + email + " token=", at)) != std::string::npos) {
+        at = out.find("token=", at + 27) + 6;
+        token = out.substr(at, out.find('\n', at) - at);
+    }
+    return token;
+}
+
 /** The last non-empty line of a command's output (where admin commands print secrets and tokens). */
 inline std::string last_line(std::string const& text)
 {

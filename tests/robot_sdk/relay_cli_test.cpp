@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <sys/stat.h>
 
@@ -34,6 +35,40 @@ json::value read_json_file(std::string const& path)
     std::stringstream ss;
     ss << in.rdbuf();
     return json::parse(ss.str());
+}
+
+/** relay-cli with a config file of its own, pointed at one relay. */
+struct cli_runner {
+    explicit cli_runner(std::uint16_t port)
+        : url("http://127.0.0.1:" + std::to_string(port)),
+          env{{"RELAY_CLI_CONFIG", dir.path() + "/cli/config.json"}, {"HOME", dir.path()}}
+    {
+    }
+
+    run_result operator()(std::vector<std::string> args, std::string const& input = {}) const
+    {
+        args.insert(args.begin(), {"--relay", url});
+        return run_program(RELAY_TEST_RELAY_CLI, args, env, input);
+    }
+
+    /** Registers (and so logs in) a user, and adds a device; returns the device's credentials. */
+    device_credentials account_with_device(std::string const& email, std::string const& device_id) const
+    {
+        auto reg = (*this)({"register", "--email", email, "--password-stdin"}, "correct horse battery\n");
+        REQUIRE_MESSAGE(reg.status == 0, reg.err);
+        auto added = (*this)({"device", "add", "Robot", "--id", device_id, "--json"});
+        REQUIRE_MESSAGE(added.status == 0, added.err);
+        return {device_id, std::string(json::parse(added.out).at("device_secret").as_string())};
+    }
+
+    temp_dir dir;
+    std::string url;
+    std::map<std::string, std::string> env;
+};
+
+json::object tick(int n)
+{
+    return {{"type", "event"}, {"event", "tick"}, {"data", json::object{{"n", n}}}};
 }
 
 } // namespace
@@ -168,6 +203,69 @@ TEST_CASE("relay-cli: log in, add a device, watch a robot-agent, send commands, 
     auto after = cli({"devices"});
     CHECK(after.status == 1);
     CHECK(after.err.find("not logged in") != std::string::npos);
+}
+
+TEST_CASE("relay-cli watch renews its token on the open socket and keeps receiving past several expiries")
+{
+    // The relay ends an app socket when its access token expires, unless renewed on it.
+    relayd_process relayd(test_env({{"RELAY_ACCESS_TTL", "30"}}));
+    cli_runner cli(relayd.port());
+    auto robot = connect_robot(relayd.port(), cli.account_with_device("watch@example.com", "wimz-403"));
+
+    // One event every 10 s for 70 s: past the expiry of the first token and two renewed ones.
+    constexpr int ticks = 8;
+    child_process watch(RELAY_TEST_RELAY_CLI, {"--relay", cli.url, "watch", "wimz-403", "--json", "--count",
+                                               std::to_string(ticks)},
+                        cli.env);
+    REQUIRE_MESSAGE(watch.wait_output("watching wimz-403"), watch.output());
+    for (int n = 0; n < ticks; ++n) {
+        if (n > 0)
+            std::this_thread::sleep_for(std::chrono::seconds(10));
+        robot->send(tick(n));
+    }
+    REQUIRE_MESSAGE(watch.wait() == 0, watch.output());
+    auto events = lines_of(watch.out());
+    REQUIRE(events.size() == ticks);
+    for (int n = 0; n < ticks; ++n)
+        CHECK(json::parse(events[static_cast<std::size_t>(n)]).at("data").at("n") == n);
+    // Renewed in time on the same connection: never cut off, never refused.
+    CHECK_MESSAGE(watch.err().find("closed the connection") == std::string::npos, watch.err());
+    CHECK_MESSAGE(watch.err().find("relay error") == std::string::npos, watch.err());
+}
+
+TEST_CASE("relay-cli refreshes when the relay no longer takes its access token (restarted with a new JWT secret)")
+{
+    // A refresh token lives (hashed) in the relay's database, so it survives the new secret.
+    temp_dir data;
+    auto relay_env = test_env({{"RELAY_DATABASE", data.path() + "/relay.db"}, {"RELAY_JWT_SECRET", std::string(40, 'a')}});
+    auto relayd = std::make_unique<relayd_process>(relay_env);
+    auto const port = relayd->port();
+    cli_runner cli(port);
+    auto device = cli.account_with_device("restart@example.com", "wimz-404");
+
+    child_process watch(RELAY_TEST_RELAY_CLI, {"--relay", cli.url, "watch", "wimz-404", "--json", "--count", "1"},
+                        cli.env);
+    REQUIRE_MESSAGE(watch.wait_output("watching wimz-404"), watch.output());
+
+    relayd.reset();
+    relay_env["RELAY_JWT_SECRET"] = std::string(40, 'b');
+    relay_env["RELAY_PORT"] = std::to_string(port);
+    relayd = std::make_unique<relayd_process>(relay_env);
+
+    // The stored access token is unexpired by relay-cli's clock but signed with the old secret.
+    auto listed = cli({"devices", "--json"});
+    REQUIRE_MESSAGE(listed.status == 0, listed.err);
+    CHECK(listed.out.find("wimz-404") != std::string::npos);
+
+    // watch's reconnect is refused (4401) with its old token: it refreshes and carries on.
+    REQUIRE_MESSAGE(watch.wait_output("reconnected", std::chrono::seconds(60)), watch.output());
+    auto robot = connect_robot(port, device);
+    robot->send(tick(1));
+    REQUIRE_MESSAGE(watch.wait() == 0, watch.output());
+    // The last line is the robot's event (robot_connected, a presence event, may come first).
+    auto printed = lines_of(watch.out());
+    REQUIRE(!printed.empty());
+    CHECK(json::parse(printed.back()).at("event") == "tick");
 }
 
 TEST_CASE("relay-cli: help, usage errors and an unreachable relay have their own exit statuses")

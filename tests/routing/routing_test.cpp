@@ -19,6 +19,7 @@ struct recording_app : app_link {
     std::vector<std::shared_ptr<std::string const>> sent;
     std::vector<std::pair<std::string, std::optional<relay::protocol::role>>> access;
     std::optional<relay::protocol::close_code> closed;
+    std::vector<std::string> logins_ended;
 
     void deliver(std::string const& channel, channel_message const& msg) override
     {
@@ -27,6 +28,7 @@ struct recording_app : app_link {
     }
     void send(std::shared_ptr<std::string const> f) override { sent.push_back(std::move(f)); }
     void access_changed(std::string const& d, std::optional<relay::protocol::role> r) override { access.emplace_back(d, r); }
+    void login_ended(std::string const& login_id) override { logins_ended.push_back(login_id); }
     void close(relay::protocol::close_code c) override { closed = c; }
 };
 
@@ -360,6 +362,31 @@ TEST_CASE("hub: access changes reach every live connection of the user at once")
 
     h.detach_app("u1", phone.get(), {});
     CHECK(h.apps_of("u1").size() == 1);
+}
+
+TEST_CASE("hub: the end of a login reaches every live connection of that user only")
+{
+    in_process_broker broker({10, std::chrono::seconds(60)});
+    hub h(broker);
+    std::shared_ptr<recording_app> phone, tablet, stranger;
+    for (auto* app : {&phone, &tablet, &stranger}) {
+        *app = std::make_shared<recording_app>();
+        h.attach_app(app == &stranger ? "u2" : "u1", *app, {});
+    }
+
+    // Which of them belongs to the login is theirs to decide: all of the user's are told.
+    h.end_login("u1", "f_1");
+    CHECK(phone->logins_ended == std::vector<std::string>{"f_1"});
+    CHECK(tablet->logins_ended == std::vector<std::string>{"f_1"});
+    CHECK(stranger->logins_ended.empty());
+    // An empty login id would mean "every login": end_login never says that.
+    h.end_login("u1", "");
+    CHECK(phone->logins_ended.size() == 1);
+
+    h.end_all_logins("u2");
+    CHECK(stranger->logins_ended == std::vector<std::string>{""});
+    CHECK(phone->logins_ended.size() == 1);
+    h.end_all_logins("nobody");
 }
 
 TEST_CASE("hub: command results go back to the sender only")

@@ -127,9 +127,15 @@ RELAY_STORE_TEST("refresh tokens: rotation, reuse detection, revocation")
     SUBCASE("logout revokes one token and is idempotent")
     {
         REQUIRE(s->insert_refresh_token(token("t2", "f2", alice.id)));
+        auto ended = s->revoke_refresh_token("t1");
+        REQUIRE(ended);
+        REQUIRE(*ended);
+        CHECK((*ended)->user_id == alice.id);
+        CHECK((*ended)->family_id == "f1");
         REQUIRE(s->revoke_refresh_token("t1"));
-        REQUIRE(s->revoke_refresh_token("t1"));
-        REQUIRE(s->revoke_refresh_token("never-issued"));
+        auto unknown = s->revoke_refresh_token("never-issued");
+        REQUIRE(unknown);
+        CHECK(!*unknown);
         CHECK(s->consume_refresh_token("t1", 2000).error() == errc::unauthorized);
         CHECK(s->consume_refresh_token("t2", 2000)->outcome == refresh_outcome::rotated);
     }

@@ -30,7 +30,7 @@ public:
     result<void> set_password_hash(std::string_view, std::string_view) override { return code_; }
     result<void> insert_refresh_token(refresh_token const&) override { return code_; }
     result<consumed_refresh_token> consume_refresh_token(std::string_view, unix_seconds) override { return code_; }
-    result<void> revoke_refresh_token(std::string_view) override { return code_; }
+    result<std::optional<refresh_login>> revoke_refresh_token(std::string_view) override { return code_; }
     result<void> revoke_family(std::string_view) override { return code_; }
     result<void> revoke_all_refresh_tokens(std::string_view) override { return code_; }
     result<void> insert_reset_token(reset_token const&) override { return code_; }

@@ -21,7 +21,7 @@ constexpr std::string_view header_json = R"({"alg":"HS256","typ":"JWT"})";
 
 bool is_registered_claim(std::string_view name) noexcept
 {
-    return name == "sub" || name == "iat" || name == "exp" || name == "jti";
+    return name == "sub" || name == "iat" || name == "exp" || name == "jti" || name == "sid";
 }
 
 // A base64url segment holding a JSON object, or nullopt. Uses the non-throwing parse.
@@ -134,6 +134,8 @@ std::string jwt_codec::sign(jwt_claims const& claims) const
     payload["iat"] = claims.iat;
     payload["exp"] = claims.exp;
     payload["jti"] = claims.jti;
+    if (!claims.sid.empty())
+        payload["sid"] = claims.sid;
     for (auto const& [name, value] : claims.extra)
         if (!is_registered_claim(name))
             payload[name] = value;
@@ -163,6 +165,12 @@ boost::system::result<jwt_claims> jwt_codec::verify(std::string_view token, std:
     auto const exp = int_claim(*payload, "exp");
     if (!sub || !jti || !iat || !exp)
         return relay::errc::unauthorized;
+    // Optional, but when present it must be what we write: a string naming the login.
+    if (auto const* sid = payload->if_contains("sid")) {
+        if (!sid->is_string())
+            return relay::errc::unauthorized;
+        claims.sid = std::string(sid->get_string());
+    }
     claims.sub = std::move(*sub);
     claims.jti = std::move(*jti);
     claims.iat = *iat;

@@ -23,6 +23,12 @@ template <class Io> void describe(Io& io, io_target<Io, app_auth_ok>& m)
     io.field("devices", m.devices);
 }
 
+template <class Io> void describe(Io& io, io_target<Io, auth_renewed>& m)
+{
+    io.field("expires_at", m.expires_at);
+    io.check(m.expires_at > 0, "expires_at", "must be a positive unix time");
+}
+
 template <class Io> void describe(Io& io, io_target<Io, ack>& m)
 {
     io.field("ref", m.ref, rules::message_id);
@@ -80,6 +86,7 @@ template <class Io> void describe(Io& io, io_target<Io, http_response>& m)
 
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(device_summary)
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(app_auth_ok)
+RELAY_PROTOCOL_DEFINE_CONVERSIONS(auth_renewed)
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(ack)
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(command_result)
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(event)

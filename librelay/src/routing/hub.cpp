@@ -86,6 +86,22 @@ void hub::set_access(std::string const& user_id, std::string const& device_id, s
     }
 }
 
+void hub::end_login(std::string const& user_id, std::string const& login_id)
+{
+    // Only the connection knows which login it currently belongs to (a renewal may change
+    // it), so each is told and decides on its own thread.
+    if (login_id.empty())
+        return; // a token without a login names nothing to end
+    for (auto const& link : apps_of(user_id))
+        link->login_ended(login_id);
+}
+
+void hub::end_all_logins(std::string const& user_id)
+{
+    for (auto const& link : apps_of(user_id))
+        link->login_ended({});
+}
+
 void hub::remove_device(std::string const& device_id, std::vector<std::string> const& user_ids)
 {
     for (auto const& u : user_ids)

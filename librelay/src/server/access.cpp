@@ -4,11 +4,16 @@
 
 namespace relay::server {
 
-boost::system::result<std::string> verify_access_token(shared_state const& state, std::string_view token)
+boost::system::result<auth::jwt_claims> verify_access_claims(shared_state const& state, std::string_view token)
 {
     if (token.empty())
         return make_error_code(errc::unauthorized);
-    auto claims = state.jwt.verify(token, std::chrono::system_clock::now());
+    return state.jwt.verify(token, std::chrono::system_clock::now());
+}
+
+boost::system::result<std::string> verify_access_token(shared_state const& state, std::string_view token)
+{
+    auto claims = verify_access_claims(state, token);
     if (!claims)
         return claims.error();
     return std::move(claims->sub);

@@ -1,5 +1,6 @@
 #pragma once
 // Who is calling: access-token checks and roles, shared by HTTP routes and /ws/app.
+#include <relay/auth/jwt.hpp>
 #include <relay/protocol/common.hpp>
 #include <relay/store/types.hpp>
 
@@ -11,6 +12,9 @@
 namespace relay::server {
 
 struct shared_state;
+
+/** The claims of a valid access token; errc::unauthorized or errc::token_expired otherwise. */
+boost::system::result<auth::jwt_claims> verify_access_claims(shared_state const& state, std::string_view token);
 
 /** The user id in a valid access token; errc::unauthorized or errc::token_expired otherwise. */
 boost::system::result<std::string> verify_access_token(shared_state const& state, std::string_view token);

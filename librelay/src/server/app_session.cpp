@@ -1,6 +1,7 @@
 #include "app_session.hpp"
 
 #include "access.hpp"
+#include "api_common.hpp"
 #include "blocking.hpp"
 #include "http_util.hpp"
 #include "shared_state.hpp"
@@ -18,9 +19,9 @@ namespace relay::server {
 
 /**
  * Everything other threads hand to the apps of one io_context — events, frames (command
- * results, signaling) and access changes — in one FIFO: one post wakes the thread, which then
- * takes everything that arrived meanwhile, instead of one post (and its allocation and queue
- * lock) per message per app. One FIFO keeps their order, e.g. a revocation is applied before
+ * results, signaling), access changes and ended logins — in one FIFO: one post wakes the
+ * thread, which then takes everything that arrived meanwhile, instead of one post (and its
+ * allocation and queue lock) per message per app. One FIFO keeps their order, e.g. a revocation is applied before
  * any event published after it. Guarded by mutex_; drained on its own thread.
  */
 class delivery_inbox : public net::execution_context::service {
@@ -29,10 +30,10 @@ public:
     static inline net::execution_context::id id;
 
     struct item {
-        enum class kind : std::uint8_t { event, frame, access };
+        enum class kind : std::uint8_t { event, frame, access, login_end };
         kind what;
         std::shared_ptr<app_session> app;
-        std::string channel;               // event, access: the device
+        std::string channel;               // event, access: the device; login_end: the login
         routing::channel_message message;  // event; frame: only .frame
         std::optional<protocol::role> role; // access
     };
@@ -67,6 +68,7 @@ private:
         case item::kind::event: i.app->on_delivery(i.channel, i.message); break;
         case item::kind::frame: i.app->enqueue_frame(std::move(i.message.frame)); break;
         case item::kind::access: i.app->on_access_changed(i.channel, i.role); break;
+        case item::kind::login_end: i.app->on_login_ended(i.channel); break;
         }
     }
 
@@ -102,7 +104,8 @@ app_session::app_session(std::shared_ptr<shared_state> state, maybe_tls_stream s
                          std::string client)
     : ws_connection(std::move(state), std::move(stream), std::move(upgrade), std::move(client), "app"),
       webrtc_bucket_(state_->options.webrtc_requests_per_minute / 60.0, state_->options.webrtc_requests_per_minute),
-      inbox_(net::use_service<delivery_inbox>(context()))
+      inbox_(net::use_service<delivery_inbox>(context())),
+      token_timer_(executor())
 {
 }
 
@@ -147,15 +150,31 @@ void app_session::fail_auth(errc code, std::string_view message, std::optional<s
     begin_close(protocol::close_code::auth_failed);
 }
 
+std::optional<auth::jwt_claims> app_session::check_token(std::string const& token, bool renewal)
+{
+    auto claims = verify_access_claims(*state_, token);
+    // The verifier's leeway is for other clocks; the relay ends a socket at exp by its own, so
+    // a token it would end at once is not taken in the first place.
+    auto const expired = claims ? claims->exp <= unix_now() : claims.error() == make_error_code(errc::token_expired);
+    if (claims && !expired)
+        return std::move(*claims);
+    auto const code = expired ? errc::token_expired : errc::unauthorized;
+    std::string message = expired ? "the access token has expired" : "invalid access token";
+    if (renewal) {
+        send_error(code, message + "; this connection still ends when its current token expires");
+        return std::nullopt;
+    }
+    fail_auth(code, message);
+    return std::nullopt;
+}
+
 net::awaitable<void> app_session::authenticate(std::string const& token)
 {
-    auto user = verify_access_token(*state_, token);
-    if (!user) {
-        auto code = user.error() == make_error_code(errc::token_expired) ? errc::token_expired : errc::unauthorized;
-        fail_auth(code, code == errc::token_expired ? "the access token has expired" : "invalid access token");
+    auto claims = check_token(token, false);
+    if (!claims)
         co_return;
-    }
-    user_id_ = std::move(*user);
+    user_id_ = claims->sub;
+    follow_token(*claims);
     authenticated();
 
     // Registered before the devices are read, so a share or unshare that lands meanwhile is
@@ -221,11 +240,77 @@ net::awaitable<void> app_session::on_message(std::string_view text)
         [this](auto const& m) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, protocol::app_auth>)
-                send_error(errc::bad_message, "already authenticated");
+                renew(m.token);
             else
                 handle(m);
         },
         decoded.value());
+}
+
+void app_session::renew(std::string const& token)
+{
+    auto claims = check_token(token, true);
+    if (!claims)
+        return;
+    if (claims->sub != user_id_) {
+        send_error(errc::unauthorized, "the token is another user's; a connection keeps its user, and still ends "
+                                       "when its current token expires");
+        return;
+    }
+    // From now on the socket belongs to the new token's login and ends at its expiry.
+    follow_token(*claims);
+    enqueue(protocol::encode(protocol::auth_renewed{claims->exp}));
+    state_->log.debug("app_auth_renewed", {{"user_id", user_id_}, {"client", client_}, {"expires_at", claims->exp}});
+}
+
+void app_session::follow_token(auth::jwt_claims const& claims)
+{
+    login_id_ = claims.sid;
+    token_expires_at_ = claims.exp;
+    arm_token_timer();
+}
+
+void app_session::arm_token_timer()
+{
+    // Re-arming cancels the previous wait; that handler sees operation_aborted.
+    auto const left = std::chrono::seconds(token_expires_at_ - unix_now());
+    token_timer_.expires_after(std::max(left, std::chrono::seconds(0)));
+    token_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (auto self = weak.lock(); self && !ec)
+            static_cast<app_session&>(*self).on_token_deadline();
+    });
+}
+
+void app_session::on_token_deadline()
+{
+    if (closing())
+        return;
+    // Early: a wait that had already completed when a renewal re-armed the timer, or the wall
+    // clock was set back. Wait for the token's expiry again.
+    if (unix_now() < token_expires_at_) {
+        arm_token_timer();
+        return;
+    }
+    state_->log.info("app_token_expired", {{"user_id", user_id_}, {"client", client_}});
+    send_error(errc::token_expired, "the access token has expired: renew it on the socket with "
+                                    "{\"type\":\"auth\",\"token\":…} before it does, or reconnect with a fresh one "
+                                    "and resume");
+    begin_close(protocol::close_code::auth_failed);
+}
+
+void app_session::login_ended(std::string const& login_id)
+{
+    inbox_.push({delivery_inbox::item::kind::login_end, self(), login_id, {}, {}}, false, executor());
+}
+
+void app_session::on_login_ended(std::string const& login_id)
+{
+    if (closing() || (!login_id.empty() && login_id != login_id_))
+        return;
+    state_->log.info("app_login_ended", {{"user_id", user_id_}, {"client", client_}});
+    send_error(errc::unauthorized, "your login ended (logout, password reset or a revoked refresh token): "
+                                   "log in again");
+    begin_close(protocol::close_code::auth_failed);
 }
 
 app_session::device_state* app_session::accessible(std::string const& device_id, std::optional<std::string_view> ref)

@@ -3,6 +3,7 @@
 #include "webrtc.hpp"
 #include "ws_connection.hpp"
 
+#include <relay/auth/jwt.hpp>
 #include <relay/protocol/app_inbound.hpp>
 #include <relay/routing/hub.hpp>
 #include <relay/routing/webrtc_registry.hpp>
@@ -26,12 +27,15 @@ public:
     void deliver(std::string const& channel, routing::channel_message const& message) override;
     void send(std::shared_ptr<std::string const> frame) override;
     void access_changed(std::string const& device_id, std::optional<protocol::role> role) override;
+    void login_ended(std::string const& login_id) override;
 
     // Own thread (the inbox): what the three above do when their turn comes.
     /** Queues a published message unless access was removed or resume sent it. */
     void on_delivery(std::string const& channel, routing::channel_message const& message);
     void enqueue_frame(std::shared_ptr<std::string const> frame) { enqueue(std::move(frame)); }
     void on_access_changed(std::string const& device_id, std::optional<protocol::role> role);
+    /** Closes (4401) when this connection belongs to the login that ended (empty: any login). */
+    void on_login_ended(std::string const& login_id);
     void close(protocol::close_code code) override { post_close(code); }
 
 private:
@@ -39,6 +43,14 @@ private:
     void on_auth_timeout() override;
 
     net::awaitable<void> authenticate(std::string const& token);
+    /** The claims of `token` if it is valid now; else answers (first auth: and closes 4401). */
+    std::optional<auth::jwt_claims> check_token(std::string const& token, bool renewal);
+    /** `auth` on an authenticated socket: a fresh token of the same user extends its life. */
+    void renew(std::string const& token);
+    /** The socket ends with its token: TOKEN_EXPIRED and 4401 at `claims.exp` unless renewed. */
+    void follow_token(auth::jwt_claims const& claims);
+    void arm_token_timer();
+    void on_token_deadline();
     void fail_auth(errc code, std::string_view message, std::optional<std::string_view> ref = {});
     void apply_access(std::string const& device_id, std::optional<protocol::role> role);
 
@@ -95,6 +107,11 @@ private:
     routing::token_bucket webrtc_bucket_;
     delivery_inbox& inbox_; // of this connection's io_context
     std::string user_id_;
+    // The login (token `sid`, empty for tokens without one) and expiry (unix seconds) of the
+    // token the socket lives by: the first one, then each renewal's. Own thread only.
+    std::string login_id_;
+    std::int64_t token_expires_at_ = 0;
+    net::steady_timer token_timer_;
     std::unordered_map<std::string, device_state> devices_;
     std::uint64_t replays_started_ = 0;
     bool attached_ = false;

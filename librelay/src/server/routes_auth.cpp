@@ -74,20 +74,24 @@ store::result<std::string> issue_refresh_token(shared_state& state, std::string 
     return token;
 }
 
-/** What the blocking part of a login or a refresh hands out: the user and their new refresh
- * token, or (a refresh only) that the presented token had been used before. */
+/** What the blocking part of a login or a refresh hands out: the user, the login (refresh-token
+ * family) and its new refresh token, or (a refresh only) that the presented token had been used
+ * before. */
 struct token_grant {
     std::string user_id;
+    std::string family_id;
     std::string refresh_token; ///< empty when `reused`
     bool reused = false;
 };
 
-/** The login and refresh answer: a fresh access token with the given refresh token. */
-http_response token_pair(shared_state const& state, std::string const& user_id, std::string const& refresh_token)
+/** The login and refresh answer: a fresh access token naming the login (`sid` = the refresh-token
+ * family, so a logout can end the sockets it opened) with the grant's refresh token. */
+http_response token_pair(shared_state const& state, token_grant const& grant)
 {
-    auto claims = auth::make_claims(user_id, std::chrono::system_clock::now(), state.options.access_ttl);
+    auto claims = auth::make_claims(grant.user_id, std::chrono::system_clock::now(), state.options.access_ttl);
+    claims.sid = grant.family_id;
     return json_response(http::status::ok, boost::json::object{{"access_token", state.jwt.sign(claims)},
-                                                               {"refresh_token", refresh_token},
+                                                               {"refresh_token", grant.refresh_token},
                                                                {"token_type", "bearer"},
                                                                {"expires_in", state.options.access_ttl.count()}});
 }
@@ -174,7 +178,7 @@ net::awaitable<http_response> login(request_context& ctx, auth_routes_state& sel
         auto token = issue_refresh_token(state, user->id, *family);
         if (!token)
             return token.error();
-        return token_grant{std::move(user->id), std::move(*token)};
+        return token_grant{std::move(user->id), std::move(*family), std::move(*token)};
     });
 
     if (!granted) {
@@ -190,7 +194,7 @@ net::awaitable<http_response> login(request_context& ctx, auth_routes_state& sel
     // Only the account's counter is cleared: clearing the address's would let an attacker who
     // owns one account reset the counter of the address they guess from.
     state.login_failures.record_success(email_key);
-    co_return token_pair(state, granted->user_id, granted->refresh_token);
+    co_return token_pair(state, *granted);
 }
 
 // POST /api/auth/refresh {"refresh_token"} → 200 a new pair; 401 for an unknown, expired,
@@ -208,11 +212,11 @@ net::awaitable<http_response> refresh(request_context& ctx)
         if (!consumed)
             return consumed.error();
         if (consumed->outcome == store::refresh_outcome::reuse_detected)
-            return token_grant{std::move(consumed->user_id), {}, true};
+            return token_grant{std::move(consumed->user_id), std::move(consumed->family_id), {}, true};
         auto next = issue_refresh_token(state, consumed->user_id, consumed->family_id);
         if (!next)
             return next.error();
-        return token_grant{std::move(consumed->user_id), std::move(*next)};
+        return token_grant{std::move(consumed->user_id), std::move(consumed->family_id), std::move(*next)};
     });
     if (!granted) {
         if (granted.error() == make_error_code(errc::unauthorized) ||
@@ -222,16 +226,19 @@ net::awaitable<http_response> refresh(request_context& ctx)
         co_return store_failure(granted.error());
     }
     if (granted->reused) {
-        // Two parties hold tokens of one login: one of them stole it. Neither keeps it.
+        // Two parties hold tokens of one login: one of them stole it. Neither keeps it, and as
+        // the thief may have logged in elsewhere with what it learnt, no socket of the user stays.
         state.log.warn("refresh_token_reuse", {{"user_id", granted->user_id}, {"client", ctx.client_address}});
+        state.hub.end_all_logins(granted->user_id);
         co_return error_response(errc::unauthorized,
                                  "this refresh token was already used; every token of this login is now revoked, "
                                  "log in again");
     }
-    co_return token_pair(state, granted->user_id, granted->refresh_token);
+    co_return token_pair(state, *granted);
 }
 
-// POST /api/auth/logout {"refresh_token"} → 204, also for unknown tokens (idempotent).
+// POST /api/auth/logout {"refresh_token"} → 204, also for unknown tokens (idempotent). The app
+// sockets opened or renewed with this login close.
 net::awaitable<http_response> logout(request_context& ctx)
 {
     auto& state = ctx.state;
@@ -246,6 +253,8 @@ net::awaitable<http_response> logout(request_context& ctx)
     });
     if (!revoked)
         co_return store_failure(revoked.error());
+    if (auto const& login = *revoked)
+        state.hub.end_login(login->user_id, login->family_id);
     co_return empty_response(http::status::no_content);
 }
 
@@ -309,7 +318,11 @@ net::awaitable<http_response> confirm_password_reset(request_context& ctx)
     if (auto violation = auth::check_password_policy(*password))
         co_return error_response(violation->code, violation->message);
 
-    auto done = co_await run_blocking(state.blocking, [&]() -> store::result<std::string> {
+    struct reset_user {
+        std::string id;
+        std::string email;
+    };
+    auto done = co_await run_blocking(state.blocking, [&]() -> store::result<reset_user> {
         auto user_id = state.store->consume_reset_token(auth::sha256_hex(*token), unix_now());
         if (!user_id)
             return user_id.error();
@@ -321,15 +334,17 @@ net::awaitable<http_response> confirm_password_reset(request_context& ctx)
         auto user = state.store->find_user_by_id(*user_id);
         if (!user)
             return user.error();
-        return std::move(user->email);
+        return reset_user{std::move(*user_id), std::move(user->email)};
     });
     if (!done) {
         if (done.error() == make_error_code(errc::invalid_token))
             co_return error_response(errc::invalid_token, "the reset token is invalid, already used or expired");
         co_return store_failure(done.error());
     }
+    // The sockets of those logins end with them.
+    state.hub.end_all_logins(done->id);
     // The owner proved control of the account: a lockout from someone guessing ends too.
-    state.login_failures.record_success("email:" + *done);
+    state.login_failures.record_success("email:" + done->email);
     state.log.info("password_reset_done", {{"client", ctx.client_address}});
     co_return empty_response(http::status::no_content);
 }

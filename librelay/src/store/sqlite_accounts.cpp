@@ -133,10 +133,25 @@ result<consumed_refresh_token> sqlite_store::consume_refresh_token(std::string_v
     return consumed;
 }
 
-result<void> sqlite_store::revoke_refresh_token(std::string_view token_hash)
+result<std::optional<refresh_login>> sqlite_store::revoke_refresh_token(std::string_view token_hash)
 {
     std::lock_guard lock(mutex_);
-    return run("revoke_refresh_token", "UPDATE refresh_tokens SET revoked = 1 WHERE token_hash = ?", token_hash);
+    refresh_login login;
+    auto found = one_row(
+        "revoke_refresh_token", "SELECT user_id, family_id FROM refresh_tokens WHERE token_hash = ?",
+        [&](statement const& st) {
+            login.user_id = st.text(0);
+            login.family_id = st.text(1);
+        },
+        token_hash);
+    if (!found)
+        return found.error();
+    if (!*found)
+        return std::optional<refresh_login>();
+    if (auto r = run("revoke_refresh_token", "UPDATE refresh_tokens SET revoked = 1 WHERE token_hash = ?", token_hash);
+        !r)
+        return r.error();
+    return std::optional<refresh_login>(std::move(login));
 }
 
 result<void> sqlite_store::revoke_family(std::string_view family_id)

@@ -43,7 +43,7 @@ public:
 
     result<void> insert_refresh_token(refresh_token const& token) override;
     result<consumed_refresh_token> consume_refresh_token(std::string_view token_hash, unix_seconds now) override;
-    result<void> revoke_refresh_token(std::string_view token_hash) override;
+    result<std::optional<refresh_login>> revoke_refresh_token(std::string_view token_hash) override;
     result<void> revoke_family(std::string_view family_id) override;
     result<void> revoke_all_refresh_tokens(std::string_view user_id) override;
 

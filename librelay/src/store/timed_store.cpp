@@ -77,7 +77,7 @@ public:
     {
         return timed(op::consume_refresh_token, [&] { return inner_->consume_refresh_token(token_hash, now); });
     }
-    result<void> revoke_refresh_token(std::string_view token_hash) override
+    result<std::optional<refresh_login>> revoke_refresh_token(std::string_view token_hash) override
     {
         return timed(op::revoke_refresh_token, [&] { return inner_->revoke_refresh_token(token_hash); });
     }

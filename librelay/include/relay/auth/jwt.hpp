@@ -26,9 +26,14 @@ struct jwt_claims {
     std::int64_t exp = 0;
     /** Token id, unique per token, so a single token can be identified in logs or revoked. */
     std::string jti;
-    /** Further string claims (e.g. a session id). The registered names sub, iat, exp and jti
-     * are not allowed here: sign() ignores them so the fields above always win. On verify,
-     * every other top-level string claim lands here; claims of other types are ignored. */
+    /** Session id: the login the token was issued for (the relay puts the refresh-token family
+     * there), so whatever was opened with the token can end with that login. Optional: empty
+     * means none, and sign() then leaves the claim out; tokens minted before it existed still
+     * verify. A non-string `sid` makes a token invalid. */
+    std::string sid;
+    /** Further string claims. The names above (sub, iat, exp, jti, sid) are not allowed here:
+     * sign() ignores them so the fields above always win. On verify, every other top-level
+     * string claim lands here; claims of other types are ignored. */
     std::map<std::string, std::string, std::less<>> extra;
 
     friend bool operator==(jwt_claims const&, jwt_claims const&) = default;
@@ -60,7 +65,7 @@ public:
     std::string sign(jwt_claims const& claims) const;
 
     /** The claims of `token` if it is well formed, says HS256, carries our signature, has string
-     * sub and jti (non-empty) and integer iat and exp, and is valid at `now`:
+     * sub and jti (non-empty), integer iat and exp, a string sid if any, and is valid at `now`:
      * errc::token_expired when exp + leeway <= now, errc::unauthorized for every other
      * problem (including iat more than the leeway in the future). Never throws on bad input. */
     boost::system::result<jwt_claims> verify(std::string_view token, std::chrono::system_clock::time_point now) const;

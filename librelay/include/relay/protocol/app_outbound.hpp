@@ -5,6 +5,7 @@
  * | wire type          | struct                            |
  * |--------------------|-----------------------------------|
  * | auth_ok            | app_auth_ok (with device_summary) |
+ * | auth_renewed       | auth_renewed                      |
  * | ack                | ack                               |
  * | command_result     | command_result                    |
  * | event              | event                             |
@@ -51,6 +52,19 @@ struct app_auth_ok {
 void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, app_auth_ok const& m);
 boost::system::result<app_auth_ok> tag_invoke(boost::json::try_value_to_tag<app_auth_ok>,
                                               boost::json::value const& jv);
+
+/**
+ * `auth_renewed`: the app sent `auth` with a fresh access token of the same user on its open
+ * socket; the socket now lives until that token's `expires_at` (unix seconds). An addition to
+ * the contract, which is silent on renewal (docs/protocol.md).
+ */
+struct auth_renewed {
+    static constexpr std::string_view type_name = "auth_renewed";
+    std::int64_t expires_at = 0;
+};
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, auth_renewed const& m);
+boost::system::result<auth_renewed> tag_invoke(boost::json::try_value_to_tag<auth_renewed>,
+                                               boost::json::value const& jv);
 
 /** `ack`: the command with id `ref` was handed to the robot's connection. */
 struct ack {

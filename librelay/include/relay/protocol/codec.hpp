@@ -58,8 +58,9 @@ using app_inbound = std::variant<app_auth, app_command, app_webrtc_request, webr
                                  webrtc_stats, app_http_request, resume, ping>;
 
 /** Everything the relay sends to an app. */
-using app_outbound = std::variant<app_auth_ok, ack, command_result, event, resumed, pong, webrtc_credentials,
-                                  webrtc_offer, webrtc_ice, webrtc_close_notice, http_response, error>;
+using app_outbound = std::variant<app_auth_ok, auth_renewed, ack, command_result, event, resumed, pong,
+                                  webrtc_credentials, webrtc_offer, webrtc_ice, webrtc_close_notice, http_response,
+                                  error>;
 
 /** Everything a robot may send. */
 using device_inbound = std::variant<device_auth, hello, robot_event, robot_command_result, webrtc_offer, webrtc_ice,

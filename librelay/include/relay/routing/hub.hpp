@@ -34,6 +34,12 @@ public:
     virtual void send(std::shared_ptr<std::string const> frame) = 0;
     /** The user's role on a device changed (nullopt: access removed). */
     virtual void access_changed(std::string const& device_id, std::optional<protocol::role> role) = 0;
+    /**
+     * A login of the connection's user ended: the one named `login_id` (a logout; the id is
+     * the access token's `sid`), or every login when `login_id` is empty (password reset,
+     * refresh-token reuse, account removal). A connection that belongs to it closes.
+     */
+    virtual void login_ended(std::string const& login_id) = 0;
     virtual void close(protocol::close_code code) = 0;
 };
 
@@ -75,6 +81,17 @@ public:
      * live connection of that user is (un)subscribed at once and told.
      */
     void set_access(std::string const& user_id, std::string const& device_id, std::optional<protocol::role> role);
+
+    /**
+     * Login `login_id` of a user ended (logout): the app connections opened or renewed with it
+     * close. Connections whose token named no login are left to their token's expiry.
+     */
+    void end_login(std::string const& user_id, std::string const& login_id);
+    /**
+     * Every login of a user ended (password reset, refresh-token reuse, account removal):
+     * all of the user's app connections close.
+     */
+    void end_all_logins(std::string const& user_id);
 
     /** A device was deleted: its users lose access, its robot is closed, its history dropped. */
     void remove_device(std::string const& device_id, std::vector<std::string> const& user_ids);

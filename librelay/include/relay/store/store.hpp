@@ -86,8 +86,12 @@ public:
     virtual result<consumed_refresh_token> consume_refresh_token(std::string_view token_hash,
                                                                  unix_seconds now) = 0;
 
-    /** Revokes one token (logout). Unknown tokens are not an error: logout is idempotent. */
-    virtual result<void> revoke_refresh_token(std::string_view token_hash) = 0;
+    /**
+     * Revokes one token (logout) and returns the login it belongs to, so the caller can end
+     * what that login opened; nullopt for an unknown token, which is not an error: logout is
+     * idempotent.
+     */
+    virtual result<std::optional<refresh_login>> revoke_refresh_token(std::string_view token_hash) = 0;
 
     /** Revokes every token of a family (one login and all its rotations). */
     virtual result<void> revoke_family(std::string_view family_id) = 0;

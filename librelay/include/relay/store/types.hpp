@@ -68,6 +68,12 @@ struct consumed_refresh_token {
     std::string family_id;
 };
 
+/** The login a refresh token belongs to: its user and family (what logout ends). */
+struct refresh_login {
+    std::string user_id;
+    std::string family_id;
+};
+
 /** A single-use password-reset token; only its hash is stored. */
 struct reset_token {
     std::string token_hash;
