@@ -102,6 +102,19 @@ void check_ended(ws_client& app, std::string const& code, std::chrono::milliseco
     CHECK(app.wait_closed(10s) == 4401);
 }
 
+/** `access_token` is refused everywhere: on the HTTP API and for a new app socket. */
+void check_token_refused(std::uint16_t port, std::string const& access_token)
+{
+    auto devices = http_get(port, "/api/devices", access_token);
+    CAPTURE(devices.body);
+    CHECK(devices.status == 401);
+    ws_client ws(port, "/ws/app", header_list{{"Authorization", "Bearer " + access_token}});
+    auto err = ws.expect("error");
+    REQUIRE_MESSAGE(!err.is_null(), "a new socket was opened with the token of an ended login");
+    CHECK(str(err, "code") == "UNAUTHORIZED");
+    CHECK(ws.wait_closed(10s) == 4401);
+}
+
 /** A robot event reaches `app`. */
 void check_event_arrives(ws_client& robot, ws_client& app, std::string const& name)
 {
@@ -220,8 +233,12 @@ TEST_CASE("logout closes the sockets of that login, not those of another login o
     REQUIRE(out.status == 204);
     check_ended(*t.app, "UNAUTHORIZED");
     check_ended(*phone_too, "UNAUTHORIZED");
+    // The login's access tokens end with it, though they have not expired.
+    check_token_refused(t.port, t.ann.access_token);
+    check_token_refused(t.port, rotated.access);
 
     CHECK(still_served(*laptop, "p3"));
+    CHECK(http_get(t.port, "/api/devices", laptop_login.access).status == 200);
     check_event_arrives(*t.robot, *laptop, "after_logout");
     // An unknown refresh token ends nothing.
     CHECK(http_json(t.port, "POST", "/api/auth/logout", json::object{{"refresh_token", "never-issued"}}).status == 204);
@@ -246,6 +263,14 @@ TEST_CASE("a password reset closes every socket of the user, and only theirs")
     check_ended(*t.laptop, "UNAUTHORIZED");
     check_ended(*legacy, "UNAUTHORIZED");
     CHECK(still_served(*t.bystander, "p5"));
+    check_token_refused(t.port, t.ann.access_token);
+    CHECK(http_get(t.port, "/api/devices", t.bob.access_token).status == 200);
+    // Logging in with the new password, a second later (tokens carry whole seconds), is served.
+    std::this_thread::sleep_for(1100ms);
+    auto again = http_json(t.port, "POST", "/api/auth/login",
+                           json::object{{"email", t.ann.email}, {"password", "a brand new passphrase"}});
+    REQUIRE(again.status == 200);
+    open_app(t.port, str(again.json(), "access_token"));
 }
 
 TEST_CASE("a refresh-token reuse closes every socket of the user")
@@ -258,4 +283,5 @@ TEST_CASE("a refresh-token reuse closes every socket of the user")
     check_ended(*t.phone, "UNAUTHORIZED");
     check_ended(*t.laptop, "UNAUTHORIZED");
     CHECK(still_served(*t.bystander, "p6"));
+    check_token_refused(t.port, t.ann.access_token);
 }

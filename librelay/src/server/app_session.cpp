@@ -183,6 +183,12 @@ net::awaitable<void> app_session::authenticate(std::string const& token)
     attached_ = true;
     state_->metrics.apps_connected.add();
     state_->hub.attach_app(user_id_, self(), {});
+    // A logout or reset between the check above and attach_app found no socket to tell; the
+    // ended-logins list, written before the hub is told, says so now.
+    if (state_->ended_logins.covers(*claims, std::chrono::system_clock::now())) {
+        fail_auth(errc::unauthorized, "this login has ended; log in again");
+        co_return;
+    }
     auto listed = co_await run_blocking(state_->blocking, [&] { return state_->store->list_devices_for_user(user_id_); });
     loading_devices_ = false;
     if (!listed) {

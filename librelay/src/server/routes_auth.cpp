@@ -1,6 +1,7 @@
 // Accounts and tokens (contract section 2): register, login, refresh with rotation and reuse
 // detection, logout, password reset. docs/api.md describes every answer.
 #include "api_common.hpp"
+#include "access.hpp"
 #include "api_reset_notifier.hpp"
 #include "blocking.hpp"
 #include "http_util.hpp"
@@ -229,7 +230,7 @@ net::awaitable<http_response> refresh(request_context& ctx)
         // Two parties hold tokens of one login: one of them stole it. Neither keeps it, and as
         // the thief may have logged in elsewhere with what it learnt, no socket of the user stays.
         state.log.warn("refresh_token_reuse", {{"user_id", granted->user_id}, {"client", ctx.client_address}});
-        state.hub.end_all_logins(granted->user_id);
+        end_all_logins(state, granted->user_id);
         co_return error_response(errc::unauthorized,
                                  "this refresh token was already used; every token of this login is now revoked, "
                                  "log in again");
@@ -254,7 +255,7 @@ net::awaitable<http_response> logout(request_context& ctx)
     if (!revoked)
         co_return store_failure(revoked.error());
     if (auto const& login = *revoked)
-        state.hub.end_login(login->user_id, login->family_id);
+        end_login(state, login->user_id, login->family_id);
     co_return empty_response(http::status::no_content);
 }
 
@@ -342,7 +343,7 @@ net::awaitable<http_response> confirm_password_reset(request_context& ctx)
         co_return store_failure(done.error());
     }
     // The sockets of those logins end with them.
-    state.hub.end_all_logins(done->id);
+    end_all_logins(state, done->id);
     // The owner proved control of the account: a lockout from someone guessing ends too.
     state.login_failures.record_success("email:" + done->email);
     state.log.info("password_reset_done", {{"client", ctx.client_address}});

@@ -84,6 +84,8 @@ shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry:
       metrics(r),
       store(std::move(s)),
       jwt(options.jwt_secret),
+      // One second more: exp is checked in whole seconds.
+      ended_logins(options.access_ttl + jwt.leeway() + std::chrono::seconds(1)),
       passwords(auth::scrypt_params{options.scrypt_log_n, 8, 1}),
       device_secrets(options.secret_key),
       broker(routing::replay_limits{options.replay_max_events, options.replay_max_age, options.replay_max_bytes,

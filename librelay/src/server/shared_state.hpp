@@ -7,6 +7,7 @@
 #include "tls.hpp"
 #include "tunnel.hpp"
 
+#include <relay/auth/ended_logins.hpp>
 #include <relay/auth/jwt.hpp>
 #include <relay/auth/password.hpp>
 #include <relay/auth/secret_box.hpp>
@@ -98,6 +99,9 @@ struct shared_state {
     /** Thread-safe; its calls block, so they run on `blocking` (see blocking.hpp). */
     std::unique_ptr<store::store> const store;
     auth::jwt_codec const jwt;
+    /** Logins ended before their access tokens expire (logout, password reset, refresh reuse):
+     * verify_access_claims refuses their tokens until those could not verify anyway. */
+    auth::ended_logins ended_logins;
     auth::password_hasher const passwords;
     /** Seals device secrets at rest under RELAY_SECRET_KEY. */
     auth::secret_box const device_secrets;
