@@ -104,8 +104,7 @@ app_session::app_session(std::shared_ptr<shared_state> state, maybe_tls_stream s
                          std::string client)
     : ws_connection(std::move(state), std::move(stream), std::move(upgrade), std::move(client), "app"),
       webrtc_bucket_(state_->options.webrtc_requests_per_minute / 60.0, state_->options.webrtc_requests_per_minute),
-      inbox_(net::use_service<delivery_inbox>(context())),
-      token_timer_(executor())
+      inbox_(net::use_service<delivery_inbox>(context()))
 {
 }
 
@@ -273,28 +272,22 @@ void app_session::follow_token(auth::jwt_claims const& claims)
 {
     login_id_ = claims.sid;
     token_expires_at_ = claims.exp;
-    arm_token_timer();
+    watch_token_expiry();
 }
 
-void app_session::arm_token_timer()
+void app_session::watch_token_expiry()
 {
-    // Re-arming cancels the previous wait; that handler sees operation_aborted.
-    auto const left = std::chrono::seconds(token_expires_at_ - unix_now());
-    token_timer_.expires_after(std::max(left, std::chrono::seconds(0)));
-    token_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-        if (auto self = weak.lock(); self && !ec)
-            static_cast<app_session&>(*self).on_token_deadline();
-    });
+    auto const left = std::chrono::seconds(std::max<std::int64_t>(token_expires_at_ - unix_now(), 0));
+    set_deadline(std::chrono::steady_clock::now() + left);
 }
 
-void app_session::on_token_deadline()
+void app_session::on_deadline()
 {
     if (closing())
         return;
-    // Early: a wait that had already completed when a renewal re-armed the timer, or the wall
-    // clock was set back. Wait for the token's expiry again.
+    // Early by the wall clock (set back, or a second's rounding): wait for the expiry again.
     if (unix_now() < token_expires_at_) {
-        arm_token_timer();
+        watch_token_expiry();
         return;
     }
     state_->log.info("app_token_expired", {{"user_id", user_id_}, {"client", client_}});

@@ -49,8 +49,10 @@ private:
     void renew(std::string const& token);
     /** The socket ends with its token: TOKEN_EXPIRED and 4401 at `claims.exp` unless renewed. */
     void follow_token(auth::jwt_claims const& claims);
-    void arm_token_timer();
-    void on_token_deadline();
+    /** Sets the connection's deadline to the token's expiry (by the wall clock, now). */
+    void watch_token_expiry();
+    /** The token's expiry passed: TOKEN_EXPIRED and 4401, unless the wall clock says not yet. */
+    void on_deadline() override;
     void fail_auth(errc code, std::string_view message, std::optional<std::string_view> ref = {});
     void apply_access(std::string const& device_id, std::optional<protocol::role> role);
 
@@ -111,7 +113,6 @@ private:
     // token the socket lives by: the first one, then each renewal's. Own thread only.
     std::string login_id_;
     std::int64_t token_expires_at_ = 0;
-    net::steady_timer token_timer_;
     std::unordered_map<std::string, device_state> devices_;
     std::uint64_t replays_started_ = 0;
     bool attached_ = false;

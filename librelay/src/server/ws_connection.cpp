@@ -102,7 +102,25 @@ void ws_connection::authenticated()
 {
     authenticated_ = true;
     last_heard_ = std::chrono::steady_clock::now();
-    timer_.expires_after(state_->options.ping_interval);
+    arm_keepalive(last_heard_);
+}
+
+void ws_connection::set_deadline(std::chrono::steady_clock::time_point at)
+{
+    deadline_ = at;
+    // Before authentication the timer is the auth deadline, which authenticated() replaces.
+    if (authenticated_ && !closing_)
+        arm_keepalive(std::chrono::steady_clock::now());
+}
+
+void ws_connection::arm_keepalive(std::chrono::steady_clock::time_point now)
+{
+    // Re-arming cancels a pending wait, whose handler then sees operation_aborted.
+    auto next = std::min<std::chrono::steady_clock::duration>(state_->options.ping_interval,
+                                                              last_heard_ + state_->options.idle_timeout - now);
+    if (deadline_ != std::chrono::steady_clock::time_point::max())
+        next = std::min<std::chrono::steady_clock::duration>(next, deadline_ - now);
+    timer_.expires_after(std::max<std::chrono::steady_clock::duration>(next, std::chrono::steady_clock::duration::zero()));
     timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
         if (auto self = weak.lock(); self && !ec)
             self->on_timer();
@@ -118,22 +136,24 @@ void ws_connection::on_timer()
         return;
     }
     auto now = std::chrono::steady_clock::now();
+    if (now >= deadline_) {
+        deadline_ = std::chrono::steady_clock::time_point::max();
+        on_deadline();
+        if (closing_)
+            return;
+        now = std::chrono::steady_clock::now();
+    }
     if (now - last_heard_ >= state_->options.idle_timeout) {
         drop("idle");
         return;
     }
+    // A wake-up for the deadline alone may come long before the next ping is due; pinging
+    // then too is harmless (the peer answers a pong) and keeps this simple.
     if (!ping_in_flight_) {
         ping_in_flight_ = true;
         ws_.async_ping({}, [self = shared_from_this()](boost::system::error_code) {});
     }
-    // Wake at the next ping, or when the peer would have been silent too long, whichever is first.
-    auto next = std::min<std::chrono::steady_clock::duration>(state_->options.ping_interval,
-                                                              last_heard_ + state_->options.idle_timeout - now);
-    timer_.expires_after(next);
-    timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-        if (auto self = weak.lock(); self && !ec)
-            self->on_timer();
-    });
+    arm_keepalive(now);
 }
 
 net::awaitable<void> ws_connection::read_loop()

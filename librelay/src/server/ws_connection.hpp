@@ -67,6 +67,14 @@ protected:
 
     /** Marks the peer authenticated: the auth deadline gives way to keepalive. */
     void authenticated();
+    /**
+     * Calls on_deadline() once `at` has passed (own thread; replaces an earlier deadline). The
+     * connection's one timer serves it along with keepalive: an idle connection holds no second
+     * timer and no second pending wait.
+     */
+    void set_deadline(std::chrono::steady_clock::time_point at);
+    /** The deadline of set_deadline() passed. It may set a new one or begin closing. */
+    virtual void on_deadline() {}
     bool is_authenticated() const noexcept { return authenticated_; }
     net::any_io_executor executor() { return ws_.get_executor(); }
     /** The io_context this connection lives on (one thread runs it). */
@@ -103,6 +111,8 @@ private:
     void do_write();
     void clear_queue();
     void on_timer();
+    /** Waits until the next ping, the idle limit or the deadline, whichever comes first. */
+    void arm_keepalive(std::chrono::steady_clock::time_point now);
     void drop(std::string_view why);
 
     stream_type ws_;
@@ -127,6 +137,7 @@ private:
     void wake_room_waiters();
     net::steady_timer timer_;
     std::chrono::steady_clock::time_point last_heard_;
+    std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
     routing::token_bucket bucket_;
     unsigned over_limit_ = 0; // consecutive messages over the limit
 };
