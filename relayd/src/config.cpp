@@ -5,6 +5,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <charconv>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <map>
 #include <sys/stat.h>
 #include <type_traits>
+#include <vector>
 
 namespace relayd {
 namespace {
@@ -127,7 +129,7 @@ std::vector<setting> const& settings()
              c.server.database = v;
              return std::string();
          }},
-        {"RELAY_JWT_SECRET", "jwt-secret", "HS256 key for access tokens, at least 32 bytes (default: random, with a warning; in dev mode generated into DATABASE.jwt)",
+        {"RELAY_JWT_SECRET", "jwt-secret", "HS256 key for access tokens, at least 32 bytes (default: random, with a warning; in dev mode on a SQLite file generated once into DATABASE.jwt)",
          [](auto const& v, config& c) {
              if (v.size() < 32) return std::string("must be at least 32 bytes long");
              c.server.jwt_secret = v;
@@ -375,22 +377,31 @@ std::string resolve_secret_key(config& c)
     return file.error;
 }
 
-// The generated device-secret key is written beside the database when the database is first
-// created, so a key file without its database means the database was there and is gone (deleted,
-// moved, an unmounted volume): starting would create an empty one and silently lose every
-// account and device. Starting empty on purpose means removing the key file too.
+// The generated device-secret key (and, in dev mode, the JWT secret) is written beside the
+// database when the database is first created, so such a file without its database means the
+// database was there and is gone (deleted, moved, an unmounted volume): starting would create an
+// empty one and silently lose every account and device. Starting empty on purpose means
+// removing those files too (a kept dev JWT secret would accept tokens of users that are gone).
 std::string refuse_lost_database(config const& c)
 {
     auto const& db = c.server.database;
-    if (!c.server.secret_key.empty() || db == ":memory:" || db.starts_with("postgresql://")
-        || db.starts_with("postgres://"))
+    if (db == ":memory:" || db.starts_with("postgresql://") || db.starts_with("postgres://"))
         return {};
     std::error_code ec;
-    if (std::filesystem::exists(db, ec) || !std::filesystem::exists(db + ".key", ec))
+    if (std::filesystem::exists(db, ec))
         return {};
-    return fmt::format("the database {} is missing but its device-secret key {}.key exists, so the database "
-                       "was lost; restore it from a backup, or remove {}.key to start with an empty database",
-                       db, db, db);
+    std::vector<std::string> left;
+    // With RELAY_SECRET_KEY set, <db>.key is not this relay's and proves nothing.
+    for (auto const* suffix : {".key", ".jwt"})
+        if ((c.server.secret_key.empty() || std::string_view(suffix) != ".key") &&
+            std::filesystem::exists(db + suffix, ec))
+            left.push_back(db + suffix);
+    if (left.empty())
+        return {};
+    auto files = fmt::format("{}", fmt::join(left, " and "));
+    return fmt::format("the database {} is missing but {} {} beside it, so the database was lost; restore it "
+                       "from a backup, or remove {} to start with an empty database",
+                       db, files, left.size() == 1 ? "exists" : "exist", files);
 }
 
 } // namespace

@@ -39,20 +39,24 @@ TEST_CASE("a logout refuses that login's tokens only, until they could have expi
     CHECK(ended.size() == 1);
 }
 
-TEST_CASE("ending every login of a user refuses their tokens up to that second, not later logins or other users")
+TEST_CASE("ending every login of a user refuses their tokens of earlier seconds, not new logins or other users")
 {
     ended_logins ended(931s);
     auto before = token_of("u1", "f_a", t0);
     auto legacy = token_of("u1", "", t0); // minted before tokens named their login
-    auto same_second = token_of("u1", "f_b", t0 + 60s);
+    auto a_second_before = token_of("u1", "f_b", t0 + 59s + 900ms);
     auto other_user = token_of("u2", "f_c", t0);
     ended.end_all("u1", t0 + 60s + 400ms);
     CHECK(ended.covers(before, t0 + 61s));
     CHECK(ended.covers(legacy, t0 + 61s));
-    CHECK(ended.covers(same_second, t0 + 61s));
+    CHECK(ended.covers(a_second_before, t0 + 61s));
     CHECK_FALSE(ended.covers(other_user, t0 + 61s));
-    CHECK_FALSE(ended.covers(token_of("u1", "f_new", t0 + 61s), t0 + 61s)); // logged in again
+    // Logged in again at once, within the same second: served (iat has whole seconds).
+    CHECK_FALSE(ended.covers(token_of("u1", "f_new", t0 + 60s + 700ms), t0 + 61s));
     CHECK_FALSE(ended.covers(before, t0 + 60s + 931s + 1s));
+    // A login ended by its sid is refused whatever the second of its token.
+    ended.end_login("f_same", t0 + 60s + 400ms);
+    CHECK(ended.covers(token_of("u1", "f_same", t0 + 60s + 300ms), t0 + 61s));
 }
 
 TEST_CASE("ended logins need a positive time to remember them")

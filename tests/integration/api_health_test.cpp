@@ -111,7 +111,8 @@ TEST_CASE("health: a database file deleted under the relay is degraded, and a re
     } catch (std::runtime_error const& e) {
         output = e.what();
     }
-    CHECK(output.find("is missing but its device-secret key") != std::string::npos);
+    CHECK(output.find(" is missing but ") != std::string::npos);
+    CHECK(output.find(".key exists beside it") != std::string::npos);
     CHECK(!std::filesystem::exists(db.path));
 
     // Starting empty on purpose: remove the key too.

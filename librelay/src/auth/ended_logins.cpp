@@ -34,7 +34,7 @@ bool ended_logins::covers(jwt_claims const& claims, clock::time_point now) const
         if (auto it = logins_.find(claims.sid); it != logins_.end() && now < it->second)
             return true;
     if (auto it = users_.find(claims.sub); it != users_.end() && now < it->second.forget)
-        return claims.iat <= it->second.at;
+        return claims.iat < it->second.at;
     return false;
 }
 

@@ -24,7 +24,7 @@ boost::system::result<auth::jwt_claims> verify_access_claims(shared_state const&
 void end_login(shared_state& state, std::string const& user_id, std::string const& login_id);
 
 /** Ends every login of a user (password reset, refresh reuse, account removal): tokens issued
- * until now (this second included) are refused and every app socket of the user closes. */
+ * before this second are refused and every app socket of the user closes. */
 void end_all_logins(shared_state& state, std::string const& user_id);
 
 /** The user id in a valid access token; errc::unauthorized or errc::token_expired otherwise. */

@@ -369,8 +369,11 @@ void app_session::handle(protocol::resume const& m)
     p.after_seq = m.after_seq;
     p.cursor = m.after_seq;
     d->replay = p.id;
-    // The first page goes at once; a longer replay continues beside the read loop.
-    if (replay_page(m.device_id, *d, p))
+    // The first page goes at once when the send queue has room for it; the rest (or all of it,
+    // when live traffic fills the queue already) continues beside the read loop, paced.
+    auto const& o = state_->options;
+    if (has_room(replay_share(o.send_queue_max_messages), replay_share(o.send_queue_max_bytes)) &&
+        replay_page(m.device_id, *d, p))
         return;
     net::co_spawn(executor(), replay(self(), m.device_id, p), [st = state_](std::exception_ptr e) {
         if (e)
@@ -409,7 +412,8 @@ bool app_session::replay_page(std::string const& device_id, device_state& d, rep
     d.replay = 0;
     protocol::resumed r;
     r.device_id = device_id;
-    r.to_seq = std::max(page.last_seq, p.after_seq);
+    // page.last_seq is 0 when the device's channel was dropped (deleted) between pages.
+    r.to_seq = std::max({page.last_seq, p.after_seq, p.cursor});
     r.from_seq = p.first.value_or(r.to_seq + 1);
     r.complete = p.complete;
     enqueue(protocol::encode(r));

@@ -199,7 +199,7 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
         if (wec || !keep)
             break;
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    co_await close_after_answer(stream.tcp());
 }
 
 } // namespace relay::server

@@ -4,7 +4,10 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cctype>
+#include <chrono>
 
 namespace relay::server {
 
@@ -105,6 +108,22 @@ std::string_view framing_problem(http::request_header<> const& req)
     if (codings != 1 || !chunked)
         return "the only Transfer-Encoding accepted is a single 'chunked'";
     return {};
+}
+
+net::awaitable<void> close_after_answer(beast::tcp_stream& stream)
+{
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec)
+        co_return;
+    stream.expires_after(std::chrono::seconds(1));
+    std::array<char, 2048> sink;
+    for (std::size_t left = 1024 * 1024; left > 0;) {
+        auto [rec, n] = co_await stream.async_read_some(net::buffer(sink), use_tuple);
+        if (rec)
+            break; // closed by the peer (eof), or the second is up
+        left -= std::min(left, n);
+    }
 }
 
 std::string_view bearer_token(http_request const& req)

@@ -36,6 +36,14 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_is_spac
  */
 std::string_view framing_problem(http::request_header<> const& req);
 
+/**
+ * Ends an HTTP connection after its last answer: stops sending, then reads and drops what the
+ * peer still sends (a refused body, a request smuggled behind the first) until it closes, at most
+ * 1 MiB or a second. Closing a socket with unread bytes resets the connection, which can destroy
+ * the answer before the peer has read it (RFC 9112 §9.6).
+ */
+net::awaitable<void> close_after_answer(beast::tcp_stream& stream);
+
 /** The token of an `Authorization: Bearer …` header, or empty. */
 std::string_view bearer_token(http_request const& req);
 

@@ -73,7 +73,7 @@ net::awaitable<void> serve_metrics_http(std::shared_ptr<shared_state> state, rou
         if (wec || !keep)
             break;
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    co_await close_after_answer(stream);
 }
 
 } // namespace relay::server

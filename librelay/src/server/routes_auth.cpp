@@ -230,6 +230,9 @@ net::awaitable<http_response> refresh(request_context& ctx)
         // Two parties hold tokens of one login: one of them stole it. Neither keeps it, and as
         // the thief may have logged in elsewhere with what it learnt, no socket of the user stays.
         state.log.warn("refresh_token_reuse", {{"user_id", granted->user_id}, {"client", ctx.client_address}});
+        // The family itself by its sid, too: its newest access token may be from this very
+        // second, which a user-wide end (whole seconds) does not reach.
+        end_login(state, granted->user_id, granted->family_id);
         end_all_logins(state, granted->user_id);
         co_return error_response(errc::unauthorized,
                                  "this refresh token was already used; every token of this login is now revoked, "

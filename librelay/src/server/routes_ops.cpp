@@ -20,14 +20,9 @@ std::int64_t uptime_seconds(shared_state const& state)
 net::awaitable<http_response> health(request_context& ctx)
 {
     auto& state = ctx.state;
-    // Probes touch the store and remote providers, so they run on the blocking pool.
-    auto failures = co_await run_blocking(state.blocking, [&state] {
-        boost::json::object failed;
-        for (auto const& check : state.health_checks)
-            if (auto problem = check.probe(); !problem.empty())
-                failed[check.name] = problem;
-        return failed;
-    });
+    // Probes touch the store and remote providers, so they run on the blocking pool; callers
+    // within a second share one run (health_cache).
+    auto failures = co_await run_blocking(state.blocking, [&state] { return state.health.failures(state.health_checks); });
     boost::json::object body{{"status", failures.empty() ? "ok" : "degraded"},
                              {"version", relay::version},
                              {"uptime_s", uptime_seconds(state)}};

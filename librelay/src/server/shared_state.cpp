@@ -101,6 +101,21 @@ shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry:
                              }});
 }
 
+boost::json::object health_cache::failures(std::vector<health_check> const& checks)
+{
+    std::lock_guard lock(mutex_);
+    auto now = std::chrono::steady_clock::now();
+    if (ran_at_ && now - *ran_at_ < std::chrono::seconds(1))
+        return failures_;
+    boost::json::object found;
+    for (auto const& check : checks)
+        if (auto problem = check.probe(); !problem.empty())
+            found[check.name] = problem;
+    failures_ = found;
+    ran_at_ = std::chrono::steady_clock::now();
+    return found;
+}
+
 void connection_registry::add(std::shared_ptr<ws_connection> const& c)
 {
     std::lock_guard lock(mutex_);

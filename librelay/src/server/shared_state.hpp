@@ -21,6 +21,8 @@
 #include <relay/telemetry/metrics.hpp>
 #include <relay/turn/provider.hpp>
 
+#include <boost/json/object.hpp>
+
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -28,6 +30,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +71,24 @@ struct server_metrics {
 struct health_check {
     std::string name;
     std::function<std::string()> probe; // runs on the blocking pool
+};
+
+/**
+ * The last run of the health checks, reused for a second: /health needs no login and the store's
+ * check is a real write, so a flood of /health costs one run of the checks a second, not one per
+ * request. Thread-safe.
+ */
+class health_cache {
+public:
+    /** What the checks found (name → what is wrong; empty when all is well), running them when
+     * the last run is a second old or more. Blocking: call it on the blocking pool. */
+    boost::json::object failures(std::vector<health_check> const& checks);
+
+private:
+    // Held while the checks run, so callers meanwhile wait for that run and share its result.
+    std::mutex mutex_;
+    std::optional<std::chrono::steady_clock::time_point> ran_at_;
+    boost::json::object failures_;
 };
 
 class ws_connection;
@@ -142,6 +163,7 @@ struct shared_state {
 
 
     std::vector<health_check> health_checks;
+    health_cache health;
 
     connection_registry connections;
 

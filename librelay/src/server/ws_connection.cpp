@@ -276,7 +276,7 @@ void ws_connection::do_write()
 
 net::awaitable<bool> ws_connection::wait_for_room(std::size_t messages, std::size_t bytes)
 {
-    while (!closing_ && (queue_.size() - head_ > messages || queued_bytes_ > bytes)) {
+    while (!closing_ && !has_room(messages, bytes)) {
         if (!room_)
             room_ = std::make_unique<net::steady_timer>(ws_.get_executor(), net::steady_timer::time_point::max());
         room_messages_ = messages;

@@ -96,6 +96,11 @@ protected:
      * slow-consumer policy. The caller keeps the connection alive across the wait.
      */
     net::awaitable<bool> wait_for_room(std::size_t messages, std::size_t bytes);
+    /** Whether at most `messages` messages and `bytes` bytes wait in the send queue now. */
+    bool has_room(std::size_t messages, std::size_t bytes) const noexcept
+    {
+        return queue_.size() - head_ <= messages && queued_bytes_ <= bytes;
+    }
 
     /** Spends one token of the connection's message budget; false = over the limit. */
     bool take_token();

@@ -32,9 +32,10 @@ public:
     void end_login(std::string_view login_id, clock::time_point now);
 
     /** Every login of `user_id` ended (password reset, refresh reuse, account removal): tokens of
-     * that user issued up to `now`'s second, that second included, are refused (`iat` has whole
-     * seconds, and a token of the old login must not slip through); a login in a later second is
-     * served. */
+     * that user issued in an earlier second than `now` are refused. `iat` has whole seconds, so a
+     * token issued within the same second is served: a new login right after a reset must work
+     * (an app may log in again at once), and a login that must not survive is ended by its `sid`
+     * as well where it is known (refresh reuse names its family). */
     void end_all(std::string_view user_id, clock::time_point now);
 
     /** Whether `claims` (of a token that verified) belong to an ended login. */
@@ -47,7 +48,7 @@ private:
     void forget_old(clock::time_point now); // mutex_ held
 
     struct user_end {
-        std::int64_t at;          // unix seconds: tokens issued up to this second are refused
+        std::int64_t at;          // unix seconds: tokens issued before this second are refused
         clock::time_point forget; // when no token issued before `at` can verify any more
     };
 
