@@ -52,7 +52,10 @@ public:
                 }
                 if (o.at("type") != "http_request") continue;
                 ++requests_;
-                last_ = o;
+                {
+                    std::lock_guard lock(last_mutex_);
+                    last_ = o;
+                }
                 if (auto reply = answer_(o)) {
                     (*reply)["type"] = "http_response";
                     (*reply)["id"] = o.at("id");
@@ -73,7 +76,11 @@ public:
         ws_->close();
     }
     int requests() const { return requests_; }
-    json::object last() const { return last_; }
+    json::object last() const
+    {
+        std::lock_guard lock(last_mutex_);
+        return last_;
+    }
     /** The relay's `error` about the answer to request `id`, waiting up to `limit` for it; null if none. */
     json::value error_about(json::value const& id, std::chrono::milliseconds limit = 5s)
     {
@@ -96,6 +103,7 @@ private:
     std::thread thread_;
     std::atomic<bool> stop_{false};
     std::atomic<int> requests_{0};
+    mutable std::mutex last_mutex_; // guards last_: the robot's thread writes, the test reads
     json::object last_;
     std::mutex errors_mutex_; // guards errors_: the robot's thread adds, the test reads
     std::vector<json::object> errors_;
