@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -34,6 +35,14 @@ health get_health(std::uint16_t port)
                 h.store = std::string(s->get_string());
     }
     return h;
+}
+
+/** GET /health once its last answer has gone stale: the checks run at most once a second, and
+ * calls within that second share one run's answer (docs/api.md, "Health"). */
+health health_after_change(std::uint16_t port)
+{
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    return get_health(port);
 }
 
 /** Makes the file immutable (chattr +i) for its lifetime; even root cannot open it for writing. */
@@ -96,7 +105,7 @@ TEST_CASE("health: a database file deleted under the relay is degraded, and a re
         std::filesystem::remove(db.path);
         std::filesystem::remove(db.path + "-wal");
         std::filesystem::remove(db.path + "-shm");
-        auto gone = get_health(relayd.port());
+        auto gone = health_after_change(relayd.port());
         CHECK(gone.status == 503);
         CHECK(gone.state == "degraded");
         CHECK(gone.store.find("is gone") != std::string::npos);
@@ -129,7 +138,7 @@ TEST_CASE("health: a database file replaced under the relay is degraded")
     // Another file now has the name (a restore over a running relay, a moved volume).
     std::filesystem::rename(db.path, db.path + ".old");
     std::filesystem::copy_file(db.path + ".old", db.path);
-    auto replaced = get_health(relayd.port());
+    auto replaced = health_after_change(relayd.port());
     CHECK(replaced.status == 503);
     CHECK(replaced.store.find("was replaced") != std::string::npos);
 }
@@ -184,10 +193,32 @@ TEST_CASE("health: a full disk is degraded, as the logins it refuses")
             ;
         ::close(fd);
     }
-    auto full = get_health(relayd.port());
+    auto full = health_after_change(relayd.port());
     CHECK(full.status == 503);
     CHECK(full.state == "degraded");
     CHECK(full.store.find("full") != std::string::npos);
     std::filesystem::remove(disk.path() + "/fill");
-    CHECK(get_health(relayd.port()).status == 200);
+    CHECK(health_after_change(relayd.port()).status == 200);
+}
+
+TEST_CASE("health: the checks run at most once a second however often /health is called")
+{
+    // /health needs no login and the store check writes: a flood must not become a flood of writes.
+    relayd_process relayd;
+    auto store_checks = [&] {
+        auto body = http_get(relayd.port(), "/metrics").body;
+        auto at = body.find("relay_store_duration_seconds_count{op=\"check\"} ");
+        if (at == std::string::npos)
+            return 0LL;
+        return std::stoll(body.substr(body.find(' ', at) + 1));
+    };
+    auto before = store_checks();
+    auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < 40; ++i)
+        REQUIRE(http_get(relayd.port(), "/health").status == 200);
+    auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    CAPTURE(seconds);
+    // One run per started second of the burst, at most, and one more at its start.
+    CHECK(store_checks() - before <= static_cast<long long>(seconds) + 2);
+    CHECK(store_checks() - before >= 1);
 }
