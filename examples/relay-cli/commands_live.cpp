@@ -147,8 +147,7 @@ int cmd_watch(cli_context& context, arg_list const& args)
         first = false;
         try {
             for (;;) {
-                s.renew_if_due(*socket);
-                auto m = socket->read(s.read_budget(60s));
+                auto m = s.read(*socket, 60s);
                 if (!m)
                     continue;
                 auto type = type_of(*m);
@@ -230,8 +229,7 @@ int cmd_send(cli_context& context, arg_list const& args)
     try {
         while (clock::now() < deadline) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-            s.renew_if_due(*socket);
-            auto m = socket->read(s.read_budget(std::max(left, 1ms)));
+            auto m = s.read(*socket, std::max(left, 1ms));
             if (!m)
                 continue;
             auto type = type_of(*m);
@@ -317,8 +315,7 @@ int cmd_webrtc_probe(cli_context& context, arg_list const& args)
     try {
         while (clock::now() < deadline && !candidates_done) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-            s.renew_if_due(*socket);
-            auto m = socket->read(s.read_budget(std::max(left, 1ms)));
+            auto m = s.read(*socket, std::max(left, 1ms));
             if (!m)
                 continue;
             auto type = type_of(*m);

@@ -153,18 +153,14 @@ std::int64_t session::renew_at() const
     return tokens().access_expires_at - margin;
 }
 
-void session::renew_if_due(app_socket& socket)
+std::optional<boost::json::value> session::read(app_socket& socket, std::chrono::milliseconds cap)
 {
-    if (now_seconds() < renew_at())
-        return;
-    refresh();
-    socket.send(boost::json::object{{"type", "auth"}, {"token", tokens().access_token}});
-}
-
-std::chrono::milliseconds session::read_budget(std::chrono::milliseconds cap) const
-{
+    if (now_seconds() >= renew_at()) {
+        refresh();
+        socket.send(boost::json::object{{"type", "auth"}, {"token", tokens().access_token}});
+    }
     auto const left = std::chrono::seconds(std::max<std::int64_t>(renew_at() - now_seconds(), 0));
-    return std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(1), cap);
+    return socket.read(std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(1), cap));
 }
 
 } // namespace relay::cli

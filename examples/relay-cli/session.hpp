@@ -40,13 +40,12 @@ public:
     std::unique_ptr<app_socket> open_socket(bool refresh_first = false);
 
     /**
-     * Renews the socket's access token when it is due: a refresh, then `{"type":"auth"}` with the
-     * new token on the socket (the relay answers `auth_renewed`). Call it between reads, and
-     * read no longer than read_budget() at a time.
+     * The next message on `socket`, waiting at most `cap` (nullopt when none came). Renews the
+     * socket's access token first when it is due — a refresh, then `{"type":"auth"}` with the
+     * new token (the relay answers `auth_renewed`) — and never waits past the next renewal, so
+     * a socket read only through here outlives any number of token lifetimes.
      */
-    void renew_if_due(app_socket& socket);
-    /** How long a read may wait before renew_if_due() has work: at most `cap`. */
-    std::chrono::milliseconds read_budget(std::chrono::milliseconds cap) const;
+    std::optional<boost::json::value> read(app_socket& socket, std::chrono::milliseconds cap);
 
     std::string const& email() const noexcept { return tokens().email; }
 
