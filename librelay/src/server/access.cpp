@@ -1,6 +1,6 @@
-#include "access.hpp"
+#include "server/access.hpp"
 
-#include "shared_state.hpp"
+#include "server/shared_state.hpp"
 
 namespace relay::server {
 

@@ -1,7 +1,7 @@
 #pragma once
 // Runs blocking work (store queries, password hashing) on the blocking pool and resumes the
 // calling coroutine on its own executor, so network threads never wait on disk or the KDF.
-#include "net.hpp"
+#include "server/net.hpp"
 
 #include <type_traits>
 #include <utility>

@@ -1,14 +1,14 @@
 #include <relay/server/server.hpp>
 
-#include "api_reset_notifier.hpp"
-#include "http_session.hpp"
-#include "metrics_listener.hpp"
-#include "router.hpp"
-#include "routes.hpp"
-#include "shared_state.hpp"
-#include "webrtc.hpp"
-#include "write_batch.hpp"
-#include "ws_connection.hpp"
+#include "server/api/reset_notifier.hpp"
+#include "server/http/http_session.hpp"
+#include "server/http/metrics_listener.hpp"
+#include "server/http/router.hpp"
+#include "server/api/routes.hpp"
+#include "server/shared_state.hpp"
+#include "server/webrtc.hpp"
+#include "server/ws/write_batch.hpp"
+#include "server/ws/ws_connection.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>

@@ -1,11 +1,11 @@
 #pragma once
 // What every session and route handler shares: options, logger, metrics, store, auth and the
 // routing hub. Built once in server::start() and passed down by reference (never global).
-#include "net.hpp"
+#include "server/net.hpp"
 
 #include <boost/asio/strand.hpp>
-#include "tls.hpp"
-#include "tunnel.hpp"
+#include "server/http/tls.hpp"
+#include "server/tunnel.hpp"
 
 #include <relay/auth/ended_logins.hpp>
 #include <relay/auth/jwt.hpp>

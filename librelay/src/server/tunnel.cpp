@@ -1,8 +1,8 @@
-#include "tunnel.hpp"
+#include "server/tunnel.hpp"
 
 #include "auth/utf8.hpp"
-#include "http_util.hpp"
-#include "shared_state.hpp"
+#include "server/http/http_util.hpp"
+#include "server/shared_state.hpp"
 
 #include <relay/auth/crypto.hpp>
 #include <relay/protocol/base64.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 // The REST tunnel (contract section 5): which requests may pass, and the call that carries one
 // to a robot and waits for its answer. Used by the HTTP route and by /ws/app's http_request.
-#include "net.hpp"
+#include "server/net.hpp"
 
 #include <relay/protocol/common.hpp>
 #include <relay/protocol/device_inbound.hpp>

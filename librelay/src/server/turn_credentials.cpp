@@ -1,7 +1,7 @@
-#include "turn_credentials.hpp"
+#include "server/turn_credentials.hpp"
 
-#include "blocking.hpp"
-#include "shared_state.hpp"
+#include "server/blocking.hpp"
+#include "server/shared_state.hpp"
 
 namespace relay::server {
 

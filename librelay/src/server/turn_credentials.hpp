@@ -2,7 +2,7 @@
 // Issuing ICE credentials from the configured TURN provider: the one code path behind
 // GET/POST /api/turn/credentials (routes_turn.cpp) and a robot's turn_credentials_request
 // (device_session.cpp), so both answer alike.
-#include "net.hpp"
+#include "server/net.hpp"
 
 #include <relay/turn/provider.hpp>
 

@@ -1,6 +1,6 @@
-#include "webrtc.hpp"
+#include "server/webrtc.hpp"
 
-#include "shared_state.hpp"
+#include "server/shared_state.hpp"
 
 #include <relay/protocol/codec.hpp>
 

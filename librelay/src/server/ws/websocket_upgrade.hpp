@@ -1,6 +1,6 @@
 #pragma once
-#include "net.hpp"
-#include "tls.hpp"
+#include "server/net.hpp"
+#include "server/http/maybe_tls_stream.hpp"
 
 #include <memory>
 #include <string>

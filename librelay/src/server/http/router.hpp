@@ -1,7 +1,7 @@
 #pragma once
 // The HTTP route table: "/api/devices/{id}/members/{user_id}" style patterns, where `{name}`
 // captures one path segment and a trailing `{name...}` captures the rest of the path.
-#include "net.hpp"
+#include "server/net.hpp"
 
 #include <functional>
 #include <map>

@@ -1,15 +1,15 @@
 // Devices and their members (contract section 2): list, create, read, rename, delete, rotate the
 // secret, share and unshare. Every change that affects live connections is also told to the hub.
 // docs/api.md describes every answer.
-#include "access.hpp"
-#include "api_common.hpp"
-#include "blocking.hpp"
-#include "http_util.hpp"
-#include "route_helpers.hpp"
-#include "router.hpp"
-#include "routes.hpp"
-#include "shared_state.hpp"
-#include "webrtc.hpp"
+#include "server/access.hpp"
+#include "server/api/api_common.hpp"
+#include "server/blocking.hpp"
+#include "server/http/http_util.hpp"
+#include "server/api/api_common.hpp"
+#include "server/http/router.hpp"
+#include "server/api/routes.hpp"
+#include "server/shared_state.hpp"
+#include "server/webrtc.hpp"
 
 #include <relay/auth/device_auth.hpp>
 #include <relay/auth/email.hpp>

@@ -4,7 +4,7 @@
 // are instead gathered in its write_batch while its thread routes everything that is ready, and
 // leave in one write at the end of that turn of the event loop (write_batcher::drive). At low
 // load a turn is one message, so nothing waits; under load a batch holds many frames.
-#include "net.hpp"
+#include "server/net.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/buffer.hpp>

@@ -1,8 +1,8 @@
-#include "metrics_listener.hpp"
+#include "server/http/metrics_listener.hpp"
 
-#include "http_util.hpp"
-#include "router.hpp"
-#include "shared_state.hpp"
+#include "server/http/http_util.hpp"
+#include "server/http/router.hpp"
+#include "server/shared_state.hpp"
 
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>

@@ -1,4 +1,4 @@
-#include "tls.hpp"
+#include "server/http/tls.hpp"
 
 #include <openssl/ssl.h>
 

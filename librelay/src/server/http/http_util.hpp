@@ -1,6 +1,6 @@
 #pragma once
 // Building HTTP answers: JSON bodies, the contract's error shape, small request helpers.
-#include "net.hpp"
+#include "server/net.hpp"
 
 #include <relay/protocol/errc.hpp>
 

@@ -1,9 +1,9 @@
-#include "device_session.hpp"
+#include "server/ws/device_session.hpp"
 
-#include "blocking.hpp"
-#include "shared_state.hpp"
-#include "turn_credentials.hpp"
-#include "webrtc.hpp"
+#include "server/blocking.hpp"
+#include "server/shared_state.hpp"
+#include "server/turn_credentials.hpp"
+#include "server/webrtc.hpp"
 
 #include <relay/auth/device_auth.hpp>
 #include <relay/protocol/codec.hpp>

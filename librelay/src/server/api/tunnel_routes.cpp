@@ -1,10 +1,10 @@
-#include "access.hpp"
-#include "api_common.hpp"
-#include "http_util.hpp"
-#include "router.hpp"
-#include "routes.hpp"
-#include "shared_state.hpp"
-#include "tunnel.hpp"
+#include "server/access.hpp"
+#include "server/api/api_common.hpp"
+#include "server/http/http_util.hpp"
+#include "server/http/router.hpp"
+#include "server/api/routes.hpp"
+#include "server/shared_state.hpp"
+#include "server/tunnel.hpp"
 
 #include <relay/protocol/base64.hpp>
 

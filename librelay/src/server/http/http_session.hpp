@@ -1,5 +1,5 @@
 #pragma once
-#include "net.hpp"
+#include "server/net.hpp"
 
 #include <memory>
 

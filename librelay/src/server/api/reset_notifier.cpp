@@ -1,4 +1,4 @@
-#include "api_reset_notifier.hpp"
+#include "server/api/reset_notifier.hpp"
 
 #include <relay/telemetry/log.hpp>
 

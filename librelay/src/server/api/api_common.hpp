@@ -2,8 +2,9 @@
 // What every JSON API handler (routes_auth.cpp, routes_devices.cpp) needs: reading a JSON body
 // field by field without throwing, the caller's bearer token, the caller's role on a device, and
 // store failures turned into answers.
-#include "net.hpp"
+#include "server/net.hpp"
 
+#include <relay/protocol/errc.hpp>
 #include <relay/store/types.hpp>
 
 #include <boost/json/object.hpp>
@@ -68,6 +69,13 @@ net::awaitable<or_answer<store::role>> require_role(shared_state& state, std::st
 /** The answer for a store failure the handler has no specific answer for: 503 UNAVAILABLE when
  * the database is busy or unreachable, 500 INTERNAL otherwise (the store has logged why). */
 http_response store_failure(boost::system::error_code ec);
+
+/**
+ * The answer for a store failure that may be `expected`, an error the client is told as it is
+ * (DEVICE_NOT_FOUND when the device went away since the role check, EMAIL_TAKEN, …): that error
+ * with its standard message; any other failure as store_failure(ec) answers it.
+ */
+http_response store_failure(boost::system::error_code ec, errc expected);
 
 /** The wall clock in unix seconds, as the store keeps time. */
 store::unix_seconds unix_now();

@@ -3,8 +3,8 @@
 // one write in flight, keepalive (ping every 30 s, drop after 75 s of silence), the auth
 // deadline, and close handling. Everything here runs on the connection's own io_context
 // thread; only post_frame() and post_close() may be called from other threads.
-#include "net.hpp"
-#include "tls.hpp"
+#include "server/net.hpp"
+#include "server/http/maybe_tls_stream.hpp"
 
 #include <relay/protocol/close_code.hpp>
 #include <relay/protocol/errc.hpp>

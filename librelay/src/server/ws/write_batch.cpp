@@ -1,6 +1,6 @@
-#include "write_batch.hpp"
+#include "server/ws/write_batch.hpp"
 
-#include "tls.hpp"
+#include "server/http/maybe_tls_stream.hpp"
 
 #include <boost/assert.hpp>
 

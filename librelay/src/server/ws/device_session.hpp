@@ -1,7 +1,7 @@
 #pragma once
 // /ws/device: a robot's connection, authenticated by the contract's challenge–response.
-#include "webrtc.hpp"
-#include "ws_connection.hpp"
+#include "server/webrtc.hpp"
+#include "server/ws/ws_connection.hpp"
 
 #include <relay/protocol/device_inbound.hpp>
 #include <relay/routing/hub.hpp>

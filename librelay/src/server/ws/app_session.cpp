@@ -1,104 +1,19 @@
-#include "app_session.hpp"
+#include "server/ws/app_session.hpp"
+#include "server/ws/delivery_inbox.hpp"
 
-#include "access.hpp"
-#include "api_common.hpp"
-#include "blocking.hpp"
-#include "http_util.hpp"
-#include "shared_state.hpp"
-#include "tunnel.hpp"
-#include "webrtc.hpp"
+#include "server/access.hpp"
+#include "server/api/api_common.hpp"
+#include "server/blocking.hpp"
+#include "server/http/http_util.hpp"
+#include "server/shared_state.hpp"
+#include "server/tunnel.hpp"
+#include "server/webrtc.hpp"
 
 #include <relay/protocol/codec.hpp>
 #include <relay/protocol/forwarding.hpp>
 
-#include <boost/asio/execution_context.hpp>
-
-#include <mutex>
 
 namespace relay::server {
-
-/**
- * Everything other threads hand to the apps of one io_context — events, frames (command
- * results, signaling), access changes and ended logins — in one FIFO: one post wakes the
- * thread, which then takes everything that arrived meanwhile, instead of one post (and its
- * allocation and queue lock) per message per app. One FIFO keeps their order, e.g. a revocation is applied before
- * any event published after it. Guarded by mutex_; drained on its own thread.
- */
-class delivery_inbox : public net::execution_context::service {
-public:
-    using key_type = delivery_inbox;
-    static inline net::execution_context::id id;
-
-    struct item {
-        enum class kind : std::uint8_t { event, frame, access, login_end };
-        kind what;
-        std::shared_ptr<app_session> app;
-        std::string channel;               // event, access: the device; login_end: the login
-        routing::channel_message message;  // event; frame: only .frame
-        std::optional<protocol::role> role; // access
-    };
-
-    explicit delivery_inbox(net::execution_context& context) : net::execution_context::service(context) {}
-
-    /**
-     * Queues `i`. An event published on the app's own thread (a robot on the same thread) is
-     * handled at once when nothing is waiting here; everything else waits its turn.
-     */
-    void push(item i, bool own_thread, net::any_io_executor const& ex)
-    {
-        {
-            std::unique_lock lock(mutex_);
-            if (i.what != item::kind::event || !own_thread || !items_.empty()) {
-                items_.push_back(std::move(i));
-                if (posted_)
-                    return;
-                posted_ = true;
-                lock.unlock();
-                net::post(ex, [this] { drain(); });
-                return;
-            }
-        }
-        run(i);
-    }
-
-private:
-    static void run(item& i)
-    {
-        switch (i.what) {
-        case item::kind::event: i.app->on_delivery(i.channel, i.message); break;
-        case item::kind::frame: i.app->enqueue_frame(std::move(i.message.frame)); break;
-        case item::kind::access: i.app->on_access_changed(i.channel, i.role); break;
-        case item::kind::login_end: i.app->on_login_ended(i.channel); break;
-        }
-    }
-
-    void drain()
-    {
-        std::vector<item> batch;
-        {
-            std::lock_guard lock(mutex_);
-            batch.swap(items_);
-            posted_ = false;
-        }
-        for (auto& i : batch)
-            run(i);
-        // Hand the capacity back for the next burst, unless a new one already started.
-        batch.clear();
-        std::lock_guard lock(mutex_);
-        if (items_.empty())
-            items_.swap(batch);
-    }
-
-    void shutdown() override
-    {
-        std::lock_guard lock(mutex_);
-        items_.clear();
-    }
-
-    std::mutex mutex_; // guards items_ and posted_
-    std::vector<item> items_;
-    bool posted_ = false;
-};
 
 app_session::app_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, http_request upgrade,
                          std::string client)

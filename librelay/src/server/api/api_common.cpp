@@ -1,10 +1,10 @@
-#include "api_common.hpp"
+#include "server/api/api_common.hpp"
 
-#include "access.hpp"
-#include "blocking.hpp"
-#include "http_util.hpp"
-#include "router.hpp"
-#include "shared_state.hpp"
+#include "server/access.hpp"
+#include "server/blocking.hpp"
+#include "server/http/http_util.hpp"
+#include "server/http/router.hpp"
+#include "server/shared_state.hpp"
 
 #include <relay/protocol/validation.hpp>
 
@@ -81,6 +81,13 @@ http_response store_failure(boost::system::error_code ec)
     if (ec == make_error_code(errc::unavailable))
         return error_response(errc::unavailable, "the database is busy; try again shortly");
     return error_response(errc::internal);
+}
+
+http_response store_failure(boost::system::error_code ec, errc expected)
+{
+    if (ec == make_error_code(expected))
+        return error_response(expected);
+    return store_failure(ec);
 }
 
 store::unix_seconds unix_now()

@@ -1,7 +1,7 @@
 #pragma once
 // The private metrics listener (RELAY_METRICS_HOST, RELAY_METRICS_PORT): a second socket that
 // answers only what its own route table holds — GET /metrics — for a scraper on a private network.
-#include "net.hpp"
+#include "server/net.hpp"
 
 #include <memory>
 

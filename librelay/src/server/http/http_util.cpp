@@ -1,4 +1,4 @@
-#include "http_util.hpp"
+#include "server/http/http_util.hpp"
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>

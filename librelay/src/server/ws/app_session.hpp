@@ -1,7 +1,7 @@
 #pragma once
 // /ws/app: an authenticated app connection (mobile app, browser, CLI).
-#include "webrtc.hpp"
-#include "ws_connection.hpp"
+#include "server/webrtc.hpp"
+#include "server/ws/ws_connection.hpp"
 
 #include <relay/auth/jwt.hpp>
 #include <relay/protocol/app_inbound.hpp>

@@ -1,6 +1,6 @@
-#include "router.hpp"
+#include "server/http/router.hpp"
 
-#include "http_util.hpp"
+#include "server/http/http_util.hpp"
 
 #include <boost/beast/http/field.hpp>
 

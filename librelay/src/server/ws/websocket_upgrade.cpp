@@ -1,9 +1,9 @@
-#include "websocket_upgrade.hpp"
+#include "server/ws/websocket_upgrade.hpp"
 
-#include "app_session.hpp"
-#include "device_session.hpp"
-#include "http_util.hpp"
-#include "shared_state.hpp"
+#include "server/ws/app_session.hpp"
+#include "server/ws/device_session.hpp"
+#include "server/http/http_util.hpp"
+#include "server/shared_state.hpp"
 
 #include <boost/beast/http/write.hpp>
 

@@ -1,11 +1,11 @@
 // GET and POST /api/turn/credentials (contract section 2): ICE credentials for a device the
 // caller may access, from the configured TURN provider. docs/webrtc.md describes the providers.
-#include "api_common.hpp"
-#include "http_util.hpp"
-#include "router.hpp"
-#include "routes.hpp"
-#include "shared_state.hpp"
-#include "turn_credentials.hpp"
+#include "server/api/api_common.hpp"
+#include "server/http/http_util.hpp"
+#include "server/http/router.hpp"
+#include "server/api/routes.hpp"
+#include "server/shared_state.hpp"
+#include "server/turn_credentials.hpp"
 
 #include <relay/turn/cloudflare.hpp>
 #include <relay/turn/coturn.hpp>

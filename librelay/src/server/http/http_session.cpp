@@ -1,10 +1,11 @@
-#include "http_session.hpp"
+#include "server/http/http_session.hpp"
 
-#include "http_util.hpp"
-#include "router.hpp"
-#include "shared_state.hpp"
-#include "tls.hpp"
-#include "websocket_upgrade.hpp"
+#include "server/http/http_util.hpp"
+#include "server/http/router.hpp"
+#include "server/shared_state.hpp"
+#include "server/http/maybe_tls_stream.hpp"
+#include "server/http/tls.hpp"
+#include "server/ws/websocket_upgrade.hpp"
 
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>

@@ -1,14 +1,14 @@
 // Accounts and tokens (contract section 2): register, login, refresh with rotation and reuse
 // detection, logout, password reset. docs/api.md describes every answer.
-#include "api_common.hpp"
-#include "access.hpp"
-#include "api_reset_notifier.hpp"
-#include "blocking.hpp"
-#include "http_util.hpp"
-#include "route_helpers.hpp"
-#include "router.hpp"
-#include "routes.hpp"
-#include "shared_state.hpp"
+#include "server/api/api_common.hpp"
+#include "server/access.hpp"
+#include "server/api/reset_notifier.hpp"
+#include "server/blocking.hpp"
+#include "server/http/http_util.hpp"
+#include "server/api/api_common.hpp"
+#include "server/http/router.hpp"
+#include "server/api/routes.hpp"
+#include "server/shared_state.hpp"
 
 #include <relay/auth/crypto.hpp>
 #include <relay/auth/email.hpp>

@@ -1,6 +1,6 @@
-#include "ws_connection.hpp"
+#include "server/ws/ws_connection.hpp"
 
-#include "shared_state.hpp"
+#include "server/shared_state.hpp"
 
 #include <relay/protocol/codec.hpp>
 

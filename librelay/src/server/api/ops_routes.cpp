@@ -1,8 +1,8 @@
-#include "blocking.hpp"
-#include "http_util.hpp"
-#include "router.hpp"
-#include "routes.hpp"
-#include "shared_state.hpp"
+#include "server/blocking.hpp"
+#include "server/http/http_util.hpp"
+#include "server/http/router.hpp"
+#include "server/api/routes.hpp"
+#include "server/shared_state.hpp"
 
 #include <relay/version.hpp>
 
