@@ -155,15 +155,15 @@ std::vector<setting> const& settings()
          [](auto const& v, config& c) {
              if (v != "coturn" && v != "cloudflare" && v != "none")
                  return std::string("must be coturn, cloudflare or none");
-             c.server.turn_provider = v;
+             c.turn.provider = v;
              return std::string();
          }},
         {"RELAY_TURN_SECRET", "turn-secret", "coturn static-auth-secret; several comma-separated for rotation (first signs)",
-         [](auto const& v, config& c) { c.server.turn_secrets = split_list(v); return std::string(); }},
+         [](auto const& v, config& c) { c.turn.secrets = split_list(v); return std::string(); }},
         {"RELAY_TURN_URLS", "turn-urls", "comma-separated turn:/turns: URLs for coturn (UDP first)",
          [](auto const& v, config& c) {
-             c.server.turn_urls = split_list(v);
-             for (auto const& u : c.server.turn_urls)
+             c.turn.urls = split_list(v);
+             for (auto const& u : c.turn.urls)
                  if (!u.starts_with("turn:") && !u.starts_with("turns:"))
                      return fmt::format("'{}' is not a turn: or turns: URL", u);
              return std::string();
@@ -179,14 +179,14 @@ std::vector<setting> const& settings()
              return std::string();
          }},
         {"RELAY_CF_TURN_KEY_ID", "cf-turn-key-id", "Cloudflare TURN key id",
-         [](auto const& v, config& c) { c.server.cf_turn_key_id = v; return std::string(); }},
+         [](auto const& v, config& c) { c.turn.cf_key_id = v; return std::string(); }},
         {"RELAY_CF_TURN_API_TOKEN", "cf-turn-api-token", "Cloudflare TURN key API token",
-         [](auto const& v, config& c) { c.server.cf_turn_api_token = v; return std::string(); }},
+         [](auto const& v, config& c) { c.turn.cf_api_token = v; return std::string(); }},
         {"RELAY_CF_API_BASE", "cf-api-base", "Cloudflare API base URL (default https://rtc.live.cloudflare.com/v1)",
          [](auto const& v, config& c) {
              if (!v.starts_with("https://") && !v.starts_with("http://"))
                  return std::string("must be an http(s):// URL");
-             c.server.cf_api_base = v;
+             c.turn.cf_api_base = v;
              return std::string();
          }},
         {"RELAY_CORS_ORIGINS", "cors-origins", "comma-separated origins allowed for browsers",
@@ -484,11 +484,12 @@ config_result load_config(std::vector<std::string> const& args, char** envp)
         out.error = "RELAY_TLS_CERT and RELAY_TLS_KEY must be set together";
         return out;
     }
-    if (srv.turn_provider == "coturn" && (srv.turn_secrets.empty() || srv.turn_urls.empty())) {
+    auto const& turn = out.cfg.turn;
+    if (turn.provider == "coturn" && (turn.secrets.empty() || turn.urls.empty())) {
         out.error = "RELAY_TURN_PROVIDER=coturn needs RELAY_TURN_SECRET and RELAY_TURN_URLS";
         return out;
     }
-    if (srv.turn_provider == "cloudflare" && (srv.cf_turn_key_id.empty() || srv.cf_turn_api_token.empty())) {
+    if (turn.provider == "cloudflare" && (turn.cf_key_id.empty() || turn.cf_api_token.empty())) {
         out.error = "RELAY_TURN_PROVIDER=cloudflare needs RELAY_CF_TURN_KEY_ID and RELAY_CF_TURN_API_TOKEN";
         return out;
     }

@@ -9,8 +9,19 @@
 
 namespace relayd {
 
+/** Which TURN provider relayd builds for the server (RELAY_TURN_PROVIDER and its settings). */
+struct turn_settings {
+    std::string provider = "none";    ///< coturn | cloudflare | none
+    std::vector<std::string> secrets; ///< RELAY_TURN_SECRET (comma-separated: first signs, all verify)
+    std::vector<std::string> urls;    ///< RELAY_TURN_URLS
+    std::string cf_key_id;            ///< RELAY_CF_TURN_KEY_ID
+    std::string cf_api_token;         ///< RELAY_CF_TURN_API_TOKEN
+    std::string cf_api_base = "https://rtc.live.cloudflare.com/v1"; ///< RELAY_CF_API_BASE
+};
+
 struct config {
     relay::server::server_options server;
+    turn_settings turn;
     relay::telemetry::log_level log_level = relay::telemetry::log_level::info;
     relay::telemetry::log_format log_format = relay::telemetry::log_format::text;
     /** Warnings to log once the logger exists (generated secrets and the like). */

@@ -2,6 +2,7 @@
 // same database (see `relayd --help`).
 #include "admin.hpp"
 #include "config.hpp"
+#include "parts.hpp"
 
 #include <relay/server/server.hpp>
 #include <relay/protocol/common.hpp>
@@ -39,7 +40,8 @@ settings:
 
 int serve(relayd::config cfg)
 {
-    relay::telemetry::logger log(cfg.log_level, cfg.log_format);
+    auto log_owner = std::make_shared<relay::telemetry::logger>(cfg.log_level, cfg.log_format);
+    auto& log = *log_owner;
     for (auto prepare : {relayd::prepare_secret_key, relayd::prepare_jwt_secret})
         if (auto e = prepare(cfg); !e.empty()) {
             std::fprintf(stderr, "relayd: %s\n", e.c_str());
@@ -60,9 +62,13 @@ int serve(relayd::config cfg)
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
-    relay::telemetry::registry metrics;
-    relay::server::server srv(cfg.server, log, metrics);
     std::string why;
+    auto parts = relayd::make_parts(cfg, log_owner, std::make_shared<relay::telemetry::registry>(), why);
+    if (!parts) {
+        std::fprintf(stderr, "relayd: %s\n", why.c_str());
+        return 1;
+    }
+    relay::server::server srv(cfg.server, std::move(*parts));
     if (auto ec = srv.start(why)) {
         std::fprintf(stderr, "relayd: %s\n", why.c_str());
         return 1;

@@ -1,6 +1,5 @@
 #include <relay/server/server.hpp>
 
-#include "server/api/reset_notifier.hpp"
 #include "server/http/http_session.hpp"
 #include "server/http/metrics_listener.hpp"
 #include "server/http/router.hpp"
@@ -13,16 +12,31 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>
 
+#include <relay/routing/in_process_broker.hpp>
 #include <relay/store/timed_store.hpp>
+#include <relay/turn/none.hpp>
 
 #include <thread>
 
 namespace relay::server {
 
 struct server::impl {
-    impl(server_options o, telemetry::logger& l, telemetry::registry& r)
-        : options(std::move(o)), log(l), metrics(r)
+    impl(server_options o, parts p)
+        : options(std::move(o)),
+          given(with_default_telemetry(std::move(p))),
+          log(*given.log),
+          metrics(*given.metrics)
     {
+    }
+
+    /** The logger and the registry are needed from the start; the other defaults wait for start(). */
+    static parts with_default_telemetry(parts p)
+    {
+        if (!p.log)
+            p.log = std::make_shared<telemetry::logger>();
+        if (!p.metrics)
+            p.metrics = std::make_shared<telemetry::registry>();
+        return p;
     }
 
     net::io_context& next_context()
@@ -42,6 +56,7 @@ struct server::impl {
     void wait_for_closes(std::chrono::steady_clock::time_point deadline);
 
     server_options options;
+    parts given; // until start() hands them to the shared state; log and metrics stay here
     telemetry::logger& log;
     telemetry::registry& metrics;
 
@@ -64,8 +79,8 @@ struct server::impl {
     std::uint16_t bound_port = 0;
 };
 
-server::server(server_options options, telemetry::logger& log, telemetry::registry& metrics)
-    : impl_(std::make_unique<impl>(std::move(options), log, metrics))
+server::server(server_options options, parts p)
+    : impl_(std::make_unique<impl>(std::move(options), std::move(p)))
 {
     unsigned threads = impl_->options.threads ? impl_->options.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < threads; ++i) {
@@ -79,18 +94,32 @@ server::~server() = default;
 boost::system::error_code server::start(std::string& why)
 {
     auto& d = *impl_;
-    store::store_options store_opts;
-    store_opts.log = &d.log;
-    auto opened = store::open_store(d.options.database, store_opts);
-    if (!opened) {
-        why = opened.error().message;
-        return opened.error().code;
+    auto& p = d.given;
+    if (!p.store) {
+        store::store_options store_opts;
+        store_opts.log = &d.log;
+        auto opened = store::open_store(d.options.database, store_opts);
+        if (!opened) {
+            why = opened.error().message;
+            return opened.error().code;
+        }
+        p.store = std::move(*opened);
     }
+    if (!p.broker)
+        p.broker = std::make_shared<routing::in_process_broker>(
+            routing::replay_limits{d.options.replay_max_events, d.options.replay_max_age, d.options.replay_max_bytes,
+                                   d.options.replay_max_total_bytes},
+            &d.metrics);
+    if (!p.turn)
+        p.turn = std::make_shared<turn::none_provider>(d.options.stun_urls);
+    if (!p.reset_notifier)
+        p.reset_notifier = std::make_shared<log_reset_notifier>(d.log, d.options.dev);
     try {
         // Every store call is timed into relay_store_duration_seconds{op} (docs/metrics.md).
         d.state = std::make_shared<shared_state>(d.options, d.log, d.metrics,
-                                                 store::make_timed_store(std::move(*opened), d.metrics));
-        d.state->turn = make_turn_provider(d.options, d.log, d.metrics);
+                                                 store::make_timed_store(std::move(p.store), d.metrics),
+                                                 std::move(p.broker), std::move(p.hooks));
+        d.state->turn = std::move(p.turn);
     } catch (std::exception const& e) {
         why = e.what();
         return make_error_code(errc::internal);
@@ -108,7 +137,7 @@ boost::system::error_code server::start(std::string& why)
     add_ops_routes(d.routes, !private_metrics);
     if (private_metrics)
         add_metrics_route(d.metrics_routes);
-    add_auth_routes(d.routes, std::make_shared<log_reset_notifier>(d.log, d.options.dev));
+    add_auth_routes(d.routes, std::move(p.reset_notifier));
     add_device_routes(d.routes);
     add_tunnel_routes(d.routes);
     add_turn_routes(d.routes);
@@ -203,7 +232,7 @@ void server::impl::sweep_history()
     history_timer->async_wait([this](boost::system::error_code ec) {
         if (ec)
             return;
-        state->broker.sweep(std::chrono::steady_clock::now());
+        state->broker->sweep(std::chrono::steady_clock::now());
         sweep_history();
     });
 }

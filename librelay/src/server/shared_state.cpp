@@ -78,7 +78,7 @@ server_metrics::server_metrics(telemetry::registry& r)
 
 
 shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry::registry& r,
-                           std::unique_ptr<store::store> s)
+                           std::unique_ptr<store::store> s, std::shared_ptr<routing::broker> b, relay::server::hooks h)
     : options(std::move(opts)),
       log(l),
       metrics(r),
@@ -88,9 +88,8 @@ shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry:
       ended_logins(options.access_ttl + jwt.leeway() + std::chrono::seconds(1)),
       passwords(auth::scrypt_params{options.scrypt_log_n, 8, 1}),
       device_secrets(options.secret_key),
-      broker(routing::replay_limits{options.replay_max_events, options.replay_max_age, options.replay_max_bytes,
-                                    options.replay_max_total_bytes},
-             &r),
+      broker(std::move(b)),
+      hooks(std::move(h)),
       webrtc(routing::webrtc_limits{options.webrtc_max_per_device, options.webrtc_offer_timeout,
                                     options.webrtc_answer_timeout}),
       tunnel_allow(make_tunnel_policy(options))

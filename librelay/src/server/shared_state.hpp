@@ -13,8 +13,9 @@
 #include <relay/auth/secret_box.hpp>
 #include <relay/auth/throttle.hpp>
 #include <relay/routing/hub.hpp>
-#include <relay/routing/in_process_broker.hpp>
+#include <relay/routing/broker.hpp>
 #include <relay/routing/webrtc_registry.hpp>
+#include <relay/server/hooks.hpp>
 #include <relay/server/options.hpp>
 #include <relay/store/store.hpp>
 #include <relay/telemetry/log.hpp>
@@ -110,7 +111,7 @@ private:
 struct shared_state {
     /** Throws std::invalid_argument when a secret or key in `opts` is unusable. */
     shared_state(server_options opts, telemetry::logger& l, telemetry::registry& r,
-                 std::unique_ptr<store::store> s);
+                 std::unique_ptr<store::store> s, std::shared_ptr<routing::broker> b, relay::server::hooks h);
 
     server_options const options;
     telemetry::logger& log;
@@ -137,8 +138,12 @@ struct shared_state {
      * failures down but never refuse a correct signature. */
     auth::failure_delay device_failures;
 
-    routing::in_process_broker broker;
-    routing::hub hub{broker};
+    /** The broker part (parts.hpp): in-process unless the embedder or relayd gave another. */
+    std::shared_ptr<routing::broker> const broker;
+    routing::hub hub{*broker};
+
+    /** The embedder's callbacks (hooks.hpp); call them through call_hook. */
+    relay::server::hooks const hooks;
 
     /** TLS when RELAY_TLS_CERT/RELAY_TLS_KEY are set; null for plain HTTP. */
     std::shared_ptr<tls_config> tls;
@@ -172,5 +177,23 @@ struct shared_state {
     /** HTTP requests being handled right now (shutdown waits for them). */
     std::atomic<int> requests_in_flight{0};
 };
+
+/**
+ * Calls `hook` with `args` when it is set. An exception from the embedder's code is logged as
+ * `hook_failed` and goes no further: a hook only observes, it cannot break a connection.
+ */
+template <class Hook, class... Args>
+void call_hook(telemetry::logger& log, std::string_view name, Hook const& hook, Args const&... args)
+{
+    if (!hook)
+        return;
+    try {
+        hook(args...);
+    } catch (std::exception const& e) {
+        log.error("hook_failed", {{"hook", name}, {"what", e.what()}});
+    } catch (...) {
+        log.error("hook_failed", {{"hook", name}});
+    }
+}
 
 } // namespace relay::server

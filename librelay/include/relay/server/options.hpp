@@ -38,7 +38,8 @@ struct server_options {
      */
     std::chrono::microseconds busy_poll{0};
 
-    // Store (RELAY_DATABASE): a SQLite path, ":memory:", or later a postgresql:// URL.
+    /** Store (RELAY_DATABASE): a SQLite path or ":memory:" (a postgresql:// URL is refused as not
+     * supported yet). Opened by start() only when `parts::store` is empty (parts.hpp). */
     std::string database = "relay.db";
 
     // Access tokens (RELAY_JWT_SECRET, RELAY_ACCESS_TTL, RELAY_REFRESH_TTL).
@@ -61,15 +62,10 @@ struct server_options {
      */
     std::vector<std::string> trusted_proxies;
 
-    // TURN (section 4 of the contract).
-    std::string turn_provider = "none";  // coturn | cloudflare | none
-    std::vector<std::string> turn_secrets; // RELAY_TURN_SECRET (comma-separated: first signs, all verify)
-    std::vector<std::string> turn_urls;
-    std::chrono::seconds turn_ttl{86400};
-    std::vector<std::string> stun_urls;
-    std::string cf_turn_key_id;
-    std::string cf_turn_api_token;
-    std::string cf_api_base = "https://rtc.live.cloudflare.com/v1";
+    // TURN (section 4 of the contract). Which provider issues credentials is a part (parts.hpp):
+    // relayd builds it from RELAY_TURN_PROVIDER and its settings.
+    std::chrono::seconds turn_ttl{86400};  ///< RELAY_TURN_TTL: lifetime of issued credentials
+    std::vector<std::string> stun_urls;    ///< RELAY_STUN_URLS; the default provider's STUN list
 
     // TLS (RELAY_TLS_CERT, RELAY_TLS_KEY): both set means https/wss.
     std::string tls_cert;

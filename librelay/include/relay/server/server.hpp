@@ -1,8 +1,7 @@
 #pragma once
 /** @file The relay server: HTTP API and both WebSocket endpoints on one listener. */
 #include <relay/server/options.hpp>
-#include <relay/telemetry/log.hpp>
-#include <relay/telemetry/metrics.hpp>
+#include <relay/server/parts.hpp>
 
 #include <boost/system/error_code.hpp>
 
@@ -11,18 +10,19 @@
 namespace relay::server {
 
 /**
- * Owns the listener, the I/O threads and the shared state. Create it, `start()` it (which binds
- * and may fail with a reason), then `run()` it on the calling thread until `stop()`.
- * The logger and the metrics registry are the caller's and must outlive the server.
+ * Owns the listener, the I/O threads and the services its sessions share. Create it from the
+ * options and the parts (empty parts get the defaults listed in parts.hpp), `start()` it (which
+ * binds and may fail with a reason), then `run()` it on the calling thread until `stop()`.
  */
 class server {
 public:
-    server(server_options options, telemetry::logger& log, telemetry::registry& metrics);
+    server(server_options options, parts p = {});
     ~server();
     server(server const&) = delete;
     server& operator=(server const&) = delete;
 
-    /** Opens the store and binds the listener. On failure, `why` says what went wrong. */
+    /** Fills in the default parts (opening the store unless one was given) and binds the
+     * listener. On failure, `why` says what went wrong. */
     boost::system::error_code start(std::string& why);
 
     /** The bound port (useful when options.port was 0). */

@@ -2,7 +2,7 @@
 // detection, logout, password reset. docs/api.md describes every answer.
 #include "server/api/api_common.hpp"
 #include "server/access.hpp"
-#include "server/api/reset_notifier.hpp"
+#include <relay/server/reset_notifier.hpp>
 #include "server/blocking.hpp"
 #include "server/http/http_util.hpp"
 #include "server/api/api_common.hpp"

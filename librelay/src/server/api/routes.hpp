@@ -2,18 +2,7 @@
 // Each file routes_<area>.cpp adds its endpoints to the table.
 #include <memory>
 
-namespace relay::telemetry {
-class logger;
-class registry;
-} // namespace relay::telemetry
-
-namespace relay::turn {
-class provider;
-} // namespace relay::turn
-
 namespace relay::server {
-
-struct server_options;
 
 class router;
 class reset_notifier;
@@ -26,7 +15,7 @@ void add_ops_routes(router& r, bool with_metrics = true);
 void add_metrics_route(router& r);
 
 /** POST /api/auth/{register,login,refresh,logout,password-reset,password-reset/confirm};
- * password-reset tokens are handed to `notifier` (see api_reset_notifier.hpp). */
+ * password-reset tokens are handed to `notifier` (relay/server/reset_notifier.hpp). */
 void add_auth_routes(router& r, std::shared_ptr<reset_notifier> notifier);
 
 /** /api/devices, /api/devices/{id}, …/secret, …/members, …/members/{user_id}. */
@@ -34,11 +23,6 @@ void add_device_routes(router& r);
 
 /** GET and POST /api/turn/credentials (routes_turn.cpp). */
 void add_turn_routes(router& r);
-
-/** The TURN provider RELAY_TURN_PROVIDER names, configured from `options`. Throws
- * std::invalid_argument when the configuration is unusable. */
-std::shared_ptr<turn::provider> make_turn_provider(server_options const& options, telemetry::logger& log,
-                                                   telemetry::registry& metrics);
 
 /** ANY /api/devices/{id}/rest/{path...}: the REST tunnel (contract section 5). */
 void add_tunnel_routes(router& r);

@@ -7,14 +7,8 @@
 #include "server/shared_state.hpp"
 #include "server/turn_credentials.hpp"
 
-#include <relay/turn/cloudflare.hpp>
-#include <relay/turn/coturn.hpp>
-#include <relay/turn/none.hpp>
-
 #include <boost/beast/http/field.hpp>
 #include <boost/json/value_from.hpp>
-
-#include <stdexcept>
 
 namespace relay::server {
 namespace {
@@ -65,40 +59,6 @@ net::awaitable<http_response> post_credentials(request_context& ctx)
 }
 
 } // namespace
-
-std::shared_ptr<turn::provider> make_turn_provider(server_options const& options, telemetry::logger& log,
-                                                   telemetry::registry& metrics)
-{
-    if (options.turn_provider == "coturn") {
-        auto provider = std::make_shared<turn::coturn_provider>(
-            turn::coturn_options{options.turn_secrets, options.turn_urls, options.stun_urls, {}});
-        // Fingerprints, never the secrets: enough to tell whether coturn has the same one.
-        std::string fingerprints;
-        for (auto const& secret : options.turn_secrets)
-            fingerprints += (fingerprints.empty() ? "" : ",") + turn::secret_fingerprint(secret);
-        log.info("turn_provider", {{"provider", "coturn"}, {"secret_sha256_prefixes", fingerprints},
-                                   {"signing", turn::secret_fingerprint(options.turn_secrets.front())}});
-        return provider;
-    }
-    if (options.turn_provider == "cloudflare") {
-        turn::cloudflare_options cf;
-        cf.key_id = options.cf_turn_key_id;
-        cf.api_token = options.cf_turn_api_token;
-        cf.api_base = options.cf_api_base;
-        cf.stun_urls = options.stun_urls;
-        cf.log = &log;
-        cf.metrics = &metrics;
-        auto provider = std::make_shared<turn::cloudflare_provider>(std::move(cf));
-        log.info("turn_provider", {{"provider", "cloudflare"}, {"api_base", options.cf_api_base}});
-        return provider;
-    }
-    if (options.turn_provider == "none") {
-        log.info("turn_provider", {{"provider", "none"}, {"stun_urls", options.stun_urls.size()}});
-        return std::make_shared<turn::none_provider>(options.stun_urls);
-    }
-    throw std::invalid_argument("RELAY_TURN_PROVIDER must be coturn, cloudflare or none, not '" +
-                                options.turn_provider + "'");
-}
 
 void add_turn_routes(router& r)
 {

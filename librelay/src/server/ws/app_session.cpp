@@ -116,7 +116,7 @@ net::awaitable<void> app_session::authenticate(std::string const& token)
         ids.push_back(a.device.device_id);
     }
     for (auto const& id : ids)
-        state_->broker.subscribe(id, self());
+        state_->broker->subscribe(id, self());
     for (auto& [id, role] : changes_while_loading_)
         apply_access(id, role);
     changes_while_loading_.clear();
@@ -131,6 +131,7 @@ net::awaitable<void> app_session::authenticate(std::string const& token)
     }
     enqueue(protocol::encode(ok));
     state_->log.info("app_connected", {{"user_id", user_id_}, {"client", client_}, {"devices", ok.devices.size()}});
+    call_hook(state_->log, "on_app_connected", state_->hooks.on_app_connected, user_id_);
 }
 
 net::awaitable<void> app_session::on_message(std::string_view text)
@@ -258,6 +259,7 @@ void app_session::handle(protocol::app_command const& m)
     robot->send(std::make_shared<std::string const>(protocol::encode(protocol::forward_to_robot(m, user_id_))));
     state_->metrics.messages_routed.inc();
     enqueue(protocol::encode(protocol::ack{m.id, m.device_id}));
+    call_hook(state_->log, "on_command", state_->hooks.on_command, user_id_, m);
 }
 
 namespace {
@@ -299,7 +301,7 @@ void app_session::handle(protocol::resume const& m)
 bool app_session::replay_page(std::string const& device_id, device_state& d, replay_progress& p)
 {
     auto const& o = state_->options;
-    auto page = state_->broker.history(device_id, p.cursor,
+    auto page = state_->broker->history(device_id, p.cursor,
                                        {replay_share(o.send_queue_max_messages), replay_share(o.send_queue_max_bytes)});
     // Every page must be complete: one that is not found events gone since the last page.
     p.complete = p.complete && page.complete;
@@ -543,7 +545,7 @@ void app_session::apply_access(std::string const& device_id, std::optional<proto
         return;
     }
     devices_.erase(device_id);
-    state_->broker.unsubscribe(device_id, this);
+    state_->broker->unsubscribe(device_id, this);
     end_my_sessions(device_id, "access_revoked");
     if (devices_.empty() && !closing()) {
         state_->log.info("app_access_revoked", {{"user_id", user_id_}, {"client", client_}});

@@ -45,13 +45,14 @@ net::awaitable<void> device_session::run()
     // connection (4409) leaves quietly.
     if (state_->hub.detach_robot(device_id_, this)) {
         auto now = std::chrono::system_clock::now();
-        state_->broker.publish_transient(
+        state_->broker->publish_transient(
             device_id_, std::make_shared<std::string const>(protocol::encode(protocol::presence_event(device_id_, false, now))));
         // Commands this robot will never answer now: their senders hear so at once.
         for (auto const& [id, app] : state_->hub.take_all_commands(device_id_))
             app->send(std::make_shared<std::string const>(
                 protocol::encode_error(errc::device_offline, "the robot disconnected before answering", id)));
         fail_tunnels("the robot disconnected before answering");
+        call_hook(state_->log, "on_robot_offline", state_->hooks.on_robot_offline, device_id_);
     }
     record_seen(std::nullopt, std::nullopt);
     state_->log.info("robot_disconnected", {{"device_id", device_id_}, {"client", client_}});
@@ -154,9 +155,10 @@ net::awaitable<void> device_session::authenticate(protocol::device_auth const& m
         // Requests the replaced connection took will never be answered by this one.
         fail_tunnels("the robot reconnected before answering");
     } else {
-        state_->broker.publish_transient(
+        state_->broker->publish_transient(
             device_id_, std::make_shared<std::string const>(
                             protocol::encode(protocol::presence_event(device_id_, true, std::chrono::system_clock::now()))));
+        call_hook(state_->log, "on_robot_online", state_->hooks.on_robot_online, device_id_);
     }
     record_seen(std::nullopt, std::nullopt);
     state_->log.info("robot_connected", {{"device_id", device_id_}, {"client", client_}, {"replaced", previous != nullptr}});
@@ -172,7 +174,7 @@ void device_session::handle(protocol::robot_event const& m)
     auto arrived = std::chrono::steady_clock::now();
     auto ts = std::chrono::system_clock::now();
     // The event's frame is built once, inside publish, and shared by every app that receives it.
-    state_->broker.publish(device_id_, [&](std::uint64_t seq) {
+    state_->broker->publish(device_id_, [&](std::uint64_t seq) {
         return std::make_shared<std::string const>(protocol::encode(protocol::forward_to_apps(m, device_id_, seq, ts)));
     });
     state_->metrics.routing_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count());

@@ -1,6 +1,7 @@
 #pragma once
-// How password-reset tokens reach their users. The relay itself sends no email: a deployment
-// plugs in a notifier (SMTP, a transactional-mail API, a chat bot…); the default only logs.
+/** @file How password-reset tokens reach their users. The relay itself sends no email: a
+ * deployment plugs in a notifier (SMTP, a transactional-mail API, a chat bot…) through
+ * `parts::reset_notifier` (parts.hpp); the default only logs. */
 #include <string>
 
 namespace relay::telemetry {

@@ -1,4 +1,4 @@
-#include "server/api/reset_notifier.hpp"
+#include <relay/server/reset_notifier.hpp>
 
 #include <relay/telemetry/log.hpp>
 

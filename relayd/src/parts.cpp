@@ -1,0 +1,88 @@
+#include "parts.hpp"
+
+#include <relay/routing/in_process_broker.hpp>
+#include <relay/turn/cloudflare.hpp>
+#include <relay/turn/coturn.hpp>
+#include <relay/turn/none.hpp>
+
+#include <stdexcept>
+
+namespace relayd {
+
+namespace server = relay::server;
+namespace telemetry = relay::telemetry;
+namespace turn = relay::turn;
+
+std::shared_ptr<turn::provider> make_turn_provider(turn_settings const& settings, server::server_options const& options,
+                                                   telemetry::logger& log, telemetry::registry& metrics)
+{
+    if (settings.provider == "coturn") {
+        auto provider = std::make_shared<turn::coturn_provider>(
+            turn::coturn_options{settings.secrets, settings.urls, options.stun_urls, {}});
+        // Fingerprints, never the secrets: enough to tell whether coturn has the same one.
+        std::string fingerprints;
+        for (auto const& secret : settings.secrets)
+            fingerprints += (fingerprints.empty() ? "" : ",") + turn::secret_fingerprint(secret);
+        log.info("turn_provider", {{"provider", "coturn"}, {"secret_sha256_prefixes", fingerprints},
+                                   {"signing", turn::secret_fingerprint(settings.secrets.front())}});
+        return provider;
+    }
+    if (settings.provider == "cloudflare") {
+        turn::cloudflare_options cf;
+        cf.key_id = settings.cf_key_id;
+        cf.api_token = settings.cf_api_token;
+        cf.api_base = settings.cf_api_base;
+        cf.stun_urls = options.stun_urls;
+        cf.log = &log;
+        cf.metrics = &metrics;
+        auto provider = std::make_shared<turn::cloudflare_provider>(std::move(cf));
+        log.info("turn_provider", {{"provider", "cloudflare"}, {"api_base", settings.cf_api_base}});
+        return provider;
+    }
+    if (settings.provider == "none") {
+        log.info("turn_provider", {{"provider", "none"}, {"stun_urls", options.stun_urls.size()}});
+        return std::make_shared<turn::none_provider>(options.stun_urls);
+    }
+    throw std::invalid_argument("RELAY_TURN_PROVIDER must be coturn, cloudflare or none, not '" + settings.provider +
+                                "'");
+}
+
+std::optional<server::parts> make_parts(config const& cfg, std::shared_ptr<telemetry::logger> log,
+                                        std::shared_ptr<telemetry::registry> metrics, std::string& why)
+{
+    auto const& options = cfg.server;
+    server::parts p;
+
+    // The store: open_store picks the backend by the scheme of RELAY_DATABASE.
+    relay::store::store_options store_opts;
+    store_opts.log = log.get();
+    auto opened = relay::store::open_store(options.database, store_opts);
+    if (!opened) {
+        why = opened.error().message;
+        return std::nullopt;
+    }
+    p.store = std::move(*opened);
+
+    // The broker: one process keeps channels and history in memory. A RELAY_REDIS_URL setting
+    // will pick a Redis broker here, so that several relayd processes share channels.
+    p.broker = std::make_shared<relay::routing::in_process_broker>(
+        relay::routing::replay_limits{options.replay_max_events, options.replay_max_age, options.replay_max_bytes,
+                                      options.replay_max_total_bytes},
+        metrics.get());
+
+    try {
+        p.turn = make_turn_provider(cfg.turn, options, *log, *metrics);
+    } catch (std::exception const& e) {
+        why = e.what();
+        return std::nullopt;
+    }
+
+    // No mail is sent: in dev mode the token is logged, otherwise an operator hands one out
+    // with `relayd user reset-token EMAIL`.
+    p.reset_notifier = std::make_shared<server::log_reset_notifier>(*log, options.dev);
+    p.log = std::move(log);
+    p.metrics = std::move(metrics);
+    return p;
+}
+
+} // namespace relayd
