@@ -22,15 +22,3 @@ message(STATUS "consumer said: ${out}")
 if(NOT rc EQUAL 0 OR NOT out MATCHES "DEVICE_OFFLINE 503")
   message(FATAL_ERROR "the consumer did not run as expected: ${rc} ${out}")
 endif()
-
-# examples/embed builds against the installed package as an embedder's own program would.
-execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/embed -B ${WORK_DIR}/embed
-  -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release
-  RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "configuring examples/embed against the installed package failed: ${rc}")
-endif()
-execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/embed RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "building examples/embed against the installed package failed: ${rc}")
-endif()

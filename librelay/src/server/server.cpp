@@ -1,10 +1,9 @@
 #include <relay/server/server.hpp>
 
 #include "server/http/http_session.hpp"
-#include "server/http/metrics_listener.hpp"
 #include "server/http/router.hpp"
 #include "server/api/routes.hpp"
-#include "server/shared_state.hpp"
+#include "server/services.hpp"
 #include "server/webrtc.hpp"
 #include "server/ws/write_batch.hpp"
 #include "server/ws/ws_connection.hpp"
@@ -16,6 +15,7 @@
 #include <relay/store/timed_store.hpp>
 #include <relay/turn/none.hpp>
 
+#include <functional>
 #include <thread>
 
 namespace relay::server {
@@ -44,10 +44,10 @@ struct server::impl {
         return *contexts[next.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
     }
 
-    /** How an accepted connection is served: serve_http or serve_metrics_http. */
-    using serve_fn = net::awaitable<void> (*)(std::shared_ptr<shared_state>, router const&, tcp::socket);
+    /** How an accepted connection is served: serve_http or serve_metrics_http with what it needs. */
+    using serve_fn = std::function<net::awaitable<void>(tcp::socket)>;
 
-    net::awaitable<void> accept_loop(tcp::acceptor& from, router const& table, serve_fn serve);
+    net::awaitable<void> accept_loop(tcp::acceptor& from, serve_fn serve);
     boost::system::error_code listen(tcp::acceptor& a, std::string const& host, std::uint16_t port,
                                      std::string_view setting, std::string& why);
     void sweep_webrtc();
@@ -66,7 +66,7 @@ struct server::impl {
     std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
     std::atomic<std::size_t> next{0};
 
-    std::shared_ptr<shared_state> state;
+    std::shared_ptr<services> state;
     router routes;
     std::unique_ptr<tcp::acceptor> acceptor;
     // The private metrics listener (options.metrics_port), with a table holding only /metrics.
@@ -116,33 +116,31 @@ boost::system::error_code server::start(std::string& why)
         p.reset_notifier = std::make_shared<log_reset_notifier>(d.log, d.options.dev);
     try {
         // Every store call is timed into relay_store_duration_seconds{op} (docs/metrics.md).
-        d.state = std::make_shared<shared_state>(d.options, d.log, d.metrics,
-                                                 store::make_timed_store(std::move(p.store), d.metrics),
-                                                 std::move(p.broker), std::move(p.hooks));
-        d.state->turn = std::move(p.turn);
+        d.state = std::make_shared<services>(d.options, d.log, d.metrics,
+                                             store::make_timed_store(std::move(p.store), d.metrics),
+                                             std::move(p.broker), std::move(p.turn), std::move(p.hooks));
     } catch (std::exception const& e) {
         why = e.what();
         return make_error_code(errc::internal);
     }
     if (!d.options.tls_cert.empty()) {
-        d.state->tls = tls_config::load(d.options.tls_cert, d.options.tls_key, why);
-        if (!d.state->tls)
+        d.state->rt.tls = tls_config::load(d.options.tls_cert, d.options.tls_key, why);
+        if (!d.state->rt.tls)
             return make_error_code(errc::internal);
     }
     // Sessions that were live when a previous process died end now, with a reason.
     auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-    (void)d.state->store->end_open_sessions(now.count(), "relay_restart");
+    (void)d.state->rt.store->end_open_sessions(now.count(), "relay_restart");
     // With a private metrics listener, /metrics is served there only, never on the public port.
     bool const private_metrics = d.options.metrics_port.has_value();
-    add_ops_routes(d.routes, !private_metrics);
+    auto& [rt, live, auth] = *d.state;
+    add_ops_routes(d.routes, rt, !private_metrics);
     if (private_metrics)
-        add_metrics_route(d.metrics_routes);
-    add_auth_routes(d.routes, std::move(p.reset_notifier));
-    add_device_routes(d.routes);
-    add_tunnel_routes(d.routes);
-    add_turn_routes(d.routes);
-    // /health says "degraded" while the TURN provider cannot issue credentials.
-    d.state->health_checks.push_back({"turn", [turn = d.state->turn] { return turn->health(); }});
+        add_metrics_route(d.metrics_routes, rt);
+    add_auth_routes(d.routes, rt, auth, std::move(p.reset_notifier));
+    add_device_routes(d.routes, rt, auth, live);
+    add_tunnel_routes(d.routes, rt, auth, live);
+    add_turn_routes(d.routes, rt, auth);
 
     d.acceptor = std::make_unique<tcp::acceptor>(*d.contexts.front());
     if (auto ec = d.listen(*d.acceptor, d.options.host, d.options.port, "RELAY_HOST", why))
@@ -184,7 +182,7 @@ std::uint16_t server::port() const noexcept
     return impl_->bound_port;
 }
 
-net::awaitable<void> server::impl::accept_loop(tcp::acceptor& from, router const& table, serve_fn serve)
+net::awaitable<void> server::impl::accept_loop(tcp::acceptor& from, serve_fn serve)
 {
     for (;;) {
         auto& context = next_context();
@@ -198,7 +196,7 @@ net::awaitable<void> server::impl::accept_loop(tcp::acceptor& from, router const
             co_await pause.async_wait(use_tuple);
             continue;
         }
-        net::co_spawn(context, serve(state, table, std::move(socket)),
+        net::co_spawn(context, serve(std::move(socket)),
                       [&l = log](std::exception_ptr e) {
                           if (!e) return;
                           try {
@@ -217,8 +215,8 @@ void server::impl::sweep_webrtc()
     sweep_timer->async_wait([this](boost::system::error_code ec) {
         if (ec)
             return;
-        for (auto const& [session, why] : state->webrtc.expire(std::chrono::steady_clock::now()))
-            finish_webrtc_session(*state, session, protocol::closed_by::relay, why, notify::both);
+        for (auto const& [session, why] : state->live.webrtc.expire(std::chrono::steady_clock::now()))
+            finish_webrtc_session(state->rt, state->live, session, protocol::closed_by::relay, why, notify::both);
         sweep_webrtc();
     });
 }
@@ -232,7 +230,7 @@ void server::impl::sweep_history()
     history_timer->async_wait([this](boost::system::error_code ec) {
         if (ec)
             return;
-        state->broker->sweep(std::chrono::steady_clock::now());
+        state->live.broker->sweep(std::chrono::steady_clock::now());
         sweep_history();
     });
 }
@@ -247,13 +245,22 @@ void server::run()
     // Logged before "listening", so whoever waits for that line also knows the metrics port.
     if (d.metrics_acceptor) {
         d.log.info("metrics_listening", {{"host", d.options.metrics_host}, {"port", d.metrics_bound_port}});
-        net::co_spawn(*d.contexts.front(), d.accept_loop(*d.metrics_acceptor, d.metrics_routes, serve_metrics_http),
+        net::co_spawn(*d.contexts.front(),
+                      d.accept_loop(*d.metrics_acceptor,
+                                    [rt = runtime_of(d.state), &table = d.metrics_routes](tcp::socket socket) {
+                                        return serve_metrics_http(rt, table, std::move(socket));
+                                    }),
                       net::detached);
     }
     d.log.info("listening", {{"host", d.options.host}, {"port", d.bound_port},
                              {"threads", d.contexts.size()}, {"busy_poll_us", d.options.busy_poll.count()},
-                             {"tls", d.state->tls != nullptr}});
-    net::co_spawn(*d.contexts.front(), d.accept_loop(*d.acceptor, d.routes, serve_http), net::detached);
+                             {"tls", d.state->rt.tls != nullptr}});
+    net::co_spawn(*d.contexts.front(),
+                  d.accept_loop(*d.acceptor,
+                                [state = d.state, &table = d.routes](tcp::socket socket) {
+                                    return serve_http(state, table, std::move(socket));
+                                }),
+                  net::detached);
     std::vector<std::thread> threads;
     auto busy_poll = d.options.busy_poll;
     for (std::size_t i = 1; i < d.contexts.size(); ++i)
@@ -261,7 +268,7 @@ void server::run()
     write_batcher::drive(*d.contexts.front(), busy_poll);
     for (auto& t : threads)
         t.join();
-    d.state->blocking.join();
+    d.state->rt.blocking.join();
     d.log.info("stopped");
 }
 
@@ -269,15 +276,15 @@ void server::impl::finish_stop(std::chrono::steady_clock::time_point deadline)
 {
     // In-flight HTTP requests (REST-tunnel calls among them) may finish within the grace period;
     // robots stay connected meanwhile so their answers can still arrive.
-    if (state->requests_in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (state->rt.requests_in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
         drain_timer->expires_after(std::chrono::milliseconds(20));
         drain_timer->async_wait([this, deadline](boost::system::error_code) { finish_stop(deadline); });
         return;
     }
     // Requests still waiting for a robot are answered now rather than left to the close handshakes.
-    for (auto const& waiter : state->hub.take_every_tunnel())
+    for (auto const& waiter : state->live.hub.take_every_tunnel())
         waiter->fail(errc::device_offline, "the relay is restarting; try again shortly");
-    for (auto const& c : state->connections.of_kind("robot"))
+    for (auto const& c : state->live.connections.of_kind("robot"))
         c->post_close(protocol::close_code::service_restart);
     // A moment for the close handshakes, bounded, then every thread returns.
     auto closes_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -286,7 +293,7 @@ void server::impl::finish_stop(std::chrono::steady_clock::time_point deadline)
 
 void server::impl::wait_for_closes(std::chrono::steady_clock::time_point deadline)
 {
-    if ((state->connections.size() > 0 || state->requests_in_flight.load() > 0) &&
+    if ((state->live.connections.size() > 0 || state->rt.requests_in_flight.load() > 0) &&
         std::chrono::steady_clock::now() < deadline) {
         drain_timer->expires_after(std::chrono::milliseconds(20));
         drain_timer->async_wait([this, deadline](boost::system::error_code) { wait_for_closes(deadline); });
@@ -301,9 +308,9 @@ void server::impl::wait_for_closes(std::chrono::steady_clock::time_point deadlin
 std::string server::reload_tls()
 {
     auto& d = *impl_;
-    if (!d.state || !d.state->tls)
+    if (!d.state || !d.state->rt.tls)
         return "TLS is not configured (RELAY_TLS_CERT, RELAY_TLS_KEY)";
-    auto why = d.state->tls->reload();
+    auto why = d.state->rt.tls->reload();
     if (why.empty())
         d.log.info("tls_reloaded", {{"cert", d.options.tls_cert}});
     else
@@ -315,7 +322,7 @@ void server::stop()
 {
     auto& d = *impl_;
     net::post(*d.contexts.front(), [&d] {
-        if (d.state->stopping.exchange(true))
+        if (d.state->rt.stopping.exchange(true))
             return;
         d.log.info("stopping", {{"grace_s", d.options.shutdown_grace.count()}});
         boost::system::error_code ec;
@@ -327,7 +334,7 @@ void server::stop()
         if (d.history_timer)
             d.history_timer->cancel();
         // Apps are told at once to reconnect elsewhere (1012); robots once the drain is over.
-        for (auto const& c : d.state->connections.of_kind("app"))
+        for (auto const& c : d.state->live.connections.of_kind("app"))
             c->post_close(protocol::close_code::service_restart);
         d.drain_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
         d.finish_stop(std::chrono::steady_clock::now() + d.options.shutdown_grace);

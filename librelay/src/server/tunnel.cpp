@@ -2,7 +2,7 @@
 
 #include "auth/utf8.hpp"
 #include "server/http/http_util.hpp"
-#include "server/shared_state.hpp"
+#include "server/services.hpp"
 
 #include <relay/auth/crypto.hpp>
 #include <relay/protocol/base64.hpp>
@@ -239,13 +239,13 @@ bool is_stripped_answer_header(std::string_view name)
            (name.size() > cors.size() && beast::iequals(name.substr(0, cors.size()), cors));
 }
 
-net::awaitable<tunnel_outcome> tunnel_call(shared_state& state, tunnel_request const& req)
+net::awaitable<tunnel_outcome> tunnel_call(runtime& rt, live_service& live, tunnel_request const& req)
 {
     tunnel_outcome out;
     auto fail = [&](errc code, std::string message) {
         out.code = code;
         out.message = std::move(message);
-        state.metrics.registry
+        rt.metrics.registry
             .get_counter("relay_tunnel_requests_total", "REST-tunnel requests by outcome.",
                          {{"outcome", std::string(wire_name(code))}})
             .inc();
@@ -255,17 +255,17 @@ net::awaitable<tunnel_outcome> tunnel_call(shared_state& state, tunnel_request c
         co_return fail(errc::forbidden, "viewers may only GET through the tunnel");
     if (auto why = check_tunnel_path(req.path); !why.empty())
         co_return fail(errc::path_not_allowed, why);
-    if (!state.tunnel_allow.allows(req.method, req.path))
+    if (!rt.tunnel_allow.allows(req.method, req.path))
         co_return fail(errc::path_not_allowed, req.method + " " + req.path + " is not on the tunnel's allow list");
-    auto robot = state.hub.robot(req.device_id);
+    auto robot = live.hub.robot(req.device_id);
     if (!robot)
         co_return fail(errc::device_offline, "the robot is not connected");
 
     auto started = std::chrono::steady_clock::now();
     auto waiter = std::make_shared<tunnel_wait>(co_await net::this_coro::executor);
     std::string id = "t_" + auth::random_token(12);
-    if (!state.hub.register_tunnel(req.device_id, id, req.user_id, waiter, state.options.tunnel_max_per_device,
-                                    state.options.tunnel_max_per_user))
+    if (!live.hub.register_tunnel(req.device_id, id, req.user_id, waiter, rt.options.tunnel_max_per_device,
+                                    rt.options.tunnel_max_per_user))
         co_return fail(errc::rate_limited, "too many tunnelled requests in flight for this robot or user");
 
     protocol::robot_http_request forwarded{id, req.method, req.path, req.query, {}, req.body, req.body_b64};
@@ -274,20 +274,20 @@ net::awaitable<tunnel_outcome> tunnel_call(shared_state& state, tunnel_request c
             forwarded.headers.emplace(k, v);
     robot->send(std::make_shared<std::string const>(protocol::encode(forwarded)));
 
-    co_await waiter->wait(started + state.options.tunnel_timeout);
+    co_await waiter->wait(started + rt.options.tunnel_timeout);
     if (waiter->failure_)
         co_return fail(waiter->failure_->first, waiter->failure_->second);
     if (!waiter->response_) {
-        state.hub.take_tunnel(req.device_id, id); // a late answer will find nobody waiting
+        live.hub.take_tunnel(req.device_id, id); // a late answer will find nobody waiting
         co_return fail(errc::device_timeout, "the robot did not answer within " +
-                                                 std::to_string(state.options.tunnel_timeout.count()) + " s");
+                                                 std::to_string(rt.options.tunnel_timeout.count()) + " s");
     }
-    if (body_size(*waiter->response_) > state.options.tunnel_body_max)
+    if (body_size(*waiter->response_) > rt.options.tunnel_body_max)
         co_return fail(errc::body_too_large, "the robot's answer is larger than RELAY_TUNNEL_BODY_MAX");
-    state.metrics.registry
+    rt.metrics.registry
         .get_histogram("relay_tunnel_duration_seconds", "Time from a tunnelled request to the robot's answer.")
         .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    state.metrics.registry
+    rt.metrics.registry
         .get_counter("relay_tunnel_requests_total", "REST-tunnel requests by outcome.", {{"outcome", "ok"}})
         .inc();
     out.response = std::move(waiter->response_);

@@ -15,7 +15,8 @@
 
 namespace relay::server {
 
-struct shared_state;
+struct runtime;
+struct live_service;
 
 /**
  * The allow list: entries "METHOD /path/pattern" where a pattern segment `*` matches one path
@@ -80,6 +81,6 @@ struct tunnel_outcome {
  * headers. Runs on the caller's executor.
  * `req` must outlive the call (GCC 12: no temporaries in co_await, see blocking.hpp).
  */
-net::awaitable<tunnel_outcome> tunnel_call(shared_state& state, tunnel_request const& req);
+net::awaitable<tunnel_outcome> tunnel_call(runtime& rt, live_service& live, tunnel_request const& req);
 
 } // namespace relay::server

@@ -1,16 +1,16 @@
 #include "server/turn_credentials.hpp"
 
 #include "server/blocking.hpp"
-#include "server/shared_state.hpp"
+#include "server/services.hpp"
 
 namespace relay::server {
 
-net::awaitable<turn::credentials_result> issue_turn_credentials(shared_state& state, std::string const& subject)
+net::awaitable<turn::credentials_result> issue_turn_credentials(runtime& rt, std::string const& subject)
 {
-    auto const ttl = state.options.turn_ttl;
-    auto issued = co_await run_blocking(state.blocking, [&] { return state.turn->credentials(subject, ttl); });
+    auto const ttl = rt.options.turn_ttl;
+    auto issued = co_await run_blocking(rt.blocking, [&] { return rt.turn->credentials(subject, ttl); });
     if (!issued)
-        state.log.warn("turn_unavailable", {{"provider", state.turn->name()},
+        rt.log.warn("turn_unavailable", {{"provider", rt.turn->name()},
                                             {"subject", subject},
                                             {"reason", issued.error().reason}});
     co_return issued;

@@ -10,7 +10,7 @@
 
 namespace relay::server {
 
-struct shared_state;
+struct runtime;
 
 /**
  * Credentials for `subject` (a user id over HTTP, the device id for a robot) valid for
@@ -21,6 +21,6 @@ struct shared_state;
  * `subject` must be a named object that outlives the call (GCC 12 and co_await, see
  * docs/architecture.md).
  */
-net::awaitable<turn::credentials_result> issue_turn_credentials(shared_state& state, std::string const& subject);
+net::awaitable<turn::credentials_result> issue_turn_credentials(runtime& rt, std::string const& subject);
 
 } // namespace relay::server

@@ -1,6 +1,6 @@
 #include "server/webrtc.hpp"
 
-#include "server/shared_state.hpp"
+#include "server/services.hpp"
 
 #include <relay/protocol/codec.hpp>
 
@@ -15,10 +15,10 @@ std::int64_t unix_now()
 }
 
 /** The session, when `link` is its `from` end. */
-std::optional<routing::webrtc_session_view> session_of(shared_state& state, std::string const& id, webrtc_end from,
+std::optional<routing::webrtc_session_view> session_of(live_service& live, std::string const& id, webrtc_end from,
                                                        void const* link)
 {
-    auto s = state.webrtc.find(id);
+    auto s = live.webrtc.find(id);
     if (!s)
         return std::nullopt;
     void const* end = from == webrtc_end::app ? static_cast<void const*>(s->app.lock().get())
@@ -30,14 +30,14 @@ std::optional<routing::webrtc_session_view> session_of(shared_state& state, std:
 
 /** Sends an offer, answer or candidate on to the session's other end. */
 template <class Message>
-bool forward_signal(shared_state& state, webrtc_end from, void const* link, Message const& m,
+bool forward_signal(runtime& rt, live_service& live, webrtc_end from, void const* link, Message const& m,
                     std::optional<routing::webrtc_phase> reached = std::nullopt)
 {
-    auto s = session_of(state, m.session_id, from, link);
+    auto s = session_of(live, m.session_id, from, link);
     if (!s)
         return false;
     if (reached)
-        state.webrtc.advance(m.session_id, *reached, std::chrono::steady_clock::now());
+        live.webrtc.advance(m.session_id, *reached, std::chrono::steady_clock::now());
     auto frame = std::make_shared<std::string const>(protocol::encode(m));
     if (from == webrtc_end::app) {
         if (auto robot = s->robot.lock())
@@ -50,58 +50,63 @@ bool forward_signal(shared_state& state, webrtc_end from, void const* link, Mess
 
 } // namespace
 
-bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_offer const& m)
+bool handle_webrtc_signal(runtime& rt, live_service& live, webrtc_end from, void const* link,
+                          protocol::webrtc_offer const& m)
 {
     // Offers come from robots (contract section 4); an app sending one is not a session end for it.
-    return from == webrtc_end::robot && forward_signal(state, from, link, m, routing::webrtc_phase::offered);
+    return from == webrtc_end::robot && forward_signal(rt, live, from, link, m, routing::webrtc_phase::offered);
 }
 
-bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_answer const& m)
+bool handle_webrtc_signal(runtime& rt, live_service& live, webrtc_end from, void const* link,
+                          protocol::webrtc_answer const& m)
 {
-    return from == webrtc_end::app && forward_signal(state, from, link, m, routing::webrtc_phase::answered);
+    return from == webrtc_end::app && forward_signal(rt, live, from, link, m, routing::webrtc_phase::answered);
 }
 
-bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_ice const& m)
+bool handle_webrtc_signal(runtime& rt, live_service& live, webrtc_end from, void const* link,
+                          protocol::webrtc_ice const& m)
 {
-    return forward_signal(state, from, link, m);
+    return forward_signal(rt, live, from, link, m);
 }
 
-bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_close const& m)
+bool handle_webrtc_signal(runtime& rt, live_service& live, webrtc_end from, void const* link,
+                          protocol::webrtc_close const& m)
 {
-    if (!session_of(state, m.session_id, from, link))
+    if (!session_of(live, m.session_id, from, link))
         return false;
-    if (auto s = state.webrtc.remove(m.session_id)) {
+    if (auto s = live.webrtc.remove(m.session_id)) {
         bool by_app = from == webrtc_end::app;
-        finish_webrtc_session(state, *s, by_app ? protocol::closed_by::app : protocol::closed_by::robot,
+        finish_webrtc_session(rt, live, *s, by_app ? protocol::closed_by::app : protocol::closed_by::robot,
                               m.reason.value_or(""), by_app ? notify::robot : notify::app);
     }
     return true;
 }
 
-bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_stats const& m)
+bool handle_webrtc_signal(runtime& rt, live_service& live, webrtc_end from, void const* link,
+                          protocol::webrtc_stats const& m)
 {
-    auto s = session_of(state, m.session_id, from, link);
+    auto s = session_of(live, m.session_id, from, link);
     if (s)
-        record_webrtc_stats(state, *s, m);
+        record_webrtc_stats(rt, live, *s, m);
     return s.has_value();
 }
 
-void record_webrtc_start(shared_state& state, routing::webrtc_session_view const& session)
+void record_webrtc_start(runtime& rt, live_service& live, routing::webrtc_session_view const& session)
 {
-    state.metrics.webrtc_sessions.add();
-    state.metrics.registry.get_counter("relay_webrtc_sessions_started_total", "WebRTC sessions requested.").inc();
+    rt.metrics.webrtc_sessions.add();
+    rt.metrics.registry.get_counter("relay_webrtc_sessions_started_total", "WebRTC sessions requested.").inc();
     store::webrtc_session row;
     row.session_id = session.session_id;
     row.device_id = session.device_id;
     row.user_id = session.user_id;
     row.started_at = unix_now();
-    net::post(state.store_writes, [st = &state, row = std::move(row)] {
+    net::post(rt.store_writes, [st = &rt, row = std::move(row)] {
         if (auto r = st->store->insert_session(row); !r)
             st->log.warn("webrtc_history_failed", {{"session_id", row.session_id}, {"error", r.error().message()}});
     });
 }
 
-std::shared_ptr<std::string const> finish_webrtc_session(shared_state& state,
+std::shared_ptr<std::string const> finish_webrtc_session(runtime& rt, live_service& live,
                                                          routing::webrtc_session_view const& session,
                                                          protocol::closed_by by, std::string const& reason, notify who)
 {
@@ -113,14 +118,14 @@ std::shared_ptr<std::string const> finish_webrtc_session(shared_state& state,
     if (who != notify::app)
         if (auto robot = session.robot.lock())
             robot->send(frame);
-    state.metrics.webrtc_sessions.sub();
-    state.metrics.registry
+    rt.metrics.webrtc_sessions.sub();
+    rt.metrics.registry
         .get_counter("relay_webrtc_sessions_ended_total", "WebRTC sessions ended, by who ended them and why.",
                      {{"by", std::string(protocol::to_string(by))}, {"reason", reason.empty() ? "closed" : reason}})
         .inc();
-    state.log.info("webrtc_session_ended", {{"session_id", session.session_id}, {"device_id", session.device_id},
+    rt.log.info("webrtc_session_ended", {{"session_id", session.session_id}, {"device_id", session.device_id},
                                             {"by", protocol::to_string(by)}, {"reason", reason}});
-    net::post(state.store_writes, [st = &state, id = session.session_id, reason, by] {
+    net::post(rt.store_writes, [st = &rt, id = session.session_id, reason, by] {
         std::string why = reason.empty() ? "closed_by_" + std::string(protocol::to_string(by)) : reason;
         if (auto r = st->store->end_session(id, unix_now(), why); !r)
             st->log.warn("webrtc_history_failed", {{"session_id", id}, {"error", r.error().message()}});
@@ -128,27 +133,27 @@ std::shared_ptr<std::string const> finish_webrtc_session(shared_state& state,
     return frame;
 }
 
-void record_webrtc_stats(shared_state& state, routing::webrtc_session_view const& session,
+void record_webrtc_stats(runtime& rt, live_service& live, routing::webrtc_session_view const& session,
                          protocol::webrtc_stats const& stats)
 {
     auto now = std::chrono::steady_clock::now();
     if (stats.state == protocol::stats_state::failed) {
-        state.metrics.registry
+        rt.metrics.registry
             .get_counter("relay_webrtc_failures_total", "WebRTC sessions whose ends reported failure.",
                          {{"reason", "ice_failed"}})
             .inc();
         return;
     }
     bool first = session.phase != routing::webrtc_phase::connected;
-    state.webrtc.advance(session.session_id, routing::webrtc_phase::connected, now, stats.connection_type);
+    live.webrtc.advance(session.session_id, routing::webrtc_phase::connected, now, stats.connection_type);
     if (!first)
         return; // both ends report; the first report counts
     auto type = stats.connection_type ? std::string(protocol::to_string(*stats.connection_type)) : std::string("unknown");
-    state.metrics.registry
+    rt.metrics.registry
         .get_histogram("relay_webrtc_time_to_connected_seconds", "From webrtc_request to the first connected report.")
         .observe(std::chrono::duration<double>(now - session.created).count());
     // relay = through TURN; host/srflx/prflx = direct.
-    state.metrics.registry
+    rt.metrics.registry
         .get_counter("relay_webrtc_connections_total", "Connected WebRTC sessions by ICE candidate type.",
                      {{"type", type}})
         .inc();
@@ -156,7 +161,7 @@ void record_webrtc_stats(shared_state& state, routing::webrtc_session_view const
     std::optional<std::int64_t> rtt;
     if (stats.rtt_ms)
         rtt = std::llround(*stats.rtt_ms);
-    net::post(state.store_writes, [st = &state, id = session.session_id, type, rtt] {
+    net::post(rt.store_writes, [st = &rt, id = session.session_id, type, rtt] {
         if (auto r = st->store->mark_session_connected(id, unix_now(), type, rtt); !r)
             st->log.warn("webrtc_history_failed", {{"session_id", id}, {"error", r.error().message()}});
     });

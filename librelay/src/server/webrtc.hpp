@@ -10,7 +10,8 @@
 
 namespace relay::server {
 
-struct shared_state;
+struct runtime;
+struct live_service;
 
 /** Which end of a session a connection is. */
 enum class webrtc_end { app, robot };
@@ -22,11 +23,16 @@ enum class webrtc_end { app, robot };
  * tells the other end, stats are recorded. False when `link` is not that end of a live session;
  * the caller then answers SESSION_NOT_FOUND, and nothing reaches anyone.
  */
-bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_offer const& m);
-bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_answer const& m);
-bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_ice const& m);
-bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_close const& m);
-bool handle_webrtc_signal(shared_state& state, webrtc_end from, void const* link, protocol::webrtc_stats const& m);
+bool handle_webrtc_signal(runtime& rt, live_service& live, webrtc_end from, void const* link,
+                          protocol::webrtc_offer const& m);
+bool handle_webrtc_signal(runtime& rt, live_service& live, webrtc_end from, void const* link,
+                          protocol::webrtc_answer const& m);
+bool handle_webrtc_signal(runtime& rt, live_service& live, webrtc_end from, void const* link,
+                          protocol::webrtc_ice const& m);
+bool handle_webrtc_signal(runtime& rt, live_service& live, webrtc_end from, void const* link,
+                          protocol::webrtc_close const& m);
+bool handle_webrtc_signal(runtime& rt, live_service& live, webrtc_end from, void const* link,
+                          protocol::webrtc_stats const& m);
 
 /** Which ends hear of a session's end (the one that closed it already knows). */
 enum class notify { app, robot, both };
@@ -37,14 +43,15 @@ enum class notify { app, robot, both };
  * Returns that `webrtc_close` frame, for an end that queues it itself (on its own thread, to
  * order it before what it sends next).
  */
-std::shared_ptr<std::string const> finish_webrtc_session(shared_state& state, routing::webrtc_session_view const& session,
-                           protocol::closed_by by, std::string const& reason, notify who);
+std::shared_ptr<std::string const> finish_webrtc_session(runtime& rt, live_service& live,
+                                                         routing::webrtc_session_view const& session,
+                                                         protocol::closed_by by, std::string const& reason, notify who);
 
 /** Records a `webrtc_stats` report from either end (connected: time to connect, connection type). */
-void record_webrtc_stats(shared_state& state, routing::webrtc_session_view const& session,
+void record_webrtc_stats(runtime& rt, live_service& live, routing::webrtc_session_view const& session,
                          protocol::webrtc_stats const& stats);
 
 /** Stores a new session's start (on the ordered store-writes strand). */
-void record_webrtc_start(shared_state& state, routing::webrtc_session_view const& session);
+void record_webrtc_start(runtime& rt, live_service& live, routing::webrtc_session_view const& session);
 
 } // namespace relay::server

@@ -4,7 +4,7 @@
 #include "server/blocking.hpp"
 #include "server/http/http_util.hpp"
 #include "server/http/router.hpp"
-#include "server/shared_state.hpp"
+#include "server/services.hpp"
 
 #include <relay/protocol/validation.hpp>
 
@@ -44,9 +44,9 @@ or_answer<std::optional<std::string>> optional_string(boost::json::object const&
     return std::optional<std::string>(std::string(v->as_string()));
 }
 
-or_answer<std::string> authenticate(request_context const& ctx)
+or_answer<std::string> authenticate(auth_service const& auth, request_context const& ctx)
 {
-    auto user = verify_access_token(ctx.state, bearer_token(ctx.req));
+    auto user = auth.verify_access_token(bearer_token(ctx.req));
     if (user)
         return std::move(*user);
     bool expired = user.error() == make_error_code(errc::token_expired);
@@ -58,13 +58,13 @@ or_answer<std::string> authenticate(request_context const& ctx)
     return answer;
 }
 
-net::awaitable<or_answer<store::role>> require_role(shared_state& state, std::string const& user_id,
+net::awaitable<or_answer<store::role>> require_role(runtime& rt, std::string const& user_id,
                                                     std::string const& device_id, store::role needed)
 {
     // An id that cannot exist is answered like any unknown device, without asking the store.
     if (!protocol::is_valid_device_id(device_id))
         co_return error_response(errc::device_not_found);
-    auto found = co_await run_blocking(state.blocking, [&] { return state.store->role_of(user_id, device_id); });
+    auto found = co_await run_blocking(rt.blocking, [&] { return rt.store->role_of(user_id, device_id); });
     if (!found)
         co_return store_failure(found.error());
     if (!*found)

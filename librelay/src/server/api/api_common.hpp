@@ -18,7 +18,8 @@
 
 namespace relay::server {
 
-struct shared_state;
+struct runtime;
+class auth_service;
 struct request_context;
 
 /**
@@ -55,7 +56,7 @@ or_answer<std::optional<std::string>> optional_string(boost::json::object const&
 
 /** The user id of the request's `Authorization: Bearer` access token; 401 UNAUTHORIZED when it is
  * missing or invalid, 401 TOKEN_EXPIRED when it has expired. */
-or_answer<std::string> authenticate(request_context const& ctx);
+or_answer<std::string> authenticate(auth_service const& auth, request_context const& ctx);
 
 /**
  * The caller's role on `device_id`, checked against `needed`: 404 DEVICE_NOT_FOUND when the
@@ -63,7 +64,7 @@ or_answer<std::string> authenticate(request_context const& ctx);
  * probed), 403 FORBIDDEN when the role is below `needed`. The store query runs on the blocking
  * pool.
  */
-net::awaitable<or_answer<store::role>> require_role(shared_state& state, std::string const& user_id,
+net::awaitable<or_answer<store::role>> require_role(runtime& rt, std::string const& user_id,
                                                     std::string const& device_id, store::role needed);
 
 /** The answer for a store failure the handler has no specific answer for: 503 UNAVAILABLE when

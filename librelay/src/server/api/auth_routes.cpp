@@ -8,7 +8,7 @@
 #include "server/api/api_common.hpp"
 #include "server/http/router.hpp"
 #include "server/api/routes.hpp"
-#include "server/shared_state.hpp"
+#include "server/services.hpp"
 
 #include <relay/auth/crypto.hpp>
 #include <relay/auth/email.hpp>
@@ -63,14 +63,14 @@ http_response throttled(std::chrono::seconds wait)
 }
 
 /** A new refresh token of `family_id`, stored hashed; returns the raw token. Blocking. */
-store::result<std::string> issue_refresh_token(shared_state& state, std::string const& user_id,
+store::result<std::string> issue_refresh_token(runtime& rt, std::string const& user_id,
                                                std::string const& family_id)
 {
     auto token = auth::random_token(32);
     auto now = unix_now();
     store::refresh_token row{auth::sha256_hex(token), family_id, user_id, now,
-                             now + state.options.refresh_ttl.count()};
-    if (auto r = state.store->insert_refresh_token(row); !r)
+                             now + rt.options.refresh_ttl.count()};
+    if (auto r = rt.store->insert_refresh_token(row); !r)
         return r.error();
     return token;
 }
@@ -87,21 +87,29 @@ struct token_grant {
 
 /** The login and refresh answer: a fresh access token naming the login (`sid` = the refresh-token
  * family, so a logout can end the sockets it opened) with the grant's refresh token. */
-http_response token_pair(shared_state const& state, token_grant const& grant)
+http_response token_pair(runtime const& rt, auth_service const& auth, token_grant const& grant)
 {
-    auto claims = auth::make_claims(grant.user_id, std::chrono::system_clock::now(), state.options.access_ttl);
+    auto claims = auth::make_claims(grant.user_id, std::chrono::system_clock::now(), rt.options.access_ttl);
     claims.sid = grant.family_id;
-    return json_response(http::status::ok, boost::json::object{{"access_token", state.jwt.sign(claims)},
+    return json_response(http::status::ok, boost::json::object{{"access_token", auth.jwt.sign(claims)},
                                                                {"refresh_token", grant.refresh_token},
                                                                {"token_type", "bearer"},
-                                                               {"expires_in", state.options.access_ttl.count()}});
+                                                               {"expires_in", rt.options.access_ttl.count()}});
+}
+
+/** The `refresh_token` of a refresh or logout body. */
+or_answer<std::string> refresh_token_field(http_request const& req)
+{
+    auto body = parse_json_object(req);
+    if (!body)
+        return body.take_answer();
+    return required_string(*body, "refresh_token");
 }
 
 // POST /api/auth/register {"email","password"} → 201 {"user_id"}
-net::awaitable<http_response> register_user(request_context& ctx)
+net::awaitable<http_response> register_user(request_context& ctx, runtime& rt, auth_service& auth)
 {
-    auto& state = ctx.state;
-    if (!state.options.open_registration)
+    if (!rt.options.open_registration)
         co_return error_response(errc::registration_closed,
                                  "registration is closed on this relay; ask its operator for an account");
     auto body = parse_json_object(ctx.req);
@@ -117,19 +125,18 @@ net::awaitable<http_response> register_user(request_context& ctx)
     if (auto violation = auth::check_password_policy(*password))
         co_return error_response(violation->code, violation->message);
 
-    auto created = co_await run_blocking(state.blocking, [&] {
-        return state.store->create_user(email, state.passwords.hash(*password), unix_now());
+    auto created = co_await run_blocking(rt.blocking, [&] {
+        return rt.store->create_user(email, auth.passwords.hash(*password), unix_now());
     });
     if (!created)
         co_return store_failure(created.error(), errc::email_taken);
-    state.log.info("user_registered", {{"user_id", created->id}});
+    rt.log.info("user_registered", {{"user_id", created->id}});
     co_return json_response(http::status::created, boost::json::object{{"user_id", created->id}});
 }
 
 // POST /api/auth/login {"email","password"} → 200 token pair; 401 INVALID_CREDENTIALS; 429
-net::awaitable<http_response> login(request_context& ctx, auth_routes_state& self)
+net::awaitable<http_response> login(request_context& ctx, runtime& rt, auth_service& auth, auth_routes_state& self)
 {
-    auto& state = ctx.state;
     auto body = parse_json_object(ctx.req);
     if (!body) co_return body.take_answer();
     auto email_in = required_string(*body, "email");
@@ -146,37 +153,37 @@ net::awaitable<http_response> login(request_context& ctx, auth_routes_state& sel
 
     // Locked keys are refused before any KDF work, so a locked-out attacker costs nothing.
     auto now = auth::failure_throttle::clock::now();
-    std::optional<std::chrono::seconds> wait = state.address_failures.check(addr_key, now);
+    std::optional<std::chrono::seconds> wait = auth.address_failures.check(addr_key, now);
     if (plausible)
-        if (auto w = state.login_failures.check(email_key, now); w && (!wait || *w > *wait))
+        if (auto w = auth.login_failures.check(email_key, now); w && (!wait || *w > *wait))
             wait = w;
     if (wait)
         co_return throttled(*wait);
 
     // Fails with errc::invalid_credentials, or a store failure.
-    auto granted = co_await run_blocking(state.blocking, [&]() -> store::result<token_grant> {
+    auto granted = co_await run_blocking(rt.blocking, [&]() -> store::result<token_grant> {
         if (!plausible)
             return errc::invalid_credentials;
-        auto user = state.store->find_user_by_email(email);
+        auto user = rt.store->find_user_by_email(email);
         if (!user) {
             if (user.error() == make_error_code(errc::user_not_found)) {
-                (void)state.passwords.verify(*password, self.dummy(state.passwords));
+                (void)auth.passwords.verify(*password, self.dummy(auth.passwords));
                 return errc::invalid_credentials;
             }
             return user.error();
         }
-        auto verdict = state.passwords.verify(*password, user->password_hash);
+        auto verdict = auth.passwords.verify(*password, user->password_hash);
         if (!verdict.ok)
             return errc::invalid_credentials;
         if (verdict.needs_rehash) {
             // Upgrade while we hold the plaintext; a failure here must not fail the login.
-            if (auto r = state.store->set_password_hash(user->id, state.passwords.hash(*password)); !r)
-                state.log.warn("password_rehash_failed", {{"user_id", user->id}});
+            if (auto r = rt.store->set_password_hash(user->id, auth.passwords.hash(*password)); !r)
+                rt.log.warn("password_rehash_failed", {{"user_id", user->id}});
         }
         auto family = store::random_id("f_");
         if (!family)
             return family.error();
-        auto token = issue_refresh_token(state, user->id, *family);
+        auto token = issue_refresh_token(rt, user->id, *family);
         if (!token)
             return token.error();
         return token_grant{std::move(user->id), std::move(*family), std::move(*token)};
@@ -184,37 +191,34 @@ net::awaitable<http_response> login(request_context& ctx, auth_routes_state& sel
 
     if (!granted) {
         if (granted.error() == make_error_code(errc::invalid_credentials)) {
-            state.address_failures.record_failure(addr_key, now);
+            auth.address_failures.record_failure(addr_key, now);
             if (plausible)
-                state.login_failures.record_failure(email_key, now);
-            state.log.info("login_failed", {{"client", ctx.client_address}});
+                auth.login_failures.record_failure(email_key, now);
+            rt.log.info("login_failed", {{"client", ctx.client_address}});
             co_return error_response(errc::invalid_credentials);
         }
         co_return store_failure(granted.error());
     }
     // Only the account's counter is cleared: clearing the address's would let an attacker who
     // owns one account reset the counter of the address they guess from.
-    state.login_failures.record_success(email_key);
-    co_return token_pair(state, *granted);
+    auth.login_failures.record_success(email_key);
+    co_return token_pair(rt, auth, *granted);
 }
 
 // POST /api/auth/refresh {"refresh_token"} → 200 a new pair; 401 for an unknown, expired,
 // revoked or reused token (reuse also revokes the token's whole family).
-net::awaitable<http_response> refresh(request_context& ctx)
+net::awaitable<http_response> refresh(request_context& ctx, runtime& rt, auth_service& auth)
 {
-    auto& state = ctx.state;
-    auto body = parse_json_object(ctx.req);
-    if (!body) co_return body.take_answer();
-    auto token = required_string(*body, "refresh_token");
+    auto token = refresh_token_field(ctx.req);
     if (!token) co_return token.take_answer();
 
-    auto granted = co_await run_blocking(state.blocking, [&]() -> store::result<token_grant> {
-        auto consumed = state.store->consume_refresh_token(auth::sha256_hex(*token), unix_now());
+    auto granted = co_await run_blocking(rt.blocking, [&]() -> store::result<token_grant> {
+        auto consumed = rt.store->consume_refresh_token(auth::sha256_hex(*token), unix_now());
         if (!consumed)
             return consumed.error();
         if (consumed->outcome == store::refresh_outcome::reuse_detected)
             return token_grant{std::move(consumed->user_id), std::move(consumed->family_id), {}, true};
-        auto next = issue_refresh_token(state, consumed->user_id, consumed->family_id);
+        auto next = issue_refresh_token(rt, consumed->user_id, consumed->family_id);
         if (!next)
             return next.error();
         return token_grant{std::move(consumed->user_id), std::move(consumed->family_id), std::move(*next)};
@@ -229,43 +233,39 @@ net::awaitable<http_response> refresh(request_context& ctx)
     if (granted->reused) {
         // Two parties hold tokens of one login: one of them stole it. Neither keeps it, and as
         // the thief may have logged in elsewhere with what it learnt, no socket of the user stays.
-        state.log.warn("refresh_token_reuse", {{"user_id", granted->user_id}, {"client", ctx.client_address}});
+        rt.log.warn("refresh_token_reuse", {{"user_id", granted->user_id}, {"client", ctx.client_address}});
         // The family itself by its sid, too: its newest access token may be from this very
         // second, which a user-wide end (whole seconds) does not reach.
-        end_login(state, granted->user_id, granted->family_id);
-        end_all_logins(state, granted->user_id);
+        auth.end_login(granted->user_id, granted->family_id);
+        auth.end_all_logins(granted->user_id);
         co_return error_response(errc::unauthorized,
                                  "this refresh token was already used; every token of this login is now revoked, "
                                  "log in again");
     }
-    co_return token_pair(state, *granted);
+    co_return token_pair(rt, auth, *granted);
 }
 
 // POST /api/auth/logout {"refresh_token"} → 204, also for unknown tokens (idempotent). The app
 // sockets opened or renewed with this login close.
-net::awaitable<http_response> logout(request_context& ctx)
+net::awaitable<http_response> logout(request_context& ctx, runtime& rt, auth_service& auth)
 {
-    auto& state = ctx.state;
-    auto body = parse_json_object(ctx.req);
-    if (!body) co_return body.take_answer();
-    auto token = required_string(*body, "refresh_token");
+    auto token = refresh_token_field(ctx.req);
     if (!token) co_return token.take_answer();
     // Revoking the newest token of a login ends the login: its older tokens are all used, and
     // presenting one of those now revokes the rest of the family anyway.
-    auto revoked = co_await run_blocking(state.blocking, [&] {
-        return state.store->revoke_refresh_token(auth::sha256_hex(*token));
+    auto revoked = co_await run_blocking(rt.blocking, [&] {
+        return rt.store->revoke_refresh_token(auth::sha256_hex(*token));
     });
     if (!revoked)
         co_return store_failure(revoked.error());
     if (auto const& login = *revoked)
-        end_login(state, login->user_id, login->family_id);
+        auth.end_login(login->user_id, login->family_id);
     co_return empty_response(http::status::no_content);
 }
 
 // POST /api/auth/password-reset {"email"} → 202 whatever the email (no account enumeration).
-net::awaitable<http_response> request_password_reset(request_context& ctx, auth_routes_state& self)
+net::awaitable<http_response> request_password_reset(request_context& ctx, runtime& rt, auth_routes_state& self)
 {
-    auto& state = ctx.state;
     auto body = parse_json_object(ctx.req);
     if (!body) co_return body.take_answer();
     auto email_in = required_string(*body, "email");
@@ -279,39 +279,38 @@ net::awaitable<http_response> request_password_reset(request_context& ctx, auth_
     // Counted before the lookup, for known and unknown addresses alike.
     auto now = auth::failure_throttle::clock::now();
     if (self.reset_requests.check("email:" + email, now)) {
-        state.log.info("password_reset_throttled", {{"client", ctx.client_address}});
+        rt.log.info("password_reset_throttled", {{"client", ctx.client_address}});
         co_return json_response(http::status::accepted, accepted);
     }
     self.reset_requests.record_failure("email:" + email, now);
 
-    auto sent = co_await run_blocking(state.blocking, [&]() -> store::result<void> {
-        auto user = state.store->find_user_by_email(email);
+    auto sent = co_await run_blocking(rt.blocking, [&]() -> store::result<void> {
+        auto user = rt.store->find_user_by_email(email);
         if (!user)
             return user.error() == make_error_code(errc::user_not_found) ? store::result<void>() : user.error();
         auto token = auth::random_token(32);
-        if (auto r = state.store->insert_reset_token(
+        if (auto r = rt.store->insert_reset_token(
                 store::reset_token{auth::sha256_hex(token), user->id, unix_now() + reset_token_ttl}); !r)
             return r.error();
         try {
             self.notifier->send(user->email, token);
         } catch (std::exception const& e) {
             // Swallowed: a 500 here would reveal that the account exists.
-            state.log.error("password_reset_notify_failed", {{"what", e.what()}});
+            rt.log.error("password_reset_notify_failed", {{"what", e.what()}});
         }
         return {};
     });
     if (!sent) {
         // Still 202: an error status here would tell accounts apart. The operator sees the log.
-        state.log.error("password_reset_failed", {{"error", sent.error().message()}});
+        rt.log.error("password_reset_failed", {{"error", sent.error().message()}});
     }
     co_return json_response(http::status::accepted, accepted);
 }
 
 // POST /api/auth/password-reset/confirm {"token","new_password"} → 204; all refresh tokens of
 // the user are revoked. 400 INVALID_TOKEN for an unknown, used or expired token.
-net::awaitable<http_response> confirm_password_reset(request_context& ctx)
+net::awaitable<http_response> confirm_password_reset(request_context& ctx, runtime& rt, auth_service& auth)
 {
-    auto& state = ctx.state;
     auto body = parse_json_object(ctx.req);
     if (!body) co_return body.take_answer();
     auto token = required_string(*body, "token");
@@ -326,16 +325,16 @@ net::awaitable<http_response> confirm_password_reset(request_context& ctx)
         std::string id;
         std::string email;
     };
-    auto done = co_await run_blocking(state.blocking, [&]() -> store::result<reset_user> {
-        auto user_id = state.store->consume_reset_token(auth::sha256_hex(*token), unix_now());
+    auto done = co_await run_blocking(rt.blocking, [&]() -> store::result<reset_user> {
+        auto user_id = rt.store->consume_reset_token(auth::sha256_hex(*token), unix_now());
         if (!user_id)
             return user_id.error();
-        if (auto r = state.store->set_password_hash(*user_id, state.passwords.hash(*password)); !r)
+        if (auto r = rt.store->set_password_hash(*user_id, auth.passwords.hash(*password)); !r)
             return r.error();
         // Whoever knew the old password may hold a login: every one of them ends now.
-        if (auto r = state.store->revoke_all_refresh_tokens(*user_id); !r)
+        if (auto r = rt.store->revoke_all_refresh_tokens(*user_id); !r)
             return r.error();
-        auto user = state.store->find_user_by_id(*user_id);
+        auto user = rt.store->find_user_by_id(*user_id);
         if (!user)
             return user.error();
         return reset_user{std::move(*user_id), std::move(user->email)};
@@ -346,25 +345,28 @@ net::awaitable<http_response> confirm_password_reset(request_context& ctx)
         co_return store_failure(done.error());
     }
     // The sockets of those logins end with them.
-    end_all_logins(state, done->id);
+    auth.end_all_logins(done->id);
     // The owner proved control of the account: a lockout from someone guessing ends too.
-    state.login_failures.record_success("email:" + done->email);
-    state.log.info("password_reset_done", {{"client", ctx.client_address}});
+    auth.login_failures.record_success("email:" + done->email);
+    rt.log.info("password_reset_done", {{"client", ctx.client_address}});
     co_return empty_response(http::status::no_content);
 }
 
 } // namespace
 
-void add_auth_routes(router& r, std::shared_ptr<reset_notifier> notifier)
+void add_auth_routes(router& r, runtime& rt, auth_service& auth, std::shared_ptr<reset_notifier> notifier)
 {
     auto self = std::make_shared<auth_routes_state>(std::move(notifier));
-    r.add(http::verb::post, "/api/auth/register", register_user);
-    r.add(http::verb::post, "/api/auth/login", [self](request_context& ctx) { return login(ctx, *self); });
-    r.add(http::verb::post, "/api/auth/refresh", refresh);
-    r.add(http::verb::post, "/api/auth/logout", logout);
+    r.add(http::verb::post, "/api/auth/register",
+          [&rt, &auth](request_context& ctx) { return register_user(ctx, rt, auth); });
+    r.add(http::verb::post, "/api/auth/login",
+          [&rt, &auth, self](request_context& ctx) { return login(ctx, rt, auth, *self); });
+    r.add(http::verb::post, "/api/auth/refresh", [&rt, &auth](request_context& ctx) { return refresh(ctx, rt, auth); });
+    r.add(http::verb::post, "/api/auth/logout", [&rt, &auth](request_context& ctx) { return logout(ctx, rt, auth); });
     r.add(http::verb::post, "/api/auth/password-reset",
-          [self](request_context& ctx) { return request_password_reset(ctx, *self); });
-    r.add(http::verb::post, "/api/auth/password-reset/confirm", confirm_password_reset);
+          [&rt, self](request_context& ctx) { return request_password_reset(ctx, rt, *self); });
+    r.add(http::verb::post, "/api/auth/password-reset/confirm",
+          [&rt, &auth](request_context& ctx) { return confirm_password_reset(ctx, rt, auth); });
 }
 
 } // namespace relay::server

@@ -8,7 +8,7 @@
 #include "server/api/api_common.hpp"
 #include "server/http/router.hpp"
 #include "server/api/routes.hpp"
-#include "server/shared_state.hpp"
+#include "server/services.hpp"
 #include "server/webrtc.hpp"
 
 #include <relay/auth/device_auth.hpp>
@@ -36,7 +36,7 @@ boost::json::object capabilities_json(std::string const& text)
 }
 
 /** A device as GET /api/devices shows it to a user with role `r`. */
-boost::json::object device_json(shared_state const& state, store::device const& d, store::role r)
+boost::json::object device_json(live_service& live, store::device const& d, store::role r)
 {
     boost::json::value last_seen = nullptr;
     if (d.last_seen)
@@ -47,11 +47,20 @@ boost::json::object device_json(shared_state const& state, store::device const& 
     return boost::json::object{{"device_id", d.device_id},
                                {"name", d.name},
                                {"role", store::to_string(r)},
-                               {"online", state.hub.online(d.device_id)},
+                               {"online", live.hub.online(d.device_id)},
                                {"last_seen", std::move(last_seen)},
                                {"capabilities", capabilities_json(d.capabilities)},
                                {"firmware", std::move(firmware)},
                                {"created_at", d.created_at}};
+}
+
+/** 200 with the device as a caller with role `r` sees it, or the store's failure (404 when the
+ * device went away meanwhile). */
+http_response device_answer(live_service& live, store::result<store::device> const& d, store::role r)
+{
+    if (!d)
+        return store_failure(d.error(), errc::device_not_found);
+    return json_response(http::status::ok, device_json(live, *d, r));
 }
 
 /** A member as the sharing endpoints show it. */
@@ -68,12 +77,13 @@ struct device_caller {
 
 /** The caller of a /api/devices/{id}… route, who must hold at least `needed` on the device:
  * authenticate(), then require_role() (401, then 404 or 403). */
-net::awaitable<or_answer<device_caller>> authorize_device(request_context& ctx, store::role needed)
+net::awaitable<or_answer<device_caller>> authorize_device(request_context& ctx, runtime& rt, auth_service& auth,
+                                                          store::role needed)
 {
-    auto user = authenticate(ctx);
+    auto user = authenticate(auth, ctx);
     if (!user)
         co_return user.take_answer();
-    auto role = co_await require_role(ctx.state, *user, ctx.param("id"), needed);
+    auto role = co_await require_role(rt, *user, ctx.param("id"), needed);
     if (!role)
         co_return role.take_answer();
     co_return device_caller{std::move(*user), *role};
@@ -93,26 +103,24 @@ or_answer<std::string> device_name(boost::json::object const& body)
 }
 
 // GET /api/devices → [device…] for every device the caller may access.
-net::awaitable<http_response> list_devices(request_context& ctx)
+net::awaitable<http_response> list_devices(request_context& ctx, runtime& rt, auth_service& auth, live_service& live)
 {
-    auto& state = ctx.state;
-    auto user = authenticate(ctx);
+    auto user = authenticate(auth, ctx);
     if (!user) co_return user.take_answer();
-    auto devices = co_await run_blocking(state.blocking, [&] { return state.store->list_devices_for_user(*user); });
+    auto devices = co_await run_blocking(rt.blocking, [&] { return rt.store->list_devices_for_user(*user); });
     if (!devices)
         co_return store_failure(devices.error());
     boost::json::array out;
     out.reserve(devices->size());
     for (auto const& d : *devices)
-        out.push_back(device_json(state, d.device, d.access));
+        out.push_back(device_json(live, d.device, d.access));
     co_return json_response(http::status::ok, out);
 }
 
 // POST /api/devices {"name","device_id"?} → 201 {"device_id","name","device_secret"}
-net::awaitable<http_response> create_device(request_context& ctx)
+net::awaitable<http_response> create_device(request_context& ctx, runtime& rt, auth_service& auth)
 {
-    auto& state = ctx.state;
-    auto user = authenticate(ctx);
+    auto user = authenticate(auth, ctx);
     if (!user) co_return user.take_answer();
     auto body = parse_json_object(ctx.req);
     if (!body) co_return body.take_answer();
@@ -136,67 +144,60 @@ net::awaitable<http_response> create_device(request_context& ctx)
 
     // Shown once, here; only the sealed form is stored.
     auto secret = auth::generate_device_secret();
-    store::device d{device_id, *name, state.device_secrets.seal(secret, device_id), unix_now(), {}, {}, {}};
-    auto created = co_await run_blocking(state.blocking, [&] { return state.store->create_device(d, *user); });
+    store::device d{device_id, *name, auth.device_secrets.seal(secret, device_id), unix_now(), {}, {}, {}};
+    auto created = co_await run_blocking(rt.blocking, [&] { return rt.store->create_device(d, *user); });
     if (!created) {
         if (created.error() == make_error_code(errc::user_not_found))
             co_return error_response(errc::unauthorized, "the account of this access token no longer exists");
         co_return store_failure(created.error(), errc::device_exists);
     }
-    state.log.info("device_created", {{"device_id", device_id}, {"user_id", *user}});
+    rt.log.info("device_created", {{"device_id", device_id}, {"user_id", *user}});
     co_return json_response(http::status::created,
                             boost::json::object{{"device_id", device_id}, {"name", *name}, {"device_secret", secret}});
 }
 
 // GET /api/devices/{id} → device (any role)
-net::awaitable<http_response> get_device(request_context& ctx)
+net::awaitable<http_response> get_device(request_context& ctx, runtime& rt, auth_service& auth, live_service& live)
 {
-    auto& state = ctx.state;
     auto const& device_id = ctx.param("id");
-    auto caller = co_await authorize_device(ctx, store::role::viewer);
+    auto caller = co_await authorize_device(ctx, rt, auth, store::role::viewer);
     if (!caller) co_return caller.take_answer();
-    auto d = co_await run_blocking(state.blocking, [&] { return state.store->get_device(device_id); });
-    if (!d)
-        co_return store_failure(d.error(), errc::device_not_found);
-    co_return json_response(http::status::ok, device_json(state, *d, caller->role));
+    auto d = co_await run_blocking(rt.blocking, [&] { return rt.store->get_device(device_id); });
+    co_return device_answer(live, d, caller->role);
 }
 
 // PATCH /api/devices/{id} {"name"} → 200 device (owner)
-net::awaitable<http_response> rename_device(request_context& ctx)
+net::awaitable<http_response> rename_device(request_context& ctx, runtime& rt, auth_service& auth, live_service& live)
 {
-    auto& state = ctx.state;
     auto const& device_id = ctx.param("id");
-    auto caller = co_await authorize_device(ctx, store::role::owner);
+    auto caller = co_await authorize_device(ctx, rt, auth, store::role::owner);
     if (!caller) co_return caller.take_answer();
     auto body = parse_json_object(ctx.req);
     if (!body) co_return body.take_answer();
     auto name = device_name(*body);
     if (!name) co_return name.take_answer();
 
-    auto d = co_await run_blocking(state.blocking, [&]() -> store::result<store::device> {
-        if (auto r = state.store->rename_device(device_id, *name); !r)
+    auto d = co_await run_blocking(rt.blocking, [&]() -> store::result<store::device> {
+        if (auto r = rt.store->rename_device(device_id, *name); !r)
             return r.error();
-        return state.store->get_device(device_id);
+        return rt.store->get_device(device_id);
     });
-    if (!d)
-        co_return store_failure(d.error(), errc::device_not_found);
-    co_return json_response(http::status::ok, device_json(state, *d, caller->role));
+    co_return device_answer(live, d, caller->role);
 }
 
 // DELETE /api/devices/{id} → 204 (owner); the robot is disconnected and every app loses it.
-net::awaitable<http_response> delete_device(request_context& ctx)
+net::awaitable<http_response> delete_device(request_context& ctx, runtime& rt, auth_service& auth, live_service& live)
 {
-    auto& state = ctx.state;
     auto const& device_id = ctx.param("id");
-    auto caller = co_await authorize_device(ctx, store::role::owner);
+    auto caller = co_await authorize_device(ctx, rt, auth, store::role::owner);
     if (!caller) co_return caller.take_answer();
 
     // Who had access is collected first: after the delete the store no longer knows.
-    auto users = co_await run_blocking(state.blocking, [&]() -> store::result<std::vector<std::string>> {
-        auto access = state.store->users_with_access(device_id);
+    auto users = co_await run_blocking(rt.blocking, [&]() -> store::result<std::vector<std::string>> {
+        auto access = rt.store->users_with_access(device_id);
         if (!access)
             return access.error();
-        if (auto r = state.store->delete_device(device_id); !r)
+        if (auto r = rt.store->delete_device(device_id); !r)
             return r.error();
         std::vector<std::string> ids;
         for (auto const& a : *access)
@@ -208,43 +209,41 @@ net::awaitable<http_response> delete_device(request_context& ctx)
     // The device's WebRTC sessions end first, as access_revoked: each app's webrtc_close is then
     // queued ahead of the access change that may close it with 4403, and the robot's
     // disconnect that follows finds no session left to end as robot_disconnected.
-    for (auto const& s : state.webrtc.remove_for_device(device_id))
-        finish_webrtc_session(state, s, protocol::closed_by::relay, "access_revoked", notify::both);
-    state.hub.remove_device(device_id, *users);
-    state.log.info("device_deleted", {{"device_id", device_id}, {"user_id", caller->user_id}});
+    for (auto const& s : live.webrtc.remove_for_device(device_id))
+        finish_webrtc_session(rt, live, s, protocol::closed_by::relay, "access_revoked", notify::both);
+    live.hub.remove_device(device_id, *users);
+    rt.log.info("device_deleted", {{"device_id", device_id}, {"user_id", caller->user_id}});
     co_return empty_response(http::status::no_content);
 }
 
 // POST /api/devices/{id}/secret → 200 {"device_id","device_secret"} (owner); a connected robot
 // is disconnected and must authenticate with the new secret.
-net::awaitable<http_response> rotate_secret(request_context& ctx)
+net::awaitable<http_response> rotate_secret(request_context& ctx, runtime& rt, auth_service& auth, live_service& live)
 {
-    auto& state = ctx.state;
     auto const& device_id = ctx.param("id");
-    auto caller = co_await authorize_device(ctx, store::role::owner);
+    auto caller = co_await authorize_device(ctx, rt, auth, store::role::owner);
     if (!caller) co_return caller.take_answer();
 
     auto secret = auth::generate_device_secret();
-    auto sealed = state.device_secrets.seal(secret, device_id);
-    auto stored = co_await run_blocking(state.blocking, [&] { return state.store->set_device_secret(device_id, sealed); });
+    auto sealed = auth.device_secrets.seal(secret, device_id);
+    auto stored = co_await run_blocking(rt.blocking, [&] { return rt.store->set_device_secret(device_id, sealed); });
     if (!stored)
         co_return store_failure(stored.error(), errc::device_not_found);
     // A robot authenticated with the old secret must not stay connected on it.
-    if (auto robot = state.hub.robot(device_id))
+    if (auto robot = live.hub.robot(device_id))
         robot->close(protocol::close_code::auth_failed);
-    state.log.info("device_secret_rotated", {{"device_id", device_id}, {"user_id", caller->user_id}});
+    rt.log.info("device_secret_rotated", {{"device_id", device_id}, {"user_id", caller->user_id}});
     co_return json_response(http::status::ok,
                             boost::json::object{{"device_id", device_id}, {"device_secret", secret}});
 }
 
 // GET /api/devices/{id}/members → [{"user_id","email","role"}…], owner first (owner)
-net::awaitable<http_response> list_members(request_context& ctx)
+net::awaitable<http_response> list_members(request_context& ctx, runtime& rt, auth_service& auth)
 {
-    auto& state = ctx.state;
     auto const& device_id = ctx.param("id");
-    auto caller = co_await authorize_device(ctx, store::role::owner);
+    auto caller = co_await authorize_device(ctx, rt, auth, store::role::owner);
     if (!caller) co_return caller.take_answer();
-    auto members = co_await run_blocking(state.blocking, [&] { return state.store->list_members(device_id); });
+    auto members = co_await run_blocking(rt.blocking, [&] { return rt.store->list_members(device_id); });
     if (!members)
         co_return store_failure(members.error(), errc::device_not_found);
     boost::json::array out;
@@ -255,11 +254,10 @@ net::awaitable<http_response> list_members(request_context& ctx)
 
 // POST /api/devices/{id}/members {"email","role"} → 201 member (added) or 200 member (role
 // changed) (owner); role is viewer or operator.
-net::awaitable<http_response> add_member(request_context& ctx)
+net::awaitable<http_response> add_member(request_context& ctx, runtime& rt, auth_service& auth, live_service& live)
 {
-    auto& state = ctx.state;
     auto const& device_id = ctx.param("id");
-    auto caller = co_await authorize_device(ctx, store::role::owner);
+    auto caller = co_await authorize_device(ctx, rt, auth, store::role::owner);
     if (!caller) co_return caller.take_answer();
     auto body = parse_json_object(ctx.req);
     if (!body) co_return body.take_answer();
@@ -276,14 +274,14 @@ net::awaitable<http_response> add_member(request_context& ctx)
         store::user member;
         bool was_member = false;
     };
-    auto result = co_await run_blocking(state.blocking, [&]() -> store::result<added> {
-        auto member = state.store->find_user_by_email(email);
+    auto result = co_await run_blocking(rt.blocking, [&]() -> store::result<added> {
+        auto member = rt.store->find_user_by_email(email);
         if (!member)
             return member.error();
-        auto previous = state.store->role_of(member->id, device_id);
+        auto previous = rt.store->role_of(member->id, device_id);
         if (!previous)
             return previous.error();
-        if (auto r = state.store->add_member(device_id, member->id, *granted); !r)
+        if (auto r = rt.store->add_member(device_id, member->id, *granted); !r)
             return r.error();
         return added{std::move(*member), previous->has_value()};
     });
@@ -296,8 +294,8 @@ net::awaitable<http_response> add_member(request_context& ctx)
         co_return store_failure(ec, errc::device_not_found);
     }
     // Live app connections of that user start (or keep) receiving the device's events now.
-    state.hub.set_access(result->member.id, device_id, to_protocol(*granted));
-    state.log.info("device_shared", {{"device_id", device_id},
+    live.hub.set_access(result->member.id, device_id, to_protocol(*granted));
+    rt.log.info("device_shared", {{"device_id", device_id},
                                      {"user_id", result->member.id},
                                      {"role", store::to_string(*granted)}});
     co_return json_response(result->was_member ? http::status::ok : http::status::created,
@@ -305,15 +303,14 @@ net::awaitable<http_response> add_member(request_context& ctx)
 }
 
 // DELETE /api/devices/{id}/members/{user_id} → 204 (owner); the owner cannot be removed.
-net::awaitable<http_response> remove_member(request_context& ctx)
+net::awaitable<http_response> remove_member(request_context& ctx, runtime& rt, auth_service& auth, live_service& live)
 {
-    auto& state = ctx.state;
     auto const& device_id = ctx.param("id");
     auto const& member_id = ctx.param("user_id");
-    auto caller = co_await authorize_device(ctx, store::role::owner);
+    auto caller = co_await authorize_device(ctx, rt, auth, store::role::owner);
     if (!caller) co_return caller.take_answer();
 
-    auto removed = co_await run_blocking(state.blocking, [&] { return state.store->remove_member(device_id, member_id); });
+    auto removed = co_await run_blocking(rt.blocking, [&] { return rt.store->remove_member(device_id, member_id); });
     if (!removed) {
         auto ec = removed.error();
         if (ec == make_error_code(errc::forbidden))
@@ -324,24 +321,31 @@ net::awaitable<http_response> remove_member(request_context& ctx)
         co_return store_failure(ec, errc::device_not_found);
     }
     // Live app connections of that user stop receiving the device's events at once.
-    state.hub.set_access(member_id, device_id, std::nullopt);
-    state.log.info("device_unshared", {{"device_id", device_id}, {"user_id", member_id}});
+    live.hub.set_access(member_id, device_id, std::nullopt);
+    rt.log.info("device_unshared", {{"device_id", device_id}, {"user_id", member_id}});
     co_return empty_response(http::status::no_content);
 }
 
 } // namespace
 
-void add_device_routes(router& r)
+void add_device_routes(router& r, runtime& rt, auth_service& auth, live_service& live)
 {
-    r.add(http::verb::get, "/api/devices", list_devices);
-    r.add(http::verb::post, "/api/devices", create_device);
-    r.add(http::verb::get, "/api/devices/{id}", get_device);
-    r.add(http::verb::patch, "/api/devices/{id}", rename_device);
-    r.add(http::verb::delete_, "/api/devices/{id}", delete_device);
-    r.add(http::verb::post, "/api/devices/{id}/secret", rotate_secret);
-    r.add(http::verb::get, "/api/devices/{id}/members", list_members);
-    r.add(http::verb::post, "/api/devices/{id}/members", add_member);
-    r.add(http::verb::delete_, "/api/devices/{id}/members/{user_id}", remove_member);
+    // Each handler is given the services its signature names.
+    auto with_live = [&](auto handler) {
+        return [&rt, &auth, &live, handler](request_context& ctx) { return handler(ctx, rt, auth, live); };
+    };
+    auto without_live = [&](auto handler) {
+        return [&rt, &auth, handler](request_context& ctx) { return handler(ctx, rt, auth); };
+    };
+    r.add(http::verb::get, "/api/devices", with_live(list_devices));
+    r.add(http::verb::post, "/api/devices", without_live(create_device));
+    r.add(http::verb::get, "/api/devices/{id}", with_live(get_device));
+    r.add(http::verb::patch, "/api/devices/{id}", with_live(rename_device));
+    r.add(http::verb::delete_, "/api/devices/{id}", with_live(delete_device));
+    r.add(http::verb::post, "/api/devices/{id}/secret", with_live(rotate_secret));
+    r.add(http::verb::get, "/api/devices/{id}/members", without_live(list_members));
+    r.add(http::verb::post, "/api/devices/{id}/members", with_live(add_member));
+    r.add(http::verb::delete_, "/api/devices/{id}/members/{user_id}", with_live(remove_member));
 }
 
 } // namespace relay::server

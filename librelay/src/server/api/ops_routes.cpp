@@ -2,7 +2,7 @@
 #include "server/http/http_util.hpp"
 #include "server/http/router.hpp"
 #include "server/api/routes.hpp"
-#include "server/shared_state.hpp"
+#include "server/services.hpp"
 
 #include <relay/version.hpp>
 
@@ -12,20 +12,19 @@
 namespace relay::server {
 namespace {
 
-std::int64_t uptime_seconds(shared_state const& state)
+std::int64_t uptime_seconds(runtime const& rt)
 {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - state.started).count();
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - rt.started).count();
 }
 
-net::awaitable<http_response> health(request_context& ctx)
+net::awaitable<http_response> health(request_context& ctx, runtime& rt)
 {
-    auto& state = ctx.state;
     // Probes touch the store and remote providers, so they run on the blocking pool; callers
     // within a second share one run (health_cache).
-    auto failures = co_await run_blocking(state.blocking, [&state] { return state.health.failures(state.health_checks); });
+    auto failures = co_await run_blocking(rt.blocking, [&rt] { return rt.health.failures(rt.health_checks); });
     boost::json::object body{{"status", failures.empty() ? "ok" : "degraded"},
                              {"version", relay::version},
-                             {"uptime_s", uptime_seconds(state)}};
+                             {"uptime_s", uptime_seconds(rt)}};
     if (!failures.empty()) {
         body["checks"] = std::move(failures);
         co_return json_response(http::status::service_unavailable, body);
@@ -33,9 +32,9 @@ net::awaitable<http_response> health(request_context& ctx)
     co_return json_response(http::status::ok, body);
 }
 
-net::awaitable<http_response> stats(request_context& ctx)
+net::awaitable<http_response> stats(request_context& ctx, runtime& rt)
 {
-    auto const& m = ctx.state.metrics;
+    auto const& m = rt.metrics;
     // Counters only: nothing here identifies a user or a device.
     co_return json_response(http::status::ok,
                             boost::json::object{{"robots_online", m.robots_online.value()},
@@ -43,31 +42,31 @@ net::awaitable<http_response> stats(request_context& ctx)
                                                 {"webrtc_sessions", m.webrtc_sessions.value()},
                                                 {"messages_routed", m.messages_routed.value()},
                                                 {"http_requests", m.http_requests.value()},
-                                                {"uptime_s", uptime_seconds(ctx.state)}});
+                                                {"uptime_s", uptime_seconds(rt)}});
 }
 
-net::awaitable<http_response> metrics(request_context& ctx)
+net::awaitable<http_response> metrics(request_context& ctx, runtime& rt)
 {
     http_response res{http::status::ok, 11};
     res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-    res.body() = ctx.state.metrics.registry.render();
+    res.body() = rt.metrics.registry.render();
     res.prepare_payload();
     co_return res;
 }
 
 } // namespace
 
-void add_ops_routes(router& r, bool with_metrics)
+void add_ops_routes(router& r, runtime& rt, bool with_metrics)
 {
-    r.add(http::verb::get, "/health", health);
-    r.add(http::verb::get, "/stats", stats);
+    r.add(http::verb::get, "/health", [&rt](request_context& ctx) { return health(ctx, rt); });
+    r.add(http::verb::get, "/stats", [&rt](request_context& ctx) { return stats(ctx, rt); });
     if (with_metrics)
-        add_metrics_route(r);
+        add_metrics_route(r, rt);
 }
 
-void add_metrics_route(router& r)
+void add_metrics_route(router& r, runtime& rt)
 {
-    r.add(http::verb::get, "/metrics", metrics);
+    r.add(http::verb::get, "/metrics", [&rt](request_context& ctx) { return metrics(ctx, rt); });
 }
 
 } // namespace relay::server

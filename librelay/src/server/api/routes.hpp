@@ -1,30 +1,34 @@
 #pragma once
-// Each file routes_<area>.cpp adds its endpoints to the table.
+// Each file api/<area>_routes.cpp adds its endpoints to the table, handing each handler the
+// services it uses (services.hpp); the references must outlive the table.
 #include <memory>
 
 namespace relay::server {
 
 class router;
 class reset_notifier;
+struct runtime;
+class auth_service;
+struct live_service;
 
 /** GET /health and /stats, and GET /metrics unless `with_metrics` is false (the private
  * metrics listener serves it instead). */
-void add_ops_routes(router& r, bool with_metrics = true);
+void add_ops_routes(router& r, runtime& rt, bool with_metrics = true);
 
 /** GET /metrics alone: the route table of the private metrics listener. */
-void add_metrics_route(router& r);
+void add_metrics_route(router& r, runtime& rt);
 
 /** POST /api/auth/{register,login,refresh,logout,password-reset,password-reset/confirm};
  * password-reset tokens are handed to `notifier` (relay/server/reset_notifier.hpp). */
-void add_auth_routes(router& r, std::shared_ptr<reset_notifier> notifier);
+void add_auth_routes(router& r, runtime& rt, auth_service& auth, std::shared_ptr<reset_notifier> notifier);
 
 /** /api/devices, /api/devices/{id}, …/secret, …/members, …/members/{user_id}. */
-void add_device_routes(router& r);
+void add_device_routes(router& r, runtime& rt, auth_service& auth, live_service& live);
 
-/** GET and POST /api/turn/credentials (routes_turn.cpp). */
-void add_turn_routes(router& r);
+/** GET and POST /api/turn/credentials (turn_routes.cpp). */
+void add_turn_routes(router& r, runtime& rt, auth_service& auth);
 
 /** ANY /api/devices/{id}/rest/{path...}: the REST tunnel (contract section 5). */
-void add_tunnel_routes(router& r);
+void add_tunnel_routes(router& r, runtime& rt, auth_service& auth, live_service& live);
 
 } // namespace relay::server

@@ -3,7 +3,7 @@
 #include "server/http/http_util.hpp"
 #include "server/http/router.hpp"
 #include "server/api/routes.hpp"
-#include "server/shared_state.hpp"
+#include "server/services.hpp"
 #include "server/tunnel.hpp"
 
 #include <relay/protocol/base64.hpp>
@@ -27,13 +27,13 @@ bool is_json_content(http_request const& req)
 }
 
 /** ANY /api/devices/{id}/rest/{path...}: the app's request becomes the robot's (section 5). */
-net::awaitable<http_response> tunnel_route(request_context& ctx)
+net::awaitable<http_response> tunnel_route(request_context& ctx, runtime& rt, auth_service& auth, live_service& live)
 {
-    auto user = authenticate(ctx);
+    auto user = authenticate(auth, ctx);
     if (!user)
         co_return user.take_answer();
     auto const& device_id = ctx.param("id");
-    auto role = co_await require_role(ctx.state, *user, device_id, store::role::viewer);
+    auto role = co_await require_role(rt, *user, device_id, store::role::viewer);
     if (!role)
         co_return role.take_answer();
 
@@ -58,7 +58,7 @@ net::awaitable<http_response> tunnel_route(request_context& ctx)
             treq.body_b64 = protocol::base64_encode(body);
     }
 
-    auto outcome = co_await tunnel_call(ctx.state, treq);
+    auto outcome = co_await tunnel_call(rt, live, treq);
     if (!outcome.response)
         co_return error_response(outcome.code, outcome.message);
 
@@ -83,9 +83,10 @@ net::awaitable<http_response> tunnel_route(request_context& ctx)
 
 } // namespace
 
-void add_tunnel_routes(router& r)
+void add_tunnel_routes(router& r, runtime& rt, auth_service& auth, live_service& live)
 {
-    r.add(http::verb::unknown, "/api/devices/{id}/rest/{path...}", tunnel_route);
+    r.add(http::verb::unknown, "/api/devices/{id}/rest/{path...}",
+          [&rt, &auth, &live](request_context& ctx) { return tunnel_route(ctx, rt, auth, live); });
 }
 
 } // namespace relay::server

@@ -2,7 +2,7 @@
 
 #include "server/http/http_util.hpp"
 #include "server/http/router.hpp"
-#include "server/shared_state.hpp"
+#include "server/services.hpp"
 #include "server/http/maybe_tls_stream.hpp"
 #include "server/http/tls.hpp"
 #include "server/ws/websocket_upgrade.hpp"
@@ -22,9 +22,9 @@ constexpr auto request_deadline = std::chrono::seconds(30);
 
 // The client's address: the TCP peer, or — when the peer is a trusted proxy — the rightmost
 // X-Forwarded-For entry that is not itself a trusted proxy.
-std::string client_address(shared_state const& state, std::string const& peer, http_request const& req)
+std::string client_address(server_options const& options, std::string const& peer, http_request const& req)
 {
-    auto const& proxies = state.options.trusted_proxies;
+    auto const& proxies = options.trusted_proxies;
     auto trusted = [&](std::string_view a) { return std::find(proxies.begin(), proxies.end(), a) != proxies.end(); };
     if (!trusted(peer))
         return peer;
@@ -54,25 +54,25 @@ bool is_tunnel_path(std::string_view path)
 }
 
 // CORS: only the configured origins are echoed back; others get no CORS headers at all.
-std::string allowed_origin(shared_state const& state, http_request const& req)
+std::string allowed_origin(server_options const& options, http_request const& req)
 {
     auto it = req.find(http::field::origin);
     if (it == req.end())
         return {};
     std::string_view origin(it->value().data(), it->value().size());
-    auto const& allowed = state.options.cors_origins;
+    auto const& allowed = options.cors_origins;
     if (std::find(allowed.begin(), allowed.end(), origin) != allowed.end() ||
         std::find(allowed.begin(), allowed.end(), "*") != allowed.end())
         return std::string(origin);
     return {};
 }
 
-net::awaitable<http_response> answer(shared_state& state, router const& routes, http_request& req,
+net::awaitable<http_response> answer(runtime& rt, router const& routes, http_request& req,
                                      std::string const& client)
 {
     auto target = std::string_view(req.target().data(), req.target().size());
     auto q = target.find('?');
-    request_context ctx{state, req,
+    request_context ctx{req,
                         std::string(target.substr(0, q)),
                         q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1)),
                         client,
@@ -88,15 +88,16 @@ net::awaitable<http_response> answer(shared_state& state, router const& routes, 
         co_return co_await routes.dispatch(ctx);
     } catch (std::exception const& e) {
         // A handler bug must cost one request, never the connection or the process.
-        state.log.error("http_handler_failed", {{"path", ctx.path}, {"what", e.what()}});
+        rt.log.error("http_handler_failed", {{"path", ctx.path}, {"what", e.what()}});
         co_return error_response(errc::internal);
     }
 }
 
 } // namespace
 
-net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router const& routes, tcp::socket socket)
+net::awaitable<void> serve_http(std::shared_ptr<services> state, router const& routes, tcp::socket socket)
 {
+    auto& rt = state->rt;
     beast::error_code ec;
     auto remote = socket.remote_endpoint(ec);
     std::string const peer = ec ? std::string("unknown") : remote.address().to_string();
@@ -104,14 +105,14 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
     socket.set_option(tcp::no_delay(true), ec);
 
     // With TLS configured, every connection starts with a handshake, bounded like a request.
-    auto tls = state->tls ? state->tls->current() : nullptr;
+    auto tls = rt.tls ? rt.tls->current() : nullptr;
     maybe_tls_stream stream = tls ? maybe_tls_stream(beast::tcp_stream(std::move(socket)), tls)
                                   : maybe_tls_stream(beast::tcp_stream(std::move(socket)));
     if (stream.is_tls()) {
         stream.tcp().expires_after(request_deadline);
         auto [tec] = co_await stream.tls().async_handshake(net::ssl::stream_base::server, use_tuple);
         if (tec) {
-            state->log.debug("tls_handshake_failed", {{"client", client}, {"error", tec.message()}});
+            rt.log.debug("tls_handshake_failed", {{"client", client}, {"error", tec.message()}});
             co_return;
         }
     }
@@ -121,7 +122,7 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
         parser.header_limit(16 * 1024);
         // Beast checks Content-Length against body_limit while parsing the header, so the largest
         // limit goes first; the tighter one for non-tunnel paths is applied below.
-        parser.body_limit(std::max(state->options.tunnel_body_max, state->options.http_body_max));
+        parser.body_limit(std::max(rt.options.tunnel_body_max, rt.options.http_body_max));
         stream.tcp().expires_after(request_deadline);
         auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
         if (hec) {
@@ -144,7 +145,7 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
         std::string path(parser.get().target().data(), parser.get().target().size());
         path.resize(std::min(path.size(), path.find('?')));
 
-        client = client_address(*state, peer, parser.get());
+        client = client_address(rt.options, peer, parser.get());
 
         if (beast::websocket::is_upgrade(parser.get())) {
             stream.tcp().expires_never();
@@ -153,7 +154,7 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
             co_return;
         }
 
-        std::uint64_t limit = is_tunnel_path(path) ? state->options.tunnel_body_max : state->options.http_body_max;
+        std::uint64_t limit = is_tunnel_path(path) ? rt.options.tunnel_body_max : rt.options.http_body_max;
         if (parser.content_length().value_or(0) > limit) {
             auto res = error_response(errc::body_too_large);
             res.keep_alive(false);
@@ -172,22 +173,22 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
         }
 
         auto start = std::chrono::steady_clock::now();
-        ++state->requests_in_flight;
+        ++rt.requests_in_flight;
         auto req = parser.release();
-        auto res = co_await answer(*state, routes, req, client);
-        if (auto origin = allowed_origin(*state, req); !origin.empty()) {
+        auto res = co_await answer(rt, routes, req, client);
+        if (auto origin = allowed_origin(rt.options, req); !origin.empty()) {
             res.set(http::field::access_control_allow_origin, origin);
             res.set(http::field::vary, "Origin");
         }
-        bool keep = req.keep_alive() && !state->stopping;
+        bool keep = req.keep_alive() && !rt.stopping;
         res.keep_alive(keep);
         res.set(http::field::server, "relayd");
 
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        state->metrics.http_requests.inc();
-        state->metrics.http_latency.observe(seconds);
+        rt.metrics.http_requests.inc();
+        rt.metrics.http_latency.observe(seconds);
         // The query string is never logged: it may carry a token.
-        state->log.info("http_request", {{"method", std::string_view(req.method_string().data(), req.method_string().size())},
+        rt.log.info("http_request", {{"method", std::string_view(req.method_string().data(), req.method_string().size())},
                                          {"path", path},
                                          {"status", res.result_int()},
                                          {"ms", seconds * 1000.0},
@@ -196,7 +197,7 @@ net::awaitable<void> serve_http(std::shared_ptr<shared_state> state, router cons
         stream.tcp().expires_after(request_deadline);
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
         // In flight until written: shutdown waits for the answer to reach the client.
-        --state->requests_in_flight;
+        --rt.requests_in_flight;
         if (wec || !keep)
             break;
     }

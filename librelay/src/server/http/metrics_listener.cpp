@@ -1,8 +1,8 @@
-#include "server/http/metrics_listener.hpp"
+#include "server/http/http_session.hpp"
 
 #include "server/http/http_util.hpp"
 #include "server/http/router.hpp"
-#include "server/shared_state.hpp"
+#include "server/runtime.hpp"
 
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -17,7 +17,7 @@ constexpr auto request_deadline = std::chrono::seconds(30);
 
 } // namespace
 
-net::awaitable<void> serve_metrics_http(std::shared_ptr<shared_state> state, router const& routes, tcp::socket socket)
+net::awaitable<void> serve_metrics_http(std::shared_ptr<runtime> rt, router const& routes, tcp::socket socket)
 {
     beast::error_code ec;
     auto remote = socket.remote_endpoint(ec);
@@ -55,17 +55,17 @@ net::awaitable<void> serve_metrics_http(std::shared_ptr<shared_state> state, rou
         auto req = parser.release();
         auto target = std::string_view(req.target().data(), req.target().size());
         auto q = target.find('?');
-        request_context ctx{*state, req, std::string(target.substr(0, q)),
+        request_context ctx{req, std::string(target.substr(0, q)),
                             q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1)),
                             peer, {}};
         http_response res;
         try {
             res = co_await routes.dispatch(ctx);
         } catch (std::exception const& e) {
-            state->log.error("http_handler_failed", {{"path", ctx.path}, {"what", e.what()}});
+            rt->log.error("http_handler_failed", {{"path", ctx.path}, {"what", e.what()}});
             res = error_response(errc::internal);
         }
-        bool keep = req.keep_alive() && !state->stopping;
+        bool keep = req.keep_alive() && !rt->stopping;
         res.keep_alive(keep);
         res.set(http::field::server, "relayd");
         stream.expires_after(request_deadline);

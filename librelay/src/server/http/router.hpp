@@ -11,11 +11,9 @@
 
 namespace relay::server {
 
-struct shared_state;
-
-/** What a route handler gets to look at. */
+/** What a route handler gets to look at: the request alone. The services a handler uses are
+ * given to it when its route is added (api/routes.hpp). */
 struct request_context {
-    shared_state& state;
     http_request& req;
     std::string path;         ///< the target without the query string, not decoded
     std::string query;        ///< after '?', raw

@@ -2,6 +2,7 @@
 // /ws/app: an authenticated app connection (mobile app, browser, CLI).
 #include "server/webrtc.hpp"
 #include "server/ws/ws_connection.hpp"
+#include "server/auth_service.hpp"
 
 #include <relay/auth/jwt.hpp>
 #include <relay/protocol/app_inbound.hpp>
@@ -17,8 +18,8 @@ class delivery_inbox;
 
 class app_session final : public ws_connection, public routing::app_link {
 public:
-    app_session(std::shared_ptr<shared_state> state, maybe_tls_stream stream, http_request upgrade,
-                std::string client);
+    app_session(std::shared_ptr<runtime> rt, std::shared_ptr<live_service> live, std::shared_ptr<auth_service> auth,
+                maybe_tls_stream stream, http_request upgrade, std::string client);
 
     /** Upgrades, authenticates and serves the connection until it ends. */
     net::awaitable<void> run();
@@ -64,7 +65,7 @@ private:
     /** Offers (refused from apps), answers, candidates, closes and stats: see webrtc.hpp. */
     template <class Signal> void handle(Signal const& m)
     {
-        signal(handle_webrtc_signal(*state_, webrtc_end::app, static_cast<routing::app_link const*>(this), m));
+        signal(handle_webrtc_signal(*rt_, *live_, webrtc_end::app, static_cast<routing::app_link const*>(this), m));
     }
     /** Answers SESSION_NOT_FOUND when this connection is not the session's app end. */
     void signal(bool handled);
@@ -106,6 +107,7 @@ private:
         // reach the app through the replay, in seq order.
         std::uint64_t replay = 0;
     };
+    std::shared_ptr<auth_service> const auth_;
     routing::token_bucket webrtc_bucket_;
     delivery_inbox& inbox_; // of this connection's io_context
     std::string user_id_;

@@ -22,14 +22,16 @@
 
 namespace relay::server {
 
-struct shared_state;
+struct runtime;
+struct live_service;
 
 class ws_connection : public std::enable_shared_from_this<ws_connection> {
 public:
     using stream_type = beast::websocket::stream<maybe_tls_stream>;
 
-    ws_connection(std::shared_ptr<shared_state> state, maybe_tls_stream stream, http_request upgrade,
-                  std::string client, std::string_view kind);
+    /** `rt` and `live` are the services every connection uses (services.hpp). */
+    ws_connection(std::shared_ptr<runtime> rt, std::shared_ptr<live_service> live, maybe_tls_stream stream,
+                  http_request upgrade, std::string client, std::string_view kind);
     virtual ~ws_connection();
     ws_connection(ws_connection const&) = delete;
     ws_connection& operator=(ws_connection const&) = delete;
@@ -105,7 +107,8 @@ protected:
     /** Spends one token of the connection's message budget; false = over the limit. */
     bool take_token();
 
-    std::shared_ptr<shared_state> state_;
+    std::shared_ptr<runtime> const rt_;
+    std::shared_ptr<live_service> const live_;
     std::string const client_;
     /** The largest message this peer may send: robots also carry REST-tunnel answers. */
     std::size_t const max_message_;

@@ -1,6 +1,4 @@
-#include "server/shared_state.hpp"
-
-#include "server/ws/ws_connection.hpp"
+#include "server/runtime.hpp"
 
 #include <relay/protocol/codec.hpp>
 
@@ -77,27 +75,22 @@ server_metrics::server_metrics(telemetry::registry& r)
 }
 
 
-shared_state::shared_state(server_options opts, telemetry::logger& l, telemetry::registry& r,
-                           std::unique_ptr<store::store> s, std::shared_ptr<routing::broker> b, relay::server::hooks h)
+runtime::runtime(server_options opts, telemetry::logger& l, telemetry::registry& r, std::unique_ptr<store::store> s,
+                 std::shared_ptr<turn::provider> t, relay::server::hooks h)
     : options(std::move(opts)),
       log(l),
       metrics(r),
       store(std::move(s)),
-      jwt(options.jwt_secret),
-      // One second more: exp is checked in whole seconds.
-      ended_logins(options.access_ttl + jwt.leeway() + std::chrono::seconds(1)),
-      passwords(auth::scrypt_params{options.scrypt_log_n, 8, 1}),
-      device_secrets(options.secret_key),
-      broker(std::move(b)),
+      turn(std::move(t)),
       hooks(std::move(h)),
-      webrtc(routing::webrtc_limits{options.webrtc_max_per_device, options.webrtc_offer_timeout,
-                                    options.webrtc_answer_timeout}),
       tunnel_allow(make_tunnel_policy(options))
 {
     health_checks.push_back({"store", [this] {
                                  auto checked = store->check();
                                  return checked ? std::string() : checked.error().message;
                              }});
+    // /health says "degraded" while the TURN provider cannot issue credentials.
+    health_checks.push_back({"turn", [this] { return turn->health(); }});
 }
 
 boost::json::object health_cache::failures(std::vector<health_check> const& checks)
@@ -113,34 +106,6 @@ boost::json::object health_cache::failures(std::vector<health_check> const& chec
     failures_ = found;
     ran_at_ = std::chrono::steady_clock::now();
     return found;
-}
-
-void connection_registry::add(std::shared_ptr<ws_connection> const& c)
-{
-    std::lock_guard lock(mutex_);
-    live_[c.get()] = c;
-}
-
-void connection_registry::remove(ws_connection const* c)
-{
-    std::lock_guard lock(mutex_);
-    live_.erase(c);
-}
-
-std::vector<std::shared_ptr<ws_connection>> connection_registry::of_kind(std::string_view kind) const
-{
-    std::vector<std::shared_ptr<ws_connection>> out;
-    std::lock_guard lock(mutex_);
-    for (auto const& [p, w] : live_)
-        if (auto c = w.lock(); c && c->kind() == kind)
-            out.push_back(std::move(c));
-    return out;
-}
-
-std::size_t connection_registry::size() const
-{
-    std::lock_guard lock(mutex_);
-    return live_.size();
 }
 
 } // namespace relay::server

@@ -1,20 +1,13 @@
 #pragma once
-// What every session and route handler shares: options, logger, metrics, store, auth and the
-// routing hub. Built once in server::start() and passed down by reference (never global).
+// The runtime service: what the server runs with — options, logger, metrics, the store and the
+// blocking pool its calls run on, the TURN provider, health, hooks and the shutdown state. Built
+// once in server::start() as part of `services` (services.hpp) and passed down, never global.
 #include "server/net.hpp"
 
 #include <boost/asio/strand.hpp>
 #include "server/http/tls.hpp"
 #include "server/tunnel.hpp"
 
-#include <relay/auth/ended_logins.hpp>
-#include <relay/auth/jwt.hpp>
-#include <relay/auth/password.hpp>
-#include <relay/auth/secret_box.hpp>
-#include <relay/auth/throttle.hpp>
-#include <relay/routing/hub.hpp>
-#include <relay/routing/broker.hpp>
-#include <relay/routing/webrtc_registry.hpp>
 #include <relay/server/hooks.hpp>
 #include <relay/server/options.hpp>
 #include <relay/store/store.hpp>
@@ -26,7 +19,6 @@
 
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 
 #include <atomic>
 #include <chrono>
@@ -92,26 +84,13 @@ private:
     boost::json::object failures_;
 };
 
-class ws_connection;
-
-/** Every live WebSocket connection, so shutdown can tell each one to reconnect elsewhere. */
-class connection_registry {
-public:
-    void add(std::shared_ptr<ws_connection> const& c);
-    void remove(ws_connection const* c);
-    /** The live connections of one kind ("app" or "robot"). */
-    std::vector<std::shared_ptr<ws_connection>> of_kind(std::string_view kind) const;
-    std::size_t size() const;
-
-private:
-    mutable std::mutex mutex_; // guards live_
-    std::unordered_map<ws_connection const*, std::weak_ptr<ws_connection>> live_;
-};
-
-struct shared_state {
-    /** Throws std::invalid_argument when a secret or key in `opts` is unusable. */
-    shared_state(server_options opts, telemetry::logger& l, telemetry::registry& r,
-                 std::unique_ptr<store::store> s, std::shared_ptr<routing::broker> b, relay::server::hooks h);
+/**
+ * The runtime service. Thread-safe: its members are immutable, thread-safe themselves, or atomic.
+ */
+struct runtime {
+    /** Throws std::invalid_argument when a setting in `opts` is unusable (the tunnel allow list). */
+    runtime(server_options opts, telemetry::logger& l, telemetry::registry& r, std::unique_ptr<store::store> s,
+            std::shared_ptr<turn::provider> t, relay::server::hooks h);
 
     server_options const options;
     telemetry::logger& log;
@@ -120,27 +99,10 @@ struct shared_state {
 
     /** Thread-safe; its calls block, so they run on `blocking` (see blocking.hpp). */
     std::unique_ptr<store::store> const store;
-    auth::jwt_codec const jwt;
-    /** Logins ended before their access tokens expire (logout, password reset, refresh reuse):
-     * verify_access_claims refuses their tokens until those could not verify anyway. */
-    auth::ended_logins ended_logins;
-    auth::password_hasher const passwords;
-    /** Seals device secrets at rest under RELAY_SECRET_KEY. */
-    auth::secret_box const device_secrets;
-    /** Failed logins per account ("email:…"); five lock the account for a while. */
-    auth::failure_throttle login_failures;
-    /**
-     * Failed logins per client address ("addr:…"), with a higher limit: many people share an
-     * address behind a NAT, and one of them mistyping must not lock out the rest.
-     */
-    auth::failure_throttle address_failures{auth::throttle_policy{.max_failures = 30}};
-    /** Failed device authentications, keyed "device:…" and "addr:…": they slow the next
-     * failures down but never refuse a correct signature. */
-    auth::failure_delay device_failures;
 
-    /** The broker part (parts.hpp): in-process unless the embedder or relayd gave another. */
-    std::shared_ptr<routing::broker> const broker;
-    routing::hub hub{*broker};
+    /** ICE credentials for WebRTC (the TURN part). Its calls may block (the Cloudflare API), so
+     * they run on `blocking`. */
+    std::shared_ptr<turn::provider> const turn;
 
     /** The embedder's callbacks (hooks.hpp); call them through call_hook. */
     relay::server::hooks const hooks;
@@ -148,15 +110,8 @@ struct shared_state {
     /** TLS when RELAY_TLS_CERT/RELAY_TLS_KEY are set; null for plain HTTP. */
     std::shared_ptr<tls_config> tls;
 
-    /** WebRTC signaling sessions in progress. */
-    routing::webrtc_registry webrtc;
-
     /** What the REST tunnel lets through (RELAY_TUNNEL_ALLOW or the default list). */
     tunnel_policy const tunnel_allow;
-
-    /** ICE credentials for WebRTC (RELAY_TURN_PROVIDER); set by server::start(). Its calls may
-     * block (the Cloudflare API), so they run on `blocking`. */
-    std::shared_ptr<turn::provider> turn;
 
     /** Store queries and password hashing run here, never on the network threads. */
     net::thread_pool blocking{2};
@@ -166,11 +121,8 @@ struct shared_state {
      */
     net::strand<net::thread_pool::executor_type> store_writes{net::make_strand(blocking.get_executor())};
 
-
     std::vector<health_check> health_checks;
     health_cache health;
-
-    connection_registry connections;
 
     /** Set once stop() begins: sessions finish their current request and do not linger. */
     std::atomic<bool> stopping{false};
