@@ -8,7 +8,7 @@
 #include <relay/auth/crypto.hpp>
 #include <relay/server/server.hpp>
 
-#include <csignal>
+#include <signal.h>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -64,6 +64,13 @@ int main()
         std::fprintf(stderr, "robot %s is online\n", device_id.c_str());
     };
 
+    // SIGINT and SIGTERM are blocked before the server starts any thread (its pool, its network
+    // threads), so they reach only the sigwait below and no handler runs inside the server.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     relay::server::server server(options, std::move(parts));
     std::string why;
     if (server.start(why)) {
@@ -71,20 +78,11 @@ int main()
         return 1;
     }
 
-    // One thread takes the signals, so no handler runs inside the server's code.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
-    std::thread stopper([&] {
-        int sig = 0;
-        sigwait(&signals, &sig);
-        server.stop();
-    });
-
-    server.run(); // logs "listening … port=N" and serves until stop()
-    stopper.join();
+    // The server runs on a thread of its own while this one waits for a signal.
+    std::thread serving([&server] { server.run(); }); // logs "listening … port=N"
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    server.stop();
+    serving.join();
     return 0;
 }
