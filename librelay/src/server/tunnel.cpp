@@ -265,7 +265,7 @@ net::awaitable<tunnel_outcome> tunnel_call(runtime& rt, live_service& live, tunn
     auto waiter = std::make_shared<tunnel_wait>(co_await net::this_coro::executor);
     std::string id = "t_" + auth::random_token(12);
     if (!live.hub.register_tunnel(req.device_id, id, req.user_id, waiter, rt.options.tunnel_max_per_device,
-                                    rt.options.tunnel_max_per_user))
+                                  rt.options.tunnel_max_per_user))
         co_return fail(errc::rate_limited, "too many tunnelled requests in flight for this robot or user");
 
     protocol::robot_http_request forwarded{id, req.method, req.path, req.query, {}, req.body, req.body_b64};

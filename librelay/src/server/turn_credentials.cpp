@@ -11,8 +11,8 @@ net::awaitable<turn::credentials_result> issue_turn_credentials(runtime& rt, std
     auto issued = co_await run_blocking(rt.blocking, [&] { return rt.turn->credentials(subject, ttl); });
     if (!issued)
         rt.log.warn("turn_unavailable", {{"provider", rt.turn->name()},
-                                            {"subject", subject},
-                                            {"reason", issued.error().reason}});
+                                         {"subject", subject},
+                                         {"reason", issued.error().reason}});
     co_return issued;
 }
 

@@ -124,7 +124,7 @@ std::shared_ptr<std::string const> finish_webrtc_session(runtime& rt, live_servi
                      {{"by", std::string(protocol::to_string(by))}, {"reason", reason.empty() ? "closed" : reason}})
         .inc();
     rt.log.info("webrtc_session_ended", {{"session_id", session.session_id}, {"device_id", session.device_id},
-                                            {"by", protocol::to_string(by)}, {"reason", reason}});
+                                         {"by", protocol::to_string(by)}, {"reason", reason}});
     net::post(rt.store_writes, [st = &rt, id = session.session_id, reason, by] {
         std::string why = reason.empty() ? "closed_by_" + std::string(protocol::to_string(by)) : reason;
         if (auto r = st->store->end_session(id, unix_now(), why); !r)

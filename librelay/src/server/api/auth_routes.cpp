@@ -97,6 +97,26 @@ http_response token_pair(runtime const& rt, auth_service const& auth, token_gran
                                                                {"expires_in", rt.options.access_ttl.count()}});
 }
 
+/** The `email` (as given) and `password` of a register or login body. */
+struct email_password {
+    std::string email;
+    std::string password;
+};
+
+or_answer<email_password> email_and_password(http_request const& req)
+{
+    auto body = parse_json_object(req);
+    if (!body)
+        return body.take_answer();
+    auto email = required_string(*body, "email");
+    if (!email)
+        return email.take_answer();
+    auto password = required_string(*body, "password");
+    if (!password)
+        return password.take_answer();
+    return email_password{std::move(*email), std::move(*password)};
+}
+
 /** The `refresh_token` of a refresh or logout body. */
 or_answer<std::string> refresh_token_field(http_request const& req)
 {
@@ -112,21 +132,18 @@ net::awaitable<http_response> register_user(request_context& ctx, runtime& rt, a
     if (!rt.options.open_registration)
         co_return error_response(errc::registration_closed,
                                  "registration is closed on this relay; ask its operator for an account");
-    auto body = parse_json_object(ctx.req);
-    if (!body) co_return body.take_answer();
-    auto email_in = required_string(*body, "email");
-    if (!email_in) co_return email_in.take_answer();
-    auto password = required_string(*body, "password");
-    if (!password) co_return password.take_answer();
+    auto given = email_and_password(ctx.req);
+    if (!given) co_return given.take_answer();
+    auto const& password = given->password;
 
-    auto email = auth::normalize_email(*email_in);
+    auto email = auth::normalize_email(given->email);
     if (!auth::is_valid_email(email))
         co_return error_response(errc::invalid_email);
-    if (auto violation = auth::check_password_policy(*password))
+    if (auto violation = auth::check_password_policy(password))
         co_return error_response(violation->code, violation->message);
 
     auto created = co_await run_blocking(rt.blocking, [&] {
-        return rt.store->create_user(email, auth.passwords.hash(*password), unix_now());
+        return rt.store->create_user(email, auth.passwords.hash(password), unix_now());
     });
     if (!created)
         co_return store_failure(created.error(), errc::email_taken);
@@ -137,14 +154,11 @@ net::awaitable<http_response> register_user(request_context& ctx, runtime& rt, a
 // POST /api/auth/login {"email","password"} → 200 token pair; 401 INVALID_CREDENTIALS; 429
 net::awaitable<http_response> login(request_context& ctx, runtime& rt, auth_service& auth, auth_routes_state& self)
 {
-    auto body = parse_json_object(ctx.req);
-    if (!body) co_return body.take_answer();
-    auto email_in = required_string(*body, "email");
-    if (!email_in) co_return email_in.take_answer();
-    auto password = required_string(*body, "password");
-    if (!password) co_return password.take_answer();
+    auto given = email_and_password(ctx.req);
+    if (!given) co_return given.take_answer();
+    auto const& password = given->password;
 
-    auto email = auth::normalize_email(*email_in);
+    auto email = auth::normalize_email(given->email);
     // A malformed address cannot have an account; it also must not become a throttle key, which
     // would let a client grow the throttle's memory with long made-up keys.
     bool plausible = auth::is_valid_email(email);
@@ -167,17 +181,17 @@ net::awaitable<http_response> login(request_context& ctx, runtime& rt, auth_serv
         auto user = rt.store->find_user_by_email(email);
         if (!user) {
             if (user.error() == make_error_code(errc::user_not_found)) {
-                (void)auth.passwords.verify(*password, self.dummy(auth.passwords));
+                (void)auth.passwords.verify(password, self.dummy(auth.passwords));
                 return errc::invalid_credentials;
             }
             return user.error();
         }
-        auto verdict = auth.passwords.verify(*password, user->password_hash);
+        auto verdict = auth.passwords.verify(password, user->password_hash);
         if (!verdict.ok)
             return errc::invalid_credentials;
         if (verdict.needs_rehash) {
             // Upgrade while we hold the plaintext; a failure here must not fail the login.
-            if (auto r = rt.store->set_password_hash(user->id, auth.passwords.hash(*password)); !r)
+            if (auto r = rt.store->set_password_hash(user->id, auth.passwords.hash(password)); !r)
                 rt.log.warn("password_rehash_failed", {{"user_id", user->id}});
         }
         auto family = store::random_id("f_");

@@ -89,6 +89,23 @@ net::awaitable<or_answer<device_caller>> authorize_device(request_context& ctx, 
     co_return device_caller{std::move(*user), *role};
 }
 
+/** An owner's change to a device: its body, once the caller is known to own the device. */
+struct owner_change {
+    boost::json::object body;
+};
+
+/** authorize_device() as the owner, then the JSON body (401, 404 or 403, then 400). */
+net::awaitable<or_answer<owner_change>> owner_change_of(request_context& ctx, runtime& rt, auth_service& auth)
+{
+    auto caller = co_await authorize_device(ctx, rt, auth, store::role::owner);
+    if (!caller)
+        co_return caller.take_answer();
+    auto body = parse_json_object(ctx.req);
+    if (!body)
+        co_return body.take_answer();
+    co_return owner_change{std::move(*body)};
+}
+
 /** The `name` of a create or rename body (protocol::is_valid_device_name). */
 or_answer<std::string> device_name(boost::json::object const& body)
 {
@@ -170,11 +187,9 @@ net::awaitable<http_response> get_device(request_context& ctx, runtime& rt, auth
 net::awaitable<http_response> rename_device(request_context& ctx, runtime& rt, auth_service& auth, live_service& live)
 {
     auto const& device_id = ctx.param("id");
-    auto caller = co_await authorize_device(ctx, rt, auth, store::role::owner);
-    if (!caller) co_return caller.take_answer();
-    auto body = parse_json_object(ctx.req);
-    if (!body) co_return body.take_answer();
-    auto name = device_name(*body);
+    auto change = co_await owner_change_of(ctx, rt, auth);
+    if (!change) co_return change.take_answer();
+    auto name = device_name(change->body);
     if (!name) co_return name.take_answer();
 
     auto d = co_await run_blocking(rt.blocking, [&]() -> store::result<store::device> {
@@ -182,7 +197,7 @@ net::awaitable<http_response> rename_device(request_context& ctx, runtime& rt, a
             return r.error();
         return rt.store->get_device(device_id);
     });
-    co_return device_answer(live, d, caller->role);
+    co_return device_answer(live, d, store::role::owner);
 }
 
 // DELETE /api/devices/{id} → 204 (owner); the robot is disconnected and every app loses it.
@@ -257,13 +272,11 @@ net::awaitable<http_response> list_members(request_context& ctx, runtime& rt, au
 net::awaitable<http_response> add_member(request_context& ctx, runtime& rt, auth_service& auth, live_service& live)
 {
     auto const& device_id = ctx.param("id");
-    auto caller = co_await authorize_device(ctx, rt, auth, store::role::owner);
-    if (!caller) co_return caller.take_answer();
-    auto body = parse_json_object(ctx.req);
-    if (!body) co_return body.take_answer();
-    auto email_in = required_string(*body, "email");
+    auto change = co_await owner_change_of(ctx, rt, auth);
+    if (!change) co_return change.take_answer();
+    auto email_in = required_string(change->body, "email");
     if (!email_in) co_return email_in.take_answer();
-    auto role_in = required_string(*body, "role");
+    auto role_in = required_string(change->body, "role");
     if (!role_in) co_return role_in.take_answer();
     auto granted = store::role_from_string(*role_in);
     if (!granted || *granted == store::role::owner)
@@ -296,8 +309,8 @@ net::awaitable<http_response> add_member(request_context& ctx, runtime& rt, auth
     // Live app connections of that user start (or keep) receiving the device's events now.
     live.hub.set_access(result->member.id, device_id, to_protocol(*granted));
     rt.log.info("device_shared", {{"device_id", device_id},
-                                     {"user_id", result->member.id},
-                                     {"role", store::to_string(*granted)}});
+                                  {"user_id", result->member.id},
+                                  {"role", store::to_string(*granted)}});
     co_return json_response(result->was_member ? http::status::ok : http::status::created,
                             member_json(result->member.id, result->member.email, *granted));
 }

@@ -189,10 +189,10 @@ net::awaitable<void> serve_http(std::shared_ptr<services> state, router const& r
         rt.metrics.http_latency.observe(seconds);
         // The query string is never logged: it may carry a token.
         rt.log.info("http_request", {{"method", std::string_view(req.method_string().data(), req.method_string().size())},
-                                         {"path", path},
-                                         {"status", res.result_int()},
-                                         {"ms", seconds * 1000.0},
-                                         {"client", client}});
+                                     {"path", path},
+                                     {"status", res.result_int()},
+                                     {"ms", seconds * 1000.0},
+                                     {"client", client}});
 
         stream.tcp().expires_after(request_deadline);
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);

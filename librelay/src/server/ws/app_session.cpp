@@ -424,7 +424,7 @@ void app_session::handle(protocol::app_webrtc_request const& m)
         return;
     }
     auto id = live_->webrtc.create(m.device_id, user_id_, std::weak_ptr<routing::app_link>(self()), robot,
-                                    std::chrono::steady_clock::now());
+                                   std::chrono::steady_clock::now());
     if (!id) {
         rt_->metrics.registry
             .get_counter("relay_webrtc_failures_total", "WebRTC sessions whose ends reported failure.",

@@ -132,9 +132,9 @@ net::awaitable<void> device_session::authenticate(protocol::device_auth const& m
         auto delay = std::max(auth_->device_failures.record_failure("addr:" + client_, now),
                               auth_->device_failures.record_failure(device_key, now));
         rt_->log.info("robot_auth_failed", {{"client", client_},
-                                               {"device_id", m.device_id},
-                                               {"reason", "bad credentials"},
-                                               {"delay_ms", delay.count()}});
+                                            {"device_id", m.device_id},
+                                            {"reason", "bad credentials"},
+                                            {"delay_ms", delay.count()}});
         net::steady_timer pause(executor(), delay);
         co_await pause.async_wait(use_tuple);
         if (!closing())

@@ -322,7 +322,7 @@ void ws_connection::drop(std::string_view why)
     if (why == "slow_consumer")
         rt_->metrics.slow_consumer_drops.inc();
     rt_->log.warn("ws_dropped", {{"kind", kind_}, {"client", client_}, {"reason", why},
-                                    {"queued", queue_.size() - head_}, {"queued_bytes", queued_bytes_}});
+                                 {"queued", queue_.size() - head_}, {"queued_bytes", queued_bytes_}});
     closing_ = true;
     timer_.cancel();
     wake_room_waiters();
