@@ -170,6 +170,11 @@ inline unsigned read_byte(std::string const& file, std::streamoff offset)
 
 } // namespace relay::store::test
 
+// The backends' names in the test cases' names ("users: …<sqlite_on_file>"): without them both
+// instances of a case would have one name, and ctest could not run them apart.
+TYPE_TO_STRING_AS("sqlite_in_memory", relay::store::test::sqlite_in_memory);
+TYPE_TO_STRING_AS("sqlite_on_file", relay::store::test::sqlite_on_file);
+
 /** A test case run once per backend; the body names the backend type `backend`. */
 #define RELAY_STORE_TEST(name)                                                                           \
     TEST_CASE_TEMPLATE(name, backend, relay::store::test::sqlite_in_memory, relay::store::test::sqlite_on_file)
