@@ -252,6 +252,17 @@ json::value ask_over_socket(ws_client& robot, std::string const& id = {})
     }
 }
 
+/** Asks with the id "t1": the answer must be a `type` message that refers to it. */
+json::value ask_expecting(ws_client& robot, char const* type)
+{
+    auto answer = ask_over_socket(robot, "t1");
+    CAPTURE(answer);
+    REQUIRE(answer.is_object());
+    REQUIRE(answer.at("type") == type);
+    CHECK(answer.at("ref") == "t1");
+    return answer;
+}
+
 /** A relayd with one owner and their device's robot connected: what every socket case needs. */
 struct robot_on_relay {
     explicit robot_on_relay(env_map env, std::string const& device_id = {})
@@ -273,11 +284,8 @@ TEST_CASE("a robot asks over its socket: credentials for its device id, signed l
     robot_on_relay r(coturn_env(), "turn-bot");
     auto& robot = r.robot;
 
-    auto answer = ask_over_socket(*robot, "t1");
+    auto answer = ask_expecting(*robot, "turn_credentials");
     CAPTURE(answer);
-    REQUIRE(answer.is_object());
-    REQUIRE(answer.at("type") == "turn_credentials");
-    CHECK(answer.at("ref") == "t1");
     auto const& c = answer.at("credentials").as_object();
     // The TURN REST form of the HTTP route, with the device id as the subject.
     std::string username(c.at("username").as_string());
@@ -325,11 +333,8 @@ TEST_CASE("a robot's turn_credentials_request costs a token of its rate limit li
 TEST_CASE("RELAY_TURN_PROVIDER=none: a robot asking over its socket gets STUN only, like the HTTP route")
 {
     robot_on_relay r(test_env({{"RELAY_STUN_URLS", "stun:stun.example.com:3478"}}));
-    auto answer = ask_over_socket(*r.robot, "t1");
+    auto answer = ask_expecting(*r.robot, "turn_credentials");
     CAPTURE(answer);
-    REQUIRE(answer.is_object());
-    REQUIRE(answer.at("type") == "turn_credentials");
-    CHECK(answer.at("ref") == "t1");
     auto const& c = answer.at("credentials");
     CHECK(c.at("urls").as_array().empty());
     CHECK(c.at("username") == "");
@@ -349,12 +354,9 @@ TEST_CASE("a robot asking while the Cloudflare API is down gets TURN_UNAVAILABLE
                                {"SSL_CERT_FILE", pki.ca_cert}}));
     auto& robot = r.robot;
 
-    auto answer = ask_over_socket(*robot, "t1");
+    auto answer = ask_expecting(*robot, "error");
     CAPTURE(answer);
-    REQUIRE(answer.is_object());
-    REQUIRE(answer.at("type") == "error");
     CHECK(answer.at("code") == "TURN_UNAVAILABLE");
-    CHECK(answer.at("ref") == "t1");
     auto http = http_get(r.port, target(r.device.device_id), r.owner.access_token);
     CHECK(http.status == 503);
     CHECK(http.error_code() == "TURN_UNAVAILABLE");
