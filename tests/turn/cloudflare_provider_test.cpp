@@ -11,6 +11,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <functional>
+#include <initializer_list>
 #include <stdexcept>
 #include <thread>
 
@@ -41,7 +43,7 @@ struct fixture {
     cloudflare_stand_in api{pki().server_cert, pki().server_key};
     std::atomic<std::int64_t> unix_now{1'800'000'000};
 
-    turn::cloudflare_options options()
+    turn::cloudflare_options options(int attempts = 3)
     {
         turn::cloudflare_options o;
         o.key_id = "key-123";
@@ -51,7 +53,7 @@ struct fixture {
         o.ca_file = pki().ca_cert;
         o.connect_timeout = 2000ms;
         o.read_timeout = 2000ms;
-        o.attempts = 3;
+        o.attempts = attempts;
         o.backoff = 20ms;
         o.failure_hold = 0s;
         o.clock = [this] { return std::chrono::system_clock::time_point(std::chrono::seconds(unix_now.load())); };
@@ -182,9 +184,8 @@ TEST_CASE("cloudflare: 5xx answers are retried, then reported")
 TEST_CASE("cloudflare: an API that never answers times out, is retried, and is reported")
 {
     fixture f;
-    auto o = f.options();
+    auto o = f.options(2);
     o.read_timeout = 300ms;
-    o.attempts = 2;
     turn::cloudflare_provider p(o);
     f.api.set_default({201, "", 0ms, true});
 
@@ -301,9 +302,8 @@ TEST_CASE("cloudflare: during an outage a still-valid cached credential is serve
 TEST_CASE("cloudflare: after a failure, callers without a cached credential fail fast for failure_hold")
 {
     fixture f;
-    auto o = f.options();
+    auto o = f.options(1);
     o.failure_hold = 5s;
-    o.attempts = 1;
     turn::cloudflare_provider p(o);
 
     f.api.set_default({500, ""});
@@ -448,22 +448,22 @@ TEST_CASE("cloudflare provider refuses an unusable configuration")
             CHECK_MESSAGE(contains(e.what(), expect), e.what());
         }
     };
-    auto o = f.options();
-    o.api_base = "http://127.0.0.1:1/v1";
-    refused(o, "https://");
-    o = f.options();
-    o.api_base = "https://user@rtc.example/v1";
-    refused(o, "without user info");
-    o = f.options();
-    o.api_base = "https://rtc.example:99999/v1";
-    refused(o, "invalid port");
-    o = f.options();
-    o.key_id = "../admin";
-    refused(o, "RELAY_CF_TURN_KEY_ID");
-    o = f.options();
-    o.api_token.clear();
-    refused(o, "RELAY_CF_TURN_API_TOKEN");
-    o = f.options();
-    o.ca_file = "/nonexistent/ca.pem";
-    refused(o, "cannot load CA file");
+    // Each row changes one setting of otherwise good options.
+    struct bad_setting {
+        std::function<void(turn::cloudflare_options&)> change;
+        char const* expect;
+    };
+    std::initializer_list<bad_setting> const rows{
+        {[](auto& o) { o.api_base = "http://127.0.0.1:1/v1"; }, "https://"},
+        {[](auto& o) { o.api_base = "https://user@rtc.example/v1"; }, "without user info"},
+        {[](auto& o) { o.api_base = "https://rtc.example:99999/v1"; }, "invalid port"},
+        {[](auto& o) { o.key_id = "../admin"; }, "RELAY_CF_TURN_KEY_ID"},
+        {[](auto& o) { o.api_token.clear(); }, "RELAY_CF_TURN_API_TOKEN"},
+        {[](auto& o) { o.ca_file = "/nonexistent/ca.pem"; }, "cannot load CA file"},
+    };
+    for (auto const& [change, expect] : rows) {
+        auto o = f.options();
+        change(o);
+        refused(o, expect);
+    }
 }
