@@ -1,5 +1,7 @@
 // Runs every shared test vector (tests/vectors/<direction>/<type>.json) through the decoder of
 // its direction. The directory is iterated, so a new file is picked up without touching this test.
+#include "main/test_files.hpp"
+
 #include <relay/protocol/codec.hpp>
 
 #include <boost/json/parse.hpp>
@@ -9,10 +11,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,15 +24,6 @@ namespace protocol = relay::protocol;
 
 // The file that holds texts which fail before their type is known.
 constexpr std::string_view envelope_stem = "_envelope";
-
-std::string read_text(fs::path const& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE_MESSAGE(in, "cannot open " << path.string());
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 template <class... Ts> std::set<std::string_view> type_names(std::variant<Ts...> const*)
 {
@@ -155,7 +146,7 @@ template <class V> counts run_direction(std::string_view direction, decoder<V> d
         if (!envelope && types.count(stem) == 0)
             continue;
 
-        json::value const file = json::parse(read_text(path));
+        json::value const file = json::parse(relay::test::read_test_file(path));
         REQUIRE(file.is_object());
         ++seen.files;
         for (auto const& vector : file.at("valid").as_array()) {
@@ -181,32 +172,17 @@ template <class V> counts run_direction(std::string_view direction, decoder<V> d
     return seen;
 }
 
+template <class V> void check_direction(std::string_view direction, decoder<V> decode)
+{
+    auto const seen = run_direction<V>(direction, decode);
+    CHECK(seen.valid > 0);
+    CHECK(seen.invalid > 0);
+}
+
 } // namespace
 
-TEST_CASE("vectors: app -> relay")
-{
-    auto const seen = run_direction<protocol::app_inbound>("app_inbound", &protocol::decode_app_inbound);
-    CHECK(seen.valid > 0);
-    CHECK(seen.invalid > 0);
-}
-
-TEST_CASE("vectors: relay -> app")
-{
-    auto const seen = run_direction<protocol::app_outbound>("app_outbound", &protocol::decode_app_outbound);
-    CHECK(seen.valid > 0);
-    CHECK(seen.invalid > 0);
-}
-
-TEST_CASE("vectors: robot -> relay")
-{
-    auto const seen = run_direction<protocol::device_inbound>("device_inbound", &protocol::decode_device_inbound);
-    CHECK(seen.valid > 0);
-    CHECK(seen.invalid > 0);
-}
-
-TEST_CASE("vectors: relay -> robot")
-{
-    auto const seen = run_direction<protocol::device_outbound>("device_outbound", &protocol::decode_device_outbound);
-    CHECK(seen.valid > 0);
-    CHECK(seen.invalid > 0);
-}
+// One case per direction, each with valid and invalid vectors.
+TEST_CASE("vectors: app -> relay") { check_direction<protocol::app_inbound>("app_inbound", &protocol::decode_app_inbound); }
+TEST_CASE("vectors: relay -> app") { check_direction<protocol::app_outbound>("app_outbound", &protocol::decode_app_outbound); }
+TEST_CASE("vectors: robot -> relay") { check_direction<protocol::device_inbound>("device_inbound", &protocol::decode_device_inbound); }
+TEST_CASE("vectors: relay -> robot") { check_direction<protocol::device_outbound>("device_outbound", &protocol::decode_device_outbound); }

@@ -238,10 +238,7 @@ TEST_CASE("flush returns only after the relay answered a ping sent behind the ev
 {
     fake_relay relay;
     auto options = fake_options(relay.port());
-    client_events seen;
-    robot::client c(options);
-    seen.attach(c);
-    c.start();
+    auto&& [seen, c] = started_client(options);
     auto relay_side = relay.accept_robot("wimz-201", "s3cret-s3cret");
     REQUIRE(relay_side);
     REQUIRE(seen.wait_connects(1));
@@ -271,10 +268,7 @@ TEST_CASE("keepalive pings go out on schedule and a relay that closes is reporte
     auto options = fake_options(relay.port());
     options.ping_interval = 200ms;
     options.keepalive_timeout = 20s;
-    client_events seen;
-    robot::client c(options);
-    seen.attach(c);
-    c.start();
+    auto&& [seen, c] = started_client(options);
     auto relay_side = relay.accept_robot("wimz-201", "s3cret-s3cret");
     REQUIRE(relay_side);
     REQUIRE(!relay_side->expect("ping").is_null());
@@ -302,10 +296,7 @@ TEST_CASE("wss: the relay's certificate is verified against the system store plu
         auto options = fake_options(relay.port());
         options.url = "wss://localhost:" + std::to_string(relay.port());
         options.ca_file = cert->cert_path;
-        client_events seen;
-        robot::client c(options);
-        seen.attach(c);
-        c.start();
+        auto&& [seen, c] = started_client(options);
         auto relay_side = relay.accept_robot("wimz-201", "s3cret-s3cret");
         REQUIRE(relay_side);
         REQUIRE(seen.wait_connects(1));
@@ -318,10 +309,7 @@ TEST_CASE("wss: the relay's certificate is verified against the system store plu
     {
         auto options = fake_options(relay.port());
         options.url = "wss://localhost:" + std::to_string(relay.port());
-        client_events seen;
-        robot::client c(options);
-        seen.attach(c);
-        c.start();
+        auto&& [seen, c] = started_client(options);
         CHECK(!relay.accept_robot("wimz-201", "s3cret-s3cret"));
         auto failure = seen.wait_reason(robot::disconnect_reason::connect_failed);
         REQUIRE(failure);
@@ -334,10 +322,7 @@ TEST_CASE("wss: the relay's certificate is verified against the system store plu
         auto options = fake_options(relay.port());
         options.url = "wss://127.0.0.1:" + std::to_string(relay.port());
         options.ca_file = cert->cert_path;
-        client_events seen;
-        robot::client c(options);
-        seen.attach(c);
-        c.start();
+        auto&& [seen, c] = started_client(options);
         CHECK(!relay.accept_robot("wimz-201", "s3cret-s3cret"));
         auto failure = seen.wait_reason(robot::disconnect_reason::connect_failed);
         REQUIRE(failure);

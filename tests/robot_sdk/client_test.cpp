@@ -32,18 +32,13 @@ json::value device_listing(std::uint16_t port, account const& user, std::string 
 
 TEST_CASE("the robot authenticates, says hello, and its events reach the app in order")
 {
-    relayd_process relayd(test_env());
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner, "wimz-001");
+    auto&& [relayd, owner, dev] = relay_with_device("wimz-001");
     auto app = connect_app(relayd.port(), owner);
 
     auto options = robot_options(relayd.port(), dev);
     options.capabilities = {{"camera", true}, {"treats", 3}};
     options.firmware = "2.4.1";
-    client_events seen;
-    robot::client robot(options);
-    seen.attach(robot);
-    robot.start();
+    auto&& [seen, robot] = started_client(options);
     REQUIRE(seen.wait_connects(1));
     CHECK(robot.connected());
     auto info = seen.connects().front();
@@ -108,9 +103,7 @@ TEST_CASE("the robot authenticates, says hello, and its events reach the app in 
 
 TEST_CASE("commands answered through on_command reach the app as command_result")
 {
-    relayd_process relayd(test_env());
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner, "wimz-002");
+    auto&& [relayd, owner, dev] = relay_with_device("wimz-002");
     auto app = connect_app(relayd.port(), owner);
 
     // Everything the callbacks touch is declared before the client, so it outlives it.
@@ -169,10 +162,7 @@ TEST_CASE("commands answered through on_command reach the app as command_result"
 
     // A robot without a command handler still answers, so apps are not left waiting.
     auto dev2 = make_device(relayd.port(), owner, "wimz-003");
-    client_events plain_seen;
-    robot::client plain(robot_options(relayd.port(), dev2));
-    plain_seen.attach(plain);
-    plain.start();
+    auto&& [plain_seen, plain] = started_client(robot_options(relayd.port(), dev2));
     REQUIRE(plain_seen.wait_connects(1));
     auto app2 = connect_app(relayd.port(), owner); // knows the new device
     app2->send(json::object{{"type", "command"}, {"device_id", "wimz-003"}, {"id", "c4"}, {"command", "dance"}});
@@ -184,16 +174,11 @@ TEST_CASE("commands answered through on_command reach the app as command_result"
 
 TEST_CASE("a wrong secret is reported as auth_failed (4401) and retried until the secret is fixed")
 {
-    relayd_process relayd(test_env());
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner, "wimz-004");
+    auto&& [relayd, owner, dev] = relay_with_device("wimz-004");
 
     auto options = robot_options(relayd.port(), {dev.device_id, "not-the-secret"});
     options.reconnect = {std::chrono::milliseconds(400), std::chrono::milliseconds(2000)};
-    client_events seen;
-    robot::client robot(options);
-    seen.attach(robot);
-    robot.start();
+    auto&& [seen, robot] = started_client(options);
     REQUIRE(seen.wait_reason_count(robot::disconnect_reason::auth_failed, 2));
     auto failure = *seen.wait_reason(robot::disconnect_reason::auth_failed);
     CHECK(failure.close_code == 4401);
@@ -213,23 +198,15 @@ TEST_CASE("a wrong secret is reported as auth_failed (4401) and retried until th
 
 TEST_CASE("a newer connection of the same device replaces the older one: 4409 reported, no fight")
 {
-    relayd_process relayd(test_env());
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner, "wimz-005");
+    auto&& [relayd, owner, dev] = relay_with_device("wimz-005");
     auto app = connect_app(relayd.port(), owner);
 
     auto first_options = robot_options(relayd.port(), dev);
     first_options.replaced_retry_delay = std::chrono::minutes(10);
-    client_events first_seen;
-    robot::client first(first_options);
-    first_seen.attach(first);
-    first.start();
+    auto&& [first_seen, first] = started_client(first_options);
     REQUIRE(first_seen.wait_connects(1));
 
-    client_events second_seen;
-    robot::client second(robot_options(relayd.port(), dev));
-    second_seen.attach(second);
-    second.start();
+    auto&& [second_seen, second] = started_client(robot_options(relayd.port(), dev));
     REQUIRE(second_seen.wait_connects(1));
 
     auto replaced = first_seen.wait_reason(robot::disconnect_reason::replaced);
@@ -252,15 +229,9 @@ TEST_CASE("a newer connection of the same device replaces the older one: 4409 re
     auto third_options = robot_options(relayd.port(), dev);
     third_options.stop_when_replaced = true;
     second.stop();
-    client_events third_seen;
-    robot::client third(third_options);
-    third_seen.attach(third);
-    third.start();
+    auto&& [third_seen, third] = started_client(third_options);
     REQUIRE(third_seen.wait_connects(1));
-    client_events fourth_seen;
-    robot::client fourth(robot_options(relayd.port(), dev));
-    fourth_seen.attach(fourth);
-    fourth.start();
+    auto&& [fourth_seen, fourth] = started_client(robot_options(relayd.port(), dev));
     auto given_up = third_seen.wait_reason(robot::disconnect_reason::replaced);
     REQUIRE(given_up);
     CHECK(!given_up->will_retry);
@@ -269,9 +240,7 @@ TEST_CASE("a newer connection of the same device replaces the older one: 4409 re
 
 TEST_CASE("a full outbox drops the oldest events and counts them; the rest arrive in order")
 {
-    relayd_process relayd(test_env());
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner, "wimz-006");
+    auto&& [relayd, owner, dev] = relay_with_device("wimz-006");
     auto app = connect_app(relayd.port(), owner);
 
     auto options = robot_options(relayd.port(), dev);
@@ -303,9 +272,7 @@ TEST_CASE("a full outbox drops the oldest events and counts them; the rest arriv
 
 TEST_CASE("stop is clean from every state: never started, retrying, connected, inside a callback")
 {
-    relayd_process relayd(test_env());
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner, "wimz-007");
+    auto&& [relayd, owner, dev] = relay_with_device("wimz-007");
 
     {
         robot::client idle(robot_options(relayd.port(), dev));
@@ -314,10 +281,7 @@ TEST_CASE("stop is clean from every state: never started, retrying, connected, i
     {
         // Nothing listens on port 1: the client is between attempts when stopped.
         auto options = robot_options(1, dev);
-        client_events seen;
-        robot::client retrying(options);
-        seen.attach(retrying);
-        retrying.start();
+        auto&& [seen, retrying] = started_client(options);
         REQUIRE(seen.wait_reason(robot::disconnect_reason::connect_failed));
         auto failure = seen.disconnects().front();
         CHECK(failure.message.find("cannot connect") != std::string::npos);
@@ -338,10 +302,7 @@ TEST_CASE("stop is clean from every state: never started, retrying, connected, i
     }
     {
         auto app = connect_app(relayd.port(), owner);
-        client_events seen;
-        robot::client connected(robot_options(relayd.port(), dev));
-        seen.attach(connected);
-        connected.start();
+        auto&& [seen, connected] = started_client(robot_options(relayd.port(), dev));
         REQUIRE(seen.wait_connects(1));
         CHECK(next_presence(*app) == "robot_connected");
         connected.stop();
@@ -353,9 +314,7 @@ TEST_CASE("stop is clean from every state: never started, retrying, connected, i
 
 TEST_CASE("on a caller-supplied io_context the client runs where the caller runs it")
 {
-    relayd_process relayd(test_env());
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner, "wimz-008");
+    auto&& [relayd, owner, dev] = relay_with_device("wimz-008");
     auto app = connect_app(relayd.port(), owner);
 
     boost::asio::io_context io;

@@ -1,6 +1,8 @@
 // The robot SDK's dispatch against the shared test vectors (tests/vectors/device_outbound): every
 // valid vector reaches exactly the handler of its type with a struct that re-encodes to the
 // canonical form; every invalid one reaches no handler and fails with the vector's code.
+#include "main/test_files.hpp"
+
 #include <relay/robot/dispatch.hpp>
 
 #include <boost/json/parse.hpp>
@@ -8,9 +10,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,15 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 namespace protocol = relay::protocol;
-
-std::string read_text(fs::path const& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE_MESSAGE(in, "cannot open " << path.string());
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 /** Every handler records which one ran and the message it got, re-encoded. */
 struct recorder {
@@ -73,7 +64,7 @@ TEST_CASE("every device_outbound vector goes through the SDK's dispatch")
             continue;
         std::string stem = entry.path().stem().string();
         CAPTURE(stem);
-        auto file = json::parse(read_text(entry.path())).as_object();
+        auto file = json::parse(relay::test::read_test_file(entry.path())).as_object();
 
         if (auto* list = file.if_contains("valid")) {
             for (auto const& v : list->as_array()) {

@@ -83,10 +83,7 @@ TEST_CASE("events sent while relayd restarts wait in the outbox and none is lost
 
     auto options = robot_options(port, dev);
     options.outbox_capacity = 100;
-    client_events seen;
-    robot::client robot(options);
-    seen.attach(robot);
-    robot.start();
+    auto&& [seen, robot] = started_client(options);
     REQUIRE(seen.wait_connects(1));
     for (int i = 0; i < 3; ++i)
         CHECK(!robot.send_event("step", json::object{{"i", i}}));
@@ -144,10 +141,7 @@ TEST_CASE("a relay that stops answering is detected by keepalive and left for a 
     options.ping_interval = 500ms;
     options.keepalive_timeout = 8000ms;
     options.handshake_timeout = 3000ms;
-    client_events seen;
-    robot::client robot(options);
-    seen.attach(robot);
-    robot.start();
+    auto&& [seen, robot] = started_client(options);
     REQUIRE(seen.wait_connects(1));
 
     // The client's own pings keep a healthy connection up well past keepalive_timeout.

@@ -3,6 +3,7 @@
 // client options pointed at a local relay with a quick reconnect schedule, and app-side reads.
 #include "support/clients.hpp"
 #include "support/fixtures.hpp"
+#include "support/relayd_process.hpp"
 
 #include <relay/robot/client.hpp>
 
@@ -110,6 +111,30 @@ private:
     std::vector<relay::robot::connection_info> connects_;
     std::vector<relay::robot::disconnect_info> disconnects_;
     std::vector<relay::protocol::error> errors_;
+};
+
+/** A relayd with an account and one device of theirs: where the cases against a real relay
+ *  begin, taken apart in one line: `auto&& [relayd, owner, dev] = relay_with_device("wimz-001");`. */
+struct relay_with_device {
+    explicit relay_with_device(std::string const& device_id)
+        : owner(make_account(relayd.port())), dev(make_device(relayd.port(), owner, device_id))
+    {
+    }
+    relayd_process relayd{test_env()};
+    account owner;
+    device_credentials dev;
+};
+
+/** A client on `options`, its events recorded, started: how most cases begin, taken apart in one
+ *  line: `auto&& [seen, robot] = started_client(options);`. */
+struct started_client {
+    explicit started_client(relay::robot::client_options const& options) : client(options)
+    {
+        events.attach(client);
+        client.start();
+    }
+    client_events events; // declared first: it outlives the client that reports to it
+    relay::robot::client client;
 };
 
 /** Options for a robot on a local relay, reconnecting quickly (tests wait on events, not time). */

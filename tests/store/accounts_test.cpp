@@ -5,10 +5,7 @@
 
 using namespace relay::store;
 using relay::errc;
-using relay::store::test::captured_log;
-using relay::store::test::make_user;
-using relay::store::test::open_backend;
-using relay::store::test::temp_dir;
+using namespace relay::store::test;
 
 namespace {
 
@@ -22,9 +19,7 @@ refresh_token token(std::string hash, std::string family, std::string user_id, u
 
 RELAY_STORE_TEST("users: create, find, list, change password")
 {
-    temp_dir dir;
-    captured_log log;
-    auto s = open_backend<backend>(dir, log.get());
+    auto&& [dir, log, s] = fresh_store<backend>{};
 
     auto alice = s->create_user("alice@example.com", "h1", 1000);
     REQUIRE(alice);
@@ -72,11 +67,8 @@ RELAY_STORE_TEST("users: create, find, list, change password")
 
 RELAY_STORE_TEST("refresh tokens: rotation, reuse detection, revocation")
 {
-    temp_dir dir;
-    captured_log log;
-    auto s = open_backend<backend>(dir, log.get());
-    auto alice = make_user(*s, "alice@example.com");
-    auto bob = make_user(*s, "bob@example.com");
+    auto&& [dir, log, s] = fresh_store<backend>{};
+    auto [alice, bob] = alice_and_bob(*s);
 
     REQUIRE(s->insert_refresh_token(token("t1", "f1", alice.id)));
 
@@ -194,11 +186,8 @@ RELAY_STORE_TEST("refresh tokens: rotation, reuse detection, revocation")
 
 RELAY_STORE_TEST("password-reset tokens: single use, expiry")
 {
-    temp_dir dir;
-    captured_log log;
-    auto s = open_backend<backend>(dir, log.get());
-    auto alice = make_user(*s, "alice@example.com");
-    auto bob = make_user(*s, "bob@example.com");
+    auto&& [dir, log, s] = fresh_store<backend>{};
+    auto [alice, bob] = alice_and_bob(*s);
 
     REQUIRE(s->insert_reset_token(reset_token{"r1", alice.id, 5000, false}));
 

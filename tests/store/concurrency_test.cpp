@@ -7,12 +7,7 @@
 
 using namespace relay::store;
 using relay::errc;
-using relay::store::test::captured_log;
-using relay::store::test::make_device;
-using relay::store::test::make_user;
-using relay::store::test::open_backend;
-using relay::store::test::open_or_fail;
-using relay::store::test::temp_dir;
+using namespace relay::store::test;
 
 namespace {
 
@@ -39,9 +34,7 @@ void run_threads(int n, auto const& body)
 
 RELAY_STORE_TEST("concurrency: many threads writing and reading one store")
 {
-    temp_dir dir;
-    captured_log log;
-    auto s = open_backend<backend>(dir, log.get());
+    auto&& [dir, log, s] = fresh_store<backend>{};
     auto owner = make_user(*s, "owner@example.com");
     make_device(*s, "shared", owner.id);
 
@@ -81,9 +74,7 @@ RELAY_STORE_TEST("concurrency: many threads writing and reading one store")
 
 RELAY_STORE_TEST("concurrency: one refresh token presented by many threads at once rotates once")
 {
-    temp_dir dir;
-    captured_log log;
-    auto s = open_backend<backend>(dir, log.get());
+    auto&& [dir, log, s] = fresh_store<backend>{};
     auto alice = make_user(*s, "alice@example.com");
 
     for (int round = 0; round < 20; ++round) {
@@ -112,9 +103,7 @@ RELAY_STORE_TEST("concurrency: one refresh token presented by many threads at on
 
 RELAY_STORE_TEST("concurrency: one email registered by many threads at once exists once")
 {
-    temp_dir dir;
-    captured_log log;
-    auto s = open_backend<backend>(dir, log.get());
+    auto&& [dir, log, s] = fresh_store<backend>{};
     std::atomic<int> created{0}, taken{0};
     run_threads(thread_count, [&](int) {
         auto u = s->create_user("same@example.com", "h", 1000);

@@ -3,19 +3,12 @@
 
 using namespace relay::store;
 using relay::errc;
-using relay::store::test::captured_log;
-using relay::store::test::make_device;
-using relay::store::test::make_user;
-using relay::store::test::open_backend;
-using relay::store::test::temp_dir;
+using namespace relay::store::test;
 
 RELAY_STORE_TEST("devices: create with an owner, read, list")
 {
-    temp_dir dir;
-    captured_log log;
-    auto s = open_backend<backend>(dir, log.get());
-    auto alice = make_user(*s, "alice@example.com");
-    auto bob = make_user(*s, "bob@example.com");
+    auto&& [dir, log, s] = fresh_store<backend>{};
+    auto [alice, bob] = alice_and_bob(*s);
 
     device d;
     d.device_id = "wimz-001";
@@ -112,11 +105,8 @@ RELAY_STORE_TEST("devices: create with an owner, read, list")
 
 RELAY_STORE_TEST("devices: rename, secret, seen, delete")
 {
-    temp_dir dir;
-    captured_log log;
-    auto s = open_backend<backend>(dir, log.get());
-    auto alice = make_user(*s, "alice@example.com");
-    auto bob = make_user(*s, "bob@example.com");
+    auto&& [dir, log, s] = fresh_store<backend>{};
+    auto [alice, bob] = alice_and_bob(*s);
     make_device(*s, "d1", alice.id, "Before");
     make_device(*s, "d2", alice.id, "Other");
 
@@ -178,9 +168,7 @@ RELAY_STORE_TEST("devices: rename, secret, seen, delete")
 
 RELAY_STORE_TEST("members: share, change role, unshare, owner protections")
 {
-    temp_dir dir;
-    captured_log log;
-    auto s = open_backend<backend>(dir, log.get());
+    auto&& [dir, log, s] = fresh_store<backend>{};
     auto owner = make_user(*s, "owner@example.com");
     auto viewer = make_user(*s, "viewer@example.com");
     auto op = make_user(*s, "aaa-operator@example.com");

@@ -3,11 +3,7 @@
 
 using namespace relay::store;
 using relay::errc;
-using relay::store::test::captured_log;
-using relay::store::test::make_device;
-using relay::store::test::make_user;
-using relay::store::test::open_backend;
-using relay::store::test::temp_dir;
+using namespace relay::store::test;
 
 namespace {
 
@@ -25,9 +21,7 @@ webrtc_session started(std::string id, std::string device_id, std::string user_i
 
 RELAY_STORE_TEST("sessions: start, connect, end, list")
 {
-    temp_dir dir;
-    captured_log log;
-    auto s = open_backend<backend>(dir, log.get());
+    auto&& [dir, log, s] = fresh_store<backend>{};
     auto alice = make_user(*s, "alice@example.com");
     make_device(*s, "d1", alice.id);
     make_device(*s, "d2", alice.id);

@@ -6,14 +6,7 @@
 
 using namespace relay::store;
 using relay::errc;
-using relay::store::test::captured_log;
-using relay::store::test::make_device;
-using relay::store::test::make_user;
-using relay::store::test::open_or_fail;
-using relay::store::test::read_be32;
-using relay::store::test::read_byte;
-using relay::store::test::temp_dir;
-using relay::store::test::write_be32;
+using namespace relay::store::test;
 
 namespace {
 

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 // doctest prints an operand of a failed check; show a result as its error's text, since the
 // records have no operator<<.
@@ -110,12 +111,26 @@ template <class Backend> std::unique_ptr<store> open_backend(temp_dir const& dir
     return open_or_fail(Backend::location(dir), log);
 }
 
+/** What most test cases start from, taken apart in one line:
+ *  `auto&& [dir, log, s] = fresh_store<backend>{};` */
+template <class Backend> struct fresh_store {
+    temp_dir dir;
+    captured_log log;
+    std::unique_ptr<store> s = open_backend<Backend>(dir, log.get());
+};
+
 /** A user for tests; fails the test if it cannot be created. */
 inline user make_user(store& s, std::string const& email, unix_seconds now = 1000)
 {
     auto u = s.create_user(email, "hash-of-" + email, now);
     REQUIRE_MESSAGE(u, email);
     return *u;
+}
+
+/** Two users, "alice@example.com" and "bob@example.com", for the sharing tests. */
+inline std::pair<user, user> alice_and_bob(store& s)
+{
+    return {make_user(s, "alice@example.com"), make_user(s, "bob@example.com")};
 }
 
 /** A device for tests, owned by `owner`; fails the test if it cannot be created. */
@@ -169,6 +184,11 @@ inline unsigned read_byte(std::string const& file, std::streamoff offset)
 }
 
 } // namespace relay::store::test
+
+// The backends' names in the test cases' names ("users: …<sqlite_on_file>"): without them both
+// instances of a case would have one name, and ctest could not run them apart.
+TYPE_TO_STRING_AS("sqlite_in_memory", relay::store::test::sqlite_in_memory);
+TYPE_TO_STRING_AS("sqlite_on_file", relay::store::test::sqlite_on_file);
 
 /** A test case run once per backend; the body names the backend type `backend`. */
 #define RELAY_STORE_TEST(name)                                                                           \

@@ -11,6 +11,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <functional>
+#include <initializer_list>
 #include <stdexcept>
 #include <thread>
 
@@ -28,12 +30,20 @@ test_pki const& pki()
     return made;
 }
 
+/** Asks `p` for credentials that must be refused; the reason it gives. */
+std::string refusal(turn::cloudflare_provider& p)
+{
+    auto c = p.credentials("u-1", 3600s);
+    REQUIRE_FALSE(c.has_value());
+    return c.error().reason;
+}
+
 /** A stand-in with the test CA's certificate, a fake clock, and fast retry settings. */
 struct fixture {
     cloudflare_stand_in api{pki().server_cert, pki().server_key};
     std::atomic<std::int64_t> unix_now{1'800'000'000};
 
-    turn::cloudflare_options options()
+    turn::cloudflare_options options(int attempts = 3)
     {
         turn::cloudflare_options o;
         o.key_id = "key-123";
@@ -43,7 +53,7 @@ struct fixture {
         o.ca_file = pki().ca_cert;
         o.connect_timeout = 2000ms;
         o.read_timeout = 2000ms;
-        o.attempts = 3;
+        o.attempts = attempts;
         o.backoff = 20ms;
         o.failure_hold = 0s;
         o.clock = [this] { return std::chrono::system_clock::time_point(std::chrono::seconds(unix_now.load())); };
@@ -51,6 +61,13 @@ struct fixture {
     }
 
     void advance(std::chrono::seconds by) { unix_now += by.count(); }
+
+    /** The API answers every request with `reply`, so `p` refuses: the reason it gives. */
+    std::string refused_with(turn::cloudflare_provider& p, canned_reply reply)
+    {
+        api.set_default(std::move(reply));
+        return refusal(p);
+    }
 };
 
 bool contains(std::string const& text, std::string const& part)
@@ -136,11 +153,9 @@ TEST_CASE("cloudflare: an unknown key is a 404 that names RELAY_CF_TURN_KEY_ID")
 {
     fixture f;
     turn::cloudflare_provider p(f.options());
-    f.api.set_default({404, "{}"});
-    auto c = p.credentials("u-1", 3600s);
-    REQUIRE_FALSE(c.has_value());
-    CHECK(contains(c.error().reason, "HTTP 404"));
-    CHECK(contains(c.error().reason, "RELAY_CF_TURN_KEY_ID"));
+    auto const reason = f.refused_with(p, {404, "{}"});
+    CHECK(contains(reason, "HTTP 404"));
+    CHECK(contains(reason, "RELAY_CF_TURN_KEY_ID"));
     CHECK(f.api.request_count() == 1);
 }
 
@@ -151,11 +166,9 @@ TEST_CASE("cloudflare: 5xx answers are retried, then reported")
 
     SUBCASE("every attempt fails")
     {
-        f.api.set_default({503, "upstream unavailable"});
-        auto c = p.credentials("u-1", 3600s);
-        REQUIRE_FALSE(c.has_value());
-        CHECK(contains(c.error().reason, "HTTP 503"));
-        CHECK(contains(c.error().reason, "3 attempts"));
+        auto const reason = f.refused_with(p, {503, "upstream unavailable"});
+        CHECK(contains(reason, "HTTP 503"));
+        CHECK(contains(reason, "3 attempts"));
         CHECK(f.api.request_count() == 3);
     }
     SUBCASE("a retry succeeds")
@@ -171,9 +184,8 @@ TEST_CASE("cloudflare: 5xx answers are retried, then reported")
 TEST_CASE("cloudflare: an API that never answers times out, is retried, and is reported")
 {
     fixture f;
-    auto o = f.options();
+    auto o = f.options(2);
     o.read_timeout = 300ms;
-    o.attempts = 2;
     turn::cloudflare_provider p(o);
     f.api.set_default({201, "", 0ms, true});
 
@@ -290,9 +302,8 @@ TEST_CASE("cloudflare: during an outage a still-valid cached credential is serve
 TEST_CASE("cloudflare: after a failure, callers without a cached credential fail fast for failure_hold")
 {
     fixture f;
-    auto o = f.options();
+    auto o = f.options(1);
     o.failure_hold = 5s;
-    o.attempts = 1;
     turn::cloudflare_provider p(o);
 
     f.api.set_default({500, ""});
@@ -334,10 +345,9 @@ TEST_CASE("cloudflare: an API that is down is unavailable, and health() says so"
     auto o = f.options();
     o.api_base = "https://127.0.0.1:" + std::to_string(closed_port()) + "/v1";
     turn::cloudflare_provider p(o);
-    auto c = p.credentials("u-1", 3600s);
-    REQUIRE_FALSE(c.has_value());
-    CHECK(contains(c.error().reason, "unreachable"));
-    CHECK(contains(c.error().reason, "3 attempts"));
+    auto const reason = refusal(p);
+    CHECK(contains(reason, "unreachable"));
+    CHECK(contains(reason, "3 attempts"));
     auto problem = p.health();
     CHECK(contains(problem, "unreachable"));
 }
@@ -353,18 +363,16 @@ TEST_CASE("cloudflare: certificates are verified, and a failure is not retried")
         o.ca_file.clear();
         turn::cloudflare_provider p(o);
         auto started = std::chrono::steady_clock::now();
-        auto c = p.credentials("u-1", 3600s);
-        REQUIRE_FALSE(c.has_value());
-        CHECK(contains(c.error().reason, "not trusted"));
+        auto const reason = refusal(p);
+        CHECK(contains(reason, "not trusted"));
         CHECK(std::chrono::steady_clock::now() - started < 2000ms);
     }
     SUBCASE("another CA than the one that signed")
     {
         o.ca_file = pki().unknown_ca_cert;
         turn::cloudflare_provider p(o);
-        auto c = p.credentials("u-1", 3600s);
-        REQUIRE_FALSE(c.has_value());
-        CHECK(contains(c.error().reason, "not trusted"));
+        auto const reason = refusal(p);
+        CHECK(contains(reason, "not trusted"));
     }
     // The token is sent only after the certificate checked out.
     CHECK(f.api.request_count() == 0);
@@ -377,10 +385,9 @@ TEST_CASE("cloudflare: a certificate for another host name is refused")
     auto o = f.options();
     o.api_base = imposter.base_url();
     turn::cloudflare_provider p(o);
-    auto c = p.credentials("u-1", 3600s);
-    REQUIRE_FALSE(c.has_value());
-    CHECK(contains(c.error().reason, "not trusted"));
-    CHECK(contains(c.error().reason, "hostname mismatch"));
+    auto const reason = refusal(p);
+    CHECK(contains(reason, "not trusted"));
+    CHECK(contains(reason, "hostname mismatch"));
     CHECK(imposter.request_count() == 0);
 }
 
@@ -403,10 +410,8 @@ TEST_CASE("cloudflare: answers that are not usable ICE servers are failures, not
     fixture f;
     turn::cloudflare_provider p(f.options());
     auto refused = [&](std::string body, std::string const& expect) {
-        f.api.set_default({201, std::move(body)});
-        auto c = p.credentials("u-1", 3600s);
-        REQUIRE_FALSE(c.has_value());
-        CHECK_MESSAGE(contains(c.error().reason, expect), c.error().reason);
+        auto const reason = f.refused_with(p, {201, std::move(body)});
+        CHECK_MESSAGE(contains(reason, expect), reason);
     };
     refused("not json", "not a JSON object");
     refused("{}", "without an iceServers list");
@@ -443,22 +448,22 @@ TEST_CASE("cloudflare provider refuses an unusable configuration")
             CHECK_MESSAGE(contains(e.what(), expect), e.what());
         }
     };
-    auto o = f.options();
-    o.api_base = "http://127.0.0.1:1/v1";
-    refused(o, "https://");
-    o = f.options();
-    o.api_base = "https://user@rtc.example/v1";
-    refused(o, "without user info");
-    o = f.options();
-    o.api_base = "https://rtc.example:99999/v1";
-    refused(o, "invalid port");
-    o = f.options();
-    o.key_id = "../admin";
-    refused(o, "RELAY_CF_TURN_KEY_ID");
-    o = f.options();
-    o.api_token.clear();
-    refused(o, "RELAY_CF_TURN_API_TOKEN");
-    o = f.options();
-    o.ca_file = "/nonexistent/ca.pem";
-    refused(o, "cannot load CA file");
+    // Each row changes one setting of otherwise good options.
+    struct bad_setting {
+        std::function<void(turn::cloudflare_options&)> change;
+        char const* expect;
+    };
+    std::initializer_list<bad_setting> const rows{
+        {[](auto& o) { o.api_base = "http://127.0.0.1:1/v1"; }, "https://"},
+        {[](auto& o) { o.api_base = "https://user@rtc.example/v1"; }, "without user info"},
+        {[](auto& o) { o.api_base = "https://rtc.example:99999/v1"; }, "invalid port"},
+        {[](auto& o) { o.key_id = "../admin"; }, "RELAY_CF_TURN_KEY_ID"},
+        {[](auto& o) { o.api_token.clear(); }, "RELAY_CF_TURN_API_TOKEN"},
+        {[](auto& o) { o.ca_file = "/nonexistent/ca.pem"; }, "cannot load CA file"},
+    };
+    for (auto const& [change, expect] : rows) {
+        auto o = f.options();
+        change(o);
+        refused(o, expect);
+    }
 }

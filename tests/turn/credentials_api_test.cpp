@@ -37,6 +37,22 @@ std::string target(std::string const& device_id)
     return "/api/turn/credentials?device_id=" + device_id;
 }
 
+/** A relayd on `env` with an owner and one device of theirs. */
+struct device_on_relay {
+    explicit device_on_relay(env_map env, std::string const& device_id = {})
+        : relayd(std::move(env)), port(relayd.port()), owner(make_account(port)),
+          device(make_device(port, owner, device_id))
+    {
+    }
+    /** The owner asks for TURN credentials for the device over HTTP. */
+    http_reply owners_request() const { return http_get(port, target(device.device_id), owner.access_token); }
+
+    relayd_process relayd;
+    std::uint16_t port;
+    account owner;
+    device_credentials device;
+};
+
 std::int64_t unix_now()
 {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -129,11 +145,9 @@ TEST_CASE("GET and POST /api/turn/credentials: any role on the device, nobody el
 
 TEST_CASE("RELAY_TURN_PROVIDER=none answers STUN only")
 {
-    relayd_process relayd(test_env({{"RELAY_STUN_URLS", "stun:stun.example.com:3478,stun:stun2.example.com:3478"}}));
-    auto port = relayd.port();
-    auto owner = make_account(port);
-    auto device = make_device(port, owner);
-    auto r = http_get(port, target(device.device_id), owner.access_token);
+    device_on_relay d(test_env({{"RELAY_STUN_URLS", "stun:stun.example.com:3478,stun:stun2.example.com:3478"}}));
+    auto& [relayd, port, owner, device] = d;
+    auto r = d.owners_request();
     CAPTURE(r.body);
     REQUIRE(r.status == 200);
     auto j = r.json().as_object();
@@ -164,12 +178,9 @@ TEST_CASE("RELAY_TURN_PROVIDER=cloudflare through relayd: issued by the API, and
     {
         cloudflare_stand_in api(pki.server_cert, pki.server_key);
         api.set_default({201, cloudflare_body("cf-user", "cf-cred")});
-        relayd_process relayd(cloudflare_env(api.base_url()));
-        auto port = relayd.port();
-        auto owner = make_account(port);
-        auto device = make_device(port, owner);
-
-        auto r = http_get(port, target(device.device_id), owner.access_token);
+        device_on_relay d(cloudflare_env(api.base_url()));
+        auto& [relayd, port, owner, device] = d;
+        auto r = d.owners_request();
         CAPTURE(r.body);
         CAPTURE(relayd.output());
         REQUIRE(r.status == 200);
@@ -195,12 +206,9 @@ TEST_CASE("RELAY_TURN_PROVIDER=cloudflare through relayd: issued by the API, and
     }
     SUBCASE("the API is down")
     {
-        relayd_process relayd(cloudflare_env("https://127.0.0.1:" + std::to_string(closed_port()) + "/v1"));
-        auto port = relayd.port();
-        auto owner = make_account(port);
-        auto device = make_device(port, owner);
-
-        auto r = http_get(port, target(device.device_id), owner.access_token);
+        device_on_relay d(cloudflare_env("https://127.0.0.1:" + std::to_string(closed_port()) + "/v1"));
+        auto& [relayd, port, owner, device] = d;
+        auto r = d.owners_request();
         CAPTURE(r.body);
         CHECK(r.status == 503);
         CHECK(r.error_code() == "TURN_UNAVAILABLE");
@@ -252,17 +260,23 @@ json::value ask_over_socket(ws_client& robot, std::string const& id = {})
     }
 }
 
+/** Asks with the id "t1": the answer must be a `type` message that refers to it. */
+json::value ask_expecting(ws_client& robot, char const* type)
+{
+    auto answer = ask_over_socket(robot, "t1");
+    CAPTURE(answer);
+    REQUIRE(answer.is_object());
+    REQUIRE(answer.at("type") == type);
+    CHECK(answer.at("ref") == "t1");
+    return answer;
+}
+
 /** A relayd with one owner and their device's robot connected: what every socket case needs. */
-struct robot_on_relay {
+struct robot_on_relay : device_on_relay {
     explicit robot_on_relay(env_map env, std::string const& device_id = {})
-        : relayd(std::move(env)), port(relayd.port()), owner(make_account(port)),
-          device(make_device(port, owner, device_id)), robot(connect_robot(port, device))
+        : device_on_relay(std::move(env), device_id), robot(connect_robot(port, device))
     {
     }
-    relayd_process relayd;
-    std::uint16_t port;
-    account owner;
-    device_credentials device;
     std::unique_ptr<ws_client> robot;
 };
 
@@ -273,11 +287,8 @@ TEST_CASE("a robot asks over its socket: credentials for its device id, signed l
     robot_on_relay r(coturn_env(), "turn-bot");
     auto& robot = r.robot;
 
-    auto answer = ask_over_socket(*robot, "t1");
+    auto answer = ask_expecting(*robot, "turn_credentials");
     CAPTURE(answer);
-    REQUIRE(answer.is_object());
-    REQUIRE(answer.at("type") == "turn_credentials");
-    CHECK(answer.at("ref") == "t1");
     auto const& c = answer.at("credentials").as_object();
     // The TURN REST form of the HTTP route, with the device id as the subject.
     std::string username(c.at("username").as_string());
@@ -325,11 +336,8 @@ TEST_CASE("a robot's turn_credentials_request costs a token of its rate limit li
 TEST_CASE("RELAY_TURN_PROVIDER=none: a robot asking over its socket gets STUN only, like the HTTP route")
 {
     robot_on_relay r(test_env({{"RELAY_STUN_URLS", "stun:stun.example.com:3478"}}));
-    auto answer = ask_over_socket(*r.robot, "t1");
+    auto answer = ask_expecting(*r.robot, "turn_credentials");
     CAPTURE(answer);
-    REQUIRE(answer.is_object());
-    REQUIRE(answer.at("type") == "turn_credentials");
-    CHECK(answer.at("ref") == "t1");
     auto const& c = answer.at("credentials");
     CHECK(c.at("urls").as_array().empty());
     CHECK(c.at("username") == "");
@@ -349,12 +357,9 @@ TEST_CASE("a robot asking while the Cloudflare API is down gets TURN_UNAVAILABLE
                                {"SSL_CERT_FILE", pki.ca_cert}}));
     auto& robot = r.robot;
 
-    auto answer = ask_over_socket(*robot, "t1");
+    auto answer = ask_expecting(*robot, "error");
     CAPTURE(answer);
-    REQUIRE(answer.is_object());
-    REQUIRE(answer.at("type") == "error");
     CHECK(answer.at("code") == "TURN_UNAVAILABLE");
-    CHECK(answer.at("ref") == "t1");
     auto http = http_get(r.port, target(r.device.device_id), r.owner.access_token);
     CHECK(http.status == 503);
     CHECK(http.error_code() == "TURN_UNAVAILABLE");

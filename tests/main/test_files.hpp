@@ -1,0 +1,22 @@
+#pragma once
+// Reading the files a test case is driven by (tests/vectors/…), for every suite.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace relay::test {
+
+/** The whole file at `path`; fails the test case if it cannot be opened. */
+inline std::string read_test_file(std::filesystem::path const& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE_MESSAGE(in, "cannot open " << path.string());
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+} // namespace relay::test
