@@ -105,12 +105,13 @@ boost::system::error_code server::start(std::string& why)
     (void)d.state->store->end_open_sessions(now.count(), "relay_restart");
     // With a private metrics listener, /metrics is served there only, never on the public port.
     bool const private_metrics = d.options.metrics_port.has_value();
+    d.routes = router(d.options.http_body_max); // the JSON API's limit, unless a route sets its own
     add_ops_routes(d.routes, !private_metrics);
     if (private_metrics)
         add_metrics_route(d.metrics_routes);
     add_auth_routes(d.routes, std::make_shared<log_reset_notifier>(d.log, d.options.dev));
     add_device_routes(d.routes);
-    add_tunnel_routes(d.routes);
+    add_tunnel_routes(d.routes, d.options.tunnel_body_max);
     add_turn_routes(d.routes);
     // /health says "degraded" while the TURN provider cannot issue credentials.
     d.state->health_checks.push_back({"turn", [turn = d.state->turn] { return turn->health(); }});

@@ -1,5 +1,6 @@
 #pragma once
 // Each file routes_<area>.cpp adds its endpoints to the table.
+#include <cstddef>
 #include <memory>
 
 namespace relay::telemetry {
@@ -40,7 +41,8 @@ void add_turn_routes(router& r);
 std::shared_ptr<turn::provider> make_turn_provider(server_options const& options, telemetry::logger& log,
                                                    telemetry::registry& metrics);
 
-/** ANY /api/devices/{id}/rest/{path...}: the REST tunnel (contract section 5). */
-void add_tunnel_routes(router& r);
+/** ANY /api/devices/{id}/rest/{path...}: the REST tunnel (contract section 5), whose requests
+ * may carry bodies up to `body_max` bytes (RELAY_TUNNEL_BODY_MAX). */
+void add_tunnel_routes(router& r, std::size_t body_max);
 
 } // namespace relay::server

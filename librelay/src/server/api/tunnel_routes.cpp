@@ -40,7 +40,7 @@ net::awaitable<http_response> tunnel_route(request_context& ctx)
     tunnel_request treq;
     treq.device_id = device_id;
     treq.user_id = *user;
-    treq.role = to_protocol(*role);
+    treq.role = *role;
     treq.method = std::string(ctx.req.method_string());
     treq.path = "/" + ctx.param("path");
     treq.query = ctx.query;
@@ -83,9 +83,9 @@ net::awaitable<http_response> tunnel_route(request_context& ctx)
 
 } // namespace
 
-void add_tunnel_routes(router& r)
+void add_tunnel_routes(router& r, std::size_t body_max)
 {
-    r.add(http::verb::unknown, "/api/devices/{id}/rest/{path...}", tunnel_route);
+    r.add(http::verb::unknown, "/api/devices/{id}/rest/{path...}", tunnel_route, body_max);
 }
 
 } // namespace relay::server
