@@ -30,25 +30,4 @@ void end_all_logins(shared_state& state, std::string const& user_id);
 /** The user id in a valid access token; errc::unauthorized or errc::token_expired otherwise. */
 boost::system::result<std::string> verify_access_token(shared_state const& state, std::string_view token);
 
-/** The store's role as the wire names it. */
-constexpr protocol::role to_protocol(store::role r) noexcept
-{
-    switch (r) {
-    case store::role::owner: return protocol::role::owner;
-    case store::role::operator_: return protocol::role::operator_;
-    case store::role::viewer: return protocol::role::viewer;
-    }
-    return protocol::role::viewer;
-}
-
-constexpr store::role to_store(protocol::role r) noexcept
-{
-    switch (r) {
-    case protocol::role::owner: return store::role::owner;
-    case protocol::role::operator_: return store::role::operator_;
-    case protocol::role::viewer: return store::role::viewer;
-    }
-    return store::role::viewer;
-}
-
 } // namespace relay::server

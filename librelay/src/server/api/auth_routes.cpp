@@ -173,7 +173,7 @@ net::awaitable<http_response> login(request_context& ctx, auth_routes_state& sel
             if (auto r = state.store->set_password_hash(user->id, state.passwords.hash(*password)); !r)
                 state.log.warn("password_rehash_failed", {{"user_id", user->id}});
         }
-        auto family = store::random_id("f_");
+        auto family = auth::random_id("f_");
         if (!family)
             return family.error();
         auto token = issue_refresh_token(state, user->id, *family);

@@ -11,6 +11,7 @@
 #include "server/shared_state.hpp"
 #include "server/webrtc.hpp"
 
+#include <relay/auth/crypto.hpp>
 #include <relay/auth/device_auth.hpp>
 #include <relay/auth/email.hpp>
 #include <relay/protocol/close_code.hpp>
@@ -46,7 +47,7 @@ boost::json::object device_json(shared_state const& state, store::device const& 
         firmware = *d.firmware;
     return boost::json::object{{"device_id", d.device_id},
                                {"name", d.name},
-                               {"role", store::to_string(r)},
+                               {"role", protocol::to_string(r)},
                                {"online", state.hub.online(d.device_id)},
                                {"last_seen", std::move(last_seen)},
                                {"capabilities", capabilities_json(d.capabilities)},
@@ -57,7 +58,7 @@ boost::json::object device_json(shared_state const& state, store::device const& 
 /** A member as the sharing endpoints show it. */
 boost::json::object member_json(std::string const& user_id, std::string const& email, store::role r)
 {
-    return boost::json::object{{"user_id", user_id}, {"email", email}, {"role", store::to_string(r)}};
+    return boost::json::object{{"user_id", user_id}, {"email", email}, {"role", protocol::to_string(r)}};
 }
 
 /** Who calls a /api/devices/{id}… route: the user, and their role on that device. */
@@ -128,7 +129,7 @@ net::awaitable<http_response> create_device(request_context& ctx)
             co_return error_response(errc::bad_message,
                                      "field 'device_id' must be 1 to 64 characters from A-Z a-z 0-9 . _ -, not . or ..");
     } else {
-        auto generated = store::random_id("dev-");
+        auto generated = auth::random_id("dev-");
         if (!generated)
             co_return store_failure(generated.error());
         device_id = std::move(*generated);
@@ -267,7 +268,7 @@ net::awaitable<http_response> add_member(request_context& ctx)
     if (!email_in) co_return email_in.take_answer();
     auto role_in = required_string(*body, "role");
     if (!role_in) co_return role_in.take_answer();
-    auto granted = store::role_from_string(*role_in);
+    auto granted = protocol::from_string<protocol::role>(*role_in);
     if (!granted || *granted == store::role::owner)
         co_return error_response(errc::bad_message, "field 'role' must be \"viewer\" or \"operator\"");
     auto email = auth::normalize_email(*email_in);
@@ -296,10 +297,10 @@ net::awaitable<http_response> add_member(request_context& ctx)
         co_return store_failure(ec, errc::device_not_found);
     }
     // Live app connections of that user start (or keep) receiving the device's events now.
-    state.hub.set_access(result->member.id, device_id, to_protocol(*granted));
+    state.hub.set_access(result->member.id, device_id, *granted);
     state.log.info("device_shared", {{"device_id", device_id},
                                      {"user_id", result->member.id},
-                                     {"role", store::to_string(*granted)}});
+                                     {"role", protocol::to_string(*granted)}});
     co_return json_response(result->was_member ? http::status::ok : http::status::created,
                             member_json(result->member.id, result->member.email, *granted));
 }
