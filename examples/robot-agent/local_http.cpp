@@ -95,13 +95,16 @@ std::optional<http_target> parse_http_target(std::string_view url, std::string& 
     }
     http_target t;
     t.host = parsed->host();
-    // port_number() is 0 for an empty, zero or out-of-range port.
-    if (parsed->has_port() && parsed->port_number() == 0) {
-        why = "bad port in '" + std::string(url) + "'";
-        return std::nullopt;
+    if (parsed->has_port()) {
+        // Boost.URL 1.81 reads "host:80x" as port 80 and path "x": such a path is part of the port.
+        auto path = parsed->encoded_path();
+        auto port = protocol::parse_port(parsed->port());
+        if (!port || (!path.empty() && path.front() != '/')) {
+            why = "bad port in '" + std::string(url) + "'";
+            return std::nullopt;
+        }
+        t.port = *port;
     }
-    if (parsed->has_port())
-        t.port = parsed->port_number();
     t.base_path = parsed->encoded_path();
     while (!t.base_path.empty() && t.base_path.back() == '/')
         t.base_path.pop_back();

@@ -1,5 +1,7 @@
 #include <relay/robot/relay_url.hpp>
 
+#include <relay/protocol/validation.hpp>
+
 #include <boost/system/errc.hpp>
 #include <boost/url/parse.hpp>
 
@@ -35,6 +37,10 @@ boost::system::result<relay_url> parse_relay_url(std::string_view url, std::stri
         // The relay's endpoints take no query, and a fragment means a copy-paste accident.
         if (parsed->has_userinfo() || parsed->has_query() || parsed->has_fragment())
             return invalid;
+        // Boost.URL 1.81 reads "host:80x" as port 80 and path "x": a path must start with '/'.
+        std::string_view path = parsed->encoded_path();
+        if (!path.empty() && path.front() != '/')
+            return invalid;
         // Host names as DNS has them (no escapes); IPv6 comes without its brackets.
         auto host = parsed->encoded_host_address();
         switch (parsed->host_type()) {
@@ -49,12 +55,14 @@ boost::system::result<relay_url> parse_relay_url(std::string_view url, std::stri
         if (host.empty())
             return invalid;
         out.host = std::string(host);
-        // port_number() is 0 for an empty, zero or out-of-range port.
-        if (parsed->has_port() && parsed->port_number() == 0)
-            return invalid;
-        out.port = parsed->has_port() ? parsed->port_number() : (out.tls ? 443 : 80);
+        out.port = out.tls ? 443 : 80;
+        if (parsed->has_port()) {
+            auto port = protocol::parse_port(parsed->port());
+            if (!port)
+                return invalid;
+            out.port = *port;
+        }
 
-        std::string_view path = parsed->encoded_path();
         if (!endpoint.empty() && path.ends_with(endpoint)) {
             out.path = std::string(path);
         } else {

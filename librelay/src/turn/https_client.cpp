@@ -3,6 +3,8 @@
 // step a timeout (tcp_stream deadlines), which blocking socket calls cannot have.
 #include "https_client.hpp"
 
+#include <relay/protocol/validation.hpp>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -30,9 +32,9 @@ namespace relay::turn::detail {
 namespace {
 
 namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
+namespace beast = boost::beast;
+namespace http = beast::http;
 
 /** Largest answer accepted; Cloudflare's is well under 2 KiB. */
 constexpr std::size_t max_reply_bytes = 64 * 1024;
@@ -69,7 +71,9 @@ std::optional<https_endpoint> parse_https_url(std::string_view url, std::string&
         return std::nullopt;
     }
     auto parsed = urls::parse_uri(url);
-    if (!parsed || parsed->has_userinfo() || parsed->has_query() || parsed->has_fragment()) {
+    // Boost.URL 1.81 reads "host:80x" as port 80 and path "x": a path must start with '/'.
+    if (!parsed || parsed->has_userinfo() || parsed->has_query() || parsed->has_fragment() ||
+        (!parsed->encoded_path().empty() && !parsed->encoded_path().starts_with('/'))) {
         why = "must be https://host[:port][/path] without user info, query or fragment";
         return std::nullopt;
     }
@@ -81,12 +85,12 @@ std::optional<https_endpoint> parse_https_url(std::string_view url, std::string&
     }
     out.port = "443";
     if (parsed->has_port()) {
-        // port_number() is 0 for an empty, zero or out-of-range port.
-        if (parsed->port_number() == 0) {
+        auto port = protocol::parse_port(parsed->port());
+        if (!port) {
             why = "has an invalid port";
             return std::nullopt;
         }
-        out.port = std::to_string(parsed->port_number());
+        out.port = std::to_string(*port);
     }
     std::string_view path = parsed->encoded_path();
     while (!path.empty() && path.back() == '/')
