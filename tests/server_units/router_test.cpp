@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <string_view>
+#include <utility>
 
 using namespace relay::server;
 
@@ -19,14 +21,29 @@ net::awaitable<http_response> unused(request_context&) { co_return http_response
 router relay_like_table()
 {
     router r(json_limit);
-    r.add(http::verb::get, "/health", unused);
-    r.add(http::verb::get, "/api/devices", unused);
-    r.add(http::verb::post, "/api/devices", unused);
-    r.add(http::verb::get, "/api/devices/{id}", unused);
-    r.add(http::verb::patch, "/api/devices/{id}", unused);
-    r.add(http::verb::delete_, "/api/devices/{id}/members/{user_id}", unused);
+    std::pair<http::verb, char const*> const json_routes[] = {
+        {http::verb::get, "/health"},
+        {http::verb::get, "/api/devices"},
+        {http::verb::post, "/api/devices"},
+        {http::verb::get, "/api/devices/{id}"},
+        {http::verb::patch, "/api/devices/{id}"},
+        {http::verb::delete_, "/api/devices/{id}/members/{user_id}"},
+    };
+    for (auto const& [verb, pattern] : json_routes)
+        r.add(verb, pattern, unused);
     r.add(http::verb::unknown, "/api/devices/{id}/rest/{path...}", unused, tunnel_limit);
     return r;
+}
+
+/** The match for a head that must reach the route with `pattern`. */
+route_match expect_route(router const& table, http::verb method, std::string_view path, std::string_view pattern)
+{
+    CAPTURE(path);
+    auto found = table.find(method, path);
+    REQUIRE(found.handler != nullptr);
+    CHECK(found.pattern == pattern);
+    CHECK(found.allowed.empty());
+    return found;
 }
 
 } // namespace
@@ -34,9 +51,7 @@ router relay_like_table()
 TEST_CASE("router: literal paths match only themselves")
 {
     auto const table = relay_like_table();
-    auto found = table.find(http::verb::get, "/health");
-    REQUIRE(found.handler != nullptr);
-    CHECK(found.pattern == "/health");
+    auto found = expect_route(table, http::verb::get, "/health", "/health");
     CHECK(found.params.empty());
     CHECK(found.body_max == json_limit);
 
@@ -51,20 +66,16 @@ TEST_CASE("router: literal paths match only themselves")
 TEST_CASE("router: {name} captures one segment, percent-decoded")
 {
     auto const table = relay_like_table();
-    auto found = table.find(http::verb::get, "/api/devices/tbot-1");
-    REQUIRE(found.handler != nullptr);
-    CHECK(found.pattern == "/api/devices/{id}");
+    auto found = expect_route(table, http::verb::get, "/api/devices/tbot-1", "/api/devices/{id}");
     CHECK(found.params.at("id") == "tbot-1");
 
-    auto two = table.find(http::verb::delete_, "/api/devices/d%201/members/u_7");
-    REQUIRE(two.handler != nullptr);
+    auto two = expect_route(table, http::verb::delete_, "/api/devices/d%201/members/u_7",
+                            "/api/devices/{id}/members/{user_id}");
     CHECK(two.params.at("id") == "d 1");
     CHECK(two.params.at("user_id") == "u_7");
 
     // An encoded '/' stays inside its segment: it never makes the path longer.
-    auto encoded_slash = table.find(http::verb::get, "/api/devices/a%2Fb");
-    REQUIRE(encoded_slash.handler != nullptr);
-    CHECK(encoded_slash.pattern == "/api/devices/{id}");
+    auto encoded_slash = expect_route(table, http::verb::get, "/api/devices/a%2Fb", "/api/devices/{id}");
     CHECK(encoded_slash.params.at("id") == "a/b");
     // A '+' in a path is a plus, not a space (that is only so in query strings).
     CHECK(table.find(http::verb::get, "/api/devices/a+b").params.at("id") == "a+b");
@@ -89,17 +100,15 @@ TEST_CASE("router: empty and malformed captures do not match")
 TEST_CASE("router: {name...} takes the rest of the path undecoded, and carries its own body limit")
 {
     auto const table = relay_like_table();
-    auto found = table.find(http::verb::post, "/api/devices/tbot/rest/photos/2024/a%2Fb.jpg");
-    REQUIRE(found.handler != nullptr);
-    CHECK(found.pattern == "/api/devices/{id}/rest/{path...}");
+    auto found = expect_route(table, http::verb::post, "/api/devices/tbot/rest/photos/2024/a%2Fb.jpg",
+                              "/api/devices/{id}/rest/{path...}");
     CHECK(found.params.at("id") == "tbot");
     CHECK(found.params.at("path") == "photos/2024/a%2Fb.jpg");
     CHECK(found.body_max == tunnel_limit);
 
     // Any method reaches it (http::verb::unknown), and a trailing '/' is an empty last segment.
     for (auto verb : {http::verb::get, http::verb::put, http::verb::delete_, http::verb::options}) {
-        auto any = table.find(verb, "/api/devices/tbot/rest/status/");
-        REQUIRE(any.handler != nullptr);
+        auto any = expect_route(table, verb, "/api/devices/tbot/rest/status/", "/api/devices/{id}/rest/{path...}");
         CHECK(any.params.at("path") == "status/");
     }
     // It needs at least one segment after "rest".
