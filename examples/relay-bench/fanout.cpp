@@ -422,15 +422,8 @@ int fanout::run()
                app_counts_.closed.load() + robot_counts_.closed.load(), "");
     if (errors > 0)
         out.note("first error: " + first_error_);
-    if (app_counts_.closed.load() + robot_counts_.closed.load() > 0) {
-        out.note("a connection was dropped: " + app_counts_.failure() + robot_counts_.failure());
-        status = 1;
-    }
-    close_all(ctx_, robot_peers_, robot_counts_);
-    close_all(ctx_, apps_, app_counts_);
-    // Handlers still queued (a cancelled timer, a wake-up) refer to this object: let them run.
-    ctx_.pool.barrier();
-    return status;
+    // Handlers still queued (a cancelled timer, a wake-up) refer to this object: end_run lets them run.
+    return end_run(ctx_, robot_peers_, robot_counts_, apps_, app_counts_, status);
 }
 
 } // namespace

@@ -22,9 +22,7 @@ int run_idle(bench_context& ctx)
 {
     auto const& o = ctx.opts;
     auto& out = ctx.out;
-    out.config("robots", o.robots);
-    out.config("apps", o.apps);
-    out.config("users", o.users);
+    config_population(ctx);
     out.config("hold_s", o.hold_s);
     if (ctx.relay.pid() <= 0) {
         out.note("idle needs the relay's pid: use --spawn, or --relayd-pid with --relay");
@@ -89,14 +87,7 @@ int run_idle(bench_context& ctx)
         out.figure("bench_rss_kb", "relay-bench's own VmRSS", read_rss_kb(::getpid()), "KB");
     }
     out.figure("dropped_connections", "connections dropped while held", dropped, "");
-    if (dropped > 0) {
-        out.note("dropped: " + robot_counts.failure() + app_counts.failure());
-        status = 1;
-    }
-    close_all(ctx, apps, app_counts);
-    close_all(ctx, robots, robot_counts);
-    ctx.pool.barrier();
-    return status;
+    return end_run(ctx, robots, robot_counts, apps, app_counts, status);
 }
 
 } // namespace relay::bench

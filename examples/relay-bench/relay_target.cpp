@@ -1,5 +1,7 @@
 #include "relay_target.hpp"
 
+#include "local_http.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -94,21 +96,16 @@ std::unique_ptr<relay_target> relay_target::open(target_options const& opts)
 {
     std::unique_ptr<relay_target> t(new relay_target());
     if (!opts.relay_url.empty()) {
-        std::string_view url = opts.relay_url;
-        if (!url.starts_with("http://"))
-            throw std::runtime_error("--relay must be http://127.x.x.x:PORT");
-        url.remove_prefix(7);
-        if (auto slash = url.find('/'); slash != std::string_view::npos)
-            url = url.substr(0, slash);
-        auto colon = url.rfind(':');
-        std::string host(url.substr(0, colon));
-        if (host == "localhost")
-            host = "127.0.0.1";
-        int port = colon == std::string_view::npos ? 80 : std::atoi(std::string(url.substr(colon + 1)).c_str());
-        if (!is_loopback(host) || port <= 0 || port > 65535)
+        // The same http://host[:port] parsing robot-agent gives its local services.
+        std::string why;
+        auto target = agent::parse_http_target(opts.relay_url, why);
+        if (!target)
+            throw std::runtime_error("--relay must be http://127.x.x.x:PORT: " + why);
+        std::string host = target->host == "localhost" ? std::string("127.0.0.1") : target->host;
+        if (!is_loopback(host))
             throw std::runtime_error("--relay must be http://127.x.x.x:PORT (the bench only loads this machine)");
         t->host_ = host;
-        t->port_ = static_cast<std::uint16_t>(port);
+        t->port_ = target->port;
         t->pid_ = opts.relayd_pid;
         return t;
     }

@@ -84,6 +84,26 @@ void close_all(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const& 
     wait_until([&] { return counts.closed.load() + counts.failed.load() >= peers.size(); }, ctx.opts.timeout_s);
 }
 
+int end_run(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const& robots, peer_counts& robot_counts,
+            std::vector<std::shared_ptr<ws_peer>> const& apps, peer_counts& app_counts, int status)
+{
+    if (robot_counts.closed.load() + app_counts.closed.load() > 0) {
+        ctx.out.note("a connection was dropped: " + robot_counts.failure() + app_counts.failure());
+        status = 1;
+    }
+    close_all(ctx, robots, robot_counts);
+    close_all(ctx, apps, app_counts);
+    ctx.pool.barrier();
+    return status;
+}
+
+void config_population(bench_context& ctx)
+{
+    ctx.out.config("robots", ctx.opts.robots);
+    ctx.out.config("apps", ctx.opts.apps);
+    ctx.out.config("users", ctx.opts.users);
+}
+
 bool wait_until(std::function<bool()> const& done, double seconds, int poll_ms)
 {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);

@@ -62,6 +62,17 @@ bool connect_all(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const
  * must be the counts of exactly these peers. */
 void close_all(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const& peers, peer_counts& counts);
 
+/**
+ * Ends a run of robots and apps: a connection of either group that dropped before the end fails
+ * the run (noted with the first failure), then both groups are closed and handlers still queued
+ * are let run, since they may refer to the scenario. Returns 1 when one dropped, else `status`.
+ */
+int end_run(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const& robots, peer_counts& robot_counts,
+            std::vector<std::shared_ptr<ws_peer>> const& apps, peer_counts& app_counts, int status);
+
+/** Reports the robots, apps and users options, the population of the idle and storm runs. */
+void config_population(bench_context& ctx);
+
 /** Polls `done` every `poll_ms` until it holds or `seconds` pass; returns whether it held. */
 bool wait_until(std::function<bool()> const& done, double seconds, int poll_ms = 1);
 

@@ -13,9 +13,7 @@ int run_storm(bench_context& ctx)
 {
     auto const& o = ctx.opts;
     auto& out = ctx.out;
-    out.config("robots", o.robots);
-    out.config("apps", o.apps);
-    out.config("users", o.users);
+    config_population(ctx);
 
     auto accounts = ctx.setup.create_accounts(o.users);
     std::vector<std::size_t> owners;

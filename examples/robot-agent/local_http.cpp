@@ -16,6 +16,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <array>
@@ -79,37 +80,34 @@ void run(net::io_context& ioc)
 
 std::optional<http_target> parse_http_target(std::string_view url, std::string& why)
 {
-    constexpr std::string_view scheme = "http://";
-    if (url.substr(0, scheme.size()) != scheme) {
+    namespace urls = boost::urls;
+    auto parsed = urls::parse_uri(url);
+    if (!parsed || parsed->scheme_id() != urls::scheme::http) {
         why = "only http:// is supported for local services: '" + std::string(url) + "'";
         return std::nullopt;
     }
-    auto rest = url.substr(scheme.size());
-    auto slash = rest.find('/');
-    auto authority = rest.substr(0, slash);
-    http_target t;
-    auto colon = authority.rfind(':');
-    t.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-        auto port_text = authority.substr(colon + 1);
-        unsigned long port = 0;
-        if (port_text.empty() || port_text.size() > 5 ||
-            port_text.find_first_not_of("0123456789") != std::string_view::npos ||
-            (port = std::stoul(std::string(port_text))) == 0 || port > 65535) {
-            why = "bad port in '" + std::string(url) + "'";
-            return std::nullopt;
-        }
-        t.port = static_cast<std::uint16_t>(port);
-    }
-    if (t.host.empty() || t.host.find_first_of("@[]?# ") != std::string::npos) {
+    // A local service is a name or an IPv4 address; credentials, queries and fragments have no place.
+    auto type = parsed->host_type();
+    if ((type != urls::host_type::name && type != urls::host_type::ipv4) || parsed->encoded_host().empty() ||
+        parsed->has_userinfo() || parsed->has_query() || parsed->has_fragment()) {
         why = "bad host in '" + std::string(url) + "'";
         return std::nullopt;
     }
-    if (slash != std::string_view::npos) {
-        t.base_path = std::string(rest.substr(slash));
-        while (!t.base_path.empty() && t.base_path.back() == '/')
-            t.base_path.pop_back();
+    http_target t;
+    t.host = parsed->host();
+    if (parsed->has_port()) {
+        // Boost.URL 1.81 reads "host:80x" as port 80 and path "x": such a path is part of the port.
+        auto path = parsed->encoded_path();
+        auto port = protocol::parse_port(parsed->port());
+        if (!port || (!path.empty() && path.front() != '/')) {
+            why = "bad port in '" + std::string(url) + "'";
+            return std::nullopt;
+        }
+        t.port = *port;
     }
+    t.base_path = parsed->encoded_path();
+    while (!t.base_path.empty() && t.base_path.back() == '/')
+        t.base_path.pop_back();
     return t;
 }
 

@@ -1,5 +1,6 @@
 #include <relay/auth/crypto.hpp>
 #include <relay/auth/encoding.hpp>
+#include <relay/protocol/base64.hpp>
 
 #include <doctest/doctest.h>
 
@@ -7,6 +8,7 @@
 #include <string>
 
 using namespace relay::auth;
+using relay::protocol::base64url_decode;
 
 TEST_CASE("sha256 matches the FIPS 180-2 examples")
 {
@@ -48,6 +50,20 @@ TEST_CASE("random_bytes and random_token")
     CHECK(token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos);
     CHECK(base64url_decode(token)->size() == 32);
     CHECK(random_token(16) != random_token(16));
+}
+
+TEST_CASE("random ids are prefixed, 128-bit hex and distinct")
+{
+    std::set<std::string> seen;
+    for (int i = 0; i < 1000; ++i) {
+        auto id = random_id("f_");
+        REQUIRE(id);
+        CHECK(id->size() == 34);
+        CHECK(id->starts_with("f_"));
+        CHECK(id->find_first_not_of("0123456789abcdef", 2) == std::string::npos);
+        seen.insert(*id);
+    }
+    CHECK(seen.size() == 1000);
 }
 
 TEST_CASE("constant_time_equal")

@@ -1,5 +1,6 @@
 #include <relay/auth/device_auth.hpp>
 #include <relay/auth/encoding.hpp>
+#include <relay/protocol/base64.hpp>
 
 #include <doctest/doctest.h>
 
@@ -9,6 +10,8 @@
 #include <string>
 
 using namespace relay::auth;
+using relay::protocol::base64url_decode;
+using relay::protocol::base64url_encode;
 
 namespace {
 // A fixed challenge (base64url of bytes 0..31) and its answer, computed independently with

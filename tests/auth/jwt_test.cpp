@@ -2,6 +2,7 @@
 #include <relay/auth/encoding.hpp>
 #include <relay/auth/jwt.hpp>
 #include <relay/protocol/errc.hpp>
+#include <relay/protocol/base64.hpp>
 
 #include <doctest/doctest.h>
 
@@ -9,6 +10,8 @@
 #include <string>
 
 using namespace relay::auth;
+using relay::protocol::base64url_decode;
+using relay::protocol::base64url_encode;
 using std::chrono::seconds;
 using std::chrono::system_clock;
 

@@ -1,6 +1,7 @@
 #include <relay/auth/crypto.hpp>
 #include <relay/auth/encoding.hpp>
 #include <relay/auth/secret_box.hpp>
+#include <relay/protocol/base64.hpp>
 
 #include <doctest/doctest.h>
 
@@ -8,6 +9,9 @@
 #include <string>
 
 using namespace relay::auth;
+using relay::protocol::base64_encode;
+using relay::protocol::base64_encode_unpadded;
+using relay::protocol::base64url_encode;
 
 TEST_CASE("seal and open round-trip, bound to the associated data")
 {

@@ -3,7 +3,7 @@
 // and reuse detection, logout, and the password-reset flow.
 #include "integration/api_test_helpers.hpp"
 
-#include <relay/auth/encoding.hpp>
+#include <relay/protocol/base64.hpp>
 #include <relay/auth/jwt.hpp>
 #include <relay/store/store.hpp>
 #include <relay/auth/crypto.hpp>
@@ -20,13 +20,13 @@ namespace {
 
 std::string hs512_token(std::string const& header, std::string const& payload, std::string const& key)
 {
-    auto signing_input = relay::auth::base64url_encode(header) + "." + relay::auth::base64url_encode(payload);
+    auto signing_input = relay::protocol::base64url_encode(header) + "." + relay::protocol::base64url_encode(payload);
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     HMAC(EVP_sha512(), key.data(), static_cast<int>(key.size()),
          reinterpret_cast<unsigned char const*>(signing_input.data()), signing_input.size(), mac, &len);
     return signing_input + "." +
-           relay::auth::base64url_encode(std::string(reinterpret_cast<char const*>(mac), len));
+           relay::protocol::base64url_encode(std::string(reinterpret_cast<char const*>(mac), len));
 }
 
 } // namespace
@@ -256,8 +256,8 @@ TEST_CASE("expired, forged and algorithm-confused access tokens are 401")
                                                 {"exp", std::chrono::duration_cast<std::chrono::seconds>(
                                                             (now + std::chrono::minutes(5)).time_since_epoch()).count()},
                                                 {"jti", "forged-1"}});
-    auto none = relay::auth::base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." +
-                relay::auth::base64url_encode(payload) + ".";
+    auto none = relay::protocol::base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." +
+                relay::protocol::base64url_encode(payload) + ".";
     auto hs512 = hs512_token(R"({"alg":"HS512","typ":"JWT"})", payload, jwt_secret);
     auto other_key = relay::auth::jwt_codec("another-secret-that-is-32-bytes-long!!")
                          .sign(relay::auth::make_claims(user_id, now, std::chrono::minutes(5)));

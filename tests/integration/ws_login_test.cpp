@@ -5,7 +5,7 @@
 #include "integration/api_test_helpers.hpp"
 #include "support/fixtures.hpp"
 
-#include <relay/auth/encoding.hpp>
+#include <relay/protocol/base64.hpp>
 #include <relay/auth/jwt.hpp>
 
 #include <chrono>
@@ -64,7 +64,7 @@ std::unique_ptr<ws_client> open_app(std::uint16_t port, std::string const& acces
 std::int64_t expiry_of(std::string const& token)
 {
     auto first = token.find('.');
-    auto payload = relay::auth::base64url_decode(token.substr(first + 1, token.rfind('.') - first - 1));
+    auto payload = relay::protocol::base64url_decode(token.substr(first + 1, token.rfind('.') - first - 1));
     REQUIRE(payload);
     return json::parse(*payload).at("exp").as_int64();
 }

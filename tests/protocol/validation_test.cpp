@@ -152,3 +152,16 @@ TEST_CASE("tunnelled HTTP: a robot's answer is final, and 204 and 304 have no bo
     CHECK(http_status_allows_body(205));
     CHECK(http_status_allows_body(404));
 }
+
+TEST_CASE("parse_port: 1 to 65535 in decimal, nothing else")
+{
+    CHECK(parse_port("1") == std::uint16_t{1});
+    CHECK(parse_port("443") == std::uint16_t{443});
+    CHECK(parse_port("08080") == std::uint16_t{8080});
+    CHECK(parse_port("65535") == std::uint16_t{65535});
+    // 99999 and 65536 are where a 16-bit accumulator wraps around (Boost.URL 1.81 does).
+    for (auto const* bad : {"", "0", "00000", "65536", "99999", "100000", "-1", "+80", "80x", " 80", "0x50"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(parse_port(bad).has_value());
+    }
+}

@@ -59,7 +59,7 @@ TEST_CASE("local service URLs")
     CHECK(b->port == 80);
     CHECK(b->base_path == "/api");
     for (auto bad : {"https://127.0.0.1:5000", "127.0.0.1:5000", "http://:5000", "http://host:0", "http://host:99999",
-                     "http://user@host"}) {
+                     "http://user@host", "http://host:80x"}) {
         CAPTURE(bad);
         CHECK(!agent::parse_http_target(bad, why));
         CHECK(!why.empty());

@@ -46,7 +46,7 @@ TEST_CASE("relay URLs: schemes, ports, base paths")
     CHECK(relay::robot::to_string(*app) == "wss://relay.example.com:443/ws/app");
 
     for (auto bad : {"", "relay.example.com", "ftp://relay.example.com", "ws://", "ws://:80", "ws://host:0",
-                     "ws://host:65536", "ws://host:80x", "ws://host:", "ws://user:pw@host", "ws://host/?x=1",
+                     "ws://host:65536", "ws://host:99999", "ws://host:80x", "ws://host:", "ws://user:pw@host", "ws://host/?x=1",
                      "ws://host/#frag", "ws://[::1", "ws://ho st", "ws://[zz]:1"}) {
         CAPTURE(bad);
         CHECK_FALSE(parse_relay_url(bad).has_value());

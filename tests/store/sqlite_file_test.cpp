@@ -3,6 +3,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <sqlite3.h>
 
 using namespace relay::store;
 using relay::errc;
@@ -226,4 +231,47 @@ TEST_CASE("without a logger the store still opens (it logs to stderr)")
     auto opened = open_store(":memory:");
     REQUIRE(opened);
     CHECK((*opened)->check());
+}
+
+TEST_CASE("sqlite file: roles are stored as 1, 2, 3 whatever the enum's order, and read back")
+{
+    temp_dir dir;
+    captured_log log;
+    auto const path = dir.file("relay.db");
+    {
+        auto s = open_or_fail(path, log.get());
+        auto alice = make_user(*s, "alice@example.com");
+        auto bob = make_user(*s, "bob@example.com");
+        auto carol = make_user(*s, "carol@example.com");
+        make_device(*s, "d1", alice.id, "Kitchen");
+        REQUIRE(s->add_member("d1", bob.id, role::viewer));
+        REQUIRE(s->add_member("d1", carol.id, role::operator_));
+    }
+    // Read the numbers with SQLite itself: they are what files written by earlier relays hold.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db,
+                               "SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id "
+                               "ORDER BY u.email",
+                               -1, &st, nullptr) == SQLITE_OK);
+    std::vector<std::pair<std::string, int>> rows;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        rows.emplace_back(reinterpret_cast<char const*>(sqlite3_column_text(st, 0)), sqlite3_column_int(st, 1));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    CHECK(rows == std::vector<std::pair<std::string, int>>{
+                      {"alice@example.com", 3}, {"bob@example.com", 1}, {"carol@example.com", 2}});
+
+    auto s = open_or_fail(path, log.get());
+    auto members = s->list_members("d1");
+    REQUIRE(members);
+    REQUIRE(members->size() == 3);
+    for (auto const& m : *members) {
+        CAPTURE(m.email);
+        auto const expected = m.email == "alice@example.com" ? role::owner
+                              : m.email == "bob@example.com" ? role::viewer
+                                                             : role::operator_;
+        CHECK(m.access == expected);
+    }
 }

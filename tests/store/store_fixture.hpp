@@ -16,6 +16,8 @@
 #include <type_traits>
 #include <utility>
 
+#include <stdlib.h>
+
 // doctest prints an operand of a failed check; show a result as its error's text, since the
 // records have no operator<<.
 namespace doctest {
@@ -39,10 +41,9 @@ class temp_dir {
 public:
     temp_dir()
     {
-        auto id = random_id("relay-store-test-");
-        REQUIRE(id);
-        path_ = std::filesystem::temp_directory_path() / *id;
-        std::filesystem::create_directories(path_);
+        auto pattern = (std::filesystem::temp_directory_path() / "relay-store-test-XXXXXX").string();
+        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+        path_ = pattern;
     }
     ~temp_dir()
     {

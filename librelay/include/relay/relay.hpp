@@ -2,6 +2,7 @@
 /** @file Umbrella header: everything a program embedding librelay needs. */
 #include <relay/version.hpp>
 
+#include <relay/protocol/base64.hpp>
 #include <relay/protocol/close_code.hpp>
 #include <relay/protocol/codec.hpp>
 #include <relay/protocol/errc.hpp>

@@ -1,5 +1,7 @@
 #include <relay/auth/crypto.hpp>
 #include <relay/auth/encoding.hpp>
+#include <relay/protocol/base64.hpp>
+#include <relay/protocol/errc.hpp>
 
 #include "auth/openssl_util.hpp"
 
@@ -25,7 +27,17 @@ std::string random_bytes(std::size_t n)
     return out;
 }
 
-std::string random_token(std::size_t n_bytes) { return base64url_encode(random_bytes(n_bytes)); }
+std::string random_token(std::size_t n_bytes) { return protocol::base64url_encode(random_bytes(n_bytes)); }
+
+boost::system::result<std::string> random_id(std::string_view prefix)
+{
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) != 1)
+        return make_error_code(errc::internal);
+    std::string id(prefix);
+    id += hex_encode(std::string_view(reinterpret_cast<char const*>(bytes), sizeof bytes));
+    return id;
+}
 
 std::string sha256(std::string_view data)
 {

@@ -1,45 +1,7 @@
 #include <relay/auth/encoding.hpp>
 
-#include <relay/protocol/base64.hpp>
-
-#include <algorithm>
-
 namespace relay::auth {
 namespace {
-
-// Standard base64 with padding is protocol's (canonical, strict); the variants here only change
-// the alphabet or the padding around it.
-enum class alphabet { standard, url };
-
-std::string encode(std::string_view data, alphabet which, bool padded)
-{
-    std::string out = protocol::base64_encode(data);
-    if (which == alphabet::url) {
-        std::replace(out.begin(), out.end(), '+', '-');
-        std::replace(out.begin(), out.end(), '/', '_');
-    }
-    if (!padded)
-        while (!out.empty() && out.back() == '=')
-            out.pop_back();
-    return out;
-}
-
-std::optional<std::string> decode(std::string_view text, alphabet which)
-{
-    std::string standard(text);
-    if (which == alphabet::url) {
-        for (auto& c : standard) {
-            if (c == '+' || c == '/')
-                return std::nullopt;
-            c = c == '-' ? '+' : c == '_' ? '/' : c;
-        }
-    }
-    // Padding is optional, but when present it must already be complete: only text without
-    // any is padded here, and the strict decoder judges the rest (alphabet, unused bits).
-    if (!standard.ends_with('='))
-        standard.append((4 - standard.size() % 4) % 4, '=');
-    return protocol::base64_decode(standard);
-}
 
 int hex_value(char c) noexcept
 {
@@ -53,16 +15,6 @@ int hex_value(char c) noexcept
 }
 
 } // namespace
-
-std::string base64_encode(std::string_view data) { return encode(data, alphabet::standard, true); }
-
-std::string base64_encode_unpadded(std::string_view data) { return encode(data, alphabet::standard, false); }
-
-std::optional<std::string> base64_decode(std::string_view text) { return decode(text, alphabet::standard); }
-
-std::string base64url_encode(std::string_view data) { return encode(data, alphabet::url, false); }
-
-std::optional<std::string> base64url_decode(std::string_view text) { return decode(text, alphabet::url); }
 
 std::string hex_encode(std::string_view data)
 {

@@ -1,6 +1,6 @@
 #include <relay/auth/crypto.hpp>
-#include <relay/auth/encoding.hpp>
 #include <relay/auth/jwt.hpp>
+#include <relay/protocol/base64.hpp>
 #include <relay/protocol/errc.hpp>
 
 #include <boost/json/object.hpp>
@@ -27,7 +27,7 @@ bool is_registered_claim(std::string_view name) noexcept
 // A base64url segment holding a JSON object, or nullopt. Uses the non-throwing parse.
 std::optional<json::object> decode_object(std::string_view segment)
 {
-    auto text = base64url_decode(segment);
+    auto text = protocol::base64url_decode(segment);
     if (!text)
         return std::nullopt;
     boost::system::error_code ec;
@@ -67,7 +67,7 @@ std::optional<signed_parts> check_signed(std::string_view token, std::string_vie
     if (alg == nullptr || !alg->is_string() || alg->get_string() != "HS256" || h->contains("crit"))
         return std::nullopt;
 
-    auto const mac = base64url_decode(signature);
+    auto const mac = protocol::base64url_decode(signature);
     if (!mac)
         return std::nullopt;
     auto const signing_input = token.substr(0, second);
@@ -140,12 +140,12 @@ std::string jwt_codec::sign(jwt_claims const& claims) const
         if (!is_registered_claim(name))
             payload[name] = value;
 
-    std::string token = base64url_encode(header_json);
+    std::string token = protocol::base64url_encode(header_json);
     token += '.';
-    token += base64url_encode(json::serialize(payload));
+    token += protocol::base64url_encode(json::serialize(payload));
     auto const mac = hmac_sha256(secret_, token);
     token += '.';
-    token += base64url_encode(mac);
+    token += protocol::base64url_encode(mac);
     return token;
 }
 

@@ -1,6 +1,6 @@
 #include <relay/auth/crypto.hpp>
-#include <relay/auth/encoding.hpp>
 #include <relay/auth/password.hpp>
+#include <relay/protocol/base64.hpp>
 
 #include "auth/openssl_util.hpp"
 #include "auth/utf8.hpp"
@@ -103,7 +103,7 @@ std::optional<std::string> decode_phc_field(std::string_view text)
 {
     if (text.find('=') != std::string_view::npos)
         return std::nullopt;
-    return base64_decode(text);
+    return protocol::base64_decode(text, protocol::base64_padding::optional);
 }
 
 struct stored_hash {
@@ -162,7 +162,7 @@ std::string password_hasher::hash(std::string_view password) const
     if (!derive(password, salt, params_, out))
         detail::throw_openssl_error("EVP_KDF_derive(SCRYPT)");
     return std::string(phc_prefix) + "ln=" + std::to_string(params_.ln) + ",r=" + std::to_string(params_.r)
-        + ",p=" + std::to_string(params_.p) + "$" + base64_encode_unpadded(salt) + "$" + base64_encode_unpadded(out);
+        + ",p=" + std::to_string(params_.p) + "$" + protocol::base64_encode_unpadded(salt) + "$" + protocol::base64_encode_unpadded(out);
 }
 
 password_verdict password_hasher::verify(std::string_view password, std::string_view encoded) const

@@ -1,6 +1,7 @@
 #include <relay/auth/crypto.hpp>
 #include <relay/auth/encoding.hpp>
 #include <relay/auth/secret_box.hpp>
+#include <relay/protocol/base64.hpp>
 
 #include "auth/openssl_util.hpp"
 
@@ -69,7 +70,7 @@ std::string secret_box::seal(std::string_view plaintext, std::string_view associ
     if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag_bytes), as_uchar(body, written)) != 1)
         detail::throw_openssl_error("EVP_CTRL_GCM_GET_TAG");
     body.resize(written + tag_bytes);
-    return std::string(version_prefix) + base64url_encode(nonce) + "." + base64url_encode(body);
+    return std::string(version_prefix) + protocol::base64url_encode(nonce) + "." + protocol::base64url_encode(body);
 }
 
 std::optional<std::string> secret_box::open(std::string_view sealed, std::string_view associated_data) const
@@ -80,8 +81,8 @@ std::optional<std::string> secret_box::open(std::string_view sealed, std::string
     auto const dot = sealed.find('.');
     if (dot == std::string_view::npos)
         return std::nullopt;
-    auto const nonce = base64url_decode(sealed.substr(0, dot));
-    auto body = base64url_decode(sealed.substr(dot + 1));
+    auto const nonce = protocol::base64url_decode(sealed.substr(0, dot));
+    auto body = protocol::base64url_decode(sealed.substr(dot + 1));
     if (!nonce || nonce->size() != nonce_bytes || !body || body->size() < tag_bytes)
         return std::nullopt;
     std::string tag = body->substr(body->size() - tag_bytes);
@@ -119,9 +120,9 @@ std::optional<std::string> secret_box::parse_key(std::string_view text)
     if (text.size() == 2 * key_bytes)
         key = hex_decode(text);
     if (!key)
-        key = base64_decode(text);
+        key = protocol::base64_decode(text, protocol::base64_padding::optional);
     if (!key)
-        key = base64url_decode(text);
+        key = protocol::base64url_decode(text);
     if (!key || key->size() != key_bytes)
         return std::nullopt;
     return key;

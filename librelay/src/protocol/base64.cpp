@@ -1,5 +1,6 @@
 #include <relay/protocol/base64.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -97,13 +98,50 @@ std::string base64_encode(std::string_view bytes)
     return out;
 }
 
-std::optional<std::string> base64_decode(std::string_view text)
+std::string base64_encode_unpadded(std::string_view bytes)
 {
+    auto out = base64_encode(bytes);
+    while (!out.empty() && out.back() == '=')
+        out.pop_back();
+    return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text, base64_padding padding)
+{
+    std::string padded;
+    // Padding is optional, but when present it must already be complete: only text without
+    // any is padded here, and the strict decoder judges the rest (alphabet, unused bits).
+    if (padding == base64_padding::optional && !text.ends_with('=') && text.size() % 4 != 0) {
+        padded.reserve(text.size() + 3);
+        padded.append(text).append((4 - text.size() % 4) % 4, '=');
+        text = padded;
+    }
     std::string out;
     out.reserve(text.size() / 4 * 3);
     if (!decode_into(text, &out))
         return std::nullopt;
     return out;
+}
+
+std::string base64url_encode(std::string_view bytes)
+{
+    auto out = base64_encode_unpadded(bytes);
+    std::replace(out.begin(), out.end(), '+', '-');
+    std::replace(out.begin(), out.end(), '/', '_');
+    return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text)
+{
+    // The url alphabet is the standard one with two characters swapped; the standard ones are
+    // not part of it.
+    std::string standard(text);
+    for (auto& c : standard) {
+        if (c == '+' || c == '/')
+            return std::nullopt;
+        c = c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    return base64_decode(standard, base64_padding::optional);
 }
 
 } // namespace relay::protocol

@@ -31,9 +31,7 @@ template <class Io> void describe(Io& io, io_target<Io, robot_event>& m)
 template <class Io> void describe(Io& io, io_target<Io, robot_command_result>& m)
 {
     io.field("id", m.id, rules::message_id);
-    io.field("ok", m.ok);
-    io.field("data", m.data);
-    io.field("error", m.error);
+    detail::describe_command_outcome(io, m);
 }
 
 template <class Io> void describe(Io& io, io_target<Io, robot_http_response>& m)

@@ -596,6 +596,14 @@ template <class Io, class M> void describe_http_request(Io& io, M& m)
     describe_http_body(io, m);
 }
 
+/** A command's outcome, after its ids: the robot's command_result and the app's copy of it. */
+template <class Io, class M> void describe_command_outcome(Io& io, M& m)
+{
+    io.field("ok", m.ok);
+    io.field("data", m.data);
+    io.field("error", m.error);
+}
+
 /** The answer of the REST tunnel, after its ids: the same rules on the robot's leg and the app's. */
 template <class Io, class M> void describe_http_response(Io& io, M& m)
 {

@@ -1,6 +1,6 @@
 #include <relay/routing/webrtc_registry.hpp>
 
-#include <openssl/rand.h>
+#include <relay/auth/crypto.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -8,19 +8,13 @@
 namespace relay::routing {
 namespace {
 
-// 128 bits from the CSPRNG: a session id is a capability, so it must not be guessable.
+// A session id is a capability: 128 bits from the CSPRNG, so it cannot be guessed.
 std::string new_session_id()
 {
-    unsigned char raw[16];
-    if (RAND_bytes(raw, sizeof raw) != 1)
-        throw std::runtime_error("RAND_bytes failed");
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string id = "s_";
-    for (unsigned char c : raw) {
-        id += hex[c >> 4];
-        id += hex[c & 15];
-    }
-    return id;
+    auto id = auth::random_id("s_");
+    if (!id)
+        throw std::runtime_error("the CSPRNG failed");
+    return std::move(*id);
 }
 
 } // namespace

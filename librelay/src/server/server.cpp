@@ -134,6 +134,7 @@ boost::system::error_code server::start(std::string& why)
     // With a private metrics listener, /metrics is served there only, never on the public port.
     bool const private_metrics = d.options.metrics_port.has_value();
     auto& [rt, live, auth] = *d.state;
+    d.routes = router(d.options.http_body_max); // the JSON API's limit, unless a route sets its own
     add_ops_routes(d.routes, rt, !private_metrics);
     if (private_metrics)
         add_metrics_route(d.metrics_routes, rt);

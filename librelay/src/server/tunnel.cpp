@@ -2,6 +2,7 @@
 
 #include "auth/utf8.hpp"
 #include "server/http/http_util.hpp"
+#include "server/http/router.hpp"
 #include "server/services.hpp"
 
 #include <relay/auth/crypto.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/grammar/hexdig_chars.hpp>
 
 #include <algorithm>
 #include <array>
@@ -19,19 +21,16 @@
 namespace relay::server {
 namespace {
 
+using boost::urls::grammar::hexdig_value;
+
+// The allow list's view of a path: split_path's segments without a trailing empty one, so
+// "/status/" is "/status" and "/" has none.
 std::vector<std::string_view> segments_of(std::string_view path)
 {
-    std::vector<std::string_view> out;
-    if (!path.empty() && path.front() == '/')
-        path.remove_prefix(1);
-    while (!path.empty()) {
-        auto slash = path.find('/');
-        out.push_back(path.substr(0, slash));
-        if (slash == std::string_view::npos)
-            break;
-        path.remove_prefix(slash + 1);
-    }
-    return out;
+    auto segments = split_path(path);
+    if (segments.back().empty())
+        segments.pop_back();
+    return segments;
 }
 
 std::string upper(std::string_view s)
@@ -46,14 +45,6 @@ std::string upper(std::string_view s)
 template <std::size_t N> bool is_one_of(std::string_view name, std::array<std::string_view, N> const& names)
 {
     return std::any_of(names.begin(), names.end(), [&](std::string_view n) { return beast::iequals(name, n); });
-}
-
-int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 /** Waits, on the caller's executor, for the robot's answer to one tunnelled request. */
@@ -190,8 +181,8 @@ std::string check_tunnel_path(std::string_view path)
         if (c == ';')
             return "path parameters (';') are not allowed";
         if (c == '%') {
-            int hi = i + 2 < path.size() ? hex_value(path[i + 1]) : -1;
-            int lo = i + 2 < path.size() ? hex_value(path[i + 2]) : -1;
+            int hi = i + 2 < path.size() ? hexdig_value(path[i + 1]) : -1;
+            int lo = i + 2 < path.size() ? hexdig_value(path[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return "the path has a malformed percent-escape";
             int decoded = hi * 16 + lo;

@@ -1,6 +1,8 @@
 // Users, refresh tokens and password-reset tokens on SQLite.
 #include "store/sqlite_store.hpp"
 
+#include <relay/auth/crypto.hpp>
+
 namespace relay::store::detail {
 namespace {
 
@@ -17,7 +19,7 @@ user read_user(statement const& st)
 
 result<user> sqlite_store::create_user(std::string_view email, std::string_view password_hash, unix_seconds now)
 {
-    auto id = random_id("u_");
+    auto id = auth::random_id("u_");
     if (!id)
         return id.error();
     std::lock_guard lock(mutex_);
@@ -60,9 +62,7 @@ result<void> sqlite_store::set_password_hash(std::string_view user_id, std::stri
 result<void> sqlite_store::insert_refresh_token(refresh_token const& token)
 {
     std::lock_guard lock(mutex_);
-    if (auto r = purge_expired(token.issued_at); !r)
-        return r;
-    auto tx = begin_write();
+    auto tx = begin_token_write(token.issued_at);
     if (!tx)
         return tx.error();
     if (auto known = require_row("insert_refresh_token", errc::user_not_found, "SELECT 1 FROM users WHERE id = ?",
@@ -89,10 +89,8 @@ result<void> sqlite_store::insert_refresh_token(refresh_token const& token)
 result<consumed_refresh_token> sqlite_store::consume_refresh_token(std::string_view token_hash, unix_seconds now)
 {
     std::lock_guard lock(mutex_);
-    if (auto r = purge_expired(now); !r)
-        return r.error();
     // One transaction: two requests presenting the same token must not both get a new one.
-    auto tx = begin_write();
+    auto tx = begin_token_write(now);
     if (!tx)
         return tx.error();
     consumed_refresh_token consumed;
@@ -178,9 +176,7 @@ result<void> sqlite_store::insert_reset_token(reset_token const& token)
 result<std::string> sqlite_store::consume_reset_token(std::string_view token_hash, unix_seconds now)
 {
     std::lock_guard lock(mutex_);
-    if (auto r = purge_expired(now); !r)
-        return r.error();
-    auto tx = begin_write();
+    auto tx = begin_token_write(now);
     if (!tx)
         return tx.error();
     std::string user_id;

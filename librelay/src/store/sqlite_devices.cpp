@@ -21,10 +21,7 @@ device read_device(statement const& st)
 // The CHECK constraint keeps roles in 1..3; anything else would be a damaged file.
 std::optional<role> read_role(statement const& st, int col)
 {
-    auto v = st.int64(col);
-    if (v < static_cast<int>(role::viewer) || v > static_cast<int>(role::owner))
-        return std::nullopt;
-    return static_cast<role>(v);
+    return role_from_number(st.int64(col));
 }
 
 /**
@@ -208,7 +205,7 @@ result<void> sqlite_store::remove_member(std::string_view device_id, std::string
         return found.error();
     if (!current)
         return errc::user_not_found;
-    if (*current == static_cast<int>(role::owner))
+    if (*current == role_number(role::owner))
         return errc::forbidden;
     auto removed =
         run("remove_member", "DELETE FROM memberships WHERE device_id = ? AND user_id = ?", device_id, user_id);

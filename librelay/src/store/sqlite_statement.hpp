@@ -13,6 +13,29 @@
 
 namespace relay::store::detail {
 
+/** A role as the memberships table stores it (the schema's CHECK allows 1, 2, 3). The numbers
+ * are in every database file and never change, whatever the enum's order. */
+constexpr std::int64_t role_number(role r) noexcept
+{
+    switch (r) {
+    case role::viewer: return 1;
+    case role::operator_: return 2;
+    case role::owner: return 3;
+    }
+    return 0; // not a role: the CHECK constraint refuses it
+}
+
+/** The role a stored number means; nullopt for any other number (a damaged file). */
+constexpr std::optional<role> role_from_number(std::int64_t n) noexcept
+{
+    switch (n) {
+    case 1: return role::viewer;
+    case 2: return role::operator_;
+    case 3: return role::owner;
+    default: return std::nullopt;
+    }
+}
+
 /**
  * A cached statement in use. Parameters are bound in order by bind(); the destructor resets
  * the statement and clears its bindings so the cache can hand it out again. It must be used and
@@ -53,7 +76,7 @@ private:
     void bind_one(std::int64_t v) noexcept;
     void bind_one(int v) noexcept { bind_one(static_cast<std::int64_t>(v)); }
     void bind_one(bool v) noexcept { bind_one(static_cast<std::int64_t>(v ? 1 : 0)); }
-    void bind_one(role v) noexcept { bind_one(static_cast<std::int64_t>(v)); }
+    void bind_one(role v) noexcept { bind_one(role_number(v)); }
     void bind_one(std::nullopt_t) noexcept;
     template <class T> void bind_one(std::optional<T> const& v) noexcept
     {

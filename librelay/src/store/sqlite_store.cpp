@@ -328,6 +328,13 @@ result<void> sqlite_store::purge_expired(unix_seconds now)
     return {};
 }
 
+result<sqlite_store::transaction> sqlite_store::begin_token_write(unix_seconds now)
+{
+    if (auto r = purge_expired(now); !r)
+        return r.error();
+    return begin_write();
+}
+
 std::optional<sqlite_store::file_identity> sqlite_store::identify(std::string const& path, std::string& why)
 {
     struct ::stat st {};

@@ -250,6 +250,8 @@ private:
 
     /** Deletes expired tokens, at most once a minute of the callers' clock. */
     result<void> purge_expired(unix_seconds now);
+    /** purge_expired(now), then begin_write(): how every refresh or reset token change starts. */
+    result<transaction> begin_token_write(unix_seconds now);
 
     /** Connection settings and sanity checks before anything is written; `why` explains a failure. */
     result<void> configure(bool in_memory, std::string& why);

@@ -94,32 +94,37 @@ registry::family& registry::family_for(std::string_view name, std::string_view h
     return it->second;
 }
 
+namespace {
+
+/** The metric stored under `key`, made with `args` the first time it is asked for. */
+template <class Metric, class... Args>
+Metric& metric_at(std::map<std::string, std::unique_ptr<Metric>>& metrics, std::string key, Args const&... args)
+{
+    auto& slot = metrics[std::move(key)];
+    if (!slot)
+        slot = std::make_unique<Metric>(args...);
+    return *slot;
+}
+
+} // namespace
+
 counter& registry::get_counter(std::string_view name, std::string_view help, labels const& l)
 {
     std::lock_guard lock(mutex_);
-    auto& f = family_for(name, help, kind::counter);
-    auto& slot = f.counters[render_labels(l)];
-    if (!slot) slot = std::make_unique<counter>();
-    return *slot;
+    return metric_at(family_for(name, help, kind::counter).counters, render_labels(l));
 }
 
 gauge& registry::get_gauge(std::string_view name, std::string_view help, labels const& l)
 {
     std::lock_guard lock(mutex_);
-    auto& f = family_for(name, help, kind::gauge);
-    auto& slot = f.gauges[render_labels(l)];
-    if (!slot) slot = std::make_unique<gauge>();
-    return *slot;
+    return metric_at(family_for(name, help, kind::gauge).gauges, render_labels(l));
 }
 
 histogram& registry::get_histogram(std::string_view name, std::string_view help, labels const& l,
                                    std::vector<double> const& bounds)
 {
     std::lock_guard lock(mutex_);
-    auto& f = family_for(name, help, kind::histogram);
-    auto& slot = f.histograms[render_labels(l)];
-    if (!slot) slot = std::make_unique<histogram>(bounds);
-    return *slot;
+    return metric_at(family_for(name, help, kind::histogram).histograms, render_labels(l), bounds);
 }
 
 std::string registry::render() const

@@ -3,6 +3,8 @@
 // step a timeout (tcp_stream deadlines), which blocking socket calls cannot have.
 #include "https_client.hpp"
 
+#include <relay/protocol/validation.hpp>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -19,21 +21,20 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <cctype>
 #include <stdexcept>
 
 namespace relay::turn::detail {
 namespace {
 
 namespace net = boost::asio;
-namespace ssl = boost::asio::ssl;
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
+namespace beast = boost::beast;
+namespace http = beast::http;
 
 /** Largest answer accepted; Cloudflare's is well under 2 KiB. */
 constexpr std::size_t max_reply_bytes = 64 * 1024;
@@ -63,63 +64,35 @@ std::string describe(boost::system::error_code ec, std::chrono::milliseconds tim
 
 std::optional<https_endpoint> parse_https_url(std::string_view url, std::string& why)
 {
-    constexpr std::string_view scheme = "https://";
-    if (url.size() < scheme.size() || url.substr(0, scheme.size()) != scheme) {
+    namespace urls = boost::urls;
+    // Checked first: a URL in another scheme gets the reason that matters, not a syntax error.
+    if (!url.starts_with("https://")) {
         why = "must be an https:// URL (the API token must not travel in clear text)";
         return std::nullopt;
     }
-    url.remove_prefix(scheme.size());
-    auto slash = url.find('/');
-    auto authority = url.substr(0, slash);
-    std::string_view path = slash == std::string_view::npos ? std::string_view() : url.substr(slash);
-    if (authority.empty() || authority.find('@') != std::string_view::npos ||
-        path.find_first_of("?#") != std::string_view::npos || authority.find_first_of("?#") != std::string_view::npos) {
+    auto parsed = urls::parse_uri(url);
+    // Boost.URL 1.81 reads "host:80x" as port 80 and path "x": a path must start with '/'.
+    if (!parsed || parsed->has_userinfo() || parsed->has_query() || parsed->has_fragment() ||
+        (!parsed->encoded_path().empty() && !parsed->encoded_path().starts_with('/'))) {
         why = "must be https://host[:port][/path] without user info, query or fragment";
         return std::nullopt;
     }
     https_endpoint out;
-    out.port = "443";
-    std::string_view port;
-    if (authority.front() == '[') {
-        auto close = authority.find(']');
-        if (close == std::string_view::npos) {
-            why = "has an unterminated IPv6 address";
-            return std::nullopt;
-        }
-        out.host = std::string(authority.substr(1, close - 1));
-        auto rest = authority.substr(close + 1);
-        if (!rest.empty()) {
-            if (rest.front() != ':') {
-                why = "has junk after the IPv6 address";
-                return std::nullopt;
-            }
-            port = rest.substr(1);
-        }
-    } else {
-        auto colon = authority.find(':');
-        out.host = std::string(authority.substr(0, colon));
-        if (colon != std::string_view::npos)
-            port = authority.substr(colon + 1);
-    }
+    out.host = parsed->host_address(); // IPv6 without its brackets
     if (out.host.empty()) {
         why = "has no host";
         return std::nullopt;
     }
-    if (!port.empty() || authority.back() == ':') {
-        unsigned value = 0;
-        for (char c : port) {
-            if (!std::isdigit(static_cast<unsigned char>(c)) || value > 65535) {
-                value = 70000;
-                break;
-            }
-            value = value * 10 + static_cast<unsigned>(c - '0');
-        }
-        if (port.empty() || value == 0 || value > 65535) {
+    out.port = "443";
+    if (parsed->has_port()) {
+        auto port = protocol::parse_port(parsed->port());
+        if (!port) {
             why = "has an invalid port";
             return std::nullopt;
         }
-        out.port = std::to_string(value);
+        out.port = std::to_string(*port);
     }
+    std::string_view path = parsed->encoded_path();
     while (!path.empty() && path.back() == '/')
         path.remove_suffix(1);
     out.path_prefix = std::string(path);
@@ -127,7 +100,7 @@ std::optional<https_endpoint> parse_https_url(std::string_view url, std::string&
 }
 
 https_client::https_client(https_endpoint endpoint, std::string const& ca_file)
-    : endpoint_(std::move(endpoint)), tls_(ssl::context::tls_client)
+    : endpoint_(std::move(endpoint)), tls_(net::ssl::context::tls_client)
 {
     boost::system::error_code ec;
     tls_.set_default_verify_paths(ec);
@@ -139,7 +112,7 @@ https_client::https_client(https_endpoint endpoint, std::string const& ca_file)
         if (ec)
             throw std::invalid_argument("cannot load CA file '" + ca_file + "': " + ec.message());
     }
-    tls_.set_verify_mode(ssl::verify_peer);
+    tls_.set_verify_mode(net::ssl::verify_peer);
     SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
 }
 
@@ -157,15 +130,15 @@ bool https_client::post_json(std::string const& target, std::string_view bearer,
         return false;
     }
 
-    ssl::stream<beast::tcp_stream> stream(io, tls_);
+    net::ssl::stream<beast::tcp_stream> stream(io, tls_);
     // SNI lets a shared front end pick the right certificate; RFC 6066 forbids IP literals there.
     if (!is_ip_literal(endpoint_.host) && !SSL_set_tlsext_host_name(stream.native_handle(), endpoint_.host.c_str())) {
         failure = {"cannot set the TLS server name", false};
         return false;
     }
     // The chain must lead to a trusted CA and the certificate must name the host we asked for.
-    stream.set_verify_callback([&host = endpoint_.host](bool preverified, ssl::verify_context& ctx) {
-        if (ssl::host_name_verification(host)(preverified, ctx))
+    stream.set_verify_callback([&host = endpoint_.host](bool preverified, net::ssl::verify_context& ctx) {
+        if (net::ssl::host_name_verification(host)(preverified, ctx))
             return true;
         // A chain that verified but names another host: record why, so the failure says so.
         if (preverified)
@@ -184,7 +157,7 @@ bool https_client::post_json(std::string const& target, std::string_view bearer,
         return false;
     }
 
-    stream.async_handshake(ssl::stream_base::client, [&ec](boost::system::error_code e) { ec = e; });
+    stream.async_handshake(net::ssl::stream_base::client, [&ec](boost::system::error_code e) { ec = e; });
     run(io);
     if (ec) {
         long verify = SSL_get_verify_result(stream.native_handle());

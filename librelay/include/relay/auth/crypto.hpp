@@ -3,6 +3,8 @@
  * Randomness, digests and MACs, all from OpenSSL: the primitives the rest of the auth area is
  * built on. Nothing here is hand-rolled.
  */
+#include <boost/system/result.hpp>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -16,6 +18,14 @@ std::string random_bytes(std::size_t n);
 /** base64url (no padding) of `n_bytes` random bytes: an unguessable identifier that is safe in
  * URLs, headers and JSON. 16 bytes or more for anything an attacker might guess. */
 std::string random_token(std::size_t n_bytes);
+
+/**
+ * A new random identifier: `prefix` followed by 32 lowercase hex digits (128 bits from the
+ * CSPRNG), for user ids, device ids, refresh-token families and WebRTC session ids: unguessable,
+ * since some appear in URLs and some are capabilities. errc::internal when the CSPRNG fails,
+ * so a store or handler can answer instead of throwing.
+ */
+boost::system::result<std::string> random_id(std::string_view prefix);
 
 /** The raw 32-byte SHA-256 digest of `data`. */
 std::string sha256(std::string_view data);

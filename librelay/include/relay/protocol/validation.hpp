@@ -5,6 +5,8 @@
  * check values that arrive by other paths (URL segments, configuration).
  */
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace relay::protocol {
@@ -70,5 +72,12 @@ bool is_valid_http_response_status(unsigned status) noexcept;
 
 /** Whether an answer with this status may have a body: every one but 204 and 304 (RFC 9110 15.3.5, 15.4.5). */
 bool http_status_allows_body(unsigned status) noexcept;
+
+/**
+ * A TCP port as a URL writes it: 1 to 5 decimal digits meaning 1 to 65535; nullopt for anything
+ * else. The URL parsers (relay addresses, the TURN API, robot-agent's local services) read
+ * Boost.URL's port() with it: Boost.URL 1.81's port_number() wraps around above 65535.
+ */
+std::optional<std::uint16_t> parse_port(std::string_view digits) noexcept;
 
 } // namespace relay::protocol

@@ -246,11 +246,4 @@ struct open_error {
 boost::system::result<std::unique_ptr<store>, open_error> open_store(std::string_view location,
                                                                       store_options const& options = {});
 
-/**
- * A new random identifier: `prefix` followed by 32 lowercase hex digits (128 bits from the
- * operating system's CSPRNG), e.g. for user ids or refresh-token families.
- * errc::internal when the CSPRNG fails.
- */
-result<std::string> random_id(std::string_view prefix);
-
 } // namespace relay::store

@@ -4,6 +4,8 @@
  * tokens, devices and who may use them, and the history of WebRTC sessions. Plain structs, the
  * same for every store implementation. Times are unix seconds.
  */
+#include <relay/protocol/common.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,22 +17,10 @@ namespace relay::store {
 using unix_seconds = std::int64_t;
 
 /**
- * A user's role on a device: owner ⊃ operator ⊃ viewer, so roles compare by their value.
- * The numbers are stored in the database and must not change.
+ * A user's role on a device: the protocol's (owner ⊃ operator ⊃ viewer), so the store, the
+ * routes and the wire share one type. Each store maps it to its own representation.
  */
-enum class role : int { viewer = 1, operator_ = 2, owner = 3 };
-
-/** "viewer", "operator" or "owner", as the wire contract spells them. */
-std::string_view to_string(role r) noexcept;
-
-/** Inverse of to_string; nullopt for any other text. */
-std::optional<role> role_from_string(std::string_view text) noexcept;
-
-/** Whether `have` includes every right of `need` (an owner may do what an operator may). */
-constexpr bool role_includes(role have, role need) noexcept
-{
-    return static_cast<int>(have) >= static_cast<int>(need);
-}
+using role = protocol::role;
 
 /** An account. The id is random and unguessable; the email is normalized by the caller. */
 struct user {

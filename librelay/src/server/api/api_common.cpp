@@ -1,6 +1,5 @@
 #include "server/api/api_common.hpp"
 
-#include "server/access.hpp"
 #include "server/blocking.hpp"
 #include "server/http/http_util.hpp"
 #include "server/http/router.hpp"
@@ -69,10 +68,10 @@ net::awaitable<or_answer<store::role>> require_role(runtime& rt, std::string con
         co_return store_failure(found.error());
     if (!*found)
         co_return error_response(errc::device_not_found);
-    if (!store::role_includes(**found, needed))
-        co_return error_response(errc::forbidden, "this needs the " + std::string(store::to_string(needed)) +
+    if (!protocol::role_allows(**found, needed))
+        co_return error_response(errc::forbidden, "this needs the " + std::string(protocol::to_string(needed)) +
                                                       " role on the device (yours is " +
-                                                      std::string(store::to_string(**found)) + ")");
+                                                      std::string(protocol::to_string(**found)) + ")");
     co_return **found;
 }
 

@@ -1,7 +1,6 @@
 // Accounts and tokens (contract section 2): register, login, refresh with rotation and reuse
 // detection, logout, password reset. docs/api.md describes every answer.
 #include "server/api/api_common.hpp"
-#include "server/access.hpp"
 #include <relay/server/reset_notifier.hpp>
 #include "server/blocking.hpp"
 #include "server/http/http_util.hpp"
@@ -194,7 +193,7 @@ net::awaitable<http_response> login(request_context& ctx, runtime& rt, auth_serv
             if (auto r = rt.store->set_password_hash(user->id, auth.passwords.hash(password)); !r)
                 rt.log.warn("password_rehash_failed", {{"user_id", user->id}});
         }
-        auto family = store::random_id("f_");
+        auto family = auth::random_id("f_");
         if (!family)
             return family.error();
         auto token = issue_refresh_token(rt, user->id, *family);

@@ -1,7 +1,6 @@
 // Devices and their members (contract section 2): list, create, read, rename, delete, rotate the
 // secret, share and unshare. Every change that affects live connections is also told to the hub.
 // docs/api.md describes every answer.
-#include "server/access.hpp"
 #include "server/api/api_common.hpp"
 #include "server/blocking.hpp"
 #include "server/http/http_util.hpp"
@@ -11,6 +10,7 @@
 #include "server/services.hpp"
 #include "server/webrtc.hpp"
 
+#include <relay/auth/crypto.hpp>
 #include <relay/auth/device_auth.hpp>
 #include <relay/auth/email.hpp>
 #include <relay/protocol/close_code.hpp>
@@ -46,7 +46,7 @@ boost::json::object device_json(live_service& live, store::device const& d, stor
         firmware = *d.firmware;
     return boost::json::object{{"device_id", d.device_id},
                                {"name", d.name},
-                               {"role", store::to_string(r)},
+                               {"role", protocol::to_string(r)},
                                {"online", live.hub.online(d.device_id)},
                                {"last_seen", std::move(last_seen)},
                                {"capabilities", capabilities_json(d.capabilities)},
@@ -66,7 +66,7 @@ http_response device_answer(live_service& live, store::result<store::device> con
 /** A member as the sharing endpoints show it. */
 boost::json::object member_json(std::string const& user_id, std::string const& email, store::role r)
 {
-    return boost::json::object{{"user_id", user_id}, {"email", email}, {"role", store::to_string(r)}};
+    return boost::json::object{{"user_id", user_id}, {"email", email}, {"role", protocol::to_string(r)}};
 }
 
 /** Who calls a /api/devices/{id}… route: the user, and their role on that device. */
@@ -153,7 +153,7 @@ net::awaitable<http_response> create_device(request_context& ctx, runtime& rt, a
             co_return error_response(errc::bad_message,
                                      "field 'device_id' must be 1 to 64 characters from A-Z a-z 0-9 . _ -, not . or ..");
     } else {
-        auto generated = store::random_id("dev-");
+        auto generated = auth::random_id("dev-");
         if (!generated)
             co_return store_failure(generated.error());
         device_id = std::move(*generated);
@@ -278,7 +278,7 @@ net::awaitable<http_response> add_member(request_context& ctx, runtime& rt, auth
     if (!email_in) co_return email_in.take_answer();
     auto role_in = required_string(change->body, "role");
     if (!role_in) co_return role_in.take_answer();
-    auto granted = store::role_from_string(*role_in);
+    auto granted = protocol::from_string<protocol::role>(*role_in);
     if (!granted || *granted == store::role::owner)
         co_return error_response(errc::bad_message, "field 'role' must be \"viewer\" or \"operator\"");
     auto email = auth::normalize_email(*email_in);
@@ -307,10 +307,10 @@ net::awaitable<http_response> add_member(request_context& ctx, runtime& rt, auth
         co_return store_failure(ec, errc::device_not_found);
     }
     // Live app connections of that user start (or keep) receiving the device's events now.
-    live.hub.set_access(result->member.id, device_id, to_protocol(*granted));
+    live.hub.set_access(result->member.id, device_id, *granted);
     rt.log.info("device_shared", {{"device_id", device_id},
                                   {"user_id", result->member.id},
-                                  {"role", store::to_string(*granted)}});
+                                  {"role", protocol::to_string(*granted)}});
     co_return json_response(result->was_member ? http::status::ok : http::status::created,
                             member_json(result->member.id, result->member.email, *granted));
 }

@@ -28,7 +28,8 @@ void add_device_routes(router& r, runtime& rt, auth_service& auth, live_service&
 /** GET and POST /api/turn/credentials (turn_routes.cpp). */
 void add_turn_routes(router& r, runtime& rt, auth_service& auth);
 
-/** ANY /api/devices/{id}/rest/{path...}: the REST tunnel (contract section 5). */
+/** ANY /api/devices/{id}/rest/{path...}: the REST tunnel (contract section 5), whose requests
+ * may carry bodies up to options.tunnel_body_max bytes (RELAY_TUNNEL_BODY_MAX). */
 void add_tunnel_routes(router& r, runtime& rt, auth_service& auth, live_service& live);
 
 } // namespace relay::server

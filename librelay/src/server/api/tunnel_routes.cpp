@@ -1,4 +1,3 @@
-#include "server/access.hpp"
 #include "server/api/api_common.hpp"
 #include "server/http/http_util.hpp"
 #include "server/http/router.hpp"
@@ -40,7 +39,7 @@ net::awaitable<http_response> tunnel_route(request_context& ctx, runtime& rt, au
     tunnel_request treq;
     treq.device_id = device_id;
     treq.user_id = *user;
-    treq.role = to_protocol(*role);
+    treq.role = *role;
     treq.method = std::string(ctx.req.method_string());
     treq.path = "/" + ctx.param("path");
     treq.query = ctx.query;
@@ -86,7 +85,8 @@ net::awaitable<http_response> tunnel_route(request_context& ctx, runtime& rt, au
 void add_tunnel_routes(router& r, runtime& rt, auth_service& auth, live_service& live)
 {
     r.add(http::verb::unknown, "/api/devices/{id}/rest/{path...}",
-          [&rt, &auth, &live](request_context& ctx) { return tunnel_route(ctx, rt, auth, live); });
+          [&rt, &auth, &live](request_context& ctx) { return tunnel_route(ctx, rt, auth, live); },
+          rt.options.tunnel_body_max);
 }
 
 } // namespace relay::server

@@ -1,5 +1,6 @@
 #include "server/http/http_session.hpp"
 
+#include "server/http/client_address.hpp"
 #include "server/http/http_util.hpp"
 #include "server/http/router.hpp"
 #include "server/services.hpp"
@@ -19,39 +20,6 @@ namespace relay::server {
 namespace {
 
 constexpr auto request_deadline = std::chrono::seconds(30);
-
-// The client's address: the TCP peer, or — when the peer is a trusted proxy — the rightmost
-// X-Forwarded-For entry that is not itself a trusted proxy.
-std::string client_address(server_options const& options, std::string const& peer, http_request const& req)
-{
-    auto const& proxies = options.trusted_proxies;
-    auto trusted = [&](std::string_view a) { return std::find(proxies.begin(), proxies.end(), a) != proxies.end(); };
-    if (!trusted(peer))
-        return peer;
-    auto it = req.find("X-Forwarded-For");
-    if (it == req.end())
-        return peer;
-    std::string_view list(it->value().data(), it->value().size());
-    while (!list.empty()) {
-        auto comma = list.rfind(',');
-        auto entry = comma == std::string_view::npos ? list : list.substr(comma + 1);
-        while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
-        while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
-        boost::system::error_code ec;
-        net::ip::make_address(entry, ec);
-        if (ec)
-            return peer; // a malformed entry: believe nothing further left
-        if (!trusted(entry))
-            return std::string(entry);
-        list = comma == std::string_view::npos ? std::string_view{} : list.substr(0, comma);
-    }
-    return peer;
-}
-
-bool is_tunnel_path(std::string_view path)
-{
-    return path.starts_with("/api/devices/") && path.find("/rest/") != std::string_view::npos;
-}
 
 // CORS: only the configured origins are echoed back; others get no CORS headers at all.
 std::string allowed_origin(server_options const& options, http_request const& req)
@@ -121,8 +89,8 @@ net::awaitable<void> serve_http(std::shared_ptr<services> state, router const& r
         http::request_parser<http::string_body> parser;
         parser.header_limit(16 * 1024);
         // Beast checks Content-Length against body_limit while parsing the header, so the largest
-        // limit goes first; the tighter one for non-tunnel paths is applied below.
-        parser.body_limit(std::max(rt.options.tunnel_body_max, rt.options.http_body_max));
+        // limit goes first; the route's own is applied once the head names it.
+        parser.body_limit(routes.largest_body_max());
         stream.tcp().expires_after(request_deadline);
         auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
         if (hec) {
@@ -145,7 +113,7 @@ net::awaitable<void> serve_http(std::shared_ptr<services> state, router const& r
         std::string path(parser.get().target().data(), parser.get().target().size());
         path.resize(std::min(path.size(), path.find('?')));
 
-        client = client_address(rt.options, peer, parser.get());
+        client = client_address(rt.options.trusted_proxies, peer, parser.get());
 
         if (beast::websocket::is_upgrade(parser.get())) {
             stream.tcp().expires_never();
@@ -154,7 +122,7 @@ net::awaitable<void> serve_http(std::shared_ptr<services> state, router const& r
             co_return;
         }
 
-        std::uint64_t limit = is_tunnel_path(path) ? rt.options.tunnel_body_max : rt.options.http_body_max;
+        std::uint64_t limit = routes.find(parser.get().method(), path).body_max;
         if (parser.content_length().value_or(0) > limit) {
             auto res = error_response(errc::body_too_large);
             res.keep_alive(false);

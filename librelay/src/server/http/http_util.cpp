@@ -3,6 +3,9 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/parse_query.hpp>
+#include <boost/url/pct_string_view.hpp>
 
 #include <algorithm>
 #include <array>
@@ -38,44 +41,23 @@ http_response empty_response(http::status status)
 
 std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space)
 {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        char c = in[i];
-        if (c == '%') {
-            if (i + 2 >= in.size())
-                return std::nullopt;
-            int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-            if (hi < 0 || lo < 0)
-                return std::nullopt;
-            out += static_cast<char>(hi * 16 + lo);
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            out += ' ';
-        } else {
-            out += c;
-        }
-    }
-    return out;
+    auto valid = boost::urls::make_pct_string_view(in);
+    if (!valid)
+        return std::nullopt;
+    boost::urls::encoding_opts opts;
+    opts.space_as_plus = plus_is_space;
+    return valid->decode(opts);
 }
 
 std::optional<std::string> query_param(std::string_view query, std::string_view name)
 {
-    while (!query.empty()) {
-        auto amp = query.find('&');
-        auto pair = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        auto eq = pair.find('=');
-        auto key = pair.substr(0, eq);
-        if (key == name)
-            return percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
-    }
+    auto params = boost::urls::parse_query(query);
+    if (!params)
+        return std::nullopt;
+    // Keys are compared as sent: the names relayd reads (`token`, `device_id`) need no escapes.
+    for (auto const& p : *params)
+        if (std::string_view(p.key) == name)
+            return percent_decode(p.value, true);
     return std::nullopt;
 }
 

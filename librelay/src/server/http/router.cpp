@@ -4,6 +4,8 @@
 
 #include <boost/beast/http/field.hpp>
 
+#include <algorithm>
+
 namespace relay::server {
 
 std::string const& request_context::param(std::string_view name) const
@@ -30,15 +32,20 @@ std::vector<std::string_view> split_path(std::string_view path)
 
 void router::add(http::verb method, std::string_view pattern, route_handler handler)
 {
-    route r{method, {}, std::move(handler)};
+    add(method, pattern, std::move(handler), default_body_max_);
+}
+
+void router::add(http::verb method, std::string_view pattern, route_handler handler, std::size_t body_max)
+{
+    route r{method, std::string(pattern), {}, std::move(handler), body_max};
     for (auto seg : split_path(pattern))
         r.segments.emplace_back(seg);
     routes_.push_back(std::move(r));
 }
 
-bool router::match(route const& r, std::vector<std::string_view> const& parts, request_context& ctx)
+bool router::match(route const& r, std::vector<std::string_view> const& parts, path_params& params)
 {
-    std::map<std::string, std::string, std::less<>> params;
+    params.clear();
     std::size_t i = 0;
     for (; i < r.segments.size(); ++i) {
         auto const& seg = r.segments[i];
@@ -53,7 +60,6 @@ bool router::match(route const& r, std::vector<std::string_view> const& parts, r
                 rest += parts[j];
             }
             params[seg.substr(1, seg.size() - 5)] = std::move(rest);
-            ctx.params = std::move(params);
             return true;
         }
         if (i >= parts.size())
@@ -67,27 +73,49 @@ bool router::match(route const& r, std::vector<std::string_view> const& parts, r
             return false;
         }
     }
-    if (i != parts.size())
-        return false;
-    ctx.params = std::move(params);
-    return true;
+    return i == parts.size();
+}
+
+route_match router::find(http::verb method, std::string_view path) const
+{
+    auto parts = split_path(path);
+    route_match found;
+    for (auto const& r : routes_) {
+        if (!match(r, parts, found.params))
+            continue;
+        if (r.method == http::verb::unknown || r.method == method) {
+            found.handler = &r.handler;
+            found.pattern = r.pattern;
+            found.body_max = r.body_max;
+            found.allowed.clear();
+            return found;
+        }
+        if (!found.allowed.empty()) found.allowed += ", ";
+        found.allowed += std::string(http::to_string(r.method));
+    }
+    found.params.clear();
+    found.body_max = default_body_max_;
+    return found;
+}
+
+std::size_t router::largest_body_max() const
+{
+    std::size_t largest = default_body_max_;
+    for (auto const& r : routes_)
+        largest = std::max(largest, r.body_max);
+    return largest;
 }
 
 net::awaitable<http_response> router::dispatch(request_context& ctx) const
 {
-    auto parts = split_path(ctx.path);
-    std::string allowed;
-    for (auto const& r : routes_) {
-        if (!match(r, parts, ctx))
-            continue;
-        if (r.method == http::verb::unknown || r.method == ctx.req.method())
-            co_return co_await r.handler(ctx);
-        if (!allowed.empty()) allowed += ", ";
-        allowed += std::string(http::to_string(r.method));
+    auto found = find(ctx.req.method(), ctx.path);
+    if (found.handler) {
+        ctx.params = std::move(found.params);
+        co_return co_await (*found.handler)(ctx);
     }
-    if (!allowed.empty()) {
+    if (!found.allowed.empty()) {
         auto res = error_response(errc::method_not_allowed);
-        res.set(http::field::allow, allowed);
+        res.set(http::field::allow, found.allowed);
         co_return res;
     }
     co_return error_response(errc::not_found, "no such endpoint: " + ctx.path);

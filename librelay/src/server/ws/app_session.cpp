@@ -1,7 +1,6 @@
 #include "server/ws/app_session.hpp"
 #include "server/ws/delivery_inbox.hpp"
 
-#include "server/access.hpp"
 #include "server/api/api_common.hpp"
 #include "server/blocking.hpp"
 #include "server/http/http_util.hpp"
@@ -12,6 +11,7 @@
 #include <relay/protocol/codec.hpp>
 #include <relay/protocol/forwarding.hpp>
 
+#include <boost/url/parse.hpp>
 
 namespace relay::server {
 
@@ -31,10 +31,10 @@ net::awaitable<void> app_session::run()
     // be `auth` within the auth deadline.
     std::string token(bearer_token(upgrade_request()));
     if (token.empty()) {
-        auto const& target = upgrade_request().target();
-        std::string_view t(target.data(), target.size());
-        if (auto q = t.find('?'); q != std::string_view::npos)
-            token = query_param(t.substr(q + 1), "token").value_or("");
+        auto const& raw = upgrade_request().target();
+        auto target = boost::urls::parse_origin_form(std::string_view(raw.data(), raw.size()));
+        if (target && target->has_query())
+            token = query_param(target->encoded_query(), "token").value_or("");
     }
     if (!co_await accept())
         co_return;
@@ -114,7 +114,7 @@ net::awaitable<void> app_session::authenticate(std::string const& token)
     }
     std::vector<std::string> ids;
     for (auto const& a : *listed) {
-        devices_[a.device.device_id] = device_state{to_protocol(a.access), 0, 0};
+        devices_[a.device.device_id] = device_state{a.access, 0, 0};
         ids.push_back(a.device.device_id);
     }
     for (auto const& id : ids)
