@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <ctime>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -64,6 +66,34 @@ int bind_loopback(int type, std::uint16_t port, std::uint16_t* bound)
     if (bound)
         *bound = ntohs(addr.sin_port);
     return fd;
+}
+
+/** waitpid's status for `pid` once it exits within `limit` (-1 when it cannot be waited for),
+ * or nullopt while it runs. */
+std::optional<int> wait_raw(pid_t pid, std::chrono::milliseconds limit)
+{
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        int status = 0;
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (std::chrono::steady_clock::now() >= deadline)
+            return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+/** An exit status; 128 + signal for one a signal ended; -1 for anything else. */
+int encode_status(int raw)
+{
+    if (raw != -1 && WIFEXITED(raw))
+        return WEXITSTATUS(raw);
+    if (raw != -1 && WIFSIGNALED(raw))
+        return 128 + WTERMSIG(raw);
+    return -1;
 }
 
 } // namespace
@@ -134,23 +164,10 @@ void write_text(std::string const& path, std::string_view text)
 
 std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds limit)
 {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-        int status = 0;
-        pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid) {
-            if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-            if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-            return -1;
-        }
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (std::chrono::steady_clock::now() >= deadline)
-            return std::nullopt;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    auto raw = wait_raw(pid, limit);
+    if (!raw)
+        return std::nullopt;
+    return encode_status(*raw);
 }
 
 temp_dir::temp_dir()
@@ -185,12 +202,27 @@ child_process::child_process(spawn_options options) : options_(std::move(options
             envp.push_back(e.data());
         envp.push_back(nullptr);
     }
-    fd_guard out{open_output(options_.output_path, options_.append_output)};
-    if (out.fd < 0)
-        throw_errno(("cannot open " + options_.output_path).c_str());
-    fd_guard err{options_.error_path.empty() ? ::dup(out.fd) : open_output(options_.error_path, options_.append_output)};
-    if (err.fd < 0)
-        throw_errno(("cannot open " + options_.error_path).c_str());
+    fd_guard out, err, out_read, err_read;
+    if (options_.output_pipes) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0)
+            throw_errno("pipe");
+        out_read.fd = fds[0];
+        out.fd = fds[1];
+        if (::pipe2(fds, O_CLOEXEC) != 0)
+            throw_errno("pipe");
+        err_read.fd = fds[0];
+        err.fd = fds[1];
+        for (int fd : {out_read.fd, err_read.fd})
+            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    } else {
+        out.fd = open_output(options_.output_path, options_.append_output);
+        if (out.fd < 0)
+            throw_errno(("cannot open " + options_.output_path).c_str());
+        err.fd = options_.error_path.empty() ? ::dup(out.fd) : open_output(options_.error_path, options_.append_output);
+        if (err.fd < 0)
+            throw_errno(("cannot open " + options_.error_path).c_str());
+    }
     fd_guard in_read, in_write;
     if (options_.stdin_pipe) {
         int fds[2];
@@ -199,13 +231,12 @@ child_process::child_process(spawn_options options) : options_(std::move(options
             throw_errno("pipe");
         in_read.fd = fds[0];
         in_write.fd = fds[1];
-        // Writing to a child that already exited must fail, not kill this process.
-        std::signal(SIGPIPE, SIG_IGN);
     } else {
         in_read.fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
     pid_t parent = ::getpid();
     char** child_env = options_.env ? envp.data() : environ;
+    std::string const exec_failed = "cannot execute " + options_.argv[0] + "\n";
 
     pid_ = ::fork();
     if (pid_ < 0)
@@ -222,10 +253,12 @@ child_process::child_process(spawn_options options) : options_(std::move(options
         ::dup2(out.fd, 1);
         ::dup2(err.fd, 2);
         ::execve(argv[0], argv.data(), child_env);
+        (void)!::write(2, exec_failed.data(), exec_failed.size());
         ::_exit(127);
     }
-    if (options_.stdin_pipe)
-        std::swap(stdin_, in_write.fd);
+    std::swap(stdin_, in_write.fd);
+    std::swap(stdout_, out_read.fd);
+    std::swap(stderr_, err_read.fd);
 }
 
 child_process::~child_process()
@@ -233,22 +266,30 @@ child_process::~child_process()
     close_stdin();
     if (pid_ > 0)
         stop(options_.stop_signal, options_.stop_grace);
+    for (int fd : {stdout_, stderr_})
+        if (fd >= 0)
+            ::close(fd);
+}
+
+bool child_process::reap(std::chrono::milliseconds limit)
+{
+    auto raw = wait_raw(pid_, limit);
+    if (!raw)
+        return false;
+    pid_ = -1; // reaped: never signal this pid again
+    status_ = encode_status(*raw);
+    end_signal_ = *raw != -1 && WIFSIGNALED(*raw) ? WTERMSIG(*raw) : 0;
+    return true;
 }
 
 bool child_process::running()
 {
-    if (pid_ <= 0)
-        return false;
-    if (auto s = wait_for_exit(pid_, std::chrono::milliseconds(0))) {
-        pid_ = -1; // reaped: never signal this pid again
-        status_ = s;
-        return false;
-    }
-    return true;
+    return pid_ > 0 && !reap(std::chrono::milliseconds(0));
 }
 
 bool child_process::write_stdin(std::string_view text)
 {
+    sigpipe_guard no_sigpipe;
     while (!text.empty() && stdin_ >= 0) {
         auto n = ::write(stdin_, text.data(), text.size());
         if (n < 0 && errno == EINTR)
@@ -269,12 +310,8 @@ void child_process::close_stdin()
 
 std::optional<int> child_process::wait(std::chrono::milliseconds limit)
 {
-    if (pid_ <= 0)
-        return status_;
-    if (auto s = wait_for_exit(pid_, limit)) {
-        pid_ = -1;
-        status_ = s;
-    }
+    if (pid_ > 0)
+        reap(limit);
     return status_;
 }
 
@@ -293,7 +330,7 @@ int child_process::stop(int sig, std::chrono::milliseconds limit)
         ::kill(-pid_, sig);
     if (!wait(limit)) {
         ::kill(options_.own_process_group ? -pid_ : pid_, SIGKILL);
-        wait_for_exit(pid_, std::chrono::seconds(30));
+        reap(std::chrono::seconds(30));
         pid_ = -1;
         status_ = -1;
     }
@@ -303,6 +340,24 @@ int child_process::stop(int sig, std::chrono::milliseconds limit)
 std::string child_process::output() const
 {
     return read_text(options_.output_path);
+}
+
+sigpipe_guard::sigpipe_guard()
+{
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+}
+
+sigpipe_guard::~sigpipe_guard()
+{
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE)) {
+        timespec zero{0, 0};
+        sigtimedwait(&pipe_, nullptr, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
 }
 
 run_result run_program(std::vector<std::string> argv, std::chrono::milliseconds limit, std::string_view input,

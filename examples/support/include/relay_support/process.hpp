@@ -4,6 +4,7 @@
  * port. One copy of the fork/exec, waitpid and kill code that the relayd, coturn, nginx,
  * relay-cli and robot-agent wrappers build on. POSIX only; no Asio. */
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -65,8 +66,11 @@ struct spawn_options {
     /** Where stderr goes; "" for the same file as stdout. */
     std::string error_path;
     bool append_output = false;
-    /** Give the child a pipe as stdin (write_stdin, close_stdin); otherwise /dev/null. */
+    /** Give the child a pipe as stdin (write_stdin, stdin_fd, close_stdin); otherwise /dev/null. */
     bool stdin_pipe = false;
+    /** Send stdout and stderr into pipes this process reads (stdout_fd, stderr_fd; non-blocking)
+     * instead of output_path and error_path. */
+    bool output_pipes = false;
     /** Start it in a process group of its own, so that stop() also ends what a shell started. */
     bool own_process_group = false;
     /** Ask the kernel to send SIGTERM to the child when this process dies, so that a crashed
@@ -97,12 +101,19 @@ public:
     /** Its exit status once it has exited (128 + signal, or -1 when it had to be killed after a
      * time limit), nullopt while it runs. */
     std::optional<int> status() const noexcept { return status_; }
+    /** The signal that ended it, 0 when it exited by itself (or still runs). */
+    int end_signal() const noexcept { return end_signal_; }
 
     /** Writes to its stdin (a pipe, see spawn_options::stdin_pipe); false when that fails, for
-     * example because it has exited. */
+     * example because it has exited (never SIGPIPE, see sigpipe_guard). */
     bool write_stdin(std::string_view text);
     /** Closes its stdin, so that it reads end of file. */
     void close_stdin();
+
+    /** The pipe ends, for a caller's own poll loop; -1 when there is none (or it was closed). */
+    int stdin_fd() const noexcept { return stdin_; }
+    int stdout_fd() const noexcept { return stdout_; }
+    int stderr_fd() const noexcept { return stderr_; }
 
     /** Waits up to `limit` for it to exit by itself: its exit status, or nullopt while it runs. */
     std::optional<int> wait(std::chrono::milliseconds limit);
@@ -119,9 +130,30 @@ public:
 
 private:
     spawn_options options_;
+    /** Reaps it if it exited within `limit`. */
+    bool reap(std::chrono::milliseconds limit);
+
     pid_t pid_ = -1;
     int stdin_ = -1;
+    int stdout_ = -1;
+    int stderr_ = -1;
     std::optional<int> status_;
+    int end_signal_ = 0;
+};
+
+/** Blocks SIGPIPE in this thread while it lives and swallows one raised meanwhile, so that writing
+ * to a child that has already exited fails with EPIPE instead of killing the whole process; the
+ * process's own SIGPIPE disposition is left alone. */
+class sigpipe_guard {
+public:
+    sigpipe_guard();
+    ~sigpipe_guard();
+    sigpipe_guard(sigpipe_guard const&) = delete;
+    sigpipe_guard& operator=(sigpipe_guard const&) = delete;
+
+private:
+    sigset_t pipe_;
+    sigset_t old_;
 };
 
 /** What a program run to its end did. */
