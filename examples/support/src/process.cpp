@@ -40,6 +40,17 @@ struct fd_guard {
     }
 };
 
+/** A pipe, both ends close-on-exec: no other child holds an end open (a reader would never see
+ * end of file); the child's own ends are dup2()ed, which clears the flag. */
+void make_pipe(fd_guard& read_end, fd_guard& write_end)
+{
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        throw_errno("pipe");
+    read_end.fd = fds[0];
+    write_end.fd = fds[1];
+}
+
 int open_output(std::string const& path, bool append)
 {
     if (path.empty())
@@ -204,15 +215,8 @@ child_process::child_process(spawn_options options) : options_(std::move(options
     }
     fd_guard out, err, out_read, err_read;
     if (options_.output_pipes) {
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0)
-            throw_errno("pipe");
-        out_read.fd = fds[0];
-        out.fd = fds[1];
-        if (::pipe2(fds, O_CLOEXEC) != 0)
-            throw_errno("pipe");
-        err_read.fd = fds[0];
-        err.fd = fds[1];
+        make_pipe(out_read, out);
+        make_pipe(err_read, err);
         for (int fd : {out_read.fd, err_read.fd})
             ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     } else {
@@ -225,12 +229,7 @@ child_process::child_process(spawn_options options) : options_(std::move(options
     }
     fd_guard in_read, in_write;
     if (options_.stdin_pipe) {
-        int fds[2];
-        // Close-on-exec, so that no other child holds the write end open and this one sees EOF.
-        if (::pipe2(fds, O_CLOEXEC) != 0)
-            throw_errno("pipe");
-        in_read.fd = fds[0];
-        in_write.fd = fds[1];
+        make_pipe(in_read, in_write);
     } else {
         in_read.fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
