@@ -2,6 +2,8 @@
 
 #include "local_http.hpp"
 
+#include <relay_support/process.hpp>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -28,22 +30,6 @@
 
 namespace relay::bench {
 namespace {
-
-std::string read_text(std::string const& path)
-{
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-/** A loopback port nothing listens on right now. */
-std::uint16_t free_port()
-{
-    boost::asio::io_context ioc;
-    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address_v4("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
 
 /** A fresh HS256 key, so the relay does not warn that it made one up. */
 std::string random_jwt_secret()
@@ -111,89 +97,51 @@ std::unique_ptr<relay_target> relay_target::open(target_options const& opts)
     }
 
     t->settings_ = bench_settings(opts);
-    t->port_ = free_port();
+    t->port_ = support::free_loopback_port();
     t->settings_["RELAY_PORT"] = std::to_string(t->port_);
     char log_template[] = "/tmp/relay-bench-relayd-XXXXXX";
     int log_fd = ::mkstemp(log_template);
     if (log_fd < 0)
         throw std::runtime_error("cannot create a log file for relayd");
+    ::close(log_fd);
     t->log_path_ = log_template;
 
-    std::vector<std::string> env;
-    for (auto const& [k, v] : t->settings_)
-        env.push_back(k + "=" + v);
+    support::spawn_options spawn;
+    spawn.argv = {opts.spawn_path};
+    spawn.env = t->settings_;
     if (auto* path = std::getenv("PATH"))
-        env.push_back(std::string("PATH=") + path);
-    std::vector<char*> envp;
-    for (auto& e : env)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::string bin = opts.spawn_path;
-    char* argv[] = {bin.data(), nullptr};
-
-    pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid < 0)
-        throw std::runtime_error("fork failed");
-    if (pid == 0) {
-        // The relay must not outlive a bench that crashed or was killed.
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (::getppid() != parent)
-            _exit(1);
-        ::dup2(log_fd, 1);
-        ::dup2(log_fd, 2);
-        int null = ::open("/dev/null", O_RDONLY);
-        ::dup2(null, 0);
-        ::execve(argv[0], argv, envp.data());
-        _exit(127);
-    }
-    ::close(log_fd);
-    t->pid_ = pid;
+        spawn.env->emplace("PATH", path);
+    spawn.output_path = t->log_path_;
+    // The relay must not outlive a bench that crashed or was killed.
+    spawn.end_with_parent = true;
+    // Stopped with SIGTERM, its shutdown grace given, then SIGKILL.
+    spawn.stop_grace = std::chrono::seconds(15);
+    t->process_ = std::make_unique<support::child_process>(std::move(spawn));
+    t->pid_ = t->process_->pid();
     t->spawned_ = true;
     t->host_ = "127.0.0.1";
 
     // The relay logs its port only at info level; the bench keeps it at warn, so it picks the
     // port itself (free a moment ago) and waits until the relay accepts connections there.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    auto address = boost::asio::ip::make_address_v4(t->host_);
     while (std::chrono::steady_clock::now() < deadline) {
-        int status = 0;
-        if (::waitpid(pid, &status, WNOHANG) == pid) {
+        if (!t->process_->running()) {
             t->pid_ = 0;
-            throw std::runtime_error("relayd exited at start:\n" + read_text(t->log_path_));
+            throw std::runtime_error("relayd exited at start:\n" + support::read_text(t->log_path_));
         }
-        boost::asio::io_context ioc;
-        boost::asio::ip::tcp::socket probe(ioc);
-        boost::system::error_code ec;
-        probe.connect({address, t->port_}, ec);
-        if (!ec)
+        if (support::wait_listening(t->port_, std::chrono::milliseconds(0)))
             return t;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    throw std::runtime_error("relayd did not start listening:\n" + read_text(t->log_path_));
+    throw std::runtime_error("relayd did not start listening:\n" + support::read_text(t->log_path_));
 }
 
 relay_target::~relay_target()
 {
-    if (spawned_ && pid_ > 0) {
-        ::kill(pid_, SIGTERM);
-        // Give it its shutdown grace, then insist.
-        for (int i = 0; i < 1500; ++i) {
-            int status = 0;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = 0;
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
+    process_.reset(); // SIGTERM, its shutdown grace, then SIGKILL
     if (!log_path_.empty()) {
         // Keep the relay's log only when it said something worth reading (warnings, errors).
-        if (read_text(log_path_).empty())
+        if (support::read_text(log_path_).empty())
             std::remove(log_path_.c_str());
         else
             fmt::print(stderr, "relay-bench: relayd's log is in {}\n", log_path_);
@@ -216,7 +164,7 @@ double read_cpu_seconds(pid_t pid)
 {
     if (pid <= 0)
         return -1;
-    auto text = read_text("/proc/" + std::to_string(pid) + "/stat");
+    auto text = support::read_text("/proc/" + std::to_string(pid) + "/stat");
     // The command name is in parentheses and may hold spaces; fields are counted after it.
     auto close = text.rfind(')');
     if (close == std::string::npos)

@@ -10,6 +10,10 @@
 
 #include <sys/types.h>
 
+namespace relay::support {
+class child_process;
+}
+
 namespace relay::bench {
 
 /** A relay to talk to. Spawned ones are stopped (SIGTERM, then SIGKILL) on destruction. */
@@ -39,6 +43,7 @@ private:
     bool spawned_ = false;
     std::string log_path_;
     std::map<std::string, std::string> settings_;
+    std::unique_ptr<support::child_process> process_; ///< the spawned relay
 };
 
 /** A process's VmRSS in KiB from /proc/<pid>/status; -1 when it cannot be read. */

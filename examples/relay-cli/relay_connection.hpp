@@ -1,8 +1,10 @@
 #pragma once
 // How relay-cli talks to a relay: one HTTP request per call and an app WebSocket, over plain
-// TCP or TLS (certificates verified against the system store plus an optional CA file).
-// The only part of relay-cli that sees Beast.
+// TCP or TLS (certificates verified against the system store plus an optional CA file). The
+// client itself is the shared relay_support one (the tests use it too); this adds relay-cli's
+// endpoint, its user agent, its error wording and the app socket's login.
 #include <relay/robot/relay_url.hpp>
+#include <relay_support/client.hpp>
 
 #include <boost/json/value.hpp>
 
@@ -19,9 +21,7 @@
 namespace relay::cli {
 
 /** The relay could not be reached or stopped answering: exit status 3. */
-struct network_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using network_error = support::network_error;
 
 /** Where the relay is. */
 struct relay_endpoint {
@@ -34,16 +34,7 @@ struct relay_endpoint {
 relay_endpoint make_endpoint(std::string const& text, std::string ca_file);
 
 /** An HTTP answer. */
-struct http_answer {
-    unsigned status = 0;
-    std::map<std::string, std::string> headers; ///< lower-case names
-    std::string body;
-
-    /** The body as JSON (null when it is not). */
-    boost::json::value json() const;
-    /** `error.code` and `error.message` of an error body ("" when absent). */
-    std::string error_code() const;
-    std::string error_message() const;
+struct http_answer : support::http_answer {
     /** "CODE: message" or "HTTP 404" for showing a failure. */
     std::string describe_error() const;
 };
@@ -82,10 +73,8 @@ public:
     /** Closes with 1000 (best effort, bounded). */
     void close();
 
-    struct impl;
-
 private:
-    std::unique_ptr<impl> impl_;
+    std::unique_ptr<support::websocket_client> ws_;
     boost::json::value auth_ok_;
 };
 

@@ -1,6 +1,7 @@
 #include "command_runner.hpp"
 
 #include <relay/protocol/codec.hpp>
+#include <relay_support/process.hpp>
 
 #include <boost/json/parse.hpp>
 
@@ -8,12 +9,13 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <ctime>
+#include <map>
+#include <optional>
+#include <system_error>
 #include <vector>
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -44,39 +46,6 @@ bool is_withheld(std::string_view entry)
             return true;
     return false;
 }
-
-void set_nonblocking(int fd)
-{
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-}
-
-/** Blocks SIGPIPE in this thread while it writes to a program that may already have exited,
- * and swallows one raised meanwhile, so the host process is never killed by it. */
-class sigpipe_guard {
-public:
-    sigpipe_guard()
-    {
-        sigemptyset(&pipe_);
-        sigaddset(&pipe_, SIGPIPE);
-        pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-    }
-    ~sigpipe_guard()
-    {
-        sigset_t pending;
-        sigpending(&pending);
-        if (sigismember(&pending, SIGPIPE)) {
-            timespec zero{0, 0};
-            sigtimedwait(&pipe_, nullptr, &zero);
-        }
-        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-    }
-    sigpipe_guard(sigpipe_guard const&) = delete;
-    sigpipe_guard& operator=(sigpipe_guard const&) = delete;
-
-private:
-    sigset_t pipe_;
-    sigset_t old_;
-};
 
 } // namespace
 
@@ -131,67 +100,42 @@ command_outcome run_command_program(program_options const& options, protocol::ro
                                                    std::strerror(errno))};
     std::string const input = protocol::encode(command) + "\n";
 
-    // Everything the child needs is built before fork(): after it, only exec-safe calls.
-    std::vector<std::string> env;
-    for (char** e = environ; e && *e; ++e)
-        if (!is_withheld(*e))
-            env.emplace_back(*e);
-    env.push_back("RELAY_COMMAND=" + command.command);
-    env.push_back("RELAY_COMMAND_ID=" + command.id);
-    env.push_back("RELAY_FROM_USER=" + command.from_user);
-    env.push_back("RELAY_DEVICE_ID=" + options.device_id);
-    std::vector<char*> envp;
-    for (auto& e : env)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::string path = options.path;
-    char* argv[] = {path.data(), nullptr};
-    static constexpr char exec_failed[] = "robot-agent: cannot execute the command program\n";
+    std::map<std::string, std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+        std::string_view entry(*e);
+        auto eq = entry.find('=');
+        if (eq != std::string_view::npos && !is_withheld(entry))
+            env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+    }
+    env["RELAY_COMMAND"] = command.command;
+    env["RELAY_COMMAND_ID"] = command.id;
+    env["RELAY_FROM_USER"] = command.from_user;
+    env["RELAY_DEVICE_ID"] = options.device_id;
 
-    int in[2], out[2], err[2];
-    if (::pipe2(in, O_CLOEXEC) != 0)
-        return {false, std::nullopt, error_object("COMMAND_FAILED", "pipe failed")};
-    if (::pipe2(out, O_CLOEXEC) != 0) {
-        ::close(in[0]);
-        ::close(in[1]);
-        return {false, std::nullopt, error_object("COMMAND_FAILED", "pipe failed")};
+    support::spawn_options spawn;
+    spawn.argv = {options.path};
+    spawn.env = std::move(env);
+    spawn.stdin_pipe = true;
+    spawn.output_pipes = true;
+    spawn.own_process_group = true; // so a timeout kills whatever it started too
+    spawn.stop_signal = SIGKILL;
+    std::optional<support::child_process> child;
+    try {
+        child.emplace(std::move(spawn));
+    } catch (std::system_error const& e) {
+        return {false, std::nullopt, error_object("COMMAND_FAILED", std::string("cannot start the command program: ") + e.what())};
     }
-    if (::pipe2(err, O_CLOEXEC) != 0) {
-        for (int fd : {in[0], in[1], out[0], out[1]})
-            ::close(fd);
-        return {false, std::nullopt, error_object("COMMAND_FAILED", "pipe failed")};
-    }
-    pid_t pid = ::fork();
-    if (pid < 0) {
-        for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]})
-            ::close(fd);
-        return {false, std::nullopt, error_object("COMMAND_FAILED", std::string("fork failed: ") + std::strerror(errno))};
-    }
-    if (pid == 0) {
-        ::setpgid(0, 0); // its own group, so a timeout kills whatever it started too
-        ::dup2(in[0], 0);
-        ::dup2(out[1], 1);
-        ::dup2(err[1], 2);
-        ::execve(argv[0], argv, envp.data());
-        (void)!::write(2, exec_failed, sizeof exec_failed - 1);
-        ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    ::close(err[1]);
-    int to_child = in[1];
-    set_nonblocking(to_child);
-    set_nonblocking(out[0]);
-    set_nonblocking(err[0]);
+    int to_child = child->stdin_fd();
+    ::fcntl(to_child, F_SETFL, ::fcntl(to_child, F_GETFL) | O_NONBLOCK);
 
-    sigpipe_guard no_sigpipe;
+    support::sigpipe_guard no_sigpipe;
     std::string stdout_text, stderr_text;
     std::size_t written = 0;
     bool out_open = true, err_open = true, timed_out = false, cancelled = false;
     auto deadline = std::chrono::steady_clock::now() + options.timeout;
     char chunk[4096];
     if (input.empty()) {
-        ::close(to_child);
+        child->close_stdin();
         to_child = -1;
     }
     while (out_open || err_open) {
@@ -208,11 +152,11 @@ command_outcome run_command_program(program_options const& options, protocol::ro
         nfds_t n = 0;
         int out_index = -1, err_index = -1, in_index = -1;
         if (out_open) {
-            fds[n] = {out[0], POLLIN, 0};
+            fds[n] = {child->stdout_fd(), POLLIN, 0};
             out_index = static_cast<int>(n++);
         }
         if (err_open) {
-            fds[n] = {err[0], POLLIN, 0};
+            fds[n] = {child->stderr_fd(), POLLIN, 0};
             err_index = static_cast<int>(n++);
         }
         if (to_child >= 0) {
@@ -231,7 +175,7 @@ command_outcome run_command_program(program_options const& options, protocol::ro
             if (w < 0 && errno != EAGAIN && errno != EINTR)
                 written = input.size(); // the program does not read its input: fine
             if (written == input.size()) {
-                ::close(to_child);
+                child->close_stdin();
                 to_child = -1;
             }
         }
@@ -247,45 +191,32 @@ command_outcome run_command_program(program_options const& options, protocol::ro
                 open = false;
             }
         };
-        drain(out_index, out[0], stdout_text, out_open, options.max_output);
-        drain(err_index, err[0], stderr_text, err_open, 4096);
+        drain(out_index, child->stdout_fd(), stdout_text, out_open, options.max_output);
+        drain(err_index, child->stderr_fd(), stderr_text, err_open, 4096);
     }
-    if (to_child >= 0)
-        ::close(to_child);
-    ::close(out[0]);
-    ::close(err[0]);
+    child->close_stdin();
 
-    int status = 0;
     if (timed_out || cancelled) {
-        ::kill(-pid, SIGKILL);
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
+        child->stop(SIGKILL);
         auto why = timed_out ? "the command program did not finish within " + std::to_string(options.timeout.count()) + " ms"
                              : std::string("the robot agent is shutting down");
         return {false, std::nullopt, error_object(timed_out ? "TIMEOUT" : "CANCELLED", why)};
     }
     // Output closed; the program may still be exiting: wait for it, within the deadline.
-    for (;;) {
-        pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            break;
-        if (r < 0 && errno != EINTR) {
-            status = 0;
-            break;
-        }
+    while (child->running()) {
         if (std::chrono::steady_clock::now() >= deadline || cancel.load()) {
-            ::kill(-pid, SIGKILL);
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
+            child->stop(SIGKILL);
             break;
         }
-        ::usleep(10000);
+        child->wait(std::chrono::milliseconds(10));
     }
-    bool succeeded = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    int signal = child->end_signal();
+    int status = child->status().value_or(-1);
+    bool succeeded = signal == 0 && status == 0;
     std::string failure(trim(stderr_text));
     if (failure.empty())
-        failure = WIFEXITED(status) ? "the command program exited with status " + std::to_string(WEXITSTATUS(status))
-                                    : "the command program was killed by signal " + std::to_string(WTERMSIG(status));
+        failure = signal == 0 ? "the command program exited with status " + std::to_string(status)
+                              : "the command program was killed by signal " + std::to_string(signal);
     return interpret_output(succeeded, stdout_text, failure);
 }
 

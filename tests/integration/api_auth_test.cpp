@@ -124,9 +124,8 @@ TEST_CASE("register is 403 REGISTRATION_CLOSED when registration is closed")
 
 TEST_CASE("login: a token pair; wrong password and unknown email are the same 401")
 {
-    relayd_process relayd(test_env());
-    auto port = relayd.port();
-    auto user_id = register_user(port, "ann@example.com");
+    relay_with_ann setup;
+    auto& [relayd, port, user_id] = setup;
 
     // docs/api.md: login
     auto ok = http_json(port, "POST", "/api/auth/login",
@@ -173,9 +172,8 @@ TEST_CASE("a lifetime from RELAY_ACCESS_TTL is announced in expires_in")
 
 TEST_CASE("failed logins are throttled per email and per address with 429 and Retry-After")
 {
-    relayd_process relayd(test_env());
-    auto port = relayd.port();
-    register_user(port, "ann@example.com");
+    relay_with_ann setup;
+    auto& [relayd, port, ann_id] = setup;
     register_user(port, "bob@example.com");
     auto attempt = [&](std::string const& from, std::string const& email, std::string const& password) {
         return http_json_from(from, port, "POST", "/api/auth/login",
@@ -233,9 +231,8 @@ TEST_CASE("successful logins from one address are never throttled")
 
 TEST_CASE("expired, forged and algorithm-confused access tokens are 401")
 {
-    relayd_process relayd(test_env());
-    auto port = relayd.port();
-    auto user_id = register_user(port, "ann@example.com");
+    relay_with_ann setup;
+    auto& [relayd, port, user_id] = setup;
     auto now = std::chrono::system_clock::now();
     relay::auth::jwt_codec codec(jwt_secret);
 
@@ -277,9 +274,8 @@ TEST_CASE("expired, forged and algorithm-confused access tokens are 401")
 
 TEST_CASE("refresh rotates the pair; a reused refresh token revokes its whole family")
 {
-    relayd_process relayd(test_env());
-    auto port = relayd.port();
-    register_user(port, "ann@example.com");
+    relay_with_ann setup;
+    auto& [relayd, port, ann_id] = setup;
     auto first = login(port, "ann@example.com");
     auto other_login = login(port, "ann@example.com"); // another device of Ann: another family
     auto r1 = std::string(first.at("refresh_token").as_string());
@@ -312,9 +308,8 @@ TEST_CASE("refresh rotates the pair; a reused refresh token revokes its whole fa
 
 TEST_CASE("logout ends a login and is idempotent")
 {
-    relayd_process relayd(test_env());
-    auto port = relayd.port();
-    register_user(port, "ann@example.com");
+    relay_with_ann setup;
+    auto& [relayd, port, ann_id] = setup;
     auto pair = login(port, "ann@example.com");
     auto refresh_token = std::string(pair.at("refresh_token").as_string());
 
@@ -415,14 +410,13 @@ TEST_CASE("password-reset requests are limited per email, silently")
 
 TEST_CASE("an expired reset token is INVALID_TOKEN")
 {
-    temp_dir dir;
-    auto db_path = dir.path() + "/relay.db";
-    relayd_process relayd(test_env({{"RELAY_DATABASE", db_path}}));
+    file_database file;
+    relayd_process relayd(file.env);
     auto port = relayd.port();
     auto user_id = register_user(port, "ann@example.com");
     // Thirty minutes cannot pass in a test: write a token that expired a second ago beside the
     // running relay, in the same database.
-    auto db = relay::store::open_store(db_path);
+    auto db = relay::store::open_store(file.path);
     REQUIRE(db.has_value());
     auto token = relay::auth::random_token(32);
     auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -435,9 +429,8 @@ TEST_CASE("an expired reset token is INVALID_TOKEN")
 
 TEST_CASE("outside dev mode a reset request is logged without its token")
 {
-    relayd_process relayd(test_env());
-    auto port = relayd.port();
-    register_user(port, "ann@example.com");
+    relay_with_ann setup;
+    auto& [relayd, port, ann_id] = setup;
     CHECK(http_json(port, "POST", "/api/auth/password-reset", json::object{{"email", "ann@example.com"}}).status == 202);
     auto out = relayd.output();
     CHECK(out.find("password_reset_requested") != std::string::npos);

@@ -72,9 +72,8 @@ struct shared_fixture {
 
 TEST_CASE("create, list and read devices")
 {
-    temp_dir dir;
-    auto db_path = dir.path() + "/relay.db";
-    relayd_process relayd(test_env({{"RELAY_DATABASE", db_path}}));
+    file_database file;
+    relayd_process relayd(file.env);
     auto port = relayd.port();
     auto ann = access_token_for(port, "ann@example.com");
 
@@ -119,13 +118,13 @@ TEST_CASE("create, list and read devices")
     CHECK(one.json() == devices[1]);
 
     // The secret is stored sealed under the key beside the database, bound to the device id.
-    auto db = relay::store::open_store(db_path);
+    auto db = relay::store::open_store(file.path);
     REQUIRE(db.has_value());
     auto row = (*db)->get_device("wimz-001");
     REQUIRE(row.has_value());
     CHECK(row->secret_sealed.starts_with("v1."));
     CHECK(row->secret_sealed.find(secret) == std::string::npos);
-    auto box = key_beside(db_path);
+    auto box = key_beside(file.path);
     CHECK(box.open(row->secret_sealed, "wimz-001") == secret);
     CHECK(!box.open(row->secret_sealed, generated_id));
 
@@ -286,9 +285,8 @@ TEST_CASE("rename: the owner gets the renamed device back")
 
 TEST_CASE("rotate: a new secret each time, sealed in place of the old")
 {
-    temp_dir dir;
-    auto db_path = dir.path() + "/relay.db";
-    relayd_process relayd(test_env({{"RELAY_DATABASE", db_path}}));
+    file_database file;
+    relayd_process relayd(file.env);
     auto port = relayd.port();
     auto ann = access_token_for(port, "ann@example.com");
     auto first = std::string(create_device(port, ann, "wimz-001").at("device_secret").as_string());
@@ -304,11 +302,11 @@ TEST_CASE("rotate: a new secret each time, sealed in place of the old")
     auto third = http_call(port, "POST", "/api/devices/wimz-001/secret", {}, {{"Authorization", "Bearer " + ann}});
     REQUIRE(third.status == 200);
 
-    auto db = relay::store::open_store(db_path);
+    auto db = relay::store::open_store(file.path);
     REQUIRE(db.has_value());
     auto row = (*db)->get_device("wimz-001");
     REQUIRE(row.has_value());
-    CHECK(key_beside(db_path).open(row->secret_sealed, "wimz-001") == std::string(third.json().at("device_secret").as_string()));
+    CHECK(key_beside(file.path).open(row->secret_sealed, "wimz-001") == std::string(third.json().at("device_secret").as_string()));
 }
 
 TEST_CASE("members: share, change a role, list, unshare")

@@ -5,15 +5,9 @@
 #include "support/clients.hpp"
 #include "support/relayd_process.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
 
-#include <cctype>
 #include <string>
 
 namespace api_test {
@@ -78,38 +72,19 @@ inline json::object create_device(std::uint16_t port, std::string const& bearer,
     return r.json().as_object();
 }
 
+/** A test relay with Ann (docs/api.md's user) registered. Unpack it with
+ * `auto& [relayd, port, ann_id] = setup;`. */
+struct relay_with_ann {
+    relayd_process relayd{test_env()};
+    std::uint16_t port = relayd.port();
+    std::string ann_id = register_user(port, "ann@example.com");
+};
+
 /** A JSON request from `source` (another 127.0.0.0/8 address), so the relay sees another client. */
 inline http_reply http_json_from(std::string const& source, std::uint16_t port, std::string const& method,
                                  std::string const& target, json::value const& body)
 {
-    namespace net = boost::asio;
-    namespace beast = boost::beast;
-    namespace http = beast::http;
-    using tcp = net::ip::tcp;
-    net::io_context ioc;
-    tcp::socket socket(ioc);
-    socket.open(tcp::v4());
-    socket.bind(tcp::endpoint(net::ip::make_address(source), 0));
-    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    beast::tcp_stream stream(std::move(socket));
-    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "application/json");
-    req.body() = json::serialize(body);
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    http_reply out;
-    out.status = res.result_int();
-    for (auto const& f : res) {
-        std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        out.headers[name] = std::string(f.value());
-    }
-    out.body = res.body();
-    return out;
+    return http_call_from(source, port, method, target, json::serialize(body));
 }
 
 /** The token a dev-mode relay logged for `email`, or empty. */

@@ -1,5 +1,6 @@
 // Graceful shutdown on SIGTERM: apps are told to reconnect (1012) at once, an in-flight REST
 // tunnel request still completes, robots are told once it has, and relayd exits 0.
+#include "support/barrier.hpp"
 #include "support/fixtures.hpp"
 #include "support/relayd_process.hpp"
 
@@ -8,7 +9,6 @@
 
 #include <csignal>
 #include <future>
-#include <thread>
 
 using namespace relay::test;
 namespace json = boost::json;
@@ -31,8 +31,8 @@ TEST_CASE("SIGTERM: 1012 to apps, in-flight tunnel request completes, then 1012 
 
     auto exit_status = std::async(std::launch::async, [&] { return relayd.stop(SIGTERM); });
     CHECK(app->wait_closed(5s) == 1012);
-    // The robot is still connected while the relay drains: its answer gets through.
-    std::this_thread::sleep_for(300ms);
+    // The robot is still connected and served while the relay drains: its answer gets through.
+    round_trip(*robot);
     CHECK(robot->is_open());
     robot->send(json::object{{"type", "http_response"}, {"id", request.at("id")}, {"status", 200},
                              {"headers", json::object{}}, {"body", {{"battery", 87}}}});
@@ -53,9 +53,12 @@ TEST_CASE("SIGTERM: no new connections are taken while draining")
         return http_call(relayd.port(), "GET", "/api/devices/sd-bot2/rest/status", {},
                          {{"Authorization", "Bearer " + owner.access_token}});
     });
+    auto app = connect_app(relayd.port(), owner);
     REQUIRE(!robot->expect("http_request").is_null());
     auto exit_status = std::async(std::launch::async, [&] { return relayd.stop(SIGTERM); });
-    std::this_thread::sleep_for(300ms);
+    // The relay closes its listener before it tells apps to reconnect: after the app's 1012 no
+    // new connection is taken.
+    CHECK(app->wait_closed(5s) == 1012);
     CHECK_THROWS(http_get(relayd.port(), "/health")); // the listener is closed
     // The robot never answers: the grace period bounds the wait, and the request fails cleanly.
     http_reply answer;
@@ -118,8 +121,7 @@ TEST_CASE("SIGTERM with an app that stopped reading: relayd still exits 0, withi
     for (int i = 0; i < 400; ++i) // 8 MB: more than loopback's socket buffers hold
         robot->send(json::object{{"type", "event"}, {"event", "photo"}, {"data", {{"i", i}, {"blob", blob}}}});
     // The robot's events have been routed once a later request on its socket is answered.
-    robot->send(json::object{{"type", "ping"}});
-    REQUIRE(!robot->expect("pong", 10s).is_null());
+    round_trip(*robot);
     CHECK(stalled->is_open());
 
     auto started = std::chrono::steady_clock::now();

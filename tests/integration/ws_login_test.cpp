@@ -3,6 +3,7 @@
 // the login that opened it, and at a password reset or a refresh-token reuse for every socket
 // of the user. Against a real relayd with the shortest access-token lifetime it accepts.
 #include "integration/api_test_helpers.hpp"
+#include "support/barrier.hpp"
 #include "support/fixtures.hpp"
 
 #include <relay/protocol/base64.hpp>
@@ -74,23 +75,6 @@ void sleep_past(std::int64_t t)
 {
     while (std::chrono::system_clock::now() < std::chrono::system_clock::time_point(std::chrono::seconds(t)))
         std::this_thread::sleep_for(200ms);
-}
-
-/**
- * A barrier on the socket: a ping and its pong, so every message the relay sent before it has
- * been read. True when the pong came and no `error` was among those messages.
- */
-bool still_served(ws_client& app, std::string const& id)
-{
-    auto before = app.skipped().size();
-    app.send(json::object{{"type", "ping"}, {"id", id}});
-    auto pong = app.expect("pong", 10s);
-    if (pong.is_null() || str(pong, "id") != id)
-        return false;
-    for (auto i = before; i < app.skipped().size(); ++i)
-        if (str(app.skipped()[i], "type") == "error")
-            return false;
-    return true;
 }
 
 /** The socket got an `error` with `code`, then the relay closed it with 4401. */
@@ -181,7 +165,7 @@ TEST_CASE("an app socket ends at its token's expiry with TOKEN_EXPIRED and 4401;
     CHECK(str(invalid, "code") == "UNAUTHORIZED");
     t.app->send(json::object{{"type", "auth"}, {"token", ""}});
     CHECK(!t.app->expect("error").is_null());
-    CHECK(still_served(*t.app, "p1"));
+    expect_nothing_before_pong(*t.app, "error");
 
     auto const exp = expiry_of(t.ann.access_token);
     auto err = t.app->expect("error", std::chrono::seconds(short_ttl + 15));
@@ -212,7 +196,7 @@ TEST_CASE("renewing on the open socket keeps it past the first token's expiry")
     CHECK(answer.at("expires_at").as_int64() > first_exp);
 
     sleep_past(first_exp + 2);
-    CHECK(still_served(*t.app, "p2"));
+    expect_nothing_before_pong(*t.app, "error");
     check_event_arrives(*t.robot, *t.app, "after_first_expiry");
     CHECK(t.app->is_open());
 
@@ -237,12 +221,12 @@ TEST_CASE("logout closes the sockets of that login, not those of another login o
     check_token_refused(t.port, t.ann.access_token);
     check_token_refused(t.port, rotated.access);
 
-    CHECK(still_served(*laptop, "p3"));
+    expect_nothing_before_pong(*laptop, "error");
     CHECK(http_get(t.port, "/api/devices", laptop_login.access).status == 200);
     check_event_arrives(*t.robot, *laptop, "after_logout");
     // An unknown refresh token ends nothing.
     CHECK(http_json(t.port, "POST", "/api/auth/logout", json::object{{"refresh_token", "never-issued"}}).status == 204);
-    CHECK(still_served(*laptop, "p4"));
+    expect_nothing_before_pong(*laptop, "error");
 }
 
 TEST_CASE("a password reset closes every socket of the user, and only theirs")
@@ -265,7 +249,7 @@ TEST_CASE("a password reset closes every socket of the user, and only theirs")
     check_ended(*t.phone, "UNAUTHORIZED");
     check_ended(*t.laptop, "UNAUTHORIZED");
     check_ended(*legacy, "UNAUTHORIZED");
-    CHECK(still_served(*t.bystander, "p5"));
+    expect_nothing_before_pong(*t.bystander, "error");
     check_token_refused(t.port, t.ann.access_token);
     CHECK(http_get(t.port, "/api/devices", t.bob.access_token).status == 200);
     // Logging in with the new password at once is served.
@@ -284,6 +268,6 @@ TEST_CASE("a refresh-token reuse closes every socket of the user")
     REQUIRE(reused.status == 401);
     check_ended(*t.phone, "UNAUTHORIZED");
     check_ended(*t.laptop, "UNAUTHORIZED");
-    CHECK(still_served(*t.bystander, "p6"));
+    expect_nothing_before_pong(*t.bystander, "error");
     check_token_refused(t.port, t.ann.access_token);
 }

@@ -1,5 +1,6 @@
 // /ws/app and /ws/device against a real relayd (contract sections 3, 6 and 7): authentication,
 // routing, isolation, presence, commands, resume, replacement and membership changes.
+#include "support/barrier.hpp"
 #include "support/fixtures.hpp"
 #include "support/relayd_process.hpp"
 
@@ -218,7 +219,10 @@ TEST_CASE("events reach every app with access, stamped, in order; strangers see 
             CHECK(ts.back() == 'Z');
         }
     }
-    CHECK(!stranger_app->read_json(300ms));
+    // The robot's events have all been routed once it has its pong; any routed to the stranger
+    // would come before the stranger's own pong.
+    round_trip(*robot);
+    expect_nothing_before_pong(*stranger_app);
 
     robot->close();
     auto gone = owner_app->expect("event");
@@ -265,7 +269,8 @@ TEST_CASE("commands: ack, routed to the robot, result back to the sending app on
     CHECK(result.at("ok") == true);
     CHECK(str(result, "device_id") == "wimz-002");
     CHECK(result.at("data").at("started") == true);
-    CHECK(!op_other->expect("command_result", 300ms).is_object());
+    round_trip(*robot);
+    expect_nothing_before_pong(*op_other, "command_result");
 
     // A result for an unknown id goes nowhere and breaks nothing.
     robot->send(json::object{{"type", "command_result"}, {"id", "nope"}, {"ok", false}});
@@ -279,7 +284,9 @@ TEST_CASE("commands: ack, routed to the robot, result back to the sending app on
     auto hidden = stranger_app->expect("error");
     CHECK(str(hidden, "code") == "DEVICE_NOT_FOUND");
     CHECK(str(hidden, "ref") == "s1");
-    CHECK(!robot->expect("command", 300ms).is_object());
+    // Both were answered, so had either command been forwarded, it would be queued for the robot
+    // already, before the pong.
+    expect_nothing_before_pong(*robot, "command");
 
     // The owner may command too; a robot that leaves before answering fails the command at once.
     auto owner_app = connect_app(relayd.port(), owner);
@@ -359,8 +366,7 @@ TEST_CASE("resume replays what an app missed, and says when it cannot")
     // Missed while away: three events, all still buffered.
     for (int i = 2; i <= 4; ++i)
         robot->send(robot_event("battery", {{"level", i}}));
-    robot->send(json::object{{"type", "ping"}});
-    CHECK(!robot->expect("pong").is_null()); // the relay has taken the events in
+    round_trip(*robot); // the relay has taken the events in
 
     auto back = connect_app(relayd.port(), owner);
     back->send(json::object{{"type", "resume"}, {"device_id", "wimz-003"}, {"after_seq", seen}});
@@ -386,8 +392,7 @@ TEST_CASE("resume replays what an app missed, and says when it cannot")
     back->close();
     for (int i = 0; i < 10; ++i)
         robot->send(robot_event("tick"));
-    robot->send(json::object{{"type", "ping"}});
-    CHECK(!robot->expect("pong").is_null());
+    round_trip(*robot);
     auto late = connect_app(relayd.port(), owner);
     late->send(json::object{{"type", "resume"}, {"device_id", "wimz-003"}, {"after_seq", seen}});
     int replayed = 0;
@@ -412,10 +417,8 @@ TEST_CASE("resume replays what an app missed, and says when it cannot")
 
 TEST_CASE("a newer robot connection replaces the older one with 4409")
 {
-    relayd_process relayd(test_env());
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner);
-    auto app = connect_app(relayd.port(), owner);
+    owner_with_app setup;
+    auto& [relayd, owner, dev, app] = setup;
     auto first = connect_robot(relayd.port(), dev);
     CHECK(str(app->expect("event"), "event") == "robot_connected");
     auto second = connect_robot(relayd.port(), dev);
@@ -431,10 +434,8 @@ TEST_CASE("a newer robot connection replaces the older one with 4409")
 
 TEST_CASE("ping and pong on both sockets")
 {
-    relayd_process relayd(test_env());
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner);
-    auto app = connect_app(relayd.port(), owner);
+    owner_with_app setup;
+    auto& [relayd, owner, dev, app] = setup;
     app->send(json::object{{"type", "ping"}, {"id", "p1"}});
     auto pong = app->expect("pong");
     CHECK(str(pong, "id") == "p1");
@@ -447,10 +448,8 @@ TEST_CASE("ping and pong on both sockets")
 
 TEST_CASE("bad messages get an error and the connection stays open")
 {
-    relayd_process relayd(test_env());
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner);
-    auto app = connect_app(relayd.port(), owner);
+    owner_with_app setup;
+    auto& [relayd, owner, dev, app] = setup;
     auto robot = connect_robot(relayd.port(), dev);
 
     app->send_text("{not json");
@@ -535,7 +534,8 @@ TEST_CASE("sharing, unsharing and deleting take effect on live connections at on
     auto friend_app = connect_app(relayd.port(), friend_);
 
     robot->send(robot_event("before"));
-    CHECK(!friend_app->read_json(300ms));
+    round_trip(*robot);
+    expect_nothing_before_pong(*friend_app);
 
     share_device(relayd.port(), owner, dev.device_id, friend_, "operator");
     robot->send(robot_event("after_share"));
@@ -546,7 +546,8 @@ TEST_CASE("sharing, unsharing and deleting take effect on live connections at on
     auto del = http_delete(relayd.port(), "/api/devices/shared-bot/members/" + friend_.user_id, owner.access_token);
     CHECK(del.status / 100 == 2);
     robot->send(robot_event("after_unshare"));
-    CHECK(!friend_app->expect("event", 300ms).is_object());
+    round_trip(*robot);
+    expect_nothing_before_pong(*friend_app, "event");
     friend_app->send(json::object{{"type", "command"}, {"device_id", "shared-bot"}, {"id", "k2"}, {"command", "sit"}});
     CHECK(str(friend_app->expect("error"), "code") == "DEVICE_NOT_FOUND");
     CHECK(friend_app->is_open()); // still has its own robot
@@ -616,10 +617,8 @@ TEST_CASE("a slow consumer is dropped without slowing a fast one")
 
 TEST_CASE("metrics move with traffic: messages by type and direction, errors by code")
 {
-    relayd_process relayd(test_env());
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner);
-    auto app = connect_app(relayd.port(), owner);
+    owner_with_app setup;
+    auto& [relayd, owner, dev, app] = setup;
     auto robot = connect_robot(relayd.port(), dev);
     robot->send(robot_event("battery"));
     robot->send(robot_event("battery"));

@@ -1,60 +1,50 @@
 #pragma once
 // The programs a deployment runs beside relayd (nginx, coturn) and the shell, started the way the
-// ops tests need them: on loopback ports, output captured, always stopped at the end.
-#include <chrono>
-#include <cstdint>
+// ops tests need them: on loopback ports, output captured, always stopped at the end. The
+// process code itself is the shared relay_support library's.
+#include <relay_support/process.hpp>
+
+#include <csignal>
 #include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <sys/types.h>
-
 namespace ops_test {
 
-/** The full path of `program` on PATH (or in the usual sbin directories), or nullopt. */
-std::optional<std::string> find_program(std::string const& program);
+using relay::support::find_program;
+using relay::support::free_loopback_port;
+using relay::support::read_text;
+using relay::support::run_program;
+using relay::support::wait_listening;
+using relay::support::write_text;
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (and free for UDP too). */
-std::uint16_t free_port();
-
-/** Whether something accepts TCP connections on 127.0.0.1:port within `limit`. */
-bool wait_listening(std::uint16_t port, std::chrono::milliseconds limit);
-
-std::string read_text(std::string const& path);
-void write_text(std::string const& path, std::string const& text);
-
-/** Runs `argv` (argv[0] a full path) to completion within `limit`: {exit status, or 128+signal,
- * or -1 on time-out; stdout and stderr together}. */
-std::pair<int, std::string> run_program(std::vector<std::string> const& argv,
-                                        std::chrono::seconds limit = std::chrono::seconds(120));
-
-/** A background process with stdout and stderr in a file; stopped (SIGTERM, then SIGKILL) by the
- * destructor unless stop() was called. */
-class child_process {
+/** A background server (relayd, nginx, coturn) with stdout and stderr appended to `log_path`, in
+ * a process group of its own so that what a shell started ends with it; stopped (SIGTERM, then
+ * SIGKILL) by the destructor unless stop() was called. `env` nullopt: the test's own environment. */
+class child_process : public relay::support::child_process {
 public:
-    /** `env` empty: the test's own environment. */
     child_process(std::vector<std::string> argv, std::string log_path,
-                  std::optional<std::map<std::string, std::string>> env = std::nullopt);
-    ~child_process();
-    child_process(child_process const&) = delete;
-    child_process& operator=(child_process const&) = delete;
-
-    /** Sends `sig` and waits up to `limit`; the exit status (128+signal when killed), or -1 when
-     * it had to be killed after the limit. Once it exited, its exit status. */
-    int stop(int sig, std::chrono::seconds limit = std::chrono::seconds(30));
-
-    /** Whether it exited by itself already. */
-    bool exited();
-
-    std::string output() const { return read_text(log_path_); }
-    pid_t pid() const noexcept { return pid_; }
+                  std::optional<std::map<std::string, std::string>> env = std::nullopt)
+        : relay::support::child_process(options(std::move(argv), std::move(log_path), std::move(env)))
+    {
+    }
 
 private:
-    pid_t pid_ = -1;
-    std::optional<int> status_;
-    std::string log_path_;
+    static relay::support::spawn_options options(std::vector<std::string> argv, std::string log_path,
+                                                 std::optional<std::map<std::string, std::string>> env)
+    {
+        relay::support::spawn_options o;
+        o.argv = std::move(argv);
+        o.env = std::move(env);
+        o.output_path = std::move(log_path);
+        o.append_output = true;
+        o.own_process_group = true;
+        o.stop_signal = SIGTERM;
+        o.stop_grace = std::chrono::seconds(10);
+        return o;
+    }
 };
 
 } // namespace ops_test

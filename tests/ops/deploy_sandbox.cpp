@@ -1,12 +1,15 @@
 #include "deploy_sandbox.hpp"
 
 #include "deploy_processes.hpp"
+#include "support/tools.hpp"
 
 #include <cctype>
 #include <filesystem>
 #include <stdexcept>
 
 namespace ops_test {
+
+using relay::test::require_program;
 namespace {
 
 namespace fs = std::filesystem;
@@ -85,14 +88,12 @@ deploy_sandbox::deploy_sandbox() : root_(dir_.path())
     add_shim("sudo", "exec \"$@\"\n");
     // `cmake --install build` installs the tree the tests were built in, into the sandbox's
     // /usr/local; other cmake commands (configure, build) were done by the test's own build.
-    auto cmake = find_program("cmake");
-    if (!cmake)
-        throw std::runtime_error("cmake is not on PATH");
+    auto cmake = require_program("cmake", "cmake");
     add_shim("cmake", "echo \"cmake $*\" >> " + shell_quote(root_ + "/commands.log") +
                           "\n"
                           "if [ \"$1\" = --install ]; then\n"
                           "  shift 2\n"
-                          "  exec " + shell_quote(*cmake) + " --install " + shell_quote(RELAY_TEST_BINARY_DIR) +
+                          "  exec " + shell_quote(cmake) + " --install " + shell_quote(RELAY_TEST_BINARY_DIR) +
                           " --prefix " + shell_quote(path("/usr/local")) + " \"$@\"\n"
                           "fi\n");
     write_text(root_ + "/home/.curlrc", "");
@@ -155,10 +156,7 @@ script_result deploy_sandbox::run_script(std::string const& name, std::string co
                          "mv " + shell_quote(state + "/variables.new") + " " + shell_quote(state + "/variables.sh") + "\n";
     auto file = root_ + "/scripts/" + name + ".sh";
     write_text(file, script);
-    auto bash = find_program("bash");
-    if (!bash)
-        throw std::runtime_error("bash is not installed");
-    auto [status, output] = run_program({*bash, file}, std::chrono::seconds(300));
+    auto [status, output] = run_program({require_program("bash", "bash"), file}, std::chrono::seconds(300));
     return {status, output};
 }
 

@@ -6,6 +6,7 @@
 #include "deploy_files.hpp"
 #include "deploy_sandbox.hpp"
 #include "deploy_processes.hpp"
+#include "support/tools.hpp"
 #include "wss_client.hpp"
 
 #include <relay/auth/device_auth.hpp>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 using namespace ops_test;
+using relay::test::require_program;
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
@@ -150,8 +152,14 @@ void check_json_logs(std::string const& output)
 
 TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
 {
-    auto nginx = find_program("nginx");
-    REQUIRE_MESSAGE(nginx, "nginx is not installed (scripts/dev.sh test installs it)");
+    auto const nginx = require_program("nginx", "nginx");
+    auto const analyze = require_program("systemd-analyze", "systemd");
+    auto const turnserver = require_program("turnserver", "coturn");
+    auto const uclient = require_program("turnutils_uclient", "coturn");
+    // Step 8 runs as root and gives coturn's group its certificate, as the doc does; CI runs the
+    // suite as root, and the coturn package makes the group.
+    REQUIRE_MESSAGE(::geteuid() == 0, "docs/deploy.md step 8 (coturn) needs root: run the ops tests as root, as CI does");
+    REQUIRE_MESSAGE(::getgrnam("turnserver"), "the turnserver group is missing: apt-get install coturn makes it");
     deploy_sandbox sb;
     auto const domain = std::string(deploy_sandbox::domain);
 
@@ -202,7 +210,7 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
     std::vector<std::string> relayd_argv{relayd_bin};
     for (std::size_t i = 1; i < exec_start.size(); ++i)
         relayd_argv.push_back(std::regex_replace(exec_start[i], std::regex("%d"), credentials));
-    auto const relay_port = free_port();
+    auto const relay_port = free_loopback_port();
     fs::create_directories(sb.path("/var/lib/relay"));
     relayd_argv.insert(relayd_argv.end(), {"--port", std::to_string(relay_port), "--database",
                                            sb.map("/var/lib/relay/relay.db")});
@@ -221,12 +229,12 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
     CHECK(contains(sb.recorded_commands(), "systemd-analyze verify " + installed_unit));
     CHECK(contains(sb.recorded_commands(), "systemctl enable --now relayd"));
 
-    if (auto analyze = find_program("systemd-analyze")) {
+    {
         // The unit as installed, its paths pointing into the sandbox (ExecStart must exist).
         fs::create_directories(sb.path("/verify"));
         auto unit_copy = sb.path("/verify/relayd.service");
         write_text(unit_copy, sb.map(read_text(installed_unit)));
-        auto [status, output] = run_program({*analyze, "verify", unit_copy});
+        auto [status, output] = run_program({analyze, "verify", unit_copy});
         CAPTURE(output);
         CHECK(status == 0);
         // Complaints about other units of this machine are not ours; any about this one are.
@@ -235,12 +243,9 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
             CHECK_FALSE(contains(line, "relayd.service"));
         }
         // Exposure 0.0 (locked down) to 10.0 (wide open); the unit scores about 1.2.
-        auto [sec_status, sec_output] = run_program({*analyze, "security", "--offline=true", "--threshold=20", unit_copy});
+        auto [sec_status, sec_output] = run_program({analyze, "security", "--offline=true", "--threshold=20", unit_copy});
         CAPTURE(sec_output);
         CHECK(sec_status == 0);
-    } else {
-        MESSAGE("SKIPPED systemd-analyze checks: systemd-analyze is not installed (apt-get install systemd; "
-                "scripts/dev.sh test does)");
     }
 
     // ---- Step 6 (what certbot leaves) and step 7: the nginx site.
@@ -264,7 +269,7 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
             write_text(prefix + "/sites/" + entry.path().filename().string() + ".conf",
                        sb.map(read_text(entry.path().string())));
         write_text(prefix + "/nginx.conf", nginx_main_conf(prefix, prefix + "/sites"));
-        auto [status, output] = run_program({*nginx, "-t", "-c", prefix + "/nginx.conf", "-p", prefix + "/",
+        auto [status, output] = run_program({nginx, "-t", "-c", prefix + "/nginx.conf", "-p", prefix + "/",
                                              "-e", prefix + "/error.log"});
         INFO("nginx -t: " << output);
         REQUIRE(status == 0);
@@ -272,8 +277,8 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
     }
 
     // The same site for real, in front of relayd, on loopback ports.
-    auto const http_port = free_port();
-    auto const https_port = free_port();
+    auto const http_port = free_loopback_port();
+    auto const https_port = free_loopback_port();
     auto prefix = sb.path("/nginx-run");
     fs::create_directories(prefix + "/sites");
     auto runtime_site = sb.map(site);
@@ -284,7 +289,7 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
     runtime_site = replace_required(runtime_site, "server 127.0.0.1:8000;", "server 127.0.0.1:" + std::to_string(relay_port) + ";");
     write_text(prefix + "/sites/relay.conf", runtime_site);
     write_text(prefix + "/nginx.conf", nginx_main_conf(prefix, prefix + "/sites"));
-    child_process nginx_server({*nginx, "-c", prefix + "/nginx.conf", "-p", prefix + "/", "-e", prefix + "/error.log"},
+    child_process nginx_server({nginx, "-c", prefix + "/nginx.conf", "-p", prefix + "/", "-e", prefix + "/error.log"},
                                prefix + "/stdout.log");
     bool const nginx_listening =
         wait_listening(https_port, std::chrono::seconds(20)) && wait_listening(http_port, std::chrono::seconds(5));
@@ -308,9 +313,7 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
     // ---- Step 8: coturn with the doc's /etc/turnserver.conf.
     std::optional<child_process> coturn;
     std::uint16_t turn_port = 0;
-    auto turnserver = find_program("turnserver");
-    bool const can_run_coturn_step = turnserver && ::geteuid() == 0 && ::getgrnam("turnserver");
-    if (can_run_coturn_step) {
+    {
         auto const coturn_run = sb.run_block("coturn");
         INFO("coturn: " << coturn_run.output);
         REQUIRE(coturn_run.status == 0);
@@ -327,16 +330,15 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
 
         // The file as written, with only where it listens and what it may relay to changed for
         // loopback (it denies 127.0.0.0/8 to peers, rightly, on a real host).
-        turn_port = free_port();
-        coturn.emplace(std::vector<std::string>{*turnserver, "-c", sb.path("/etc/turnserver.conf"),
+        turn_port = free_loopback_port();
+        coturn.emplace(std::vector<std::string>{turnserver, "-c", sb.path("/etc/turnserver.conf"),
                                                 "--listening-ip=127.0.0.1", "--listening-port=" + std::to_string(turn_port),
                                                 "--relay-ip=127.0.0.1", "--allow-loopback-peers",
                                                 "--allowed-peer-ip=127.0.0.1", "--no-tls", "--no-dtls",
                                                 "--pidfile=" + sb.path("/turnserver.pid"), "--db=" + sb.path("/turndb")},
                        sb.path("/turnserver.log"));
         REQUIRE_MESSAGE(wait_listening(turn_port, std::chrono::seconds(20)), "coturn did not start:\n" << coturn->output());
-        if (auto uclient = find_program("turnutils_uclient"))
-            sb.add_shim("turnutils_uclient",
+        sb.add_shim("turnutils_uclient",
                         "echo \"turnutils_uclient $*\" >> '" + sb.path("/commands.log") + "'\n"
                         "n=$#\nprev=\n"
                         "for a in \"$@\"; do\n"
@@ -347,9 +349,7 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
                         "  prev=$orig\n"
                         "done\n"
                         "shift $n\n"
-                        "exec " + *uclient + " \"$@\"\n");
-    } else {
-        MESSAGE("SKIPPED step 8 (coturn): it needs root and coturn installed (scripts/dev.sh test, as root in CI)");
+                        "exec " + uclient + " \"$@\"\n");
     }
 
     // ---- Step 9: the checks, as written.
@@ -374,7 +374,7 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
     REQUIRE(device_secret.size() > 20);
     CHECK(device_id != "null");
 
-    if (coturn) {
+    {
         auto const turn_run = sb.run_block("turn");
         INFO("turn: " << turn_run.output << "\ncoturn: " << coturn->output());
         CHECK(turn_run.status == 0);
@@ -427,19 +427,19 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
     // and a robot (challenge and signature).
     wss_client app(https_port, domain, "/ws/app", ca);
     app.send({{"type", "auth"}, {"token", access}});
-    auto auth_ok = app.expect("auth_ok");
+    auto auth_ok = app.expect("auth_ok", std::chrono::seconds(10));
     REQUIRE_MESSAGE(auth_ok.is_object(), "no auth_ok for the app through nginx");
     auto const& devices = auth_ok.at("devices").as_array();
     REQUIRE(devices.size() == 1);
     CHECK(devices[0].at("device_id").as_string() == device_id);
 
     wss_client robot(https_port, domain, "/ws/device", ca);
-    auto challenge = robot.expect("auth_challenge");
+    auto challenge = robot.expect("auth_challenge", std::chrono::seconds(10));
     REQUIRE(challenge.is_object());
     auto nonce = std::string(challenge.at("nonce").as_string());
     robot.send({{"type", "auth"}, {"device_id", device_id},
                 {"signature", relay::auth::device_signature(device_secret, nonce, device_id)}});
-    REQUIRE_MESSAGE(robot.expect("auth_ok").is_object(), "no auth_ok for the robot through nginx");
+    REQUIRE_MESSAGE(robot.expect("auth_ok", std::chrono::seconds(10)).is_object(), "no auth_ok for the robot through nginx");
 
     auto connected = expect_event(app, "robot_connected");
     REQUIRE(connected.is_object());
@@ -451,7 +451,7 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
 
     // A token in the query string (which the contract allows) must not reach nginx's log.
     wss_client app_with_query(https_port, domain, "/ws/app?token=" + access, ca);
-    CHECK(app_with_query.expect("auth_ok").is_object());
+    CHECK(app_with_query.expect("auth_ok", std::chrono::seconds(10)).is_object());
 
     // ---- systemctl stop: SIGTERM; apps are told to reconnect (1012) through nginx, exit 0, in time.
     auto const stop_limit = std::stoi(unit_value(unit_text, "TimeoutStopSec"));
@@ -460,9 +460,9 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
     auto took = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
     CHECK(status == 0);
     CHECK(took.count() < stop_limit);
-    CHECK(app.wait_closed() == 1012);
-    CHECK(robot.wait_closed() == 1012);
-    CHECK(app_with_query.wait_closed() == 1012);
+    CHECK(app.wait_closed(std::chrono::seconds(30)) == 1012);
+    CHECK(robot.wait_closed(std::chrono::seconds(30)) == 1012);
+    CHECK(app_with_query.wait_closed(std::chrono::seconds(30)) == 1012);
 
     // ---- Logs: JSON lines only, and no secret in them; nginx's log without the token.
     auto const log = relayd.output();

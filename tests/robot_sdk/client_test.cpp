@@ -32,8 +32,8 @@ json::value device_listing(std::uint16_t port, account const& user, std::string 
 
 TEST_CASE("the robot authenticates, says hello, and its events reach the app in order")
 {
-    auto&& [relayd, owner, dev] = relay_with_device("wimz-001");
-    auto app = connect_app(relayd.port(), owner);
+    owner_with_app setup("wimz-001");
+    auto& [relayd, owner, dev, app] = setup;
 
     auto options = robot_options(relayd.port(), dev);
     options.capabilities = {{"camera", true}, {"treats", 3}};
@@ -286,9 +286,12 @@ TEST_CASE("stop is clean from every state: never started, retrying, connected, i
         auto failure = seen.disconnects().front();
         CHECK(failure.message.find("cannot connect") != std::string::npos);
         retrying.stop();
-        auto reports = seen.disconnects().size();
-        std::this_thread::sleep_for(300ms);
-        CHECK(seen.disconnects().size() == reports); // no callback after stop()
+        auto reports = seen.disconnects();
+        // stop() joined the client's thread, so no callback can come after it. Were the retry
+        // still scheduled, it would be due by the last report's retry_in and fail at once
+        // (nothing listens on port 1): wait past that moment, then check nothing was reported.
+        std::this_thread::sleep_for(reports.back().retry_in + 1s);
+        CHECK(seen.disconnects().size() == reports.size()); // no callback after stop()
     }
     {
         std::promise<void> stopped;

@@ -1,6 +1,7 @@
 #include "fake_relay.hpp"
 
 #include <relay/auth/device_auth.hpp>
+#include <relay_support/websocket_reader.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -36,23 +37,12 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-// Runs `ioc` on this thread until `done` or the timeout; false on timeout.
-bool run_until(net::io_context& ioc, bool const& done, std::chrono::milliseconds timeout)
-{
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done) {
-        auto left = deadline - std::chrono::steady_clock::now();
-        if (left <= std::chrono::steady_clock::duration::zero())
-            return false;
-        ioc.restart();
-        ioc.run_one_for(left);
-    }
-    return true;
-}
+using support::run_until;
 
 template <class Stream> class session final : public fake_robot_session {
 public:
-    template <class... Args> session(net::io_context& ioc, Args&&... args) : ioc_(ioc), ws_(std::forward<Args>(args)...)
+    template <class... Args>
+    session(net::io_context& ioc, Args&&... args) : ws_(std::forward<Args>(args)...), reader_(ioc, ws_)
     {
         ws_.read_message_max(64 * 1024 * 1024);
     }
@@ -67,47 +57,17 @@ public:
 
     std::optional<json::value> read(std::chrono::milliseconds timeout) override
     {
-        if (closed_)
+        auto r = reader_.read(timeout);
+        if (r.what != support::websocket_read::result::message)
             return std::nullopt;
-        if (!reading_) {
-            reading_ = true;
-            read_done_ = false;
-            ws_.async_read(buffer_, [this](beast::error_code ec, std::size_t) {
-                read_ec_ = ec;
-                read_done_ = true;
-            });
-        }
-        if (!run_until(ioc_, read_done_, timeout))
-            return std::nullopt;
-        reading_ = false;
-        if (read_ec_) {
-            closed_ = true;
-            return std::nullopt;
-        }
-        auto text = beast::buffers_to_string(buffer_.data());
-        buffer_.consume(buffer_.size());
-        return json::parse(text);
+        return json::parse(r.text);
     }
 
-    void close(std::uint16_t code) override
-    {
-        bool done = false;
-        ws_.async_close(websocket::close_reason(code), [&](beast::error_code) { done = true; });
-        run_until(ioc_, done, std::chrono::seconds(5));
-        // Let a pending read see the end too.
-        if (reading_)
-            run_until(ioc_, read_done_, std::chrono::seconds(5));
-        closed_ = true;
-    }
+    void close(std::uint16_t code) override { reader_.close(code, std::chrono::seconds(5)); }
 
 private:
-    net::io_context& ioc_;
     Stream ws_;
-    beast::flat_buffer buffer_;
-    bool reading_ = false;
-    bool read_done_ = false;
-    bool closed_ = false;
-    beast::error_code read_ec_;
+    support::websocket_reader<Stream> reader_;
 };
 
 using plain_session = session<websocket::stream<beast::tcp_stream>>;

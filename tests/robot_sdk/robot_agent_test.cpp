@@ -44,10 +44,8 @@ std::string write_script(temp_dir const& dir, std::string const& name, std::stri
 
 TEST_CASE("robot-agent: stdin events reach the app, a --command-program answers commands")
 {
-    relayd_process relayd(test_env());
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner, "wimz-301");
-    auto app = connect_app(relayd.port(), owner);
+    owner_with_app setup("wimz-301");
+    auto& [relayd, owner, dev, app] = setup;
 
     temp_dir dir;
     auto program = write_script(dir, "handler.sh",
@@ -117,10 +115,8 @@ TEST_CASE("robot-agent: stdin events reach the app, a --command-program answers 
 
 TEST_CASE("robot-agent --exit-on-eof: every event reaches the relay before it exits")
 {
-    relayd_process relayd(test_env());
-    auto owner = make_account(relayd.port());
-    auto dev = make_device(relayd.port(), owner, "wimz-302");
-    auto app = connect_app(relayd.port(), owner);
+    owner_with_app setup("wimz-302");
+    auto& [relayd, owner, dev, app] = setup;
     temp_dir dir;
     auto secret_file = dir.path() + "/secret";
     std::ofstream(secret_file) << dev.secret << "\n";

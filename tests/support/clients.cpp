@@ -1,12 +1,10 @@
 #include "support/clients.hpp"
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -18,67 +16,68 @@ namespace relay::test {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
-boost::json::value http_reply::json() const
+namespace {
+
+// Generous: a test relay may be slow on a loaded machine, and a hung request still ends.
+constexpr auto request_limit = std::chrono::seconds(120);
+
+support::endpoint loopback(std::uint16_t port)
 {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(body, ec);
-    return ec ? boost::json::value() : v;
+    support::endpoint to;
+    to.host = "127.0.0.1";
+    to.port = port;
+    return to;
 }
 
-std::string http_reply::error_code() const
+support::endpoint loopback_tls(tls_to const& tls)
 {
-    auto v = json();
-    if (auto* o = v.if_object())
-        if (auto* e = o->if_contains("error"); e && e->is_object())
-            if (auto* c = e->as_object().if_contains("code"); c && c->is_string())
-                return std::string(c->as_string());
-    return {};
+    auto to = loopback(tls.port);
+    to.host = tls.server_name;
+    to.connect_address = "127.0.0.1";
+    to.tls = true;
+    to.ca_file = tls.ca_file;
+    to.system_cas = false;
+    return to;
 }
 
-std::string http_reply::header(std::string const& lower_name) const
+http_reply call(support::endpoint const& to, std::string const& method, std::string const& target,
+                std::string const& body, header_list const& headers)
 {
-    auto it = headers.find(lower_name);
-    return it == headers.end() ? std::string() : it->second;
+    support::http_options options;
+    options.timeout = request_limit;
+    options.host_header = to.host;
+    return support::http_request(to, method, target, body.empty() ? std::nullopt : std::optional(body), headers,
+                                 options);
 }
+
+header_list auth_headers(std::string const& bearer)
+{
+    if (bearer.empty()) return {};
+    return {{"Authorization", "Bearer " + bearer}};
+}
+
+} // namespace
 
 http_reply http_call(std::uint16_t port, std::string const& method, std::string const& target,
                      std::string const& body, header_list const& headers)
 {
-    net::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    bool has_content_type = false;
-    for (auto const& [k, v] : headers) {
-        req.set(k, v);
-        if (beast::iequals(k, "content-type")) has_content_type = true;
-    }
-    if (!body.empty() && !has_content_type)
-        req.set(http::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    http::read(stream, buffer, parser);
-    auto& res = parser.get();
-    http_reply out;
-    out.status = res.result_int();
-    for (auto const& f : res) {
-        std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        out.headers[name] = std::string(f.value());
-    }
-    out.body = res.body();
-    beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    return out;
+    return call(loopback(port), method, target, body, headers);
+}
+
+http_reply http_call_from(std::string const& source, std::uint16_t port, std::string const& method,
+                          std::string const& target, std::string const& body, header_list const& headers)
+{
+    auto to = loopback(port);
+    to.source_address = source;
+    return call(to, method, target, body, headers);
+}
+
+http_reply https_call(std::uint16_t port, std::string const& ca_file, std::string const& method,
+                      std::string const& target, std::string const& body, header_list const& headers)
+{
+    return call(loopback_tls({port, ca_file}), method, target, body, headers);
 }
 
 raw_reply raw_exchange(std::uint16_t port, std::string const& bytes, std::chrono::milliseconds limit)
@@ -109,14 +108,6 @@ raw_reply raw_exchange(std::uint16_t port, std::string const& bytes, std::chrono
     }
 }
 
-namespace {
-header_list auth_headers(std::string const& bearer)
-{
-    if (bearer.empty()) return {};
-    return {{"Authorization", "Bearer " + bearer}};
-}
-} // namespace
-
 http_reply http_get(std::uint16_t port, std::string const& target, std::string const& bearer)
 {
     return http_call(port, "GET", target, {}, auth_headers(bearer));
@@ -131,59 +122,6 @@ http_reply http_json(std::uint16_t port, std::string const& method, std::string 
                      boost::json::value const& body, std::string const& bearer)
 {
     return http_call(port, method, target, boost::json::serialize(body), auth_headers(bearer));
-}
-
-namespace {
-
-net::ssl::context client_context(std::string const& ca_file)
-{
-    net::ssl::context ctx(net::ssl::context::tls_client);
-    ctx.load_verify_file(ca_file);
-    ctx.set_verify_mode(net::ssl::verify_peer);
-    return ctx;
-}
-
-void tls_connect(beast::ssl_stream<beast::tcp_stream>& s, std::uint16_t port)
-{
-    beast::get_lowest_layer(s).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    s.set_verify_callback(net::ssl::host_name_verification("127.0.0.1"));
-    s.handshake(net::ssl::stream_base::client);
-}
-
-http_reply read_reply(beast::ssl_stream<beast::tcp_stream>& s)
-{
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    http::read(s, buffer, parser);
-    http_reply out;
-    out.status = parser.get().result_int();
-    for (auto const& f : parser.get()) {
-        std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        out.headers[name] = std::string(f.value());
-    }
-    out.body = parser.get().body();
-    return out;
-}
-
-} // namespace
-
-http_reply https_call(std::uint16_t port, std::string const& ca_file, std::string const& method,
-                      std::string const& target, std::string const& body, header_list const& headers)
-{
-    net::io_context ioc;
-    auto ctx = client_context(ca_file);
-    beast::ssl_stream<beast::tcp_stream> s(ioc, ctx);
-    tls_connect(s, port);
-    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    for (auto const& [k, v] : headers) req.set(k, v);
-    if (!body.empty()) req.set(http::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(s, req);
-    return read_reply(s);
 }
 
 std::string peer_certificate_fingerprint(std::uint16_t port)
@@ -210,136 +148,51 @@ std::string peer_certificate_fingerprint(std::uint16_t port)
     return out;
 }
 
-struct wss_client::impl {
-    net::io_context ioc;
-    net::ssl::context ctx;
-    websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws;
-    explicit impl(std::string const& ca) : ctx(client_context(ca)), ws(ioc, ctx) {}
-};
+namespace {
 
-wss_client::wss_client(std::uint16_t port, std::string const& target, std::string const& ca_file,
-                       header_list const& headers)
-    : impl_(std::make_unique<impl>(ca_file))
+std::unique_ptr<support::websocket_client> open_ws(support::endpoint const& to, std::string const& target,
+                                                   header_list const& headers)
 {
-    tls_connect(impl_->ws.next_layer(), port);
-    impl_->ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
-        for (auto const& [k, v] : headers) req.set(k, v);
-    }));
-    impl_->ws.handshake("127.0.0.1", target);
+    support::websocket_options options;
+    options.timeout = std::chrono::seconds(60);
+    options.host_header = to.host;
+    options.headers = headers;
+    options.no_delay = true;
+    return std::make_unique<support::websocket_client>(to, target, options);
 }
 
-wss_client::~wss_client() = default;
-
-void wss_client::send(boost::json::value const& message)
-{
-    impl_->ws.text(true);
-    impl_->ws.write(net::buffer(boost::json::serialize(message)));
-}
-
-boost::json::value wss_client::expect(std::string const& type, std::chrono::milliseconds timeout)
-{
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    beast::get_lowest_layer(impl_->ws).expires_at(deadline);
-    for (;;) {
-        beast::flat_buffer buffer;
-        bool done = false;
-        beast::error_code ec;
-        impl_->ws.async_read(buffer, [&](beast::error_code e, std::size_t) { ec = e; done = true; });
-        impl_->ioc.restart();
-        while (!done && impl_->ioc.run_one_until(deadline + std::chrono::milliseconds(100))) {
-        }
-        if (!done || ec) return nullptr;
-        boost::system::error_code pec;
-        auto v = boost::json::parse(beast::buffers_to_string(buffer.data()), pec);
-        if (!pec && v.is_object() && v.as_object().if_contains("type") && v.at("type").is_string() && v.at("type").as_string() == type)
-            return v;
-    }
-}
-
-struct ws_client::impl {
-    net::io_context ioc;
-    websocket::stream<beast::tcp_stream> ws{ioc};
-    beast::flat_buffer buffer;
-    bool reading = false;     // an async_read is outstanding
-    bool done = false;        // it completed
-    beast::error_code read_ec;
-    bool closed = false;
-    std::uint16_t code = 0;
-
-    void start_read()
-    {
-        if (reading) return;
-        reading = true;
-        done = false;
-        ws.async_read(buffer, [this](beast::error_code ec, std::size_t) {
-            read_ec = ec;
-            done = true;
-        });
-    }
-
-    // Runs the io_context until the outstanding read completes or the timeout passes.
-    bool wait_read(std::chrono::milliseconds timeout)
-    {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!done) {
-            auto left = deadline - std::chrono::steady_clock::now();
-            if (left <= std::chrono::steady_clock::duration::zero())
-                return false;
-            ioc.restart();
-            ioc.run_one_for(left);
-        }
-        reading = false;
-        if (read_ec) {
-            closed = true;
-            code = ws.reason().code;
-        }
-        return true;
-    }
-};
+} // namespace
 
 ws_client::ws_client(std::uint16_t port, std::string const& target, header_list const& headers)
-    : impl_(std::make_unique<impl>())
+    : ws_(open_ws(loopback(port), target, headers))
 {
-    auto& s = *impl_;
-    beast::get_lowest_layer(s.ws).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    beast::get_lowest_layer(s.ws).socket().set_option(tcp::no_delay(true));
-    s.ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
-        for (auto const& [k, v] : headers) req.set(k, v);
-    }));
-    s.ws.read_message_max(64 * 1024 * 1024);
-    websocket::response_type res;
-    beast::error_code ec;
-    s.ws.handshake(res, "127.0.0.1", target, ec);
-    if (ec)
-        throw std::runtime_error("websocket upgrade refused: " + std::to_string(res.result_int()) + " " + res.body());
+}
+
+ws_client::ws_client(tls_to const& to, std::string const& target, header_list const& headers)
+    : ws_(open_ws(loopback_tls(to), target, headers))
+{
 }
 
 ws_client::~ws_client() = default;
 
 unsigned ws_client::upgrade_status(std::uint16_t port, std::string const& target, header_list const& headers)
 {
-    net::io_context ioc;
-    websocket::stream<beast::tcp_stream> ws(ioc);
-    beast::get_lowest_layer(ws).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
-        for (auto const& [k, v] : headers) req.set(k, v);
-    }));
-    websocket::response_type res;
-    beast::error_code ec;
-    ws.handshake(res, "127.0.0.1", target, ec);
-    return res.result_int();
+    try {
+        ws_client ws(port, target, headers);
+        return 101;
+    } catch (support::upgrade_refused const& e) {
+        return e.status;
+    }
 }
 
 void ws_client::send_text(std::string const& text)
 {
-    impl_->ws.text(true);
-    impl_->ws.write(net::buffer(text));
+    ws_->send_text(text);
 }
 
 void ws_client::send_fragment(std::string const& text, bool last)
 {
-    impl_->ws.text(true);
-    impl_->ws.write_some(last, net::buffer(text));
+    ws_->send_fragment(text, last);
 }
 
 void ws_client::send(boost::json::value const& message)
@@ -349,14 +202,13 @@ void ws_client::send(boost::json::value const& message)
 
 std::optional<std::string> ws_client::read_text(std::chrono::milliseconds timeout)
 {
-    auto& s = *impl_;
-    if (s.closed) return std::nullopt;
-    s.start_read();
-    if (!s.wait_read(timeout) || s.read_ec)
-        return std::nullopt;
-    auto text = beast::buffers_to_string(s.buffer.data());
-    s.buffer.consume(s.buffer.size());
-    return text;
+    auto r = ws_->read(timeout);
+    using result = support::websocket_read::result;
+    if (r.what == result::message)
+        return std::move(r.text);
+    if (r.what != result::timed_out)
+        code_ = r.close_code;
+    return std::nullopt;
 }
 
 std::optional<boost::json::value> ws_client::read_json(std::chrono::milliseconds timeout)
@@ -387,30 +239,27 @@ boost::json::value ws_client::expect(std::string const& type, std::chrono::milli
 std::uint16_t ws_client::wait_closed(std::chrono::milliseconds timeout)
 {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!impl_->closed) {
+    while (ws_->is_open()) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return 0;
         if (auto v = read_json(left)) skipped_.push_back(std::move(*v));
     }
-    return impl_->code;
+    return code_;
 }
 
 bool ws_client::is_open() const
 {
-    return !impl_->closed && impl_->ws.is_open();
+    return ws_->is_open();
 }
 
 std::uint16_t ws_client::close_code() const
 {
-    return impl_->code;
+    return code_;
 }
 
 void ws_client::close(std::uint16_t code)
 {
-    beast::error_code ec;
-    if (impl_->ws.is_open())
-        impl_->ws.close(websocket::close_reason(code), ec);
-    impl_->closed = true;
+    ws_->close(code, std::chrono::seconds(5));
 }
 
 } // namespace relay::test

@@ -1,6 +1,9 @@
 #pragma once
-// Minimal HTTP and WebSocket clients for integration tests, built on Beast, talking to a real
-// relayd on 127.0.0.1 exactly as apps and robots do.
+// HTTP and WebSocket clients for integration tests, talking to a real relayd on 127.0.0.1 exactly
+// as apps and robots do: the shared relay_support client (relay-cli's too) with the tests'
+// defaults, plus what only tests do (raw bytes, certificate fingerprints, fragments).
+#include <relay_support/client.hpp>
+
 #include <boost/json/value.hpp>
 
 #include <chrono>
@@ -14,23 +17,16 @@
 
 namespace relay::test {
 
-using header_list = std::vector<std::pair<std::string, std::string>>;
+using support::header_list;
+using http_reply = support::http_answer;
 
-struct http_reply {
-    unsigned status = 0;
-    std::map<std::string, std::string> headers; ///< lower-case names
-    std::string body;
-
-    /** The body parsed as JSON (null when it is not JSON). */
-    boost::json::value json() const;
-    /** `error.code` of an error body, or empty. */
-    std::string error_code() const;
-    std::string header(std::string const& lower_name) const;
-};
-
-/** One HTTP/1.1 request on a fresh connection to 127.0.0.1:port. */
+/** One HTTP/1.1 request on a fresh connection to 127.0.0.1:port. Throws support::network_error. */
 http_reply http_call(std::uint16_t port, std::string const& method, std::string const& target,
                      std::string const& body = {}, header_list const& headers = {});
+
+/** The same from `source` (another 127.0.0.0/8 address), so that the relay sees another client. */
+http_reply http_call_from(std::string const& source, std::uint16_t port, std::string const& method,
+                          std::string const& target, std::string const& body = {}, header_list const& headers = {});
 
 http_reply http_get(std::uint16_t port, std::string const& target, std::string const& bearer = {});
 http_reply http_delete(std::uint16_t port, std::string const& target, std::string const& bearer = {});
@@ -60,26 +56,22 @@ raw_reply raw_exchange(std::uint16_t port, std::string const& bytes,
 /** The SHA-256 fingerprint (hex) of the certificate 127.0.0.1:port presents (no verification). */
 std::string peer_certificate_fingerprint(std::uint16_t port);
 
-/** A wss:// client: TLS verified against `ca_file`, then the same WebSocket as ws_client. */
-class wss_client {
-public:
-    wss_client(std::uint16_t port, std::string const& target, std::string const& ca_file,
-               header_list const& headers = {});
-    ~wss_client();
-    void send(boost::json::value const& message);
-    /** The next message whose "type" is `type`; null on timeout or close. */
-    boost::json::value expect(std::string const& type, std::chrono::milliseconds timeout = std::chrono::seconds(5));
-
-private:
-    struct impl;
-    std::unique_ptr<impl> impl_;
+/** Where a TLS client connects: 127.0.0.1:port, the certificate checked against `ca_file` alone
+ * and for `server_name`, which is also sent as SNI (a name only) and Host. */
+struct tls_to {
+    std::uint16_t port = 0;
+    std::string ca_file;
+    std::string server_name = "127.0.0.1";
 };
 
 /** A WebSocket client connection. Reads time out without breaking the connection. */
 class ws_client {
 public:
-    /** Connects and upgrades; throws std::runtime_error when the upgrade is refused. */
+    /** Connects and upgrades; throws support::network_error (support::upgrade_refused when the
+     * upgrade is refused). */
     ws_client(std::uint16_t port, std::string const& target, header_list const& headers = {});
+    /** The same over TLS (wss://). */
+    ws_client(tls_to const& to, std::string const& target, header_list const& headers = {});
     ~ws_client();
 
     /** Tries the upgrade; returns the HTTP status of a refusal, or 101. */
@@ -107,9 +99,19 @@ public:
     std::vector<boost::json::value> const& skipped() const noexcept { return skipped_; }
 
 private:
-    struct impl;
-    std::unique_ptr<impl> impl_;
+    std::unique_ptr<support::websocket_client> ws_;
+    std::uint16_t code_ = 0;
     std::vector<boost::json::value> skipped_;
+};
+
+/** A wss:// client to 127.0.0.1:port, its certificate verified against `ca_file`. */
+class wss_client : public ws_client {
+public:
+    wss_client(std::uint16_t port, std::string const& target, std::string const& ca_file,
+               header_list const& headers = {})
+        : ws_client(tls_to{port, ca_file}, target, headers)
+    {
+    }
 };
 
 } // namespace relay::test

@@ -80,4 +80,12 @@ std::unique_ptr<ws_client> connect_app(std::uint16_t port, account const& user, 
     return ws;
 }
 
+owner_with_app::owner_with_app(std::string const& device_id, std::map<std::string, std::string> env)
+    : relayd(std::move(env)),
+      owner(make_account(relayd.port())),
+      dev(make_device(relayd.port(), owner, device_id)),
+      app(connect_app(relayd.port(), owner))
+{
+}
+
 } // namespace relay::test

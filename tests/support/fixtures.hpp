@@ -2,6 +2,7 @@
 // Accounts, devices and authenticated sockets made through the relay's public API, the way a
 // real app and robot get them.
 #include "support/clients.hpp"
+#include "support/relayd_process.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -42,5 +43,19 @@ std::unique_ptr<ws_client> connect_app(std::uint16_t port, account const& user, 
 
 /** The environment every routing test relay gets: fast password hashing, quiet logs. */
 std::map<std::string, std::string> test_env(std::map<std::string, std::string> extra = {});
+
+/**
+ * Where most socket tests start: a test relay (test_env() unless given), an owner, a device of
+ * theirs (id generated when empty) and the owner's app connected. Unpack it with
+ * `auto& [relayd, owner, dev, app] = setup;`.
+ */
+struct owner_with_app {
+    explicit owner_with_app(std::string const& device_id = {}, std::map<std::string, std::string> env = test_env());
+
+    relayd_process relayd;
+    account owner;
+    device_credentials dev;
+    std::unique_ptr<ws_client> app;
+};
 
 } // namespace relay::test

@@ -1,5 +1,8 @@
 #pragma once
-// Starts a real relayd on a free loopback port for a test, and stops it at the end.
+// Starts a real relayd on a free loopback port for a test, and stops it at the end; a thin
+// wrapper on the shared relay_support::child_process.
+#include <relay_support/process.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -33,13 +36,13 @@ public:
     /** Everything relayd wrote to stderr so far. */
     std::string output() const;
 
-    bool running() const noexcept { return pid_ > 0; }
-    pid_t pid() const noexcept { return pid_; }
+    bool running() const noexcept { return process_ && !process_->status(); }
+    pid_t pid() const noexcept { return process_ ? process_->pid() : -1; }
 
 private:
-    pid_t pid_ = -1;
-    std::uint16_t port_ = 0;
     std::string log_path_;
+    std::optional<support::child_process> process_;
+    std::uint16_t port_ = 0;
 };
 
 /** Runs relayd with arguments and environment to completion; returns {exit status, stdout+stderr}. */
@@ -47,21 +50,7 @@ std::pair<int, std::string> run_relayd(std::vector<std::string> const& args,
                                        std::map<std::string, std::string> const& env,
                                        std::string const& stdin_text = {});
 
-/**
- * Waits for child `pid` up to `limit`: its exit status (128 + signal when killed, -1 when it
- * cannot be waited for), or nullopt while it still runs.
- */
-std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds limit);
-
-/** A fresh temporary directory, removed by the destructor. */
-class temp_dir {
-public:
-    temp_dir();
-    ~temp_dir();
-    std::string const& path() const noexcept { return path_; }
-
-private:
-    std::string path_;
-};
+using support::temp_dir;
+using support::wait_for_exit;
 
 } // namespace relay::test

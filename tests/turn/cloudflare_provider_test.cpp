@@ -25,7 +25,7 @@ namespace {
 test_pki const& pki()
 {
     // Certificates cost a few openssl runs: make them once per test process.
-    static relay::test::temp_dir dir;
+    static relay::support::temp_dir dir;
     static test_pki made(dir.path());
     return made;
 }

@@ -8,6 +8,7 @@
 #include "support/clients.hpp"
 #include "support/fixtures.hpp"
 #include "support/relayd_process.hpp"
+#include "support/tools.hpp"
 
 #include <relay/turn/coturn.hpp>
 
@@ -20,14 +21,6 @@ using namespace relay::test;
 using namespace turn_test;
 
 namespace {
-
-bool coturn_missing()
-{
-    if (find_program("turnserver"))
-        return false;
-    MESSAGE("SKIPPED: coturn's turnserver is not installed (apt-get install coturn; scripts/dev.sh test does)");
-    return true;
-}
 
 struct issued {
     std::string username;
@@ -58,21 +51,18 @@ std::int64_t unix_now()
 }
 
 /** coturn's own test client: exit status 0 once it allocated and relayed its packets. */
-std::pair<int, std::string> uclient(std::uint16_t port, std::string const& username, std::string const& password)
+relay::support::run_result uclient(std::uint16_t port, std::string const& username, std::string const& password)
 {
-    auto program = find_program("turnutils_uclient");
-    REQUIRE_MESSAGE(program, "coturn is installed but turnutils_uclient is missing");
-    return run_program({*program, "-y", "-n", "1", "-u", username, "-w", password, "-p", std::to_string(port),
-                        "127.0.0.1"},
-                       std::chrono::seconds(60));
+    auto program = require_program("turnutils_uclient", "coturn");
+    return relay::support::run_program({program, "-y", "-n", "1", "-u", username, "-w", password, "-p",
+                                        std::to_string(port), "127.0.0.1"},
+                                       std::chrono::seconds(60));
 }
 
 } // namespace
 
 TEST_CASE("coturn allocates a relay address with credentials from GET /api/turn/credentials")
 {
-    if (coturn_missing())
-        return;
     turnserver_process coturn({"shared-turn-secret"});
     auto creds = credentials_from_relay("shared-turn-secret", coturn.port());
     CHECK(creds.first_url == "turn:127.0.0.1:" + std::to_string(coturn.port()) + "?transport=udp");
@@ -90,8 +80,6 @@ TEST_CASE("coturn allocates a relay address with credentials from GET /api/turn/
 
 TEST_CASE("coturn refuses a wrong secret and an expired credential with STUN 401")
 {
-    if (coturn_missing())
-        return;
     turnserver_process coturn({"shared-turn-secret"});
 
     SUBCASE("the relay signs with another secret than coturn's")
@@ -123,8 +111,6 @@ TEST_CASE("coturn refuses a wrong secret and an expired credential with STUN 401
 
 TEST_CASE("secret rotation: coturn lists both secrets, the relay signs with the first")
 {
-    if (coturn_missing())
-        return;
     // Step 1 of a rotation: coturn accepts the new and the old secret.
     turnserver_process coturn({"new-turn-secret", "old-turn-secret"});
     // Step 2: the relay signs with the new one, keeping the old one listed second.

@@ -1,28 +1,14 @@
 #pragma once
 // External programs the TURN tests run: a real coturn `turnserver` on loopback, coturn's own
 // test client `turnutils_uclient`, and the `openssl` command line for test certificates.
-#include "support/relayd_process.hpp"
+#include <relay_support/process.hpp>
 
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <sys/types.h>
-
 namespace turn_test {
-
-/** The full path of `program` found on PATH, or nullopt. */
-std::optional<std::string> find_program(std::string const& program);
-
-/** Runs a program to completion with a time limit; {exit status (or 128+signal, or -1 on
- * time-out), stdout+stderr}. */
-std::pair<int, std::string> run_program(std::vector<std::string> const& argv,
-                                        std::chrono::seconds limit = std::chrono::seconds(60));
-
-/** A port on 127.0.0.1 that was free for both TCP and UDP a moment ago. */
-std::uint16_t free_port();
 
 /**
  * coturn on 127.0.0.1 with `use-auth-secret` and the given `static-auth-secret`s (coturn
@@ -41,8 +27,8 @@ public:
     std::string log() const;
 
 private:
-    relay::test::temp_dir dir_;
-    pid_t pid_ = -1;
+    relay::support::temp_dir dir_;
+    std::optional<relay::support::child_process> process_;
     std::uint16_t port_ = 0;
 };
 
