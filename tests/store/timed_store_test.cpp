@@ -55,6 +55,8 @@ public:
     result<void> end_session(std::string_view, unix_seconds, std::string_view) override { return code_; }
     result<std::vector<webrtc_session>> list_sessions(std::string_view, std::size_t) override { return code_; }
     result<std::size_t> end_open_sessions(unix_seconds, std::string_view) override { return code_; }
+    result<snapshot> export_snapshot() override { return code_; }
+    result<void> import_snapshot(snapshot const&, import_mode) override { return code_; }
     boost::system::result<void, health_problem> check() override
     {
         if (code_)

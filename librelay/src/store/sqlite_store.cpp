@@ -400,3 +400,18 @@ boost::system::result<void, health_problem> sqlite_store::check()
 }
 
 } // namespace relay::store::detail
+
+namespace relay::store::detail {
+
+// PG-BASE PLACEHOLDERS: replaced by the copy work before this branch lands.
+result<snapshot> sqlite_store::export_snapshot()
+{
+    return errc::internal;
+}
+
+result<void> sqlite_store::import_snapshot(snapshot const&, import_mode)
+{
+    return errc::internal;
+}
+
+} // namespace relay::store::detail

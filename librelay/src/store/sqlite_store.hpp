@@ -77,6 +77,9 @@ public:
 
     boost::system::result<void, health_problem> check() override;
 
+    result<snapshot> export_snapshot() override;
+    result<void> import_snapshot(snapshot const& rows, import_mode mode) override;
+
 private:
     /** A transaction on the connection; rolls back unless commit() succeeded. */
     class transaction {

@@ -20,7 +20,7 @@ enum class op : std::size_t {
     record_device_seen, list_devices,
     add_member, remove_member, list_members, users_with_access,
     insert_session, mark_session_connected, end_session, list_sessions, end_open_sessions,
-    check,
+    check, export_snapshot, import_snapshot,
     count_
 };
 
@@ -33,7 +33,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(op::count_)> op_
     "set_device_secret", "record_device_seen", "list_devices",
     "add_member", "remove_member", "list_members", "users_with_access",
     "insert_session", "mark_session_connected", "end_session", "list_sessions", "end_open_sessions",
-    "check",
+    "check", "export_snapshot", "import_snapshot",
 };
 
 constexpr std::string_view duration_name = "relay_store_duration_seconds";
@@ -182,6 +182,15 @@ public:
     boost::system::result<void, health_problem> check() override
     {
         return timed(op::check, [&] { return inner_->check(); });
+    }
+
+    result<snapshot> export_snapshot() override
+    {
+        return timed(op::export_snapshot, [&] { return inner_->export_snapshot(); });
+    }
+    result<void> import_snapshot(snapshot const& rows, import_mode mode) override
+    {
+        return timed(op::import_snapshot, [&] { return inner_->import_snapshot(rows, mode); });
     }
 
 private:

@@ -38,9 +38,17 @@ struct server_options {
      */
     std::chrono::microseconds busy_poll{0};
 
-    /** Store (RELAY_DATABASE): a SQLite path or ":memory:" (a postgresql:// URL is refused as not
-     * supported yet). Opened by start() only when `parts::store` is empty (parts.hpp). */
+    /** Store (RELAY_DATABASE): a SQLite path, ":memory:", or a postgresql:// URL. Opened by
+     * start() only when `parts::store` is empty (parts.hpp). */
     std::string database = "relay.db";
+    /** Connections to PostgreSQL (RELAY_DATABASE_POOL); unused with SQLite. */
+    std::size_t database_pool = 4;
+    /**
+     * Threads that run store calls, password hashing and TURN provider calls. 0 picks: 2 with
+     * SQLite (one connection serializes its calls anyway); with PostgreSQL, database_pool + 1,
+     * so that every connection can be busy while a password is hashed.
+     */
+    unsigned blocking_threads = 0;
 
     // Access tokens (RELAY_JWT_SECRET, RELAY_ACCESS_TTL, RELAY_REFRESH_TTL).
     std::string jwt_secret;

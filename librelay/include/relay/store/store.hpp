@@ -1,8 +1,7 @@
 #pragma once
 /** @file
  * The store: everything the relay remembers across restarts, behind one abstract interface so
- * that callers do not know which database holds it (SQLite today; PostgreSQL can be added as
- * another implementation without touching them). See docs/store.md.
+ * that callers do not know which database holds it (SQLite or PostgreSQL). See docs/store.md.
  */
 #include <relay/protocol/errc.hpp>
 #include <relay/store/types.hpp>
@@ -10,7 +9,9 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -213,6 +214,18 @@ public:
      */
     virtual boost::system::result<void, health_problem> check() = 0;
 
+    // ---- copying a deployment (relayd db copy)
+
+    /** Every row, read in one consistent transaction (see `snapshot`). */
+    virtual result<snapshot> export_snapshot() = 0;
+
+    /**
+     * Writes every row of `rows` in one transaction: all of them or none. With
+     * import_mode::into_empty, errc::forbidden when the store already holds a user, a device or
+     * a token; with import_mode::replace, everything already there is deleted first.
+     */
+    virtual result<void> import_snapshot(snapshot const& rows, import_mode mode) = 0;
+
 protected:
     store() = default;
 };
@@ -225,8 +238,29 @@ struct store_options {
      */
     telemetry::logger* log = nullptr;
 
-    /** How long a write waits for another process holding the database before errc::unavailable. */
+    /** SQLite: how long a write waits for another process holding the database before
+     * errc::unavailable. */
     int busy_timeout_ms = 5000;
+
+    /** PostgreSQL: connections in the pool (RELAY_DATABASE_POOL); at least 1. */
+    std::size_t pool_size = 4;
+
+    /**
+     * PostgreSQL: how long opening a connection may take before errc::unavailable (libpq's
+     * connect_timeout, rounded up to whole seconds, at least 2); a URL's own connect_timeout wins.
+     */
+    std::chrono::milliseconds connect_timeout{3000};
+
+    /** PostgreSQL: the statement_timeout of every connection; a statement running longer is
+     * cancelled by the server and the call fails with errc::unavailable. */
+    std::chrono::milliseconds statement_timeout{5000};
+
+    /**
+     * Whether open_store applies the migrations the database lacks (relayd serve, and admin
+     * commands) or refuses such a database with a message naming `relayd db migrate`. Either way a
+     * database whose schema is newer than this relay knows is refused.
+     */
+    bool migrate = true;
 };
 
 /** Why open_store failed: a code and a sentence for the operator who configured the location. */
@@ -239,11 +273,80 @@ struct open_error {
 [[noreturn]] void throw_exception_from_error(open_error const& e, boost::source_location const& loc);
 
 /**
- * Opens the store named by `location` (RELAY_DATABASE): a file path or `:memory:` opens SQLite,
- * creating and migrating the schema as needed; a `postgresql://` or `postgres://` URL is refused
- * with a message saying PostgreSQL is not built in yet. The parent directory of a file must exist.
+ * Opens the store named by `location` (RELAY_DATABASE): a `postgresql://` or `postgres://` URL
+ * (libpq's URI form) opens PostgreSQL; anything else is a SQLite file path or `:memory:`. The
+ * schema is created and migrated as `options.migrate` says. The parent directory of a SQLite file
+ * must exist. A message never contains a password: locations appear as redact_location shows them.
  */
 boost::system::result<std::unique_ptr<store>, open_error> open_store(std::string_view location,
                                                                       store_options const& options = {});
+
+/** Whether `location` names a PostgreSQL database (a postgresql:// or postgres:// URL). */
+bool is_postgresql_location(std::string_view location) noexcept;
+
+/**
+ * `location` fit for a log line or a message: a PostgreSQL URL without its password and without
+ * any query parameter whose value could be secret (only sslmode, connect_timeout and
+ * application_name are kept); a SQLite path unchanged.
+ */
+std::string redact_location(std::string_view location);
+
+// ---- schema migrations
+
+/** One numbered migration step, as `relayd db status` shows it. */
+struct schema_step {
+    std::int64_t version = 0;
+    std::string name;                     ///< what the step does, in a few words
+    std::optional<std::int64_t> applied_at; ///< unix seconds; nullopt when pending or unknown
+    bool applied = false;
+};
+
+/** Where a database's schema stands. */
+struct schema_status {
+    std::string backend;      ///< "sqlite" or "postgresql"
+    std::int64_t current = 0; ///< the database's version; 0 for an empty database
+    std::int64_t known = 0;   ///< the newest version this relay knows
+    /** Every step this relay knows, and any applied step it does not know, by version. */
+    std::vector<schema_step> steps;
+};
+
+/** Reads where the schema of `location` stands, changing nothing (a missing SQLite file is
+ * not created: it reports version 0). */
+boost::system::result<schema_status, open_error> read_schema_status(std::string_view location,
+                                                                     store_options const& options = {});
+
+/**
+ * Applies the steps `location` lacks, each step with its record in one transaction, under a lock
+ * that makes concurrent migrators wait for each other (SQLite: a write transaction; PostgreSQL:
+ * an advisory lock), and returns the status after. A newer schema is refused.
+ */
+boost::system::result<schema_status, open_error> migrate_schema(std::string_view location,
+                                                                 store_options const& options = {});
+
+// ---- copying a deployment
+
+/** How copy_store treats a target that is not empty. */
+struct copy_options {
+    import_mode mode = import_mode::into_empty;
+};
+
+/** How many rows copy_store copied, by kind. */
+struct copy_report {
+    std::size_t users = 0;
+    std::size_t refresh_tokens = 0;
+    std::size_t reset_tokens = 0;
+    std::size_t devices = 0;
+    std::size_t memberships = 0;
+    std::size_t sessions = 0;
+};
+
+/**
+ * Copies every row of the store at `from` into the store at `to` (both opened and migrated with
+ * `options`) in one transaction on the target (`relayd db copy`). A non-empty target is refused
+ * unless `copy.mode` is import_mode::replace.
+ */
+boost::system::result<copy_report, open_error> copy_store(std::string_view from, std::string_view to,
+                                                          copy_options const& copy = {},
+                                                          store_options const& options = {});
 
 } // namespace relay::store

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace relay::store {
 
@@ -113,6 +114,35 @@ struct webrtc_session {
     std::optional<std::string> connection_type; ///< "host", "srflx", "prflx" or "relay"
     std::optional<std::string> end_reason;
     std::optional<std::int64_t> rtt_ms;
+};
+
+/** One membership row as it is stored (a snapshot's, for copying a database). */
+struct membership {
+    std::string device_id;
+    std::string user_id;
+    role access = role::viewer;
+};
+
+/**
+ * Everything a store holds, for moving a deployment from one database to another
+ * (`relayd db copy`): rows exactly as stored, password hashes and sealed secrets included, so
+ * that logins and robots keep working. `sessions` is in insertion order (oldest first), which
+ * list_sessions uses to order sessions that started in the same second. The health row and the
+ * schema version are not part of it.
+ */
+struct snapshot {
+    std::vector<user> users;
+    std::vector<refresh_token> refresh_tokens;
+    std::vector<reset_token> reset_tokens;
+    std::vector<device> devices;
+    std::vector<membership> memberships;
+    std::vector<webrtc_session> sessions;
+};
+
+/** How import_snapshot treats a store that already holds accounts or devices. */
+enum class import_mode {
+    into_empty, ///< refuse (errc::forbidden) unless the store has no user, device or token
+    replace,    ///< delete everything first, in the same transaction
 };
 
 } // namespace relay::store
