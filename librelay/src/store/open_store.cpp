@@ -1,6 +1,6 @@
 #include <relay/store/store.hpp>
 
-#include "store/sqlite_store.hpp"
+#include "store/backends.hpp"
 
 #include <boost/throw_exception.hpp>
 #include <boost/url/parse.hpp>
@@ -50,27 +50,24 @@ boost::system::result<std::unique_ptr<store>, open_error> open_store(std::string
 {
     // A URL scheme names the backend; anything else is a SQLite path.
     if (is_postgresql_location(location))
-        return open_error{make_error_code(errc::unavailable),
-                          "PostgreSQL is not built into this relay yet; set the database to a SQLite file path "
-                          "or :memory:"}; // PG-BASE PLACEHOLDER: replaced by the PostgreSQL store
-    return detail::sqlite_store::open(location, options);
+        return detail::open_postgresql(location, options);
+    return detail::open_sqlite(location, options);
 }
 
-// PG-BASE PLACEHOLDERS: replaced by the migrations and copy work before this branch lands.
-boost::system::result<schema_status, open_error> read_schema_status(std::string_view, store_options const&)
+boost::system::result<schema_status, open_error> read_schema_status(std::string_view location,
+                                                                     store_options const& options)
 {
-    return open_error{make_error_code(errc::internal), "not implemented yet"};
+    if (is_postgresql_location(location))
+        return detail::postgresql_schema_status(location, options);
+    return detail::sqlite_schema_status(location, options);
 }
 
-boost::system::result<schema_status, open_error> migrate_schema(std::string_view, store_options const&)
+boost::system::result<schema_status, open_error> migrate_schema(std::string_view location,
+                                                                 store_options const& options)
 {
-    return open_error{make_error_code(errc::internal), "not implemented yet"};
-}
-
-boost::system::result<copy_report, open_error> copy_store(std::string_view, std::string_view, copy_options const&,
-                                                          store_options const&)
-{
-    return open_error{make_error_code(errc::internal), "not implemented yet"};
+    if (is_postgresql_location(location))
+        return detail::postgresql_migrate(location, options);
+    return detail::sqlite_migrate(location, options);
 }
 
 } // namespace relay::store

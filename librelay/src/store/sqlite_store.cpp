@@ -3,6 +3,7 @@
 // sqlite_accounts.cpp, sqlite_devices.cpp and sqlite_sessions.cpp.
 #include "store/sqlite_store.hpp"
 
+#include "store/backends.hpp"
 #include "store/sqlite_schema.hpp"
 
 #include <chrono>
@@ -403,15 +404,9 @@ boost::system::result<void, health_problem> sqlite_store::check()
 
 namespace relay::store::detail {
 
-// PG-BASE PLACEHOLDERS: replaced by the copy work before this branch lands.
-result<snapshot> sqlite_store::export_snapshot()
+open_result open_sqlite(std::string_view location, store_options const& options)
 {
-    return errc::internal;
-}
-
-result<void> sqlite_store::import_snapshot(snapshot const&, import_mode)
-{
-    return errc::internal;
+    return sqlite_store::open(location, options);
 }
 
 } // namespace relay::store::detail
