@@ -19,8 +19,6 @@ status_result postgresql_schema_status(std::string_view, store_options const&) {
 status_result postgresql_migrate(std::string_view, store_options const&) { return not_yet(); }
 
 // ---- SQLite migrations, snapshots and copy (helper MIGRATE) ----
-status_result sqlite_schema_status(std::string_view, store_options const&) { return not_yet(); }
-status_result sqlite_migrate(std::string_view, store_options const&) { return not_yet(); }
 result<snapshot> sqlite_store::export_snapshot() { return errc::internal; }
 result<void> sqlite_store::import_snapshot(snapshot const&, import_mode) { return errc::internal; }
 

@@ -1,6 +1,11 @@
 #include "store/sqlite_schema.hpp"
 
+#include <relay/protocol/errc.hpp>
+
+#include <algorithm>
 #include <array>
+#include <map>
+#include <utility>
 
 namespace relay::store::detail {
 namespace {
@@ -86,13 +91,138 @@ CREATE TABLE health (
 ) STRICT;
 )sql";
 
-constexpr std::array<char const*, 2> steps{version_1, version_2};
+// Version 3: a row per applied step, so that a person (or `relayd db status`) sees what was
+// applied when. user_version stays the number the relay checks; the steps before this one are
+// recorded by the migration code, without a time when they were applied by an older relay.
+constexpr char const* version_3 = R"sql(
+CREATE TABLE schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at INTEGER
+) STRICT;
+)sql";
+
+constexpr std::array<sqlite_step, 3> steps{{
+    {"accounts, tokens, devices, memberships, session history", version_1},
+    {"health check row", version_2},
+    {"schema_migrations table", version_3},
+}};
+
+/** A prepared statement finalized at scope exit. */
+struct statement_owner {
+    sqlite3_stmt* stmt = nullptr;
+    statement_owner() = default;
+    statement_owner(statement_owner const&) = delete;
+    statement_owner& operator=(statement_owner const&) = delete;
+    ~statement_owner() { sqlite3_finalize(stmt); }
+};
+
+/** Runs `sql` and calls `on_row(stmt)` for each row; false with `why` set on failure. */
+template <class F> bool query(sqlite3* db, char const* sql, std::string& why, F&& on_row)
+{
+    statement_owner st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st.stmt, nullptr) != SQLITE_OK) {
+        why = sqlite3_errmsg(db);
+        return false;
+    }
+    for (;;) {
+        int rc = sqlite3_step(st.stmt);
+        if (rc == SQLITE_DONE)
+            return true;
+        if (rc != SQLITE_ROW) {
+            why = sqlite3_errmsg(db);
+            return false;
+        }
+        on_row(st.stmt);
+    }
+}
+
+std::string column_text(sqlite3_stmt* st, int col)
+{
+    auto const* text = reinterpret_cast<char const*>(sqlite3_column_text(st, col));
+    return text ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(st, col))) : std::string();
+}
 
 } // namespace
 
-std::span<char const* const> sqlite_migrations() noexcept
+std::span<sqlite_step const> sqlite_migrations() noexcept
 {
     return steps;
+}
+
+std::string newer_schema_message(std::int64_t version, std::int64_t known)
+{
+    return "the database schema is version " + std::to_string(version) + ", newer than version " +
+           std::to_string(known) +
+           " that this relayd knows; run the relayd that migrated it (or a newer one), or restore a backup";
+}
+
+boost::system::result<schema_status> read_sqlite_status(sqlite3* db, std::string& why)
+{
+    schema_status status;
+    status.backend = "sqlite";
+    status.known = sqlite_known_version();
+    auto failed = [] { return make_error_code(errc::internal); };
+
+    // One read transaction: a migrator elsewhere cannot change the version between the reads.
+    if (sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        why = sqlite3_errmsg(db);
+        return failed();
+    }
+    struct end_read {
+        sqlite3* db;
+        ~end_read() { sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr); }
+    } end{db};
+
+    if (!query(db, "PRAGMA user_version", why, [&](sqlite3_stmt* st) { status.current = sqlite3_column_int64(st, 0); }))
+        return failed();
+    std::int64_t application_id = 0, tables = 0;
+    if (!query(db, "PRAGMA application_id", why, [&](sqlite3_stmt* st) { application_id = sqlite3_column_int64(st, 0); }) ||
+        !query(db, "SELECT count(*) FROM sqlite_schema", why, [&](sqlite3_stmt* st) { tables = sqlite3_column_int64(st, 0); }))
+        return failed();
+    if ((application_id != 0 && application_id != sqlite_application_id) ||
+        (application_id == 0 && status.current == 0 && tables > 0)) {
+        why = "it is a SQLite database of another application";
+        return failed();
+    }
+    bool has_table = false;
+    if (!query(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'", why,
+               [&](sqlite3_stmt*) { has_table = true; }))
+        return failed();
+
+    std::map<std::int64_t, schema_step> recorded;
+    if (has_table &&
+        !query(db, "SELECT version, name, applied_at FROM schema_migrations ORDER BY version", why,
+               [&](sqlite3_stmt* st) {
+                   schema_step step;
+                   step.version = sqlite3_column_int64(st, 0);
+                   step.name = column_text(st, 1);
+                   if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+                       step.applied_at = sqlite3_column_int64(st, 2);
+                   recorded.emplace(step.version, std::move(step));
+               }))
+        return failed();
+
+    // user_version decides what is applied; the table only adds names and times.
+    auto const known_steps = sqlite_migrations();
+    auto const last = std::max(status.current, status.known);
+    for (std::int64_t v = 1; v <= last; ++v) {
+        schema_step step;
+        step.version = v;
+        step.applied = v <= status.current;
+        if (v <= status.known)
+            step.name = std::string(known_steps[static_cast<std::size_t>(v - 1)].name);
+        if (auto it = recorded.find(v); it != recorded.end()) {
+            if (step.name.empty())
+                step.name = it->second.name;
+            if (step.applied)
+                step.applied_at = it->second.applied_at;
+        }
+        if (step.name.empty())
+            step.name = "(unknown to this relayd)";
+        status.steps.push_back(std::move(step));
+    }
+    return status;
 }
 
 } // namespace relay::store::detail

@@ -44,7 +44,24 @@ open_error make_open_error(errc code, std::string message)
 
 std::int64_t known_schema_version() noexcept
 {
-    return static_cast<std::int64_t>(sqlite_migrations().size());
+    return sqlite_known_version();
+}
+
+/** The status of a database that has no step yet (`applied` false), or that received every step
+ * just now and cannot be read again (`applied` true: an in-memory one). */
+schema_status schema_of_empty_database(bool applied)
+{
+    schema_status status{"sqlite", applied ? known_schema_version() : 0, known_schema_version(), {}};
+    for (auto const& step : sqlite_migrations())
+        status.steps.push_back(
+            schema_step{static_cast<std::int64_t>(status.steps.size() + 1), std::string(step.name), std::nullopt, applied});
+    return status;
+}
+
+unix_seconds unix_now() noexcept
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 } // namespace
@@ -93,8 +110,10 @@ boost::system::result<std::unique_ptr<store>, open_error> sqlite_store::open(std
     if (auto r = s->configure(in_memory, why); !r)
         return make_open_error(r.error() == errc::unavailable ? errc::unavailable : errc::internal,
                                "cannot use the database '" + loc + "': " + why);
-    if (auto r = s->migrate(why); !r)
-        return make_open_error(errc::internal, "cannot migrate the database '" + loc + "': " + why);
+    // A new in-memory database cannot have been migrated by anyone else.
+    if (auto r = s->migrate(options.migrate || in_memory, why); !r)
+        return make_open_error(r.error() == errc::unavailable ? errc::unavailable : errc::internal,
+                               "cannot migrate the database '" + loc + "': " + why);
     return std::unique_ptr<store>(std::move(s));
 }
 
@@ -172,9 +191,7 @@ result<void> sqlite_store::configure(bool in_memory, std::string& why)
         return errc::internal;
     }
     if (*version > known_schema_version()) {
-        why = "its schema version " + std::to_string(*version) + " is newer than version " +
-              std::to_string(known_schema_version()) +
-              ", the newest this relay knows; it was written by a newer relay, so run that version or a backup";
+        why = newer_schema_message(*version, known_schema_version());
         return errc::internal;
     }
 
@@ -194,7 +211,7 @@ result<void> sqlite_store::configure(bool in_memory, std::string& why)
     return {};
 }
 
-result<void> sqlite_store::migrate(std::string& why)
+result<void> sqlite_store::migrate(bool allowed, std::string& why)
 {
     std::lock_guard lock(mutex_);
     // IMMEDIATE: two relays opening the same new file must not both apply the steps.
@@ -210,17 +227,25 @@ result<void> sqlite_store::migrate(std::string& why)
         return version.error();
     }
     auto const steps = sqlite_migrations();
-    if (*version > known_schema_version()) {
-        why = "its schema version " + std::to_string(*version) + " is newer than this relay knows";
+    auto const known = known_schema_version();
+    if (*version > known) {
+        why = newer_schema_message(*version, known);
         return errc::internal;
     }
-    if (*version == known_schema_version())
+    if (*version == known)
         return tx->commit();
+    if (!allowed) {
+        why = "the database schema is version " + std::to_string(*version) + " and this relayd needs version " +
+              std::to_string(known) + "; run `relayd db migrate` first";
+        return errc::internal;
+    }
 
-    for (auto v = *version; v < known_schema_version(); ++v) {
+    auto const now = unix_now();
+    for (auto v = *version; v < known; ++v) {
+        auto const& step = steps[static_cast<std::size_t>(v)];
         char* message = nullptr;
         // Migration steps are fixed DDL from the code: no values, so no parameters needed.
-        int rc = sqlite3_exec(db_, steps[static_cast<std::size_t>(v)], nullptr, nullptr, &message);
+        int rc = sqlite3_exec(db_, step.sql, nullptr, nullptr, &message);
         if (rc != SQLITE_OK) {
             why = "step to schema version " + std::to_string(v + 1) + " failed: " +
                   (message ? message : sqlite3_errstr(rc));
@@ -228,9 +253,25 @@ result<void> sqlite_store::migrate(std::string& why)
             log_->error("store.migration_failed", {{"version", v + 1}, {"message", std::string_view(why)}});
             return make_error_code(classify(rc));
         }
+        // Once the table exists, each step records itself; the step that creates it records
+        // the older ones, without a time when an older relay applied them.
+        if (v + 1 < sqlite_migrations_table_version)
+            continue;
+        auto const first = v + 1 == sqlite_migrations_table_version ? 1 : v + 1;
+        for (auto recorded = first; recorded <= v + 1; ++recorded) {
+            std::optional<std::int64_t> applied_at;
+            if (recorded > *version)
+                applied_at = now;
+            if (auto r = run("migrate", "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                             recorded, steps[static_cast<std::size_t>(recorded - 1)].name, applied_at);
+                !r) {
+                why = "recording schema version " + std::to_string(recorded) + " failed: " + last_error_;
+                return r;
+            }
+        }
     }
     // PRAGMAs take no parameters; both numbers come from the code, never from input.
-    std::string const stamp = "PRAGMA user_version = " + std::to_string(known_schema_version()) +
+    std::string const stamp = "PRAGMA user_version = " + std::to_string(known) +
                               "; PRAGMA application_id = " + std::to_string(sqlite_application_id) + ";";
     char* message = nullptr;
     if (int rc = sqlite3_exec(db_, stamp.c_str(), nullptr, nullptr, &message); rc != SQLITE_OK) {
@@ -242,7 +283,7 @@ result<void> sqlite_store::migrate(std::string& why)
         why = last_error_;
         return r;
     }
-    log_->info("store.migrated", {{"from_version", *version}, {"to_version", known_schema_version()}});
+    log_->info("store.migrated", {{"from_version", *version}, {"to_version", known}});
     return {};
 }
 
@@ -407,6 +448,48 @@ namespace relay::store::detail {
 open_result open_sqlite(std::string_view location, store_options const& options)
 {
     return sqlite_store::open(location, options);
+}
+
+status_result sqlite_schema_status(std::string_view location, store_options const& options)
+{
+    std::string const loc(location);
+    // A new in-memory database, and a file that does not exist yet, are empty: nothing is
+    // created to say so.
+    std::error_code ec;
+    if (location == ":memory:" || (!location.empty() && !std::filesystem::exists(loc, ec) && !ec))
+        return schema_of_empty_database(false);
+    if (location.empty() || loc.find('\0') != std::string::npos)
+        return make_open_error(errc::unavailable, "the database location is empty or contains a NUL character");
+
+    sqlite3* db = nullptr;
+    int const rc = sqlite3_open_v2(loc.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> owner(db, &sqlite3_close);
+    if (rc != SQLITE_OK)
+        return make_open_error(classify(rc), "cannot open the database '" + loc + "': " +
+                                                 (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    sqlite3_busy_timeout(db, options.busy_timeout_ms);
+    std::string why;
+    auto status = read_sqlite_status(db, why);
+    if (!status) {
+        if (why.find("not a database") != std::string::npos)
+            why = "the file exists but is not a SQLite database";
+        return make_open_error(errc::internal, "cannot read the schema of the database '" + loc + "': " + why);
+    }
+    return std::move(*status);
+}
+
+status_result sqlite_migrate(std::string_view location, store_options const& options)
+{
+    store_options migrating = options;
+    migrating.migrate = true;
+    auto opened = sqlite_store::open(location, migrating);
+    if (!opened)
+        return opened.error();
+    // An in-memory database is gone with its only connection; it held every step.
+    if (location == ":memory:")
+        return schema_of_empty_database(true);
+    opened->reset();
+    return sqlite_schema_status(location, options);
 }
 
 } // namespace relay::store::detail

@@ -258,8 +258,11 @@ private:
 
     /** Connection settings and sanity checks before anything is written; `why` explains a failure. */
     result<void> configure(bool in_memory, std::string& why);
-    /** Applies the migration steps this database lacks, in one transaction. */
-    result<void> migrate(std::string& why);
+    /**
+     * Applies the migration steps this database lacks, in one transaction, each with its row in
+     * schema_migrations; when not `allowed`, a database that lacks steps is refused instead.
+     */
+    result<void> migrate(bool allowed, std::string& why);
     /** Reads an integer pragma such as user_version. */
     result<std::int64_t> pragma_int(std::string_view sql, std::string_view operation);
 
