@@ -18,17 +18,6 @@ open_result open_postgresql(std::string_view, store_options const&) { return not
 status_result postgresql_schema_status(std::string_view, store_options const&) { return not_yet(); }
 status_result postgresql_migrate(std::string_view, store_options const&) { return not_yet(); }
 
-// ---- SQLite migrations, snapshots and copy (helper MIGRATE) ----
-result<snapshot> sqlite_store::export_snapshot() { return errc::internal; }
-result<void> sqlite_store::import_snapshot(snapshot const&, import_mode) { return errc::internal; }
-
 } // namespace detail
-
-boost::system::result<copy_report, open_error> copy_store(std::string_view, std::string_view, copy_options const&,
-                                                          store_options const&)
-{
-    return not_yet();
-}
-// ---- end (helper MIGRATE) ----
 
 } // namespace relay::store

@@ -1,21 +1,10 @@
 // Users, refresh tokens and password-reset tokens on SQLite.
+#include "store/sqlite_rows.hpp"
 #include "store/sqlite_store.hpp"
 
 #include <relay/auth/crypto.hpp>
 
 namespace relay::store::detail {
-namespace {
-
-// The columns read_user expects, in its order; a macro so each query stays one string literal
-// (the statement cache is keyed by the literal).
-#define RELAY_USER_COLUMNS "id, email, password_hash, created_at"
-
-user read_user(statement const& st)
-{
-    return user{st.text(0), st.text(1), st.text(2), st.int64(3)};
-}
-
-} // namespace
 
 result<user> sqlite_store::create_user(std::string_view email, std::string_view password_hash, unix_seconds now)
 {

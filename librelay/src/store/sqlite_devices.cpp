@@ -1,22 +1,13 @@
 // Devices and who may use them, on SQLite.
+#include "store/sqlite_rows.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace relay::store::detail {
 namespace {
 
-// The columns read_device expects, in its order; a macro so each query stays one string literal
-// (the statement cache is keyed by the literal).
-#define RELAY_DEVICE_COLUMNS "d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities, d.firmware"
-
 // Whether a device exists, for the operations on its members: an unknown device is told apart
 // from an unknown member. Static, like a literal, because the statement cache keeps a view of it.
 constexpr char const device_known_sql[] = "SELECT 1 FROM devices WHERE device_id = ?";
-
-device read_device(statement const& st)
-{
-    return device{st.text(0), st.text(1), st.text(2), st.int64(3), st.optional_int64(4), st.text(5),
-                  st.optional_text(6)};
-}
 
 // The CHECK constraint keeps roles in 1..3; anything else would be a damaged file.
 std::optional<role> read_role(statement const& st, int col)

@@ -1,19 +1,10 @@
 // WebRTC session history on SQLite.
+#include "store/sqlite_rows.hpp"
 #include "store/sqlite_store.hpp"
 
 #include <limits>
 
 namespace relay::store::detail {
-namespace {
-
-webrtc_session read_session(statement const& st)
-{
-    return webrtc_session{st.text(0),          st.text(1),          st.text(2),
-                          st.int64(3),         st.optional_int64(4), st.optional_int64(5),
-                          st.optional_text(6), st.optional_text(7), st.optional_int64(8)};
-}
-
-} // namespace
 
 result<void> sqlite_store::insert_session(webrtc_session const& s)
 {
@@ -86,8 +77,7 @@ result<std::vector<webrtc_session>> sqlite_store::list_sessions(std::string_view
     auto const bounded = static_cast<std::int64_t>(limit < max ? limit : max);
     std::vector<webrtc_session> sessions;
     auto r = each_row("list_sessions",
-                      "SELECT session_id, device_id, user_id, started_at, connected_at, ended_at, connection_type, "
-                      "end_reason, rtt_ms FROM webrtc_sessions WHERE device_id = ? "
+                      "SELECT " RELAY_SESSION_COLUMNS " FROM webrtc_sessions WHERE device_id = ? "
                       "ORDER BY started_at DESC, rowid DESC LIMIT ?",
                       [&](statement const& st) { sessions.push_back(read_session(st)); }, device_id, bounded);
     if (!r)
