@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -123,8 +124,9 @@ struct admin {
     std::string describe(boost::system::error_code ec) const
     {
         if (ec == relay::make_error_code(relay::errc::unavailable))
-            return fmt::format("the database {} is busy or unreachable; try again", cfg.server.database);
-        return fmt::format("database error on {}: {}", cfg.server.database, ec.message());
+            return fmt::format("the database {} is busy or unreachable; try again",
+                               store::redact_location(cfg.server.database));
+        return fmt::format("database error on {}: {}", store::redact_location(cfg.server.database), ec.message());
     }
 
     int user_add(std::vector<std::string> const& args)
@@ -273,7 +275,188 @@ struct admin {
     }
 };
 
+/** Whether `location` is a SQLite file (not :memory:, not a PostgreSQL URL). */
+bool is_sqlite_file(std::string_view location)
+{
+    return location != ":memory:" && !store::is_postgresql_location(location);
+}
+
+/** Whether a SQLite file exists; a PostgreSQL URL always "exists" (the server says otherwise). */
+bool sqlite_file_missing(std::string const& location)
+{
+    std::error_code ec;
+    return is_sqlite_file(location) && !std::filesystem::exists(location, ec) && !ec;
+}
+
+/** `relayd db …`: the schema and copying a deployment, on locations alone (no keys). */
+struct database_admin {
+    config const& cfg;
+
+    store::store_options options() const
+    {
+        store::store_options o;
+        o.pool_size = 1; // one command, one connection
+        return o;
+    }
+
+    /** Refuses :memory: and a missing file as a source; an empty string when `location` is usable. */
+    static std::string refuse(std::string const& location, std::string_view what)
+    {
+        if (location == ":memory:")
+            return fmt::format("{} is :memory:, which lives only inside one process; name the relay's database file "
+                               "or PostgreSQL URL",
+                               what);
+        if (sqlite_file_missing(location))
+            return fmt::format("the database {} does not exist", location);
+        return {};
+    }
+
+    int status(std::vector<std::string> const& args)
+    {
+        if (!args.empty())
+            return usage("usage: relayd db status");
+        auto const& location = cfg.server.database;
+        if (location == ":memory:")
+            return fail(refuse(location, "RELAY_DATABASE"));
+        // A missing file is reported as version 0 (nothing to migrate from yet), not created.
+        auto s = store::read_schema_status(location, options());
+        if (!s)
+            return fail(s.error().message);
+        fmt::print("database {} ({})\n", store::redact_location(location), s->backend);
+        fmt::print("schema version {}; this relayd knows version {}\n", s->current, s->known);
+        std::size_t pending = 0;
+        for (auto const& step : s->steps) {
+            std::string state = "pending";
+            if (step.applied)
+                state = step.applied_at ? "applied " + format_time(step.applied_at)
+                                        : std::string("applied (before steps were recorded)");
+            else
+                ++pending;
+            fmt::print("  {:>3}  {:<58} {}\n", step.version, step.name, state);
+        }
+        if (s->current > s->known) {
+            fmt::print("the schema is newer than this relayd knows: run the relayd that migrated it (or a newer "
+                       "one), or restore a backup\n");
+            return failed;
+        }
+        if (pending > 0) {
+            fmt::print("{} step{} pending: run relayd db migrate\n", pending, pending == 1 ? "" : "s");
+            return failed;
+        }
+        fmt::print("up to date\n");
+        return 0;
+    }
+
+    int migrate(std::vector<std::string> const& args)
+    {
+        if (!args.empty())
+            return usage("usage: relayd db migrate");
+        auto const& location = cfg.server.database;
+        if (location == ":memory:")
+            return fail(refuse(location, "RELAY_DATABASE"));
+        // A new file is created with every step, unless its key beside it says it was lost.
+        if (auto why = refuse_lost_database(cfg); !why.empty())
+            return fail(why);
+        auto before = store::read_schema_status(location, options());
+        if (!before)
+            return fail(before.error().message);
+        auto after = store::migrate_schema(location, options());
+        if (!after)
+            return fail(after.error().message);
+        bool applied = false;
+        for (auto const& step : after->steps)
+            if (step.applied && step.version > before->current) {
+                fmt::print("applied {} ({})\n", step.version, step.name);
+                applied = true;
+            }
+        if (!applied)
+            fmt::print("already at version {}\n", after->current);
+        return 0;
+    }
+
+    int copy(std::vector<std::string> const& args)
+    {
+        constexpr auto syntax = "usage: relayd db copy --from LOCATION --to LOCATION [--replace]";
+        std::optional<std::string> from, to;
+        store::copy_options how;
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            auto const& a = args[i];
+            if (a == "--replace") {
+                how.mode = store::import_mode::replace;
+            } else if (a == "--from" || a == "--to") {
+                if (i + 1 >= args.size())
+                    return usage(a + " needs a value");
+                (a == "--from" ? from : to) = args[++i];
+            } else if (a.starts_with("--")) {
+                return usage(fmt::format("unknown option {} for db copy", a));
+            } else {
+                return usage(syntax);
+            }
+        }
+        if (!from || !to)
+            return usage(syntax);
+        if (auto why = refuse(*from, "the source"); !why.empty())
+            return fail(why);
+        if (*to == ":memory:")
+            return fail(refuse(*to, "the target"));
+        auto const shown_from = store::redact_location(*from);
+        auto const shown_to = store::redact_location(*to);
+        if (*from == *to)
+            return fail(fmt::format("the source and the target are the same database ({})", shown_from));
+
+        auto copied = store::copy_store(*from, *to, how, options());
+        if (!copied) {
+            if (copied.error().code == relay::make_error_code(relay::errc::forbidden))
+                return fail(fmt::format("the target {} already holds accounts, devices or tokens; nothing was copied. "
+                                        "Copy into an empty database, or add --replace to delete everything it "
+                                        "holds first",
+                                        shown_to));
+            return fail(copied.error().message);
+        }
+        auto const& n = *copied;
+        fmt::print("copied {} to {} in one transaction: {} users, {} refresh tokens, {} reset tokens, {} devices, "
+                   "{} memberships, {} WebRTC sessions\n",
+                   shown_from, shown_to, n.users, n.refresh_tokens, n.reset_tokens, n.devices, n.memberships,
+                   n.sessions);
+        // Device secrets are sealed with the source relay's key: another key opens none of them.
+        std::error_code ec;
+        auto const key_file = *from + ".key";
+        if (is_sqlite_file(*from) && std::filesystem::exists(key_file, ec)) {
+            fmt::print("the relay on {} must use the same device-secret key, or robots cannot authenticate: set its "
+                       "RELAY_SECRET_KEY to the content of {}{}\n",
+                       shown_to, key_file,
+                       is_sqlite_file(*to) ? fmt::format(" (or copy that file to {}.key)", *to) : std::string());
+        } else {
+            fmt::print("the relay on {} must use the same RELAY_SECRET_KEY as the relay on {}, or robots cannot "
+                       "authenticate\n",
+                       shown_to, shown_from);
+        }
+        return 0;
+    }
+};
+
 } // namespace
+
+int run_db(config const& cfg, std::vector<std::string> const& words)
+{
+    if (words.size() < 2)
+        return usage("'db' needs a command: status, migrate or copy");
+    auto const& command = words[1];
+    std::vector<std::string> args(words.begin() + 2, words.end());
+    using handler = int (database_admin::*)(std::vector<std::string> const&);
+    std::map<std::string, handler, std::less<>> const commands = {
+        {"status", &database_admin::status},
+        {"migrate", &database_admin::migrate},
+        {"copy", &database_admin::copy},
+    };
+    auto it = commands.find(command);
+    if (it == commands.end())
+        return usage(fmt::format("unknown command 'db {}'", command));
+    for (auto const& w : cfg.warnings)
+        std::fprintf(stderr, "relayd: warning: %s\n", w.c_str());
+    database_admin a{cfg};
+    return (a.*(it->second))(args);
+}
 
 int run_admin(config cfg, std::vector<std::string> const& words)
 {

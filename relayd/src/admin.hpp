@@ -1,5 +1,5 @@
 #pragma once
-// Admin subcommands (`relayd user …`, `relayd device …`) on the configured database.
+// Admin subcommands (`relayd user …`, `relayd device …`, `relayd db …`) on the configured database.
 #include "config.hpp"
 
 #include <string>
@@ -9,5 +9,11 @@ namespace relayd {
 
 /** Runs `relayd user|device …`; returns the process exit status. */
 int run_admin(config cfg, std::vector<std::string> const& words);
+
+/**
+ * Runs `relayd db status|migrate|copy …`; returns the process exit status. These commands never
+ * unseal a device secret, so they neither need nor create the device-secret key.
+ */
+int run_db(config const& cfg, std::vector<std::string> const& words);
 
 } // namespace relayd

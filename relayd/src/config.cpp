@@ -377,6 +377,8 @@ std::string resolve_secret_key(config& c)
     return file.error;
 }
 
+} // namespace
+
 // The generated device-secret key (and, in dev mode, the JWT secret) is written beside the
 // database when the database is first created, so such a file without its database means the
 // database was there and is gone (deleted, moved, an unmounted volume): starting would create an
@@ -404,8 +406,6 @@ std::string refuse_lost_database(config const& c)
                        db, files, left.size() == 1 ? "exists" : "exist", files);
 }
 
-} // namespace
-
 config_result load_config(std::vector<std::string> const& args, char** envp)
 {
     config_result out;
@@ -426,7 +426,8 @@ config_result load_config(std::vector<std::string> const& args, char** envp)
             out.help = true;
             continue;
         }
-        if (!a.starts_with("--")) {
+        // A subcommand's switch without a value (relayd db copy … --replace).
+        if (!a.starts_with("--") || a == "--replace") {
             out.rest.emplace_back(a);
             continue;
         }

@@ -48,6 +48,11 @@ std::string settings_help();
 } // namespace relayd
 
 namespace relayd {
+/**
+ * Refuses a missing database file that has its generated key (or dev JWT secret) beside it: the
+ * database was lost, and starting would create an empty one. Error text or empty.
+ */
+std::string refuse_lost_database(config const& c);
 /** Loads or creates the device-secret key (RELAY_SECRET_KEY or DATABASE.key); error text or empty. */
 std::string prepare_secret_key(config& c);
 /**

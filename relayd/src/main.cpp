@@ -29,6 +29,14 @@ usage:
                                             create a device; prints its secret once
   relayd device list                        list devices
   relayd device rotate ID                   new secret for a device; prints it once
+  relayd db status                          the database's schema: each migration, applied or pending
+                                            (exit status 1 when steps are pending or the schema is newer)
+  relayd db migrate                         apply the pending migrations (relayd serve also does)
+  relayd db copy --from LOCATION --to LOCATION [--replace]
+                                            copy every account, token, device, membership and session
+                                            into another database (a file or a postgresql:// URL) in one
+                                            transaction; an occupied target needs --replace, which
+                                            deletes what it holds first
   relayd --version                          print the version
   relayd --help                             this text
 
@@ -122,6 +130,8 @@ int main(int argc, char** argv)
     }
     if (rest.front() == "user" || rest.front() == "device")
         return relayd::run_admin(std::move(loaded.cfg), rest);
+    if (rest.front() == "db")
+        return relayd::run_db(loaded.cfg, rest);
     std::fprintf(stderr, "relayd: unknown command '%s' (see relayd --help)\n", rest.front().c_str());
     return 2;
 }
