@@ -3,6 +3,8 @@
 #include "store/store_fixture.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -319,4 +321,58 @@ RELAY_STORE_TEST("snapshot: an import that fails part-way changes nothing")
         CHECK_FALSE(target->import_snapshot(*rows, import_mode::replace));
         CHECK(exported(*target) == before);
     }
+}
+
+TEST_CASE("copy_store: SQLite file to SQLite file, counts, and what it refuses")
+{
+    temp_dir dir;
+    captured_log log;
+    auto const from = dir.file("from.db");
+    auto const to = dir.file("to.db");
+    {
+        auto s = open_or_fail(from, log.get());
+        populate(*s);
+    }
+    store_options options;
+    options.log = log.get();
+
+    auto copied = copy_store(from, to, {}, options);
+    REQUIRE(copied);
+    CHECK(copied->users == 3);
+    CHECK(copied->refresh_tokens == 3);
+    CHECK(copied->reset_tokens == 2);
+    CHECK(copied->devices == 2);
+    CHECK(copied->memberships == 5);
+    CHECK(copied->sessions == 4);
+    CHECK(exported(*open_or_fail(to, log.get())) == exported(*open_or_fail(from, log.get())));
+
+    auto occupied = copy_store(from, to, {}, options);
+    REQUIRE_FALSE(occupied);
+    CHECK(occupied.error().code == errc::forbidden);
+    CHECK(occupied.error().message.find("the target " + to) != std::string::npos);
+    CHECK(copy_store(from, to, copy_options{import_mode::replace}, options));
+
+    // A missing source is named and not created.
+    auto missing = copy_store(dir.file("missing.db"), dir.file("other.db"), {}, options);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().message.find("cannot open the source " + dir.file("missing.db")) != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.file("missing.db")));
+    CHECK_FALSE(std::filesystem::exists(dir.file("other.db")));
+
+    auto to_dir = copy_store(from, dir.file("no/such/dir/x.db"), {}, options);
+    REQUIRE_FALSE(to_dir);
+    CHECK(to_dir.error().message.find("cannot open the target") != std::string::npos);
+
+    CHECK_FALSE(copy_store(":memory:", to, {}, options));
+    CHECK_FALSE(copy_store(from, ":memory:", {}, options));
+    CHECK_FALSE(copy_store(from, from, copy_options{import_mode::replace}, options));
+
+    // A URL's password is never in a message (nothing listens on port 1).
+    options.connect_timeout = std::chrono::milliseconds(500);
+    auto url = copy_store(from, "postgresql://relay:hunter2@127.0.0.1:1/relay?password=hunter3&sslmode=disable", {},
+                          options);
+    REQUIRE_FALSE(url);
+    CHECK(url.error().message.find("cannot open the target postgresql://relay:***@127.0.0.1:1/relay") !=
+          std::string::npos);
+    CHECK(url.error().message.find("hunter") == std::string::npos);
 }
