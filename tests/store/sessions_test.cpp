@@ -5,20 +5,6 @@ using namespace relay::store;
 using relay::errc;
 using namespace relay::store::test;
 
-namespace {
-
-webrtc_session started(std::string id, std::string device_id, std::string user_id, unix_seconds at)
-{
-    webrtc_session s;
-    s.session_id = std::move(id);
-    s.device_id = std::move(device_id);
-    s.user_id = std::move(user_id);
-    s.started_at = at;
-    return s;
-}
-
-} // namespace
-
 RELAY_STORE_TEST("sessions: start, connect, end, list")
 {
     auto&& [dir, log, s] = fresh_store<backend>{};

@@ -84,17 +84,6 @@ std::vector<std::string> exported(store& s)
     return lines(*rows);
 }
 
-/** A session as just requested: only these fields are stored by insert_session. */
-webrtc_session requested(std::string id, std::string device_id, std::string user_id, unix_seconds started_at)
-{
-    webrtc_session s;
-    s.session_id = std::move(id);
-    s.device_id = std::move(device_id);
-    s.user_id = std::move(user_id);
-    s.started_at = started_at;
-    return s;
-}
-
 constexpr unix_seconds now = 10'000;
 constexpr unix_seconds later = now + 3600;
 
@@ -129,8 +118,8 @@ population populate(store& s)
     REQUIRE(s.add_member("robot-2", p.alice.id, role::viewer));
 
     for (auto const* id : {"sess-b", "sess-a", "sess-c"}) // one second, not in id order
-        REQUIRE(s.insert_session(requested(id, "robot-1", p.bob.id, now)));
-    REQUIRE(s.insert_session(requested("sess-d", "robot-2", p.alice.id, now + 5)));
+        REQUIRE(s.insert_session(started(id, "robot-1", p.bob.id, now)));
+    REQUIRE(s.insert_session(started("sess-d", "robot-2", p.alice.id, now + 5)));
     REQUIRE(s.mark_session_connected("sess-a", now + 1, "relay", 42));
     REQUIRE(s.end_session("sess-a", now + 9, "hangup"));
     return p;
@@ -247,7 +236,7 @@ RELAY_STORE_TEST("snapshot: imported into an empty store, every read answers as 
     REQUIRE(reset);
     CHECK(*reset == p.carol.id);
     // The copy goes on by itself: a new session and a new device fit in beside the copied ones.
-    REQUIRE(copy->insert_session(requested("sess-e", "robot-1", p.carol.id, now + 20)));
+    REQUIRE(copy->insert_session(started("sess-e", "robot-1", p.carol.id, now + 20)));
     auto sessions = copy->list_sessions("robot-1", 10);
     REQUIRE(sessions);
     REQUIRE(sessions->size() == 4);
@@ -285,7 +274,7 @@ RELAY_STORE_TEST("snapshot: replace deletes what the target held and imports eve
     auto p = populate(*original);
     auto dave = make_user(*target, "dave@example.com");
     make_device(*target, "robot-1", dave.id, "the same id as the original's"); // replaced, not merged
-    REQUIRE(target->insert_session(requested("sess-a", "robot-1", dave.id, 5)));
+    REQUIRE(target->insert_session(started("sess-a", "robot-1", dave.id, 5)));
 
     auto rows = original->export_snapshot();
     REQUIRE(rows);

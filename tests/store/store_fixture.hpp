@@ -154,6 +154,17 @@ inline device make_device(store& s, std::string const& device_id, std::string co
     return d;
 }
 
+/** A session as just requested (what insert_session stores). */
+inline webrtc_session started(std::string id, std::string device_id, std::string user_id, unix_seconds at)
+{
+    webrtc_session s;
+    s.session_id = std::move(id);
+    s.device_id = std::move(device_id);
+    s.user_id = std::move(user_id);
+    s.started_at = at;
+    return s;
+}
+
 /** Reads the big-endian 32-bit integer at `offset` of a file (SQLite header fields). */
 inline std::uint32_t read_be32(std::string const& file, std::streamoff offset)
 {

@@ -3,6 +3,8 @@
 #include "store/sqlite_rows.hpp"
 #include "store/sqlite_store.hpp"
 
+#include <tuple>
+
 namespace relay::store::detail {
 
 result<snapshot> sqlite_store::export_snapshot()
@@ -96,45 +98,51 @@ result<void> sqlite_store::import_snapshot(snapshot const& rows, import_mode mod
                 return r.error();
     }
 
+    // Each row of `table` inserted with `sql`, its values as `values(row)` gives them in order.
+    auto insert_each = [&](auto const& table, std::string_view sql, auto values) -> result<void> {
+        for (auto const& row : table)
+            if (auto r = std::apply([&](auto const&... v) { return run(operation, sql, v...); }, values(row)); !r)
+                return r;
+        return {};
+    };
     // Parents first; a row that refers to a missing parent fails its foreign key, and the whole
     // import with it.
-    for (auto const& u : rows.users)
-        if (auto r = run(operation, "INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                         u.id, u.email, u.password_hash, u.created_at);
-            !r)
-            return r;
-    for (auto const& t : rows.refresh_tokens)
-        if (auto r = run(operation,
-                         "INSERT INTO refresh_tokens (token_hash, family_id, user_id, issued_at, expires_at, used, "
-                         "revoked) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         t.token_hash, t.family_id, t.user_id, t.issued_at, t.expires_at, t.used, t.revoked);
-            !r)
-            return r;
-    for (auto const& t : rows.reset_tokens)
-        if (auto r = run(operation, "INSERT INTO reset_tokens (token_hash, user_id, expires_at, used) VALUES (?, ?, ?, ?)",
-                         t.token_hash, t.user_id, t.expires_at, t.used);
-            !r)
-            return r;
-    for (auto const& d : rows.devices)
-        if (auto r = run(operation,
-                         "INSERT INTO devices (device_id, name, secret_sealed, created_at, last_seen, capabilities, "
-                         "firmware) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities, d.firmware);
-            !r)
-            return r;
-    for (auto const& m : rows.memberships)
-        if (auto r = run(operation, "INSERT INTO memberships (device_id, user_id, role) VALUES (?, ?, ?)", m.device_id,
-                         m.user_id, m.access);
-            !r)
-            return r;
-    for (auto const& s : rows.sessions)
-        if (auto r = run(operation,
-                         "INSERT INTO webrtc_sessions (session_id, device_id, user_id, started_at, connected_at, "
-                         "ended_at, connection_type, end_reason, rtt_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         s.session_id, s.device_id, s.user_id, s.started_at, s.connected_at, s.ended_at,
-                         s.connection_type, s.end_reason, s.rtt_ms);
-            !r)
-            return r;
+    result<void> written = insert_each(
+        rows.users, "INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
+        [](user const& u) { return std::tie(u.id, u.email, u.password_hash, u.created_at); });
+    if (written)
+        written = insert_each(rows.refresh_tokens,
+                              "INSERT INTO refresh_tokens (token_hash, family_id, user_id, issued_at, expires_at, used, "
+                              "revoked) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              [](refresh_token const& t) {
+                                  return std::tie(t.token_hash, t.family_id, t.user_id, t.issued_at, t.expires_at,
+                                                  t.used, t.revoked);
+                              });
+    if (written)
+        written = insert_each(rows.reset_tokens,
+                              "INSERT INTO reset_tokens (token_hash, user_id, expires_at, used) VALUES (?, ?, ?, ?)",
+                              [](reset_token const& t) { return std::tie(t.token_hash, t.user_id, t.expires_at, t.used); });
+    if (written)
+        written = insert_each(rows.devices,
+                              "INSERT INTO devices (device_id, name, secret_sealed, created_at, last_seen, capabilities, "
+                              "firmware) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              [](device const& d) {
+                                  return std::tie(d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen,
+                                                  d.capabilities, d.firmware);
+                              });
+    if (written)
+        written = insert_each(rows.memberships, "INSERT INTO memberships (device_id, user_id, role) VALUES (?, ?, ?)",
+                              [](membership const& m) { return std::tie(m.device_id, m.user_id, m.access); });
+    if (written)
+        written = insert_each(rows.sessions,
+                              "INSERT INTO webrtc_sessions (session_id, device_id, user_id, started_at, connected_at, "
+                              "ended_at, connection_type, end_reason, rtt_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              [](webrtc_session const& x) {
+                                  return std::tie(x.session_id, x.device_id, x.user_id, x.started_at, x.connected_at,
+                                                  x.ended_at, x.connection_type, x.end_reason, x.rtt_ms);
+                              });
+    if (!written)
+        return written;
     return tx->commit();
 }
 
