@@ -167,6 +167,12 @@ TEST_CASE("migrations: with migrate = false, pending steps refuse to open and no
 
     REQUIRE(migrate_schema(path));
     CHECK(open_store(path, options)); // up to date: opens
+
+    // A missing file is not created just to be refused.
+    auto missing = open_store(dir.file("missing.db"), options);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().message.find("relayd db migrate") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.file("missing.db")));
 }
 
 TEST_CASE("migrations: a schema newer than this relay knows is refused with one line, and nothing is written")

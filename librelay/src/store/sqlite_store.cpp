@@ -88,6 +88,10 @@ boost::system::result<std::unique_ptr<store>, open_error> sqlite_store::open(std
         if (fs::is_directory(path, ec))
             return make_open_error(errc::unavailable,
                                    "cannot open the database '" + loc + "': it is a directory, not a file");
+        // Without migrating, a missing file could only become an empty, refused one: leave none.
+        if (!options.migrate && !fs::exists(path, ec))
+            return make_open_error(errc::internal, "cannot use the database '" + loc +
+                                                       "': it does not exist; run `relayd db migrate` first");
     }
 
     sqlite3* db = nullptr;
