@@ -2,6 +2,9 @@
 /** @file The entry points of each backend, which open_store.cpp dispatches to by location. */
 #include <relay/store/store.hpp>
 
+#include <cstdint>
+#include <string>
+
 namespace relay::store::detail {
 
 using open_result = boost::system::result<std::unique_ptr<store>, open_error>;
@@ -16,5 +19,12 @@ status_result sqlite_migrate(std::string_view location, store_options const& opt
 open_result open_postgresql(std::string_view url, store_options const& options);
 status_result postgresql_schema_status(std::string_view url, store_options const& options);
 status_result postgresql_migrate(std::string_view url, store_options const& options);
+
+// The same words on every backend.
+
+/** The one line that refuses a schema newer than this relay knows. */
+std::string newer_schema_message(std::int64_t version, std::int64_t known);
+/** The refusal of a database that lacks steps when store_options::migrate is false. */
+std::string pending_schema_message(std::int64_t version, std::int64_t known);
 
 } // namespace relay::store::detail

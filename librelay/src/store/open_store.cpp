@@ -70,4 +70,21 @@ boost::system::result<schema_status, open_error> migrate_schema(std::string_view
     return detail::sqlite_migrate(location, options);
 }
 
+namespace detail {
+
+std::string newer_schema_message(std::int64_t version, std::int64_t known)
+{
+    return "the database schema is version " + std::to_string(version) + ", newer than version " +
+           std::to_string(known) +
+           " that this relayd knows; run the relayd that migrated it (or a newer one), or restore a backup";
+}
+
+std::string pending_schema_message(std::int64_t version, std::int64_t known)
+{
+    return "the database schema is version " + std::to_string(version) + " and this relayd needs version " +
+           std::to_string(known) + "; run `relayd db migrate` first";
+}
+
+} // namespace detail
+
 } // namespace relay::store

@@ -1,5 +1,7 @@
 #include "store/pg_schema.hpp"
 
+#include "store/backends.hpp"
+
 #include <array>
 
 namespace relay::store::detail::pg {
@@ -110,13 +112,6 @@ std::int64_t known_version() noexcept
     return steps.back().version;
 }
 
-std::string newer_schema_message(std::int64_t current)
-{
-    return "the database schema is version " + std::to_string(current) + ", newer than version " +
-           std::to_string(known_version()) +
-           " that this relayd knows; run the relayd that migrated it (or a newer one), or restore a backup";
-}
-
 result<schema_status> read_status(connection& conn, std::string& why)
 {
     failure f;
@@ -185,14 +180,13 @@ result<schema_status> migrate(connection& conn, bool apply, telemetry::logger& l
     if (!status)
         return status;
     if (status->current > known_version()) {
-        why = newer_schema_message(status->current);
+        why = detail::newer_schema_message(status->current, known_version());
         return errc::internal;
     }
     if (status->current == known_version())
         return status;
     if (!apply) {
-        why = "the database schema is version " + std::to_string(status->current) + " and this relayd needs version " +
-              std::to_string(known_version()) + "; run `relayd db migrate` first";
+        why = detail::pending_schema_message(status->current, known_version());
         return errc::internal;
     }
     for (auto const& m : steps) {

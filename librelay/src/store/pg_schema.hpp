@@ -38,7 +38,4 @@ result<schema_status> read_status(connection& conn, std::string& why);
  */
 result<schema_status> migrate(connection& conn, bool apply, telemetry::logger& log, std::string& why);
 
-/** The one line that refuses a database migrated by a newer relay. */
-std::string newer_schema_message(std::int64_t current);
-
 } // namespace relay::store::detail::pg

@@ -150,13 +150,6 @@ std::span<sqlite_step const> sqlite_migrations() noexcept
     return steps;
 }
 
-std::string newer_schema_message(std::int64_t version, std::int64_t known)
-{
-    return "the database schema is version " + std::to_string(version) + ", newer than version " +
-           std::to_string(known) +
-           " that this relayd knows; run the relayd that migrated it (or a newer one), or restore a backup";
-}
-
 boost::system::result<schema_status> read_sqlite_status(sqlite3* db, std::string& why)
 {
     schema_status status;

@@ -42,12 +42,6 @@ inline std::int64_t sqlite_known_version() noexcept
 }
 
 /**
- * The one line that refuses a schema newer than this relay knows (the same words on every
- * backend).
- */
-std::string newer_schema_message(std::int64_t version, std::int64_t known);
-
-/**
  * Reads where the schema of the open database `db` stands (user_version, and the rows of
  * schema_migrations when it exists), in one read transaction; `why` says what failed.
  */

@@ -239,8 +239,7 @@ result<void> sqlite_store::migrate(bool allowed, std::string& why)
     if (*version == known)
         return tx->commit();
     if (!allowed) {
-        why = "the database schema is version " + std::to_string(*version) + " and this relayd needs version " +
-              std::to_string(known) + "; run `relayd db migrate` first";
+        why = pending_schema_message(*version, known);
         return errc::internal;
     }
 
