@@ -235,7 +235,9 @@ std::string postgres_server::create_database()
 {
     auto name = "relay_test_" + std::to_string(::getpid()) + "_" + std::to_string(++databases_made) + "_" +
                 random_hex(6);
-    admin_sql("postgres", "CREATE DATABASE " + name);
+    // FILE_COPY: with fsync off, copying template1's files is several times faster than
+    // PostgreSQL 15's default of writing them through the WAL (tens of ms, not hundreds).
+    admin_sql("postgres", "CREATE DATABASE " + name + " STRATEGY FILE_COPY");
     return url(name);
 }
 
