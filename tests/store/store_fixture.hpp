@@ -101,7 +101,7 @@ inline std::unique_ptr<store> open_or_fail(std::string const& location, telemetr
 }
 
 /** Backends for TEST_CASE_TEMPLATE, so every behaviour is checked on each of them. Each names
- * the event it logs when the database fails and the words of its unique-key violation, for the
+ * the event it logs when the database fails and how its log shows a unique-key violation, for the
  * few tests that read the log. */
 struct sqlite_backend {
     static constexpr char const* failure_event = "store.sqlite_failed";
@@ -116,7 +116,7 @@ struct sqlite_on_file : sqlite_backend {
 /** A fresh database on the shared PostgreSQL server (tests/pg/): one per call. */
 struct postgresql {
     static constexpr char const* failure_event = "store.postgresql_failed";
-    static constexpr char const* duplicate_key = "duplicate key value violates unique constraint";
+    static constexpr char const* duplicate_key = "sqlstate=23505"; // unique_violation
     static std::string location(temp_dir const&) { return relay::test::pg::shared_server().create_database(); }
 };
 
