@@ -59,6 +59,8 @@ void outage(pg::stop_mode mode)
     auto const db = database_name(url);
     relayd_process relayd(relay_env(url));
     auto const port = relayd.port();
+    // Read when a check fails, not before.
+    INFO("relayd's output:\n" << relayd.output() << "\nPostgreSQL's log:\n" << server.log());
 
     auto owner = make_account(port, "pg-owner");
     auto dev = make_device(port, owner, "pg-robot-1");
