@@ -4,7 +4,10 @@
 
 #include "pg/postgres_server.hpp"
 
+#include <libpq-fe.h>
+
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -82,4 +85,35 @@ TEST_CASE("postgresql: a URL libpq cannot parse is refused without quoting its p
         CHECK(opened.error().message.find("hunter2") == std::string::npos);
         CHECK(!opened.error().message.empty());
     }
+}
+
+TEST_CASE("postgresql: a statement past the statement timeout fails with unavailable, and the store goes on")
+{
+    captured_log log;
+    store_options options;
+    options.log = log.get();
+    options.statement_timeout = std::chrono::milliseconds(300);
+    auto const url = pg::shared_server().create_database();
+    auto opened = open_store(url, options);
+    REQUIRE_MESSAGE(opened, (opened ? "" : opened.error().message));
+    auto& s = **opened;
+    auto alice = make_user(s, "alice@example.com");
+
+    // Another session holds alice's row, as a stuck transaction would.
+    std::unique_ptr<PGconn, decltype(&PQfinish)> holder(PQconnectdb(url.c_str()), &PQfinish);
+    REQUIRE(PQstatus(holder.get()) == CONNECTION_OK);
+    auto exec = [&](char const* sql) {
+        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(holder.get(), sql), &PQclear);
+        return PQresultStatus(r.get());
+    };
+    REQUIRE(exec("BEGIN") == PGRES_COMMAND_OK);
+    REQUIRE(exec("SELECT 1 FROM users FOR UPDATE") == PGRES_TUPLES_OK);
+
+    // Revoking alice's tokens locks her row: it waits, is cancelled by the server, and says so.
+    CHECK(s.revoke_all_refresh_tokens(alice.id).error() == errc::unavailable);
+    CHECK(log.text().find("sqlstate=57014") != std::string::npos);
+
+    REQUIRE(exec("COMMIT") == PGRES_COMMAND_OK);
+    CHECK(s.revoke_all_refresh_tokens(alice.id));
+    CHECK(s.find_user_by_id(alice.id));
 }
