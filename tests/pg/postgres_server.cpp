@@ -326,7 +326,8 @@ void postgres_server::detach_to(std::string const& dir)
 {
     fs::create_directories(dir);
     support::write_text(dir + "/server",
-                        bin_dir_ + "\n" + root_ + "\n" + std::to_string(port_) + "\n" + user_ + "\n" + password_ + "\n");
+                        bin_dir_ + "\n" + root_ + "\n" + std::to_string(port_) + "\n" + user_ + "\n" + password_ +
+                            "\n");
     ::chmod((dir + "/server").c_str(), 0600);
     // Its owner is now whoever adopts it (the fixture's stop), not this process.
     fs::remove(root_ + owner_file);

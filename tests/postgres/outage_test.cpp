@@ -48,8 +48,8 @@ void check_unavailable(http_reply const& r)
 /** GET /health's status code and body, once it answers `status` (its answer is cached a second). */
 http_reply health_when(std::uint16_t port, unsigned status)
 {
-    return poll_until([&] { return http_get(port, "/health"); }, [&](http_reply const& r) { return r.status == status; },
-                      recovery_bound);
+    return poll_until([&] { return http_get(port, "/health"); },
+                      [&](http_reply const& r) { return r.status == status; }, recovery_bound);
 }
 
 void outage(pg::stop_mode mode)
@@ -130,7 +130,8 @@ TEST_CASE("postgresql stopped (fast) mid-traffic: 503 within a bound, clients ta
     outage(pg::stop_mode::fast);
 }
 
-TEST_CASE("postgresql crashed (immediate stop) mid-traffic: 503 within a bound, clients talk on, back without a restart")
+TEST_CASE("postgresql crashed (immediate stop) mid-traffic: 503 within a bound, clients talk on, back without a "
+          "restart")
 {
     outage(pg::stop_mode::immediate);
 }
