@@ -2,6 +2,7 @@
 
 #include "local_http.hpp"
 
+#include <relay/store/store.hpp>
 #include <relay_support/process.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -31,25 +33,26 @@
 namespace relay::bench {
 namespace {
 
-/** A fresh HS256 key, so the relay does not warn that it made one up. */
-std::string random_jwt_secret()
+/** `digits` random hex digits: a fresh key, so the relay does not warn that it made one up. */
+std::string random_hex(int digits)
 {
     std::random_device rd;
     std::string s;
-    for (int i = 0; i < 48; ++i)
+    for (int i = 0; i < digits; ++i)
         s += "0123456789abcdef"[rd() % 16];
     return s;
 }
 
 /** The settings that make a spawned relay measure routing rather than its protections: rate
- * limits and send queues far above what the bench offers, fast password hashing (setup only),
- * an in-memory store, and quiet logs so that logging thousands of connects is not measured. */
+ * limits and send queues far above what the bench offers, fast password hashing, the store the
+ * options name, and quiet logs so that logging thousands of connects is not measured. The
+ * sealing key is given (a PostgreSQL database requires it; a SQLite one then has no key file). */
 std::map<std::string, std::string> bench_settings(target_options const& opts)
 {
     std::map<std::string, std::string> s{
         {"RELAY_HOST", "127.0.0.1"},
         {"RELAY_PORT", "0"},
-        {"RELAY_DATABASE", ":memory:"},
+        {"RELAY_DATABASE", opts.database},
         {"RELAY_SCRYPT_LN", "10"},
         {"RELAY_THREADS", std::to_string(opts.relay_threads)},
         {"RELAY_LOG_LEVEL", opts.relay_log_level},
@@ -59,7 +62,8 @@ std::map<std::string, std::string> bench_settings(target_options const& opts)
         {"RELAY_SEND_QUEUE_MAX_BYTES", "1073741824"},
         {"RELAY_ACCESS_TTL", "86400"},
         {"RELAY_AUTH_TIMEOUT", "60"},
-        {"RELAY_JWT_SECRET", random_jwt_secret()},
+        {"RELAY_JWT_SECRET", random_hex(48)},
+        {"RELAY_SECRET_KEY", random_hex(64)},
     };
     for (auto const& kv : opts.relay_env) {
         auto eq = kv.find('=');
@@ -97,6 +101,13 @@ std::unique_ptr<relay_target> relay_target::open(target_options const& opts)
     }
 
     t->settings_ = bench_settings(opts);
+    if (t->settings_["RELAY_DATABASE"].empty()) {
+        char dir_template[] = "/tmp/relay-bench-db-XXXXXX";
+        if (!::mkdtemp(dir_template))
+            throw std::runtime_error("cannot create a directory for the database");
+        t->database_dir_ = dir_template;
+        t->settings_["RELAY_DATABASE"] = t->database_dir_ + "/relay.db";
+    }
     t->port_ = support::free_loopback_port();
     t->settings_["RELAY_PORT"] = std::to_string(t->port_);
     char log_template[] = "/tmp/relay-bench-relayd-XXXXXX";
@@ -139,6 +150,10 @@ std::unique_ptr<relay_target> relay_target::open(target_options const& opts)
 relay_target::~relay_target()
 {
     process_.reset(); // SIGTERM, its shutdown grace, then SIGKILL
+    if (!database_dir_.empty()) {
+        std::error_code ignored;
+        std::filesystem::remove_all(database_dir_, ignored);
+    }
     if (!log_path_.empty()) {
         // Keep the relay's log only when it said something worth reading (warnings, errors).
         if (support::read_text(log_path_).empty())
@@ -146,6 +161,17 @@ relay_target::~relay_target()
         else
             fmt::print(stderr, "relay-bench: relayd's log is in {}\n", log_path_);
     }
+}
+
+std::string setting_for_report(std::string const& key, std::string const& value)
+{
+    if (key == "RELAY_JWT_SECRET")
+        return "(random, 48 hex)";
+    if (key == "RELAY_SECRET_KEY")
+        return "(random, 64 hex)";
+    if (key == "RELAY_DATABASE")
+        return store::redact_location(value);
+    return value;
 }
 
 long read_rss_kb(pid_t pid)

@@ -42,9 +42,14 @@ private:
     pid_t pid_ = 0;
     bool spawned_ = false;
     std::string log_path_;
+    std::string database_dir_; ///< the temporary directory of a fresh SQLite file, removed at the end
     std::map<std::string, std::string> settings_;
     std::unique_ptr<support::child_process> process_; ///< the spawned relay
 };
+
+/** A spawned relay's setting as the report shows it: secrets hidden, a database URL without
+ * its password. */
+std::string setting_for_report(std::string const& key, std::string const& value);
 
 /** A process's VmRSS in KiB from /proc/<pid>/status; -1 when it cannot be read. */
 long read_rss_kb(pid_t pid);
