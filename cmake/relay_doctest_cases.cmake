@@ -1,6 +1,8 @@
 # Run by relay_discover_doctest_cases (cmake/relay_doctest.cmake) after a test executable is
 # built: writes CASES_FILE, one ctest entry per test case of EXECUTABLE, named "SUITE: case".
-#   -D EXECUTABLE=… -D SUITE=… -D TIMEOUT=… -D COST=… -D CASES_FILE=… -P relay_doctest_cases.cmake
+#   -D EXECUTABLE=… -D SUITE=… -D TIMEOUT=… -D COST=… -D CASES_FILE=… [-D PROPERTIES=…]
+#   -P relay_doctest_cases.cmake
+# PROPERTIES: more test properties for every entry, as ctest-file text.
 execute_process(COMMAND ${EXECUTABLE} --list-test-cases --no-version=true
   OUTPUT_VARIABLE listing RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
@@ -52,7 +54,7 @@ while(NOT listing STREQUAL "")
     "add_test([==[${SUITE}: ${line}]==] [==[${EXECUTABLE}]==] [==[--test-case=${filter}]==]\n"
     "  --case-sensitive=true --no-colors=true)\n"
     "set_tests_properties([==[${SUITE}: ${line}]==] PROPERTIES TIMEOUT ${TIMEOUT} COST ${COST}\n"
-    "  PASS_REGULAR_EXPRESSION [==[test cases: +1 \\| +1 passed \\| +0 failed]==])\n")
+    "  PASS_REGULAR_EXPRESSION [==[test cases: +1 \\| +1 passed \\| +0 failed]==]${PROPERTIES})\n")
 endwhile()
 if(NOT count EQUAL expected)
   message(FATAL_ERROR "read ${count} test case names from ${EXECUTABLE}, doctest counted ${expected}")

@@ -1,6 +1,8 @@
 #pragma once
-// Shared helpers for the store tests: a temporary directory, opening a store on each backend,
-// and reading the SQLite file header.
+// Shared helpers for the store tests: a temporary directory, opening a store on each backend
+// (SQLite in memory, SQLite on a file, PostgreSQL), and reading the SQLite file header.
+#include "pg/postgres_server.hpp"
+
 #include <relay/store/store.hpp>
 #include <relay/telemetry/log.hpp>
 
@@ -94,7 +96,7 @@ inline std::unique_ptr<store> open_or_fail(std::string const& location, telemetr
     options.log = log;
     auto opened = open_store(location, options);
     if (!opened)
-        FAIL("open_store(" << location << "): " << opened.error().message);
+        FAIL("open_store(" << redact_location(location) << "): " << opened.error().message);
     return std::move(*opened);
 }
 
@@ -104,6 +106,10 @@ struct sqlite_in_memory {
 };
 struct sqlite_on_file {
     static std::string location(temp_dir const& dir) { return dir.file("relay.db"); }
+};
+/** A fresh database on the shared PostgreSQL server (tests/pg/): one per call. */
+struct postgresql {
+    static std::string location(temp_dir const&) { return relay::test::pg::shared_server().create_database(); }
 };
 
 /** Opens a fresh store of `Backend`; `dir` must outlive it. */
@@ -190,7 +196,9 @@ inline unsigned read_byte(std::string const& file, std::streamoff offset)
 // instances of a case would have one name, and ctest could not run them apart.
 TYPE_TO_STRING_AS("sqlite_in_memory", relay::store::test::sqlite_in_memory);
 TYPE_TO_STRING_AS("sqlite_on_file", relay::store::test::sqlite_on_file);
+TYPE_TO_STRING_AS("postgresql", relay::store::test::postgresql);
 
 /** A test case run once per backend; the body names the backend type `backend`. */
 #define RELAY_STORE_TEST(name)                                                                           \
-    TEST_CASE_TEMPLATE(name, backend, relay::store::test::sqlite_in_memory, relay::store::test::sqlite_on_file)
+    TEST_CASE_TEMPLATE(name, backend, relay::store::test::sqlite_in_memory, relay::store::test::sqlite_on_file,       \
+                       relay::store::test::postgresql)

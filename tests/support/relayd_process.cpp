@@ -1,5 +1,10 @@
 #include "support/relayd_process.hpp"
 
+#include "pg/postgres_server.hpp"
+
+#include <relay/auth/encoding.hpp>
+#include <relay/auth/crypto.hpp>
+
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -41,11 +46,23 @@ std::string fresh_path(std::string const& stem)
         .string();
 }
 
+/** With RELAY_TEST_DATABASE=postgresql (the suites' second run, integration-pg), a relayd the test
+ * gave no database gets a fresh one on the shared PostgreSQL server, and the key PostgreSQL needs. */
+void use_postgresql_if_asked(env_map& env)
+{
+    auto const* asked = std::getenv("RELAY_TEST_DATABASE");
+    if (!asked || std::string_view(asked) != "postgresql" || env.contains("RELAY_DATABASE"))
+        return;
+    env["RELAY_DATABASE"] = pg::shared_server().create_database();
+    env.try_emplace("RELAY_SECRET_KEY", auth::hex_encode(auth::random_bytes(32)));
+}
+
 } // namespace
 
 relayd_process::relayd_process(std::map<std::string, std::string> env, std::vector<std::string> args)
     : log_path_(fresh_path("relayd-"))
 {
+    use_postgresql_if_asked(env);
     process_.emplace(relayd_options(args, std::move(env), log_path_));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline) {

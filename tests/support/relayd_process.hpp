@@ -20,7 +20,9 @@ class relayd_process {
 public:
     /**
      * Starts relayd with a clean environment plus `env` (RELAY_HOST=127.0.0.1, RELAY_PORT=0 and an
-     * in-memory database unless given), waits until it listens, and learns its port.
+     * in-memory database unless given), waits until it listens, and learns its port. With
+     * RELAY_TEST_DATABASE=postgresql in this process's environment, a relayd given no database
+     * gets a fresh one on the shared PostgreSQL server (pg::shared_server) and a RELAY_SECRET_KEY.
      * Throws std::runtime_error with relayd's output if it does not come up.
      */
     explicit relayd_process(std::map<std::string, std::string> env = {}, std::vector<std::string> args = {});
