@@ -96,99 +96,131 @@ api_op pick(unsigned draw)
     return api_op::device_list;
 }
 
-/** One client: its own user, the mix drawn from a generator seeded with its index, so runs
- * offer the same sequence. */
-net::awaitable<void> drive(std::shared_ptr<api_plan const> shared_plan, std::size_t index, client_start me,
-                           std::shared_ptr<client_tally> tally)
-{
-    auto const& plan = *shared_plan;
-    keepalive_client client(co_await net::this_coro::executor, plan.server, plan.timeout_s);
-    std::mt19937 rng(static_cast<std::uint32_t>(index + 1));
-    std::uniform_int_distribution<unsigned> percent(0, 99);
-    std::deque<std::string> added; // devices this client made; deleted oldest first
-    std::uint64_t registered = 0, made = 0;
-    bool need_login = false;
-    keepalive_client::response res;
-    std::string why;
-    auto creds = boost::json::serialize(boost::json::object{{"email", me.email}, {"password", password}});
+/** What one client knows and does, as an app would: its user's tokens and devices, which
+ * request comes next, and what an answer changes. Plain code; the coroutine only sends. */
+class api_user {
+public:
+    api_user(api_plan const& plan, std::size_t index, client_start me, std::string host)
+        : plan_(plan), index_(index), me_(std::move(me)), host_(std::move(host)),
+          rng_(static_cast<std::uint32_t>(index + 1)),
+          creds_(boost::json::serialize(boost::json::object{{"email", me_.email}, {"password", password}}))
+    {
+    }
 
-    while (now_ns() < plan.stop_at) {
-        auto op = need_login ? api_op::login : pick(percent(rng));
-        if (op == api_op::device_delete && added.empty())
-            op = api_op::device_add;
-
-        keepalive_client::request req{http::verb::get, "/api/devices", 11};
-        unsigned expected = 200;
-        switch (op) {
+    /** Draws the next operation and builds its request. */
+    keepalive_client::request const& next()
+    {
+        op_ = need_login_ ? api_op::login : pick(percent_(rng_));
+        if (op_ == api_op::device_delete && added_.empty())
+            op_ = api_op::device_add;
+        req_ = keepalive_client::request{http::verb::get, "/api/devices", 11};
+        expected_ = 200;
+        switch (op_) {
         case api_op::register_user:
-            req.method(http::verb::post);
-            req.target("/api/auth/register");
-            req.body() = boost::json::serialize(boost::json::object{
-                {"email", fmt::format("bench-{}-c{}-r{}@example.com", plan.run_tag, index, registered++)},
-                {"password", password}});
-            expected = 201;
+            post("/api/auth/register",
+                 boost::json::serialize(boost::json::object{
+                     {"email", fmt::format("bench-{}-c{}-r{}@example.com", plan_.run_tag, index_, registered_++)},
+                     {"password", password}}));
+            expected_ = 201;
             break;
         case api_op::login:
-            req.method(http::verb::post);
-            req.target("/api/auth/login");
-            req.body() = creds;
+            post("/api/auth/login", creds_);
             break;
         case api_op::refresh:
-            req.method(http::verb::post);
-            req.target("/api/auth/refresh");
-            req.body() = boost::json::serialize(boost::json::object{{"refresh_token", me.refresh_token}});
+            post("/api/auth/refresh", boost::json::serialize(boost::json::object{{"refresh_token", me_.refresh_token}}));
             break;
         case api_op::device_list:
             break;
         case api_op::device_get:
-            req.target("/api/devices/" + me.devices[rng() % me.devices.size()]);
+            req_.target("/api/devices/" + me_.devices[rng_() % me_.devices.size()]);
             break;
         case api_op::device_add:
-            req.method(http::verb::post);
-            req.body() = boost::json::serialize(boost::json::object{{"name", fmt::format("bench robot c{}-{}", index, made++)}});
-            expected = 201;
+            post("/api/devices",
+                 boost::json::serialize(boost::json::object{{"name", fmt::format("bench robot c{}-{}", index_, made_++)}}));
+            expected_ = 201;
             break;
         case api_op::device_delete:
-            req.method(http::verb::delete_);
-            req.target("/api/devices/" + added.front());
-            expected = 204;
+            req_.method(http::verb::delete_);
+            req_.target("/api/devices/" + added_.front());
+            expected_ = 204;
             break;
         }
-        req.set(http::field::host, client.host());
-        if (op != api_op::register_user && op != api_op::login && op != api_op::refresh)
-            req.set(http::field::authorization, "Bearer " + me.access_token);
-        if (!req.body().empty())
-            req.set(http::field::content_type, "application/json");
-        req.keep_alive(true);
-        req.prepare_payload();
+        req_.set(http::field::host, host_);
+        if (op_ != api_op::register_user && op_ != api_op::login && op_ != api_op::refresh)
+            req_.set(http::field::authorization, "Bearer " + me_.access_token);
+        req_.keep_alive(true);
+        req_.prepare_payload();
+        return req_;
+    }
 
-        auto sent = now_ns();
-        bool answered = co_await client.exchange(req, res, why);
-        auto done = now_ns();
-        bool ok = answered && res.result_int() == expected;
+    /** Takes the answer to the last request (null when none came: `why` says what failed) and
+     * counts it when it completed at `done`, inside the measured interval. */
+    void record(keepalive_client::response const* res, std::string const& why, std::int64_t sent, std::int64_t done,
+                client_tally& tally)
+    {
+        bool ok = res && res->result_int() == expected_;
         if (ok) {
             // Keep the client's state as an app would: new tokens, its new and deleted devices.
-            if (op == api_op::login || op == api_op::refresh) {
-                me.access_token = string_after(res.body(), R"("access_token":")");
-                me.refresh_token = string_after(res.body(), R"("refresh_token":")");
-                need_login = false;
-            } else if (op == api_op::device_add) {
-                added.emplace_back(string_after(res.body(), R"("device_id":")"));
-            } else if (op == api_op::device_delete) {
-                added.pop_front();
+            if (op_ == api_op::login || op_ == api_op::refresh) {
+                me_.access_token = string_after(res->body(), R"("access_token":")");
+                me_.refresh_token = string_after(res->body(), R"("refresh_token":")");
+                need_login_ = false;
+            } else if (op_ == api_op::device_add) {
+                added_.emplace_back(string_after(res->body(), R"("device_id":")"));
+            } else if (op_ == api_op::device_delete) {
+                added_.pop_front();
             }
-        } else if (answered && res.result_int() == 401) {
+        } else if (res && res->result_int() == 401) {
             // A failed refresh may have revoked the login; start a new one, as an app would.
-            need_login = true;
+            need_login_ = true;
         }
-        if (done < plan.measure_from || done >= plan.stop_at)
-            continue;
-        auto& t = tally->ops[static_cast<std::size_t>(op)];
-        if (ok) {
+        if (done < plan_.measure_from || done >= plan_.stop_at)
+            return;
+        auto& t = tally.ops[static_cast<std::size_t>(op_)];
+        if (ok)
             t.latency_ns.push_back(done - sent);
-        } else if (t.errors++ == 0) {
-            t.first_error = answered ? fmt::format("{} {}", res.result_int(), res.body().substr(0, 200)) : why;
-        }
+        else if (t.errors++ == 0)
+            t.first_error = res ? fmt::format("{} {}", res->result_int(), res->body().substr(0, 200)) : why;
+    }
+
+private:
+    void post(char const* target, std::string body)
+    {
+        req_.method(http::verb::post);
+        req_.target(target);
+        req_.set(http::field::content_type, "application/json");
+        req_.body() = std::move(body);
+    }
+
+    api_plan const& plan_;
+    std::size_t index_;
+    client_start me_;
+    std::string host_;
+    std::mt19937 rng_;
+    std::uniform_int_distribution<unsigned> percent_{0, 99};
+    std::string creds_;
+    std::deque<std::string> added_; ///< devices this client made; deleted oldest first
+    std::uint64_t registered_ = 0, made_ = 0;
+    bool need_login_ = false;
+    api_op op_ = api_op::device_list;
+    unsigned expected_ = 200;
+    keepalive_client::request req_;
+};
+
+/** One client: its own user, the mix drawn from a generator seeded with its index, so runs
+ * offer the same sequence. */
+net::awaitable<void> drive(std::shared_ptr<api_plan const> plan, std::size_t index, client_start me,
+                           std::shared_ptr<client_tally> tally)
+{
+    keepalive_client client(co_await net::this_coro::executor, plan->server, plan->timeout_s);
+    api_user user(*plan, index, std::move(me), client.host());
+    keepalive_client::response res;
+    std::string why;
+    while (now_ns() < plan->stop_at) {
+        auto const& req = user.next();
+        auto sent = now_ns();
+        bool answered = co_await client.exchange(req, res, why);
+        user.record(answered ? &res : nullptr, why, sent, now_ns(), *tally);
     }
     tally->reconnects = client.reconnects();
     client.shutdown();
@@ -239,6 +271,7 @@ int run_api(bench_context& ctx)
     plan->stop_at = plan->measure_from + static_cast<std::int64_t>(o.duration_s * 1e9);
 
     auto relay_cpu0 = read_cpu_seconds(ctx.relay.pid());
+    auto bench_cpu0 = own_cpu_seconds();
     auto t0 = std::chrono::steady_clock::now();
     auto stopped = std::make_shared<std::atomic<unsigned>>(0);
     std::vector<std::shared_ptr<client_tally>> tallies;
@@ -259,6 +292,7 @@ int run_api(bench_context& ctx)
                                   o.warmup_s + o.duration_s + o.timeout_s + 5, 5);
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto relay_cpu = read_cpu_seconds(ctx.relay.pid()) - relay_cpu0;
+    auto bench_cpu = own_cpu_seconds() - bench_cpu0;
     if (!all_stopped) {
         // A client still in a call: its tally is not ours to read.
         out.note("not every client stopped before the timeout");
@@ -292,6 +326,7 @@ int run_api(bench_context& ctx)
     // CPU over the whole run, warm-up included: the load is the same throughout.
     if (relay_cpu >= 0)
         out.figure("relay_cpu_percent", "relayd CPU", 100 * relay_cpu / seconds, "%");
+    out.figure("bench_cpu_percent", "relay-bench CPU", 100 * bench_cpu / seconds, "%");
     if (all.reconnects > 0)
         out.note(fmt::format("{} keep-alive connections were reopened", all.reconnects));
     return answered > 0 && errors == 0 ? 0 : 1;
