@@ -13,11 +13,6 @@ open_error not_yet()
 
 namespace detail {
 
-// ---- PostgreSQL (helper PG) ----
-open_result open_postgresql(std::string_view, store_options const&) { return not_yet(); }
-status_result postgresql_schema_status(std::string_view, store_options const&) { return not_yet(); }
-status_result postgresql_migrate(std::string_view, store_options const&) { return not_yet(); }
-
 // ---- SQLite migrations, snapshots and copy (helper MIGRATE) ----
 status_result sqlite_schema_status(std::string_view, store_options const&) { return not_yet(); }
 status_result sqlite_migrate(std::string_view, store_options const&) { return not_yet(); }

@@ -1,0 +1,275 @@
+// Devices and who may use them, on PostgreSQL.
+#include "store/pg_store.hpp"
+
+namespace relay::store::detail {
+namespace {
+
+// The columns read_device expects, in its order; a macro so each query stays one string literal
+// (the statement registry is keyed by the literal).
+#define RELAY_DEVICE_COLUMNS "d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities, d.firmware"
+
+device read_device(pg::rows const& rows, int i)
+{
+    return device{rows.text(i, 0),          rows.text(i, 1), rows.text(i, 2),         rows.int64(i, 3),
+                  rows.optional_int64(i, 4), rows.text(i, 5), rows.optional_text(i, 6)};
+}
+
+/** One T per row, made by `make(rows, i, role)` from a row whose column `role_col` holds a role;
+ * a role out of range (a damaged database) fails the list. */
+template <class T, class Make> result<std::vector<T>> with_roles(pg::rows const& rows, int role_col, Make make)
+{
+    std::vector<T> out;
+    for (int i = 0; i < rows.size(); ++i) {
+        auto access = role_from_number(rows.int64(i, role_col));
+        if (!access)
+            return errc::internal;
+        out.push_back(make(rows, i, *access));
+    }
+    return out;
+}
+
+} // namespace
+
+result<void> pg_store::create_device(device const& d, std::string_view owner_user_id)
+{
+    return with_retries("create_device", [&](attempt& a) -> result<void> {
+        if (auto r = a.begin(); !r)
+            return r;
+        if (auto r = a.run("INSERT INTO devices (device_id, name, secret_sealed, created_at, last_seen, "
+                           "capabilities, firmware) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                           {d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities,
+                            d.firmware},
+                           {{"23505", errc::device_exists}});
+            !r)
+            return r.error();
+        // The device was just inserted, so the user is the reference that can be missing.
+        if (auto r = a.run("INSERT INTO memberships (device_id, user_id, role) VALUES ($1, $2, $3)",
+                           {d.device_id, owner_user_id, role::owner}, {{"23503", errc::user_not_found}});
+            !r)
+            return r.error();
+        return a.commit();
+    });
+}
+
+result<device> pg_store::get_device(std::string_view device_id)
+{
+    return with_retries("get_device", [&](attempt& a) -> result<device> {
+        auto rows = a.run("SELECT " RELAY_DEVICE_COLUMNS " FROM devices d WHERE d.device_id = $1", {device_id});
+        if (!rows)
+            return rows.error();
+        if (rows->empty())
+            return errc::device_not_found;
+        return read_device(*rows, 0);
+    });
+}
+
+result<std::vector<device_access>> pg_store::list_devices_for_user(std::string_view user_id)
+{
+    return with_retries("list_devices_for_user", [&](attempt& a) -> result<std::vector<device_access>> {
+        auto rows = a.run("SELECT " RELAY_DEVICE_COLUMNS ", m.role FROM memberships m "
+                          "JOIN devices d ON d.device_id = m.device_id WHERE m.user_id = $1 "
+                          "ORDER BY d.name, d.device_id",
+                          {user_id});
+        if (!rows)
+            return rows.error();
+        return with_roles<device_access>(*rows, 7, [](pg::rows const& r, int i, role access) {
+            return device_access{read_device(r, i), access};
+        });
+    });
+}
+
+result<std::optional<role>> pg_store::role_of(std::string_view user_id, std::string_view device_id)
+{
+    return with_retries("role_of", [&](attempt& a) -> result<std::optional<role>> {
+        auto rows = a.run("SELECT role FROM memberships WHERE user_id = $1 AND device_id = $2", {user_id, device_id});
+        if (!rows)
+            return rows.error();
+        if (rows->empty())
+            return std::optional<role>();
+        auto access = role_from_number(rows->int64(0, 0));
+        if (!access)
+            return errc::internal;
+        return access;
+    });
+}
+
+result<void> pg_store::rename_device(std::string_view device_id, std::string_view name)
+{
+    return with_retries("rename_device", [&](attempt& a) -> result<void> {
+        auto changed = a.change("UPDATE devices SET name = $1 WHERE device_id = $2", {name, device_id});
+        if (!changed)
+            return changed.error();
+        if (*changed == 0)
+            return errc::device_not_found;
+        return {};
+    });
+}
+
+result<void> pg_store::delete_device(std::string_view device_id)
+{
+    return with_retries("delete_device", [&](attempt& a) -> result<void> {
+        // Memberships and session history go with it (ON DELETE CASCADE), in the same statement.
+        auto changed = a.change("DELETE FROM devices WHERE device_id = $1", {device_id});
+        if (!changed)
+            return changed.error();
+        if (*changed == 0)
+            return errc::device_not_found;
+        return {};
+    });
+}
+
+result<void> pg_store::set_device_secret(std::string_view device_id, std::string_view secret_sealed)
+{
+    return with_retries("set_device_secret", [&](attempt& a) -> result<void> {
+        auto changed =
+            a.change("UPDATE devices SET secret_sealed = $1 WHERE device_id = $2", {secret_sealed, device_id});
+        if (!changed)
+            return changed.error();
+        if (*changed == 0)
+            return errc::device_not_found;
+        return {};
+    });
+}
+
+result<void> pg_store::record_device_seen(std::string_view device_id, unix_seconds last_seen,
+                                          std::optional<std::string_view> capabilities,
+                                          std::optional<std::string_view> firmware)
+{
+    return with_retries("record_device_seen", [&](attempt& a) -> result<void> {
+        // A NULL parameter keeps the stored value: a robot that says nothing new erases nothing.
+        auto changed = a.change("UPDATE devices SET last_seen = $1, capabilities = COALESCE($2, capabilities), "
+                                "firmware = COALESCE($3, firmware) WHERE device_id = $4",
+                                {last_seen, capabilities, firmware, device_id});
+        if (!changed)
+            return changed.error();
+        if (*changed == 0)
+            return errc::device_not_found;
+        return {};
+    });
+}
+
+result<std::vector<device>> pg_store::list_devices()
+{
+    return with_retries("list_devices", [&](attempt& a) -> result<std::vector<device>> {
+        auto rows = a.run("SELECT " RELAY_DEVICE_COLUMNS " FROM devices d ORDER BY d.device_id");
+        if (!rows)
+            return rows.error();
+        std::vector<device> out;
+        for (int i = 0; i < rows->size(); ++i)
+            out.push_back(read_device(*rows, i));
+        return out;
+    });
+}
+
+result<void> pg_store::add_member(std::string_view device_id, std::string_view user_id, role r)
+{
+    if (r == role::owner)
+        return errc::forbidden; // ownership is given by create_device only
+    if (r != role::viewer && r != role::operator_)
+        return errc::bad_message;
+    return with_retries("add_member", [&](attempt& a) -> result<void> {
+        if (auto b = a.begin(); !b)
+            return b;
+        // The device's row lock orders membership changes of one device (and a deletion).
+        auto device_row = a.run("SELECT 1 FROM devices WHERE device_id = $1 FOR NO KEY UPDATE", {device_id});
+        if (!device_row)
+            return device_row.error();
+        if (device_row->empty())
+            return errc::device_not_found;
+        auto user_row = a.run("SELECT 1 FROM users WHERE id = $1", {user_id});
+        if (!user_row)
+            return user_row.error();
+        if (user_row->empty())
+            return errc::user_not_found;
+        auto current = a.run("SELECT role FROM memberships WHERE device_id = $1 AND user_id = $2",
+                             {device_id, user_id});
+        if (!current)
+            return current.error();
+        if (!current->empty() && current->int64(0, 0) == role_number(role::owner))
+            return errc::forbidden; // demoting the owner would leave the device without one
+        if (auto u = a.run("INSERT INTO memberships (device_id, user_id, role) VALUES ($1, $2, $3) "
+                           "ON CONFLICT (device_id, user_id) DO UPDATE SET role = excluded.role",
+                           {device_id, user_id, r});
+            !u)
+            return u.error();
+        return a.commit();
+    });
+}
+
+result<void> pg_store::remove_member(std::string_view device_id, std::string_view user_id)
+{
+    return with_retries("remove_member", [&](attempt& a) -> result<void> {
+        if (auto b = a.begin(); !b)
+            return b;
+        auto device_row = a.run("SELECT 1 FROM devices WHERE device_id = $1 FOR NO KEY UPDATE", {device_id});
+        if (!device_row)
+            return device_row.error();
+        if (device_row->empty())
+            return errc::device_not_found;
+        auto current = a.run("SELECT role FROM memberships WHERE device_id = $1 AND user_id = $2",
+                             {device_id, user_id});
+        if (!current)
+            return current.error();
+        if (current->empty())
+            return errc::user_not_found;
+        if (current->int64(0, 0) == role_number(role::owner))
+            return errc::forbidden;
+        if (auto d = a.run("DELETE FROM memberships WHERE device_id = $1 AND user_id = $2", {device_id, user_id}); !d)
+            return d.error();
+        return a.commit();
+    });
+}
+
+result<std::vector<member>> pg_store::list_members(std::string_view device_id)
+{
+    return with_retries("list_members", [&](attempt& a) -> result<std::vector<member>> {
+        // One query: the device check and the list see the same snapshot.
+        auto rows = a.run("SELECT m.user_id, u.email, m.role, d.device_id FROM devices d "
+                          "LEFT JOIN memberships m ON m.device_id = d.device_id "
+                          "LEFT JOIN users u ON u.id = m.user_id "
+                          "WHERE d.device_id = $1 ORDER BY m.role DESC NULLS LAST, u.email",
+                          {device_id});
+        if (!rows)
+            return rows.error();
+        if (rows->empty())
+            return errc::device_not_found;
+        std::vector<member> out;
+        for (int i = 0; i < rows->size(); ++i) {
+            if (rows->is_null(i, 0))
+                continue; // a device without members (never made by the store)
+            auto access = role_from_number(rows->int64(i, 2));
+            if (!access)
+                return errc::internal;
+            out.push_back(member{rows->text(i, 0), rows->text(i, 1), *access});
+        }
+        return out;
+    });
+}
+
+result<std::vector<user_access>> pg_store::users_with_access(std::string_view device_id)
+{
+    return with_retries("users_with_access", [&](attempt& a) -> result<std::vector<user_access>> {
+        auto rows = a.run("SELECT m.user_id, m.role FROM devices d "
+                          "LEFT JOIN memberships m ON m.device_id = d.device_id "
+                          "WHERE d.device_id = $1 ORDER BY m.role DESC NULLS LAST, m.user_id",
+                          {device_id});
+        if (!rows)
+            return rows.error();
+        if (rows->empty())
+            return errc::device_not_found;
+        std::vector<user_access> out;
+        for (int i = 0; i < rows->size(); ++i) {
+            if (rows->is_null(i, 0))
+                continue;
+            auto access = role_from_number(rows->int64(i, 1));
+            if (!access)
+                return errc::internal;
+            out.push_back(user_access{rows->text(i, 0), *access});
+        }
+        return out;
+    });
+}
+
+} // namespace relay::store::detail
+
+#undef RELAY_DEVICE_COLUMNS
