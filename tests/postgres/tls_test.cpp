@@ -7,6 +7,8 @@
 
 #include <relay_support/process.hpp>
 
+#include <vector>
+
 using namespace pg_test;
 
 namespace {
@@ -25,12 +27,23 @@ pg::server_options tls_only(relay::test::test_pki const& pki)
 }
 
 /** The lines of `output` that contain `text`. */
-std::size_t lines_with(std::string const& output, std::string_view text)
+std::vector<std::string> lines_with(std::string const& output, std::string_view text)
 {
-    std::size_t n = 0;
-    for (std::size_t at = 0; (at = output.find(text, at)) != std::string::npos; at = output.find('\n', at))
-        ++n;
-    return n;
+    std::vector<std::string> lines;
+    for (std::size_t at = 0; (at = output.find(text, at)) != std::string::npos; at = output.find('\n', at)) {
+        auto begin = output.rfind('\n', at);
+        begin = begin == std::string::npos ? 0 : begin + 1;
+        lines.push_back(output.substr(begin, output.find('\n', at) - begin));
+    }
+    return lines;
+}
+
+/** relayd's output says in one line that it cannot open the database, and `reason`. */
+void check_refusal(std::string const& output, std::string_view reason)
+{
+    auto lines = lines_with(output, reason);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].find("cannot open the database") != std::string::npos);
 }
 
 /** Connections of database `db` that use TLS, as the server sees them. */
@@ -69,8 +82,8 @@ TEST_CASE("relayd reaches PostgreSQL over TLS with sslmode=verify-full and the C
         CAPTURE(output);
         CHECK(status != 0);
         CHECK(output.find("listening") == std::string::npos);
-        // libpq's reason, in one line: "certificate verify failed".
-        CHECK(lines_with(output, "certificate verify failed") == 1);
+        // libpq's reason, in relayd's one line.
+        check_refusal(output, "certificate verify failed");
         check_password_not_in(output, server);
     }
 
@@ -81,7 +94,7 @@ TEST_CASE("relayd reaches PostgreSQL over TLS with sslmode=verify-full and the C
         CHECK(status != 0);
         CHECK(output.find("listening") == std::string::npos);
         // The server's reason: its pg_hba.conf has no entry for an unencrypted connection.
-        CHECK(lines_with(output, "no encryption") == 1);
+        check_refusal(output, "no encryption");
         check_password_not_in(output, server);
     }
 }
