@@ -108,7 +108,8 @@ for scenario in $scenarios; do
             case $database in
             default) db_args=() ;;
             sqlite) db_args=(--database temp-file) ;;
-            postgresql) db_args=(--database "$(fresh_postgres_database)") ;;
+            postgresql) db_args=(--database "$(fresh_postgres_database)"
+                --database-pid "$(head -1 "$pg_dir/data/postmaster.pid")") ;;
             esac
             echo "# $scenario on $database run $run/$runs, load average before: $(cut -d' ' -f1-3 /proc/loadavg)" |
                 tee -a "$out"

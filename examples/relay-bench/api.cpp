@@ -272,6 +272,7 @@ int run_api(bench_context& ctx)
 
     auto relay_cpu0 = read_cpu_seconds(ctx.relay.pid());
     auto bench_cpu0 = own_cpu_seconds();
+    auto database_cpu0 = read_tree_cpu_seconds(o.target.database_pid);
     auto t0 = std::chrono::steady_clock::now();
     auto stopped = std::make_shared<std::atomic<unsigned>>(0);
     std::vector<std::shared_ptr<client_tally>> tallies;
@@ -293,6 +294,7 @@ int run_api(bench_context& ctx)
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto relay_cpu = read_cpu_seconds(ctx.relay.pid()) - relay_cpu0;
     auto bench_cpu = own_cpu_seconds() - bench_cpu0;
+    auto database_cpu = read_tree_cpu_seconds(o.target.database_pid) - database_cpu0;
     if (!all_stopped) {
         // A client still in a call: its tally is not ours to read.
         out.note("not every client stopped before the timeout");
@@ -327,6 +329,8 @@ int run_api(bench_context& ctx)
     if (relay_cpu >= 0)
         out.figure("relay_cpu_percent", "relayd CPU", 100 * relay_cpu / seconds, "%");
     out.figure("bench_cpu_percent", "relay-bench CPU", 100 * bench_cpu / seconds, "%");
+    if (o.target.database_pid > 0 && database_cpu0 >= 0)
+        out.figure("database_cpu_percent", "database server CPU", 100 * database_cpu / seconds, "%");
     if (all.reconnects > 0)
         out.note(fmt::format("{} keep-alive connections were reopened", all.reconnects));
     return answered > 0 && errors == 0 ? 0 : 1;

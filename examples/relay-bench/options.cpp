@@ -54,6 +54,8 @@ the relay:
                          if set, else temp-file for api and :memory: for the other scenarios
   --relay URL            use a running relay (http://127.x.x.x:PORT only); its rate limits apply
   --relayd-pid PID       the running relay's pid, for RSS and CPU figures
+  --database-pid PID     a database server's main process (PostgreSQL's postmaster): api and
+                         storm report the CPU it and its children used
   --relay-threads N      RELAY_THREADS of a spawned relay (default 2)
   --relay-log-level L    RELAY_LOG_LEVEL of a spawned relay (default warn)
   --relay-env K=V        any other setting of a spawned relay (repeatable)
@@ -115,6 +117,7 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
         {"--spawn", [&](std::string_view s) { o.target.spawn_path = s; return true; }},
         {"--relay", [&](std::string_view s) { o.target.relay_url = s; return true; }},
         {"--relayd-pid", [&](std::string_view s) { return parse_number(s, o.target.relayd_pid); }},
+        {"--database-pid", [&](std::string_view s) { return parse_number(s, o.target.database_pid); }},
         {"--relay-threads", uint_opt(o.target.relay_threads)},
         {"--database", [&](std::string_view s) { database = s; return !s.empty(); }},
         {"--relay-log-level", [&](std::string_view s) { o.target.relay_log_level = s; return true; }},

@@ -13,6 +13,7 @@ struct target_options {
     std::string relay_url;                 ///< --relay http://127.0.0.1:PORT
     std::string spawn_path;                ///< --spawn PATH_TO_RELAYD
     int relayd_pid = 0;                    ///< --relayd-pid, for RSS and CPU of an existing relay
+    int database_pid = 0;                  ///< --database-pid: a database server (PostgreSQL's postmaster), for its CPU
     unsigned relay_threads = 2;            ///< RELAY_THREADS of a spawned relay
     std::string relay_log_level = "warn";  ///< RELAY_LOG_LEVEL of a spawned relay
     std::vector<std::string> relay_env;    ///< --relay-env KEY=VALUE, overrides for a spawned relay

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -186,24 +187,64 @@ long read_rss_kb(pid_t pid)
     return -1;
 }
 
-double read_cpu_seconds(pid_t pid)
+namespace {
+
+/** The fields of /proc/<pid>/stat a CPU figure needs, in clock ticks. */
+struct proc_times {
+    long ppid = 0;
+    unsigned long utime = 0, stime = 0;  ///< the process's own
+    unsigned long cutime = 0, cstime = 0; ///< children it has waited for
+};
+
+std::optional<proc_times> read_proc_times(std::string const& pid)
 {
-    if (pid <= 0)
-        return -1;
-    auto text = support::read_text("/proc/" + std::to_string(pid) + "/stat");
+    auto text = support::read_text("/proc/" + pid + "/stat");
     // The command name is in parentheses and may hold spaces; fields are counted after it.
     auto close = text.rfind(')');
     if (close == std::string::npos)
-        return -1;
+        return std::nullopt;
     std::istringstream fields(text.substr(close + 2));
     std::string field;
-    unsigned long utime = 0, stime = 0;
-    // After ")": state(3) ppid(4) … utime(14) stime(15).
-    for (int n = 3; n <= 15 && fields >> field; ++n) {
-        if (n == 14) utime = std::stoul(field);
-        if (n == 15) stime = std::stoul(field);
+    proc_times t;
+    // After ")": state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17).
+    for (int n = 3; n <= 17 && fields >> field; ++n) {
+        if (n == 4) t.ppid = std::stol(field);
+        if (n == 14) t.utime = std::stoul(field);
+        if (n == 15) t.stime = std::stoul(field);
+        if (n == 16) t.cutime = std::stoul(field);
+        if (n == 17) t.cstime = std::stoul(field);
     }
-    return double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
+    return t;
+}
+
+double ticks_to_seconds(unsigned long ticks)
+{
+    return double(ticks) / double(::sysconf(_SC_CLK_TCK));
+}
+
+} // namespace
+
+double read_cpu_seconds(pid_t pid)
+{
+    auto t = pid > 0 ? read_proc_times(std::to_string(pid)) : std::nullopt;
+    return t ? ticks_to_seconds(t->utime + t->stime) : -1;
+}
+
+double read_tree_cpu_seconds(pid_t pid)
+{
+    auto root = pid > 0 ? read_proc_times(std::to_string(pid)) : std::nullopt;
+    if (!root)
+        return -1;
+    auto ticks = root->utime + root->stime + root->cutime + root->cstime;
+    std::error_code ec;
+    for (auto const& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        auto name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        if (auto t = read_proc_times(name); t && t->ppid == pid)
+            ticks += t->utime + t->stime + t->cutime + t->cstime;
+    }
+    return ticks_to_seconds(ticks);
 }
 
 double own_cpu_seconds()

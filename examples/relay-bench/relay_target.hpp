@@ -57,6 +57,10 @@ long read_rss_kb(pid_t pid);
 /** User plus system CPU seconds a process has used so far, from /proc/<pid>/stat; -1 on failure. */
 double read_cpu_seconds(pid_t pid);
 
+/** CPU seconds of a process and of its children, live ones (each of its connections, for
+ * PostgreSQL) and those it has waited for; -1 when `pid` cannot be read. */
+double read_tree_cpu_seconds(pid_t pid);
+
 /** This process's own user plus system CPU seconds. */
 double own_cpu_seconds();
 
