@@ -4,11 +4,11 @@
 // list, device read, device add and device delete. Reports requests/s overall and per
 // operation, latency percentiles per operation, errors and relayd's CPU. Password hashing is
 // kept cheap (RELAY_SCRYPT_LN=10 on a spawned relay) so that the store, not scrypt, is measured.
+#include "http_load.hpp"
 #include "keepalive_client.hpp"
 #include "latency.hpp"
 #include "scenario.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -274,23 +274,12 @@ int run_api(bench_context& ctx)
     auto bench_cpu0 = own_cpu_seconds();
     auto database_cpu0 = read_tree_cpu_seconds(o.target.database_pid);
     auto t0 = std::chrono::steady_clock::now();
-    auto stopped = std::make_shared<std::atomic<unsigned>>(0);
     std::vector<std::shared_ptr<client_tally>> tallies;
-    for (std::size_t i = 0; i < starts.size(); ++i) {
-        auto tally = tallies.emplace_back(std::make_shared<client_tally>());
-        net::co_spawn(ctx.pool.context(i), drive(plan, i, std::move(starts[i]), tally),
-                      [stopped](std::exception_ptr e) {
-                          try {
-                              if (e)
-                                  std::rethrow_exception(e);
-                          } catch (std::exception const& ex) {
-                              fmt::print(stderr, "relay-bench: api client: {}\n", ex.what());
-                          }
-                          stopped->fetch_add(1, std::memory_order_release);
-                      });
-    }
-    bool all_stopped = wait_until([&] { return stopped->load(std::memory_order_acquire) == starts.size(); },
-                                  o.warmup_s + o.duration_s + o.timeout_s + 5, 5);
+    for (std::size_t i = 0; i < starts.size(); ++i)
+        tallies.push_back(std::make_shared<client_tally>());
+    bool all_stopped = run_clients(
+        ctx.pool, starts.size(), [&](std::size_t i) { return drive(plan, i, std::move(starts[i]), tallies[i]); },
+        "api client", o.warmup_s + o.duration_s + o.timeout_s + 5);
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto relay_cpu = read_cpu_seconds(ctx.relay.pid()) - relay_cpu0;
     auto bench_cpu = own_cpu_seconds() - bench_cpu0;

@@ -52,33 +52,37 @@ net::awaitable<void> drive(std::shared_ptr<http_load_plan const> shared_plan, st
 
 } // namespace
 
+bool run_clients(io_pool& pool, std::size_t count, std::function<net::awaitable<void>(std::size_t)> const& client,
+                 std::string const& what, double seconds)
+{
+    auto stopped = std::make_shared<std::atomic<std::size_t>>(0);
+    for (std::size_t i = 0; i < count; ++i)
+        net::co_spawn(pool.context(i), client(i), [stopped, what](std::exception_ptr e) {
+            try {
+                if (e)
+                    std::rethrow_exception(e);
+            } catch (std::exception const& ex) {
+                fmt::print(stderr, "relay-bench: {}: {}\n", what, ex.what());
+            }
+            stopped->fetch_add(1, std::memory_order_release);
+        });
+    return wait_until([&] { return stopped->load(std::memory_order_acquire) == count; }, seconds, 5);
+}
+
 http_load_result run_http_load(io_pool& pool, http_load_plan const& plan)
 {
     auto const shared_plan = std::make_shared<http_load_plan const>(plan);
-    auto stopped = std::make_shared<std::atomic<unsigned>>(0);
     std::vector<std::shared_ptr<http_load_result>> tallies;
-    auto const t0 = now_ns();
-    auto const measure_from = t0 + static_cast<std::int64_t>(plan.warmup_s * 1e9);
+    for (unsigned i = 0; i < plan.connections; ++i)
+        tallies.push_back(std::make_shared<http_load_result>());
+    auto const measure_from = now_ns() + static_cast<std::int64_t>(plan.warmup_s * 1e9);
     auto const stop_at = measure_from + static_cast<std::int64_t>(plan.duration_s * 1e9);
-    for (unsigned i = 0; i < plan.connections; ++i) {
-        auto tally = tallies.emplace_back(std::make_shared<http_load_result>());
-        net::co_spawn(
-            pool.context(i), drive(shared_plan, measure_from, stop_at, tally),
-            [stopped](std::exception_ptr e) {
-                try {
-                    if (e)
-                        std::rethrow_exception(e);
-                } catch (std::exception const& ex) {
-                    fmt::print(stderr, "relay-bench: http client: {}\n", ex.what());
-                }
-                stopped->fetch_add(1, std::memory_order_release);
-            });
-    }
+    bool all_stopped = run_clients(
+        pool, plan.connections, [&](std::size_t i) { return drive(shared_plan, measure_from, stop_at, tallies[i]); },
+        "http client", plan.warmup_s + plan.duration_s + plan.timeout_s + 5);
 
     http_load_result out;
     out.seconds = plan.duration_s;
-    bool all_stopped = wait_until([&] { return stopped->load(std::memory_order_acquire) == plan.connections; },
-                                  plan.warmup_s + plan.duration_s + plan.timeout_s + 5, 5);
     if (!all_stopped) {
         // A client still in a call: its tally is not ours to read.
         out.first_error = "not every client stopped before the timeout";
