@@ -123,12 +123,18 @@ std::vector<setting> const& settings()
              if (e.empty()) c.server.metrics_port = port;
              return e;
          }},
-        {"RELAY_DATABASE", "database", "SQLite file, :memory:, or postgresql:// URL (default relay.db)",
+        {"RELAY_DATABASE", "database", "SQLite file, :memory:, or a PostgreSQL URL postgresql://user:password@host:port/dbname?sslmode=verify-full (default relay.db; logs show it without the password)",
          [](auto const& v, config& c) {
              if (v.empty()) return std::string("must not be empty");
              c.server.database = v;
              return std::string();
          }},
+        // 4 on 2 cores: one connection per core keeps both busy while two more wait on the
+        // network; more only queue inside PostgreSQL.
+        {"RELAY_DATABASE_POOL", "database-pool", "PostgreSQL connections (1-64, default 4; the blocking pool gets one thread more)",
+         [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.database_pool, 1, 64); }},
+        {"RELAY_DATABASE_STATEMENT_TIMEOUT", "database-statement-timeout", "seconds a PostgreSQL statement may run before it is cancelled and the request answered 503 (default 5)",
+         [](auto const& v, config& c) { return parse_duration(v, c.database_statement_timeout, 1, 600); }},
         {"RELAY_JWT_SECRET", "jwt-secret", "HS256 key for access tokens, at least 32 bytes (default: random, with a warning; in dev mode on a SQLite file generated once into DATABASE.jwt)",
          [](auto const& v, config& c) {
              if (v.size() < 32) return std::string("must be at least 32 bytes long");

@@ -4,6 +4,7 @@
 #include <relay/server/options.hpp>
 #include <relay/telemetry/log.hpp>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct turn_settings {
 struct config {
     relay::server::server_options server;
     turn_settings turn;
+    /** RELAY_DATABASE_STATEMENT_TIMEOUT: PostgreSQL's statement_timeout for every connection. */
+    std::chrono::seconds database_statement_timeout{5};
     relay::telemetry::log_level log_level = relay::telemetry::log_level::info;
     relay::telemetry::log_format log_format = relay::telemetry::log_format::text;
     /** Warnings to log once the logger exists (generated secrets and the like). */

@@ -56,6 +56,8 @@ std::optional<server::parts> make_parts(config const& cfg, std::shared_ptr<telem
     // The store: open_store picks the backend by the scheme of RELAY_DATABASE.
     relay::store::store_options store_opts;
     store_opts.log = log.get();
+    store_opts.pool_size = options.database_pool;
+    store_opts.statement_timeout = cfg.database_statement_timeout;
     auto opened = relay::store::open_store(options.database, store_opts);
     if (!opened) {
         why = opened.error().message;

@@ -239,6 +239,12 @@ std::string postgres_server::create_database()
     return url(name);
 }
 
+void postgres_server::drop_database(std::string_view url)
+{
+    auto const name = url.substr(url.rfind('/') + 1);
+    admin_sql("postgres", "DROP DATABASE IF EXISTS " + std::string(name) + " WITH (FORCE)");
+}
+
 sql_rows postgres_server::admin_sql(std::string_view db, std::string_view sql) const
 {
     auto const port = std::to_string(port_);

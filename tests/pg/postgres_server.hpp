@@ -64,6 +64,10 @@ public:
     std::string url(std::string_view db) const;
     /** A fresh database with a name no other caller gets, its URL as url() spells it. */
     std::string create_database();
+    /** Drops the database of a URL create_database returned, ending its sessions (each database
+     * is a copy of template1, some megabytes: suites that make hundreds drop them). Throws
+     * std::runtime_error when it fails. */
+    void drop_database(std::string_view url);
     /** Runs `sql` (one or more statements) as the superuser on database `db`: the rows of the
      * last statement. Throws std::runtime_error with PostgreSQL's message when it fails. */
     sql_rows admin_sql(std::string_view db, std::string_view sql) const;

@@ -47,14 +47,17 @@ std::string fresh_path(std::string const& stem)
 }
 
 /** With RELAY_TEST_DATABASE=postgresql (the suites' second run, integration-pg), a relayd the test
- * gave no database gets a fresh one on the shared PostgreSQL server, and the key PostgreSQL needs. */
-void use_postgresql_if_asked(env_map& env)
+ * gave no database gets a fresh one on the shared PostgreSQL server, and the key PostgreSQL needs:
+ * the database's URL, or "" when it keeps the default. */
+std::string use_postgresql_if_asked(env_map& env)
 {
     auto const* asked = std::getenv("RELAY_TEST_DATABASE");
     if (!asked || std::string_view(asked) != "postgresql" || env.contains("RELAY_DATABASE"))
-        return;
-    env["RELAY_DATABASE"] = pg::shared_server().create_database();
+        return {};
+    auto url = pg::shared_server().create_database();
+    env["RELAY_DATABASE"] = url;
     env.try_emplace("RELAY_SECRET_KEY", auth::hex_encode(auth::random_bytes(32)));
+    return url;
 }
 
 } // namespace
@@ -62,7 +65,7 @@ void use_postgresql_if_asked(env_map& env)
 relayd_process::relayd_process(std::map<std::string, std::string> env, std::vector<std::string> args)
     : log_path_(fresh_path("relayd-"))
 {
-    use_postgresql_if_asked(env);
+    postgres_database_ = use_postgresql_if_asked(env);
     process_.emplace(relayd_options(args, std::move(env), log_path_));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -88,6 +91,13 @@ relayd_process::relayd_process(std::map<std::string, std::string> env, std::vect
 relayd_process::~relayd_process()
 {
     process_.reset();
+    if (!postgres_database_.empty()) {
+        try {
+            pg::shared_server().drop_database(postgres_database_);
+        } catch (std::exception const&) {
+            // Left for the server's own removal at the end of the run.
+        }
+    }
     std::error_code ec;
     std::filesystem::remove(log_path_, ec);
 }

@@ -45,6 +45,8 @@ private:
     std::string log_path_;
     std::optional<support::child_process> process_;
     std::uint16_t port_ = 0;
+    /** The database made for it on the shared PostgreSQL server, dropped with it; "" for none. */
+    std::string postgres_database_;
 };
 
 /** Runs relayd with arguments and environment to completion; returns {exit status, stdout+stderr}. */

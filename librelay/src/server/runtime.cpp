@@ -2,6 +2,7 @@
 
 #include <relay/protocol/codec.hpp>
 
+#include <algorithm>
 #include <utility>
 #include <variant>
 
@@ -74,6 +75,14 @@ server_metrics::server_metrics(telemetry::registry& r)
                                                                     : std::string(wire_name(static_cast<errc>(code)))}}));
 }
 
+unsigned blocking_thread_count(server_options const& options) noexcept
+{
+    if (options.blocking_threads != 0)
+        return options.blocking_threads;
+    if (!store::is_postgresql_location(options.database))
+        return 2;
+    return static_cast<unsigned>(std::max<std::size_t>(1, options.database_pool)) + 1;
+}
 
 runtime::runtime(server_options opts, telemetry::logger& l, telemetry::registry& r, std::unique_ptr<store::store> s,
                  std::shared_ptr<turn::provider> t, relay::server::hooks h)

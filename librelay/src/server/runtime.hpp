@@ -85,6 +85,13 @@ private:
 };
 
 /**
+ * Threads of the blocking pool: server_options::blocking_threads, or when 0, 2 for SQLite (its
+ * one connection serializes calls anyway) and database_pool + 1 for PostgreSQL (every
+ * connection busy while a password is hashed).
+ */
+unsigned blocking_thread_count(server_options const& options) noexcept;
+
+/**
  * The runtime service. Thread-safe: its members are immutable, thread-safe themselves, or atomic.
  */
 struct runtime {
@@ -113,8 +120,9 @@ struct runtime {
     /** What the REST tunnel lets through (RELAY_TUNNEL_ALLOW or the default list). */
     tunnel_policy const tunnel_allow;
 
-    /** Store queries and password hashing run here, never on the network threads. */
-    net::thread_pool blocking{2};
+    /** Store queries and password hashing run here, never on the network threads; sized by
+     * blocking_thread_count(options). */
+    net::thread_pool blocking{blocking_thread_count(options)};
     /**
      * Store writes that must happen in order (a session's start before its end, last_seen
      * updates) go through this strand on the blocking pool.

@@ -98,6 +98,7 @@ boost::system::error_code server::start(std::string& why)
     if (!p.store) {
         store::store_options store_opts;
         store_opts.log = &d.log;
+        store_opts.pool_size = d.options.database_pool;
         auto opened = store::open_store(d.options.database, store_opts);
         if (!opened) {
             why = opened.error().message;

@@ -10,10 +10,14 @@ std::string one_line(char const* message)
     std::string out = message ? message : "";
     while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
         out.pop_back();
-    for (auto& c : out)
-        if (c == '\n')
-            c = ' ';
-    return out;
+    // libpq indents continuation lines with a tab: "…refused\n\tIs the server running…".
+    std::string flat;
+    for (char c : out) {
+        if (c == '\t' && !flat.empty() && flat.back() == ' ')
+            continue;
+        flat += c == '\n' || c == '\t' ? ' ' : c;
+    }
+    return flat;
 }
 
 std::string rows::text(int row, int col) const
@@ -113,9 +117,12 @@ bool connection::healthy() noexcept
 {
     if (bad())
         return false;
-    // Never blocks: libpq's socket is non-blocking. A closed socket turns the status bad.
-    if (PQconsumeInput(conn_.get()) == 0)
-        return false;
+    // Never blocks: libpq's socket is non-blocking. A server that shut down sent its goodbye
+    // and closed: the first read takes the message, the second meets the end of the stream and
+    // turns the status bad.
+    for (int i = 0; i < 2; ++i)
+        if (PQconsumeInput(conn_.get()) == 0)
+            return false;
     return !bad() && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
 }
 

@@ -78,7 +78,7 @@ net::awaitable<or_answer<store::role>> require_role(runtime& rt, std::string con
 http_response store_failure(boost::system::error_code ec)
 {
     if (ec == make_error_code(errc::unavailable))
-        return error_response(errc::unavailable, "the database is busy; try again shortly");
+        return error_response(errc::unavailable, "the database is unavailable or busy; try again shortly");
     return error_response(errc::internal);
 }
 
