@@ -101,9 +101,10 @@ fi
 
 bench=$build/examples/relay-bench/relay-bench
 relayd=$build/relayd/relayd
+# Backends alternate run by run, so that a change in the machine's load meets both alike.
 for scenario in $scenarios; do
-    for database in $databases; do
-        for run in $(seq 1 "$runs"); do
+    for run in $(seq 1 "$runs"); do
+        for database in $databases; do
             [[ ${QUIET:-0} == 1 ]] && wait_quiet
             case $database in
             default) db_args=() ;;
