@@ -94,6 +94,8 @@ private:
     void run_as_server_user(std::vector<std::string> argv, std::chrono::seconds limit) const;
     /** Whether a connection to the server succeeds now. */
     bool answers() const;
+    /** Stops and removes the servers of test processes that died without stopping them. */
+    void remove_abandoned() const;
 
     std::string bin_dir_;
     std::string root_; ///< the temporary folder holding data/, socket/, server.log

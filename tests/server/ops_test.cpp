@@ -40,6 +40,9 @@ TEST_CASE("relayd refuses bad configuration with a one-line reason")
     refused({}, {{"RELAY_LOG_FORMAT", "xml"}}, "must be text or json");
     refused({}, {{"RELAY_BUSY_POLL_US", "20000"}}, "invalid RELAY_BUSY_POLL_US (from environment): must be between 0 and 10000");
     refused({}, {{"RELAY_TLS_CERT", "/x.pem"}}, "must be set together");
+    refused({}, {{"RELAY_DATABASE_POOL", "0"}}, "invalid RELAY_DATABASE_POOL (from environment): must be between 1 and 64");
+    refused({"--database-statement-timeout", "0"}, {},
+            "invalid RELAY_DATABASE_STATEMENT_TIMEOUT (from flag): must be between 1 and 600");
     refused({}, {{"RELAY_REPLAY_MAX_BYTES", "lots"}}, "invalid RELAY_REPLAY_MAX_BYTES (from environment): is not a number");
     refused({"--replay-max-total-bytes", "10"}, {},
             "invalid RELAY_REPLAY_MAX_TOTAL_BYTES (from flag): must be between 1024 and 1099511627776");

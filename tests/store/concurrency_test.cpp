@@ -69,7 +69,7 @@ RELAY_STORE_TEST("concurrency: many threads writing and reading one store")
     CHECK(s->users_with_access("shared")->size() == 1 + thread_count * per_thread);
     CHECK(s->list_sessions("shared", 10000)->size() == thread_count * per_thread);
     CHECK(s->end_open_sessions(5000, "x").value() == 0);
-    CHECK(log.text().find("store.sqlite_failed") == std::string::npos);
+    CHECK(log.text().find(backend::failure_event) == std::string::npos);
 }
 
 RELAY_STORE_TEST("concurrency: one refresh token presented by many threads at once rotates once")
@@ -117,17 +117,20 @@ RELAY_STORE_TEST("concurrency: one email registered by many threads at once exis
     CHECK(s->list_users()->size() == 1);
 }
 
-TEST_CASE("concurrency: two stores on one file wait for each other instead of failing")
+// Two relays on one PostgreSQL database, or relayd and `relayd user add` on one SQLite file.
+TEST_CASE_TEMPLATE("concurrency: two stores on one database wait for each other instead of failing", backend,
+                   sqlite_on_file, postgresql)
 {
     temp_dir dir;
     captured_log log;
-    auto const path = dir.file("relay.db");
-    auto first = open_or_fail(path, log.get());
-    auto second = open_or_fail(path, log.get()); // like relayd and `relayd user add` side by side
+    auto const location = backend::location(dir);
+    auto first = open_or_fail(location, log.get());
+    auto second = open_or_fail(location, log.get());
     auto owner = make_user(*first, "owner@example.com");
     make_device(*first, "d1", owner.id);
 
-    // Enough writes from both sides that they collide on the file's write lock many times.
+    // Enough writes from both sides that they collide on the write lock (SQLite) or on the rows
+    // (PostgreSQL) many times.
     constexpr int rounds = 200;
     tally results;
     run_threads(4, [&](int t) {
@@ -145,5 +148,5 @@ TEST_CASE("concurrency: two stores on one file wait for each other instead of fa
     // each sees what the other wrote
     CHECK(first->list_users()->size() == 1 + 4 * rounds);
     CHECK(second->users_with_access("d1")->size() == 1 + 4 * rounds);
-    CHECK(log.text().find("store.sqlite_failed") == std::string::npos);
+    CHECK(log.text().find(backend::failure_event) == std::string::npos);
 }

@@ -100,15 +100,23 @@ inline std::unique_ptr<store> open_or_fail(std::string const& location, telemetr
     return std::move(*opened);
 }
 
-/** Backends for TEST_CASE_TEMPLATE, so every behaviour is checked on each of them. */
-struct sqlite_in_memory {
+/** Backends for TEST_CASE_TEMPLATE, so every behaviour is checked on each of them. Each names
+ * the event it logs when the database fails and how its log shows a unique-key violation, for the
+ * few tests that read the log. */
+struct sqlite_backend {
+    static constexpr char const* failure_event = "store.sqlite_failed";
+    static constexpr char const* duplicate_key = "UNIQUE constraint failed";
+};
+struct sqlite_in_memory : sqlite_backend {
     static std::string location(temp_dir const&) { return ":memory:"; }
 };
-struct sqlite_on_file {
+struct sqlite_on_file : sqlite_backend {
     static std::string location(temp_dir const& dir) { return dir.file("relay.db"); }
 };
 /** A fresh database on the shared PostgreSQL server (tests/pg/): one per call. */
 struct postgresql {
+    static constexpr char const* failure_event = "store.postgresql_failed";
+    static constexpr char const* duplicate_key = "sqlstate=23505"; // unique_violation
     static std::string location(temp_dir const&) { return relay::test::pg::shared_server().create_database(); }
 };
 

@@ -2,8 +2,10 @@
 
 #include "pg/postgres_server.hpp"
 
-#include <relay/auth/encoding.hpp>
 #include <relay/auth/crypto.hpp>
+#include <relay/auth/encoding.hpp>
+
+#include <doctest/doctest.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -92,6 +94,9 @@ relayd_process::~relayd_process()
 {
     process_.reset();
     if (!postgres_database_.empty()) {
+        // Whatever the test did, the database password never reaches relayd's output.
+        if (output().find(pg::shared_server().password()) != std::string::npos)
+            FAIL_CHECK("the database password reached relayd's output:\n" << output());
         try {
             pg::shared_server().drop_database(postgres_database_);
         } catch (std::exception const&) {

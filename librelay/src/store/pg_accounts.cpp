@@ -35,10 +35,10 @@ result<user> pg_store::create_user(std::string_view email, std::string_view pass
     });
 }
 
-result<user> pg_store::find_user_by_email(std::string_view email)
+result<user> pg_store::find_user(std::string_view operation, char const* sql, std::string_view key)
 {
-    return with_retries("find_user_by_email", [&](attempt& a) -> result<user> {
-        auto rows = a.run("SELECT " RELAY_USER_COLUMNS " FROM users WHERE email = $1", {email});
+    return with_retries(operation, [&](attempt& a) -> result<user> {
+        auto rows = a.run(sql, {key});
         if (!rows)
             return rows.error();
         if (rows->empty())
@@ -47,16 +47,14 @@ result<user> pg_store::find_user_by_email(std::string_view email)
     });
 }
 
+result<user> pg_store::find_user_by_email(std::string_view email)
+{
+    return find_user("find_user_by_email", "SELECT " RELAY_USER_COLUMNS " FROM users WHERE email = $1", email);
+}
+
 result<user> pg_store::find_user_by_id(std::string_view user_id)
 {
-    return with_retries("find_user_by_id", [&](attempt& a) -> result<user> {
-        auto rows = a.run("SELECT " RELAY_USER_COLUMNS " FROM users WHERE id = $1", {user_id});
-        if (!rows)
-            return rows.error();
-        if (rows->empty())
-            return errc::user_not_found;
-        return std::move(read_users(*rows).front());
-    });
+    return find_user("find_user_by_id", "SELECT " RELAY_USER_COLUMNS " FROM users WHERE id = $1", user_id);
 }
 
 result<std::vector<user>> pg_store::list_users()
@@ -72,12 +70,8 @@ result<std::vector<user>> pg_store::list_users()
 result<void> pg_store::set_password_hash(std::string_view user_id, std::string_view password_hash)
 {
     return with_retries("set_password_hash", [&](attempt& a) -> result<void> {
-        auto changed = a.change("UPDATE users SET password_hash = $1 WHERE id = $2", {password_hash, user_id});
-        if (!changed)
-            return changed.error();
-        if (*changed == 0)
-            return errc::user_not_found;
-        return {};
+        return a.change_one(errc::user_not_found,
+                            "UPDATE users SET password_hash = $1 WHERE id = $2", {password_hash, user_id});
     });
 }
 

@@ -14,12 +14,15 @@ device read_device(pg::rows const& rows, int i)
                   rows.optional_int64(i, 4), rows.text(i, 5), rows.optional_text(i, 6)};
 }
 
-/** One T per row, made by `make(rows, i, role)` from a row whose column `role_col` holds a role;
- * a role out of range (a damaged database) fails the list. */
+/** One T per row, made by `make(rows, i, role)` from a row whose column `role_col` holds a role
+ * (a NULL role, from the outer join of a device without members, makes none); a role out of
+ * range (a damaged database) fails the list. */
 template <class T, class Make> result<std::vector<T>> with_roles(pg::rows const& rows, int role_col, Make make)
 {
     std::vector<T> out;
     for (int i = 0; i < rows.size(); ++i) {
+        if (rows.is_null(i, role_col))
+            continue;
         auto access = role_from_number(rows.int64(i, role_col));
         if (!access)
             return errc::internal;
@@ -96,12 +99,8 @@ result<std::optional<role>> pg_store::role_of(std::string_view user_id, std::str
 result<void> pg_store::rename_device(std::string_view device_id, std::string_view name)
 {
     return with_retries("rename_device", [&](attempt& a) -> result<void> {
-        auto changed = a.change("UPDATE devices SET name = $1 WHERE device_id = $2", {name, device_id});
-        if (!changed)
-            return changed.error();
-        if (*changed == 0)
-            return errc::device_not_found;
-        return {};
+        return a.change_one(errc::device_not_found,
+                            "UPDATE devices SET name = $1 WHERE device_id = $2", {name, device_id});
     });
 }
 
@@ -109,25 +108,15 @@ result<void> pg_store::delete_device(std::string_view device_id)
 {
     return with_retries("delete_device", [&](attempt& a) -> result<void> {
         // Memberships and session history go with it (ON DELETE CASCADE), in the same statement.
-        auto changed = a.change("DELETE FROM devices WHERE device_id = $1", {device_id});
-        if (!changed)
-            return changed.error();
-        if (*changed == 0)
-            return errc::device_not_found;
-        return {};
+        return a.change_one(errc::device_not_found, "DELETE FROM devices WHERE device_id = $1", {device_id});
     });
 }
 
 result<void> pg_store::set_device_secret(std::string_view device_id, std::string_view secret_sealed)
 {
     return with_retries("set_device_secret", [&](attempt& a) -> result<void> {
-        auto changed =
-            a.change("UPDATE devices SET secret_sealed = $1 WHERE device_id = $2", {secret_sealed, device_id});
-        if (!changed)
-            return changed.error();
-        if (*changed == 0)
-            return errc::device_not_found;
-        return {};
+        return a.change_one(errc::device_not_found,
+                            "UPDATE devices SET secret_sealed = $1 WHERE device_id = $2", {secret_sealed, device_id});
     });
 }
 
@@ -137,14 +126,10 @@ result<void> pg_store::record_device_seen(std::string_view device_id, unix_secon
 {
     return with_retries("record_device_seen", [&](attempt& a) -> result<void> {
         // A NULL parameter keeps the stored value: a robot that says nothing new erases nothing.
-        auto changed = a.change("UPDATE devices SET last_seen = $1, capabilities = COALESCE($2, capabilities), "
-                                "firmware = COALESCE($3, firmware) WHERE device_id = $4",
-                                {last_seen, capabilities, firmware, device_id});
-        if (!changed)
-            return changed.error();
-        if (*changed == 0)
-            return errc::device_not_found;
-        return {};
+        return a.change_one(errc::device_not_found,
+                            "UPDATE devices SET last_seen = $1, capabilities = COALESCE($2, capabilities), "
+                            "firmware = COALESCE($3, firmware) WHERE device_id = $4",
+                            {last_seen, capabilities, firmware, device_id});
     });
 }
 
@@ -170,17 +155,10 @@ result<void> pg_store::add_member(std::string_view device_id, std::string_view u
     return with_retries("add_member", [&](attempt& a) -> result<void> {
         if (auto b = a.begin(); !b)
             return b;
-        // The device's row lock orders membership changes of one device (and a deletion).
-        auto device_row = a.run("SELECT 1 FROM devices WHERE device_id = $1 FOR NO KEY UPDATE", {device_id});
-        if (!device_row)
-            return device_row.error();
-        if (device_row->empty())
-            return errc::device_not_found;
-        auto user_row = a.run("SELECT 1 FROM users WHERE id = $1", {user_id});
-        if (!user_row)
-            return user_row.error();
-        if (user_row->empty())
-            return errc::user_not_found;
+        if (auto locked = lock_device(a, device_id); !locked)
+            return locked;
+        if (auto known = a.require_row(errc::user_not_found, "SELECT 1 FROM users WHERE id = $1", {user_id}); !known)
+            return known;
         auto current = a.run("SELECT role FROM memberships WHERE device_id = $1 AND user_id = $2",
                              {device_id, user_id});
         if (!current)
@@ -201,11 +179,8 @@ result<void> pg_store::remove_member(std::string_view device_id, std::string_vie
     return with_retries("remove_member", [&](attempt& a) -> result<void> {
         if (auto b = a.begin(); !b)
             return b;
-        auto device_row = a.run("SELECT 1 FROM devices WHERE device_id = $1 FOR NO KEY UPDATE", {device_id});
-        if (!device_row)
-            return device_row.error();
-        if (device_row->empty())
-            return errc::device_not_found;
+        if (auto locked = lock_device(a, device_id); !locked)
+            return locked;
         auto current = a.run("SELECT role FROM memberships WHERE device_id = $1 AND user_id = $2",
                              {device_id, user_id});
         if (!current)
@@ -224,7 +199,7 @@ result<std::vector<member>> pg_store::list_members(std::string_view device_id)
 {
     return with_retries("list_members", [&](attempt& a) -> result<std::vector<member>> {
         // One query: the device check and the list see the same snapshot.
-        auto rows = a.run("SELECT m.user_id, u.email, m.role, d.device_id FROM devices d "
+        auto rows = a.run("SELECT m.user_id, u.email, m.role FROM devices d "
                           "LEFT JOIN memberships m ON m.device_id = d.device_id "
                           "LEFT JOIN users u ON u.id = m.user_id "
                           "WHERE d.device_id = $1 ORDER BY m.role DESC NULLS LAST, u.email",
@@ -233,16 +208,9 @@ result<std::vector<member>> pg_store::list_members(std::string_view device_id)
             return rows.error();
         if (rows->empty())
             return errc::device_not_found;
-        std::vector<member> out;
-        for (int i = 0; i < rows->size(); ++i) {
-            if (rows->is_null(i, 0))
-                continue; // a device without members (never made by the store)
-            auto access = role_from_number(rows->int64(i, 2));
-            if (!access)
-                return errc::internal;
-            out.push_back(member{rows->text(i, 0), rows->text(i, 1), *access});
-        }
-        return out;
+        return with_roles<member>(*rows, 2, [](pg::rows const& r, int i, role access) {
+            return member{r.text(i, 0), r.text(i, 1), access};
+        });
     });
 }
 
@@ -257,16 +225,8 @@ result<std::vector<user_access>> pg_store::users_with_access(std::string_view de
             return rows.error();
         if (rows->empty())
             return errc::device_not_found;
-        std::vector<user_access> out;
-        for (int i = 0; i < rows->size(); ++i) {
-            if (rows->is_null(i, 0))
-                continue;
-            auto access = role_from_number(rows->int64(i, 1));
-            if (!access)
-                return errc::internal;
-            out.push_back(user_access{rows->text(i, 0), *access});
-        }
-        return out;
+        return with_roles<user_access>(
+            *rows, 1, [](pg::rows const& r, int i, role access) { return user_access{r.text(i, 0), access}; });
     });
 }
 

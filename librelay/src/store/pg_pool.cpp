@@ -1,5 +1,8 @@
 #include "store/pg_pool.hpp"
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
 #include <algorithm>
 #include <array>
 
@@ -13,6 +16,31 @@ std::string seconds_rounded_up(std::chrono::milliseconds ms, long minimum)
 {
     auto const s = std::max<long>(minimum, static_cast<long>((ms.count() + 999) / 1000));
     return std::to_string(s);
+}
+
+// libpq echoes pieces of a URL it cannot parse ("invalid percent-encoded token: …"), which can
+// be the password: take every password the URL holds out of a message before anyone sees it.
+void scrub_passwords(std::string& message, std::string_view url)
+{
+    auto parsed = boost::urls::parse_uri(url);
+    if (!parsed) {
+        // Unparsable here means libpq's message may quote any part of it.
+        message = "the database URL is not a valid URL";
+        return;
+    }
+    std::vector<std::string> secrets{std::string(parsed->encoded_password()), parsed->password()};
+    for (auto param : parsed->params())
+        if (param.key == "password" && param.has_value)
+            secrets.push_back(param.value);
+    for (auto param : parsed->encoded_params())
+        if (param.key == "password" && param.has_value)
+            secrets.emplace_back(std::string(param.value));
+    for (auto const& secret : secrets) {
+        if (secret.empty())
+            continue;
+        for (auto at = message.find(secret); at != std::string::npos; at = message.find(secret, at + 3))
+            message.replace(at, secret.size(), "***");
+    }
 }
 
 } // namespace
@@ -35,6 +63,7 @@ conn_ptr connect(server_address const& address, store_options const& options, st
     }
     if (PQstatus(conn.get()) != CONNECTION_OK) {
         why = one_line(PQerrorMessage(conn.get()));
+        scrub_passwords(why, address.url);
         return nullptr;
     }
     // A transaction left open by a stuck caller must not hold its locks for ever.

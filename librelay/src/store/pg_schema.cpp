@@ -165,7 +165,10 @@ result<schema_status> migrate(connection& conn, bool apply, telemetry::logger& l
         why = what.message;
         return make_error_code(what.connection_lost ? errc::unavailable : errc::internal);
     };
-    if (apply && !conn.run_simple("SELECT pg_advisory_lock(" RELAY_MIGRATION_LOCK ")", f))
+    // This connection is migrate's own: waiting for another relay's migration, or a long step on
+    // a big table, must not be cut short by the statement timeout meant for requests.
+    if (apply && (!conn.run_simple("SET statement_timeout = 0", f) ||
+                  !conn.run_simple("SELECT pg_advisory_lock(" RELAY_MIGRATION_LOCK ")", f)))
         return fail(f);
     // Unlocked on every path: the connection may go back to a pool. A lost connection has
     // released the lock with its session.

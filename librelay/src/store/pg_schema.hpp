@@ -34,7 +34,8 @@ result<schema_status> read_status(connection& conn, std::string& why);
 /**
  * Refuses a schema newer than this relay knows, and (when `apply` is false) one with pending
  * steps; otherwise applies the pending steps, each with its schema_migrations row in one
- * transaction, holding the relay's advisory lock meanwhile. Returns the status after.
+ * transaction, holding the relay's advisory lock meanwhile. Returns the status after. `conn`
+ * must be a connection of its own (its statement timeout is lifted), never a pooled one.
  */
 result<schema_status> migrate(connection& conn, bool apply, telemetry::logger& log, std::string& why);
 

@@ -11,16 +11,12 @@ result<void> pg_store::insert_session(webrtc_session const& s)
         if (auto r = a.begin(); !r)
             return r;
         // Checked one by one: a foreign-key failure alone would not say which one is missing.
-        auto device_row = a.run("SELECT 1 FROM devices WHERE device_id = $1", {s.device_id});
-        if (!device_row)
-            return device_row.error();
-        if (device_row->empty())
-            return errc::device_not_found;
-        auto user_row = a.run("SELECT 1 FROM users WHERE id = $1", {s.user_id});
-        if (!user_row)
-            return user_row.error();
-        if (user_row->empty())
-            return errc::user_not_found;
+        if (auto known = a.require_row(errc::device_not_found, "SELECT 1 FROM devices WHERE device_id = $1",
+                                       {s.device_id});
+            !known)
+            return known;
+        if (auto known = a.require_row(errc::user_not_found, "SELECT 1 FROM users WHERE id = $1", {s.user_id}); !known)
+            return known;
         // A device deleted between the check and the insert fails the device's foreign key.
         if (auto r = a.run("INSERT INTO webrtc_sessions (session_id, device_id, user_id, started_at, connected_at, "
                            "ended_at, connection_type, end_reason, rtt_ms) "
@@ -39,14 +35,10 @@ result<void> pg_store::mark_session_connected(std::string_view session_id, unix_
 {
     return with_retries("mark_session_connected", [&](attempt& a) -> result<void> {
         // Both ends may report; the first report is when the session connected.
-        auto changed = a.change("UPDATE webrtc_sessions SET connected_at = COALESCE(connected_at, $1), "
-                                "connection_type = $2, rtt_ms = COALESCE($3, rtt_ms) WHERE session_id = $4",
-                                {at, connection_type, rtt_ms, session_id});
-        if (!changed)
-            return changed.error();
-        if (*changed == 0)
-            return errc::session_not_found;
-        return {};
+        return a.change_one(errc::session_not_found,
+                            "UPDATE webrtc_sessions SET connected_at = COALESCE(connected_at, $1), "
+                            "connection_type = $2, rtt_ms = COALESCE($3, rtt_ms) WHERE session_id = $4",
+                            {at, connection_type, rtt_ms, session_id});
     });
 }
 

@@ -145,6 +145,26 @@ result<std::int64_t> pg_store::attempt::change(char const* sql, std::initializer
     return rows->affected();
 }
 
+result<void> pg_store::attempt::change_one(errc missing, char const* sql, std::initializer_list<pg::param> params)
+{
+    auto changed = change(sql, params);
+    if (!changed)
+        return changed.error();
+    if (*changed == 0)
+        return missing;
+    return {};
+}
+
+result<void> pg_store::attempt::require_row(errc missing, char const* sql, std::initializer_list<pg::param> params)
+{
+    auto rows = run(sql, params);
+    if (!rows)
+        return rows.error();
+    if (rows->empty())
+        return missing;
+    return {};
+}
+
 result<void> pg_store::attempt::begin(char const* sql)
 {
     pg::failure why;
@@ -196,12 +216,13 @@ result<void> pg_store::lock_user(attempt& a, std::string_view user_id, errc miss
 {
     // NO KEY UPDATE: serializes token changes of this user without blocking the foreign-key
     // checks of rows that merely reference the user.
-    auto locked = a.run("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", {user_id});
-    if (!locked)
-        return locked.error();
-    if (locked->empty())
-        return missing;
-    return {};
+    return a.require_row(missing, "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", {user_id});
+}
+
+result<void> pg_store::lock_device(attempt& a, std::string_view device_id)
+{
+    return a.require_row(errc::device_not_found, "SELECT 1 FROM devices WHERE device_id = $1 FOR NO KEY UPDATE",
+                         {device_id});
 }
 
 boost::system::result<void, health_problem> pg_store::check()
@@ -368,33 +389,41 @@ open_result open_postgresql(std::string_view url, store_options const& options)
     return pg_store::open(url, options);
 }
 
-status_result postgresql_schema_status(std::string_view url, store_options const& options)
+namespace {
+
+// Connects once to `url` and runs `step(connection, why)` (which returns a schema_status result);
+// `doing` says what failed in the message.
+template <class Step>
+status_result with_one_connection(std::string_view url, store_options const& options, std::string_view doing,
+                                  Step step)
 {
     auto address = address_of(url);
     std::string why;
     auto conn = connect_once(address, options, why);
     if (!conn)
         return make_open_error(errc::unavailable, why);
-    auto status = pg::read_status(*conn, why);
+    auto status = step(*conn, why);
     if (!status)
         return make_open_error(status.error() == errc::unavailable ? errc::unavailable : errc::internal,
-                               "cannot read the schema of " + address.redacted + ": " + why);
+                               std::string(doing) + " " + address.redacted + ": " + why);
     return std::move(*status);
+}
+
+} // namespace
+
+status_result postgresql_schema_status(std::string_view url, store_options const& options)
+{
+    return with_one_connection(url, options, "cannot read the schema of",
+                               [](pg::connection& conn, std::string& why) { return pg::read_status(conn, why); });
 }
 
 status_result postgresql_migrate(std::string_view url, store_options const& options)
 {
-    auto address = address_of(url);
-    std::string why;
-    auto conn = connect_once(address, options, why);
-    if (!conn)
-        return make_open_error(errc::unavailable, why);
     telemetry::logger fallback(telemetry::log_level::warn);
-    auto status = pg::migrate(*conn, true, options.log ? *options.log : fallback, why);
-    if (!status)
-        return make_open_error(status.error() == errc::unavailable ? errc::unavailable : errc::internal,
-                               "cannot migrate " + address.redacted + ": " + why);
-    return std::move(*status);
+    auto& log = options.log ? *options.log : fallback;
+    return with_one_connection(url, options, "cannot migrate", [&](pg::connection& conn, std::string& why) {
+        return pg::migrate(conn, true, log, why);
+    });
 }
 
 } // namespace relay::store::detail

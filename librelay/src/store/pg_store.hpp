@@ -107,6 +107,10 @@ private:
         /** Runs a statement and returns how many rows it changed. */
         result<std::int64_t> change(char const* sql, std::initializer_list<pg::param> params = {},
                                     std::initializer_list<on_sqlstate> expected = {});
+        /** Runs an UPDATE or DELETE that must change a row; `missing` when it changed none. */
+        result<void> change_one(errc missing, char const* sql, std::initializer_list<pg::param> params);
+        /** Fails with `missing` unless a query returns a row. */
+        result<void> require_row(errc missing, char const* sql, std::initializer_list<pg::param> params);
         /** Starts a transaction (`sql`: BEGIN with its isolation level). */
         result<void> begin(char const* sql = "BEGIN");
         result<void> commit();
@@ -170,6 +174,11 @@ private:
 
     /** Deletes expired tokens, at most once a minute of the callers' clock. */
     result<void> purge_expired(unix_seconds now);
+    /** The user a query by one key finds; `missing` when none. */
+    result<user> find_user(std::string_view operation, char const* sql, std::string_view key);
+    /** Locks a device's row (errc::device_not_found when absent): membership changes of one
+     * device, and its deletion, happen one after the other. */
+    result<void> lock_device(attempt& a, std::string_view device_id);
     /** Locks a user's row: every change to its refresh tokens holds it, so a rotation, a reuse
      * detection and a logout of the same user happen one after the other. */
     result<void> lock_user(attempt& a, std::string_view user_id, errc missing);
