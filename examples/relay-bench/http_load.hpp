@@ -3,7 +3,10 @@
  * time each answer: the load of the tunnel scenario, aimed at the local API or at the relay. */
 #include "io_pool.hpp"
 
+#include <boost/asio/awaitable.hpp>
+
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,6 +50,12 @@ struct http_load_result {
         errors += part.errors;
     }
 };
+
+/** Runs `client(i)` for i in [0, count) as coroutines, client i on context i of `pool`, and
+ * waits up to `seconds` until every one has returned; false when one still runs then. A client
+ * that throws is reported on stderr as `what`'s and counts as returned. */
+bool run_clients(io_pool& pool, std::size_t count, std::function<net::awaitable<void>(std::size_t)> const& client,
+                 std::string const& what, double seconds);
 
 /** Runs the phase on `pool` (client i on context i) and returns when every client stopped. */
 http_load_result run_http_load(io_pool& pool, http_load_plan const& plan);

@@ -157,7 +157,9 @@ std::vector<account> http_setup::create_accounts(std::size_t count) const
         auto login = conn.call(http::verb::post, "/api/auth/login", creds);
         if (login.status != 200)
             throw std::runtime_error(fmt::format("login {}: {} {}", a.email, login.status, login.body));
-        a.access_token = str(login.json(), "access_token");
+        auto tokens = login.json();
+        a.access_token = str(tokens, "access_token");
+        a.refresh_token = str(tokens, "refresh_token");
         out[i] = std::move(a);
     });
     return out;

@@ -12,6 +12,7 @@ struct account {
     std::string email;
     std::string user_id;
     std::string access_token;
+    std::string refresh_token;
 };
 
 /** A device and the secret its robot signs challenges with. */

@@ -52,7 +52,7 @@ int main(int argc, char** argv)
         if (relay->spawned()) {
             boost::json::object settings;
             for (auto const& [k, v] : relay->settings())
-                settings[k] = boost::json::string(k == "RELAY_JWT_SECRET" ? "(random, 48 hex)" : v);
+                settings[k] = boost::json::string(setting_for_report(k, v));
             out.config("relay_settings", settings);
         }
         bench_context ctx{*opts,
@@ -63,7 +63,8 @@ int main(int argc, char** argv)
                               tcp::endpoint(net::ip::make_address(relay->host()), relay->port()),
                               relay->host() + ":" + std::to_string(relay->port())}),
                           out};
-        int status = opts->scenario == "fanout" ? run_fanout(ctx)
+        int status = opts->scenario == "api"      ? run_api(ctx)
+                     : opts->scenario == "fanout" ? run_fanout(ctx)
                      : opts->scenario == "rtt"  ? run_rtt(ctx)
                      : opts->scenario == "idle" ? run_idle(ctx)
                      : opts->scenario == "storm" ? run_storm(ctx)

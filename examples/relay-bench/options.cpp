@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <string_view>
@@ -14,9 +15,15 @@ namespace {
 constexpr std::string_view usage = R"(relay-bench — load generator for relayd (see docs/benchmarks.md)
 
 usage:
-  relay-bench fanout|rtt|idle|storm|tunnel (--spawn PATH_TO_RELAYD | --relay http://127.0.0.1:PORT) [options]
+  relay-bench api|fanout|rtt|idle|storm|tunnel (--spawn PATH_TO_RELAYD | --relay http://127.0.0.1:PORT) [options]
 
 scenarios:
+  api      --concurrency clients (default 16), each a user of its own on one keep-alive
+           connection, send the HTTP API's operations back to back in a fixed mix (percent of
+           requests): register 5, login 10, refresh 15, device list 35, device read 15,
+           device add 10, device delete 10. Reports requests/s overall and per operation,
+           latency percentiles per operation, errors and relayd's CPU. The store is what it
+           measures: on a spawned relay password hashing is cheap (RELAY_SCRYPT_LN=10).
   fanout   D robots each emit events to A apps. Phase "max": robots send as fast as the relay
            delivers, at most --window events per robot not yet delivered to all its apps;
            reports delivered events/s at the apps. Phase "latency": a fixed offered rate
@@ -39,10 +46,16 @@ scenarios:
            percentiles and errors of each, and what the relay adds.
 
 the relay:
-  --spawn PATH           start PATH (relayd) on a free 127.0.0.1 port with an in-memory database,
-                         fast password hashing and raised rate and queue limits, stop it at exit
+  --spawn PATH           start PATH (relayd) on a free 127.0.0.1 port with fast password hashing
+                         and raised rate and queue limits, stop it at exit
+  --database LOCATION    RELAY_DATABASE of the spawned relay: a SQLite path, :memory:, a
+                         postgresql:// URL, or temp-file (a fresh SQLite file in a temporary
+                         directory, removed at exit). Default: the bench's own RELAY_DATABASE
+                         if set, else temp-file for api and :memory: for the other scenarios
   --relay URL            use a running relay (http://127.x.x.x:PORT only); its rate limits apply
   --relayd-pid PID       the running relay's pid, for RSS and CPU figures
+  --database-pid PID     a database server's main process (PostgreSQL's postmaster): api and
+                         storm report the CPU it and its children used
   --relay-threads N      RELAY_THREADS of a spawned relay (default 2)
   --relay-log-level L    RELAY_LOG_LEVEL of a spawned relay (default warn)
   --relay-env K=V        any other setting of a spawned relay (repeatable)
@@ -60,6 +73,7 @@ common:
 fanout:  --robots D (1)  --apps A per robot (100)  --app-users K (1: all apps are the owner's;
          K>1: spread over the owner and K-1 viewers)  --window W (64)  --rate R (0 = max/2)
          --phases max|latency|both (both)  --payload BYTES (0)
+api:     --concurrency C (16)  --duration S  --warmup S
 rtt:     --count N (20000)  --concurrency C (1)
 tunnel:  --concurrency C (8; above 16 the spawned relay's RELAY_TUNNEL_MAX_PER_USER and
          _PER_DEVICE are raised to C)  --payload BYTES (0: padding in the /status answer,
@@ -84,6 +98,7 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
     bench_options o;
     exit_code = 2;
     std::optional<unsigned> robots, apps, users, concurrency;
+    std::optional<std::string> database;
 
     using setter = std::function<bool(std::string_view)>;
     auto uint_opt = [](unsigned& v) { return setter([&v](std::string_view s) { return parse_number(s, v); }); };
@@ -102,7 +117,9 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
         {"--spawn", [&](std::string_view s) { o.target.spawn_path = s; return true; }},
         {"--relay", [&](std::string_view s) { o.target.relay_url = s; return true; }},
         {"--relayd-pid", [&](std::string_view s) { return parse_number(s, o.target.relayd_pid); }},
+        {"--database-pid", [&](std::string_view s) { return parse_number(s, o.target.database_pid); }},
         {"--relay-threads", uint_opt(o.target.relay_threads)},
+        {"--database", [&](std::string_view s) { database = s; return !s.empty(); }},
         {"--relay-log-level", [&](std::string_view s) { o.target.relay_log_level = s; return true; }},
         {"--relay-env", [&](std::string_view s) {
              if (s.find('=') == std::string_view::npos) return false;
@@ -177,16 +194,24 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
         }
     }
 
-    if (o.scenario != "fanout" && o.scenario != "rtt" && o.scenario != "idle" && o.scenario != "storm" &&
+    if (o.scenario != "api" && o.scenario != "fanout" && o.scenario != "rtt" && o.scenario != "idle" && o.scenario != "storm" &&
         o.scenario != "tunnel") {
-        fmt::print(stderr, "relay-bench: name a scenario: fanout, rtt, idle, storm or tunnel (see --help)\n");
+        fmt::print(stderr, "relay-bench: name a scenario: api, fanout, rtt, idle, storm or tunnel (see --help)\n");
         return std::nullopt;
     }
     if (o.target.spawn_path.empty() == o.target.relay_url.empty()) {
         fmt::print(stderr, "relay-bench: give exactly one of --spawn PATH or --relay URL\n");
         return std::nullopt;
     }
-    o.concurrency = concurrency.value_or(o.scenario == "tunnel" ? 8 : 1);
+    o.concurrency = concurrency.value_or(o.scenario == "tunnel" ? 8 : o.scenario == "api" ? 16 : 1);
+    // The api scenario measures the store, so by default the store a deployment has: a file.
+    auto const* env_database = std::getenv("RELAY_DATABASE");
+    o.target.database = database                     ? *database
+                        : env_database && *env_database ? env_database
+                        : o.scenario == "api"            ? "temp-file"
+                                                         : ":memory:";
+    if (o.target.database == "temp-file")
+        o.target.database.clear();
     if (o.threads == 0 || o.threads > 64 || o.source_addresses == 0 || o.source_addresses > 250 ||
         o.setup_workers == 0 || o.setup_workers > 64 || o.app_users == 0 || o.window == 0 ||
         o.window > 16384 || o.concurrency == 0 || o.concurrency > 1000 || o.connect_concurrency == 0 ||

@@ -13,14 +13,18 @@ struct target_options {
     std::string relay_url;                 ///< --relay http://127.0.0.1:PORT
     std::string spawn_path;                ///< --spawn PATH_TO_RELAYD
     int relayd_pid = 0;                    ///< --relayd-pid, for RSS and CPU of an existing relay
+    int database_pid = 0;                  ///< --database-pid: a database server (PostgreSQL's postmaster), for its CPU
     unsigned relay_threads = 2;            ///< RELAY_THREADS of a spawned relay
     std::string relay_log_level = "warn";  ///< RELAY_LOG_LEVEL of a spawned relay
     std::vector<std::string> relay_env;    ///< --relay-env KEY=VALUE, overrides for a spawned relay
+    /** RELAY_DATABASE of a spawned relay (--database, else the bench's own RELAY_DATABASE, else
+     * the scenario's default); empty means a fresh SQLite file in a temporary directory. */
+    std::string database;
 };
 
 /** Every option of every scenario; each scenario reads the ones it needs. */
 struct bench_options {
-    std::string scenario; ///< fanout | rtt | idle | storm | tunnel
+    std::string scenario; ///< api | fanout | rtt | idle | storm | tunnel
     target_options target;
 
     unsigned threads = 1;          ///< client io_context threads
@@ -42,7 +46,7 @@ struct bench_options {
 
     // rtt
     unsigned count = 20000;    ///< round trips measured
-    unsigned concurrency = 1;  ///< rtt: commands in flight; tunnel: requests in flight (clients)
+    unsigned concurrency = 1;  ///< rtt: commands in flight; tunnel, api: requests in flight (clients)
 
     // tunnel
     unsigned robot_workers = 4; ///< threads the robot forwards requests on (robot-agent's --workers)

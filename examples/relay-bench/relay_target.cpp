@@ -2,6 +2,7 @@
 
 #include "local_http.hpp"
 
+#include <relay/store/store.hpp>
 #include <relay_support/process.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -15,7 +16,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -31,25 +34,26 @@
 namespace relay::bench {
 namespace {
 
-/** A fresh HS256 key, so the relay does not warn that it made one up. */
-std::string random_jwt_secret()
+/** `digits` random hex digits: a fresh key, so the relay does not warn that it made one up. */
+std::string random_hex(int digits)
 {
     std::random_device rd;
     std::string s;
-    for (int i = 0; i < 48; ++i)
+    for (int i = 0; i < digits; ++i)
         s += "0123456789abcdef"[rd() % 16];
     return s;
 }
 
 /** The settings that make a spawned relay measure routing rather than its protections: rate
- * limits and send queues far above what the bench offers, fast password hashing (setup only),
- * an in-memory store, and quiet logs so that logging thousands of connects is not measured. */
+ * limits and send queues far above what the bench offers, fast password hashing, the store the
+ * options name, and quiet logs so that logging thousands of connects is not measured. The
+ * sealing key is given (a PostgreSQL database requires it; a SQLite one then has no key file). */
 std::map<std::string, std::string> bench_settings(target_options const& opts)
 {
     std::map<std::string, std::string> s{
         {"RELAY_HOST", "127.0.0.1"},
         {"RELAY_PORT", "0"},
-        {"RELAY_DATABASE", ":memory:"},
+        {"RELAY_DATABASE", opts.database},
         {"RELAY_SCRYPT_LN", "10"},
         {"RELAY_THREADS", std::to_string(opts.relay_threads)},
         {"RELAY_LOG_LEVEL", opts.relay_log_level},
@@ -59,7 +63,8 @@ std::map<std::string, std::string> bench_settings(target_options const& opts)
         {"RELAY_SEND_QUEUE_MAX_BYTES", "1073741824"},
         {"RELAY_ACCESS_TTL", "86400"},
         {"RELAY_AUTH_TIMEOUT", "60"},
-        {"RELAY_JWT_SECRET", random_jwt_secret()},
+        {"RELAY_JWT_SECRET", random_hex(48)},
+        {"RELAY_SECRET_KEY", random_hex(64)},
     };
     for (auto const& kv : opts.relay_env) {
         auto eq = kv.find('=');
@@ -97,6 +102,13 @@ std::unique_ptr<relay_target> relay_target::open(target_options const& opts)
     }
 
     t->settings_ = bench_settings(opts);
+    if (t->settings_["RELAY_DATABASE"].empty()) {
+        char dir_template[] = "/tmp/relay-bench-db-XXXXXX";
+        if (!::mkdtemp(dir_template))
+            throw std::runtime_error("cannot create a directory for the database");
+        t->database_dir_ = dir_template;
+        t->settings_["RELAY_DATABASE"] = t->database_dir_ + "/relay.db";
+    }
     t->port_ = support::free_loopback_port();
     t->settings_["RELAY_PORT"] = std::to_string(t->port_);
     char log_template[] = "/tmp/relay-bench-relayd-XXXXXX";
@@ -139,6 +151,10 @@ std::unique_ptr<relay_target> relay_target::open(target_options const& opts)
 relay_target::~relay_target()
 {
     process_.reset(); // SIGTERM, its shutdown grace, then SIGKILL
+    if (!database_dir_.empty()) {
+        std::error_code ignored;
+        std::filesystem::remove_all(database_dir_, ignored);
+    }
     if (!log_path_.empty()) {
         // Keep the relay's log only when it said something worth reading (warnings, errors).
         if (support::read_text(log_path_).empty())
@@ -146,6 +162,17 @@ relay_target::~relay_target()
         else
             fmt::print(stderr, "relay-bench: relayd's log is in {}\n", log_path_);
     }
+}
+
+std::string setting_for_report(std::string const& key, std::string const& value)
+{
+    if (key == "RELAY_JWT_SECRET")
+        return "(random, 48 hex)";
+    if (key == "RELAY_SECRET_KEY")
+        return "(random, 64 hex)";
+    if (key == "RELAY_DATABASE")
+        return store::redact_location(value);
+    return value;
 }
 
 long read_rss_kb(pid_t pid)
@@ -160,24 +187,64 @@ long read_rss_kb(pid_t pid)
     return -1;
 }
 
-double read_cpu_seconds(pid_t pid)
+namespace {
+
+/** The fields of /proc/<pid>/stat a CPU figure needs, in clock ticks. */
+struct proc_times {
+    long ppid = 0;
+    unsigned long utime = 0, stime = 0;  ///< the process's own
+    unsigned long cutime = 0, cstime = 0; ///< children it has waited for
+};
+
+std::optional<proc_times> read_proc_times(std::string const& pid)
 {
-    if (pid <= 0)
-        return -1;
-    auto text = support::read_text("/proc/" + std::to_string(pid) + "/stat");
+    auto text = support::read_text("/proc/" + pid + "/stat");
     // The command name is in parentheses and may hold spaces; fields are counted after it.
     auto close = text.rfind(')');
     if (close == std::string::npos)
-        return -1;
+        return std::nullopt;
     std::istringstream fields(text.substr(close + 2));
     std::string field;
-    unsigned long utime = 0, stime = 0;
-    // After ")": state(3) ppid(4) … utime(14) stime(15).
-    for (int n = 3; n <= 15 && fields >> field; ++n) {
-        if (n == 14) utime = std::stoul(field);
-        if (n == 15) stime = std::stoul(field);
+    proc_times t;
+    // After ")": state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17).
+    for (int n = 3; n <= 17 && fields >> field; ++n) {
+        if (n == 4) t.ppid = std::stol(field);
+        if (n == 14) t.utime = std::stoul(field);
+        if (n == 15) t.stime = std::stoul(field);
+        if (n == 16) t.cutime = std::stoul(field);
+        if (n == 17) t.cstime = std::stoul(field);
     }
-    return double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
+    return t;
+}
+
+double ticks_to_seconds(unsigned long ticks)
+{
+    return double(ticks) / double(::sysconf(_SC_CLK_TCK));
+}
+
+} // namespace
+
+double read_cpu_seconds(pid_t pid)
+{
+    auto t = pid > 0 ? read_proc_times(std::to_string(pid)) : std::nullopt;
+    return t ? ticks_to_seconds(t->utime + t->stime) : -1;
+}
+
+double read_tree_cpu_seconds(pid_t pid)
+{
+    auto root = pid > 0 ? read_proc_times(std::to_string(pid)) : std::nullopt;
+    if (!root)
+        return -1;
+    auto ticks = root->utime + root->stime + root->cutime + root->cstime;
+    std::error_code ec;
+    for (auto const& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        auto name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        if (auto t = read_proc_times(name); t && t->ppid == pid)
+            ticks += t->utime + t->stime + t->cutime + t->cstime;
+    }
+    return ticks_to_seconds(ticks);
 }
 
 double own_cpu_seconds()

@@ -42,15 +42,24 @@ private:
     pid_t pid_ = 0;
     bool spawned_ = false;
     std::string log_path_;
+    std::string database_dir_; ///< the temporary directory of a fresh SQLite file, removed at the end
     std::map<std::string, std::string> settings_;
     std::unique_ptr<support::child_process> process_; ///< the spawned relay
 };
+
+/** A spawned relay's setting as the report shows it: secrets hidden, a database URL without
+ * its password. */
+std::string setting_for_report(std::string const& key, std::string const& value);
 
 /** A process's VmRSS in KiB from /proc/<pid>/status; -1 when it cannot be read. */
 long read_rss_kb(pid_t pid);
 
 /** User plus system CPU seconds a process has used so far, from /proc/<pid>/stat; -1 on failure. */
 double read_cpu_seconds(pid_t pid);
+
+/** CPU seconds of a process and of its children, live ones (each of its connections, for
+ * PostgreSQL) and those it has waited for; -1 when `pid` cannot be read. */
+double read_tree_cpu_seconds(pid_t pid);
 
 /** This process's own user plus system CPU seconds. */
 double own_cpu_seconds();

@@ -1,6 +1,6 @@
 #pragma once
 /** @file What every scenario is given, the helpers they share (building and connecting peers,
- * waiting with a deadline, reading ids out of messages), and the five scenarios. */
+ * waiting with a deadline, reading ids out of messages), and the six scenarios. */
 #include "http_setup.hpp"
 #include "io_pool.hpp"
 #include "options.hpp"
@@ -89,6 +89,7 @@ std::string_view string_after(std::string_view text, std::string_view key);
 /** The number n of a bench id "<prefix><n>" (e.g. "c12"), or -1. */
 std::int64_t id_number(std::string_view id, char prefix);
 
+int run_api(bench_context& ctx);
 int run_fanout(bench_context& ctx);
 int run_rtt(bench_context& ctx);
 int run_idle(bench_context& ctx);

@@ -59,6 +59,7 @@ int run_storm(bench_context& ctx)
 
     // Every reconnect is handed to the io threads at once; nothing paces them.
     auto relay_cpu0 = read_cpu_seconds(ctx.relay.pid());
+    auto database_cpu0 = read_tree_cpu_seconds(o.target.database_pid);
     auto t0 = now_ns();
     for (auto const& p : again)
         p->start();
@@ -66,6 +67,7 @@ int run_storm(bench_context& ctx)
                                o.timeout_s);
     auto seconds = double(now_ns() - t0) / 1e9;
     auto relay_cpu = read_cpu_seconds(ctx.relay.pid()) - relay_cpu0;
+    auto database_cpu = read_tree_cpu_seconds(o.target.database_pid) - database_cpu0;
     ctx.pool.barrier();
 
     std::vector<std::int64_t> total, connect, upgrade, auth;
@@ -101,6 +103,8 @@ int run_storm(bench_context& ctx)
     out.figure("failed", "reconnects that failed", storm_counts.failed.load(), "");
     if (relay_cpu >= 0)
         out.figure("relay_cpu_s", "relayd CPU seconds during the storm", relay_cpu, "s");
+    if (o.target.database_pid > 0 && database_cpu0 >= 0)
+        out.figure("database_cpu_s", "database server CPU seconds during the storm", database_cpu, "s");
     if (storm_counts.failed.load() > 0)
         out.note("first failure: " + storm_counts.failure());
     if (!all_back)

@@ -1,6 +1,8 @@
 #pragma once
 // External programs the TURN tests run: a real coturn `turnserver` on loopback, coturn's own
-// test client `turnutils_uclient`, and the `openssl` command line for test certificates.
+// test client `turnutils_uclient`; the test certificates are support/test_pki.hpp.
+#include "support/test_pki.hpp"
+
 #include <relay_support/process.hpp>
 
 #include <cstdint>
@@ -32,15 +34,7 @@ private:
     std::uint16_t port_ = 0;
 };
 
-/** Test PKI made with the openssl CLI: a CA, a server certificate it signed for localhost and
- * 127.0.0.1, one for another host name, and an unrelated CA. */
-struct test_pki {
-    explicit test_pki(std::string const& dir);
-
-    std::string ca_cert;             ///< the CA clients are told to trust
-    std::string server_cert, server_key;
-    std::string other_host_cert, other_host_key; ///< signed by the CA, for other.test only
-    std::string unknown_ca_cert;     ///< a CA that signed nothing here
-};
+/** The test PKI, shared with the other suites that speak TLS. */
+using relay::test::test_pki;
 
 } // namespace turn_test
