@@ -195,39 +195,43 @@ result<void> pg_store::remove_member(std::string_view device_id, std::string_vie
     });
 }
 
-result<std::vector<member>> pg_store::list_members(std::string_view device_id)
+template <class T, class Make>
+result<std::vector<T>> pg_store::members_by_role(std::string_view operation, char const* sql,
+                                                 std::string_view device_id, int role_col, Make make)
 {
-    return with_retries("list_members", [&](attempt& a) -> result<std::vector<member>> {
-        // One query: the device check and the list see the same snapshot.
-        auto rows = a.run("SELECT m.user_id, u.email, m.role FROM devices d "
-                          "LEFT JOIN memberships m ON m.device_id = d.device_id "
-                          "LEFT JOIN users u ON u.id = m.user_id "
-                          "WHERE d.device_id = $1 ORDER BY m.role DESC NULLS LAST, u.email",
-                          {device_id});
+    return with_retries(operation, [&](attempt& a) -> result<std::vector<T>> {
+        // One query, from the device outwards: the device check and the list see one snapshot,
+        // and an unknown device is no row at all.
+        auto rows = a.run(sql, {device_id});
         if (!rows)
             return rows.error();
         if (rows->empty())
             return errc::device_not_found;
-        return with_roles<member>(*rows, 2, [](pg::rows const& r, int i, role access) {
-            return member{r.text(i, 0), r.text(i, 1), access};
-        });
+        return with_roles<T>(*rows, role_col, make);
     });
+}
+
+result<std::vector<member>> pg_store::list_members(std::string_view device_id)
+{
+    return members_by_role<member>("list_members",
+                                   "SELECT m.user_id, u.email, m.role FROM devices d "
+                                   "LEFT JOIN memberships m ON m.device_id = d.device_id "
+                                   "LEFT JOIN users u ON u.id = m.user_id "
+                                   "WHERE d.device_id = $1 ORDER BY m.role DESC NULLS LAST, u.email",
+                                   device_id, 2, [](pg::rows const& r, int i, role access) {
+                                       return member{r.text(i, 0), r.text(i, 1), access};
+                                   });
 }
 
 result<std::vector<user_access>> pg_store::users_with_access(std::string_view device_id)
 {
-    return with_retries("users_with_access", [&](attempt& a) -> result<std::vector<user_access>> {
-        auto rows = a.run("SELECT m.user_id, m.role FROM devices d "
-                          "LEFT JOIN memberships m ON m.device_id = d.device_id "
-                          "WHERE d.device_id = $1 ORDER BY m.role DESC NULLS LAST, m.user_id",
-                          {device_id});
-        if (!rows)
-            return rows.error();
-        if (rows->empty())
-            return errc::device_not_found;
-        return with_roles<user_access>(
-            *rows, 1, [](pg::rows const& r, int i, role access) { return user_access{r.text(i, 0), access}; });
-    });
+    return members_by_role<user_access>("users_with_access",
+                                        "SELECT m.user_id, m.role FROM devices d "
+                                        "LEFT JOIN memberships m ON m.device_id = d.device_id "
+                                        "WHERE d.device_id = $1 ORDER BY m.role DESC NULLS LAST, m.user_id",
+                                        device_id, 1, [](pg::rows const& r, int i, role access) {
+                                            return user_access{r.text(i, 0), access};
+                                        });
 }
 
 } // namespace relay::store::detail
