@@ -1,24 +1,10 @@
 // Users, refresh tokens and password-reset tokens on PostgreSQL.
 #include "store/pg_store.hpp"
+#include "store/pg_records.hpp"
 
 #include <relay/auth/crypto.hpp>
 
 namespace relay::store::detail {
-namespace {
-
-// The columns read_user expects, in its order; a macro so each query stays one string literal
-// (the statement registry is keyed by the literal).
-#define RELAY_USER_COLUMNS "id, email, password_hash, created_at"
-
-std::vector<user> read_users(pg::rows const& rows)
-{
-    std::vector<user> out;
-    for (int i = 0; i < rows.size(); ++i)
-        out.push_back(user{rows.text(i, 0), rows.text(i, 1), rows.text(i, 2), rows.int64(i, 3)});
-    return out;
-}
-
-} // namespace
 
 result<user> pg_store::create_user(std::string_view email, std::string_view password_hash, unix_seconds now)
 {
@@ -43,27 +29,27 @@ result<user> pg_store::find_user(std::string_view operation, char const* sql, st
             return rows.error();
         if (rows->empty())
             return errc::user_not_found;
-        return std::move(read_users(*rows).front());
+        return pg::read_user(*rows, 0);
     });
 }
 
 result<user> pg_store::find_user_by_email(std::string_view email)
 {
-    return find_user("find_user_by_email", "SELECT " RELAY_USER_COLUMNS " FROM users WHERE email = $1", email);
+    return find_user("find_user_by_email", "SELECT " RELAY_PG_USER_COLUMNS " FROM users WHERE email = $1", email);
 }
 
 result<user> pg_store::find_user_by_id(std::string_view user_id)
 {
-    return find_user("find_user_by_id", "SELECT " RELAY_USER_COLUMNS " FROM users WHERE id = $1", user_id);
+    return find_user("find_user_by_id", "SELECT " RELAY_PG_USER_COLUMNS " FROM users WHERE id = $1", user_id);
 }
 
 result<std::vector<user>> pg_store::list_users()
 {
     return with_retries("list_users", [&](attempt& a) -> result<std::vector<user>> {
-        auto rows = a.run("SELECT " RELAY_USER_COLUMNS " FROM users ORDER BY created_at, id");
+        auto rows = a.run("SELECT " RELAY_PG_USER_COLUMNS " FROM users ORDER BY created_at, id");
         if (!rows)
             return rows.error();
-        return read_users(*rows);
+        return pg::read_all(*rows, pg::read_user);
     });
 }
 
@@ -234,4 +220,3 @@ result<std::string> pg_store::consume_reset_token(std::string_view token_hash, u
 
 } // namespace relay::store::detail
 
-#undef RELAY_USER_COLUMNS

@@ -1,18 +1,9 @@
 // Devices and who may use them, on PostgreSQL.
 #include "store/pg_store.hpp"
+#include "store/pg_records.hpp"
 
 namespace relay::store::detail {
 namespace {
-
-// The columns read_device expects, in its order; a macro so each query stays one string literal
-// (the statement registry is keyed by the literal).
-#define RELAY_DEVICE_COLUMNS "d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities, d.firmware"
-
-device read_device(pg::rows const& rows, int i)
-{
-    return device{rows.text(i, 0),          rows.text(i, 1), rows.text(i, 2),         rows.int64(i, 3),
-                  rows.optional_int64(i, 4), rows.text(i, 5), rows.optional_text(i, 6)};
-}
 
 /** One T per row, made by `make(rows, i, role)` from a row whose column `role_col` holds a role
  * (a NULL role, from the outer join of a device without members, makes none); a role out of
@@ -57,26 +48,26 @@ result<void> pg_store::create_device(device const& d, std::string_view owner_use
 result<device> pg_store::get_device(std::string_view device_id)
 {
     return with_retries("get_device", [&](attempt& a) -> result<device> {
-        auto rows = a.run("SELECT " RELAY_DEVICE_COLUMNS " FROM devices d WHERE d.device_id = $1", {device_id});
+        auto rows = a.run("SELECT " RELAY_PG_DEVICE_COLUMNS " FROM devices d WHERE d.device_id = $1", {device_id});
         if (!rows)
             return rows.error();
         if (rows->empty())
             return errc::device_not_found;
-        return read_device(*rows, 0);
+        return pg::read_device(*rows, 0);
     });
 }
 
 result<std::vector<device_access>> pg_store::list_devices_for_user(std::string_view user_id)
 {
     return with_retries("list_devices_for_user", [&](attempt& a) -> result<std::vector<device_access>> {
-        auto rows = a.run("SELECT " RELAY_DEVICE_COLUMNS ", m.role FROM memberships m "
+        auto rows = a.run("SELECT " RELAY_PG_DEVICE_COLUMNS ", m.role FROM memberships m "
                           "JOIN devices d ON d.device_id = m.device_id WHERE m.user_id = $1 "
                           "ORDER BY d.name, d.device_id",
                           {user_id});
         if (!rows)
             return rows.error();
         return with_roles<device_access>(*rows, 7, [](pg::rows const& r, int i, role access) {
-            return device_access{read_device(r, i), access};
+            return device_access{pg::read_device(r, i), access};
         });
     });
 }
@@ -136,13 +127,10 @@ result<void> pg_store::record_device_seen(std::string_view device_id, unix_secon
 result<std::vector<device>> pg_store::list_devices()
 {
     return with_retries("list_devices", [&](attempt& a) -> result<std::vector<device>> {
-        auto rows = a.run("SELECT " RELAY_DEVICE_COLUMNS " FROM devices d ORDER BY d.device_id");
+        auto rows = a.run("SELECT " RELAY_PG_DEVICE_COLUMNS " FROM devices d ORDER BY d.device_id");
         if (!rows)
             return rows.error();
-        std::vector<device> out;
-        for (int i = 0; i < rows->size(); ++i)
-            out.push_back(read_device(*rows, i));
-        return out;
+        return pg::read_all(*rows, pg::read_device);
     });
 }
 
@@ -195,41 +183,44 @@ result<void> pg_store::remove_member(std::string_view device_id, std::string_vie
     });
 }
 
-result<std::vector<member>> pg_store::list_members(std::string_view device_id)
+template <class T, class Make>
+result<std::vector<T>> pg_store::members_by_role(std::string_view operation, char const* sql,
+                                                 std::string_view device_id, int role_col, Make make)
 {
-    return with_retries("list_members", [&](attempt& a) -> result<std::vector<member>> {
-        // One query: the device check and the list see the same snapshot.
-        auto rows = a.run("SELECT m.user_id, u.email, m.role FROM devices d "
-                          "LEFT JOIN memberships m ON m.device_id = d.device_id "
-                          "LEFT JOIN users u ON u.id = m.user_id "
-                          "WHERE d.device_id = $1 ORDER BY m.role DESC NULLS LAST, u.email",
-                          {device_id});
+    return with_retries(operation, [&](attempt& a) -> result<std::vector<T>> {
+        // One query, from the device outwards: the device check and the list see one snapshot,
+        // and an unknown device is no row at all.
+        auto rows = a.run(sql, {device_id});
         if (!rows)
             return rows.error();
         if (rows->empty())
             return errc::device_not_found;
-        return with_roles<member>(*rows, 2, [](pg::rows const& r, int i, role access) {
-            return member{r.text(i, 0), r.text(i, 1), access};
-        });
+        return with_roles<T>(*rows, role_col, make);
     });
+}
+
+result<std::vector<member>> pg_store::list_members(std::string_view device_id)
+{
+    return members_by_role<member>("list_members",
+                                   "SELECT m.user_id, u.email, m.role FROM devices d "
+                                   "LEFT JOIN memberships m ON m.device_id = d.device_id "
+                                   "LEFT JOIN users u ON u.id = m.user_id "
+                                   "WHERE d.device_id = $1 ORDER BY m.role DESC NULLS LAST, u.email",
+                                   device_id, 2, [](pg::rows const& r, int i, role access) {
+                                       return member{r.text(i, 0), r.text(i, 1), access};
+                                   });
 }
 
 result<std::vector<user_access>> pg_store::users_with_access(std::string_view device_id)
 {
-    return with_retries("users_with_access", [&](attempt& a) -> result<std::vector<user_access>> {
-        auto rows = a.run("SELECT m.user_id, m.role FROM devices d "
-                          "LEFT JOIN memberships m ON m.device_id = d.device_id "
-                          "WHERE d.device_id = $1 ORDER BY m.role DESC NULLS LAST, m.user_id",
-                          {device_id});
-        if (!rows)
-            return rows.error();
-        if (rows->empty())
-            return errc::device_not_found;
-        return with_roles<user_access>(
-            *rows, 1, [](pg::rows const& r, int i, role access) { return user_access{r.text(i, 0), access}; });
-    });
+    return members_by_role<user_access>("users_with_access",
+                                        "SELECT m.user_id, m.role FROM devices d "
+                                        "LEFT JOIN memberships m ON m.device_id = d.device_id "
+                                        "WHERE d.device_id = $1 ORDER BY m.role DESC NULLS LAST, m.user_id",
+                                        device_id, 1, [](pg::rows const& r, int i, role access) {
+                                            return user_access{r.text(i, 0), access};
+                                        });
 }
 
 } // namespace relay::store::detail
 
-#undef RELAY_DEVICE_COLUMNS

@@ -98,17 +98,22 @@ result<pool::lease> pool::acquire(std::string& why)
             --open_; // closed by the server meanwhile (a restart): open another
         }
         auto const now = std::chrono::steady_clock::now();
-        if (now < down_until_) {
+        if (now < down_until_ || (down_ && probing_)) {
             // Fail at once: every caller waiting a connect timeout would fill the worker pool.
+            // While down, one caller at a time probes whether the server is back.
             why = down_why_;
             return errc::unavailable;
         }
         if (open_ < std::max<std::size_t>(1, options_.pool_size)) {
             ++open_;
+            bool const probe = down_;
+            probing_ = probe;
             lock.unlock();
             std::string failed;
             auto conn = connect(address_, options_, failed);
             lock.lock();
+            if (probe)
+                probing_ = false;
             if (!conn) {
                 --open_;
                 mark_down(failed);

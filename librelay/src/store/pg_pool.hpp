@@ -91,6 +91,7 @@ private:
     std::chrono::steady_clock::time_point down_until_{};
     std::chrono::milliseconds backoff_{500};
     bool down_ = false;     // an outage has been logged and not yet its end
+    bool probing_ = false;  // while down: one caller is trying to connect
     std::string down_why_;  // libpq's message for the last failed connect
 };
 

@@ -1,5 +1,6 @@
 // WebRTC session history on PostgreSQL.
 #include "store/pg_store.hpp"
+#include "store/pg_records.hpp"
 
 #include <limits>
 
@@ -67,19 +68,12 @@ result<std::vector<webrtc_session>> pg_store::list_sessions(std::string_view dev
     auto const max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
     auto const bounded = static_cast<std::int64_t>(limit < max ? limit : max);
     return with_retries("list_sessions", [&](attempt& a) -> result<std::vector<webrtc_session>> {
-        auto rows = a.run("SELECT session_id, device_id, user_id, started_at, connected_at, ended_at, "
-                          "connection_type, end_reason, rtt_ms FROM webrtc_sessions WHERE device_id = $1 "
+        auto rows = a.run("SELECT " RELAY_PG_SESSION_COLUMNS " FROM webrtc_sessions WHERE device_id = $1 "
                           "ORDER BY started_at DESC, seq DESC LIMIT $2",
                           {device_id, bounded});
         if (!rows)
             return rows.error();
-        std::vector<webrtc_session> out;
-        for (int i = 0; i < rows->size(); ++i)
-            out.push_back(webrtc_session{rows->text(i, 0), rows->text(i, 1), rows->text(i, 2), rows->int64(i, 3),
-                                         rows->optional_int64(i, 4), rows->optional_int64(i, 5),
-                                         rows->optional_text(i, 6), rows->optional_text(i, 7),
-                                         rows->optional_int64(i, 8)});
-        return out;
+        return pg::read_all(*rows, pg::read_session);
     });
 }
 

@@ -4,6 +4,7 @@
 #include "store/pg_store.hpp"
 
 #include "store/backends.hpp"
+#include "store/pg_records.hpp"
 #include "store/pg_schema.hpp"
 
 #include <chrono>
@@ -268,11 +269,10 @@ result<snapshot> pg_store::export_snapshot()
         if (auto r = a.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !r)
             return r.error();
         snapshot out;
-        auto users = a.run("SELECT id, email, password_hash, created_at FROM users ORDER BY created_at, id");
+        auto users = a.run("SELECT " RELAY_PG_USER_COLUMNS " FROM users ORDER BY created_at, id");
         if (!users)
             return users.error();
-        for (int i = 0; i < users->size(); ++i)
-            out.users.push_back(user{users->text(i, 0), users->text(i, 1), users->text(i, 2), users->int64(i, 3)});
+        out.users = pg::read_all(*users, pg::read_user);
         auto tokens = a.run("SELECT token_hash, family_id, user_id, issued_at, expires_at, used, revoked "
                             "FROM refresh_tokens ORDER BY issued_at, token_hash");
         if (!tokens)
@@ -287,14 +287,10 @@ result<snapshot> pg_store::export_snapshot()
         for (int i = 0; i < resets->size(); ++i)
             out.reset_tokens.push_back(
                 reset_token{resets->text(i, 0), resets->text(i, 1), resets->int64(i, 2), resets->boolean(i, 3)});
-        auto devices = a.run("SELECT device_id, name, secret_sealed, created_at, last_seen, capabilities, firmware "
-                             "FROM devices ORDER BY device_id");
+        auto devices = a.run("SELECT " RELAY_PG_DEVICE_COLUMNS " FROM devices d ORDER BY d.device_id");
         if (!devices)
             return devices.error();
-        for (int i = 0; i < devices->size(); ++i)
-            out.devices.push_back(device{devices->text(i, 0), devices->text(i, 1), devices->text(i, 2),
-                                         devices->int64(i, 3), devices->optional_int64(i, 4), devices->text(i, 5),
-                                         devices->optional_text(i, 6)});
+        out.devices = pg::read_all(*devices, pg::read_device);
         auto members = a.run("SELECT device_id, user_id, role FROM memberships ORDER BY device_id, user_id");
         if (!members)
             return members.error();
@@ -304,15 +300,10 @@ result<snapshot> pg_store::export_snapshot()
                 return errc::internal;
             out.memberships.push_back(membership{members->text(i, 0), members->text(i, 1), *access});
         }
-        auto sessions = a.run("SELECT session_id, device_id, user_id, started_at, connected_at, ended_at, "
-                              "connection_type, end_reason, rtt_ms FROM webrtc_sessions ORDER BY seq");
+        auto sessions = a.run("SELECT " RELAY_PG_SESSION_COLUMNS " FROM webrtc_sessions ORDER BY seq");
         if (!sessions)
             return sessions.error();
-        for (int i = 0; i < sessions->size(); ++i)
-            out.sessions.push_back(webrtc_session{
-                sessions->text(i, 0), sessions->text(i, 1), sessions->text(i, 2), sessions->int64(i, 3),
-                sessions->optional_int64(i, 4), sessions->optional_int64(i, 5), sessions->optional_text(i, 6),
-                sessions->optional_text(i, 7), sessions->optional_int64(i, 8)});
+        out.sessions = pg::read_all(*sessions, pg::read_session);
         if (auto r = a.commit(); !r)
             return r.error();
         return out;

@@ -176,6 +176,12 @@ private:
     result<void> purge_expired(unix_seconds now);
     /** The user a query by one key finds; `missing` when none. */
     result<user> find_user(std::string_view operation, char const* sql, std::string_view key);
+    /** The members of a device a query lists (one row per member, the role in `role_col`), each
+     * made by `make(rows, i, role)`; errc::device_not_found when the query finds no device.
+     * Defined in pg_devices.cpp, its only user. */
+    template <class T, class Make>
+    result<std::vector<T>> members_by_role(std::string_view operation, char const* sql, std::string_view device_id,
+                                           int role_col, Make make);
     /** Locks a device's row (errc::device_not_found when absent): membership changes of one
      * device, and its deletion, happen one after the other. */
     result<void> lock_device(attempt& a, std::string_view device_id);
