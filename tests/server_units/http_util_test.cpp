@@ -42,6 +42,18 @@ TEST_CASE("query_param: the first value of a name, decoded as a form value")
     CHECK(query_param("token=a=b", "token") == std::string("a=b"));
 }
 
+TEST_CASE("query_param: a query that is a view into a longer buffer ends where the view ends")
+{
+    // A request target's query is a view into Beast's header buffer, followed by more bytes and
+    // no NUL; Boost.URL 1.81's parse_query alone would read on to the next NUL.
+    std::string const buffer = "token=abc.def HTTP/1.1\r\nHost: x\r\n";
+    std::string_view const query(buffer.data(), std::string_view("token=abc.def").size());
+    CHECK(query_param(query, "token") == std::string("abc.def"));
+    std::string const two = "a=1&token=xyz&b=2&token=9";
+    CHECK(query_param(std::string_view(two.data(), 13), "token") == std::string("xyz"));
+    CHECK(query_param(std::string_view(two.data(), 17), "b") == std::string("2"));
+}
+
 TEST_CASE("query_param: absent names and bad escapes give nothing")
 {
     CHECK_FALSE(query_param("", "token").has_value());

@@ -11,6 +11,7 @@
 #include <array>
 #include <cctype>
 #include <chrono>
+#include <string>
 
 namespace relay::server {
 
@@ -51,7 +52,11 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_is_spac
 
 std::optional<std::string> query_param(std::string_view query, std::string_view name)
 {
-    auto params = boost::urls::parse_query(query);
+    // Boost.URL 1.81's parse_query measures its input again with strlen (boostorg/url#757), so
+    // on a view into a longer buffer (Beast's request target) the last value runs on past the
+    // query: it parses a terminated copy, and the values below are views into that copy.
+    std::string const terminated(query);
+    auto params = boost::urls::parse_query(terminated);
     if (!params)
         return std::nullopt;
     // Keys are compared as sent: the names relayd reads (`token`, `device_id`) need no escapes.
