@@ -1,11 +1,12 @@
-// acknowledged_events against a real relayd: the robot's connection is knocked off again and
-// again while it streams events (a newer connection of the same device replaces it, 4409, as a
-// robot's node dying or a proxy dropping the socket would end it), and still every event reaches
-// the app exactly once, in order, each acknowledged once.
+// acknowledged_events against a real relayd: events whose acks were lost are sent again and
+// delivered once; the robot's connection knocked off again and again while it streams events (a
+// newer connection of the same device replaces it, 4409) still delivers every event exactly
+// once, in order, each acknowledged once.
 //
 // A relayd restart is not the case here: its history is in its memory, so a restarted relayd
 // neither replays nor recognises the events of before (see docs/robot-sdk.md).
 #include "sdk_test_support.hpp"
+#include "muting_proxy.hpp"
 #include "support/barrier.hpp"
 
 #include <mutex>
@@ -90,4 +91,95 @@ TEST_CASE("acknowledged events: events written while the relay is away are kept 
     CHECK(e.at("event") == "first");
     // The relay acknowledged only events with an id; the robot's id never reaches the app.
     CHECK(!e.as_object().contains("id"));
+}
+
+namespace {
+
+/** The robot events (those with a seq) among an app's messages. */
+std::vector<json::value> robot_events_in(std::vector<json::value> const& messages)
+{
+    std::vector<json::value> out;
+    for (auto const& m : messages)
+        if (m.at("type") == "event" && m.as_object().contains("seq"))
+            out.push_back(m);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("acknowledged events: events that arrived but whose acks were lost are sent again and delivered once")
+{
+    auto&& [relayd, owner, dev] = relay_with_device("wimz-ack-3");
+    auto app = connect_app(relayd.port(), owner);
+    muting_proxy proxy(relayd.port());
+    auto options = robot_options(proxy.port(), dev);
+    options.acknowledged_events = true;
+    started_client started(options);
+    auto& [seen, robot] = started;
+    REQUIRE(seen.wait_connects(1));
+
+    for (int i = 0; i < 5; ++i)
+        REQUIRE(!robot.send_event("step", json::object{{"i", i}}));
+    REQUIRE(robot.flush(30s));
+    CHECK(robot.stats().events_acknowledged == 5);
+
+    // The relay's answers stop reaching the robot: the next five events arrive, their acks do not.
+    proxy.mute_replies();
+    for (int i = 5; i < 10; ++i)
+        REQUIRE(!robot.send_event("step", json::object{{"i", i}}));
+    for (int i = 0; i < 10; ++i) {
+        auto e = next_robot_event(*app);
+        REQUIRE(!e.is_null());
+        CHECK(e.at("data").at("i") == i);
+    }
+    // All ten reached the relay (the app has them), and the last five wait for their ack.
+    CHECK(robot.stats().events_unacknowledged == 5);
+    CHECK(robot.stats().events_acknowledged == 5);
+
+    // The path breaks. The client reconnects through the proxy and sends the five again; the
+    // relay recognises their ids, acknowledges them with their seqs and delivers nothing.
+    proxy.cut();
+    REQUIRE(seen.wait_connects(2));
+    REQUIRE(robot.flush(30s));
+    auto stats = robot.stats();
+    CHECK(stats.events_resent == 5);
+    CHECK(stats.events_acknowledged == 10);
+    CHECK(stats.events_unacknowledged == 0);
+    CHECK(stats.outbox_size == 0);
+    // flush() returned after the relay processed the re-sent events; anything routed to the app
+    // would come before the app's pong.
+    CHECK(robot_events_in(messages_before_pong(*app)).empty());
+
+    // resume shows each event once.
+    auto late = connect_app(relayd.port(), owner);
+    late->send(json::object{{"type", "resume"}, {"device_id", dev.device_id}, {"after_seq", 0}});
+    std::vector<std::int64_t> replayed;
+    for (;;) {
+        auto m = late->read_json(30s);
+        REQUIRE(m);
+        if (m->at("type") == "resumed")
+            break;
+        if (m->at("type") == "event" && m->as_object().contains("seq"))
+            replayed.push_back(m->at("data").at("i").to_number<std::int64_t>());
+    }
+    CHECK(replayed == std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+}
+
+TEST_CASE("without acknowledged_events, a connection lost with events in flight does not send them again")
+{
+    auto&& [relayd, owner, dev] = relay_with_device("wimz-ack-4");
+    auto app = connect_app(relayd.port(), owner);
+    muting_proxy proxy(relayd.port());
+    started_client started(robot_options(proxy.port(), dev));
+    auto& [seen, robot] = started;
+    REQUIRE(seen.wait_connects(1));
+    proxy.mute_replies();
+    REQUIRE(!robot.send_event("step", json::object{{"i", 0}}));
+    REQUIRE(!next_robot_event(*app).is_null());
+    CHECK(robot.stats().events_unacknowledged == 0);
+    proxy.cut();
+    REQUIRE(seen.wait_connects(2));
+    REQUIRE(robot.flush(30s));
+    CHECK(robot.stats().events_resent == 0);
+    CHECK(robot_events_in(messages_before_pong(*app)).empty());
 }
