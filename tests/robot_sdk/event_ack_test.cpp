@@ -48,7 +48,8 @@ TEST_CASE("acknowledged events: a robot knocked off mid-stream delivers every ev
         got.push_back(e.at("data").at("i").to_number<std::int64_t>());
         seqs.push_back(e.at("seq").to_number<std::uint64_t>());
         // Every hundred events, another connection of the device takes over; the client is
-        // closed with 4409 with events written and not yet acknowledged, and comes back.
+        // closed with 4409, whatever it had written and not yet seen acknowledged (on loopback
+        // often nothing: the proxy case above makes sure of it), and comes back.
         if (got.size() % 100 == 50)
             intruders.push_back(connect_robot(port, dev));
     }
