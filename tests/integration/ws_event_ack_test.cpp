@@ -8,6 +8,8 @@
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 using namespace relay::test;
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -35,16 +37,6 @@ std::uint64_t expect_ack(ws_client& robot, std::string const& id)
     CHECK(ack.at("ref").as_string() == id);
     CHECK(ack.as_object().size() == 3); // type, ref, seq: nothing else
     return seq_of(ack);
-}
-
-/** The messages of `type` among `messages`. */
-std::vector<json::value> of_type(std::vector<json::value> const& messages, std::string const& type)
-{
-    std::vector<json::value> out;
-    for (auto const& m : messages)
-        if (m.at("type").as_string() == type)
-            out.push_back(m);
-    return out;
 }
 
 } // namespace
@@ -75,31 +67,19 @@ TEST_CASE("event ack: acked once in history; the same id again gets the same ack
     // An event without an id is delivered as ever and gets no ack.
     again->send(robot_event("battery", {{"level", 80}}));
     auto before_pong = messages_before_pong(*again);
-    CHECK(of_type(before_pong, "ack").empty());
+    CHECK(std::none_of(before_pong.begin(), before_pong.end(), [](auto const& m) { return m.at("type") == "ack"; }));
 
     // The app got the plain event once, right after the first: nothing for the re-sends.
-    auto app_got = of_type(messages_before_pong(*app), "event");
-    std::vector<json::value> robot_events;
-    for (auto const& e : app_got)
-        if (e.as_object().contains("seq"))
-            robot_events.push_back(e);
+    auto robot_events = robot_events_in(messages_before_pong(*app));
     REQUIRE(robot_events.size() == 1);
     CHECK(robot_events[0].at("event").as_string() == "battery");
     CHECK(seq_of(robot_events[0]) == seq + 1);
 
     // resume shows the acked event once.
     auto late = connect_app(relayd.port(), owner);
-    late->send(json::object{{"type", "resume"}, {"device_id", dev.device_id}, {"after_seq", 0}});
     std::vector<std::uint64_t> replayed;
-    for (;;) {
-        auto m = late->read_json(30s);
-        REQUIRE(m);
-        auto type = m->at("type").as_string();
-        if (type == "resumed")
-            break;
-        if (type == "event" && m->as_object().contains("seq"))
-            replayed.push_back(seq_of(*m));
-    }
+    for (auto const& e : resume_robot_events(*late, dev.device_id))
+        replayed.push_back(seq_of(e));
     CHECK(replayed == std::vector<std::uint64_t>{seq, seq + 1});
 }
 
@@ -121,11 +101,7 @@ TEST_CASE("event ack: ids are per device, and a distinct id is a distinct event"
 
     round_trip(*robot);
     round_trip(*robot2);
-    auto events = of_type(messages_before_pong(*app), "event");
-    int robot_events = 0;
-    for (auto const& e : events)
-        robot_events += e.as_object().contains("seq") ? 1 : 0;
-    CHECK(robot_events == 3);
+    CHECK(robot_events_in(messages_before_pong(*app)).size() == 3);
 }
 
 TEST_CASE("event ack: an id whose event left the history is a new event")

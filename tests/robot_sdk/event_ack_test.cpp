@@ -94,20 +94,6 @@ TEST_CASE("acknowledged events: events written while the relay is away are kept 
     CHECK(!e.as_object().contains("id"));
 }
 
-namespace {
-
-/** The robot events (those with a seq) among an app's messages. */
-std::vector<json::value> robot_events_in(std::vector<json::value> const& messages)
-{
-    std::vector<json::value> out;
-    for (auto const& m : messages)
-        if (m.at("type") == "event" && m.as_object().contains("seq"))
-            out.push_back(m);
-    return out;
-}
-
-} // namespace
-
 TEST_CASE("acknowledged events: events that arrived but whose acks were lost are sent again and delivered once")
 {
     auto&& [relayd, owner, dev] = relay_with_device("wimz-ack-3");
@@ -153,16 +139,9 @@ TEST_CASE("acknowledged events: events that arrived but whose acks were lost are
 
     // resume shows each event once.
     auto late = connect_app(relayd.port(), owner);
-    late->send(json::object{{"type", "resume"}, {"device_id", dev.device_id}, {"after_seq", 0}});
     std::vector<std::int64_t> replayed;
-    for (;;) {
-        auto m = late->read_json(30s);
-        REQUIRE(m);
-        if (m->at("type") == "resumed")
-            break;
-        if (m->at("type") == "event" && m->as_object().contains("seq"))
-            replayed.push_back(m->at("data").at("i").to_number<std::int64_t>());
-    }
+    for (auto const& e : resume_robot_events(*late, dev.device_id))
+        replayed.push_back(e.at("data").at("i").to_number<std::int64_t>());
     CHECK(replayed == std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
 }
 
