@@ -155,9 +155,9 @@ client_core::client_core(client_options options, net::io_context& io, bool own_t
       strand_(net::make_strand(io)),
       tls_(make_tls_context(options_, url_)),
       own_thread_(own_thread),
+      event_id_prefix_(options_.acknowledged_events ? random_id_prefix() : std::string()),
       retry_timer_(strand_),
       backoff_(options_.reconnect),
-      event_id_prefix_(options_.acknowledged_events ? random_id_prefix() : std::string()),
       secret_(options_.device_secret),
       capabilities_(options_.capabilities),
       firmware_(options_.firmware)

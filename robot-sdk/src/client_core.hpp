@@ -101,6 +101,7 @@ struct client_core : std::enable_shared_from_this<client_core> {
     strand_type strand_;
     std::unique_ptr<net::ssl::context> tls_; // wss:// only
     bool const own_thread_;
+    std::string const event_id_prefix_; // acknowledged_events: "<16 random hex digits>-"
 
     // --- strand -------------------------------------------------------------------------------
     std::shared_ptr<connection> connection_;
@@ -117,8 +118,6 @@ struct client_core : std::enable_shared_from_this<client_core> {
     // acknowledged_events: written, waiting for their ack, oldest first; all older than outbox_'s.
     std::deque<outbox_entry> unacked_;
     std::uint64_t next_event_seq_ = 1;
-    std::string const event_id_prefix_; // acknowledged_events: "<16 hex digits>-"
-
     client_stats stats_;
     std::string secret_;
     boost::json::object capabilities_;
