@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <random>
 #include <stdexcept>
 
 namespace relay::robot {
@@ -41,6 +43,16 @@ frame_ptr make_frame(std::string text)
 boost::json::object error_object(std::string_view code, std::string_view message)
 {
     return {{"code", code}, {"message", message}};
+}
+
+/** 16 hex digits from the system's random source: this client's events' ids differ from any other's. */
+std::string random_id_prefix()
+{
+    std::random_device rd;
+    std::uint64_t r = (std::uint64_t(rd()) << 32) ^ rd();
+    char buf[18];
+    std::snprintf(buf, sizeof buf, "%016llx-", static_cast<unsigned long long>(r));
+    return buf;
 }
 
 relay_url parse_url_or_throw(std::string const& url)
@@ -143,6 +155,7 @@ client_core::client_core(client_options options, net::io_context& io, bool own_t
       strand_(net::make_strand(io)),
       tls_(make_tls_context(options_, url_)),
       own_thread_(own_thread),
+      event_id_prefix_(options_.acknowledged_events ? random_id_prefix() : std::string()),
       retry_timer_(strand_),
       backoff_(options_.reconnect),
       secret_(options_.device_secret),
@@ -270,6 +283,15 @@ void client_core::on_connection_ended(std::uint64_t generation, disconnect_info 
     connection_.reset();
     connected_ = false;
     live_generation_ = 0;
+    {
+        // Events this connection wrote without an ack go out again first, in order, on the next.
+        std::lock_guard lock(mutex_);
+        for (auto& e : unacked_)
+            e.resend = true;
+        outbox_.insert(outbox_.begin(), std::make_move_iterator(unacked_.begin()),
+                       std::make_move_iterator(unacked_.end()));
+        unacked_.clear();
+    }
     // Barriers were pings on the connection that ended; the next connection sends new ones.
     for (auto& w : flush_waiters_)
         w->barrier.reset();
@@ -314,9 +336,15 @@ std::optional<frame_ptr> client_core::take_event()
     std::lock_guard lock(mutex_);
     if (outbox_.empty())
         return std::nullopt;
-    auto frame = std::move(outbox_.front().frame);
+    auto entry = std::move(outbox_.front());
     outbox_.pop_front();
     ++stats_.events_sent;
+    if (entry.resend)
+        ++stats_.events_resent;
+    if (entry.id.empty())
+        return std::move(entry.frame);
+    auto frame = entry.frame;
+    unacked_.push_back(std::move(entry));
     return frame;
 }
 
@@ -341,7 +369,8 @@ std::string client_core::device_secret() const
 bool client_core::events_done_up_to(std::uint64_t target) const
 {
     std::lock_guard lock(mutex_);
-    return outbox_.empty() || outbox_.front().seq > target;
+    auto const& oldest = unacked_.empty() ? outbox_ : unacked_;
+    return oldest.empty() || oldest.front().seq > target;
 }
 
 bool client_core::needs_barrier() const
@@ -397,6 +426,23 @@ void client_core::deliver_http_request(protocol::robot_http_request const& reque
 void client_core::deliver_error(protocol::error const& error)
 {
     invoke(&callbacks::error, error);
+}
+
+void client_core::on_event_ack(protocol::event_ack const& ack)
+{
+    {
+        std::lock_guard lock(mutex_);
+        // Acks come in the order the events were written, so this is nearly always the front.
+        auto it = std::find_if(unacked_.begin(), unacked_.end(), [&](auto const& e) { return e.id == ack.ref; });
+        if (it == unacked_.end())
+            return; // already acknowledged, or not ours
+        unacked_.erase(it);
+        ++stats_.events_acknowledged;
+    }
+    invoke(&callbacks::event_ack, ack);
+    // A flush may have been waiting for this ack to send its barrier ping.
+    if (connection_ && needs_barrier())
+        connection_->pump();
 }
 
 void client_core::report_callback_exception(char const* which, std::exception_ptr e)
@@ -463,16 +509,20 @@ boost::system::error_code client_core::send_event(std::string_view name, std::op
 {
     if (!protocol::is_valid_event_name(name) || protocol::is_presence_event(name))
         return relay::errc::bad_message;
-    auto frame = make_frame(protocol::encode(protocol::robot_event{std::string(name), std::move(data), std::nullopt}));
+    protocol::robot_event event{std::string(name), std::move(data), std::nullopt};
+    if (options_.acknowledged_events)
+        event.id = event_id_prefix_ + std::to_string(next_event_id_++);
+    auto frame = make_frame(protocol::encode(event));
     if (frame->size() > options_.max_send_size)
         return relay::errc::message_too_large;
     {
         std::lock_guard lock(mutex_);
-        if (outbox_.size() >= options_.outbox_capacity) {
-            outbox_.pop_front();
+        if (outbox_.size() + unacked_.size() >= options_.outbox_capacity) {
+            // The oldest goes, acknowledged or not: that is the outbox's bound.
+            (unacked_.empty() ? outbox_ : unacked_).pop_front();
             ++stats_.events_dropped;
         }
-        outbox_.push_back({next_event_seq_++, std::move(frame)});
+        outbox_.push_back({next_event_seq_++, std::move(frame), event.id.value_or(std::string())});
         ++stats_.events_queued;
     }
     if (connected_.load())
@@ -522,6 +572,7 @@ client_stats client_core::stats() const
     std::lock_guard lock(mutex_);
     auto s = stats_;
     s.outbox_size = outbox_.size();
+    s.events_unacknowledged = unacked_.size();
     s.connected = connected_.load();
     return s;
 }
@@ -754,6 +805,11 @@ void client::on_webrtc_close(std::function<void(protocol::webrtc_close_notice co
 void client::on_turn_credentials(std::function<void(protocol::turn_credentials const&)> callback)
 {
     set_callback(*core_, &detail::callbacks::turn_credentials, std::move(callback));
+}
+
+void client::on_event_ack(std::function<void(protocol::event_ack const&)> callback)
+{
+    set_callback(*core_, &detail::callbacks::event_ack, std::move(callback));
 }
 
 void client::on_http_request(std::function<void(protocol::robot_http_request const&, http_reply)> callback)

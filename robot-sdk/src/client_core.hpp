@@ -39,10 +39,12 @@ using frame_ptr = std::shared_ptr<std::string const>;
 
 class connection;
 
-/** An event waiting to be written, numbered in the order send_event accepted it. */
+/** An event waiting to be written (or acknowledged), numbered in the order send_event accepted it. */
 struct outbox_entry {
     std::uint64_t seq = 0;
     frame_ptr frame;
+    std::string id; // acknowledged_events only: the event's id, which its ack names
+    bool resend = false; // written before on a connection that ended without its ack
 };
 
 /** A thread blocked in client::flush(). */
@@ -84,6 +86,7 @@ struct callbacks {
     std::function<void(protocol::webrtc_close_notice const&)> webrtc_close;
     std::function<void(protocol::robot_http_request const&, http_reply)> http_request;
     std::function<void(protocol::turn_credentials const&)> turn_credentials;
+    std::function<void(protocol::event_ack const&)> event_ack;
     std::function<void(protocol::error const&)> error;
 };
 
@@ -98,6 +101,7 @@ struct client_core : std::enable_shared_from_this<client_core> {
     strand_type strand_;
     std::unique_ptr<net::ssl::context> tls_; // wss:// only
     bool const own_thread_;
+    std::string const event_id_prefix_; // acknowledged_events: "<16 random hex digits>-"
 
     // --- strand -------------------------------------------------------------------------------
     std::shared_ptr<connection> connection_;
@@ -111,6 +115,8 @@ struct client_core : std::enable_shared_from_this<client_core> {
     // --- mutex_ -------------------------------------------------------------------------------
     mutable std::mutex mutex_;
     std::deque<outbox_entry> outbox_;
+    // acknowledged_events: written, waiting for their ack, oldest first; all older than outbox_'s.
+    std::deque<outbox_entry> unacked_;
     std::uint64_t next_event_seq_ = 1;
     client_stats stats_;
     std::string secret_;
@@ -121,6 +127,7 @@ struct client_core : std::enable_shared_from_this<client_core> {
     std::atomic<bool> connected_{false};
     std::atomic<std::uint64_t> live_generation_{0}; // the authenticated connection, 0 when none
     std::atomic<bool> pump_posted_{false};
+    std::atomic<std::uint64_t> next_event_id_{1}; // acknowledged_events: the <n> of the next event's id
     std::atomic<bool> started_{false};
     std::atomic<bool> stop_requested_{false};
 
@@ -162,6 +169,8 @@ struct client_core : std::enable_shared_from_this<client_core> {
     void deliver_command(protocol::robot_command const& command, std::uint64_t generation);
     void deliver_http_request(protocol::robot_http_request const& request, std::uint64_t generation);
     void deliver_error(protocol::error const& error);
+    /** An `ack` on the live connection: the event leaves the outbox. */
+    void on_event_ack(protocol::event_ack const& ack);
 
     // --- used by reply_state (any thread) ----------------------------------------------------------
     bool send_reply(frame_ptr frame, std::uint64_t generation);

@@ -108,6 +108,10 @@ public:
             if (require_auth("webrtc_close"))
                 core_->invoke(&callbacks::webrtc_close, m);
         };
+        handlers_.ack = [this](protocol::event_ack const& m) {
+            if (require_auth("ack"))
+                core_->on_event_ack(m);
+        };
         handlers_.turn_credentials = [this](protocol::turn_credentials const& m) {
             if (require_auth("turn_credentials"))
                 core_->invoke(&callbacks::turn_credentials, m);

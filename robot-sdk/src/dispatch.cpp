@@ -44,6 +44,8 @@ std::optional<protocol::decode_error> dispatch(std::string_view text, message_ha
                 call(handlers.http_request, m);
             else if constexpr (std::is_same_v<T, protocol::turn_credentials>)
                 call(handlers.turn_credentials, m);
+            else if constexpr (std::is_same_v<T, protocol::event_ack>)
+                call(handlers.ack, m);
             else if constexpr (std::is_same_v<T, protocol::pong>)
                 call(handlers.pong, m);
             else if constexpr (std::is_same_v<T, protocol::error>)

@@ -368,3 +368,72 @@ TEST_CASE("configuration errors are refused at construction")
     fine.start();
     CHECK_THROWS_AS(fine.start(), std::logic_error);
 }
+
+TEST_CASE("acknowledged events: ids, acks in any order, flush waits for them, unacknowledged ones go again")
+{
+    fake_relay relay;
+    auto options = fake_options(relay.port());
+    options.acknowledged_events = true;
+    auto&& [seen, c] = started_client(options);
+    mailbox<protocol::event_ack> acks;
+    c.on_event_ack([&](protocol::event_ack const& a) { acks.put(a); });
+    auto relay_side = relay.accept_robot("wimz-201", "s3cret-s3cret");
+    REQUIRE(relay_side);
+    REQUIRE(seen.wait_connects(1));
+    REQUIRE(!relay_side->expect("hello").is_null());
+
+    REQUIRE(!c.send_event("one"));
+    REQUIRE(!c.send_event("two"));
+    auto e1 = relay_side->read();
+    auto e2 = relay_side->read();
+    REQUIRE(e1);
+    REQUIRE(e2);
+    auto id1 = str(*e1, "id");
+    auto id2 = str(*e2, "id");
+    REQUIRE(id1.size() == 18);
+    CHECK(id1.substr(0, 17) == id2.substr(0, 17)); // one random prefix per client
+    CHECK(id1.substr(16) == "-1");
+    CHECK(id2.substr(16) == "-2");
+    CHECK(c.stats().events_unacknowledged == 2);
+
+    // flush waits for the acks, then for a ping behind them.
+    auto flushed = std::async(std::launch::async, [&] { return c.flush(30s); });
+    relay_side->send(json::object{{"type", "ack"}, {"ref", id2}, {"seq", 11}});
+    relay_side->send(json::object{{"type", "ack"}, {"ref", "not-ours"}, {"seq", 12}});
+    relay_side->send(json::object{{"type", "ack"}, {"ref", id1}, {"seq", 10}});
+    relay_side->send(json::object{{"type", "ack"}, {"ref", id1}, {"seq", 10}}); // again: not reported twice
+    auto a = acks.take();
+    auto b = acks.take();
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(a->ref == id2);
+    CHECK(a->seq == 11);
+    CHECK(b->ref == id1);
+    auto ping = relay_side->read();
+    REQUIRE(ping);
+    CHECK(str(*ping, "type") == "ping");
+    relay_side->send(json::object{{"type", "pong"}, {"ts", "2026-11-21T20:15:03.123Z"}});
+    CHECK(flushed.get());
+    CHECK(c.stats().events_acknowledged == 2);
+    CHECK(c.stats().events_unacknowledged == 0);
+
+    // An event written without an ack before the connection ends is written again, same id.
+    REQUIRE(!c.send_event("three"));
+    auto e3 = relay_side->read();
+    REQUIRE(e3);
+    relay_side->close(1012);
+    auto again = relay.accept_robot("wimz-201", "s3cret-s3cret");
+    REQUIRE(again);
+    REQUIRE(!again->expect("hello").is_null());
+    auto resent = again->read();
+    REQUIRE(resent);
+    CHECK(str(*resent, "type") == "event");
+    CHECK(str(*resent, "id") == str(*e3, "id"));
+    CHECK(c.stats().events_resent == 1);
+    again->send(json::object{{"type", "ack"}, {"ref", str(*e3, "id")}, {"seq", 13}});
+    auto c3 = acks.take();
+    REQUIRE(c3);
+    CHECK(c3->seq == 13);
+    CHECK(acks.take(0ms) == std::nullopt); // the duplicate ack of id1 above was not reported
+    CHECK(c.stats().events_acknowledged == 3);
+}

@@ -39,6 +39,7 @@ struct recorder {
         h.webrtc_close = rec("webrtc_close");
         h.http_request = rec("http_request");
         h.turn_credentials = rec("turn_credentials");
+        h.ack = rec("ack");
         h.pong = rec("pong");
         h.error = rec("error");
         return h;

@@ -315,6 +315,109 @@ TEST_CASE("broker: concurrent publishers on one channel never reorder a subscrib
         REQUIRE(app->got[i].second.seq == app->got[i - 1].second.seq + 1);
 }
 
+namespace {
+auto numbered(std::uint64_t seq)
+{
+    return frame("e" + std::to_string(seq));
+}
+} // namespace
+
+TEST_CASE("broker event ids: a re-sent id gets the kept seq and is neither delivered nor kept again")
+{
+    in_process_broker broker({100, std::chrono::seconds(600)});
+    auto app = std::make_shared<recording_app>();
+    broker.subscribe("d1", app);
+    int builds = 0;
+    auto build = [&](std::uint64_t seq) { ++builds; return numbered(seq); };
+
+    auto first = broker.publish("d1", "e1", build);
+    CHECK_FALSE(first.duplicate);
+    CHECK(first.seq == broker.first_seq());
+    auto other = broker.publish("d1", "e2", build);
+    CHECK_FALSE(other.duplicate);
+    CHECK(other.seq == first.seq + 1);
+
+    auto again = broker.publish("d1", "e1", build);
+    CHECK(again.duplicate);
+    CHECK(again.seq == first.seq);
+    CHECK(builds == 2); // no frame built for a duplicate
+    CHECK(app->got.size() == 2);
+    CHECK(broker.stats().events == 2);
+    CHECK(broker.history("d1", 0).messages.size() == 2);
+    CHECK(broker.history("d1", 0).last_seq == other.seq); // the numbering did not move
+
+    // Ids belong to a channel: another device's e1 is its own event.
+    CHECK_FALSE(broker.publish("d2", "e1", build).duplicate);
+    // Events without an id are never duplicates of anything.
+    auto plain1 = broker.publish("d1", std::nullopt, build);
+    auto plain2 = broker.publish("d1", build);
+    CHECK_FALSE(plain1.duplicate);
+    CHECK(plain2 == plain1.seq + 1);
+    CHECK(app->got.size() == 4);
+}
+
+TEST_CASE("broker event ids: an id is remembered exactly as long as its event is kept")
+{
+    SUBCASE("the count bound")
+    {
+        in_process_broker broker({2, std::chrono::seconds(600)});
+        auto first = broker.publish("d", "a", numbered);
+        broker.publish("d", "b", numbered);
+        CHECK(broker.publish("d", "a", numbered).duplicate);
+        broker.publish("d", "c", numbered); // pushes out a
+        auto again = broker.publish("d", "a", numbered);
+        CHECK_FALSE(again.duplicate);
+        CHECK(again.seq > first.seq);
+        CHECK(broker.publish("d", "c", numbered).duplicate);
+    }
+    SUBCASE("the age bound, through sweep")
+    {
+        in_process_broker broker({100, std::chrono::seconds(1)});
+        auto first = broker.publish("d", "a", numbered);
+        broker.sweep(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+        CHECK(broker.stats().events == 0);
+        auto again = broker.publish("d", "a", numbered);
+        CHECK_FALSE(again.duplicate);
+        CHECK(again.seq == first.seq + 1);
+    }
+    SUBCASE("the total bound, evicted by another device's events")
+    {
+        replay_limits limits;
+        limits.max_total_bytes = 2 * (in_process_broker::kept_event_overhead + 64);
+        in_process_broker broker(limits);
+        broker.publish("quiet", "a", numbered);
+        broker.publish("busy", numbered);
+        broker.publish("busy", numbered);
+        CHECK(broker.history("quiet", 0).messages.empty());
+        CHECK_FALSE(broker.publish("quiet", "a", numbered).duplicate);
+    }
+    SUBCASE("a dropped channel")
+    {
+        in_process_broker broker({100, std::chrono::seconds(600)});
+        broker.publish("d", "a", numbered);
+        broker.drop_channel("d");
+        CHECK_FALSE(broker.publish("d", "a", numbered).duplicate);
+    }
+    SUBCASE("a history that keeps nothing recognises nothing")
+    {
+        in_process_broker broker({0, std::chrono::seconds(600)});
+        auto first = broker.publish("d", "a", numbered);
+        auto again = broker.publish("d", "a", numbered);
+        CHECK_FALSE(again.duplicate);
+        CHECK(again.seq == first.seq + 1);
+    }
+}
+
+TEST_CASE("broker event ids: the id counts against the byte bounds and leaves with its event")
+{
+    in_process_broker broker({100, std::chrono::seconds(600)});
+    std::string const id(40, 'i');
+    broker.publish("d", id, [](std::uint64_t) { return frame(std::string(10, 'x')); });
+    CHECK(broker.stats().bytes == 10 + in_process_broker::kept_event_overhead + id.size());
+    broker.drop_channel("d");
+    CHECK(broker.stats().bytes == 0);
+}
+
 TEST_CASE("hub: a newer robot connection replaces the older one")
 {
     in_process_broker broker({10, std::chrono::seconds(60)});

@@ -80,6 +80,29 @@ std::unique_ptr<ws_client> connect_app(std::uint16_t port, account const& user, 
     return ws;
 }
 
+std::vector<boost::json::value> robot_events_in(std::vector<boost::json::value> const& messages)
+{
+    std::vector<boost::json::value> out;
+    for (auto const& m : messages)
+        if (m.at("type") == "event" && m.as_object().contains("seq"))
+            out.push_back(m);
+    return out;
+}
+
+std::vector<boost::json::value> resume_robot_events(ws_client& app, std::string const& device_id, std::uint64_t after_seq)
+{
+    app.send(boost::json::object{{"type", "resume"}, {"device_id", device_id}, {"after_seq", after_seq}});
+    std::vector<boost::json::value> read;
+    for (;;) {
+        auto m = app.read_json(std::chrono::seconds(30));
+        if (!m)
+            throw std::runtime_error("no resumed within 30 s");
+        if (m->at("type") == "resumed")
+            return robot_events_in(read);
+        read.push_back(std::move(*m));
+    }
+}
+
 owner_with_app::owner_with_app(std::string const& device_id, std::map<std::string, std::string> env)
     : relayd(std::move(env)),
       owner(make_account(relayd.port())),

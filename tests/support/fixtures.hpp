@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace relay::test {
 
@@ -40,6 +41,16 @@ std::unique_ptr<ws_client> connect_robot(std::uint16_t port, device_credentials 
 
 /** An app connection authenticated with a bearer header; `auth_ok` is stored in *auth_ok when given. */
 std::unique_ptr<ws_client> connect_app(std::uint16_t port, account const& user, boost::json::value* auth_ok = nullptr);
+
+/** The robot events among `messages`: those with a `seq` (presence events have none), in order. */
+std::vector<boost::json::value> robot_events_in(std::vector<boost::json::value> const& messages);
+
+/**
+ * Sends `resume` for `device_id` from `after_seq` on `app` and reads up to `resumed`: the robot
+ * events replayed, in order. Throws when `resumed` does not come within 30 s.
+ */
+std::vector<boost::json::value> resume_robot_events(ws_client& app, std::string const& device_id,
+                                                    std::uint64_t after_seq = 0);
 
 /** The environment every routing test relay gets: fast password hashing, quiet logs. */
 std::map<std::string, std::string> test_env(std::map<std::string, std::string> extra = {});

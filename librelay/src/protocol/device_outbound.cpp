@@ -48,6 +48,12 @@ template <class Io> void describe(Io& io, io_target<Io, turn_credentials>& m)
     io.field("ref", m.ref, rules::message_id);
 }
 
+template <class Io> void describe(Io& io, io_target<Io, event_ack>& m)
+{
+    io.field("ref", m.ref, rules::message_id);
+    io.field("seq", m.seq);
+}
+
 } // namespace
 
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(auth_challenge)
@@ -56,5 +62,6 @@ RELAY_PROTOCOL_DEFINE_CONVERSIONS(robot_command)
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(robot_webrtc_request)
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(robot_http_request)
 RELAY_PROTOCOL_DEFINE_CONVERSIONS(turn_credentials)
+RELAY_PROTOCOL_DEFINE_CONVERSIONS(event_ack)
 
 } // namespace relay::protocol

@@ -73,6 +73,8 @@ bool in_process_broker::pop_oldest(history_map::value_type& entry, std::optional
     if (why)
         if (auto* c = evicted_[static_cast<std::size_t>(*why)])
             c->inc();
+    if (!front.event_id.empty())
+        h.seq_by_id.erase(front.event_id);
     h.kept.pop_front();
     if (h.kept.empty()) {
         // An empty deque still holds a block: a channel that keeps nothing costs nothing here.
@@ -93,11 +95,11 @@ void in_process_broker::expire(std::chrono::steady_clock::time_point now)
     }
 }
 
-void in_process_broker::keep(std::string const& channel, channel_message const& m)
+void in_process_broker::keep(std::string const& channel, channel_message const& m, std::string_view event_id)
 {
     if (limits_.max_events == 0)
         return;
-    std::size_t const bytes = m.frame->size() + kept_event_overhead;
+    std::size_t const bytes = m.frame->size() + kept_event_overhead + event_id.size();
     auto it = histories_.find(channel);
     if (bytes > limits_.max_bytes_per_device || bytes > limits_.max_total_bytes) {
         // Too big to keep. What is kept must run without a gap up to the channel's newest seq,
@@ -125,13 +127,27 @@ void in_process_broker::keep(std::string const& channel, channel_message const& 
 
     auto& entry = *histories_.try_emplace(channel).first;
     auto& h = entry.second;
-    kept_event e{m, next_order_++, bytes};
+    kept_event e{m, next_order_++, bytes, std::string(event_id)};
     if (h.kept.empty())
         oldest_.emplace(e.order, &entry);
+    if (!event_id.empty())
+        h.seq_by_id.emplace(e.event_id, m.seq);
     h.kept.push_back(std::move(e));
     h.bytes += bytes;
     total_bytes_ += bytes;
     ++total_events_;
+}
+
+std::optional<std::uint64_t> in_process_broker::kept_seq(std::string const& channel, std::string_view event_id)
+{
+    auto it = histories_.find(channel);
+    if (it == histories_.end())
+        return std::nullopt;
+    auto const& ids = it->second.seq_by_id;
+    auto found = ids.find(std::string(event_id));
+    if (found == ids.end())
+        return std::nullopt;
+    return found->second;
 }
 
 void in_process_broker::forget_history(std::string const& channel)
@@ -174,23 +190,33 @@ void in_process_broker::unsubscribe(std::string const& channel, subscriber const
     });
 }
 
-std::uint64_t in_process_broker::publish(std::string const& channel,
-                                         std::function<std::shared_ptr<std::string const>(std::uint64_t)> const& build)
+publish_result in_process_broker::publish(std::string const& channel, std::optional<std::string_view> event_id,
+                                         frame_builder const& build)
 {
     auto& sh = shard_for(channel);
     std::lock_guard lock(sh.mutex);
+    auto now = std::chrono::steady_clock::now();
+    std::string_view const id = event_id.value_or(std::string_view{});
+    if (!id.empty()) {
+        // The shard lock is held from here to keep(): nothing else can add this channel's ids
+        // meanwhile (other channels' publishes may only evict them).
+        std::lock_guard history_lock(history_mutex_);
+        expire(now);
+        if (auto seq = kept_seq(channel, id))
+            return {*seq, true};
+    }
     auto& c = channel_for(sh, channel);
     std::uint64_t seq = c.last_seq == 0 ? c.first_seq : c.last_seq + 1;
     c.last_seq = seq;
-    channel_message m{seq, std::chrono::steady_clock::now(), build(seq)};
+    channel_message m{seq, now, build(seq)};
     {
         std::lock_guard history_lock(history_mutex_);
         expire(m.at);
-        keep(channel, m);
+        keep(channel, m, id);
         publish_stats();
     }
     deliver_all(channel, c, m);
-    return seq;
+    return {seq, false};
 }
 
 void in_process_broker::publish_transient(std::string const& channel, std::shared_ptr<std::string const> frame)

@@ -69,7 +69,7 @@ using device_inbound = std::variant<device_auth, hello, robot_event, robot_comma
 /** Everything the relay sends to a robot. */
 using device_outbound = std::variant<auth_challenge, device_auth_ok, robot_command, robot_webrtc_request,
                                      webrtc_answer, webrtc_ice, webrtc_close_notice, robot_http_request,
-                                     turn_credentials, pong, error>;
+                                     turn_credentials, event_ack, pong, error>;
 
 /** A decoded message of variant V, or why there is none. */
 template <class V> class decode_result {

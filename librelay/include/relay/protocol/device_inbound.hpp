@@ -54,7 +54,9 @@ boost::system::result<hello> tag_invoke(boost::json::try_value_to_tag<hello>, bo
 /**
  * `event` from a robot. The relay adds device_id, seq and ts and delivers it as `event`
  * (app_outbound.hpp). The names robot_connected and robot_disconnected are the relay's own and
- * rejected here. `id` only serves as `ref` in an error about this message.
+ * rejected here. With an `id` the relay answers event_ack (device_outbound.hpp) once the event is
+ * in the device's history, and recognises the id when it is sent again; `id` is also the `ref`
+ * of an error about this message. It never reaches apps.
  */
 struct robot_event {
     static constexpr std::string_view type_name = "event";

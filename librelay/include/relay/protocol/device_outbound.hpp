@@ -13,6 +13,7 @@
  * | webrtc_close     | webrtc_close_notice (webrtc.hpp) |
  * | http_request     | robot_http_request               |
  * | turn_credentials | turn_credentials                 |
+ * | ack              | event_ack                        |
  * | pong             | pong (common.hpp)                |
  * | error            | error (common.hpp)               |
  *
@@ -22,6 +23,7 @@
 #include <relay/protocol/common.hpp>
 #include <relay/protocol/webrtc.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -102,5 +104,19 @@ struct turn_credentials {
 void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, turn_credentials const& m);
 boost::system::result<turn_credentials> tag_invoke(boost::json::try_value_to_tag<turn_credentials>,
                                                    boost::json::value const& jv);
+
+/**
+ * `ack` to a robot: its event with `id` == `ref` is in the device's history, numbered `seq`, and
+ * will be delivered and replayed by `resume`. The same id sent again while that event is still
+ * in the history gets the same ack (same seq) and is not delivered again. Events without an id
+ * get no ack.
+ */
+struct event_ack {
+    static constexpr std::string_view type_name = "ack";
+    std::string ref;
+    std::uint64_t seq = 0;
+};
+void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, event_ack const& m);
+boost::system::result<event_ack> tag_invoke(boost::json::try_value_to_tag<event_ack>, boost::json::value const& jv);
 
 } // namespace relay::protocol

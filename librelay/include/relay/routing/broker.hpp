@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace relay::routing {
@@ -45,6 +47,12 @@ struct history_page {
     std::size_t max_bytes = SIZE_MAX; ///< frame bytes
 };
 
+/** What publish() did. */
+struct publish_result {
+    std::uint64_t seq = 0; ///< the event's seq: new, or the kept one when `duplicate`
+    bool duplicate = false; ///< the event id was already kept; nothing was delivered or kept now
+};
+
 class broker {
 public:
     virtual ~broker() = default;
@@ -52,12 +60,29 @@ public:
     virtual void subscribe(std::string const& channel, std::shared_ptr<subscriber> const& s) = 0;
     virtual void unsubscribe(std::string const& channel, subscriber const* s) = 0;
 
+    /** Builds an event's frame once its seq is known. */
+    using frame_builder = std::function<std::shared_ptr<std::string const>(std::uint64_t seq)>;
+
     /**
      * Assigns the channel's next seq, asks `build(seq)` for the frame (built once, whatever the
-     * number of receivers), keeps it for history and delivers it. Returns the seq.
+     * number of receivers), keeps it for history and delivers it.
+     *
+     * `event_id`, when given, is the sender's id for the event (a robot's `event.id`). While an
+     * event with that id on this channel is still kept for history, publishing the id again
+     * builds, keeps and delivers nothing: the answer is the kept event's seq with `duplicate`
+     * set. The broker remembers exactly the ids of the events it still keeps, so the window in
+     * which a re-sent event is recognised is the history's own (count, bytes and age bounds),
+     * and the memory it costs goes with it. A broker shared by several nodes does the check in
+     * the same atomic step that assigns the seq, so a robot re-sending to another node after its
+     * first node died is recognised too.
      */
-    virtual std::uint64_t publish(std::string const& channel,
-                                  std::function<std::shared_ptr<std::string const>(std::uint64_t seq)> const& build) = 0;
+    virtual publish_result publish(std::string const& channel, std::optional<std::string_view> event_id,
+                                   frame_builder const& build) = 0;
+    /** Publishes an event without an id: never a duplicate. Returns the seq. */
+    std::uint64_t publish(std::string const& channel, frame_builder const& build)
+    {
+        return publish(channel, std::nullopt, build).seq;
+    }
 
     /** Delivers a frame that takes no seq and is not kept (presence events). */
     virtual void publish_transient(std::string const& channel, std::shared_ptr<std::string const> frame) = 0;

@@ -54,6 +54,10 @@ struct history_stats {
  * keeps increasing across relay restarts: an app resuming with a seq from before a restart sees
  * an honest `complete:false` instead of a silently reused number. A channel dropped with its
  * device starts again above every seq it (or any dropped channel) used, with the same effect.
+ *
+ * Event ids (publish with an id) are remembered beside the kept events, under the history
+ * mutex, and forgotten when their event leaves the history for whatever reason. An event that
+ * is not kept at all (max_events 0, or a frame beyond a byte bound) leaves no id behind.
  */
 class in_process_broker final : public broker {
 public:
@@ -62,8 +66,9 @@ public:
 
     void subscribe(std::string const& channel, std::shared_ptr<subscriber> const& s) override;
     void unsubscribe(std::string const& channel, subscriber const* s) override;
-    std::uint64_t publish(std::string const& channel,
-                          std::function<std::shared_ptr<std::string const>(std::uint64_t)> const& build) override;
+    using broker::publish;
+    publish_result publish(std::string const& channel, std::optional<std::string_view> event_id,
+                           frame_builder const& build) override;
     void publish_transient(std::string const& channel, std::shared_ptr<std::string const> frame) override;
     using broker::history;
     history_result history(std::string const& channel, std::uint64_t after_seq, history_page page) override;
@@ -92,12 +97,15 @@ private:
 
     struct kept_event {
         channel_message message;
-        std::uint64_t order; // publish order across all channels
-        std::size_t bytes;   // as counted against the bounds
+        std::uint64_t order;   // publish order across all channels
+        std::size_t bytes;     // as counted against the bounds
+        std::string event_id;  // the sender's id, empty when it gave none
     };
     struct channel_history {
         std::deque<kept_event> kept; // consecutive seqs ending at the channel's last_seq
         std::size_t bytes = 0;
+        // The ids of the kept events that had one, and their seqs: added and removed with them.
+        std::unordered_map<std::string, std::uint64_t> seq_by_id;
     };
     using history_map = std::unordered_map<std::string, channel_history>;
 
@@ -107,7 +115,9 @@ private:
     static void deliver_all(std::string const& channel, channel_state& c, channel_message const& m);
 
     // history_mutex_ held for all of these.
-    void keep(std::string const& channel, channel_message const& m);
+    void keep(std::string const& channel, channel_message const& m, std::string_view event_id);
+    /** The seq of the kept event `event_id` on `channel`, if it is still kept. */
+    std::optional<std::uint64_t> kept_seq(std::string const& channel, std::string_view event_id);
     void expire(std::chrono::steady_clock::time_point now);
     /** Drops the channel's oldest kept event; false when that emptied (and erased) its history. */
     bool pop_oldest(history_map::value_type& h, std::optional<eviction_reason> why);

@@ -176,9 +176,19 @@ void device_session::handle(protocol::robot_event const& m)
     auto arrived = std::chrono::steady_clock::now();
     auto ts = std::chrono::system_clock::now();
     // The event's frame is built once, inside publish, and shared by every app that receives it.
-    live_->broker->publish(device_id_, [&](std::uint64_t seq) {
+    // An event with an id that the history still holds is a re-send: the broker delivers and
+    // keeps nothing and answers with the seq it had.
+    auto published = live_->broker->publish(device_id_, m.id, [&](std::uint64_t seq) {
         return std::make_shared<std::string const>(protocol::encode(protocol::forward_to_apps(m, device_id_, seq, ts)));
     });
+    // publish returned: the event is in the history for resume and queued to every subscriber,
+    // so the robot may forget it.
+    if (m.id)
+        enqueue(protocol::encode(protocol::event_ack{*m.id, published.seq}));
+    if (published.duplicate) {
+        rt_->log.debug("event_duplicate", {{"device_id", device_id_}, {"id", *m.id}, {"seq", published.seq}});
+        return;
+    }
     rt_->metrics.routing_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count());
 }
 

@@ -7,7 +7,9 @@
  * carries the robot's events up and the apps' commands, WebRTC signaling and REST-tunnel
  * requests down, as librelay's protocol structs. It reconnects forever with jittered
  * exponential backoff; events sent while it is offline wait in a bounded outbox and are sent,
- * in order, once it is back.
+ * in order, once it is back. With client_options::acknowledged_events, each event also stays in
+ * the outbox until the relay acknowledges it, and unacknowledged ones are sent again after a
+ * reconnect, so a dropped connection neither loses nor (within the relay's history) duplicates one.
  *
  * Threading: every public member function may be called from any thread. The network I/O and
  * every callback run on one thread: the client's own background thread, or whichever thread
@@ -60,8 +62,22 @@ struct client_options {
     /** A PEM file of extra trusted CAs for wss:// (e.g. a private CA); the system store is always used too. */
     std::string ca_file;
 
-    /** Events kept while disconnected; when full, the oldest is dropped and counted (client_stats::events_dropped). */
+    /**
+     * Events kept while disconnected (and, with acknowledged_events, written but not yet
+     * acknowledged); when full, the oldest is dropped and counted (client_stats::events_dropped).
+     */
     std::size_t outbox_capacity = 1000;
+
+    /**
+     * Send every event with an `id` and keep it until the relay answers `ack` (contract 8, relay
+     * 1.1 and later). Events written on a connection that ends before their ack are sent again,
+     * in order and with the same id, on the next connection; the relay answers a re-sent id it
+     * still holds with the same ack and does not deliver it twice. Ids are
+     * `<16 random hex digits, drawn once per client object>-<n>`, n counting from 1 the
+     * events given to send_event (a refused one uses up its number). Off by default: a relay older than 1.1 never acknowledges, and every
+     * reconnect would then deliver the events of the last connection again.
+     */
+    bool acknowledged_events = false;
 
     /** Reconnect delays: 0.5 s doubling to 30 s, with jitter (see backoff). */
     backoff_policy reconnect{};
@@ -157,7 +173,11 @@ struct client_stats {
     std::uint64_t events_queued = 0;      ///< events accepted by send_event
     std::uint64_t events_sent = 0;        ///< events written to a connection
     std::uint64_t events_dropped = 0;     ///< events dropped from a full outbox (oldest first)
-    std::size_t outbox_size = 0;          ///< events waiting now
+    std::size_t outbox_size = 0;          ///< events waiting to be written now
+    /** acknowledged_events: events written and waiting for their ack now (sent again after a reconnect). */
+    std::size_t events_unacknowledged = 0;
+    std::uint64_t events_acknowledged = 0; ///< acknowledged_events: events the relay acknowledged
+    std::uint64_t events_resent = 0;       ///< acknowledged_events: events written again after a reconnect
     std::uint64_t auth_failures = 0;      ///< attempts refused with 4401
     std::uint64_t replaced = 0;           ///< connections closed with 4409
     std::uint64_t keepalive_timeouts = 0; ///< connections dropped because the relay fell silent
@@ -295,8 +315,9 @@ public:
 
     /**
      * Blocks until every event queued before the call has been written and the relay has
-     * answered a ping sent after them (so it has processed them), or `timeout` passes. Events
-     * dropped from a full outbox count as done. True on success. Must not be called from a
+     * answered a ping sent after them (so it has processed them), or `timeout` passes. With
+     * acknowledged_events, until every such event is acknowledged as well. Events dropped from
+     * a full outbox count as done. True on success. Must not be called from a
      * callback (returns false at once there).
      */
     bool flush(std::chrono::milliseconds timeout);
@@ -328,6 +349,13 @@ public:
      * (`ref` is the request's id). The same object as GET /api/turn/credentials.
      */
     void on_turn_credentials(std::function<void(protocol::turn_credentials const&)> callback);
+    /**
+     * The relay acknowledged an event (acknowledged_events): `ref` is the event's id, `seq` its
+     * number in the device's history. Called once per event, in the order the relay took them
+     * in; an ack for an event already acknowledged (a re-send the relay recognised) is not
+     * reported again.
+     */
+    void on_event_ack(std::function<void(protocol::event_ack const&)> callback);
     /**
      * A REST-tunnel request for the robot's local API. Without this callback every request is
      * answered 501.

@@ -25,6 +25,7 @@ struct message_handlers {
     std::function<void(protocol::webrtc_close_notice const&)> webrtc_close;
     std::function<void(protocol::robot_http_request const&)> http_request;
     std::function<void(protocol::turn_credentials const&)> turn_credentials;
+    std::function<void(protocol::event_ack const&)> ack;
     std::function<void(protocol::pong const&)> pong;
     std::function<void(protocol::error const&)> error;
 };
