@@ -73,6 +73,10 @@ options:
   --workers N               commands and requests handled at once (default 4)
   --exit-on-eof             at the end of stdin, wait until every event reached the relay
                             (at most 60 s), then exit (0 when they did, 1 otherwise)
+  --acknowledged-events     give each event an id and keep it until the relay acknowledges it;
+                            unacknowledged events are sent again after a reconnect, and the
+                            relay delivers a re-sent one only once (needs a relay of protocol
+                            1.1; with --exit-on-eof, the wait is for the acknowledgements)
   --help                    this text
 
 Without --command-program or --command-webhook, commands are answered UNKNOWN_COMMAND;
@@ -96,6 +100,7 @@ struct config {
     std::size_t outbox = 1000;
     unsigned workers = 4;
     bool exit_on_eof = false;
+    bool acknowledged_events = false;
 };
 
 struct usage_error {
@@ -275,6 +280,8 @@ config parse_args(int argc, char** argv, logger& log)
             c.workers = static_cast<unsigned>(count_value(arg, next(), 64));
         } else if (arg == "--exit-on-eof") {
             c.exit_on_eof = true;
+        } else if (arg == "--acknowledged-events") {
+            c.acknowledged_events = true;
         } else {
             throw usage_error{"unknown argument '" + arg + "'"};
         }
@@ -361,6 +368,7 @@ int run(config const& cfg, logger& log, std::atomic<bool>& stop, std::condition_
     options.device_secret = cfg.secret;
     options.ca_file = cfg.ca_file;
     options.outbox_capacity = cfg.outbox;
+    options.acknowledged_events = cfg.acknowledged_events;
     options.firmware = cfg.firmware;
     options.capabilities = {{"agent", "robot-agent/" + std::string(relay::version)},
                             {"commands", !cfg.command_program.empty() || cfg.command_webhook.has_value()},
@@ -448,7 +456,11 @@ int run(config const& cfg, logger& log, std::atomic<bool>& stop, std::condition_
 
     if (reached_eof && cfg.exit_on_eof) {
         bool flushed = client.flush(60s);
-        log(flushed ? "end of input: every event reached the relay" : "end of input: events still waiting, giving up");
+        std::string done = flushed ? "end of input: every event reached the relay"
+                                   : "end of input: events still waiting, giving up";
+        if (cfg.acknowledged_events)
+            done += " (" + std::to_string(client.stats().events_acknowledged) + " acknowledged)";
+        log(done);
         status = flushed ? 0 : 1;
     } else if (reached_eof) {
         // Events are done; keep answering commands and requests until told to stop.

@@ -136,6 +136,32 @@ TEST_CASE("robot-agent --exit-on-eof: every event reaches the relay before it ex
     }
 }
 
+TEST_CASE("robot-agent --acknowledged-events: it exits once every event is acknowledged, each delivered once")
+{
+    owner_with_app setup("wimz-303");
+    auto& [relayd, owner, dev, app] = setup;
+    temp_dir dir;
+    auto secret_file = dir.path() + "/secret";
+    std::ofstream(secret_file) << dev.secret << "\n";
+    ::chmod(secret_file.c_str(), 0600);
+
+    agent_process agent({"--relay", "ws://127.0.0.1:" + std::to_string(relayd.port()), "--device-id", dev.device_id,
+                         "--secret-file", secret_file, "--acknowledged-events", "--exit-on-eof"},
+                        {});
+    for (int i = 0; i < 50; ++i)
+        agent.write_line(json::serialize(json::object{{"event", "tick"}, {"data", json::object{{"i", i}}}}));
+    agent.close_stdin();
+    // Exit 0 with --exit-on-eof means flush() saw every acknowledgement.
+    CHECK_MESSAGE(agent.wait() == 0, agent.output());
+    CHECK_MESSAGE(agent.output().find("every event reached the relay (50 acknowledged)") != std::string::npos,
+                  agent.output());
+    // The relay's history holds each event exactly once, in order, with the id the agent gave it.
+    auto replayed = resume_robot_events(*app, dev.device_id);
+    REQUIRE(replayed.size() == 50);
+    for (int i = 0; i < 50; ++i)
+        CHECK(replayed[static_cast<std::size_t>(i)].at("data").at("i") == i);
+}
+
 TEST_CASE("robot-agent refuses a secret on the command line and explains what it needs")
 {
     agent_process flag({"--relay", "ws://127.0.0.1:1", "--device-id", "wimz-1", "--secret", "hunter2"}, {});
