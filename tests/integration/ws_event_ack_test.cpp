@@ -81,6 +81,10 @@ TEST_CASE("event ack: acked once in history; the same id again gets the same ack
     for (auto const& e : resume_robot_events(*late, dev.device_id))
         replayed.push_back(seq_of(e));
     CHECK(replayed == std::vector<std::uint64_t>{seq, seq + 1});
+
+    // The two re-sends are counted for the operator.
+    auto metrics = http_get(relayd.port(), "/metrics").body;
+    CHECK(metrics.find("\nrelay_duplicate_events_total 2\n") != std::string::npos);
 }
 
 TEST_CASE("event ack: ids are per device, and a distinct id is a distinct event")

@@ -49,6 +49,9 @@ server_metrics::server_metrics(telemetry::registry& r)
       slow_consumer_drops(r.get_counter("relay_slow_consumer_drops_total",
                                         "Connections dropped for falling too far behind.")),
       replayed_events(r.get_counter("relay_replayed_events_total", "Events replayed for resume.")),
+      duplicate_events(r.get_counter("relay_duplicate_events_total",
+                                     "Robot events re-sent with an id the history still holds: acknowledged "
+                                     "again, not delivered again.")),
       auth_failures_app(r.get_counter("relay_auth_failures_total", "Failed WebSocket authentications.",
                                       {{"kind", "app"}})),
       auth_failures_robot(r.get_counter("relay_auth_failures_total", "Failed WebSocket authentications.",

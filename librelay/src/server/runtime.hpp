@@ -46,6 +46,7 @@ struct server_metrics {
     telemetry::counter& rate_limited;
     telemetry::counter& slow_consumer_drops;
     telemetry::counter& replayed_events;
+    telemetry::counter& duplicate_events;
     telemetry::counter& auth_failures_app;
     telemetry::counter& auth_failures_robot;
     telemetry::histogram& routing_latency;

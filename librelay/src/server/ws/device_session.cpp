@@ -186,6 +186,7 @@ void device_session::handle(protocol::robot_event const& m)
     if (m.id)
         enqueue(protocol::encode(protocol::event_ack{*m.id, published.seq}));
     if (published.duplicate) {
+        rt_->metrics.duplicate_events.inc();
         rt_->log.debug("event_duplicate", {{"device_id", device_id_}, {"id", *m.id}, {"seq", published.seq}});
         return;
     }
