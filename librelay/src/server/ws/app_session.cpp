@@ -15,12 +15,10 @@
 
 namespace relay::server {
 
-app_session::app_session(std::shared_ptr<runtime> rt, std::shared_ptr<live_service> live,
-                         std::shared_ptr<auth_service> auth, maybe_tls_stream stream, http_request upgrade,
+app_session::app_session(std::shared_ptr<services> svc, maybe_tls_stream stream, http_request upgrade,
                          std::string client)
-    : ws_connection(std::move(rt), std::move(live), std::move(stream), std::move(upgrade), std::move(client), "app"),
-      auth_(std::move(auth)),
-      webrtc_bucket_(rt_->options.webrtc_requests_per_minute / 60.0, rt_->options.webrtc_requests_per_minute),
+    : ws_connection(std::move(svc), std::move(stream), std::move(upgrade), std::move(client), "app"),
+      webrtc_bucket_(rt()->options.webrtc_requests_per_minute / 60.0, rt()->options.webrtc_requests_per_minute),
       inbox_(net::use_service<delivery_inbox>(context()))
 {
 }
@@ -47,9 +45,9 @@ net::awaitable<void> app_session::run()
         std::vector<std::string> ids;
         for (auto const& [id, d] : devices_)
             ids.push_back(id);
-        live_->hub.detach_app(user_id_, this, ids);
-        rt_->metrics.apps_connected.sub();
-        rt_->log.info("app_disconnected", {{"user_id", user_id_}, {"client", client_}});
+        live()->hub.detach_app(user_id_, this, ids);
+        rt()->metrics.apps_connected.sub();
+        rt()->log.info("app_disconnected", {{"user_id", user_id_}, {"client", client_}});
     }
 }
 
@@ -60,15 +58,15 @@ void app_session::on_auth_timeout()
 
 void app_session::fail_auth(errc code, std::string_view message, std::optional<std::string_view> ref)
 {
-    rt_->metrics.auth_failures_app.inc();
-    rt_->log.info("app_auth_failed", {{"client", client_}, {"code", wire_name(code)}});
+    rt()->metrics.auth_failures_app.inc();
+    rt()->log.info("app_auth_failed", {{"client", client_}, {"code", wire_name(code)}});
     send_error(code, message, ref);
     begin_close(protocol::close_code::auth_failed);
 }
 
 std::optional<auth::jwt_claims> app_session::check_token(std::string const& token, bool renewal)
 {
-    auto claims = auth_->verify_access_claims(token);
+    auto claims = auth()->verify_access_claims(token);
     // The verifier's leeway is for other clocks; the relay ends a socket at exp by its own, so
     // a token it would end at once is not taken in the first place.
     auto const expired = claims ? claims->exp <= unix_now() : claims.error() == make_error_code(errc::token_expired);
@@ -97,15 +95,15 @@ net::awaitable<void> app_session::authenticate(std::string const& token)
     // not lost: it is applied on top of what the store says (changes_while_loading_).
     loading_devices_ = true;
     attached_ = true;
-    rt_->metrics.apps_connected.add();
-    live_->hub.attach_app(user_id_, self(), {});
+    rt()->metrics.apps_connected.add();
+    live()->hub.attach_app(user_id_, self(), {});
     // A logout or reset between the check above and attach_app found no socket to tell; the
     // ended-logins list, written before the hub is told, says so now.
-    if (auth_->ended_logins.covers(*claims, std::chrono::system_clock::now())) {
+    if (auth()->ended_logins.covers(*claims, std::chrono::system_clock::now())) {
         fail_auth(errc::unauthorized, "this login has ended; log in again");
         co_return;
     }
-    auto listed = co_await run_blocking(rt_->blocking, [&] { return rt_->store->list_devices_for_user(user_id_); });
+    auto listed = co_await run_blocking(rt()->blocking, [&] { return rt()->store->list_devices_for_user(user_id_); });
     loading_devices_ = false;
     if (!listed) {
         send_error(errc::internal, "could not read your devices; try again");
@@ -118,7 +116,7 @@ net::awaitable<void> app_session::authenticate(std::string const& token)
         ids.push_back(a.device.device_id);
     }
     for (auto const& id : ids)
-        live_->broker->subscribe(id, self());
+        live()->broker->subscribe(id, self());
     for (auto& [id, role] : changes_while_loading_)
         apply_access(id, role);
     changes_while_loading_.clear();
@@ -129,21 +127,21 @@ net::awaitable<void> app_session::authenticate(std::string const& token)
         if (!devices_.count(a.device.device_id))
             continue;
         ok.devices.push_back({a.device.device_id, a.device.name, devices_[a.device.device_id].role,
-                              live_->hub.online(a.device.device_id)});
+                              live()->hub.online(a.device.device_id)});
     }
     enqueue(protocol::encode(ok));
-    rt_->log.info("app_connected", {{"user_id", user_id_}, {"client", client_}, {"devices", ok.devices.size()}});
-    call_hook(rt_->log, "on_app_connected", rt_->hooks.on_app_connected, user_id_);
+    rt()->log.info("app_connected", {{"user_id", user_id_}, {"client", client_}, {"devices", ok.devices.size()}});
+    call_hook(rt()->log, "on_app_connected", rt()->hooks.on_app_connected, user_id_);
 }
 
 net::awaitable<void> app_session::on_message(std::string_view text)
 {
     if (closing())
         co_return;
-    rt_->metrics.messages_in_app.inc();
+    rt()->metrics.messages_in_app.inc();
     auto decoded = protocol::decode_app_inbound(text, max_message_);
     if (decoded.ok())
-        rt_->metrics.app_in_by_type[decoded.value().index()]->inc();
+        rt()->metrics.app_in_by_type[decoded.value().index()]->inc();
     if (!is_authenticated()) {
         if (decoded.ok()) {
             if (auto* a = std::get_if<protocol::app_auth>(&decoded.value())) {
@@ -183,7 +181,7 @@ void app_session::renew(std::string const& token)
     // From now on the socket belongs to the new token's login and ends at its expiry.
     follow_token(*claims);
     enqueue(protocol::encode(protocol::auth_renewed{claims->exp}));
-    rt_->log.debug("app_auth_renewed", {{"user_id", user_id_}, {"client", client_}, {"expires_at", claims->exp}});
+    rt()->log.debug("app_auth_renewed", {{"user_id", user_id_}, {"client", client_}, {"expires_at", claims->exp}});
 }
 
 void app_session::follow_token(auth::jwt_claims const& claims)
@@ -208,7 +206,7 @@ void app_session::on_deadline()
         watch_token_expiry();
         return;
     }
-    rt_->log.info("app_token_expired", {{"user_id", user_id_}, {"client", client_}});
+    rt()->log.info("app_token_expired", {{"user_id", user_id_}, {"client", client_}});
     send_error(errc::token_expired, "the access token has expired: renew it on the socket with "
                                     "{\"type\":\"auth\",\"token\":…} before it does, or reconnect with a fresh one "
                                     "and resume");
@@ -224,7 +222,7 @@ void app_session::on_login_ended(std::string const& login_id)
 {
     if (closing() || (!login_id.empty() && login_id != login_id_))
         return;
-    rt_->log.info("app_login_ended", {{"user_id", user_id_}, {"client", client_}});
+    rt()->log.info("app_login_ended", {{"user_id", user_id_}, {"client", client_}});
     send_error(errc::unauthorized, "your login ended (logout, password reset or a revoked refresh token): "
                                    "log in again");
     begin_close(protocol::close_code::auth_failed);
@@ -249,19 +247,19 @@ void app_session::handle(protocol::app_command const& m)
         send_error(errc::forbidden, "viewers cannot send commands", m.id);
         return;
     }
-    auto robot = live_->hub.robot(m.device_id);
+    auto robot = live()->hub.robot(m.device_id);
     if (!robot) {
         send_error(errc::device_offline, "the robot is not connected", m.id);
         return;
     }
-    if (!live_->hub.register_command(m.device_id, m.id, std::weak_ptr<routing::app_link>(self()))) {
+    if (!live()->hub.register_command(m.device_id, m.id, std::weak_ptr<routing::app_link>(self()))) {
         send_error(errc::bad_message, "a command with this id is already pending for this device", m.id);
         return;
     }
     robot->send(std::make_shared<std::string const>(protocol::encode(protocol::forward_to_robot(m, user_id_))));
-    rt_->metrics.messages_routed.inc();
+    rt()->metrics.messages_routed.inc();
     enqueue(protocol::encode(protocol::ack{m.id, m.device_id}));
-    call_hook(rt_->log, "on_command", rt_->hooks.on_command, user_id_, m);
+    call_hook(rt()->log, "on_command", rt()->hooks.on_command, user_id_, m);
 }
 
 namespace {
@@ -290,11 +288,11 @@ void app_session::handle(protocol::resume const& m)
     d->replay = p.id;
     // The first page goes at once when the send queue has room for it; the rest (or all of it,
     // when live traffic fills the queue already) continues beside the read loop, paced.
-    auto const& o = rt_->options;
+    auto const& o = rt()->options;
     if (has_room(replay_share(o.send_queue_max_messages), replay_share(o.send_queue_max_bytes)) &&
         replay_page(m.device_id, *d, p))
         return;
-    net::co_spawn(executor(), replay(self(), m.device_id, p), [rt = rt_](std::exception_ptr e) {
+    net::co_spawn(executor(), replay(self(), m.device_id, p), [rt = runtime_of(services_)](std::exception_ptr e) {
         if (e)
             rt->log.error("replay_failed", {{"what", "exception while replaying events for resume"}});
     });
@@ -302,8 +300,8 @@ void app_session::handle(protocol::resume const& m)
 
 bool app_session::replay_page(std::string const& device_id, device_state& d, replay_progress& p)
 {
-    auto const& o = rt_->options;
-    auto page = live_->broker->history(device_id, p.cursor,
+    auto const& o = rt()->options;
+    auto page = live()->broker->history(device_id, p.cursor,
                                        {replay_share(o.send_queue_max_messages), replay_share(o.send_queue_max_bytes)});
     // Every page must be complete: one that is not found events gone since the last page.
     p.complete = p.complete && page.complete;
@@ -318,7 +316,7 @@ bool app_session::replay_page(std::string const& device_id, device_state& d, rep
         enqueue(msg.frame);
         ++replayed;
     }
-    rt_->metrics.replayed_events.inc(replayed);
+    rt()->metrics.replayed_events.inc(replayed);
     if (!page.messages.empty() && p.cursor < page.last_seq)
         return false;
     // Everything up to the channel's newest seq is now either sent or reported lost, so later
@@ -341,7 +339,7 @@ bool app_session::replay_page(std::string const& device_id, device_state& d, rep
 
 net::awaitable<void> app_session::replay(std::shared_ptr<app_session> self, std::string device_id, replay_progress p)
 {
-    auto const& o = self->rt_->options;
+    auto const& o = self->rt()->options;
     for (;;) {
         if (!co_await self->wait_for_room(replay_share(o.send_queue_max_messages), replay_share(o.send_queue_max_bytes)))
             co_return; // the connection is closing: nobody to replay to
@@ -387,7 +385,7 @@ void app_session::handle(protocol::app_http_request const& m)
     req->body = m.body;
     req->body_b64 = m.body_b64;
     // The answer may take seconds: it must not hold up this connection's other messages.
-    net::co_spawn(executor(), tunnel(self(), std::move(req), m.id), [rt = rt_](std::exception_ptr e) {
+    net::co_spawn(executor(), tunnel(self(), std::move(req), m.id), [rt = runtime_of(services_)](std::exception_ptr e) {
         if (e)
             rt->log.error("tunnel_failed", {{"what", "exception in socket tunnel call"}});
     });
@@ -396,14 +394,14 @@ void app_session::handle(protocol::app_http_request const& m)
 net::awaitable<void> app_session::tunnel(std::shared_ptr<app_session> self, std::shared_ptr<tunnel_request> req,
                                          std::string id)
 {
-    auto outcome = co_await tunnel_call(*self->rt_, *self->live_, *req);
+    auto outcome = co_await tunnel_call(*self->rt(), *self->live(), *req);
     if (!outcome.response) {
         self->send_error(outcome.code, outcome.message, id);
         co_return;
     }
     auto answer = protocol::forward_to_app(*outcome.response, req->device_id);
     answer.id = id;
-    self->rt_->metrics.messages_routed.inc();
+    self->rt()->metrics.messages_routed.inc();
     self->enqueue(protocol::encode(answer));
 }
 
@@ -414,26 +412,26 @@ void app_session::handle(protocol::app_webrtc_request const& m)
     if (!accessible(m.device_id, ref))
         return;
     if (!webrtc_bucket_.try_take()) {
-        rt_->metrics.rate_limited.inc();
+        rt()->metrics.rate_limited.inc();
         send_error(errc::rate_limited, "too many webrtc_request messages; try again in a minute", ref);
         return;
     }
-    auto robot = live_->hub.robot(m.device_id);
+    auto robot = live()->hub.robot(m.device_id);
     if (!robot) {
         send_error(errc::device_offline, "the robot is not connected", ref);
         return;
     }
-    auto id = live_->webrtc.create(m.device_id, user_id_, std::weak_ptr<routing::app_link>(self()), robot,
+    auto id = live()->webrtc.create(m.device_id, user_id_, std::weak_ptr<routing::app_link>(self()), robot,
                                    std::chrono::steady_clock::now());
     if (!id) {
-        rt_->metrics.registry
+        rt()->metrics.registry
             .get_counter("relay_webrtc_failures_total", "WebRTC sessions whose ends reported failure.",
                          {{"reason", "session_limit"}})
             .inc();
         send_error(errc::session_limit, "this robot already has its maximum of WebRTC sessions", ref);
         return;
     }
-    net::co_spawn(executor(), start_webrtc(self(), *id, m), [rt = rt_](std::exception_ptr e) {
+    net::co_spawn(executor(), start_webrtc(self(), *id, m), [rt = runtime_of(services_)](std::exception_ptr e) {
         if (e)
             rt->log.error("webrtc_start_failed", {{"what", "exception while starting a WebRTC session"}});
     });
@@ -442,8 +440,8 @@ void app_session::handle(protocol::app_webrtc_request const& m)
 net::awaitable<void> app_session::start_webrtc(std::shared_ptr<app_session> self, std::string session_id,
                                                protocol::app_webrtc_request request)
 {
-    auto& rt = *self->rt_;
-    auto& live = *self->live_;
+    auto& rt = *self->rt();
+    auto& live = *self->live();
     std::optional<std::string_view> ref = request.id;
     // Fresh credentials for each end, each under its own subject (user and device), so either
     // can be revoked or traced alone. The provider may call a remote API: blocking pool.
@@ -490,8 +488,8 @@ void app_session::end_my_sessions(std::string const& device_id, std::string cons
     // A disconnected app cannot be told. An app that lost a device is told here, on its own
     // thread, not through its inbox: so its webrtc_close is queued before what apply_access may
     // send next (the FORBIDDEN error and the 4403 close), instead of after them and lost.
-    for (auto const& s : live_->webrtc.remove_for_app(this, device_id)) {
-        auto notice = finish_webrtc_session(*rt_, *live_, s, protocol::closed_by::relay, reason, notify::robot);
+    for (auto const& s : live()->webrtc.remove_for_app(this, device_id)) {
+        auto notice = finish_webrtc_session(*rt(), *live(), s, protocol::closed_by::relay, reason, notify::robot);
         if (!device_id.empty())
             enqueue(std::move(notice));
     }
@@ -519,7 +517,7 @@ void app_session::on_delivery(std::string const& channel, routing::channel_messa
             d.first_sent = message.seq;
         d.last_sent = message.seq;
     }
-    rt_->metrics.messages_routed.inc();
+    rt()->metrics.messages_routed.inc();
     enqueue(message.frame);
 }
 
@@ -548,10 +546,10 @@ void app_session::apply_access(std::string const& device_id, std::optional<proto
         return;
     }
     devices_.erase(device_id);
-    live_->broker->unsubscribe(device_id, this);
+    live()->broker->unsubscribe(device_id, this);
     end_my_sessions(device_id, "access_revoked");
     if (devices_.empty() && !closing()) {
-        rt_->log.info("app_access_revoked", {{"user_id", user_id_}, {"client", client_}});
+        rt()->log.info("app_access_revoked", {{"user_id", user_id_}, {"client", client_}});
         send_error(errc::forbidden, "your access to every device was revoked");
         begin_close(protocol::close_code::access_revoked);
     }

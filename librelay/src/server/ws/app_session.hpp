@@ -18,8 +18,7 @@ class delivery_inbox;
 
 class app_session final : public ws_connection, public routing::app_link {
 public:
-    app_session(std::shared_ptr<runtime> rt, std::shared_ptr<live_service> live, std::shared_ptr<auth_service> auth,
-                maybe_tls_stream stream, http_request upgrade, std::string client);
+    app_session(std::shared_ptr<services> svc, maybe_tls_stream stream, http_request upgrade, std::string client);
 
     /** Upgrades, authenticates and serves the connection until it ends. */
     net::awaitable<void> run();
@@ -65,7 +64,7 @@ private:
     /** Offers (refused from apps), answers, candidates, closes and stats: see webrtc.hpp. */
     template <class Signal> void handle(Signal const& m)
     {
-        signal(handle_webrtc_signal(*rt_, *live_, webrtc_end::app, static_cast<routing::app_link const*>(this), m));
+        signal(handle_webrtc_signal(*rt(), *live(), webrtc_end::app, static_cast<routing::app_link const*>(this), m));
     }
     /** Answers SESSION_NOT_FOUND when this connection is not the session's app end. */
     void signal(bool handled);
@@ -107,7 +106,7 @@ private:
         // reach the app through the replay, in seq order.
         std::uint64_t replay = 0;
     };
-    std::shared_ptr<auth_service> const auth_;
+    auth_service* auth() const noexcept { return &services_->auth; }
     routing::token_bucket webrtc_bucket_;
     delivery_inbox& inbox_; // of this connection's io_context
     std::string user_id_;

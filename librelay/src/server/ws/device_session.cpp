@@ -21,11 +21,9 @@ std::int64_t unix_now()
 
 } // namespace
 
-device_session::device_session(std::shared_ptr<runtime> rt, std::shared_ptr<live_service> live,
-                               std::shared_ptr<auth_service> auth, maybe_tls_stream stream, http_request upgrade,
+device_session::device_session(std::shared_ptr<services> svc, maybe_tls_stream stream, http_request upgrade,
                                std::string client)
-    : ws_connection(std::move(rt), std::move(live), std::move(stream), std::move(upgrade), std::move(client), "robot"),
-      auth_(std::move(auth))
+    : ws_connection(std::move(svc), std::move(stream), std::move(upgrade), std::move(client), "robot")
 {
 }
 
@@ -39,25 +37,25 @@ net::awaitable<void> device_session::run()
 
     if (!attached_)
         co_return;
-    rt_->metrics.robots_online.sub();
+    rt()->metrics.robots_online.sub();
     // Sessions this connection carried end, whether it was replaced or simply left.
-    for (auto const& s : live_->webrtc.remove_for_robot(this))
-        finish_webrtc_session(*rt_, *live_, s, protocol::closed_by::relay, "robot_disconnected", notify::app);
+    for (auto const& s : live()->webrtc.remove_for_robot(this))
+        finish_webrtc_session(*rt(), *live(), s, protocol::closed_by::relay, "robot_disconnected", notify::app);
     // Only the device's current connection announces the disconnect: one replaced by a newer
     // connection (4409) leaves quietly.
-    if (live_->hub.detach_robot(device_id_, this)) {
+    if (live()->hub.detach_robot(device_id_, this)) {
         auto now = std::chrono::system_clock::now();
-        live_->broker->publish_transient(
+        live()->broker->publish_transient(
             device_id_, std::make_shared<std::string const>(protocol::encode(protocol::presence_event(device_id_, false, now))));
         // Commands this robot will never answer now: their senders hear so at once.
-        for (auto const& [id, app] : live_->hub.take_all_commands(device_id_))
+        for (auto const& [id, app] : live()->hub.take_all_commands(device_id_))
             app->send(std::make_shared<std::string const>(
                 protocol::encode_error(errc::device_offline, "the robot disconnected before answering", id)));
         fail_tunnels("the robot disconnected before answering");
-        call_hook(rt_->log, "on_robot_offline", rt_->hooks.on_robot_offline, device_id_);
+        call_hook(rt()->log, "on_robot_offline", rt()->hooks.on_robot_offline, device_id_);
     }
     record_seen(std::nullopt, std::nullopt);
-    rt_->log.info("robot_disconnected", {{"device_id", device_id_}, {"client", client_}});
+    rt()->log.info("robot_disconnected", {{"device_id", device_id_}, {"client", client_}});
 }
 
 void device_session::on_auth_timeout()
@@ -67,7 +65,7 @@ void device_session::on_auth_timeout()
 
 void device_session::fail_auth()
 {
-    rt_->metrics.auth_failures_robot.inc();
+    rt()->metrics.auth_failures_robot.inc();
     // The same answer for an unknown device, a bad signature, a timeout or a throttled address.
     send_error(errc::unauthorized, "");
     begin_close(protocol::close_code::auth_failed);
@@ -77,17 +75,17 @@ net::awaitable<void> device_session::on_message(std::string_view text)
 {
     if (closing())
         co_return;
-    rt_->metrics.messages_in_robot.inc();
+    rt()->metrics.messages_in_robot.inc();
     auto decoded = protocol::decode_device_inbound(text, max_message_);
     if (decoded.ok())
-        rt_->metrics.robot_in_by_type[decoded.value().index()]->inc();
+        rt()->metrics.robot_in_by_type[decoded.value().index()]->inc();
     if (!is_authenticated()) {
         if (decoded.ok())
             if (auto* a = std::get_if<protocol::device_auth>(&decoded.value())) {
                 co_await authenticate(*a);
                 co_return;
             }
-        rt_->log.info("robot_auth_failed", {{"client", client_}, {"reason", "expected auth"}});
+        rt()->log.info("robot_auth_failed", {{"client", client_}, {"reason", "expected auth"}});
         fail_auth();
         co_return;
     }
@@ -113,11 +111,11 @@ net::awaitable<void> device_session::authenticate(protocol::device_auth const& m
 {
     // A correct signature is always checked and accepted at once, whatever failed before: device
     // ids are no secret, so failures must never lock the real robot (or its NAT neighbours) out.
-    bool ok = co_await run_blocking(rt_->blocking, [&] {
-        auto dev = rt_->store->get_device(m.device_id);
+    bool ok = co_await run_blocking(rt()->blocking, [&] {
+        auto dev = rt()->store->get_device(m.device_id);
         std::optional<std::string> secret;
         if (dev)
-            secret = auth_->device_secrets.open(dev->secret_sealed, m.device_id);
+            secret = auth()->device_secrets.open(dev->secret_sealed, m.device_id);
         // An unknown device costs the same HMAC as a known one, so timing does not tell them apart.
         bool good = auth::verify_device_signature(secret.value_or(std::string(32, '\0')), nonce_, m.device_id, m.signature);
         return good && secret.has_value();
@@ -129,9 +127,9 @@ net::awaitable<void> device_session::authenticate(protocol::device_auth const& m
         // Guessing is slowed instead: the failure's answer is held back longer the more this
         // address or this device id failed lately, and the read loop waits with it.
         auto now = auth::failure_delay::clock::now();
-        auto delay = std::max(auth_->device_failures.record_failure("addr:" + client_, now),
-                              auth_->device_failures.record_failure(device_key, now));
-        rt_->log.info("robot_auth_failed", {{"client", client_},
+        auto delay = std::max(auth()->device_failures.record_failure("addr:" + client_, now),
+                              auth()->device_failures.record_failure(device_key, now));
+        rt()->log.info("robot_auth_failed", {{"client", client_},
                                             {"device_id", m.device_id},
                                             {"reason", "bad credentials"},
                                             {"delay_ms", delay.count()}});
@@ -141,7 +139,7 @@ net::awaitable<void> device_session::authenticate(protocol::device_auth const& m
             fail_auth();
         co_return;
     }
-    auth_->device_failures.record_success(device_key);
+    auth()->device_failures.record_success(device_key);
     device_id_ = m.device_id;
     authenticated();
     std::string().swap(nonce_); // answered: a connection holds nothing it no longer needs
@@ -149,21 +147,21 @@ net::awaitable<void> device_session::authenticate(protocol::device_auth const& m
     // Attached before auth_ok is queued: Asio may write it at once, and a robot (or a test) that
     // reacts to auth_ok must already find the device online.
     attached_ = true;
-    rt_->metrics.robots_online.add();
-    auto previous = live_->hub.attach_robot(device_id_, self());
+    rt()->metrics.robots_online.add();
+    auto previous = live()->hub.attach_robot(device_id_, self());
     enqueue(protocol::encode(protocol::device_auth_ok{protocol::protocol_version, device_id_}));
     if (previous) {
         previous->close(protocol::close_code::replaced);
         // Requests the replaced connection took will never be answered by this one.
         fail_tunnels("the robot reconnected before answering");
     } else {
-        live_->broker->publish_transient(
+        live()->broker->publish_transient(
             device_id_, std::make_shared<std::string const>(
                             protocol::encode(protocol::presence_event(device_id_, true, std::chrono::system_clock::now()))));
-        call_hook(rt_->log, "on_robot_online", rt_->hooks.on_robot_online, device_id_);
+        call_hook(rt()->log, "on_robot_online", rt()->hooks.on_robot_online, device_id_);
     }
     record_seen(std::nullopt, std::nullopt);
-    rt_->log.info("robot_connected", {{"device_id", device_id_}, {"client", client_}, {"replaced", previous != nullptr}});
+    rt()->log.info("robot_connected", {{"device_id", device_id_}, {"client", client_}, {"replaced", previous != nullptr}});
 }
 
 void device_session::handle(protocol::hello const& m)
@@ -178,7 +176,7 @@ void device_session::handle(protocol::robot_event const& m)
     // The event's frame is built once, inside publish, and shared by every app that receives it.
     // An event with an id that the history still holds is a re-send: the broker delivers and
     // keeps nothing and answers with the seq it had.
-    auto published = live_->broker->publish(device_id_, m.id, [&](std::uint64_t seq) {
+    auto published = live()->broker->publish(device_id_, m.id, [&](std::uint64_t seq) {
         return std::make_shared<std::string const>(protocol::encode(protocol::forward_to_apps(m, device_id_, seq, ts)));
     });
     // publish returned: the event is in the history for resume and queued to every subscriber,
@@ -186,23 +184,23 @@ void device_session::handle(protocol::robot_event const& m)
     if (m.id)
         enqueue(protocol::encode(protocol::event_ack{*m.id, published.seq}));
     if (published.duplicate) {
-        rt_->metrics.duplicate_events.inc();
-        rt_->log.debug("event_duplicate", {{"device_id", device_id_}, {"id", *m.id}, {"seq", published.seq}});
+        rt()->metrics.duplicate_events.inc();
+        rt()->log.debug("event_duplicate", {{"device_id", device_id_}, {"id", *m.id}, {"seq", published.seq}});
         return;
     }
-    rt_->metrics.routing_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count());
+    rt()->metrics.routing_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count());
 }
 
 void device_session::handle(protocol::robot_command_result const& m)
 {
-    auto origin = live_->hub.take_command(device_id_, m.id);
+    auto origin = live()->hub.take_command(device_id_, m.id);
     if (!origin) {
         // Unknown, already answered, or its app has gone: nobody is waiting for it.
-        rt_->log.debug("command_result_dropped", {{"device_id", device_id_}, {"id", m.id}});
+        rt()->log.debug("command_result_dropped", {{"device_id", device_id_}, {"id", m.id}});
         return;
     }
     origin->send(std::make_shared<std::string const>(protocol::encode(protocol::forward_to_app(m, device_id_))));
-    rt_->metrics.messages_routed.inc();
+    rt()->metrics.messages_routed.inc();
 }
 
 void device_session::handle(protocol::ping const&)
@@ -212,10 +210,10 @@ void device_session::handle(protocol::ping const&)
 
 void device_session::handle(protocol::robot_http_response const& m)
 {
-    auto waiter = live_->hub.take_tunnel(device_id_, m.id);
+    auto waiter = live()->hub.take_tunnel(device_id_, m.id);
     if (!waiter) {
         // Unknown or late (already timed out): nobody is waiting for it.
-        rt_->log.debug("http_response_dropped", {{"device_id", device_id_}, {"id", m.id}});
+        rt()->log.debug("http_response_dropped", {{"device_id", device_id_}, {"id", m.id}});
         return;
     }
     waiter->complete(m);
@@ -226,10 +224,10 @@ void device_session::fail_tunnel_answer(std::string const& id, std::string const
     // Tunnel ids are the relay's own, unguessable and known only to this robot: a message that
     // carries one and cannot be decoded is this robot's answer to that request. The caller learns
     // at once instead of waiting for the tunnel timeout.
-    auto waiter = live_->hub.take_tunnel(device_id_, id);
+    auto waiter = live()->hub.take_tunnel(device_id_, id);
     if (!waiter)
         return;
-    rt_->log.info("http_response_refused", {{"device_id", device_id_}, {"id", id}, {"reason", why}});
+    rt()->log.info("http_response_refused", {{"device_id", device_id_}, {"id", id}, {"reason", why}});
     waiter->fail(errc::device_bad_response, "the robot's answer was refused: " + why);
 }
 
@@ -237,7 +235,7 @@ void device_session::handle(protocol::turn_credentials_request const& m)
 {
     // The provider may call a remote API: answer from a coroutine of its own, so the robot's
     // events and signaling keep flowing meanwhile. It holds the session alive until it is done.
-    net::co_spawn(executor(), send_turn_credentials(self(), m.id), [rt = rt_](std::exception_ptr e) {
+    net::co_spawn(executor(), send_turn_credentials(self(), m.id), [rt = runtime_of(services_)](std::exception_ptr e) {
         if (e)
             rt->log.error("turn_credentials_failed", {{"what", "exception while issuing TURN credentials"}});
     });
@@ -247,7 +245,7 @@ net::awaitable<void> device_session::send_turn_credentials(std::shared_ptr<devic
                                                            std::optional<std::string> ref)
 {
     // The same provider call and answer as GET /api/turn/credentials, under the device id.
-    auto issued = co_await issue_turn_credentials(*self->rt_, self->device_id_);
+    auto issued = co_await issue_turn_credentials(*self->rt(), self->device_id_);
     if (!issued) {
         self->send_error(errc::turn_unavailable, issued.error().reason, ref);
         co_return;
@@ -263,14 +261,14 @@ void device_session::signal(bool handled)
 
 void device_session::fail_tunnels(std::string const& why)
 {
-    for (auto const& waiter : live_->hub.take_all_tunnels(device_id_))
+    for (auto const& waiter : live()->hub.take_all_tunnels(device_id_))
         waiter->fail(errc::device_offline, why);
 }
 
 void device_session::record_seen(std::optional<std::string> capabilities, std::optional<std::string> firmware)
 {
     // Fire and forget on the blocking pool: presence bookkeeping must never hold up routing.
-    net::post(rt_->store_writes, [rt = rt_, id = device_id_, caps = std::move(capabilities), fw = std::move(firmware)] {
+    net::post(rt()->store_writes, [rt = rt(), id = device_id_, caps = std::move(capabilities), fw = std::move(firmware)] {
         auto r = rt->store->record_device_seen(id, unix_now(), caps, fw);
         if (!r)
             rt->log.warn("record_device_seen_failed", {{"device_id", id}, {"error", r.error().message()}});

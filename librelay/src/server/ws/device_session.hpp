@@ -12,8 +12,7 @@ namespace relay::server {
 
 class device_session final : public ws_connection, public routing::robot_link {
 public:
-    device_session(std::shared_ptr<runtime> rt, std::shared_ptr<live_service> live, std::shared_ptr<auth_service> auth,
-                   maybe_tls_stream stream, http_request upgrade, std::string client);
+    device_session(std::shared_ptr<services> svc, maybe_tls_stream stream, http_request upgrade, std::string client);
 
     /** Upgrades, sends the challenge, authenticates and serves the robot until it leaves. */
     net::awaitable<void> run();
@@ -40,7 +39,7 @@ private:
     /** Offers, candidates, closes and stats (answers refused from robots): see webrtc.hpp. */
     template <class Signal> void handle(Signal const& m)
     {
-        signal(handle_webrtc_signal(*rt_, *live_, webrtc_end::robot, static_cast<routing::robot_link const*>(this), m));
+        signal(handle_webrtc_signal(*rt(), *live(), webrtc_end::robot, static_cast<routing::robot_link const*>(this), m));
     }
     /** Answers SESSION_NOT_FOUND when this connection is not the session's robot end. */
     void signal(bool handled);
@@ -52,7 +51,7 @@ private:
 
     std::shared_ptr<device_session> self() { return std::static_pointer_cast<device_session>(shared_from_this()); }
 
-    std::shared_ptr<auth_service> const auth_;
+    auth_service* auth() const noexcept { return &services_->auth; }
     std::string nonce_;
     std::string device_id_; // set once authenticated
     bool attached_ = false;

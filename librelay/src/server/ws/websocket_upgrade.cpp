@@ -23,11 +23,11 @@ net::awaitable<void> upgrade_websocket(std::shared_ptr<services> const& state, m
     // The session takes the stream and the request and runs on its own; this HTTP connection's
     // coroutine frames and buffers end now instead of living as long as the session.
     if (path == "/ws/app") {
-        ws_connection::start(std::make_shared<app_session>(runtime_of(state), live_of(state), auth_of(state), std::move(stream), std::move(req), client));
+        ws_connection::start(std::make_shared<app_session>(state, std::move(stream), std::move(req), client));
         co_return;
     }
     if (path == "/ws/device") {
-        ws_connection::start(std::make_shared<device_session>(runtime_of(state), live_of(state), auth_of(state), std::move(stream), std::move(req), client));
+        ws_connection::start(std::make_shared<device_session>(state, std::move(stream), std::move(req), client));
         co_return;
     }
     auto res = error_response(errc::not_found, "no WebSocket endpoint at " + std::string(path));

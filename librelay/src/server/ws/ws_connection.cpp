@@ -15,23 +15,22 @@ namespace {
 constexpr unsigned rate_abuse_threshold = 100;
 } // namespace
 
-ws_connection::ws_connection(std::shared_ptr<runtime> rt, std::shared_ptr<live_service> live, maybe_tls_stream stream,
-                             http_request upgrade, std::string client, std::string_view kind)
-    : rt_(std::move(rt)),
-      live_(std::move(live)),
+ws_connection::ws_connection(std::shared_ptr<services> svc, maybe_tls_stream stream, http_request upgrade,
+                             std::string client, std::string_view kind)
+    : services_(std::move(svc)),
       client_(std::move(client)),
       // Room for a tunnel answer somewhat over the limit as base64, so it gets a clean 413.
-      max_message_(kind == "robot" ? std::max(rt_->options.read_message_max,
-                                              rt_->options.tunnel_body_max * 2 + 64 * 1024)
-                                   : rt_->options.read_message_max),
+      max_message_(kind == "robot" ? std::max(rt()->options.read_message_max,
+                                              rt()->options.tunnel_body_max * 2 + 64 * 1024)
+                                   : rt()->options.read_message_max),
       kind_(kind),
       ws_(std::move(stream)),
       context_(static_cast<net::io_context&>(net::query(ws_.get_executor(), net::execution::context))),
       upgrade_(std::make_unique<http_request>(std::move(upgrade))),
       timer_(ws_.get_executor()),
       last_heard_(std::chrono::steady_clock::now()),
-      bucket_(kind == "robot" ? rt_->options.robot_rate.rate : rt_->options.app_rate.rate,
-              kind == "robot" ? rt_->options.robot_rate.burst : rt_->options.app_rate.burst)
+      bucket_(kind == "robot" ? rt()->options.robot_rate.rate : rt()->options.app_rate.rate,
+              kind == "robot" ? rt()->options.robot_rate.burst : rt()->options.app_rate.burst)
 {
 }
 
@@ -45,7 +44,7 @@ void ws_connection::on_run_end(std::exception_ptr e)
         std::rethrow_exception(e);
     } catch (std::exception const& ex) {
         // A bug in one session costs that connection, never the relay.
-        rt_->log.error("connection_failed", {{"kind", kind_}, {"client", client_}, {"what", ex.what()}});
+        rt()->log.error("connection_failed", {{"kind", kind_}, {"client", client_}, {"what", ex.what()}});
     }
 }
 
@@ -84,14 +83,14 @@ net::awaitable<bool> ws_connection::accept()
     auto [accept_ec] = co_await ws_.async_accept(*upgrade_, use_tuple);
     upgrade_.reset();
     if (accept_ec) {
-        rt_->log.debug("ws_handshake_failed", {{"kind", kind_}, {"client", client_}, {"error", accept_ec.message()}});
+        rt()->log.debug("ws_handshake_failed", {{"kind", kind_}, {"client", client_}, {"error", accept_ec.message()}});
         co_return false;
     }
     // In its final place now: frames queued from here on leave together once per loop turn.
     ws_.next_layer().batch_writes(weak_from_this());
-    live_->connections.add(shared_from_this());
+    live()->connections.add(shared_from_this());
     // The auth deadline first; once authenticated the same timer drives keepalive.
-    timer_.expires_after(rt_->options.auth_timeout);
+    timer_.expires_after(rt()->options.auth_timeout);
     timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
         if (auto self = weak.lock(); self && !ec)
             self->on_timer();
@@ -117,8 +116,8 @@ void ws_connection::set_deadline(std::chrono::steady_clock::time_point at)
 void ws_connection::arm_keepalive(std::chrono::steady_clock::time_point now)
 {
     // Re-arming cancels a pending wait, whose handler then sees operation_aborted.
-    auto next = std::min<std::chrono::steady_clock::duration>(rt_->options.ping_interval,
-                                                              last_heard_ + rt_->options.idle_timeout - now);
+    auto next = std::min<std::chrono::steady_clock::duration>(rt()->options.ping_interval,
+                                                              last_heard_ + rt()->options.idle_timeout - now);
     if (deadline_ != std::chrono::steady_clock::time_point::max())
         next = std::min<std::chrono::steady_clock::duration>(next, deadline_ - now);
     timer_.expires_after(std::max<std::chrono::steady_clock::duration>(next, std::chrono::steady_clock::duration::zero()));
@@ -144,7 +143,7 @@ void ws_connection::on_timer()
             return;
         now = std::chrono::steady_clock::now();
     }
-    if (now - last_heard_ >= rt_->options.idle_timeout) {
+    if (now - last_heard_ >= rt()->options.idle_timeout) {
         drop("idle");
         return;
     }
@@ -163,10 +162,10 @@ net::awaitable<void> ws_connection::read_loop()
         auto [ec, n] = co_await ws_.async_read(buffer_, use_tuple);
         if (ec) {
             if (ec == websocket::error::message_too_big)
-                rt_->log.info("ws_message_too_big", {{"kind", kind_}, {"client", client_}});
+                rt()->log.info("ws_message_too_big", {{"kind", kind_}, {"client", client_}});
             else if (ec != websocket::error::closed && ec != net::error::operation_aborted && ec != net::error::eof &&
                      ec != net::error::connection_reset)
-                rt_->log.debug("ws_read_failed", {{"kind", kind_}, {"error", ec.message()}});
+                rt()->log.debug("ws_read_failed", {{"kind", kind_}, {"error", ec.message()}});
             break;
         }
         last_heard_ = std::chrono::steady_clock::now();
@@ -185,7 +184,7 @@ net::awaitable<void> ws_connection::read_loop()
     closing_ = true;
     timer_.cancel();
     wake_room_waiters();
-    live_->connections.remove(this);
+    live()->connections.remove(this);
 }
 
 bool ws_connection::take_token()
@@ -194,9 +193,9 @@ bool ws_connection::take_token()
         over_limit_ = 0;
         return true;
     }
-    rt_->metrics.rate_limited.inc();
+    rt()->metrics.rate_limited.inc();
     if (++over_limit_ >= rate_abuse_threshold) {
-        rt_->log.warn("rate_limit_abuse", {{"kind", kind_}, {"client", client_}});
+        rt()->log.warn("rate_limit_abuse", {{"kind", kind_}, {"client", client_}});
         begin_close(protocol::close_code::rate_limit_abuse);
     }
     return false;
@@ -208,10 +207,10 @@ void ws_connection::enqueue(std::shared_ptr<std::string const> frame)
         return;
     queued_bytes_ += frame->size();
     queue_.push_back(std::move(frame));
-    (kind_ == "robot" ? rt_->metrics.robot_out : rt_->metrics.app_out).inc();
+    (kind_ == "robot" ? rt()->metrics.robot_out : rt()->metrics.app_out).inc();
     // Slow-consumer policy: a peer this far behind is dropped rather than buffered without bound.
-    if (queue_.size() - head_ > rt_->options.send_queue_max_messages ||
-        queued_bytes_ > rt_->options.send_queue_max_bytes) {
+    if (queue_.size() - head_ > rt()->options.send_queue_max_messages ||
+        queued_bytes_ > rt()->options.send_queue_max_bytes) {
         drop("slow_consumer");
         return;
     }
@@ -220,7 +219,7 @@ void ws_connection::enqueue(std::shared_ptr<std::string const> frame)
 
 void ws_connection::send_error(errc code, std::string_view message, std::optional<std::string_view> ref)
 {
-    rt_->metrics.errors_sent.inc();
+    rt()->metrics.errors_sent.inc();
     count_error(code);
     enqueue(protocol::encode_error(code, message, ref));
 }
@@ -228,8 +227,8 @@ void ws_connection::send_error(errc code, std::string_view message, std::optiona
 void ws_connection::count_error(errc code)
 {
     auto i = static_cast<std::size_t>(code);
-    if (i < rt_->metrics.errors_by_code.size())
-        rt_->metrics.errors_by_code[i]->inc();
+    if (i < rt()->metrics.errors_by_code.size())
+        rt()->metrics.errors_by_code[i]->inc();
 }
 
 void ws_connection::do_write()
@@ -320,8 +319,8 @@ void ws_connection::begin_close(protocol::close_code code)
 void ws_connection::drop(std::string_view why)
 {
     if (why == "slow_consumer")
-        rt_->metrics.slow_consumer_drops.inc();
-    rt_->log.warn("ws_dropped", {{"kind", kind_}, {"client", client_}, {"reason", why},
+        rt()->metrics.slow_consumer_drops.inc();
+    rt()->log.warn("ws_dropped", {{"kind", kind_}, {"client", client_}, {"reason", why},
                                  {"queued", queue_.size() - head_}, {"queued_bytes", queued_bytes_}});
     closing_ = true;
     timer_.cancel();

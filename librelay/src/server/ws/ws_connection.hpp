@@ -4,6 +4,7 @@
 // deadline, and close handling. Everything here runs on the connection's own io_context
 // thread; only post_frame() and post_close() may be called from other threads.
 #include "server/net.hpp"
+#include "server/services.hpp"
 #include "server/http/maybe_tls_stream.hpp"
 
 #include <relay/protocol/close_code.hpp>
@@ -22,15 +23,13 @@
 
 namespace relay::server {
 
-struct runtime;
-struct live_service;
 
 class ws_connection : public std::enable_shared_from_this<ws_connection> {
 public:
     using stream_type = beast::websocket::stream<maybe_tls_stream>;
 
     /** `rt` and `live` are the services every connection uses (services.hpp). */
-    ws_connection(std::shared_ptr<runtime> rt, std::shared_ptr<live_service> live, maybe_tls_stream stream,
+    ws_connection(std::shared_ptr<services> svc, maybe_tls_stream stream,
                   http_request upgrade, std::string client, std::string_view kind);
     virtual ~ws_connection();
     ws_connection(ws_connection const&) = delete;
@@ -107,8 +106,13 @@ protected:
     /** Spends one token of the connection's message budget; false = over the limit. */
     bool take_token();
 
-    std::shared_ptr<runtime> const rt_;
-    std::shared_ptr<live_service> const live_;
+    /**
+     * The services, held by one pointer for all of them: an idle connection's size is the
+     * relay's memory (benchmarks.md), and the sessions reach each service through these.
+     */
+    std::shared_ptr<services> const services_;
+    runtime* rt() const noexcept { return &services_->rt; }
+    live_service* live() const noexcept { return &services_->live; }
     std::string const client_;
     /** The largest message this peer may send: robots also carry REST-tunnel answers. */
     std::size_t const max_message_;
