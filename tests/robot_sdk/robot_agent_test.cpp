@@ -40,6 +40,23 @@ std::string write_script(temp_dir const& dir, std::string const& name, std::stri
     return path;
 }
 
+/** Writes the device secret into `dir` as robot-agent's --secret-file wants it (mode 0600). */
+std::string secret_file_in(temp_dir const& dir, std::string const& secret)
+{
+    auto path = dir.path() + "/secret";
+    std::ofstream(path) << secret << "\n";
+    ::chmod(path.c_str(), 0600);
+    return path;
+}
+
+/** robot-agent --exit-on-eof on `dev`, given 50 `tick` events {"i":0..49} and end of input. */
+void run_fifty_ticks(agent_process& agent)
+{
+    for (int i = 0; i < 50; ++i)
+        agent.write_line(json::serialize(json::object{{"event", "tick"}, {"data", json::object{{"i", i}}}}));
+    agent.close_stdin();
+}
+
 } // namespace
 
 TEST_CASE("robot-agent: stdin events reach the app, a --command-program answers commands")
@@ -118,16 +135,10 @@ TEST_CASE("robot-agent --exit-on-eof: every event reaches the relay before it ex
     owner_with_app setup("wimz-302");
     auto& [relayd, owner, dev, app] = setup;
     temp_dir dir;
-    auto secret_file = dir.path() + "/secret";
-    std::ofstream(secret_file) << dev.secret << "\n";
-    ::chmod(secret_file.c_str(), 0600);
-
     agent_process agent({"--relay", "ws://127.0.0.1:" + std::to_string(relayd.port()), "--device-id", dev.device_id,
-                         "--secret-file", secret_file, "--exit-on-eof"},
+                         "--secret-file", secret_file_in(dir, dev.secret), "--exit-on-eof"},
                         {});
-    for (int i = 0; i < 50; ++i)
-        agent.write_line(json::serialize(json::object{{"event", "tick"}, {"data", json::object{{"i", i}}}}));
-    agent.close_stdin();
+    run_fifty_ticks(agent);
     CHECK_MESSAGE(agent.wait() == 0, agent.output());
     for (int i = 0; i < 50; ++i) {
         auto e = next_robot_event(*app);
@@ -141,16 +152,10 @@ TEST_CASE("robot-agent --acknowledged-events: it exits once every event is ackno
     owner_with_app setup("wimz-303");
     auto& [relayd, owner, dev, app] = setup;
     temp_dir dir;
-    auto secret_file = dir.path() + "/secret";
-    std::ofstream(secret_file) << dev.secret << "\n";
-    ::chmod(secret_file.c_str(), 0600);
-
     agent_process agent({"--relay", "ws://127.0.0.1:" + std::to_string(relayd.port()), "--device-id", dev.device_id,
-                         "--secret-file", secret_file, "--acknowledged-events", "--exit-on-eof"},
+                         "--secret-file", secret_file_in(dir, dev.secret), "--acknowledged-events", "--exit-on-eof"},
                         {});
-    for (int i = 0; i < 50; ++i)
-        agent.write_line(json::serialize(json::object{{"event", "tick"}, {"data", json::object{{"i", i}}}}));
-    agent.close_stdin();
+    run_fifty_ticks(agent);
     // Exit 0 with --exit-on-eof means flush() saw every acknowledgement.
     CHECK_MESSAGE(agent.wait() == 0, agent.output());
     CHECK_MESSAGE(agent.output().find("every event reached the relay (50 acknowledged)") != std::string::npos,
