@@ -2,6 +2,7 @@
 
 #include <relay/auth/crypto.hpp>
 #include <relay/auth/encoding.hpp>
+#include <relay/store/store.hpp>
 
 #include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
@@ -322,7 +323,7 @@ std::string read_config_file(std::string const& path, std::map<std::string, std:
 
 bool is_database_file(std::string const& database)
 {
-    return database != ":memory:" && !database.starts_with("postgresql://") && !database.starts_with("postgres://");
+    return database != ":memory:" && !relay::store::is_postgresql_location(database);
 }
 
 /** A 32-byte key kept in a file beside the database: its raw bytes, or why there is none. */
@@ -393,7 +394,7 @@ std::string resolve_secret_key(config& c)
 std::string refuse_lost_database(config const& c)
 {
     auto const& db = c.server.database;
-    if (db == ":memory:" || db.starts_with("postgresql://") || db.starts_with("postgres://"))
+    if (!is_database_file(db))
         return {};
     std::error_code ec;
     if (std::filesystem::exists(db, ec))
