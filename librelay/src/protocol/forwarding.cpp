@@ -1,5 +1,6 @@
 #include <relay/protocol/forwarding.hpp>
 
+#include <relay/protocol/codec.hpp>
 #include <relay/protocol/validation.hpp>
 
 #include <boost/json/object.hpp>
@@ -22,6 +23,19 @@ robot_http_request forward_to_robot(app_http_request const& request)
 event forward_to_apps(robot_event const& robot_message, std::string device_id, std::uint64_t seq, timestamp ts)
 {
     return event{robot_message.event, std::move(device_id), seq, ts, robot_message.data};
+}
+
+std::pair<std::string, std::string> encode_around_seq(event const& e)
+{
+    event zero = e;
+    zero.seq = 0;
+    std::string text = encode(zero);
+    // `seq` is written after `type`, `event` and `device_id`, whose values cannot hold an
+    // unescaped quote, and before `data`: its first occurrence is the top-level field.
+    constexpr std::string_view key = "\"seq\":0";
+    auto at = text.find(key);
+    auto hole = at + key.size() - 1;
+    return {text.substr(0, hole), text.substr(hole + 1)};
 }
 
 event presence_event(std::string device_id, bool connected, timestamp ts)

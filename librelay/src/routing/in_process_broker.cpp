@@ -229,6 +229,20 @@ void in_process_broker::publish_transient(std::string const& channel, std::share
     deliver_all(channel, it->second, channel_message{0, std::chrono::steady_clock::now(), std::move(frame)});
 }
 
+void in_process_broker::publish(std::string const& channel, std::optional<std::string_view> event_id,
+                                frame_around_seq frame, publish_handler done)
+{
+    auto r = publish(channel, event_id, [&](std::uint64_t seq) { return frame.with_seq(seq); });
+    if (done)
+        done({}, r);
+}
+
+void in_process_broker::history(std::string const& channel, std::uint64_t after_seq, history_page page,
+                                history_handler done)
+{
+    done({}, history(channel, after_seq, page));
+}
+
 history_result in_process_broker::history(std::string const& channel, std::uint64_t after_seq, history_page page)
 {
     history_result out;

@@ -4,8 +4,10 @@
 
 namespace relay::server {
 
-live_service::live_service(server_options const& options, std::shared_ptr<routing::broker> b)
+live_service::live_service(server_options const& options, std::shared_ptr<routing::broker> b,
+                           std::shared_ptr<routing::cluster> c)
     : broker(std::move(b)),
+      cluster(std::move(c)),
       webrtc(routing::webrtc_limits{options.webrtc_max_per_device, options.webrtc_offer_timeout,
                                     options.webrtc_answer_timeout})
 {

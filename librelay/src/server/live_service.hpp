@@ -3,6 +3,7 @@
 // the hub (robots online, app connections, pending commands and tunnel calls), the WebRTC
 // sessions in progress and every open WebSocket for shutdown. No store, no sockets of its own.
 #include <relay/routing/broker.hpp>
+#include <relay/routing/cluster.hpp>
 #include <relay/routing/hub.hpp>
 #include <relay/routing/webrtc_registry.hpp>
 #include <relay/server/options.hpp>
@@ -33,10 +34,13 @@ private:
 
 /** The live service. Thread-safe: each member guards itself. */
 struct live_service {
-    live_service(server_options const& options, std::shared_ptr<routing::broker> b);
+    live_service(server_options const& options, std::shared_ptr<routing::broker> b,
+                 std::shared_ptr<routing::cluster> c);
 
     /** The broker part (parts.hpp): in-process unless the embedder or relayd gave another. */
     std::shared_ptr<routing::broker> const broker;
+    /** The other nodes (parts.hpp); null when this process is the whole relay. */
+    std::shared_ptr<routing::cluster> const cluster;
     routing::hub hub{*broker};
     /** WebRTC signaling sessions in progress. */
     routing::webrtc_registry webrtc;

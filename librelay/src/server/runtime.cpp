@@ -57,7 +57,7 @@ server_metrics::server_metrics(telemetry::registry& r)
       auth_failures_robot(r.get_counter("relay_auth_failures_total", "Failed WebSocket authentications.",
                                         {{"kind", "robot"}})),
       routing_latency(r.get_histogram("relay_routing_latency_seconds",
-                                      "From a robot event's arrival to its frame being queued for the apps.")),
+                                      "From a robot event's arrival to its hand-over to the broker (with the in-process broker: queued for the apps).")),
       app_out(r.get_counter("relay_messages_total", "WebSocket messages by direction, kind of peer and type.",
                             {{"direction", "out"}, {"kind", "app"}, {"type", "any"}})),
       robot_out(r.get_counter("relay_messages_total", "WebSocket messages by direction, kind of peer and type.",

@@ -119,7 +119,8 @@ boost::system::error_code server::start(std::string& why)
         // Every store call is timed into relay_store_duration_seconds{op} (docs/metrics.md).
         d.state = std::make_shared<services>(d.options, d.log, d.metrics,
                                              store::make_timed_store(std::move(p.store), d.metrics),
-                                             std::move(p.broker), std::move(p.turn), std::move(p.hooks));
+                                             std::move(p.broker), std::move(p.cluster), std::move(p.turn),
+                                             std::move(p.hooks));
     } catch (std::exception const& e) {
         why = e.what();
         return make_error_code(errc::internal);

@@ -17,8 +17,10 @@ namespace relay::server {
 struct services {
     /** Throws std::invalid_argument when a secret, key or setting in `opts` is unusable. */
     services(server_options const& opts, telemetry::logger& l, telemetry::registry& r, std::unique_ptr<store::store> s,
-             std::shared_ptr<routing::broker> b, std::shared_ptr<turn::provider> t, relay::server::hooks h)
-        : rt(opts, l, r, std::move(s), std::move(t), std::move(h)), live(opts, std::move(b)), auth(opts, live.hub)
+             std::shared_ptr<routing::broker> b, std::shared_ptr<routing::cluster> c, std::shared_ptr<turn::provider> t,
+             relay::server::hooks h)
+        : rt(opts, l, r, std::move(s), std::move(t), std::move(h)), live(opts, std::move(b), std::move(c)),
+          auth(opts, live.hub)
     {
     }
 

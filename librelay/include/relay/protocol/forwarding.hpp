@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace relay::protocol {
 
@@ -22,6 +23,13 @@ robot_http_request forward_to_robot(app_http_request const& request);
 
 /** The `event` apps receive for a robot's event: device, sequence number and time added. */
 event forward_to_apps(robot_event const& robot_message, std::string device_id, std::uint64_t seq, timestamp ts);
+
+/**
+ * A robot event's JSON for apps split where its seq goes: `prefix + decimal seq + suffix` is
+ * encode(e) with that seq. A broker numbers the event after it has been serialized (in a Redis
+ * script, say) without parsing it again. `e.seq` must be set (any value).
+ */
+std::pair<std::string, std::string> encode_around_seq(event const& e);
 
 /** robot_connected / robot_disconnected, the relay's presence events (no seq, no data). */
 event presence_event(std::string device_id, bool connected, timestamp ts);

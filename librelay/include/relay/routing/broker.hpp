@@ -2,9 +2,15 @@
 /** @file
  * The broker carries a device's events to the connections subscribed to that device's channel
  * and keeps the recent ones for `resume`. Sessions never see it directly: they go through the
- * hub. The in-process implementation is in_process_broker; a Redis-backed one can carry the
- * same calls between several relayd processes (seq from INCR, history from a stream).
+ * hub. The in-process implementation is in_process_broker; the Redis one (relay/cluster) carries
+ * the same calls between several relayd processes (seq and history in Redis).
+ *
+ * publish() and history() answer through a handler because a shared broker needs a round trip
+ * to answer: the handler may run before the call returns (in-process) or later on another
+ * thread (Redis), so callers hop back to their own thread in it. Neither ever blocks.
  */
+#include <boost/system/error_code.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -53,6 +59,17 @@ struct publish_result {
     bool duplicate = false; ///< the event id was already kept; nothing was delivered or kept now
 };
 
+/**
+ * An event's frame with a hole where its seq goes: the frame is `prefix + decimal seq + suffix`
+ * (protocol::encode_around_seq). A broker that assigns the seq elsewhere (a Redis script)
+ * completes the frame there; either way it is built once, whatever the number of receivers.
+ */
+struct frame_around_seq {
+    std::string prefix;
+    std::string suffix;
+    std::shared_ptr<std::string const> with_seq(std::uint64_t seq) const;
+};
+
 class broker {
 public:
     virtual ~broker() = default;
@@ -60,12 +77,16 @@ public:
     virtual void subscribe(std::string const& channel, std::shared_ptr<subscriber> const& s) = 0;
     virtual void unsubscribe(std::string const& channel, subscriber const* s) = 0;
 
-    /** Builds an event's frame once its seq is known. */
-    using frame_builder = std::function<std::shared_ptr<std::string const>(std::uint64_t seq)>;
+    /**
+     * publish()'s answer. `ec` is set (relay::errc::unavailable) when the event could not be
+     * kept and will not be: the broker gave up on it. A broker that holds events while its
+     * backend is away (the Redis broker's backlog) answers only once the event is kept.
+     */
+    using publish_handler = std::function<void(boost::system::error_code ec, publish_result result)>;
 
     /**
-     * Assigns the channel's next seq, asks `build(seq)` for the frame (built once, whatever the
-     * number of receivers), keeps it for history and delivers it.
+     * Assigns the channel's next seq, completes the frame, keeps it for history and delivers it
+     * to the channel's subscribers (on every node), then calls `done` (when given).
      *
      * `event_id`, when given, is the sender's id for the event (a robot's `event.id`). While an
      * event with that id on this channel is still kept for history, publishing the id again
@@ -76,24 +97,22 @@ public:
      * the same atomic step that assigns the seq, so a robot re-sending to another node after its
      * first node died is recognised too.
      */
-    virtual publish_result publish(std::string const& channel, std::optional<std::string_view> event_id,
-                                   frame_builder const& build) = 0;
-    /** Publishes an event without an id: never a duplicate. Returns the seq. */
-    std::uint64_t publish(std::string const& channel, frame_builder const& build)
-    {
-        return publish(channel, std::nullopt, build).seq;
-    }
+    virtual void publish(std::string const& channel, std::optional<std::string_view> event_id,
+                         frame_around_seq frame, publish_handler done) = 0;
 
     /** Delivers a frame that takes no seq and is not kept (presence events). */
     virtual void publish_transient(std::string const& channel, std::shared_ptr<std::string const> frame) = 0;
 
-    /** The kept messages with seq > after_seq, oldest first, up to `page`. */
-    virtual history_result history(std::string const& channel, std::uint64_t after_seq, history_page page) = 0;
-    /** All kept messages with seq > after_seq. */
-    history_result history(std::string const& channel, std::uint64_t after_seq)
-    {
-        return history(channel, after_seq, history_page{});
-    }
+    /** history()'s answer; `ec` set (relay::errc::unavailable) when the history is out of reach. */
+    using history_handler = std::function<void(boost::system::error_code ec, history_result result)>;
+
+    /**
+     * The kept messages with seq > after_seq, oldest first, up to `page`. Every message
+     * delivered to a subscriber before the call is in the answer unless it left the history
+     * (then `complete` is false): the history is written before the delivery.
+     */
+    virtual void history(std::string const& channel, std::uint64_t after_seq, history_page page,
+                         history_handler done) = 0;
 
     /**
      * Drops kept messages older than the age limit, even when nothing is published. The server

@@ -66,12 +66,29 @@ public:
 
     void subscribe(std::string const& channel, std::shared_ptr<subscriber> const& s) override;
     void unsubscribe(std::string const& channel, subscriber const* s) override;
-    using broker::publish;
-    publish_result publish(std::string const& channel, std::optional<std::string_view> event_id,
-                           frame_builder const& build) override;
+    /** Answers at once, on the caller's thread. */
+    void publish(std::string const& channel, std::optional<std::string_view> event_id, frame_around_seq frame,
+                 publish_handler done) override;
     void publish_transient(std::string const& channel, std::shared_ptr<std::string const> frame) override;
-    using broker::history;
-    history_result history(std::string const& channel, std::uint64_t after_seq, history_page page) override;
+    /** Answers at once, on the caller's thread. */
+    void history(std::string const& channel, std::uint64_t after_seq, history_page page,
+                 history_handler done) override;
+
+    // The same, answered by return value: this broker never waits for anything.
+    /** Builds an event's frame once its seq is known. */
+    using frame_builder = std::function<std::shared_ptr<std::string const>(std::uint64_t seq)>;
+    publish_result publish(std::string const& channel, std::optional<std::string_view> event_id,
+                           frame_builder const& build);
+    /** Publishes an event without an id: never a duplicate. Returns the seq. */
+    std::uint64_t publish(std::string const& channel, frame_builder const& build)
+    {
+        return publish(channel, std::nullopt, build).seq;
+    }
+    history_result history(std::string const& channel, std::uint64_t after_seq, history_page page);
+    history_result history(std::string const& channel, std::uint64_t after_seq)
+    {
+        return history(channel, after_seq, history_page{});
+    }
     void sweep(std::chrono::steady_clock::time_point now) override;
     void drop_channel(std::string const& channel) override;
     std::size_t subscriber_count(std::string const& channel) override;

@@ -3,6 +3,7 @@
  * (RELAY_DATABASE picks the store, RELAY_TURN_PROVIDER the TURN provider, …); an embedder builds
  * the ones it wants to replace and leaves the rest empty for the defaults below. */
 #include <relay/routing/broker.hpp>
+#include <relay/routing/cluster.hpp>
 #include <relay/server/hooks.hpp>
 #include <relay/server/reset_notifier.hpp>
 #include <relay/store/store.hpp>
@@ -24,6 +25,7 @@ namespace relay::server {
  * | metrics        | a registry of its own (still served at GET /metrics)                      |
  * | store          | `store::open_store(options.database)`: SQLite file or `:memory:`          |
  * | broker         | `routing::in_process_broker` with the options' replay limits (one process) |
+ * | cluster        | none: one process (relay/cluster/redis.hpp builds a broker and a cluster)  |
  * | turn           | `turn::none_provider` with `options.stun_urls` (STUN only)                 |
  * | reset_notifier | `log_reset_notifier` (the token is logged in dev mode only)               |
  * | hooks          | none                                                                      |
@@ -38,6 +40,8 @@ struct parts {
     std::shared_ptr<telemetry::registry> metrics;
     std::unique_ptr<relay::store::store> store;
     std::shared_ptr<relay::routing::broker> broker;
+    /** Several nodes: set together with a broker that all nodes share (make_redis_parts). */
+    std::shared_ptr<relay::routing::cluster> cluster;
     std::shared_ptr<relay::turn::provider> turn;
     std::shared_ptr<relay::server::reset_notifier> reset_notifier;
     relay::server::hooks hooks;

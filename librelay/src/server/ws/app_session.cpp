@@ -286,23 +286,31 @@ void app_session::handle(protocol::resume const& m)
     p.after_seq = m.after_seq;
     p.cursor = m.after_seq;
     d->replay = p.id;
-    // The first page goes at once when the send queue has room for it; the rest (or all of it,
-    // when live traffic fills the queue already) continues beside the read loop, paced.
-    auto const& o = rt()->options;
-    if (has_room(replay_share(o.send_queue_max_messages), replay_share(o.send_queue_max_bytes)) &&
-        replay_page(m.device_id, *d, p))
-        return;
+    d->held_back = 0;
+    // The history may be a round trip away (Redis): the replay runs beside the read loop, a
+    // page at a time, paced by the send queue.
     net::co_spawn(executor(), replay(self(), m.device_id, p), [rt = runtime_of(services_)](std::exception_ptr e) {
         if (e)
             rt->log.error("replay_failed", {{"what", "exception while replaying events for resume"}});
     });
 }
 
-bool app_session::replay_page(std::string const& device_id, device_state& d, replay_progress& p)
+namespace {
+
+/** A history() answer waited for by a coroutine, handed over on the coroutine's thread. */
+struct history_answer {
+    explicit history_answer(net::any_io_executor ex) : ready_timer(std::move(ex), net::steady_timer::time_point::max()) {}
+    net::steady_timer ready_timer; // cancelled when the answer is in
+    bool ready = false;
+    boost::system::error_code ec;
+    routing::history_result result;
+};
+
+} // namespace
+
+bool app_session::replay_page(std::string const& device_id, device_state& d, replay_progress& p,
+                              routing::history_result const& page)
 {
-    auto const& o = rt()->options;
-    auto page = live()->broker->history(device_id, p.cursor,
-                                       {replay_share(o.send_queue_max_messages), replay_share(o.send_queue_max_bytes)});
     // Every page must be complete: one that is not found events gone since the last page.
     p.complete = p.complete && page.complete;
     std::uint64_t replayed = 0;
@@ -319,18 +327,23 @@ bool app_session::replay_page(std::string const& device_id, device_state& d, rep
     rt()->metrics.replayed_events.inc(replayed);
     if (!page.messages.empty() && p.cursor < page.last_seq)
         return false;
+    // Live events held back while this page was fetched are in the history: fetch them too.
+    if (d.held_back > std::max(p.cursor, page.last_seq))
+        return false;
     // Everything up to the channel's newest seq is now either sent or reported lost, so later
     // live deliveries of those seqs (already queued to this thread) are dropped as repeats.
-    if (page.last_seq > p.after_seq) {
+    auto newest = std::max(page.last_seq, d.held_back);
+    if (newest > p.after_seq) {
         if (d.first_sent == 0 || p.after_seq + 1 < d.first_sent)
             d.first_sent = p.after_seq + 1;
-        d.last_sent = std::max(d.last_sent, page.last_seq);
+        d.last_sent = std::max(d.last_sent, newest);
     }
     d.replay = 0;
+    d.held_back = 0;
     protocol::resumed r;
     r.device_id = device_id;
     // page.last_seq is 0 when the device's channel was dropped (deleted) between pages.
-    r.to_seq = std::max({page.last_seq, p.after_seq, p.cursor});
+    r.to_seq = std::max({newest, p.after_seq, p.cursor});
     r.from_seq = p.first.value_or(r.to_seq + 1);
     r.complete = p.complete;
     enqueue(protocol::encode(r));
@@ -340,17 +353,39 @@ bool app_session::replay_page(std::string const& device_id, device_state& d, rep
 net::awaitable<void> app_session::replay(std::shared_ptr<app_session> self, std::string device_id, replay_progress p)
 {
     auto const& o = self->rt()->options;
+    routing::history_page const page_size{replay_share(o.send_queue_max_messages), replay_share(o.send_queue_max_bytes)};
     for (;;) {
-        if (!co_await self->wait_for_room(replay_share(o.send_queue_max_messages), replay_share(o.send_queue_max_bytes)))
+        if (!co_await self->wait_for_room(page_size.max_messages, page_size.max_bytes))
             co_return; // the connection is closing: nobody to replay to
+        auto answer = std::make_shared<history_answer>(self->executor());
+        self->live()->broker->history(device_id, p.cursor, page_size,
+                                      [answer](boost::system::error_code ec, routing::history_result r) {
+                                          // Possibly on the broker's thread: hand over on ours.
+                                          auto ex = answer->ready_timer.get_executor();
+                                          net::post(ex, [answer, ec, r = std::move(r)]() mutable {
+                                              answer->ec = ec;
+                                              answer->result = std::move(r);
+                                              answer->ready = true;
+                                              answer->ready_timer.cancel();
+                                          });
+                                      });
+        while (!answer->ready)
+            co_await answer->ready_timer.async_wait(use_tuple);
+        if (self->closing())
+            co_return;
         auto it = self->devices_.find(device_id);
         if (it == self->devices_.end()) {
             self->send_error(errc::device_not_found, "no such device");
             co_return; // access was removed meanwhile
         }
-        if (it->second.replay != p.id) {
-            // Access was removed and given again meanwhile: live events flow again, so this
-            // replay stops where it is, and says it did not get everything.
+        if (it->second.replay != p.id || answer->ec) {
+            // Access was removed and given again meanwhile (live events flow again), or the
+            // history is out of reach: the replay stops where it is and says it did not get
+            // everything.
+            if (it->second.replay == p.id) {
+                it->second.replay = 0;
+                it->second.held_back = 0;
+            }
             protocol::resumed r;
             r.device_id = device_id;
             r.to_seq = std::max(p.cursor, p.after_seq);
@@ -359,7 +394,7 @@ net::awaitable<void> app_session::replay(std::shared_ptr<app_session> self, std:
             self->enqueue(protocol::encode(r));
             co_return;
         }
-        if (self->replay_page(device_id, it->second, p))
+        if (self->replay_page(device_id, it->second, p, answer->result))
             co_return;
     }
 }
@@ -509,8 +544,12 @@ void app_session::on_delivery(std::string const& channel, routing::channel_messa
         return; // access was removed after this was published
     if (message.seq != 0) {
         auto& d = it->second;
-        if (d.replay != 0)
-            return; // a resume is replaying the history, which holds this event (or says it lost it)
+        if (d.replay != 0) {
+            // A resume is replaying the history, which holds this event (or says it lost it);
+            // the replay reads at least up to it.
+            d.held_back = std::max(d.held_back, message.seq);
+            return;
+        }
         if (d.first_sent != 0 && message.seq <= d.last_sent)
             return; // already sent by a resume
         if (d.first_sent == 0)

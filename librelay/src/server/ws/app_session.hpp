@@ -89,8 +89,9 @@ private:
         std::optional<std::uint64_t> first;
         bool complete = true;
     };
-    /** Queues the next page of a replay; true when it was the last (`resumed` is queued). */
-    bool replay_page(std::string const& device_id, device_state& d, replay_progress& p);
+    /** Queues a page of a replay; true when it was the last (`resumed` is queued). */
+    bool replay_page(std::string const& device_id, device_state& d, replay_progress& p,
+                     routing::history_result const& page);
     /** Sends the rest of a replay, a page each time the send queue has drained enough. */
     static net::awaitable<void> replay(std::shared_ptr<app_session> self, std::string device_id, replay_progress p);
 
@@ -105,6 +106,9 @@ private:
         // Non-zero while a resume replays this device: live events wait in the history and
         // reach the app through the replay, in seq order.
         std::uint64_t replay = 0;
+        // The newest seq of the live events dropped while the replay runs: it goes on at least
+        // up to there, so none of them is skipped when the history answers from afar (Redis).
+        std::uint64_t held_back = 0;
     };
     auth_service* auth() const noexcept { return &services_->auth; }
     routing::token_bucket webrtc_bucket_;

@@ -173,21 +173,30 @@ void device_session::handle(protocol::robot_event const& m)
 {
     auto arrived = std::chrono::steady_clock::now();
     auto ts = std::chrono::system_clock::now();
-    // The event's frame is built once, inside publish, and shared by every app that receives it.
-    // An event with an id that the history still holds is a re-send: the broker delivers and
-    // keeps nothing and answers with the seq it had.
-    auto published = live()->broker->publish(device_id_, m.id, [&](std::uint64_t seq) {
-        return std::make_shared<std::string const>(protocol::encode(protocol::forward_to_apps(m, device_id_, seq, ts)));
-    });
-    // publish returned: the event is in the history for resume and queued to every subscriber,
-    // so the robot may forget it.
-    if (m.id)
-        enqueue(protocol::encode(protocol::event_ack{*m.id, published.seq}));
-    if (published.duplicate) {
-        rt()->metrics.duplicate_events.inc();
-        rt()->log.debug("event_duplicate", {{"device_id", device_id_}, {"id", *m.id}, {"seq", published.seq}});
-        return;
+    // The event is serialized once, around the hole its seq fills: the broker numbers it and
+    // completes the frame that every app receiving it shares.
+    auto [prefix, suffix] = protocol::encode_around_seq(protocol::forward_to_apps(m, device_id_, 0, ts));
+    routing::broker::publish_handler done;
+    if (m.id) {
+        // Answered once the event is in the history for resume and on its way to every
+        // subscriber, so the robot may forget it; possibly on the broker's thread. An event with
+        // an id the history still holds is a re-send: nothing is delivered or kept again, and
+        // the answer carries the seq it had.
+        done = [self = self(), id = *m.id](boost::system::error_code ec, routing::publish_result r) {
+            if (ec) {
+                // Not kept: no ack, so the robot keeps it and sends it again later.
+                self->post_frame(std::make_shared<std::string const>(
+                    protocol::encode_error(errc::unavailable, "the event could not be kept; send it again later", id)));
+                return;
+            }
+            self->post_frame(std::make_shared<std::string const>(protocol::encode(protocol::event_ack{id, r.seq})));
+            if (r.duplicate) {
+                self->rt()->metrics.duplicate_events.inc();
+                self->rt()->log.debug("event_duplicate", {{"device_id", self->device_id_}, {"id", id}, {"seq", r.seq}});
+            }
+        };
     }
+    live()->broker->publish(device_id_, m.id, {std::move(prefix), std::move(suffix)}, std::move(done));
     rt()->metrics.routing_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count());
 }
 
