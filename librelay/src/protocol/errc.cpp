@@ -14,7 +14,7 @@ struct errc_info {
 };
 
 // The single table of wire errors: name, HTTP status, default text.
-constexpr std::array<errc_info, 29> table{{
+constexpr std::array<errc_info, 30> table{{
     {errc::bad_json, "BAD_JSON", 400, "the message is not valid JSON"},
     {errc::bad_message, "BAD_MESSAGE", 400, "the message is missing a field or has a field of the wrong type"},
     {errc::unknown_type, "UNKNOWN_TYPE", 400, "unknown message type"},
@@ -44,6 +44,8 @@ constexpr std::array<errc_info, 29> table{{
     {errc::method_not_allowed, "METHOD_NOT_ALLOWED", 405, "method not allowed on this endpoint"},
     {errc::turn_unavailable, "TURN_UNAVAILABLE", 503, "TURN credentials are unavailable right now"},
     {errc::unavailable, "UNAVAILABLE", 503, "the service is temporarily unavailable"},
+    {errc::node_unreachable, "NODE_UNREACHABLE", 503,
+     "the robot is served by another relay node, which cannot be reached right now; try again shortly"},
 }};
 
 errc_info const* find(errc code) noexcept

@@ -45,6 +45,8 @@ enum class errc {
     method_not_allowed,
     turn_unavailable,
     unavailable,
+    // several nodes (contract section 8: RELAY_REDIS_URL)
+    node_unreachable,
 };
 
 /** The code as it appears on the wire, e.g. "DEVICE_OFFLINE". */
