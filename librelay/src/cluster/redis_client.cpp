@@ -13,6 +13,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <exception>
 #include <mutex>
@@ -47,8 +48,8 @@ double seconds_since(clock::time_point start)
 redis_script::redis_script(std::string source_text) : source(std::move(source_text)), sha1(auth::sha1_hex(source)) {}
 
 /**
- * Threads: everything below runs on `io_`'s one thread, except where noted (atomics, `health_`
- * under `health_mutex_`, and `message_handlers_`/`state_handler_`, set before start()). Handlers
+ * Threads: everything below runs on `io`'s one thread, except where noted (atomics, `health`
+ * under `health_mutex`, and `message_handlers`/`state_handler`, set before start()). Handlers
  * capture `this`: the io_context belongs to this object and has stopped running (stop() joins
  * its thread) before anything here is destroyed.
  */
@@ -74,22 +75,27 @@ struct redis_client::impl {
     };
 
     impl(redis_settings const& s, std::shared_ptr<telemetry::logger> l, std::shared_ptr<telemetry::registry> m)
-        : settings(s), log(std::move(l)), metrics(std::move(m)), own_channel("relay:node:" + s.node_id),
+        : settings(s), log(l ? std::move(l) : std::make_shared<telemetry::logger>()), metrics(std::move(m)),
+          own_channel("relay:node:" + s.node_id),
           address(s.where.host + ":" + std::to_string(s.where.port)), work(io.get_executor()),
           command_link(io, "command", metrics.get()), subscriber_link(io, "subscriber", metrics.get()),
           command_timer(io), probe_timer(io), random(std::random_device{}())
-        {
-            if (metrics) {
-                duration = &metrics->get_histogram("relay_redis_command_duration_seconds",
-                                                   "Round-trip time of Redis commands");
-                up_gauge = &metrics->get_gauge("relay_redis_up", "1 while both Redis connections are up");
-                subscriptions = &metrics->get_gauge("relay_redis_subscriptions",
-                                                    "Channels the subscriber connection is subscribed to");
-                received = &metrics->get_counter("relay_redis_messages_received_total",
-                                                 "Pub/sub messages received from Redis (probes included)");
-            }
-            wanted.insert(own_channel);
+    {
+        if (metrics) {
+            duration = &metrics->get_histogram("relay_redis_command_duration_seconds",
+                                               "Round-trip time of Redis commands");
+            up_gauge = &metrics->get_gauge("relay_redis_up", "1 while both Redis connections are up");
+            subscriptions = &metrics->get_gauge("relay_redis_subscriptions",
+                                                "Channels the subscriber connection is subscribed to");
+            received = &metrics->get_counter("relay_redis_messages_received_total",
+                                             "Pub/sub messages received from Redis (probes included)");
+            for (std::size_t i = 0; i < failures.size(); ++i)
+                failures[i] = &metrics->get_counter("relay_redis_commands_failed_total",
+                                                    "Redis commands answered unavailable, by reason",
+                                                    {{"reason", std::string(failure_names[i])}});
         }
+        wanted.insert(own_channel);
+    }
 
     // --- set at construction or before start() ----------------------------------------------
     redis_settings settings;
@@ -130,14 +136,16 @@ struct redis_client::impl {
     bool stopping = false;
     std::mt19937 random;
 
-    void count_failure(std::string_view reason)
+    /** Why a command was answered unavailable: the `reason` label of its failure counter. */
+    enum class failure : std::uint8_t { down, overloaded, timeout, connection_lost };
+    static constexpr std::array<std::string_view, 4> failure_names{"down", "overloaded", "timeout",
+                                                                   "connection_lost"};
+    std::array<telemetry::counter*, 4> failures{};
+
+    void count_failure(failure reason)
     {
-        if (metrics)
-            metrics->get_counter("relay_redis_commands_failed_total",
-                                 "Redis commands answered unavailable, by reason (down, overloaded, timeout, "
-                                 "connection_lost)",
-                                 {{"reason", std::string(reason)}})
-                .inc();
+        if (auto* c = failures[static_cast<std::size_t>(reason)])
+            c->inc();
     }
 
     void set_health(std::string text)
@@ -157,7 +165,7 @@ struct redis_client::impl {
     }
 
     /** Answers `done` with unavailable, posted (never inside the caller's call). */
-    void fail(reply_handler done, std::string_view reason)
+    void fail(reply_handler done, failure reason)
     {
         count_failure(reason);
         boost::asio::post(io, [this, done = std::move(done)] {
@@ -267,7 +275,8 @@ struct redis_client::impl {
             return;
         // Back-off doubling from reconnect_min to reconnect_max, each wait drawn from its upper
         // half so that the nodes of a cluster do not all come back at the same instant.
-        l.delay = l.delay.count() == 0 ? settings.reconnect_min : std::min(l.delay * 2, settings.reconnect_max);
+        l.delay = l.delay.count() == 0 ? std::max(settings.reconnect_min, std::chrono::milliseconds(1))
+                                       : std::min(l.delay * 2, settings.reconnect_max);
         auto const half = l.delay.count() / 2;
         std::uniform_int_distribution<std::int64_t> pick(l.delay.count() - half, l.delay.count());
         l.retry.expires_after(std::chrono::milliseconds(pick(random)));
@@ -280,10 +289,12 @@ struct redis_client::impl {
     /** Up is both connections answering; tells the state handler on each change. */
     void update_state()
     {
-        auto const now_up = command_link.state == phase::up && subscriber_link.state == phase::up;
-        if (now_up) {
+        auto const now_up = !stopping && command_link.state == phase::up && subscriber_link.state == phase::up;
+        if (stopping) {
+            // stop() said so already.
+        } else if (now_up) {
             set_health("");
-        } else if (!stopping) {
+        } else {
             auto const& why = command_link.state != phase::up ? command_link.why : subscriber_link.why;
             auto const& which = command_link.state != phase::up ? command_link : subscriber_link;
             set_health((why.empty() ? std::string("connecting") : which.name + " connection: " + why) + " (" +
@@ -304,13 +315,13 @@ struct redis_client::impl {
     {
         auto& l = command_link;
         if (l.state != phase::up)
-            return fail(std::move(done), "down");
+            return fail(std::move(done), failure::down);
         if (l.conn->unanswered() >= settings.max_pending_commands)
-            return fail(std::move(done), "overloaded");
+            return fail(std::move(done), failure::overloaded);
         auto const start = clock::now();
         auto sent = l.conn->send(argv, [this, done, start](redisReply const* r) {
             if (!r) {
-                count_failure(timing_out ? "timeout" : "connection_lost");
+                count_failure(timing_out ? failure::timeout : failure::connection_lost);
                 deliver([&] { done(make_error_code(errc::unavailable), {}); });
                 return;
             }
@@ -320,7 +331,7 @@ struct redis_client::impl {
             deliver([&] { done({}, std::move(reply)); });
         });
         if (!sent)
-            return fail(std::move(done), "down");
+            return fail(std::move(done), failure::down);
         arm_command_timer();
     }
 
@@ -444,6 +455,7 @@ struct redis_client::impl {
     void shut_down()
     {
         stopping = true;
+        set_health("stopped");
         command_link.retry.cancel();
         subscriber_link.retry.cancel();
         command_timer.cancel();
@@ -488,18 +500,18 @@ void redis_client::start()
 void redis_client::stop()
 {
     auto& m = *impl_;
-    if (m.stopped.exchange(true))
-        return;
-    if (m.started) {
+    if (!m.stopped.exchange(true)) {
         // Closing both connections answers every waiting command (unavailable); run() returns
         // once those answers and the connections' last callbacks have run.
         boost::asio::post(m.io, [&m] { m.shut_down(); });
         m.work.reset();
-        if (m.thread.joinable())
-            m.thread.join();
+        m.up = false;
+        m.set_health("stopped");
     }
-    m.up = false;
-    m.set_health("stopped");
+    // From one of the client's own handlers the thread cannot wait for itself: the destructor
+    // (on another thread) joins it.
+    if (m.thread.joinable() && m.thread.get_id() != std::this_thread::get_id())
+        m.thread.join();
 }
 
 bool redis_client::up() const noexcept { return impl_->up; }
@@ -515,7 +527,7 @@ void redis_client::command(std::vector<std::string> argv, reply_handler done)
     auto& m = *impl_;
     if (m.stopped) {
         // Nothing runs the client's thread any more: answered here.
-        m.count_failure("down");
+        m.count_failure(impl::failure::down);
         done(make_error_code(errc::unavailable), {});
         return;
     }
