@@ -305,8 +305,10 @@ struct redis_client::impl {
         up = now_up;
         if (up_gauge)
             up_gauge->set(now_up ? 1 : 0);
+        // In line, like replies and messages: a message that follows the last subscription's
+        // confirmation reaches its handler after on_state(true).
         if (state_handler)
-            boost::asio::post(io, [this, now_up] { deliver([&] { state_handler(now_up); }); });
+            deliver([&] { state_handler(now_up); });
     }
 
     // --- commands -----------------------------------------------------------------------------
