@@ -304,6 +304,53 @@ TEST_CASE("redis client: EVALSHA falls back to EVAL once the script is gone")
     CHECK(failing.reply.str.find("BOOM") != std::string::npos);
 }
 
+TEST_CASE("redis client: scripts run in order with commands, also right after Redis restarts")
+{
+    redis_server server;
+    client_under_test t(settings_for(server.url()));
+    REQUIRE(t.becomes_up());
+    redis_script const push("return redis.call('RPUSH', KEYS[1], ARGV[1])");
+
+    // A script, a command and the script again, pipelined: they run as sent.
+    auto run_three = [&] {
+        auto done = std::make_shared<std::promise<void>>();
+        auto finished = done->get_future();
+        t.client->eval(push, {"order"}, {"a"}, [](boost::system::error_code, redis_reply) {});
+        t.client->command({"RPUSH", "order", "b"}, [](boost::system::error_code, redis_reply) {});
+        t.client->eval(push, {"order"}, {"c"}, [done](boost::system::error_code, redis_reply) { done->set_value(); });
+        REQUIRE(finished.wait_for(10s) == std::future_status::ready);
+        auto list = server.command({"LRANGE", "order", "0", "-1"});
+        std::string got;
+        for (auto const& e : list.elements)
+            got += e.str;
+        return got;
+    };
+    CHECK(run_three() == "abc");
+
+    server.kill();
+    server.start();
+    REQUIRE(t.becomes_up(2));
+    // Loaded again before the client said it is up: no EVALSHA meets NOSCRIPT and runs late.
+    CHECK(server.command({"SCRIPT", "EXISTS", push.sha1}).elements.at(0).integer == 1);
+    CHECK(run_three() == "abc");
+}
+
+TEST_CASE("redis client: every state handler is called")
+{
+    auto s = settings_for(shared_redis().url());
+    auto metrics = std::make_shared<relay::telemetry::registry>();
+    relay::store::test::captured_log log;
+    auto client = std::make_shared<redis_client>(
+        s, std::shared_ptr<relay::telemetry::logger>(std::shared_ptr<void>{}, log.get()), metrics);
+    std::atomic<int> first{0};
+    std::atomic<int> second{0};
+    client->on_state([&](bool up) { first += up ? 1 : 0; });
+    client->on_state([&](bool up) { second += up ? 1 : 0; });
+    client->start();
+    CHECK(eventually([&] { return first == 1 && second == 1; }));
+    client->stop();
+}
+
 TEST_CASE("redis client: messages reach the handler of the longest prefix, probes reach none")
 {
     auto const base = unique_name("test:chan") + ":";

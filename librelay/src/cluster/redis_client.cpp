@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <map>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -49,7 +50,7 @@ redis_script::redis_script(std::string source_text) : source(std::move(source_te
 
 /**
  * Threads: everything below runs on `io`'s one thread, except where noted (atomics, `health`
- * under `health_mutex`, and `message_handlers`/`state_handler`, set before start()). Handlers
+ * under `health_mutex`, and `message_handlers`/`state_handlers`, set before start()). Handlers
  * capture `this`: the io_context belongs to this object and has stopped running (stop() joins
  * its thread) before anything here is destroyed.
  */
@@ -104,7 +105,7 @@ struct redis_client::impl {
     std::string own_channel;
     std::string address; ///< host:port, for messages (never the password)
     std::vector<std::pair<std::string, message_handler>> message_handlers;
-    std::function<void(bool)> state_handler;
+    std::vector<std::function<void(bool)>> state_handlers; // the broker's and the cluster part's
 
     telemetry::histogram* duration = nullptr;
     telemetry::gauge* up_gauge = nullptr;
@@ -131,6 +132,8 @@ struct redis_client::impl {
     std::uint64_t probe_sent_number = 0;
     std::uint64_t probe_waiting = 0; ///< number of the probe not seen yet; 0: none
     clock::time_point probe_sent_at;
+    std::map<std::string, std::string> scripts; ///< every script eval() was given, by SHA1
+    std::set<std::string> loaded;               ///< SHA1s Redis holds for the command connection
     std::set<std::string> wanted;     ///< channels to be subscribed (the own channel always)
     std::set<std::string> unconfirmed; ///< of the subscriber's handshake, not confirmed yet
     bool stopping = false;
@@ -217,6 +220,18 @@ struct redis_client::impl {
         if (settings.where.db != 0)
             conn->send({"SELECT", std::to_string(settings.where.db)}, step("SELECT"));
         if (&l == &command_link) {
+            // The scripts again (a restarted Redis has none): an EVALSHA answered NOSCRIPT and
+            // sent again would run after commands sent behind it.
+            loaded.clear();
+            for (auto const& [sha1, source] : scripts)
+                conn->send({"SCRIPT", "LOAD", source}, [this, &l, conn, sha1 = sha1](redisReply const* r) {
+                    if (!r || conn != l.conn)
+                        return;
+                    if (r->type == REDIS_REPLY_ERROR)
+                        conn->close("SCRIPT LOAD failed: " + std::string(r->str, r->len));
+                    else
+                        loaded.insert(sha1);
+                });
             conn->send({"PING"}, step("PING"));
             return;
         }
@@ -307,13 +322,13 @@ struct redis_client::impl {
             up_gauge->set(now_up ? 1 : 0);
         // In line, like replies and messages: a message that follows the last subscription's
         // confirmation reaches its handler after on_state(true).
-        if (state_handler)
-            deliver([&] { state_handler(now_up); });
+        for (auto const& handler : state_handlers)
+            deliver([&] { handler(now_up); });
     }
 
     // --- commands -----------------------------------------------------------------------------
 
-    void issue(std::vector<std::string> argv, reply_handler done)
+    void issue(std::vector<std::string> const& argv, reply_handler done)
     {
         auto& l = command_link;
         if (l.state != phase::up)
@@ -359,6 +374,33 @@ struct redis_client::impl {
                 return;
             }
             arm_command_timer();
+        });
+    }
+
+    /** EVALSHA when Redis holds the script for this connection, else EVAL (which makes Redis
+     * hold it: later EVALSHAs on the connection run after it). `argv` is {"EVALSHA", sha1,
+     * numkeys, keys..., args...}. */
+    void run_script(std::shared_ptr<std::vector<std::string>> argv, reply_handler done)
+    {
+        auto& sha1 = (*argv)[1];
+        auto known = scripts.find(sha1);
+        if (!loaded.count(sha1)) {
+            auto eval_argv = *argv;
+            eval_argv[0] = "EVAL";
+            eval_argv[1] = known->second;
+            if (command_link.state == phase::up)
+                loaded.insert(sha1);
+            issue(eval_argv, std::move(done));
+            return;
+        }
+        issue(*argv, [this, argv, done = std::move(done)](boost::system::error_code ec, redis_reply reply) mutable {
+            // Only after a SCRIPT FLUSH on a live connection: every script goes in full again.
+            if (!ec && reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0) {
+                loaded.clear();
+                run_script(std::move(argv), std::move(done));
+                return;
+            }
+            done(ec, std::move(reply));
         });
     }
 
@@ -541,20 +583,20 @@ void redis_client::command(std::vector<std::string> argv, reply_handler done)
 void redis_client::eval(redis_script const& script, std::vector<std::string> keys, std::vector<std::string> args,
                         reply_handler done)
 {
-    std::vector<std::string> argv{"EVALSHA", script.sha1, std::to_string(keys.size())};
-    argv.insert(argv.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
-    argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
-    auto fallback = argv;
-    fallback[0] = "EVAL";
-    fallback[1] = script.source;
-    // Redis forgets its scripts when it restarts: on NOSCRIPT the script goes once in full.
-    command(std::move(argv), [this, fallback = std::move(fallback), done = std::move(done)](
-                                 boost::system::error_code ec, redis_reply reply) mutable {
-        if (!ec && reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0) {
-            impl_->issue(std::move(fallback), std::move(done));
-            return;
-        }
-        done(ec, std::move(reply));
+    auto& m = *impl_;
+    if (m.stopped) {
+        m.count_failure(impl::failure::down);
+        done(make_error_code(errc::unavailable), {});
+        return;
+    }
+    auto argv = std::make_shared<std::vector<std::string>>();
+    argv->reserve(3 + keys.size() + args.size());
+    argv->insert(argv->end(), {"EVALSHA", script.sha1, std::to_string(keys.size())});
+    argv->insert(argv->end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+    argv->insert(argv->end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+    boost::asio::post(m.io, [&m, argv = std::move(argv), source = script.source, done = std::move(done)]() mutable {
+        m.scripts.try_emplace((*argv)[1], std::move(source));
+        m.run_script(std::move(argv), std::move(done));
     });
 }
 
@@ -575,7 +617,7 @@ void redis_client::unsubscribe(std::string const& channel)
     boost::asio::post(m.io, [&m, channel] { m.unwant(channel); });
 }
 
-void redis_client::on_state(std::function<void(bool up)> handler) { impl_->state_handler = std::move(handler); }
+void redis_client::on_state(std::function<void(bool up)> handler) { impl_->state_handlers.push_back(std::move(handler)); }
 
 std::string const& redis_client::own_channel() const noexcept { return impl_->own_channel; }
 
