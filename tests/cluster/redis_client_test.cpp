@@ -530,9 +530,23 @@ TEST_CASE("redis client: stop() answers every command in flight")
             if (ec == relay::errc::unavailable)
                 ++unavailable;
         });
+    // Another thread keeps sending while stop() runs: each of its commands is answered too.
+    std::atomic<bool> stopped{false};
+    std::atomic<int> sent_meanwhile{0};
+    std::atomic<int> answered_meanwhile{0};
+    std::thread sender([&] {
+        while (!stopped) {
+            ++sent_meanwhile;
+            t->client->command({"PING"}, [&](boost::system::error_code, redis_reply) { ++answered_meanwhile; });
+        }
+    });
+    REQUIRE(eventually([&] { return sent_meanwhile > 100; }));
     t->client->stop();
+    stopped = true;
+    sender.join();
     CHECK(answered == 100);
     CHECK(unavailable == 100);
+    CHECK(answered_meanwhile == sent_meanwhile);
     CHECK_FALSE(t->client->up());
     CHECK(t->client->health() == "stopped");
     // After stop: answered at once, on the caller's thread.

@@ -118,6 +118,9 @@ struct redis_client::impl {
     std::thread thread;
     std::atomic<bool> started{false};
     std::atomic<bool> stopped{false};
+    /** Held while checking `stopped` and posting, and while stop() sets it: nothing is posted
+     * after the thread may have ended (it would never be answered). */
+    std::mutex stop_mutex;
     std::atomic<bool> up{false};
     mutable std::mutex health_mutex;
     std::string health = "not started"; // guarded by health_mutex
@@ -165,6 +168,14 @@ struct redis_client::impl {
         } catch (std::exception const& e) {
             log->error("redis_handler_failed", {{"error", std::string_view(e.what())}});
         }
+    }
+
+    /** Posts `f` to the client's thread unless stop() was called. */
+    template <class F> void post_unless_stopped(F&& f)
+    {
+        std::lock_guard lock(stop_mutex);
+        if (!stopped)
+            boost::asio::post(io, std::forward<F>(f));
     }
 
     /** Answers `done` with unavailable, posted (never inside the caller's call). */
@@ -544,10 +555,18 @@ void redis_client::start()
 void redis_client::stop()
 {
     auto& m = *impl_;
-    if (!m.stopped.exchange(true)) {
-        // Closing both connections answers every waiting command (unavailable); run() returns
-        // once those answers and the connections' last callbacks have run.
-        boost::asio::post(m.io, [&m] { m.shut_down(); });
+    bool first = false;
+    {
+        std::lock_guard lock(m.stop_mutex);
+        if (!m.stopped) {
+            m.stopped = true;
+            first = true;
+            // Closing both connections answers every waiting command (unavailable); run()
+            // returns once those answers and the connections' last callbacks have run.
+            boost::asio::post(m.io, [&m] { m.shut_down(); });
+        }
+    }
+    if (first) {
         m.work.reset();
         m.up = false;
         m.set_health("stopped");
@@ -569,35 +588,42 @@ std::string redis_client::health() const
 void redis_client::command(std::vector<std::string> argv, reply_handler done)
 {
     auto& m = *impl_;
-    if (m.stopped) {
-        // Nothing runs the client's thread any more: answered here.
-        m.count_failure(impl::failure::down);
-        done(make_error_code(errc::unavailable), {});
-        return;
+    {
+        std::lock_guard lock(m.stop_mutex);
+        if (!m.stopped) {
+            boost::asio::post(m.io, [&m, argv = std::move(argv), done = std::move(done)]() mutable {
+                m.issue(argv, std::move(done));
+            });
+            return;
+        }
     }
-    boost::asio::post(m.io, [&m, argv = std::move(argv), done = std::move(done)]() mutable {
-        m.issue(std::move(argv), std::move(done));
-    });
+    // Nothing runs the client's thread any more: answered here.
+    m.count_failure(impl::failure::down);
+    done(make_error_code(errc::unavailable), {});
 }
 
 void redis_client::eval(redis_script const& script, std::vector<std::string> keys, std::vector<std::string> args,
                         reply_handler done)
 {
     auto& m = *impl_;
-    if (m.stopped) {
-        m.count_failure(impl::failure::down);
-        done(make_error_code(errc::unavailable), {});
-        return;
-    }
     auto argv = std::make_shared<std::vector<std::string>>();
     argv->reserve(3 + keys.size() + args.size());
     argv->insert(argv->end(), {"EVALSHA", script.sha1, std::to_string(keys.size())});
     argv->insert(argv->end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
     argv->insert(argv->end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
-    boost::asio::post(m.io, [&m, argv = std::move(argv), source = script.source, done = std::move(done)]() mutable {
-        m.scripts.try_emplace((*argv)[1], std::move(source));
-        m.run_script(std::move(argv), std::move(done));
-    });
+    {
+        std::lock_guard lock(m.stop_mutex);
+        if (!m.stopped) {
+            boost::asio::post(m.io, [&m, argv = std::move(argv), source = script.source,
+                                     done = std::move(done)]() mutable {
+                m.scripts.try_emplace((*argv)[1], std::move(source));
+                m.run_script(std::move(argv), std::move(done));
+            });
+            return;
+        }
+    }
+    m.count_failure(impl::failure::down);
+    done(make_error_code(errc::unavailable), {});
 }
 
 void redis_client::on_message(std::string prefix, message_handler handler)
@@ -608,13 +634,13 @@ void redis_client::on_message(std::string prefix, message_handler handler)
 void redis_client::subscribe(std::string const& channel)
 {
     auto& m = *impl_;
-    boost::asio::post(m.io, [&m, channel] { m.want(channel); });
+    m.post_unless_stopped([&m, channel] { m.want(channel); });
 }
 
 void redis_client::unsubscribe(std::string const& channel)
 {
     auto& m = *impl_;
-    boost::asio::post(m.io, [&m, channel] { m.unwant(channel); });
+    m.post_unless_stopped([&m, channel] { m.unwant(channel); });
 }
 
 void redis_client::on_state(std::function<void(bool up)> handler) { impl_->state_handlers.push_back(std::move(handler)); }
