@@ -56,6 +56,12 @@ public:
         });
     }
 
+    /** While true, new connections are closed at once (a path that stays broken); false: forwarded. */
+    void refuse_new(bool refuse)
+    {
+        run([this, refuse] { refusing_ = refuse; });
+    }
+
 private:
     using tcp = boost::asio::ip::tcp;
 
@@ -85,6 +91,11 @@ private:
         acceptor_.async_accept(l->client, [this, l](boost::system::error_code ec) {
             if (ec)
                 return;
+            if (refusing_) {
+                l->client.close(ec);
+                accept();
+                return;
+            }
             l->server.connect(target_, ec);
             if (!ec) {
                 links_.push_back(l);
@@ -121,6 +132,7 @@ private:
     tcp::endpoint target_;
     tcp::acceptor acceptor_;
     std::vector<std::shared_ptr<link>> links_; // the proxy's thread only
+    bool refusing_ = false;                    // the proxy's thread only
     std::thread thread_;
 };
 
