@@ -176,6 +176,16 @@ struct tested {
     std::unique_ptr<redis_node> node;
     std::unique_ptr<rt::in_process_broker> local;
     rt::broker& broker() { return local ? static_cast<rt::broker&>(*local) : *node->broker; }
+
+    /** Waits until Redis delivers `channel` to this node: a SUBSCRIBE goes on the subscriber
+     * connection, beside (not before) what the command connection publishes. */
+    void wait_subscribed(std::string const& channel, long long nodes = 1)
+    {
+        if (server)
+            REQUIRE(eventually([&] {
+                return server->command({"PUBSUB", "NUMSUB", "relay:{" + channel + "}:ev"}).elements.at(1).integer == nodes;
+            }));
+    }
 };
 
 std::vector<std::unique_ptr<tested>> both(std::size_t max_events, std::chrono::seconds max_age)
@@ -208,6 +218,7 @@ TEST_CASE("redis broker: one frame per event, delivered in seq order to every su
         b.subscribe("d1", c);
         b.subscribe("d1", a); // twice is once
         CHECK(b.subscriber_count("d1") == 2);
+        t->wait_subscribed("d1");
         auto first = publish(b, "d1");
         auto second = publish(b, "d1");
         CHECK(second == first + 1);
@@ -258,6 +269,7 @@ TEST_CASE("redis broker: history replays after a seq and reports completeness ho
         // Presence is delivered but never kept.
         auto app = std::make_shared<recorder>();
         b.subscribe("d", app);
+        t->wait_subscribed("d");
         b.publish_transient("d", std::make_shared<std::string const>("presence"));
         auto got = app->wait_for(1);
         REQUIRE(got.size() == 1);
@@ -364,6 +376,7 @@ TEST_CASE("redis broker: a re-sent id gets the kept seq and is neither delivered
         auto& b = t->broker();
         auto app = std::make_shared<recorder>();
         b.subscribe("d1", app);
+        t->wait_subscribed("d1");
         auto first = publish(b, "d1", "e1");
         CHECK_FALSE(first.r.duplicate);
         auto other = publish(b, "d1", "e2");
@@ -577,6 +590,7 @@ TEST_CASE("redis broker: while Redis is away publishes wait in order, and are pu
     redis_node node(settings_for(redis.port(), "n1"));
     auto app = std::make_shared<recorder>();
     node.broker->subscribe("d", app);
+    REQUIRE(eventually([&] { return redis.command({"PUBSUB", "NUMSUB", "relay:{d}:ev"}).elements.at(1).integer == 1; }));
     auto before = publish(*node.broker, "d", "before");
     REQUIRE(app->wait_for(1).size() == 1);
 
@@ -630,6 +644,52 @@ TEST_CASE("redis broker: while Redis is away publishes wait in order, and are pu
     REQUIRE(got.size() == 1 + waiting);
     for (int i = 0; i < waiting; ++i)
         CHECK(got[1 + i].seq == answers[i].second.r.seq);
+}
+
+TEST_CASE("redis broker: Redis killed and restarted while a robot publishes: every event answered once, in order, kept once")
+{
+    redis_server redis;
+    redis_node node(settings_for(redis.port(), "n1"));
+    constexpr int events = 300;
+    std::mutex m;
+    std::vector<std::pair<int, publish_answer>> answers;
+    std::atomic<int> sent{0};
+    std::thread robot([&] {
+        for (int i = 0; i < events; ++i) {
+            node.broker->publish("d", "e" + std::to_string(i), around(std::to_string(i)),
+                                 [&m, &answers, i](boost::system::error_code ec, rt::publish_result r) {
+                                     std::lock_guard l(m);
+                                     answers.push_back({i, {true, ec, r}});
+                                 });
+            ++sent;
+            std::this_thread::sleep_for(1ms);
+        }
+    });
+    REQUIRE(eventually([&] { return sent >= events / 4; }));
+    redis.kill();
+    REQUIRE(eventually([&] { return !node.client->up() || sent == events; }));
+    REQUIRE(eventually([&] { return sent >= events / 2; }));
+    redis.start();
+    robot.join();
+    REQUIRE(eventually([&] {
+        std::lock_guard l(m);
+        return answers.size() == events;
+    }, 30s));
+    std::lock_guard l(m);
+    for (int i = 0; i < events; ++i) {
+        CAPTURE(i);
+        CHECK(answers[i].first == i);
+        CHECK_FALSE(answers[i].second.ec);
+    }
+    // The restarted Redis holds, once each and in order, every event from the first it kept on.
+    auto kept = history(*node.broker, "d", 0);
+    REQUIRE_FALSE(kept.messages.empty());
+    auto const& first = *kept.messages.front().frame;
+    int from = std::stoi(first.substr(first.find(':') + 2));
+    CHECK(from > 0); // the first events were kept by the Redis that died
+    REQUIRE(kept.messages.size() == static_cast<std::size_t>(events - from));
+    for (int i = from; i < events; ++i)
+        CHECK(*kept.messages[i - from].frame == framed(std::to_string(i), answers[i].second.r.seq));
 }
 
 TEST_CASE("redis broker: the backlog is bounded: beyond it publishers hear UNAVAILABLE at once")

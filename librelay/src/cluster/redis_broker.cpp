@@ -393,9 +393,9 @@ private:
                 return;
             c.delivered = m.seq;
         }
-        deliver_all(channel, c, m);
         if (delivered_)
             delivered_->inc();
+        deliver_all(channel, c, m);
     }
 
     /** A message on a device's channel (client thread). */
