@@ -1,6 +1,7 @@
 #include "cluster/redis_broker.hpp"
 
 #include "cluster/redis_broker_scripts.hpp"
+#include "routing/subscriber_list.hpp"
 
 #include <relay/protocol/errc.hpp>
 
@@ -227,8 +228,7 @@ public:
         auto it = channels_.find(channel);
         if (it == channels_.end())
             return 0;
-        return static_cast<std::size_t>(std::count_if(it->second.subscribers.begin(), it->second.subscribers.end(),
-                                                      [](auto const& w) { return !w.expired(); }));
+        return routing::live_count(it->second.subscribers);
     }
 
     void sweep(std::chrono::steady_clock::time_point) override
@@ -346,7 +346,7 @@ public:
 
 private:
     struct local_channel {
-        std::vector<std::weak_ptr<subscriber>> subscribers;
+        routing::subscriber_list subscribers;
         std::uint64_t generation = 0; ///< a new one each time the channel gets its first subscriber
         std::uint64_t delivered = 0;  ///< the newest seq delivered here
         std::uint64_t position = 0;   ///< the channel's last seq when it was first subscribed here
@@ -372,17 +372,9 @@ private:
 
     // channels_mutex_ held. Delivery only queues and never calls back into the broker (as with
     // in_process_broker), so it is done under the mutex: an unsubscribe() that returned is final.
-    void deliver_all(std::string const& channel, local_channel& c, channel_message const& m)
+    static void deliver_all(std::string const& channel, local_channel& c, channel_message const& m)
     {
-        bool expired = false;
-        for (auto const& w : c.subscribers) {
-            if (auto s = w.lock())
-                s->deliver(channel, m);
-            else
-                expired = true;
-        }
-        if (expired)
-            prune(c);
+        routing::deliver_to(c.subscribers, channel, m);
     }
 
     // channels_mutex_ held. Numbered messages at or below what was delivered are repeats.
