@@ -1,7 +1,8 @@
 #pragma once
 // A TCP proxy between a robot client and relayd that a test can make lose the relay's answers
 // (mute_replies) and then drop every connection (cut): what a dying node or a broken network
-// path does to a robot whose events arrived but whose acks did not.
+// path does to a robot whose events arrived but whose acks did not. The Redis broker's tests put
+// it between a node and Redis, and refuse_new keeps that path broken while others go on.
 #include <boost/asio.hpp>
 
 #include <array>
