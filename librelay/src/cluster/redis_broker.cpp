@@ -6,6 +6,7 @@
 #include <relay/protocol/errc.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <deque>
 #include <mutex>
@@ -351,7 +352,8 @@ private:
         std::uint64_t delivered = 0;  ///< the newest seq delivered here
         std::uint64_t position = 0;   ///< the channel's last seq when it was first subscribed here
         bool position_known = false;  ///< Redis answered `position` (0: the device had no numbering)
-        bool recovering = false;      ///< a recovery read is in flight: live messages wait in `held`
+        bool recovering = false;      ///< live messages wait in `held` (Redis away, or a recovery read)
+        bool reading = false;         ///< a recovery read is in flight
         std::vector<channel_message> held;
     };
 
@@ -406,24 +408,80 @@ private:
         }
         channel_message m{*seq, std::chrono::steady_clock::now(),
                           std::make_shared<std::string const>(payload.substr(space + 1))};
-        std::lock_guard lock(channels_mutex_);
-        auto it = channels_.find(channel);
-        if (it == channels_.end())
-            return; // no longer subscribed here
-        if (it->second.recovering) {
-            it->second.held.push_back(std::move(m));
-            return;
+        std::optional<recovery_read> read;
+        {
+            std::lock_guard lock(channels_mutex_);
+            auto it = channels_.find(channel);
+            if (it == channels_.end())
+                return; // no longer subscribed here
+            auto& c = it->second;
+            // A numbered message beyond the next one: this node missed some (its subscription was
+            // not yet in effect, or was down) or a new epoch began. Read what is kept first.
+            auto known = c.delivered != 0 ? c.delivered : c.position;
+            if (!c.recovering && m.seq != 0 && (c.delivered != 0 || c.position_known) && m.seq > known + 1) {
+                c.recovering = true;
+                read = begin_recovery(channel, c);
+            }
+            if (c.recovering)
+                c.held.push_back(std::move(m));
+            else
+                deliver_in_order(channel, c, m);
         }
-        deliver_in_order(channel, it->second, m);
+        if (read)
+            start_reads({std::move(*read)});
+        // Events held while Redis was away go out on the news that it is up (on_state) and, should
+        // that news not come, with the first message it delivers.
+        if (unsent_waiting_.load(std::memory_order_relaxed))
+            flush();
     }
 
-    /** The client is up again (every channel resubscribed) or down (client thread). */
+    /**
+     * The client is down (client thread): every channel holds its live messages from now on, so
+     * that none of them overtakes what the recovery reads once the client is up again (messages
+     * may arrive on the new subscription before the news that it is up).
+     */
     void on_client_state(bool up)
     {
-        if (!up)
+        if (!up) {
+            std::lock_guard lock(channels_mutex_);
+            for (auto& [channel, c] : channels_)
+                c.recovering = true;
             return;
+        }
         flush();
         recover();
+    }
+
+    /** A recovery read to send: from `after` on `channel` as it was at `generation`. */
+    struct recovery_read {
+        std::string channel;
+        std::uint64_t generation;
+        std::uint64_t after;
+    };
+
+    /** channels_mutex_ held, c.recovering set. The read to send, if any is needed and none is out. */
+    std::optional<recovery_read> begin_recovery(std::string const& channel, local_channel& c)
+    {
+        if (c.reading)
+            return std::nullopt;
+        if (c.delivered == 0 && !c.position_known) {
+            // Where it stood is unknown here (subscribed while Redis was away): the apps' own
+            // resume covers it.
+            release_held(channel, c);
+            return std::nullopt;
+        }
+        c.reading = true;
+        return recovery_read{channel, c.generation, c.delivered != 0 ? c.delivered : c.position};
+    }
+
+    /** channels_mutex_ held. Live messages held meanwhile follow, without repeats. */
+    void release_held(std::string const& channel, local_channel& c)
+    {
+        c.recovering = false;
+        auto held = std::move(c.held);
+        c.held.clear();
+        for (auto const& m : held)
+            deliver_in_order(channel, c, m);
     }
 
     /**
@@ -433,62 +491,59 @@ private:
      */
     void recover()
     {
-        struct wanted {
-            std::string channel;
-            std::uint64_t generation;
-            std::uint64_t after;
-        };
-        std::vector<wanted> reads;
+        std::vector<recovery_read> reads;
         {
             std::lock_guard lock(channels_mutex_);
-            for (auto& [channel, c] : channels_) {
-                if (c.recovering || (c.delivered == 0 && !c.position_known))
-                    continue; // where it stood is unknown here: the apps' own resume covers it
-                auto after = c.delivered != 0 ? c.delivered : c.position;
-                c.recovering = true;
-                reads.push_back({channel, c.generation, after});
-            }
+            for (auto& [channel, c] : channels_)
+                if (c.recovering)
+                    if (auto r = begin_recovery(channel, c))
+                        reads.push_back(std::move(*r));
         }
+        start_reads(std::move(reads));
+    }
+
+    void start_reads(std::vector<recovery_read> reads)
+    {
         std::weak_ptr<redis_broker> weak = weak_from_this();
-        for (auto& w : reads)
-            read_history(w.channel, w.after, std::max<std::size_t>(1, max_events_),
-                         [weak, w](boost::system::error_code ec, std::optional<kept_history> kept) {
+        for (auto& r : reads)
+            read_history(r.channel, r.after, std::max<std::size_t>(1, max_events_),
+                         [weak, r](boost::system::error_code ec, std::optional<kept_history> kept) {
                              if (auto self = weak.lock())
-                                 self->recovered(w.channel, w.generation, w.after, ec ? std::nullopt : std::move(kept));
+                                 self->recovered(r, ec ? std::nullopt : std::move(kept));
                          });
     }
 
-    void recovered(std::string const& channel, std::uint64_t generation, std::uint64_t after,
-                   std::optional<kept_history> kept)
+    void recovered(recovery_read const& r, std::optional<kept_history> kept)
     {
         std::lock_guard lock(channels_mutex_);
-        auto it = channels_.find(channel);
-        if (it == channels_.end() || it->second.generation != generation)
+        auto it = channels_.find(r.channel);
+        if (it == channels_.end() || it->second.generation != r.generation)
             return;
         auto& c = it->second;
-        if (kept) {
+        c.reading = false;
+        if (!kept) {
+            // Down again: the next recovery reads from the same place; live messages keep waiting.
+            if (!client_->up())
+                return;
+        } else {
             // Events gone (count or age) or a new epoch: what exists is delivered and the apps
             // see the seq jump, the contract's signal to resume (which then says complete:false).
-            auto first_missed = after == 0 ? kept->epoch : after + 1;
-            bool gap = kept->last_seq > after &&
-                       (kept->messages.empty() || kept->messages.front().seq != first_missed || kept->epoch > first_missed);
+            auto first_missed = r.after == 0 ? kept->epoch : r.after + 1;
+            bool gap = kept->last_seq > r.after && (kept->messages.empty() ||
+                                                    kept->messages.front().seq != first_missed ||
+                                                    kept->epoch > first_missed);
             if (gap && gaps_)
                 gaps_->inc();
             std::uint64_t count = 0;
             for (auto const& m : kept->messages) {
                 if (m.seq > c.delivered)
                     ++count;
-                deliver_in_order(channel, c, m);
+                deliver_in_order(r.channel, c, m);
             }
             if (recovered_)
                 recovered_->inc(count);
         }
-        // Live messages that came meanwhile follow, without the ones the read already delivered.
-        c.recovering = false;
-        auto held = std::move(c.held);
-        c.held.clear();
-        for (auto const& m : held)
-            deliver_in_order(channel, c, m);
+        release_held(r.channel, c);
     }
 
     using history_read = std::function<void(boost::system::error_code, std::optional<kept_history>)>;
@@ -554,6 +609,7 @@ private:
             std::vector<std::shared_ptr<outgoing>> batch;
             {
                 std::lock_guard lock(outbox_mutex_);
+                unsent_waiting_.store(unsent_ != 0, std::memory_order_relaxed);
                 if (flushing_ || unsent_ == 0 || !client_->up())
                     return;
                 flushing_ = true;
@@ -649,6 +705,7 @@ private:
     std::deque<std::shared_ptr<outgoing>> outbox_;
     std::size_t unsent_ = 0;
     bool flushing_ = false;
+    std::atomic<bool> unsent_waiting_{false}; // unsent_ != 0, read without the mutex
 
     telemetry::counter* published_ = nullptr;
     telemetry::counter* delivered_ = nullptr;
