@@ -149,7 +149,7 @@ redis_settings settings_for(std::uint16_t port, std::string node_id, std::size_t
 /** One node's broker on its own Redis client. */
 struct redis_node {
     explicit redis_node(redis_settings const& s)
-        : log(std::make_shared<relay::telemetry::logger>(relay::telemetry::log_level::warn)),
+        : log(std::make_shared<relay::telemetry::logger>(relay::telemetry::log_level::error)),
           metrics(std::make_shared<relay::telemetry::registry>()),
           client(std::make_shared<relay::cluster::redis_client>(s, log, metrics)),
           broker(relay::cluster::make_redis_broker(client, s, log, metrics))
