@@ -2,6 +2,7 @@
 // in-process broker's history and id cases run on both brokers, then what only Redis has:
 // several nodes, epochs, the backlog while Redis is away, recovery after a reconnect.
 #include "cluster/redis_broker.hpp"
+#include "cluster/redis_broker_scripts.hpp"
 
 #include <redis/redis_server.hpp>
 #include <robot_sdk/muting_proxy.hpp>
@@ -784,6 +785,30 @@ TEST_CASE("redis broker: after its subscription was down a node delivers what ot
         CHECK(renewed > first.r.seq + 1); // the jump the app reads as a gap
         CHECK(b.counter("relay_redis_gaps_total") == 1);
     }
+}
+
+TEST_CASE("redis broker: a node that sees a seq skipped reads what it missed from the history, before the newer event")
+{
+    redis_server redis;
+    redis_node node(settings_for(redis.port(), "n1"));
+    auto app = std::make_shared<recorder>();
+    node.broker->subscribe("d", app);
+    REQUIRE(eventually([&] { return redis.command({"PUBSUB", "NUMSUB", "relay:{d}:ev"}).elements.at(1).integer == 1; }));
+    auto first = publish(*node.broker, "d", "one");
+    REQUIRE(app->wait_for(1).size() == 1);
+    // An event kept but whose message never reached this node (published to another channel).
+    auto missed = redis.command({"EVAL", relay::cluster::broker_scripts::publish, "3", "relay:{d}:meta", "relay:{d}:hist",
+                                 "relay:{d}:ids", "{\"label\":\"missed\",\"seq\":", "}", "two", "1000", "600000",
+                                 "1320000", "relay:{elsewhere}:ev"});
+    REQUIRE(missed.elements.size() == 3);
+    auto third = publish(*node.broker, "d", "three");
+    auto got = app->wait_for(3);
+    REQUIRE(got.size() == 3);
+    CHECK(*got[1].frame == framed("missed", first.r.seq + 1));
+    CHECK(got[2].seq == third.r.seq);
+    CHECK(app->seqs() == std::vector<std::uint64_t>{first.r.seq, first.r.seq + 1, third.r.seq});
+    CHECK(node.counter("relay_redis_recovered_events_total") >= 1);
+    CHECK(node.counter("relay_redis_gaps_total") == 0);
 }
 
 TEST_CASE("redis broker: presence while Redis is away reaches this node's subscribers only")
