@@ -124,10 +124,10 @@ public:
                 "Messages from Redis delivered to this node's subscribers (once per message, whatever the number of subscribers).");
             recovered_ = &metrics_->get_counter(
                 "relay_redis_recovered_events_total",
-                "Events read back from Redis after a reconnect: published while this node's subscription was down.");
+                "Events read back from Redis's history because this node's subscription missed them (down, or not yet in effect).");
             gaps_ = &metrics_->get_counter(
                 "relay_redis_gaps_total",
-                "Channels whose recovery after a reconnect found events gone or a new epoch (apps see the seq jump).");
+                "Recovery reads that found events gone or a new epoch (apps see the seq jump).");
             backlog_dropped_ = &metrics_->get_counter(
                 "relay_redis_backlog_dropped_total",
                 "Events refused while Redis was away because the backlog was full (the publisher was answered UNAVAILABLE).");
