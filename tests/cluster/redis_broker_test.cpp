@@ -811,6 +811,29 @@ TEST_CASE("redis broker: a node that sees a seq skipped reads what it missed fro
     CHECK(node.counter("relay_redis_gaps_total") == 0);
 }
 
+TEST_CASE("redis broker: a device deleted while Redis is away loses its keys once Redis is back, after its waiting events")
+{
+    redis_server redis;
+    relay::test::muting_proxy path(redis.port());
+    redis_node node(settings_for(path.port(), "n1"));
+    publish(*node.broker, "d", "e1");
+    path.refuse_new(true);
+    path.cut();
+    REQUIRE(eventually([&] { return !node.client->up(); }));
+    auto p = std::make_shared<std::promise<boost::system::error_code>>();
+    node.broker->publish("d", "e2", around("waiting"),
+                         [p](boost::system::error_code ec, rt::publish_result) { p->set_value(ec); });
+    node.broker->drop_channel("d");
+    path.refuse_new(false);
+    auto answer = p->get_future();
+    REQUIRE(answer.wait_for(10s) == std::future_status::ready);
+    CHECK_FALSE(answer.get());
+    // The DEL went after the event on the same pipelined connection: a history read after both
+    // finds nothing.
+    CHECK(history(*node.broker, "d", 0).last_seq == 0);
+    CHECK(redis.command({"EXISTS", "relay:{d}:meta", "relay:{d}:hist", "relay:{d}:ids"}).integer == 0);
+}
+
 TEST_CASE("redis broker: presence while Redis is away reaches this node's subscribers only")
 {
     redis_server redis;
