@@ -133,6 +133,12 @@ rt::history_result history(rt::broker& b, std::string const& channel, std::uint6
     return a.r;
 }
 
+/** How many connections Redis delivers the device's channel to (one per subscribed node). */
+long long numsub(redis_server const& redis, std::string const& device)
+{
+    return redis.command({"PUBSUB", "NUMSUB", "relay:{" + device + "}:ev"}).elements.at(1).integer;
+}
+
 redis_settings settings_for(std::uint16_t port, std::string node_id, std::size_t max_events = 1000,
                             std::chrono::seconds max_age = 600s)
 {
@@ -184,7 +190,7 @@ struct tested {
     {
         if (server)
             REQUIRE(eventually([&] {
-                return server->command({"PUBSUB", "NUMSUB", "relay:{" + channel + "}:ev"}).elements.at(1).integer == nodes;
+                return numsub(*server, channel) == nodes;
             }));
     }
 };
@@ -499,7 +505,7 @@ TEST_CASE("redis broker: two nodes on one Redis: an event published on one reach
     redis_node b(settings_for(redis.port(), "b"));
     auto app = std::make_shared<recorder>();
     b.broker->subscribe("d", app);
-    REQUIRE(eventually([&] { return redis.command({"PUBSUB", "NUMSUB", "relay:{d}:ev"}).elements.at(1).integer == 1; }));
+    REQUIRE(eventually([&] { return numsub(redis, "d") == 1; }));
     auto first = publish(*a.broker, "d", "e1");
     auto second = publish(*a.broker, "d", "e2");
     auto got = app->wait_for(2);
@@ -526,28 +532,27 @@ TEST_CASE("redis broker: SUBSCRIBE on a node's first local subscriber only, UNSU
 {
     redis_server redis;
     redis_node node(settings_for(redis.port(), "n1"));
-    auto numsub = [&] { return redis.command({"PUBSUB", "NUMSUB", "relay:{d}:ev"}).elements.at(1).integer; };
     auto one = std::make_shared<recorder>();
     auto two = std::make_shared<recorder>();
     node.broker->subscribe("d", one);
     node.broker->subscribe("d", two);
-    REQUIRE(eventually([&] { return numsub() == 1; }));
+    REQUIRE(eventually([&] { return numsub(redis, "d") == 1; }));
     CHECK(node.broker->subscriber_count("d") == 2);
     node.broker->unsubscribe("d", one.get());
     CHECK(node.broker->subscriber_count("d") == 1);
     publish(*node.broker, "d"); // delivered through Redis: the channel is still subscribed
     REQUIRE(two->wait_for(1).size() == 1);
-    CHECK(numsub() == 1);
+    CHECK(numsub(redis, "d") == 1);
     node.broker->unsubscribe("d", two.get());
     CHECK(node.broker->subscriber_count("d") == 0);
-    CHECK(eventually([&] { return numsub() == 0; }));
+    CHECK(eventually([&] { return numsub(redis, "d") == 0; }));
     // A subscriber that went away without unsubscribing is tidied by sweep.
     auto gone = std::make_shared<recorder>();
     node.broker->subscribe("e", gone);
-    REQUIRE(eventually([&] { return redis.command({"PUBSUB", "NUMSUB", "relay:{e}:ev"}).elements.at(1).integer == 1; }));
+    REQUIRE(eventually([&] { return numsub(redis, "e") == 1; }));
     gone.reset();
     node.broker->sweep(std::chrono::steady_clock::now());
-    CHECK(eventually([&] { return redis.command({"PUBSUB", "NUMSUB", "relay:{e}:ev"}).elements.at(1).integer == 0; }));
+    CHECK(eventually([&] { return numsub(redis, "e") == 0; }));
     // The node's own channel is not a device's: nothing of it reaches the broker's subscribers.
     CHECK(node.client->own_channel().rfind("relay:{", 0) == std::string::npos);
 }
@@ -591,7 +596,7 @@ TEST_CASE("redis broker: while Redis is away publishes wait in order, and are pu
     redis_node node(settings_for(redis.port(), "n1"));
     auto app = std::make_shared<recorder>();
     node.broker->subscribe("d", app);
-    REQUIRE(eventually([&] { return redis.command({"PUBSUB", "NUMSUB", "relay:{d}:ev"}).elements.at(1).integer == 1; }));
+    REQUIRE(eventually([&] { return numsub(redis, "d") == 1; }));
     auto before = publish(*node.broker, "d", "before");
     REQUIRE(app->wait_for(1).size() == 1);
 
@@ -738,7 +743,7 @@ TEST_CASE("redis broker: after its subscription was down a node delivers what ot
     auto quiet_app = std::make_shared<recorder>();
     b.broker->subscribe("d", app);
     b.broker->subscribe("quiet", quiet_app); // nothing delivered yet: recovered from where it stood
-    REQUIRE(eventually([&] { return redis.command({"PUBSUB", "NUMSUB", "relay:{d}:ev"}).elements.at(1).integer == 1; }));
+    REQUIRE(eventually([&] { return numsub(redis, "d") == 1; }));
     auto first = publish(*a.broker, "d", "live-1");
     REQUIRE(app->wait_for(1).size() == 1);
     // The quiet channel's position is known once B's HGET answered; a history read on B's pipelined
@@ -793,7 +798,7 @@ TEST_CASE("redis broker: a node that sees a seq skipped reads what it missed fro
     redis_node node(settings_for(redis.port(), "n1"));
     auto app = std::make_shared<recorder>();
     node.broker->subscribe("d", app);
-    REQUIRE(eventually([&] { return redis.command({"PUBSUB", "NUMSUB", "relay:{d}:ev"}).elements.at(1).integer == 1; }));
+    REQUIRE(eventually([&] { return numsub(redis, "d") == 1; }));
     auto first = publish(*node.broker, "d", "one");
     REQUIRE(app->wait_for(1).size() == 1);
     // An event kept but whose message never reached this node (published to another channel).
@@ -859,8 +864,7 @@ TEST_CASE("redis broker: publish throughput on loopback (measured, not asserted)
             apps.push_back(std::make_shared<counting>());
             node.broker->subscribe(channel, apps.back());
         }
-        REQUIRE(eventually(
-            [&] { return redis.command({"PUBSUB", "NUMSUB", "relay:{" + channel + "}:ev"}).elements.at(1).integer == 1; }));
+        REQUIRE(eventually([&] { return numsub(redis, channel) == 1; }));
         constexpr std::size_t events = 20000;
         std::atomic<std::size_t> answered{0};
         auto start = std::chrono::steady_clock::now();
