@@ -42,7 +42,8 @@ public:
     // --- node messages: the transport cross-node routing is built on ------------------------
     /**
      * Handles messages of `kind` sent to this node: `handler(from_node, payload)`. Register
-     * every kind before start(). One handler per kind.
+     * every kind before start(). One handler per kind. Kinds contain no space or newline;
+     * "replace" and "node_down" are the cluster part's own.
      */
     using node_message_handler = std::function<void(std::string_view from_node, std::string_view payload)>;
     virtual void on_node_message(std::string kind, node_message_handler handler) = 0;
