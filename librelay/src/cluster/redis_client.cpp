@@ -48,7 +48,7 @@ redis_script::redis_script(std::string source_text) : source(std::move(source_te
 
 /**
  * Threads: everything below runs on `io_`'s one thread, except where noted (atomics, `health_`
- * under `health_mutex_`, and `message_handlers_`/`state_handler_`, set before start()). Handlers
+ * under `health_mutex_`, and `message_handlers_`/`state_handlers_`, set before start()). Handlers
  * capture `this`: the io_context belongs to this object and has stopped running (stop() joins
  * its thread) before anything here is destroyed.
  */
@@ -98,7 +98,7 @@ struct redis_client::impl {
     std::string own_channel;
     std::string address; ///< host:port, for messages (never the password)
     std::vector<std::pair<std::string, message_handler>> message_handlers;
-    std::function<void(bool)> state_handler;
+    std::vector<std::function<void(bool)>> state_handlers; // the broker's and the cluster part's
 
     telemetry::histogram* duration = nullptr;
     telemetry::gauge* up_gauge = nullptr;
@@ -294,8 +294,8 @@ struct redis_client::impl {
         up = now_up;
         if (up_gauge)
             up_gauge->set(now_up ? 1 : 0);
-        if (state_handler)
-            boost::asio::post(io, [this, now_up] { deliver([&] { state_handler(now_up); }); });
+        for (auto const& handler : state_handlers)
+            boost::asio::post(io, [this, &handler, now_up] { deliver([&] { handler(now_up); }); });
     }
 
     // --- commands -----------------------------------------------------------------------------
@@ -561,7 +561,7 @@ void redis_client::unsubscribe(std::string const& channel)
     boost::asio::post(m.io, [&m, channel] { m.unwant(channel); });
 }
 
-void redis_client::on_state(std::function<void(bool up)> handler) { impl_->state_handler = std::move(handler); }
+void redis_client::on_state(std::function<void(bool up)> handler) { impl_->state_handlers.push_back(std::move(handler)); }
 
 std::string const& redis_client::own_channel() const noexcept { return impl_->own_channel; }
 
