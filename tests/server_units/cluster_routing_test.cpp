@@ -65,7 +65,7 @@ public:
                             routed_handler done) override
     {
         if (!net_.redis_up)
-            return done(make_error_code(errc::unavailable), {});
+            return done(make_error_code(errc::node_unreachable), {});
         auto owner = net_.owners.find(device_id);
         if (owner == net_.owners.end())
             return done(make_error_code(errc::device_offline), {});
@@ -73,6 +73,13 @@ public:
         done({}, owner->second);
     }
     void on_node_down(std::function<void(std::string const&)> handler) override { down_.push_back(std::move(handler)); }
+    // Presence and access changes are not what these tests are about.
+    void broadcast(std::string_view, std::string) override {}
+    void on_broadcast(std::string, node_message_handler) override {}
+    void claim_robot(std::string const&, std::shared_ptr<routing::robot_link> const&, std::function<void(bool)>) override {}
+    void release_robot(std::string const&, routing::robot_link const*, bool, std::function<void(bool)>) override {}
+    void online(std::vector<std::string>, online_handler) override {}
+    status current_status() const override { return {}; }
 
     std::vector<std::function<void(std::string const&)>> down_;
 
