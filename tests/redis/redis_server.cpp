@@ -50,14 +50,8 @@ struct owned_reply {
 /** Sends one command on `c`: null when the connection failed (c->errstr says why). */
 redisReply* send(redisContext* c, std::vector<std::string> const& argv)
 {
-    std::vector<char const*> args;
-    std::vector<std::size_t> lengths;
-    for (auto const& a : argv) {
-        args.push_back(a.data());
-        lengths.push_back(a.size());
-    }
-    return static_cast<redisReply*>(
-        redisCommandArgv(c, static_cast<int>(args.size()), args.data(), lengths.data()));
+    cluster::hiredis_argv a(argv);
+    return static_cast<redisReply*>(redisCommandArgv(c, a.argc(), a.args.data(), a.lengths.data()));
 }
 
 /** Whether process `pid` (not a child of ours) is gone. */

@@ -631,6 +631,12 @@ private:
             return;
         }
         up_since_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+        // A restarted Redis has forgotten the scripts: loaded ahead of the first EVALSHA, so none
+        // answers NOSCRIPT and is sent again behind commands issued after it (a release would
+        // then overtake its claim).
+        for (auto const* script : {&claim_script(), &release_script(), &renew_script(), &heartbeat_script(),
+                                   &reap_script(), &retire_script(), &route_script()})
+            client_->command({"SCRIPT", "LOAD", script->source}, [](boost::system::error_code, redis_reply) {});
         if (retired_previous_.exchange(true))
             ++reconnects_;
         else
