@@ -54,8 +54,9 @@ struct cluster_options {
 /** `nodes` nodes, each with `env` on top of the defaults. */
 cluster_options cluster_of(std::size_t nodes, env_map env = {});
 
-/** The env every node gets unless the test says otherwise: short heartbeat and node timeout, so
- * a killed node's robots go offline in about a second instead of the production bound. */
+/** The env every node gets unless the test says otherwise: short heartbeat and node timeout
+ * (RELAY_NODE_HEARTBEAT_MS, RELAY_NODE_TIMEOUT_MS), so a killed node's robots go offline in about
+ * a second instead of the default bound. */
 env_map fast_cluster_env();
 
 /** A user and the device they own, plus one user of each kind of access to it. */
