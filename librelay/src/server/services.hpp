@@ -20,7 +20,7 @@ struct services {
              std::shared_ptr<routing::broker> b, std::shared_ptr<routing::cluster> c, std::shared_ptr<turn::provider> t,
              relay::server::hooks h)
         : rt(opts, l, r, std::move(s), std::move(t), std::move(h)), live(opts, std::move(b), std::move(c)),
-          auth(opts, live.hub)
+          auth(opts, live.hub, live.cluster.get())
     {
     }
 

@@ -3,6 +3,7 @@
 
 #include "server/api/api_common.hpp"
 #include "server/blocking.hpp"
+#include "server/cluster_sync.hpp"
 #include "server/http/http_util.hpp"
 #include "server/services.hpp"
 #include "server/tunnel.hpp"
@@ -126,9 +127,15 @@ net::awaitable<void> app_session::authenticate(std::string const& token)
     for (auto const& a : *listed) {
         if (!devices_.count(a.device.device_id))
             continue;
-        ok.devices.push_back({a.device.device_id, a.device.name, devices_[a.device.device_id].role,
-                              live()->hub.online(a.device.device_id)});
+        ok.devices.push_back({a.device.device_id, a.device.name, devices_[a.device.device_id].role, false});
     }
+    // Robots on other nodes count too: one round trip to the cluster for every device.
+    std::vector<std::string> listed_ids;
+    for (auto const& d : ok.devices)
+        listed_ids.push_back(d.device_id);
+    auto online = co_await online_everywhere(*live(), std::move(listed_ids));
+    for (std::size_t i = 0; i < ok.devices.size(); ++i)
+        ok.devices[i].online = online[i];
     enqueue(protocol::encode(ok));
     rt()->log.info("app_connected", {{"user_id", user_id_}, {"client", client_}, {"devices", ok.devices.size()}});
     call_hook(rt()->log, "on_app_connected", rt()->hooks.on_app_connected, user_id_);
