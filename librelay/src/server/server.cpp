@@ -237,6 +237,8 @@ void server::impl::sweep_webrtc()
             return;
         for (auto const& [session, why] : state->live.webrtc.expire(std::chrono::steady_clock::now()))
             finish_webrtc_session(state->rt, state->live, session, protocol::closed_by::relay, why, notify::both);
+        if (state->live.cross_node)
+            state->live.cross_node->sweep(std::chrono::steady_clock::now());
         sweep_webrtc();
     });
 }
