@@ -49,7 +49,7 @@ redis_script::redis_script(std::string source_text) : source(std::move(source_te
 
 /**
  * Threads: everything below runs on `io`'s one thread, except where noted (atomics, `health`
- * under `health_mutex`, and `message_handlers`/`state_handler`, set before start()). Handlers
+ * under `health_mutex`, and `message_handlers`/`state_handlers`, set before start()). Handlers
  * capture `this`: the io_context belongs to this object and has stopped running (stop() joins
  * its thread) before anything here is destroyed.
  */
@@ -104,7 +104,7 @@ struct redis_client::impl {
     std::string own_channel;
     std::string address; ///< host:port, for messages (never the password)
     std::vector<std::pair<std::string, message_handler>> message_handlers;
-    std::function<void(bool)> state_handler;
+    std::vector<std::function<void(bool)>> state_handlers; // the broker's and the cluster part's
 
     telemetry::histogram* duration = nullptr;
     telemetry::gauge* up_gauge = nullptr;
@@ -305,8 +305,8 @@ struct redis_client::impl {
         up = now_up;
         if (up_gauge)
             up_gauge->set(now_up ? 1 : 0);
-        if (state_handler)
-            boost::asio::post(io, [this, now_up] { deliver([&] { state_handler(now_up); }); });
+        for (auto const& handler : state_handlers)
+            boost::asio::post(io, [this, &handler, now_up] { deliver([&] { handler(now_up); }); });
     }
 
     // --- commands -----------------------------------------------------------------------------
@@ -573,7 +573,7 @@ void redis_client::unsubscribe(std::string const& channel)
     boost::asio::post(m.io, [&m, channel] { m.unwant(channel); });
 }
 
-void redis_client::on_state(std::function<void(bool up)> handler) { impl_->state_handler = std::move(handler); }
+void redis_client::on_state(std::function<void(bool up)> handler) { impl_->state_handlers.push_back(std::move(handler)); }
 
 std::string const& redis_client::own_channel() const noexcept { return impl_->own_channel; }
 

@@ -149,10 +149,11 @@ net::awaitable<std::vector<bool>> online_everywhere(live_service& live, std::vec
         co_return here;
     auto [ec, everywhere] = co_await net::async_initiate<decltype(use_tuple),
                                                          void(boost::system::error_code, std::vector<bool>)>(
-        [&live, ids = std::move(device_ids)](auto handler) mutable {
+        // By reference only: GCC 12 destroys a temporary inside co_await twice (blocking.hpp).
+        [&live, &device_ids](auto handler) {
             // The cluster answers on its own thread: the coroutine resumes on its own.
             auto h = std::make_shared<decltype(handler)>(std::move(handler));
-            live.cluster->online(std::move(ids), [h](boost::system::error_code failed, std::vector<bool> online) {
+            live.cluster->online(device_ids, [h](boost::system::error_code failed, std::vector<bool> online) {
                 auto ex = net::get_associated_executor(*h);
                 net::post(ex, [h, failed, online = std::move(online)]() mutable { std::move(*h)(failed, std::move(online)); });
             });
