@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <map>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -117,6 +118,9 @@ struct redis_client::impl {
     std::thread thread;
     std::atomic<bool> started{false};
     std::atomic<bool> stopped{false};
+    /** Held while checking `stopped` and posting, and while stop() sets it: nothing is posted
+     * after the thread may have ended (it would never be answered). */
+    std::mutex stop_mutex;
     std::atomic<bool> up{false};
     mutable std::mutex health_mutex;
     std::string health = "not started"; // guarded by health_mutex
@@ -131,6 +135,8 @@ struct redis_client::impl {
     std::uint64_t probe_sent_number = 0;
     std::uint64_t probe_waiting = 0; ///< number of the probe not seen yet; 0: none
     clock::time_point probe_sent_at;
+    std::map<std::string, std::string> scripts; ///< every script eval() was given, by SHA1
+    std::set<std::string> loaded;               ///< SHA1s Redis holds for the command connection
     std::set<std::string> wanted;     ///< channels to be subscribed (the own channel always)
     std::set<std::string> unconfirmed; ///< of the subscriber's handshake, not confirmed yet
     bool stopping = false;
@@ -162,6 +168,14 @@ struct redis_client::impl {
         } catch (std::exception const& e) {
             log->error("redis_handler_failed", {{"error", std::string_view(e.what())}});
         }
+    }
+
+    /** Posts `f` to the client's thread unless stop() was called. */
+    template <class F> void post_unless_stopped(F&& f)
+    {
+        std::lock_guard lock(stop_mutex);
+        if (!stopped)
+            boost::asio::post(io, std::forward<F>(f));
     }
 
     /** Answers `done` with unavailable, posted (never inside the caller's call). */
@@ -217,6 +231,18 @@ struct redis_client::impl {
         if (settings.where.db != 0)
             conn->send({"SELECT", std::to_string(settings.where.db)}, step("SELECT"));
         if (&l == &command_link) {
+            // The scripts again (a restarted Redis has none): an EVALSHA answered NOSCRIPT and
+            // sent again would run after commands sent behind it.
+            loaded.clear();
+            for (auto const& [sha1, source] : scripts)
+                conn->send({"SCRIPT", "LOAD", source}, [this, &l, conn, sha1 = sha1](redisReply const* r) {
+                    if (!r || conn != l.conn)
+                        return;
+                    if (r->type == REDIS_REPLY_ERROR)
+                        conn->close("SCRIPT LOAD failed: " + std::string(r->str, r->len));
+                    else
+                        loaded.insert(sha1);
+                });
             conn->send({"PING"}, step("PING"));
             return;
         }
@@ -305,13 +331,15 @@ struct redis_client::impl {
         up = now_up;
         if (up_gauge)
             up_gauge->set(now_up ? 1 : 0);
+        // In line, like replies and messages: a message that follows the last subscription's
+        // confirmation reaches its handler after on_state(true).
         for (auto const& handler : state_handlers)
-            boost::asio::post(io, [this, &handler, now_up] { deliver([&] { handler(now_up); }); });
+            deliver([&] { handler(now_up); });
     }
 
     // --- commands -----------------------------------------------------------------------------
 
-    void issue(std::vector<std::string> argv, reply_handler done)
+    void issue(std::vector<std::string> const& argv, reply_handler done)
     {
         auto& l = command_link;
         if (l.state != phase::up)
@@ -357,6 +385,33 @@ struct redis_client::impl {
                 return;
             }
             arm_command_timer();
+        });
+    }
+
+    /** EVALSHA when Redis holds the script for this connection, else EVAL (which makes Redis
+     * hold it: later EVALSHAs on the connection run after it). `argv` is {"EVALSHA", sha1,
+     * numkeys, keys..., args...}. */
+    void run_script(std::shared_ptr<std::vector<std::string>> argv, reply_handler done)
+    {
+        auto& sha1 = (*argv)[1];
+        auto known = scripts.find(sha1);
+        if (!loaded.count(sha1)) {
+            auto eval_argv = *argv;
+            eval_argv[0] = "EVAL";
+            eval_argv[1] = known->second;
+            if (command_link.state == phase::up)
+                loaded.insert(sha1);
+            issue(eval_argv, std::move(done));
+            return;
+        }
+        issue(*argv, [this, argv, done = std::move(done)](boost::system::error_code ec, redis_reply reply) mutable {
+            // Only after a SCRIPT FLUSH on a live connection: every script goes in full again.
+            if (!ec && reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0) {
+                loaded.clear();
+                run_script(std::move(argv), std::move(done));
+                return;
+            }
+            done(ec, std::move(reply));
         });
     }
 
@@ -500,10 +555,18 @@ void redis_client::start()
 void redis_client::stop()
 {
     auto& m = *impl_;
-    if (!m.stopped.exchange(true)) {
-        // Closing both connections answers every waiting command (unavailable); run() returns
-        // once those answers and the connections' last callbacks have run.
-        boost::asio::post(m.io, [&m] { m.shut_down(); });
+    bool first = false;
+    {
+        std::lock_guard lock(m.stop_mutex);
+        if (!m.stopped) {
+            m.stopped = true;
+            first = true;
+            // Closing both connections answers every waiting command (unavailable); run()
+            // returns once those answers and the connections' last callbacks have run.
+            boost::asio::post(m.io, [&m] { m.shut_down(); });
+        }
+    }
+    if (first) {
         m.work.reset();
         m.up = false;
         m.set_health("stopped");
@@ -525,35 +588,42 @@ std::string redis_client::health() const
 void redis_client::command(std::vector<std::string> argv, reply_handler done)
 {
     auto& m = *impl_;
-    if (m.stopped) {
-        // Nothing runs the client's thread any more: answered here.
-        m.count_failure(impl::failure::down);
-        done(make_error_code(errc::unavailable), {});
-        return;
+    {
+        std::lock_guard lock(m.stop_mutex);
+        if (!m.stopped) {
+            boost::asio::post(m.io, [&m, argv = std::move(argv), done = std::move(done)]() mutable {
+                m.issue(argv, std::move(done));
+            });
+            return;
+        }
     }
-    boost::asio::post(m.io, [&m, argv = std::move(argv), done = std::move(done)]() mutable {
-        m.issue(std::move(argv), std::move(done));
-    });
+    // Nothing runs the client's thread any more: answered here.
+    m.count_failure(impl::failure::down);
+    done(make_error_code(errc::unavailable), {});
 }
 
 void redis_client::eval(redis_script const& script, std::vector<std::string> keys, std::vector<std::string> args,
                         reply_handler done)
 {
-    std::vector<std::string> argv{"EVALSHA", script.sha1, std::to_string(keys.size())};
-    argv.insert(argv.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
-    argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
-    auto fallback = argv;
-    fallback[0] = "EVAL";
-    fallback[1] = script.source;
-    // Redis forgets its scripts when it restarts: on NOSCRIPT the script goes once in full.
-    command(std::move(argv), [this, fallback = std::move(fallback), done = std::move(done)](
-                                 boost::system::error_code ec, redis_reply reply) mutable {
-        if (!ec && reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0) {
-            impl_->issue(std::move(fallback), std::move(done));
+    auto& m = *impl_;
+    auto argv = std::make_shared<std::vector<std::string>>();
+    argv->reserve(3 + keys.size() + args.size());
+    argv->insert(argv->end(), {"EVALSHA", script.sha1, std::to_string(keys.size())});
+    argv->insert(argv->end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+    argv->insert(argv->end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+    {
+        std::lock_guard lock(m.stop_mutex);
+        if (!m.stopped) {
+            boost::asio::post(m.io, [&m, argv = std::move(argv), source = script.source,
+                                     done = std::move(done)]() mutable {
+                m.scripts.try_emplace((*argv)[1], std::move(source));
+                m.run_script(std::move(argv), std::move(done));
+            });
             return;
         }
-        done(ec, std::move(reply));
-    });
+    }
+    m.count_failure(impl::failure::down);
+    done(make_error_code(errc::unavailable), {});
 }
 
 void redis_client::on_message(std::string prefix, message_handler handler)
@@ -564,13 +634,13 @@ void redis_client::on_message(std::string prefix, message_handler handler)
 void redis_client::subscribe(std::string const& channel)
 {
     auto& m = *impl_;
-    boost::asio::post(m.io, [&m, channel] { m.want(channel); });
+    m.post_unless_stopped([&m, channel] { m.want(channel); });
 }
 
 void redis_client::unsubscribe(std::string const& channel)
 {
     auto& m = *impl_;
-    boost::asio::post(m.io, [&m, channel] { m.unwant(channel); });
+    m.post_unless_stopped([&m, channel] { m.unwant(channel); });
 }
 
 void redis_client::on_state(std::function<void(bool up)> handler) { impl_->state_handlers.push_back(std::move(handler)); }

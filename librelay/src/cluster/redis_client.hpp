@@ -66,7 +66,13 @@ public:
 
     /** Sends one command, e.g. {"XRANGE", key, from, to}. Pipelined; answered in order. */
     void command(std::vector<std::string> argv, reply_handler done);
-    /** EVALSHA script numkeys keys... args... */
+    /**
+     * EVALSHA script numkeys keys... args..., in order with the commands around it: the client
+     * sends a script it has not seen Redis take on this connection in full (EVAL) and loads every
+     * script it knows again after each reconnect (a restarted Redis has none). Only after a
+     * SCRIPT FLUSH on a live connection does an EVALSHA meet NOSCRIPT; it then goes once more as
+     * EVAL, behind whatever was sent meanwhile.
+     */
     void eval(redis_script const& script, std::vector<std::string> keys, std::vector<std::string> args,
               reply_handler done);
 
