@@ -90,9 +90,9 @@ std::optional<kept_history> parse_history(redis_reply const& r)
  * The broker of one node on Redis. Three things live here:
  * - the local subscribers of each channel (channels_mutex_), to which this node delivers what
  *   arrives on the device's Redis channel, in the order it arrives, on the client's thread;
- * - the outbox (outbox_mutex_): every publish in arrival order until Redis answered it, so that
- *   events held while Redis is away (and those whose answer was lost with the connection) are
- *   sent again in their order;
+ * - the outbox (outbox_mutex_): every publish (and drop_channel's DEL) in arrival order until
+ *   Redis answered it, so that what is held while Redis is away (and what lost its answer with
+ *   the connection) is sent again in its order;
  * - the scripts.
  * Nothing here calls the client while holding a mutex that a client callback takes.
  */
@@ -124,10 +124,10 @@ public:
                 "Messages from Redis delivered to this node's subscribers (once per message, whatever the number of subscribers).");
             recovered_ = &metrics_->get_counter(
                 "relay_redis_recovered_events_total",
-                "Events read back from Redis after a reconnect: published while this node's subscription was down.");
+                "Events read back from Redis's history because this node's subscription missed them (down, or not yet in effect).");
             gaps_ = &metrics_->get_counter(
                 "relay_redis_gaps_total",
-                "Channels whose recovery after a reconnect found events gone or a new epoch (apps see the seq jump).");
+                "Recovery reads that found events gone or a new epoch (apps see the seq jump).");
             backlog_dropped_ = &metrics_->get_counter(
                 "relay_redis_backlog_dropped_total",
                 "Events refused while Redis was away because the backlog was full (the publisher was answered UNAVAILABLE).");
@@ -266,14 +266,17 @@ public:
             if (had)
                 client_->unsubscribe(device_key(channel, "ev"));
         }
-        // While Redis is away the keys stay until their PEXPIRE: a device created again with the
-        // same id within that time would go on with the old numbering and history.
-        client_->command({"DEL", device_key(channel, "meta"), device_key(channel, "hist"), device_key(channel, "ids")},
-                         [log = log_, channel](boost::system::error_code ec, redis_reply r) {
-                             if ((ec || r.is_error()) && log)
-                                 log->warn("redis_drop_channel_failed",
-                                           {{"device_id", channel}, {"error", ec ? ec.message() : r.str}});
-                         });
+        // The keys go in the outbox's order: after the device's events still waiting there (a
+        // device created again with the same id must not find them), and not before Redis is back.
+        auto o = std::make_shared<outgoing>();
+        o->channel = channel;
+        o->drop = true;
+        {
+            std::lock_guard lock(outbox_mutex_);
+            outbox_.push_back(std::move(o));
+            ++unsent_;
+        }
+        flush();
     }
 
     // --- publishing ----------------------------------------------------------------------------
@@ -363,6 +366,7 @@ private:
         std::string event_id; ///< empty: none
         routing::frame_around_seq frame;
         publish_handler done;
+        bool drop = false; ///< not an event: the channel's keys are deleted (drop_channel)
         bool sent = false;
         int attempts = 0;
     };
@@ -630,14 +634,21 @@ private:
     void send(std::shared_ptr<outgoing> const& o)
     {
         std::weak_ptr<redis_broker> weak = weak_from_this();
+        auto answered = [weak, o](boost::system::error_code ec, redis_reply r) {
+            if (auto self = weak.lock())
+                self->published(o, ec, r);
+        };
+        if (o->drop) {
+            client_->command({"DEL", device_key(o->channel, "meta"), device_key(o->channel, "hist"),
+                              device_key(o->channel, "ids")},
+                             std::move(answered));
+            return;
+        }
         client_->eval(publish_script_,
                       {device_key(o->channel, "meta"), device_key(o->channel, "hist"), device_key(o->channel, "ids")},
                       {o->frame.prefix, o->frame.suffix, o->event_id, decimal(max_events_), max_age_ms_, key_ttl_ms_,
                        device_key(o->channel, "ev")},
-                      [weak, o](boost::system::error_code ec, redis_reply r) {
-                          if (auto self = weak.lock())
-                              self->published(o, ec, r);
-                      });
+                      std::move(answered));
     }
 
     /** Redis answered a publish, or the client gave up on it (client thread). */
@@ -663,6 +674,11 @@ private:
             if (it == outbox_.end())
                 return; // answered by the destructor
             outbox_.erase(it);
+        }
+        if (o->drop) {
+            if ((ec || r.is_error()) && log_)
+                log_->warn("redis_drop_channel_failed", {{"device_id", o->channel}, {"error", ec ? ec.message() : r.str}});
+            return;
         }
         publish_result result;
         bool ok = !ec && r.type == redis_reply::kind::array && r.elements.size() >= 2;
