@@ -1,11 +1,11 @@
 #include "server/cluster_routing.hpp"
 
+#include "server/node_message.hpp"
 #include "server/services.hpp"
 #include "server/webrtc.hpp"
 
 #include <relay/protocol/codec.hpp>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <limits>
@@ -31,21 +31,6 @@ struct cluster_routing::kinds {
 namespace {
 
 constexpr std::string_view node_stopped = "the robot's relay node stopped";
-
-std::optional<boost::json::object> parse_payload(std::string_view payload)
-{
-    boost::system::error_code ec;
-    auto v = boost::json::parse(payload, ec);
-    if (ec || !v.is_object())
-        return std::nullopt;
-    return std::move(v.as_object());
-}
-
-std::string text(boost::json::object const& o, std::string_view key)
-{
-    auto const* v = o.if_contains(key);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
 
 std::uint64_t number(boost::json::object const& o, std::string_view key)
 {
@@ -317,12 +302,12 @@ void cluster_routing::reply_command(std::string const& node, std::uint64_t conn,
 
 void cluster_routing::on_command(std::string_view from, std::string_view payload)
 {
-    auto o = parse_payload(payload);
+    auto o = parse_object(payload);
     if (!o)
         return;
     auto conn = number(*o, "conn");
-    auto device_id = text(*o, "device");
-    auto id = text(*o, "id");
+    auto device_id = string_field(*o, "device");
+    auto id = string_field(*o, "id");
     std::string node(from);
     auto robot = live_.hub.robot(device_id);
     if (!robot) {
@@ -343,17 +328,19 @@ void cluster_routing::on_command(std::string_view from, std::string_view payload
         std::lock_guard lock(mutex_);
         commands_in_[{device_id, id}] = held_command{origin, std::chrono::steady_clock::now()};
     }
-    robot->send(shared(text(*o, "frame")));
-    rt_.metrics.messages_routed.inc();
+    // The ack leaves before the robot has the command, so its result cannot overtake it
+    // (they are sent from different threads).
     reply_command(node, conn, device_id, id, protocol::encode(protocol::ack{id, device_id}), false);
+    robot->send(shared(string_field(*o, "frame")));
+    rt_.metrics.messages_routed.inc();
 }
 
 void cluster_routing::on_command_reply(std::string_view from, std::string_view payload)
 {
-    auto o = parse_payload(payload);
+    auto o = parse_object(payload);
     if (!o)
         return;
-    auto key = std::make_tuple(number(*o, "conn"), text(*o, "device"), text(*o, "id"));
+    auto key = std::make_tuple(number(*o, "conn"), string_field(*o, "device"), string_field(*o, "id"));
     auto const* final = o->if_contains("final");
     {
         std::lock_guard lock(mutex_);
@@ -366,7 +353,7 @@ void cluster_routing::on_command_reply(std::string_view from, std::string_view p
             it->second = std::string(from);
     }
     if (auto app = connection(std::get<0>(key)))
-        app->send(shared(text(*o, "frame")));
+        app->send(shared(string_field(*o, "frame")));
 }
 
 // --- REST tunnel --------------------------------------------------------------------------------
@@ -420,12 +407,12 @@ void cluster_routing::reply_http_error(std::string const& node, std::string cons
 
 void cluster_routing::on_http(std::string_view from, std::string_view payload)
 {
-    auto o = parse_payload(payload);
+    auto o = parse_object(payload);
     if (!o)
         return;
     std::string node(from);
-    auto device_id = text(*o, "device");
-    auto id = text(*o, "id");
+    auto device_id = string_field(*o, "device");
+    auto id = string_field(*o, "id");
     auto robot = live_.hub.robot(device_id);
     if (!robot) {
         reply_http_error(node, device_id, id, errc::device_offline, "the robot is not connected");
@@ -438,7 +425,7 @@ void cluster_routing::on_http(std::string_view from, std::string_view payload)
         std::lock_guard lock(mutex_);
         tunnels_in_[id] = held_tunnel{waiter, device_id, std::chrono::steady_clock::now() + rt_.options.tunnel_timeout};
     }
-    if (!live_.hub.register_tunnel(device_id, id, text(*o, "user"), waiter, rt_.options.tunnel_max_per_device,
+    if (!live_.hub.register_tunnel(device_id, id, string_field(*o, "user"), waiter, rt_.options.tunnel_max_per_device,
                                    std::numeric_limits<std::size_t>::max())) {
         {
             std::lock_guard lock(mutex_);
@@ -448,16 +435,16 @@ void cluster_routing::on_http(std::string_view from, std::string_view payload)
                          "too many tunnelled requests in flight for this robot or user");
         return;
     }
-    robot->send(shared(text(*o, "frame")));
+    robot->send(shared(string_field(*o, "frame")));
 }
 
 void cluster_routing::on_http_reply(std::string_view, std::string_view payload)
 {
-    auto o = parse_payload(payload);
+    auto o = parse_object(payload);
     if (!o)
         return;
-    auto device_id = text(*o, "device");
-    auto id = text(*o, "id");
+    auto device_id = string_field(*o, "device");
+    auto id = string_field(*o, "id");
     {
         std::lock_guard lock(mutex_);
         if (tunnels_out_.erase(id) == 0)
@@ -468,7 +455,7 @@ void cluster_routing::on_http_reply(std::string_view, std::string_view payload)
         return;
     if (o->contains("response")) {
         // Checked by the robot's node already; decoded again to hand it over as one.
-        auto decoded = protocol::decode_device_inbound(text(*o, "response"));
+        auto decoded = protocol::decode_device_inbound(string_field(*o, "response"));
         if (decoded.ok())
             if (auto* r = std::get_if<protocol::robot_http_response>(&decoded.value())) {
                 waiter->complete(std::move(*r));
@@ -477,8 +464,8 @@ void cluster_routing::on_http_reply(std::string_view, std::string_view payload)
         waiter->fail(errc::device_bad_response, "the robot's answer could not be read");
         return;
     }
-    auto code = errc_from_wire_name(text(*o, "code")).value_or(errc::internal);
-    waiter->fail(code, text(*o, "message"));
+    auto code = errc_from_wire_name(string_field(*o, "code")).value_or(errc::internal);
+    waiter->fail(code, string_field(*o, "message"));
 }
 
 // --- WebRTC signaling ---------------------------------------------------------------------------
@@ -537,12 +524,12 @@ void cluster_routing::open_webrtc(std::string const& session_id, std::string con
 
 void cluster_routing::on_webrtc_open(std::string_view from, std::string_view payload)
 {
-    auto o = parse_payload(payload);
+    auto o = parse_object(payload);
     if (!o)
         return;
     std::string node(from);
-    auto session_id = text(*o, "session");
-    auto device_id = text(*o, "device");
+    auto session_id = string_field(*o, "session");
+    auto device_id = string_field(*o, "device");
     auto refuse = [&](errc code, std::string_view message) {
         cluster_.send_to_node(node, kinds::webrtc_reply,
                               boost::json::serialize(boost::json::object{
@@ -553,7 +540,7 @@ void cluster_routing::on_webrtc_open(std::string_view from, std::string_view pay
         return refuse(errc::device_offline, "the robot is not connected");
     // Every session of the robot passes through here: its node enforces the per-device limit.
     auto app = std::make_shared<remote_webrtc_app>(weak_from_this(), node, session_id);
-    if (!live_.webrtc.adopt(session_id, device_id, text(*o, "user"), app, robot, std::chrono::steady_clock::now()))
+    if (!live_.webrtc.adopt(session_id, device_id, string_field(*o, "user"), app, robot, std::chrono::steady_clock::now()))
         return refuse(errc::session_limit, "this robot already has its maximum of WebRTC sessions");
     {
         std::lock_guard lock(mutex_);
@@ -561,15 +548,15 @@ void cluster_routing::on_webrtc_open(std::string_view from, std::string_view pay
     }
     // The reply goes first: the robot's offer, sent after it, finds the session started there.
     cluster_.send_to_node(node, kinds::webrtc_reply, boost::json::serialize(boost::json::object{{"session", session_id}}));
-    robot->send(shared(text(*o, "frame")));
+    robot->send(shared(string_field(*o, "frame")));
 }
 
 void cluster_routing::on_webrtc_reply(std::string_view from, std::string_view payload)
 {
-    auto o = parse_payload(payload);
+    auto o = parse_object(payload);
     if (!o)
         return;
-    auto session_id = text(*o, "session");
+    auto session_id = string_field(*o, "session");
     std::function<void(std::optional<errc>, std::string)> opened;
     std::optional<errc> code;
     {
@@ -579,14 +566,14 @@ void cluster_routing::on_webrtc_reply(std::string_view from, std::string_view pa
             return;
         opened = std::move(it->second->opened_);
         if (o->contains("code")) {
-            code = errc_from_wire_name(text(*o, "code")).value_or(errc::internal);
+            code = errc_from_wire_name(string_field(*o, "code")).value_or(errc::internal);
             robots_out_.erase(it);
         } else {
             it->second->node_ = std::string(from);
         }
     }
     if (opened)
-        opened(code, text(*o, "message"));
+        opened(code, string_field(*o, "message"));
     if (!code && !live_.webrtc.find(session_id)) {
         // The app left while the robot's node started the session: it ends there too.
         protocol::webrtc_close_notice notice{session_id, "app_disconnected", protocol::closed_by::relay};
@@ -603,83 +590,73 @@ void cluster_routing::end_webrtc(std::string const& session_id, protocol::webrtc
         finish_webrtc_session(rt_, live_, *s, notice.by, notice.reason, tell_app ? notify::app : notify::robot);
 }
 
-void cluster_routing::on_webrtc_to_app(std::string_view, std::string_view payload)
+namespace {
+
+/** The proxy end of session `id` among `links`, guarded by `m`; null when it ended. */
+template <class Link>
+std::shared_ptr<Link> held_link(std::mutex& m, std::unordered_map<std::string, std::shared_ptr<Link>> const& links,
+                                std::string const& id)
 {
-    auto o = parse_payload(payload);
-    if (!o)
-        return;
-    auto session_id = text(*o, "session");
-    std::shared_ptr<remote_robot> robot;
-    {
-        std::lock_guard lock(mutex_);
-        auto it = robots_out_.find(session_id);
-        if (it == robots_out_.end())
-            return;
-        robot = it->second;
-    }
-    // The robot's signal, passed through the same checks as a local robot's (its end is the proxy).
-    auto decoded = protocol::decode_app_outbound(text(*o, "frame"));
-    if (!decoded.ok())
-        return;
-    void const* link = static_cast<routing::robot_link const*>(robot.get());
+    std::lock_guard lock(m);
+    auto it = links.find(id);
+    return it == links.end() ? nullptr : it->second;
+}
+
+} // namespace
+
+template <class Decoded>
+void cluster_routing::pass_signal(std::string const& session_id, webrtc_end from, void const* link,
+                                  Decoded const& decoded)
+{
+    // The other node's end signals through the same checks as a local one (its end here is the
+    // proxy), so an end sending what it may not is refused here too.
     std::visit(
         [&](auto const& m) {
             using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<T, protocol::webrtc_offer> || std::is_same_v<T, protocol::webrtc_ice>)
-                handle_webrtc_signal(rt_, live_, webrtc_end::robot, link, m);
+            if constexpr (std::is_same_v<T, protocol::webrtc_offer> || std::is_same_v<T, protocol::webrtc_answer> ||
+                          std::is_same_v<T, protocol::webrtc_ice>)
+                handle_webrtc_signal(rt_, live_, from, link, m);
             else if constexpr (std::is_same_v<T, protocol::webrtc_close_notice>)
-                end_webrtc(session_id, m, true);
+                end_webrtc(session_id, m, from == webrtc_end::robot);
         },
-        decoded.value());
+        decoded);
 }
 
-void cluster_routing::on_webrtc_stats(std::string_view, std::string_view payload)
+void cluster_routing::on_webrtc_to_app(std::string_view, std::string_view payload)
 {
-    auto o = parse_payload(payload);
+    auto o = parse_object(payload);
     if (!o)
         return;
-    std::shared_ptr<remote_robot> robot;
-    {
-        std::lock_guard lock(mutex_);
-        auto it = robots_out_.find(text(*o, "session"));
-        if (it == robots_out_.end())
-            return;
-        robot = it->second;
-    }
-    auto decoded = protocol::decode_device_inbound(text(*o, "frame"));
-    if (!decoded.ok())
-        return;
-    if (auto* stats = std::get_if<protocol::webrtc_stats>(&decoded.value()))
-        handle_webrtc_signal(rt_, live_, webrtc_end::robot, static_cast<routing::robot_link const*>(robot.get()), *stats);
+    auto session_id = string_field(*o, "session");
+    auto robot = held_link(mutex_, robots_out_, session_id);
+    auto decoded = protocol::decode_app_outbound(string_field(*o, "frame"));
+    if (robot && decoded.ok())
+        pass_signal(session_id, webrtc_end::robot, static_cast<routing::robot_link const*>(robot.get()), decoded.value());
 }
 
 void cluster_routing::on_webrtc_to_robot(std::string_view, std::string_view payload)
 {
-    auto o = parse_payload(payload);
+    auto o = parse_object(payload);
     if (!o)
         return;
-    auto session_id = text(*o, "session");
-    std::shared_ptr<remote_webrtc_app> app;
-    {
-        std::lock_guard lock(mutex_);
-        auto it = apps_in_.find(session_id);
-        if (it == apps_in_.end())
-            return;
-        app = it->second;
-    }
-    auto decoded = protocol::decode_device_outbound(text(*o, "frame"));
-    if (!decoded.ok())
+    auto session_id = string_field(*o, "session");
+    auto app = held_link(mutex_, apps_in_, session_id);
+    auto decoded = protocol::decode_device_outbound(string_field(*o, "frame"));
+    if (app && decoded.ok())
+        pass_signal(session_id, webrtc_end::app, static_cast<routing::app_link const*>(app.get()), decoded.value());
+}
+
+void cluster_routing::on_webrtc_stats(std::string_view, std::string_view payload)
+{
+    auto o = parse_object(payload);
+    if (!o)
         return;
-    void const* link = static_cast<routing::app_link const*>(app.get());
-    std::visit(
-        [&](auto const& m) {
-            using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<T, protocol::webrtc_answer> || std::is_same_v<T, protocol::webrtc_ice>)
-                handle_webrtc_signal(rt_, live_, webrtc_end::app, link, m);
-            else if constexpr (std::is_same_v<T, protocol::webrtc_close_notice>)
-                end_webrtc(session_id, m, false);
-        },
-        decoded.value());
+    auto robot = held_link(mutex_, robots_out_, string_field(*o, "session"));
+    auto decoded = protocol::decode_device_inbound(string_field(*o, "frame"));
+    if (!robot || !decoded.ok())
+        return;
+    if (auto* stats = std::get_if<protocol::webrtc_stats>(&decoded.value()))
+        handle_webrtc_signal(rt_, live_, webrtc_end::robot, static_cast<routing::robot_link const*>(robot.get()), *stats);
 }
 
 void cluster_routing::forward_stats(routing::webrtc_session_view const& session, protocol::webrtc_stats const& stats)

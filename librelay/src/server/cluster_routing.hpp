@@ -5,6 +5,8 @@
 // links (an app_link standing for the asking connection, a tunnel_waiter standing for its call),
 // so its hub, device_session and WebRTC registry work as on one node; the app's node keeps what
 // it waits for, by node, so a node that goes away settles it at once.
+#include "server/webrtc.hpp"
+
 #include <relay/protocol/errc.hpp>
 #include <relay/protocol/webrtc.hpp>
 #include <relay/routing/cluster.hpp>
@@ -111,6 +113,9 @@ private:
     void reply_http_error(std::string const& node, std::string const& device_id, std::string const& id, errc code,
                           std::string const& message);
     std::shared_ptr<routing::app_link> connection(std::uint64_t conn) const;
+    /** A signal a proxy end carried from the other node, decoded (`link`: that proxy). */
+    template <class Decoded>
+    void pass_signal(std::string const& session_id, webrtc_end from, void const* link, Decoded const& decoded);
     /** The webrtc_close a proxy end carried: the session ends here too, `who` is told. */
     void end_webrtc(std::string const& session_id, protocol::webrtc_close_notice const& notice, bool tell_app);
 

@@ -1,5 +1,6 @@
 #include "server/cluster_sync.hpp"
 
+#include "server/node_message.hpp"
 #include "server/services.hpp"
 #include "server/webrtc.hpp"
 
@@ -18,21 +19,6 @@ constexpr std::string_view access_kind = "access";             // {"user","devic
 constexpr std::string_view logins_ended_kind = "logins_ended"; // {"user","login"} ("": every login)
 constexpr std::string_view device_removed_kind = "device_removed"; // {"device","users":[…]}
 constexpr std::string_view robot_close_kind = "robot_close";   // {"device","code"}
-
-std::optional<boost::json::object> parse_object(std::string_view payload)
-{
-    boost::system::error_code ec;
-    auto v = boost::json::parse(payload, ec);
-    if (ec || !v.is_object())
-        return std::nullopt;
-    return std::move(v.as_object());
-}
-
-std::string string_field(boost::json::object const& o, std::string_view key)
-{
-    auto const* v = o.if_contains(key);
-    return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 void remove_device_here(runtime& rt, live_service& live, std::string const& device_id,
                         std::vector<std::string> const& user_ids)
