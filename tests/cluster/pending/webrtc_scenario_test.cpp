@@ -1,0 +1,140 @@
+// Contract section 4 across nodes: a whole signaling round between an app on one node and the
+// robot on another (request, credentials to both ends, offer, answer, ICE both ways, stats,
+// close), and the relay's own close when the robot goes away.
+#include "support/barrier.hpp"
+#include "support/cluster_harness.hpp"
+
+#include <boost/json.hpp>
+#include <doctest/doctest.h>
+
+using namespace relay::test;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+cluster_options webrtc_cluster()
+{
+    return cluster_of(3, {{"RELAY_TURN_PROVIDER", "coturn"},
+                          {"RELAY_TURN_SECRET", "signaling-test-secret"},
+                          {"RELAY_TURN_URLS", "turns:127.0.0.1:5349,turn:127.0.0.1:3478"},
+                          {"RELAY_STUN_URLS", "stun:127.0.0.1:3478"}});
+}
+
+std::string str(json::value const& v, char const* key)
+{
+    return std::string(v.at(key).as_string());
+}
+
+} // namespace
+
+TEST_CASE("cluster webrtc: request, credentials, offer, answer, ice, stats and close between nodes")
+{
+    cluster_harness c(webrtc_cluster());
+    auto h = c.make_household();
+    auto app = c.connect_app(1, h.owner);
+    auto robot = c.connect_robot(0, h.dev);
+    REQUIRE(expect_event(*app, "robot_connected", h.dev.device_id).is_object());
+
+    app->send(json::object{{"type", "webrtc_request"}, {"device_id", h.dev.device_id}, {"id", "w1"},
+                           {"media", "both"}, {"quality", "high"}});
+    auto creds = app->expect("webrtc_credentials", 15s);
+    auto req = robot->expect("webrtc_request", 15s);
+    REQUIRE(creds.is_object());
+    REQUIRE(req.is_object());
+    auto const session_id = str(creds, "session_id");
+    CHECK(session_id.size() >= 32);
+    CHECK(str(creds, "device_id") == h.dev.device_id);
+    CHECK(str(creds, "ref") == "w1");
+    CHECK(str(creds.at("credentials"), "username").find(":" + h.owner.user_id) != std::string::npos);
+    CHECK(str(req, "session_id") == session_id);
+    CHECK(str(req, "from_user") == h.owner.user_id);
+    CHECK(str(req, "media") == "both");
+    CHECK(str(req, "quality") == "high");
+    CHECK(str(req.at("turn_credentials"), "username").find(":" + h.dev.device_id) != std::string::npos);
+
+    robot->send(json::object{{"type", "webrtc_offer"}, {"session_id", session_id},
+                             {"sdp", {{"type", "offer"}, {"sdp", "v=0 offer"}}}});
+    auto offer = app->expect("webrtc_offer", 15s);
+    REQUIRE(offer.is_object());
+    CHECK(str(offer.at("sdp"), "sdp") == "v=0 offer");
+
+    app->send(json::object{{"type", "webrtc_answer"}, {"session_id", session_id},
+                           {"sdp", {{"type", "answer"}, {"sdp", "v=0 answer"}}}});
+    auto answer = robot->expect("webrtc_answer", 15s);
+    REQUIRE(answer.is_object());
+    CHECK(str(answer.at("sdp"), "type") == "answer");
+    CHECK(str(answer.at("sdp"), "sdp") == "v=0 answer");
+
+    json::object candidate{{"candidate", "candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host"},
+                           {"sdpMid", "0"}, {"sdpMLineIndex", 0}};
+    robot->send(json::object{{"type", "webrtc_ice"}, {"session_id", session_id}, {"candidate", candidate}});
+    auto ice_to_app = app->expect("webrtc_ice", 15s);
+    REQUIRE(ice_to_app.is_object());
+    CHECK(str(ice_to_app.at("candidate"), "sdpMid") == "0");
+    app->send(json::object{{"type", "webrtc_ice"}, {"session_id", session_id}, {"candidate", nullptr}});
+    auto ice_to_robot = robot->expect("webrtc_ice", 15s);
+    REQUIRE(ice_to_robot.is_object());
+    CHECK(ice_to_robot.at("candidate").is_null());
+
+    // Stats from either end are taken without an answer; the session still works afterwards.
+    app->send(json::object{{"type", "webrtc_stats"}, {"session_id", session_id}, {"state", "connected"},
+                           {"connection_type", "relay"}, {"rtt_ms", 42}});
+    robot->send(json::object{{"type", "webrtc_stats"}, {"session_id", session_id}, {"state", "connected"},
+                             {"connection_type", "relay"}});
+    round_trip(*robot);
+    expect_nothing_before_pong(*app, "error");
+
+    app->send(json::object{{"type", "webrtc_close"}, {"session_id", session_id}, {"reason", "user_hangup"}});
+    auto closed = robot->expect("webrtc_close", 15s);
+    REQUIRE(closed.is_object());
+    CHECK(str(closed, "by") == "app");
+    CHECK(str(closed, "reason") == "user_hangup");
+
+    // The session is gone everywhere: more signaling for it is refused.
+    app->send(json::object{{"type", "webrtc_ice"}, {"session_id", session_id}, {"candidate", nullptr}});
+    auto gone = app->expect("error", 15s);
+    REQUIRE(gone.is_object());
+    CHECK(gone.at("code") == "SESSION_NOT_FOUND");
+}
+
+TEST_CASE("cluster webrtc: the robot's close reaches the app on another node; a robot that leaves ends the session")
+{
+    cluster_harness c(webrtc_cluster());
+    auto h = c.make_household();
+    auto app = c.connect_app(2, h.operator_user);
+    auto robot = c.connect_robot(0, h.dev);
+    REQUIRE(expect_event(*app, "robot_connected", h.dev.device_id).is_object());
+
+    app->send(json::object{{"type", "webrtc_request"}, {"device_id", h.dev.device_id}});
+    auto first = robot->expect("webrtc_request", 15s);
+    REQUIRE(first.is_object());
+    REQUIRE(app->expect("webrtc_credentials", 15s).is_object());
+    robot->send(json::object{{"type", "webrtc_close"}, {"session_id", first.at("session_id")}, {"reason", "busy"}});
+    auto by_robot = app->expect("webrtc_close", 15s);
+    REQUIRE(by_robot.is_object());
+    CHECK(str(by_robot, "by") == "robot");
+    CHECK(str(by_robot, "reason") == "busy");
+
+    app->send(json::object{{"type", "webrtc_request"}, {"device_id", h.dev.device_id}});
+    auto second = robot->expect("webrtc_request", 15s);
+    REQUIRE(second.is_object());
+    REQUIRE(app->expect("webrtc_credentials", 15s).is_object());
+    robot->close();
+    auto by_relay = app->expect("webrtc_close", 15s);
+    REQUIRE(by_relay.is_object());
+    CHECK(by_relay.at("session_id") == second.at("session_id"));
+    CHECK(str(by_relay, "by") == "relay");
+}
+
+TEST_CASE("cluster webrtc: a request for a robot that is offline everywhere is DEVICE_OFFLINE")
+{
+    cluster_harness c(webrtc_cluster());
+    auto h = c.make_household();
+    auto app = c.connect_app(1, h.owner);
+    app->send(json::object{{"type", "webrtc_request"}, {"device_id", h.dev.device_id}, {"id", "w-off"}});
+    auto e = app->expect("error", 15s);
+    REQUIRE(e.is_object());
+    CHECK(e.at("code") == "DEVICE_OFFLINE");
+    CHECK(e.at("ref") == "w-off");
+}
