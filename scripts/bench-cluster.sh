@@ -21,8 +21,9 @@
 #
 # Settings: NODES (4), NODE_THREADS (RELAY_THREADS per node, 1), NODE_FD_LIMIT (ulimit -n per
 # node, 20000), BENCH_THREADS (relay-bench io threads, 2), RTT_COUNT (5000), BUILD_DIR
-# (build-bench), OUT (BUILD_DIR/bench-cluster-results.jsonl), SKIP_BUILD=1. Extra arguments go to
-# every relay-bench run.
+# (build-bench), OUT (BUILD_DIR/bench-cluster-results.jsonl), SKIP_BUILD=1, PRIORITY=1 (root:
+# raise this session's scheduling weight, as scripts/bench.sh). Extra arguments go to every
+# relay-bench run.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,8 +50,10 @@ mkdir -p "$(dirname "$out")"
 
 dir=$(mktemp -d /tmp/relay-bench-cluster-XXXXXX)
 node_pids=() node_ports=() supervisor=''
+previous_nice=''
 cleanup() {
     local pid
+    [[ -z $previous_nice ]] || echo "$previous_nice" >/proc/self/autogroup
     for pid in "${node_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${node_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     touch "$dir/stop"
@@ -59,6 +62,12 @@ cleanup() {
     rm -rf "$dir"
 }
 trap cleanup EXIT
+# PRIORITY=1 (root): this session's scheduling weight raised while it runs, as scripts/bench.sh
+# does (docs/benchmarks.md, "A shared machine"); the nodes and Redis it starts share it.
+if [[ ${PRIORITY:-0} == 1 ]]; then
+    previous_nice=$(awk '{print $3}' /proc/self/autogroup)
+    echo -20 >/proc/self/autogroup
+fi
 
 free_port() {
     local p
