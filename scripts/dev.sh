@@ -10,11 +10,13 @@ build_dir=${RELAY_BUILD_DIR:-$here/build}
 jobs=${RELAY_JOBS:-$(nproc)}
 
 build_packages=(build-essential cmake ninja-build ccache pkg-config
-  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libfmt-dev doctest-dev libsqlite3-dev libpq-dev)
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libfmt-dev doctest-dev libsqlite3-dev libpq-dev
+  libhiredis-dev)
 # Tests also use clang (libFuzzer), coturn's turnserver, openssl and curl; the deployment tests
 # (tests/ops) use nginx, systemd-analyze (systemd), jq and bash as docs/deploy.md does; the
-# PostgreSQL store is tested against a real PostgreSQL 15 server (postgresql), run as its user.
-test_packages=(clang libclang-rt-14-dev coturn openssl curl nginx systemd jq bash postgresql)
+# PostgreSQL store is tested against a real PostgreSQL 15 server (postgresql), run as its user;
+# several nodes on Redis against a real redis-server (redis-server).
+test_packages=(clang libclang-rt-14-dev coturn openssl curl nginx systemd jq bash postgresql redis-server)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -8,13 +8,16 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <type_traits>
 #include <vector>
 
@@ -93,6 +96,17 @@ std::string parse_rate(std::string const& v, relay::server::rate_limit& out)
         return "must be RATE/BURST with positive numbers, e.g. 50/100";
     out = {rate, burst};
     return {};
+}
+
+// Node ids travel in Redis keys and node messages ("<kind> <from>\n"): no spaces, no newlines.
+bool valid_node_id(std::string_view id)
+{
+    if (id.empty() || id.size() > 64)
+        return false;
+    for (unsigned char ch : id)
+        if (!std::isalnum(ch) && ch != '.' && ch != '_' && ch != ':' && ch != '-')
+            return false;
+    return true;
 }
 
 struct setting {
@@ -269,6 +283,25 @@ std::vector<setting> const& settings()
          [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.replay_max_bytes, 1024, std::size_t(1) << 34); }},
         {"RELAY_REPLAY_MAX_TOTAL_BYTES", "replay-max-total-bytes", "bytes of events kept for resume, all devices together (default 268435456)",
          [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.replay_max_total_bytes, 1024, std::size_t(1) << 40); }},
+        {"RELAY_REDIS_URL", "redis-url", "several nodes on one Redis: redis://[:password@]host:port[/db] (default: none, one process; logs show it without the password)",
+         [](auto const& v, config& c) {
+             std::string why;
+             auto where = relay::cluster::parse_redis_url(v, &why);
+             if (!where) return why.empty() ? std::string("is not a redis:// URL") : why;
+             c.cluster.redis_url = v;
+             c.cluster.redis = std::move(*where);
+             return std::string();
+         }},
+        {"RELAY_NODE_ID", "node-id", "this node's name among the nodes, unique and stable: letters, digits, '.', '_', ':', '-', at most 64 (default <hostname>:<port>)",
+         [](auto const& v, config& c) {
+             if (!valid_node_id(v)) return std::string("must be 1 to 64 letters, digits, '.', '_', ':' or '-'");
+             c.cluster.node_id = v;
+             return std::string();
+         }},
+        {"RELAY_NODE_HEARTBEAT_MS", "node-heartbeat-ms", "milliseconds between a node's heartbeats to Redis (default 1000)",
+         [](auto const& v, config& c) { return parse_duration(v, c.cluster.heartbeat, 50, 60000); }},
+        {"RELAY_NODE_TIMEOUT_MS", "node-timeout-ms", "milliseconds without a heartbeat after which a node is dead and its robots offline (default 5000; at least twice the heartbeat)",
+         [](auto const& v, config& c) { return parse_duration(v, c.cluster.node_timeout, 200, 600000); }},
         {"RELAY_AUTH_TIMEOUT", "auth-timeout", "seconds a WebSocket peer has to authenticate (default 10)",
          [](auto const& v, config& c) { return parse_duration(v, c.server.auth_timeout, 1, 300); }},
         {"RELAY_PING_INTERVAL", "ping-interval", "seconds between WebSocket pings (default 30)",
@@ -512,6 +545,17 @@ config_result load_config(std::vector<std::string> const& args, char** envp)
     if (srv.idle_timeout <= srv.ping_interval) {
         out.error = "RELAY_IDLE_TIMEOUT must be longer than RELAY_PING_INTERVAL";
         return out;
+    }
+    auto& cluster = out.cfg.cluster;
+    if (cluster.node_timeout < 2 * cluster.heartbeat) {
+        out.error = "RELAY_NODE_TIMEOUT_MS must be at least twice RELAY_NODE_HEARTBEAT_MS";
+        return out;
+    }
+    if (!cluster.redis_url.empty() && cluster.node_id.empty()) {
+        char host[256] = {};
+        if (::gethostname(host, sizeof host - 1) != 0 || !valid_node_id(host))
+            std::snprintf(host, sizeof host, "relayd");
+        cluster.node_id = fmt::format("{}:{}", host, srv.port);
     }
     return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // relayd's configuration: the contract's RELAY_* environment variables, a --config file of the
 // same KEY=VALUE lines, and command-line flags. Flags win, then the file, then the environment.
+#include <relay/cluster/redis.hpp>
 #include <relay/server/options.hpp>
 #include <relay/telemetry/log.hpp>
 
@@ -20,9 +21,19 @@ struct turn_settings {
     std::string cf_api_base = "https://rtc.live.cloudflare.com/v1"; ///< RELAY_CF_API_BASE
 };
 
+/** Several nodes on one Redis (RELAY_REDIS_URL and the node's settings); unset: one process. */
+struct cluster_settings {
+    std::string redis_url; ///< RELAY_REDIS_URL as given (logs show redact_redis_url of it)
+    relay::cluster::redis_location redis;
+    std::string node_id; ///< RELAY_NODE_ID; default "<hostname>:<port>"
+    std::chrono::milliseconds heartbeat{1000};   ///< RELAY_NODE_HEARTBEAT_MS
+    std::chrono::milliseconds node_timeout{5000}; ///< RELAY_NODE_TIMEOUT_MS
+};
+
 struct config {
     relay::server::server_options server;
     turn_settings turn;
+    cluster_settings cluster;
     /** RELAY_DATABASE_STATEMENT_TIMEOUT: PostgreSQL's statement_timeout for every connection. */
     std::chrono::seconds database_statement_timeout{5};
     relay::telemetry::log_level log_level = relay::telemetry::log_level::info;

@@ -1,5 +1,6 @@
 #include "parts.hpp"
 
+#include <relay/cluster/redis.hpp>
 #include <relay/routing/in_process_broker.hpp>
 #include <relay/turn/cloudflare.hpp>
 #include <relay/turn/coturn.hpp>
@@ -65,12 +66,27 @@ std::optional<server::parts> make_parts(config const& cfg, std::shared_ptr<telem
     }
     p.store = std::move(*opened);
 
-    // The broker: one process keeps channels and history in memory. A RELAY_REDIS_URL setting
-    // will pick a Redis broker here, so that several relayd processes share channels.
-    p.broker = std::make_shared<relay::routing::in_process_broker>(
-        relay::routing::replay_limits{options.replay_max_events, options.replay_max_age, options.replay_max_bytes,
-                                      options.replay_max_total_bytes},
-        metrics.get());
+    if (!cfg.cluster.redis_url.empty()) {
+        // Several nodes: channels, history and robot ownership live in Redis.
+        relay::cluster::redis_settings rs;
+        rs.where = cfg.cluster.redis;
+        rs.node_id = cfg.cluster.node_id;
+        rs.history_max_events = options.replay_max_events;
+        rs.history_max_age = options.replay_max_age;
+        rs.heartbeat = cfg.cluster.heartbeat;
+        rs.node_timeout = cfg.cluster.node_timeout;
+        log->info("cluster", {{"redis", relay::cluster::redact_redis_url(cfg.cluster.redis_url)},
+                              {"node_id", cfg.cluster.node_id}});
+        auto made = relay::cluster::make_redis_parts(std::move(rs), log, metrics);
+        p.broker = std::move(made.broker);
+        p.cluster = std::move(made.cluster);
+    } else {
+        // The broker: one process keeps channels and history in memory.
+        p.broker = std::make_shared<relay::routing::in_process_broker>(
+            relay::routing::replay_limits{options.replay_max_events, options.replay_max_age, options.replay_max_bytes,
+                                          options.replay_max_total_bytes},
+            metrics.get());
+    }
 
     try {
         p.turn = make_turn_provider(cfg.turn, options, *log, *metrics);

@@ -1,7 +1,8 @@
 #pragma once
 // A TCP proxy between a robot client and relayd that a test can make lose the relay's answers
 // (mute_replies) and then drop every connection (cut): what a dying node or a broken network
-// path does to a robot whose events arrived but whose acks did not.
+// path does to a robot whose events arrived but whose acks did not. The Redis broker's tests put
+// it between a node and Redis, and refuse_new keeps that path broken while others go on.
 #include <boost/asio.hpp>
 
 #include <array>
@@ -56,6 +57,12 @@ public:
         });
     }
 
+    /** While true, new connections are closed at once (a path that stays broken); false: forwarded. */
+    void refuse_new(bool refuse)
+    {
+        run([this, refuse] { refusing_ = refuse; });
+    }
+
 private:
     using tcp = boost::asio::ip::tcp;
 
@@ -85,6 +92,11 @@ private:
         acceptor_.async_accept(l->client, [this, l](boost::system::error_code ec) {
             if (ec)
                 return;
+            if (refusing_) {
+                l->client.close(ec);
+                accept();
+                return;
+            }
             l->server.connect(target_, ec);
             if (!ec) {
                 links_.push_back(l);
@@ -121,6 +133,7 @@ private:
     tcp::endpoint target_;
     tcp::acceptor acceptor_;
     std::vector<std::shared_ptr<link>> links_; // the proxy's thread only
+    bool refusing_ = false;                    // the proxy's thread only
     std::thread thread_;
 };
 

@@ -39,19 +39,27 @@ boost::system::result<std::string> random_id(std::string_view prefix)
     return id;
 }
 
-std::string sha256(std::string_view data)
+namespace {
+
+std::string digest(std::string_view data, EVP_MD const* md, char const* what)
 {
     std::string out(EVP_MAX_MD_SIZE, '\0');
     unsigned int len = 0;
-    if (EVP_Digest(detail::bytes_of(data), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len,
-            EVP_sha256(), nullptr)
+    if (EVP_Digest(detail::bytes_of(data), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len, md,
+            nullptr)
         != 1)
-        detail::throw_openssl_error("EVP_Digest(SHA-256)");
+        detail::throw_openssl_error(what);
     out.resize(len);
     return out;
 }
 
+} // namespace
+
+std::string sha256(std::string_view data) { return digest(data, EVP_sha256(), "EVP_Digest(SHA-256)"); }
+
 std::string sha256_hex(std::string_view data) { return hex_encode(sha256(data)); }
+
+std::string sha1_hex(std::string_view data) { return hex_encode(digest(data, EVP_sha1(), "EVP_Digest(SHA-1)")); }
 
 std::string hmac_sha256(std::string_view key, std::string_view data)
 {

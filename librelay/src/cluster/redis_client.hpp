@@ -87,7 +87,7 @@ public:
     /**
      * Called with true each time the client is up again (both connections, every wanted channel
      * resubscribed: what was published meanwhile can now be looked for) and with false when it
-     * goes down. Set before start().
+     * goes down. Set before start(); every handler given is called (the broker and the cluster part each set one).
      */
     void on_state(std::function<void(bool up)> handler);
 

@@ -1,5 +1,7 @@
 #include <relay/routing/in_process_broker.hpp>
 
+#include "routing/subscriber_list.hpp"
+
 #include <relay/telemetry/metrics.hpp>
 
 #include <algorithm>
@@ -51,15 +53,7 @@ void in_process_broker::deliver_all(std::string const& channel, channel_state& c
     // thread straight onto the connection's send queue) and never calls back into the broker,
     // so doing it under the shard lock is safe, cheap, and keeps each channel's order identical
     // for every subscriber.
-    bool expired = false;
-    for (auto const& w : c.subscribers) {
-        if (auto s = w.lock())
-            s->deliver(channel, m);
-        else
-            expired = true;
-    }
-    if (expired)
-        std::erase_if(c.subscribers, [](auto const& w) { return w.expired(); });
+    deliver_to(c.subscribers, channel, m);
 }
 
 bool in_process_broker::pop_oldest(history_map::value_type& entry, std::optional<eviction_reason> why)
@@ -320,8 +314,7 @@ std::size_t in_process_broker::subscriber_count(std::string const& channel)
     auto it = sh.channels.find(channel);
     if (it == sh.channels.end())
         return 0;
-    return static_cast<std::size_t>(std::count_if(it->second.subscribers.begin(), it->second.subscribers.end(),
-                                                  [](auto const& w) { return !w.expired(); }));
+    return live_count(it->second.subscribers);
 }
 
 history_stats in_process_broker::stats()

@@ -24,14 +24,32 @@ std::optional<std::string> webrtc_registry::create(std::string const& device_id,
                                                    std::chrono::steady_clock::time_point now)
 {
     std::lock_guard lock(mutex_);
-    auto open = std::count_if(sessions_.begin(), sessions_.end(),
-                              [&](auto const& kv) { return kv.second.view.device_id == device_id; });
-    if (static_cast<std::size_t>(open) >= limits_.per_device)
+    if (at_limit(device_id))
         return std::nullopt;
     auto id = new_session_id();
     entry e{{id, device_id, user_id, std::move(app), std::move(robot), webrtc_phase::requested, now, std::nullopt}, now};
     sessions_.emplace(id, std::move(e));
     return id;
+}
+
+bool webrtc_registry::adopt(std::string const& session_id, std::string const& device_id, std::string const& user_id,
+                            std::weak_ptr<app_link> app, std::weak_ptr<robot_link> robot,
+                            std::chrono::steady_clock::time_point now)
+{
+    std::lock_guard lock(mutex_);
+    if (at_limit(device_id))
+        return false;
+    entry e{{session_id, device_id, user_id, std::move(app), std::move(robot), webrtc_phase::requested, now,
+             std::nullopt, true},
+            now};
+    return sessions_.emplace(session_id, std::move(e)).second;
+}
+
+bool webrtc_registry::at_limit(std::string const& device_id) const
+{
+    auto open = std::count_if(sessions_.begin(), sessions_.end(),
+                              [&](auto const& kv) { return kv.second.view.device_id == device_id; });
+    return static_cast<std::size_t>(open) >= limits_.per_device;
 }
 
 std::optional<webrtc_session_view> webrtc_registry::find(std::string const& session_id) const

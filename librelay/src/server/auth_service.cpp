@@ -1,14 +1,17 @@
 #include "server/auth_service.hpp"
 
+#include "server/cluster_sync.hpp"
+
 namespace relay::server {
 
-auth_service::auth_service(server_options const& options, routing::hub& hub)
+auth_service::auth_service(server_options const& options, routing::hub& hub, routing::cluster* cluster)
     : jwt(options.jwt_secret),
       // One second more: exp is checked in whole seconds.
       ended_logins(options.access_ttl + jwt.leeway() + std::chrono::seconds(1)),
       passwords(auth::scrypt_params{options.scrypt_log_n, 8, 1}),
       device_secrets(options.secret_key),
-      hub_(hub)
+      hub_(hub),
+      cluster_(cluster)
 {
 }
 
@@ -25,11 +28,26 @@ boost::system::result<auth::jwt_claims> auth_service::verify_access_claims(std::
 
 void auth_service::end_login(std::string const& user_id, std::string const& login_id)
 {
+    apply_end_login(user_id, login_id);
+    // Its tokens are refused on every node, not only where the logout happened.
+    if (cluster_ && !login_id.empty())
+        broadcast_logins_ended(*cluster_, user_id, login_id);
+}
+
+void auth_service::end_all_logins(std::string const& user_id)
+{
+    apply_end_all_logins(user_id);
+    if (cluster_)
+        broadcast_logins_ended(*cluster_, user_id, {});
+}
+
+void auth_service::apply_end_login(std::string const& user_id, std::string const& login_id)
+{
     ended_logins.end_login(login_id, std::chrono::system_clock::now());
     hub_.end_login(user_id, login_id);
 }
 
-void auth_service::end_all_logins(std::string const& user_id)
+void auth_service::apply_end_all_logins(std::string const& user_id)
 {
     ended_logins.end_all(user_id, std::chrono::system_clock::now());
     hub_.end_all_logins(user_id);

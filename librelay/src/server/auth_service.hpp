@@ -7,6 +7,7 @@
 #include <relay/auth/password.hpp>
 #include <relay/auth/secret_box.hpp>
 #include <relay/auth/throttle.hpp>
+#include <relay/routing/cluster.hpp>
 #include <relay/routing/hub.hpp>
 #include <relay/server/options.hpp>
 
@@ -20,9 +21,10 @@ namespace relay::server {
 /** The auth service. Thread-safe: its members are immutable or guard themselves. */
 class auth_service {
 public:
-    /** `hub` (the live service's) is where an ended login's sockets are closed. Throws
+    /** `hub` (the live service's) is where an ended login's sockets are closed, and `cluster`
+     * (when several nodes) tells the other nodes. Throws
      * std::invalid_argument when the JWT secret or the sealing key in `options` is unusable. */
-    auth_service(server_options const& options, routing::hub& hub);
+    auth_service(server_options const& options, routing::hub& hub, routing::cluster* cluster = nullptr);
 
     /** The claims of a valid access token of a login that has not ended; errc::unauthorized or
      * errc::token_expired otherwise. */
@@ -41,6 +43,11 @@ public:
     /** Ends every login of a user (password reset, refresh reuse, account removal): tokens issued
      * before this second are refused and every app socket of the user closes. */
     void end_all_logins(std::string const& user_id);
+
+    /** end_login as another node told it (cluster_sync.hpp): applied on this node only. */
+    void apply_end_login(std::string const& user_id, std::string const& login_id);
+    /** end_all_logins as another node told it: applied on this node only. */
+    void apply_end_all_logins(std::string const& user_id);
 
     auth::jwt_codec const jwt;
     /** Logins ended before their access tokens expire (logout, password reset, refresh reuse):
@@ -62,6 +69,7 @@ public:
 
 private:
     routing::hub& hub_;
+    routing::cluster* const cluster_; // null: one process; else ended logins are told to every node
 };
 
 } // namespace relay::server

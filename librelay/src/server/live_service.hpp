@@ -17,6 +17,7 @@
 namespace relay::server {
 
 class ws_connection;
+class cluster_routing;
 
 /** Every live WebSocket connection, so shutdown can tell each one to reconnect elsewhere. */
 class connection_registry {
@@ -41,6 +42,8 @@ struct live_service {
     std::shared_ptr<routing::broker> const broker;
     /** The other nodes (parts.hpp); null when this process is the whole relay. */
     std::shared_ptr<routing::cluster> const cluster;
+    /** Requests for robots on other nodes (cluster_routing.hpp); null without a cluster. */
+    std::shared_ptr<cluster_routing> cross_node;
     routing::hub hub{*broker};
     /** WebRTC signaling sessions in progress. */
     routing::webrtc_registry webrtc;

@@ -3,6 +3,7 @@
 #include "server/http/http_session.hpp"
 #include "server/http/router.hpp"
 #include "server/api/routes.hpp"
+#include "server/cluster_sync.hpp"
 #include "server/services.hpp"
 #include "server/webrtc.hpp"
 #include "server/ws/write_batch.hpp"
@@ -130,14 +131,18 @@ boost::system::error_code server::start(std::string& why)
         if (!d.state->rt.tls)
             return make_error_code(errc::internal);
     }
-    // Sessions that were live when a previous process died end now, with a reason.
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-    (void)d.state->rt.store->end_open_sessions(now.count(), "relay_restart");
+    auto& [rt, live, auth] = *d.state;
+    // Sessions that were live when a previous process died end now, with a reason. Not with
+    // several nodes: the database is shared, and the open rows may be another node's live
+    // sessions (docs/scaling.md).
+    if (!live.cluster) {
+        auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+        (void)rt.store->end_open_sessions(now.count(), "relay_restart");
+    }
     // With a private metrics listener, /metrics is served there only, never on the public port.
     bool const private_metrics = d.options.metrics_port.has_value();
-    auto& [rt, live, auth] = *d.state;
     d.routes = router(d.options.http_body_max); // the JSON API's limit, unless a route sets its own
-    add_ops_routes(d.routes, rt, !private_metrics);
+    add_ops_routes(d.routes, rt, live, !private_metrics);
     if (private_metrics)
         add_metrics_route(d.metrics_routes, rt);
     add_auth_routes(d.routes, rt, auth, std::move(p.reset_notifier));
@@ -145,15 +150,27 @@ boost::system::error_code server::start(std::string& why)
     add_tunnel_routes(d.routes, rt, auth, live);
     add_turn_routes(d.routes, rt, auth);
 
+    if (live.cluster) {
+        // Joined before listening: the other nodes' access changes apply here from the first
+        // connection on, and /health says "degraded" while Redis is away.
+        apply_cluster_broadcasts(*d.state);
+        rt.health_checks.push_back({"redis", [c = live.cluster] { return c->health(); }});
+        live.cluster->start(live.hub);
+    }
     d.acceptor = std::make_unique<tcp::acceptor>(*d.contexts.front());
-    if (auto ec = d.listen(*d.acceptor, d.options.host, d.options.port, "RELAY_HOST", why))
+    if (auto ec = d.listen(*d.acceptor, d.options.host, d.options.port, "RELAY_HOST", why)) {
+        if (live.cluster)
+            live.cluster->stop();
         return ec;
+    }
     d.bound_port = d.acceptor->local_endpoint().port();
     if (private_metrics) {
         d.metrics_acceptor = std::make_unique<tcp::acceptor>(*d.contexts.front());
         if (auto ec = d.listen(*d.metrics_acceptor, d.options.metrics_host, *d.options.metrics_port,
                                "RELAY_METRICS_HOST", why)) {
             why = "private metrics listener (RELAY_METRICS_HOST, RELAY_METRICS_PORT): " + why;
+            if (live.cluster)
+                live.cluster->stop();
             return ec;
         }
         d.metrics_bound_port = d.metrics_acceptor->local_endpoint().port();
@@ -220,6 +237,8 @@ void server::impl::sweep_webrtc()
             return;
         for (auto const& [session, why] : state->live.webrtc.expire(std::chrono::steady_clock::now()))
             finish_webrtc_session(state->rt, state->live, session, protocol::closed_by::relay, why, notify::both);
+        if (state->live.cross_node)
+            state->live.cross_node->sweep(std::chrono::steady_clock::now());
         sweep_webrtc();
     });
 }
@@ -271,6 +290,9 @@ void server::run()
     write_batcher::drive(*d.contexts.front(), busy_poll);
     for (auto& t : threads)
         t.join();
+    // Every robot connection has ended (and released its robot): the node leaves the cluster.
+    if (d.state->live.cluster)
+        d.state->live.cluster->stop();
     d.state->rt.blocking.join();
     d.log.info("stopped");
 }

@@ -7,6 +7,7 @@
 //   live_service  broker, hub, WebRTC sessions, open connections
 //   auth_service  tokens, ended logins, passwords, device secrets, throttles
 #include "server/auth_service.hpp"
+#include "server/cluster_routing.hpp"
 #include "server/live_service.hpp"
 #include "server/runtime.hpp"
 
@@ -20,8 +21,12 @@ struct services {
              std::shared_ptr<routing::broker> b, std::shared_ptr<routing::cluster> c, std::shared_ptr<turn::provider> t,
              relay::server::hooks h)
         : rt(opts, l, r, std::move(s), std::move(t), std::move(h)), live(opts, std::move(b), std::move(c)),
-          auth(opts, live.hub)
+          auth(opts, live.hub, live.cluster.get())
     {
+        if (live.cluster) {
+            live.cross_node = std::make_shared<cluster_routing>(rt, live, *live.cluster);
+            live.cross_node->attach();
+        }
     }
 
     runtime rt;

@@ -249,7 +249,7 @@ net::awaitable<tunnel_outcome> tunnel_call(runtime& rt, live_service& live, tunn
     if (!rt.tunnel_allow.allows(req.method, req.path))
         co_return fail(errc::path_not_allowed, req.method + " " + req.path + " is not on the tunnel's allow list");
     auto robot = live.hub.robot(req.device_id);
-    if (!robot)
+    if (!robot && !live.cross_node)
         co_return fail(errc::device_offline, "the robot is not connected");
 
     auto started = std::chrono::steady_clock::now();
@@ -263,13 +263,18 @@ net::awaitable<tunnel_outcome> tunnel_call(runtime& rt, live_service& live, tunn
     for (auto const& [k, v] : req.headers)
         if (!is_stripped_header(k))
             forwarded.headers.emplace(k, v);
-    robot->send(std::make_shared<std::string const>(protocol::encode(forwarded)));
+    if (robot)
+        robot->send(std::make_shared<std::string const>(protocol::encode(forwarded)));
+    else // perhaps on another node, which counts it against the robot's limit and waits there too
+        live.cross_node->send_tunnel(req.device_id, id, req.user_id, protocol::encode(forwarded));
 
     co_await waiter->wait(started + rt.options.tunnel_timeout);
     if (waiter->failure_)
         co_return fail(waiter->failure_->first, waiter->failure_->second);
     if (!waiter->response_) {
         live.hub.take_tunnel(req.device_id, id); // a late answer will find nobody waiting
+        if (!robot)
+            live.cross_node->forget_tunnel(id);
         co_return fail(errc::device_timeout, "the robot did not answer within " +
                                                  std::to_string(rt.options.tunnel_timeout.count()) + " s");
     }

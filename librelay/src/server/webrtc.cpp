@@ -118,6 +118,8 @@ std::shared_ptr<std::string const> finish_webrtc_session(runtime& rt, live_servi
     if (who != notify::app)
         if (auto robot = session.robot.lock())
             robot->send(frame);
+    if (session.mirror)
+        return frame; // the app's node counts and records the session, once
     rt.metrics.webrtc_sessions.sub();
     rt.metrics.registry
         .get_counter("relay_webrtc_sessions_ended_total", "WebRTC sessions ended, by who ended them and why.",
@@ -136,6 +138,12 @@ std::shared_ptr<std::string const> finish_webrtc_session(runtime& rt, live_servi
 void record_webrtc_stats(runtime& rt, live_service& live, routing::webrtc_session_view const& session,
                          protocol::webrtc_stats const& stats)
 {
+    if (session.mirror) {
+        // Recorded where the session's history is, on its app's node.
+        if (live.cross_node)
+            live.cross_node->forward_stats(session, stats);
+        return;
+    }
     auto now = std::chrono::steady_clock::now();
     if (stats.state == protocol::stats_state::failed) {
         rt.metrics.registry

@@ -34,6 +34,10 @@ std::string sha256(std::string_view data);
  * does not reveal usable tokens. */
 std::string sha256_hex(std::string_view data);
 
+/** Lowercase hex SHA-1 of `data`: a name, not a protection (Redis names a Lua script by it for
+ * EVALSHA). */
+std::string sha1_hex(std::string_view data);
+
 /** The raw 32-byte HMAC-SHA256 of `data` under `key` (any length, including empty). */
 std::string hmac_sha256(std::string_view key, std::string_view data);
 

@@ -22,6 +22,7 @@
 namespace relay::routing {
 
 class hub;
+class robot_link;
 
 class cluster {
 public:
@@ -41,7 +42,8 @@ public:
     // --- node messages: the transport cross-node routing is built on ------------------------
     /**
      * Handles messages of `kind` sent to this node: `handler(from_node, payload)`. Register
-     * every kind before start(). One handler per kind.
+     * every kind before start(). One handler per kind. Kinds contain no space or newline;
+     * "replace" and "node_down" are the cluster part's own.
      */
     using node_message_handler = std::function<void(std::string_view from_node, std::string_view payload)>;
     virtual void on_node_message(std::string kind, node_message_handler handler) = 0;
@@ -52,7 +54,7 @@ public:
     /**
      * Sends a message to the node whose robot holds `device_id` now, in one step with looking it
      * up. `done(ec, node)`: ec is relay::errc::device_offline when no node holds the robot,
-     * relay::errc::unavailable when Redis is out of reach (then nothing was sent).
+     * relay::errc::node_unreachable when Redis is out of reach (answered at once; nothing was sent).
      */
     using routed_handler = std::function<void(boost::system::error_code ec, std::string const& node)>;
     virtual void send_to_robot_node(std::string const& device_id, std::string_view kind, std::string payload,
@@ -63,6 +65,51 @@ public:
      * an answer from it fails now instead of at its deadline. Register before start().
      */
     virtual void on_node_down(std::function<void(std::string const& node)> handler) = 0;
+
+    // --- broadcasts: what every other node must apply too (access changes) ------------------
+    /**
+     * Sends a message of `kind` to every other node (never back to this one, which applies its
+     * own change itself). Fire and forget: a node that is away misses it (its connections then
+     * were cut anyway).
+     */
+    virtual void broadcast(std::string_view kind, std::string payload) = 0;
+    /** Handles broadcasts of `kind` from the other nodes: `handler(from_node, payload)`. */
+    virtual void on_broadcast(std::string kind, node_message_handler handler) = 0;
+
+    // --- ownership: a robot is online on exactly one node -----------------------------------
+    /**
+     * `link`, just attached to the local hub for `device_id`, claims the robot for this node: a
+     * new generation, this node and this connection in the owner record. A previous owner on
+     * another node is told to close its connection (4409, quietly). When no node held the robot,
+     * `robot_connected` is published to every node's apps and `done(true)` is called; else
+     * `done(false)`. While Redis is away the claim waits and is made once it is back (the later
+     * claim wins: a connection of the same robot on another node meanwhile is then replaced).
+     */
+    virtual void claim_robot(std::string const& device_id, std::shared_ptr<robot_link> const& link,
+                             std::function<void(bool came_online)> done) = 0;
+    /**
+     * `link`'s connection ended. When the owner record still names it, it is removed and, if
+     * `announce` (the connection was still the hub's for the device), `robot_disconnected` is
+     * published and `done(true)` called; a connection replaced by a newer one (on this node or
+     * another) leaves quietly: `done(false)`.
+     */
+    virtual void release_robot(std::string const& device_id, robot_link const* link, bool announce,
+                               std::function<void(bool went_offline)> done) = 0;
+    /**
+     * Whether each device's robot is online on some node, in one round trip. `ec` is
+     * relay::errc::node_unreachable while Redis is away (callers then use the local hub).
+     */
+    using online_handler = std::function<void(boost::system::error_code ec, std::vector<bool> online)>;
+    virtual void online(std::vector<std::string> device_ids, online_handler done) = 0;
+
+    /** The Redis connection as /stats shows it. */
+    struct status {
+        bool up = false;
+        double rtt_ms = 0;           ///< last heartbeat's round trip
+        std::uint64_t reconnects = 0; ///< times the connection came back
+        std::size_t robots = 0;        ///< robots this node owns
+    };
+    virtual status current_status() const = 0;
 };
 
 } // namespace relay::routing

@@ -30,6 +30,11 @@ struct webrtc_session_view {
     webrtc_phase phase = webrtc_phase::requested;
     std::chrono::steady_clock::time_point created;
     std::optional<protocol::connection_type> connection_type;
+    /**
+     * The session's app is on another relay node, which keeps its history and metrics: this
+     * node holds it so the robot here signals through the same checks (cluster_routing).
+     */
+    bool mirror = false;
 };
 
 struct webrtc_limits {
@@ -47,6 +52,13 @@ public:
     std::optional<std::string> create(std::string const& device_id, std::string const& user_id,
                                       std::weak_ptr<app_link> app, std::weak_ptr<robot_link> robot,
                                       std::chrono::steady_clock::time_point now);
+
+    /**
+     * A session another node created for its app (`app` stands for it here), under that node's
+     * id and this node's per-device limit; false at the limit or when the id is taken.
+     */
+    bool adopt(std::string const& session_id, std::string const& device_id, std::string const& user_id,
+               std::weak_ptr<app_link> app, std::weak_ptr<robot_link> robot, std::chrono::steady_clock::time_point now);
 
     std::optional<webrtc_session_view> find(std::string const& session_id) const;
 
@@ -73,6 +85,7 @@ private:
         webrtc_session_view view;
         std::chrono::steady_clock::time_point phase_since;
     };
+    bool at_limit(std::string const& device_id) const; // mutex_ held
     webrtc_limits limits_;
     mutable std::mutex mutex_; // guards sessions_
     std::unordered_map<std::string, entry> sessions_;

@@ -1,14 +1,15 @@
 // Devices and their members (contract section 2): list, create, read, rename, delete, rotate the
-// secret, share and unshare. Every change that affects live connections is also told to the hub.
+// secret, share and unshare. Every change that affects live connections is also told to the hub,
+// and to every other node's (cluster_sync.hpp).
 // docs/api.md describes every answer.
 #include "server/api/api_common.hpp"
 #include "server/blocking.hpp"
+#include "server/cluster_sync.hpp"
 #include "server/http/http_util.hpp"
 #include "server/api/api_common.hpp"
 #include "server/http/router.hpp"
 #include "server/api/routes.hpp"
 #include "server/services.hpp"
-#include "server/webrtc.hpp"
 
 #include <relay/auth/crypto.hpp>
 #include <relay/auth/device_auth.hpp>
@@ -36,7 +37,7 @@ boost::json::object capabilities_json(std::string const& text)
 }
 
 /** A device as GET /api/devices shows it to a user with role `r`. */
-boost::json::object device_json(live_service& live, store::device const& d, store::role r)
+boost::json::object device_json(store::device const& d, store::role r, bool online)
 {
     boost::json::value last_seen = nullptr;
     if (d.last_seen)
@@ -47,7 +48,7 @@ boost::json::object device_json(live_service& live, store::device const& d, stor
     return boost::json::object{{"device_id", d.device_id},
                                {"name", d.name},
                                {"role", protocol::to_string(r)},
-                               {"online", live.hub.online(d.device_id)},
+                               {"online", online},
                                {"last_seen", std::move(last_seen)},
                                {"capabilities", capabilities_json(d.capabilities)},
                                {"firmware", std::move(firmware)},
@@ -56,11 +57,13 @@ boost::json::object device_json(live_service& live, store::device const& d, stor
 
 /** 200 with the device as a caller with role `r` sees it, or the store's failure (404 when the
  * device went away meanwhile). */
-http_response device_answer(live_service& live, store::result<store::device> const& d, store::role r)
+net::awaitable<http_response> device_answer(live_service& live, store::result<store::device> const& d, store::role r)
 {
     if (!d)
-        return store_failure(d.error(), errc::device_not_found);
-    return json_response(http::status::ok, device_json(live, *d, r));
+        co_return store_failure(d.error(), errc::device_not_found);
+    std::vector<std::string> ids{d->device_id};
+    auto online = co_await online_everywhere(live, std::move(ids));
+    co_return json_response(http::status::ok, device_json(*d, r, online.front()));
 }
 
 /** A member as the sharing endpoints show it. */
@@ -127,10 +130,16 @@ net::awaitable<http_response> list_devices(request_context& ctx, runtime& rt, au
     auto devices = co_await run_blocking(rt.blocking, [&] { return rt.store->list_devices_for_user(*user); });
     if (!devices)
         co_return store_failure(devices.error());
+    // One round trip to the cluster for the whole list, not one per device.
+    std::vector<std::string> ids;
+    ids.reserve(devices->size());
+    for (auto const& d : *devices)
+        ids.push_back(d.device.device_id);
+    auto online = co_await online_everywhere(live, std::move(ids));
     boost::json::array out;
     out.reserve(devices->size());
-    for (auto const& d : *devices)
-        out.push_back(device_json(live, d.device, d.access));
+    for (std::size_t i = 0; i < devices->size(); ++i)
+        out.push_back(device_json((*devices)[i].device, (*devices)[i].access, online[i]));
     co_return json_response(http::status::ok, out);
 }
 
@@ -180,7 +189,7 @@ net::awaitable<http_response> get_device(request_context& ctx, runtime& rt, auth
     auto caller = co_await authorize_device(ctx, rt, auth, store::role::viewer);
     if (!caller) co_return caller.take_answer();
     auto d = co_await run_blocking(rt.blocking, [&] { return rt.store->get_device(device_id); });
-    co_return device_answer(live, d, caller->role);
+    co_return co_await device_answer(live, d, caller->role);
 }
 
 // PATCH /api/devices/{id} {"name"} → 200 device (owner)
@@ -197,7 +206,7 @@ net::awaitable<http_response> rename_device(request_context& ctx, runtime& rt, a
             return r.error();
         return rt.store->get_device(device_id);
     });
-    co_return device_answer(live, d, store::role::owner);
+    co_return co_await device_answer(live, d, store::role::owner);
 }
 
 // DELETE /api/devices/{id} → 204 (owner); the robot is disconnected and every app loses it.
@@ -221,12 +230,7 @@ net::awaitable<http_response> delete_device(request_context& ctx, runtime& rt, a
     });
     if (!users)
         co_return store_failure(users.error(), errc::device_not_found);
-    // The device's WebRTC sessions end first, as access_revoked: each app's webrtc_close is then
-    // queued ahead of the access change that may close it with 4403, and the robot's
-    // disconnect that follows finds no session left to end as robot_disconnected.
-    for (auto const& s : live.webrtc.remove_for_device(device_id))
-        finish_webrtc_session(rt, live, s, protocol::closed_by::relay, "access_revoked", notify::both);
-    live.hub.remove_device(device_id, *users);
+    remove_device_everywhere(rt, live, device_id, *users);
     rt.log.info("device_deleted", {{"device_id", device_id}, {"user_id", caller->user_id}});
     co_return empty_response(http::status::no_content);
 }
@@ -245,8 +249,7 @@ net::awaitable<http_response> rotate_secret(request_context& ctx, runtime& rt, a
     if (!stored)
         co_return store_failure(stored.error(), errc::device_not_found);
     // A robot authenticated with the old secret must not stay connected on it.
-    if (auto robot = live.hub.robot(device_id))
-        robot->close(protocol::close_code::auth_failed);
+    close_robot_everywhere(live, device_id, protocol::close_code::auth_failed);
     rt.log.info("device_secret_rotated", {{"device_id", device_id}, {"user_id", caller->user_id}});
     co_return json_response(http::status::ok,
                             boost::json::object{{"device_id", device_id}, {"device_secret", secret}});
@@ -307,7 +310,7 @@ net::awaitable<http_response> add_member(request_context& ctx, runtime& rt, auth
         co_return store_failure(ec, errc::device_not_found);
     }
     // Live app connections of that user start (or keep) receiving the device's events now.
-    live.hub.set_access(result->member.id, device_id, *granted);
+    set_access_everywhere(live, result->member.id, device_id, *granted);
     rt.log.info("device_shared", {{"device_id", device_id},
                                   {"user_id", result->member.id},
                                   {"role", protocol::to_string(*granted)}});
@@ -334,7 +337,7 @@ net::awaitable<http_response> remove_member(request_context& ctx, runtime& rt, a
         co_return store_failure(ec, errc::device_not_found);
     }
     // Live app connections of that user stop receiving the device's events at once.
-    live.hub.set_access(member_id, device_id, std::nullopt);
+    set_access_everywhere(live, member_id, device_id, std::nullopt);
     rt.log.info("device_unshared", {{"device_id", device_id}, {"user_id", member_id}});
     co_return empty_response(http::status::no_content);
 }

@@ -32,17 +32,26 @@ net::awaitable<http_response> health(request_context& ctx, runtime& rt)
     co_return json_response(http::status::ok, body);
 }
 
-net::awaitable<http_response> stats(request_context& ctx, runtime& rt)
+net::awaitable<http_response> stats(request_context& ctx, runtime& rt, live_service& live)
 {
     auto const& m = rt.metrics;
     // Counters only: nothing here identifies a user or a device.
-    co_return json_response(http::status::ok,
-                            boost::json::object{{"robots_online", m.robots_online.value()},
-                                                {"apps_connected", m.apps_connected.value()},
-                                                {"webrtc_sessions", m.webrtc_sessions.value()},
-                                                {"messages_routed", m.messages_routed.value()},
-                                                {"http_requests", m.http_requests.value()},
-                                                {"uptime_s", uptime_seconds(rt)}});
+    boost::json::object body{{"robots_online", m.robots_online.value()},
+                             {"apps_connected", m.apps_connected.value()},
+                             {"webrtc_sessions", m.webrtc_sessions.value()},
+                             {"messages_routed", m.messages_routed.value()},
+                             {"http_requests", m.http_requests.value()},
+                             {"uptime_s", uptime_seconds(rt)}};
+    if (live.cluster) {
+        // This node among the others, and its Redis connection.
+        auto s = live.cluster->current_status();
+        body["node_id"] = live.cluster->node_id();
+        body["redis"] = boost::json::object{{"up", s.up},
+                                            {"rtt_ms", s.rtt_ms},
+                                            {"reconnects", s.reconnects},
+                                            {"robots_owned", s.robots}};
+    }
+    co_return json_response(http::status::ok, body);
 }
 
 net::awaitable<http_response> metrics(request_context& ctx, runtime& rt)
@@ -56,10 +65,10 @@ net::awaitable<http_response> metrics(request_context& ctx, runtime& rt)
 
 } // namespace
 
-void add_ops_routes(router& r, runtime& rt, bool with_metrics)
+void add_ops_routes(router& r, runtime& rt, live_service& live, bool with_metrics)
 {
     r.add(http::verb::get, "/health", [&rt](request_context& ctx) { return health(ctx, rt); });
-    r.add(http::verb::get, "/stats", [&rt](request_context& ctx) { return stats(ctx, rt); });
+    r.add(http::verb::get, "/stats", [&rt, &live](request_context& ctx) { return stats(ctx, rt, live); });
     if (with_metrics)
         add_metrics_route(r, rt);
 }

@@ -13,7 +13,7 @@ struct live_service;
 
 /** GET /health and /stats, and GET /metrics unless `with_metrics` is false (the private
  * metrics listener serves it instead). */
-void add_ops_routes(router& r, runtime& rt, bool with_metrics = true);
+void add_ops_routes(router& r, runtime& rt, live_service& live, bool with_metrics = true);
 
 /** GET /metrics alone: the route table of the private metrics listener. */
 void add_metrics_route(router& r, runtime& rt);

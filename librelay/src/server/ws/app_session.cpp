@@ -3,6 +3,7 @@
 
 #include "server/api/api_common.hpp"
 #include "server/blocking.hpp"
+#include "server/cluster_sync.hpp"
 #include "server/http/http_util.hpp"
 #include "server/services.hpp"
 #include "server/tunnel.hpp"
@@ -40,6 +41,8 @@ net::awaitable<void> app_session::run()
         co_await authenticate(token);
     co_await read_loop();
 
+    if (node_conn_id_ != 0)
+        live()->cross_node->forget_connection(node_conn_id_);
     if (attached_) {
         end_my_sessions({}, "app_disconnected");
         std::vector<std::string> ids;
@@ -126,9 +129,15 @@ net::awaitable<void> app_session::authenticate(std::string const& token)
     for (auto const& a : *listed) {
         if (!devices_.count(a.device.device_id))
             continue;
-        ok.devices.push_back({a.device.device_id, a.device.name, devices_[a.device.device_id].role,
-                              live()->hub.online(a.device.device_id)});
+        ok.devices.push_back({a.device.device_id, a.device.name, devices_[a.device.device_id].role, false});
     }
+    // Robots on other nodes count too: one round trip to the cluster for every device.
+    std::vector<std::string> listed_ids;
+    for (auto const& d : ok.devices)
+        listed_ids.push_back(d.device_id);
+    auto online = co_await online_everywhere(*live(), std::move(listed_ids));
+    for (std::size_t i = 0; i < ok.devices.size(); ++i)
+        ok.devices[i].online = online[i];
     enqueue(protocol::encode(ok));
     rt()->log.info("app_connected", {{"user_id", user_id_}, {"client", client_}, {"devices", ok.devices.size()}});
     call_hook(rt()->log, "on_app_connected", rt()->hooks.on_app_connected, user_id_);
@@ -228,6 +237,13 @@ void app_session::on_login_ended(std::string const& login_id)
     begin_close(protocol::close_code::auth_failed);
 }
 
+std::uint64_t app_session::node_conn_id()
+{
+    if (node_conn_id_ == 0)
+        node_conn_id_ = live()->cross_node->connection_id(std::weak_ptr<routing::app_link>(self()));
+    return node_conn_id_;
+}
+
 app_session::device_state* app_session::accessible(std::string const& device_id, std::optional<std::string_view> ref)
 {
     auto it = devices_.find(device_id);
@@ -248,6 +264,14 @@ void app_session::handle(protocol::app_command const& m)
         return;
     }
     auto robot = live()->hub.robot(m.device_id);
+    if (!robot && live()->cross_node) {
+        // The robot may be on another node: its node registers the command and answers.
+        live()->cross_node->send_command(node_conn_id(), m.device_id, m.id,
+                                         protocol::encode(protocol::forward_to_robot(m, user_id_)));
+        rt()->metrics.messages_routed.inc();
+        call_hook(rt()->log, "on_command", rt()->hooks.on_command, user_id_, m);
+        return;
+    }
     if (!robot) {
         send_error(errc::device_offline, "the robot is not connected", m.id);
         return;
@@ -452,12 +476,14 @@ void app_session::handle(protocol::app_webrtc_request const& m)
         return;
     }
     auto robot = live()->hub.robot(m.device_id);
-    if (!robot) {
+    if (!robot && !live()->cross_node) {
         send_error(errc::device_offline, "the robot is not connected", ref);
         return;
     }
-    auto id = live()->webrtc.create(m.device_id, user_id_, std::weak_ptr<routing::app_link>(self()), robot,
-                                   std::chrono::steady_clock::now());
+    // A robot on another node gets a proxy end here; its node checks that it is online.
+    auto id = robot ? live()->webrtc.create(m.device_id, user_id_, std::weak_ptr<routing::app_link>(self()), robot,
+                                           std::chrono::steady_clock::now())
+                    : live()->cross_node->create_webrtc(m.device_id, user_id_, std::weak_ptr<routing::app_link>(self()));
     if (!id) {
         rt()->metrics.registry
             .get_counter("relay_webrtc_failures_total", "WebRTC sessions whose ends reported failure.",
@@ -466,14 +492,14 @@ void app_session::handle(protocol::app_webrtc_request const& m)
         send_error(errc::session_limit, "this robot already has its maximum of WebRTC sessions", ref);
         return;
     }
-    net::co_spawn(executor(), start_webrtc(self(), *id, m), [rt = runtime_of(services_)](std::exception_ptr e) {
+    net::co_spawn(executor(), start_webrtc(self(), *id, m, robot == nullptr), [rt = runtime_of(services_)](std::exception_ptr e) {
         if (e)
             rt->log.error("webrtc_start_failed", {{"what", "exception while starting a WebRTC session"}});
     });
 }
 
 net::awaitable<void> app_session::start_webrtc(std::shared_ptr<app_session> self, std::string session_id,
-                                               protocol::app_webrtc_request request)
+                                               protocol::app_webrtc_request request, bool remote)
 {
     auto& rt = *self->rt();
     auto& live = *self->live();
@@ -504,12 +530,47 @@ net::awaitable<void> app_session::start_webrtc(std::shared_ptr<app_session> self
     }
     protocol::robot_webrtc_request to_robot{session_id, self->user_id_, request.media, request.quality,
                                             std::move(*creds.second)};
-    robot->send(std::make_shared<std::string const>(protocol::encode(to_robot)));
     protocol::webrtc_credentials to_app{session_id, request.device_id, std::move(*creds.first), request.id};
-    self->enqueue(protocol::encode(to_app));
-    record_webrtc_start(rt, live, *session);
-    rt.log.info("webrtc_session_started", {{"session_id", session_id}, {"device_id", request.device_id},
-                                           {"user_id", self->user_id_}});
+    if (remote) {
+        // The robot is on another node: the app hears once that node has started the session.
+        live.cross_node->open_webrtc(
+            session_id, request.device_id, self->user_id_, protocol::encode(to_robot),
+            [self, to_app = std::move(to_app)](std::optional<errc> code, std::string message) mutable {
+                net::post(self->executor(), [self, to_app = std::move(to_app), code, message = std::move(message)] {
+                    self->webrtc_started(to_app, code, message, std::nullopt);
+                });
+            });
+        co_return;
+    }
+    robot->send(std::make_shared<std::string const>(protocol::encode(to_robot)));
+    self->webrtc_started(to_app, std::nullopt, {}, std::move(session));
+}
+
+void app_session::webrtc_started(protocol::webrtc_credentials const& to_app, std::optional<errc> code,
+                                 std::string const& message, std::optional<routing::webrtc_session_view> session)
+{
+    auto& live = *this->live();
+    if (!code && !session)
+        session = live.webrtc.find(to_app.session_id);
+    if (code || !session) {
+        // Refused by the robot's node (offline, at its limit, out of reach), or the session
+        // ended meanwhile.
+        live.webrtc.remove(to_app.session_id);
+        if (code == errc::session_limit)
+            rt()->metrics.registry
+                .get_counter("relay_webrtc_failures_total", "WebRTC sessions whose ends reported failure.",
+                             {{"reason", "session_limit"}})
+                .inc();
+        if (code)
+            send_error(*code, message, to_app.ref);
+        else
+            send_error(errc::device_offline, "the robot disconnected", to_app.ref);
+        return;
+    }
+    enqueue(protocol::encode(to_app));
+    record_webrtc_start(*rt(), live, *session);
+    rt()->log.info("webrtc_session_started", {{"session_id", to_app.session_id}, {"device_id", to_app.device_id},
+                                              {"user_id", user_id_}});
 }
 
 void app_session::signal(bool handled)

@@ -6,6 +6,7 @@
 
 #include <relay/auth/jwt.hpp>
 #include <relay/protocol/app_inbound.hpp>
+#include <relay/protocol/app_outbound.hpp>
 #include <relay/routing/hub.hpp>
 #include <relay/routing/webrtc_registry.hpp>
 
@@ -68,9 +69,20 @@ private:
     }
     /** Answers SESSION_NOT_FOUND when this connection is not the session's app end. */
     void signal(bool handled);
-    /** Gets ICE credentials for both ends and starts the session; runs beside the read loop. */
+    /**
+     * Gets ICE credentials for both ends and starts the session (through the robot's node when
+     * `remote`); runs beside the read loop.
+     */
     static net::awaitable<void> start_webrtc(std::shared_ptr<app_session> self, std::string session_id,
-                                             protocol::app_webrtc_request request);
+                                             protocol::app_webrtc_request request, bool remote);
+    /**
+     * The session reached its robot (`code` empty): the app gets its credentials and the
+     * session is recorded; else the app gets the error. Own thread.
+     */
+    void webrtc_started(protocol::webrtc_credentials const& to_app, std::optional<errc> code,
+                        std::string const& message, std::optional<routing::webrtc_session_view> session);
+    /** This connection's id in node messages (cluster_routing), given on first use. */
+    std::uint64_t node_conn_id();
     /** Ends this connection's sessions on `device_id` (all devices when empty). */
     void end_my_sessions(std::string const& device_id, std::string const& reason);
     /** Carries one socket http_request through the tunnel; runs beside the read loop. */
@@ -120,6 +132,7 @@ private:
     std::int64_t token_expires_at_ = 0;
     std::unordered_map<std::string, device_state> devices_;
     std::uint64_t replays_started_ = 0;
+    std::uint64_t node_conn_id_ = 0; // 0 until it asks another node for something
     bool attached_ = false;
     bool loading_devices_ = false;
     std::vector<std::pair<std::string, std::optional<protocol::role>>> changes_while_loading_;

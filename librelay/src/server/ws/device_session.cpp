@@ -43,16 +43,29 @@ net::awaitable<void> device_session::run()
         finish_webrtc_session(*rt(), *live(), s, protocol::closed_by::relay, "robot_disconnected", notify::app);
     // Only the device's current connection announces the disconnect: one replaced by a newer
     // connection (4409) leaves quietly.
-    if (live()->hub.detach_robot(device_id_, this)) {
+    bool const current = live()->hub.detach_robot(device_id_, this);
+    if (auto const& cluster = live()->cluster) {
+        // Several nodes: the owner record decides. A connection replaced by one on another
+        // node is still the hub's here, but no longer the record's: it leaves quietly too.
+        cluster->release_robot(device_id_, this, current,
+                               [rt = runtime_of(services_), ex = executor(), device_id = device_id_](bool went_offline) {
+                                   if (went_offline)
+                                       net::post(ex, [rt, device_id] {
+                                           call_hook(rt->log, "on_robot_offline", rt->hooks.on_robot_offline, device_id);
+                                       });
+                               });
+    } else if (current) {
         auto now = std::chrono::system_clock::now();
         live()->broker->publish_transient(
             device_id_, std::make_shared<std::string const>(protocol::encode(protocol::presence_event(device_id_, false, now))));
+        call_hook(rt()->log, "on_robot_offline", rt()->hooks.on_robot_offline, device_id_);
+    }
+    if (current) {
         // Commands this robot will never answer now: their senders hear so at once.
         for (auto const& [id, app] : live()->hub.take_all_commands(device_id_))
             app->send(std::make_shared<std::string const>(
                 protocol::encode_error(errc::device_offline, "the robot disconnected before answering", id)));
         fail_tunnels("the robot disconnected before answering");
-        call_hook(rt()->log, "on_robot_offline", rt()->hooks.on_robot_offline, device_id_);
     }
     record_seen(std::nullopt, std::nullopt);
     rt()->log.info("robot_disconnected", {{"device_id", device_id_}, {"client", client_}});
@@ -154,7 +167,17 @@ net::awaitable<void> device_session::authenticate(protocol::device_auth const& m
         previous->close(protocol::close_code::replaced);
         // Requests the replaced connection took will never be answered by this one.
         fail_tunnels("the robot reconnected before answering");
-    } else {
+    }
+    if (auto const& cluster = live()->cluster) {
+        // Several nodes: the robot is claimed for this node; robot_connected goes out when no
+        // node held it, and a connection on another node is closed there (4409).
+        cluster->claim_robot(device_id_, self(), [rt = runtime_of(services_), ex = executor(), device_id = device_id_](bool came_online) {
+            if (came_online)
+                net::post(ex, [rt, device_id] {
+                    call_hook(rt->log, "on_robot_online", rt->hooks.on_robot_online, device_id);
+                });
+        });
+    } else if (!previous) {
         live()->broker->publish_transient(
             device_id_, std::make_shared<std::string const>(
                             protocol::encode(protocol::presence_event(device_id_, true, std::chrono::system_clock::now()))));
