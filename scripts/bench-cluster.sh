@@ -20,7 +20,8 @@
 #   persistence), relay-bench measures until cross-node commands and events work again.
 #
 # Settings: NODES (4), NODE_THREADS (RELAY_THREADS per node, 1), NODE_FD_LIMIT (ulimit -n per
-# node, 20000), BENCH_THREADS (relay-bench io threads, 2), RTT_COUNT (5000), BUILD_DIR
+# node, 20000), NODE_ENV (more KEY=VALUE settings for every node, e.g. RELAY_BUSY_POLL_US=200;
+# give the spawned reference relay the same with --relay-env), BENCH_THREADS (relay-bench io threads, 2), RTT_COUNT (5000), BUILD_DIR
 # (build-bench), OUT (BUILD_DIR/bench-cluster-results.jsonl), SKIP_BUILD=1, PRIORITY=1 (root:
 # raise this session's scheduling weight, as scripts/bench.sh). Extra arguments go to every
 # relay-bench run.
@@ -114,6 +115,7 @@ start_node() {
             RELAY_APP_RATE=1000000/1000000 RELAY_ROBOT_RATE=1000000/1000000 \
             RELAY_SEND_QUEUE_MAX_MESSAGES=1000000 RELAY_SEND_QUEUE_MAX_BYTES=1073741824 \
             RELAY_ACCESS_TTL=86400 RELAY_AUTH_TIMEOUT=60 \
+            ${NODE_ENV:-} \
             "$relayd" serve
     ) >"$dir/node-$i.log" 2>&1 &
     node_pids+=($!)
