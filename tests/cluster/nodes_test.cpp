@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 
@@ -263,4 +264,21 @@ TEST_CASE("nodes: /health is degraded with a redis check while Redis is away, an
     // The robot that connected while Redis was away is claimed once it is back.
     CHECK(eventually([&] { return listed_online(c.port(0), owner, dev.device_id); }));
     CHECK(c.redis.command({"EXISTS", "relay:{" + dev.device_id + "}:owner"}).integer == 1);
+}
+
+TEST_CASE("nodes: relayd refuses bad cluster settings in one line, never showing the Redis password")
+{
+    auto refused = [](std::map<std::string, std::string> env, std::string expect) {
+        auto [st, out] = run_relayd({}, env);
+        CAPTURE(out);
+        CHECK(st == 2);
+        CHECK(out.find(expect) != std::string::npos);
+        CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+        CHECK(out.find("hunter2") == std::string::npos);
+    };
+    refused({{"RELAY_REDIS_URL", "http://:hunter2@127.0.0.1:6379"}}, "invalid RELAY_REDIS_URL (from environment)");
+    refused({{"RELAY_REDIS_URL", "redis://:hunter2@127.0.0.1:notaport"}}, "invalid RELAY_REDIS_URL (from environment)");
+    refused({{"RELAY_NODE_ID", "two words"}}, "invalid RELAY_NODE_ID (from environment)");
+    refused({{"RELAY_NODE_HEARTBEAT_MS", "1000"}, {"RELAY_NODE_TIMEOUT_MS", "1500"}},
+            "RELAY_NODE_TIMEOUT_MS must be at least twice RELAY_NODE_HEARTBEAT_MS");
 }
