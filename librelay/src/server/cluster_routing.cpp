@@ -328,9 +328,11 @@ void cluster_routing::on_command(std::string_view from, std::string_view payload
         std::lock_guard lock(mutex_);
         commands_in_[{device_id, id}] = held_command{origin, std::chrono::steady_clock::now()};
     }
+    // The ack leaves before the robot has the command, so its result cannot overtake it
+    // (they are sent from different threads).
+    reply_command(node, conn, device_id, id, protocol::encode(protocol::ack{id, device_id}), false);
     robot->send(shared(string_field(*o, "frame")));
     rt_.metrics.messages_routed.inc();
-    reply_command(node, conn, device_id, id, protocol::encode(protocol::ack{id, device_id}), false);
 }
 
 void cluster_routing::on_command_reply(std::string_view from, std::string_view payload)
