@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <set>
 
 namespace relay::bench {
 namespace {
@@ -56,6 +57,8 @@ struct robot_driver {
     std::atomic<std::uint64_t> completed{0};
     std::atomic<bool> waiting{false};
     std::unique_ptr<std::atomic<std::uint32_t>[]> arrivals;
+    /** Apps that have seen one of this robot's probe events (before the phases). */
+    std::atomic<std::uint32_t> probed{0};
 };
 
 /** What the apps of one io thread saw; written by that thread only. */
@@ -70,7 +73,8 @@ struct phase_figures {
     double seconds = 0;
     std::uint64_t delivered = 0;
     std::uint64_t robot_events = 0;
-    double relay_cpu_percent = -1;
+    double relay_cpu_percent = -1; ///< every node together
+    double redis_cpu_seconds = -1; ///< --redis-pid's user plus system time
     double bench_cpu_percent = 0;
 };
 
@@ -89,6 +93,7 @@ public:
 
 private:
     bool set_up(std::string& why);
+    bool wait_subscribed(std::string& why);
     void start_phase(double rate_per_robot);
     void stop_phase();
     bool drain();
@@ -98,6 +103,7 @@ private:
     std::uint64_t sent_total() const;
     std::uint64_t stalls_total() const;
     phase_figures measure(double seconds);
+    void report_redis(phase_figures const& f, std::string const& phase);
 
     bench_context& ctx_;
     bench_options const& o_;
@@ -105,6 +111,8 @@ private:
     std::string padding_;
     std::vector<std::unique_ptr<robot_driver>> robots_;
     std::vector<std::shared_ptr<ws_peer>> apps_;
+    /** Per app (by its peer index), the robots whose probe it has seen; its own thread only. */
+    std::vector<std::set<std::int64_t>> probed_;
     std::vector<std::shared_ptr<ws_peer>> robot_peers_;
     peer_counts app_counts_, robot_counts_;
     std::vector<std::unique_ptr<thread_tally>> tallies_;
@@ -129,12 +137,16 @@ bool fanout::set_up(std::string& why)
     auto devices = ctx_.setup.create_devices(accounts, owners);
     ctx_.setup.share(accounts, devices, shares);
 
+    // On several nodes the robots are on the first and the apps spread over the others, so
+    // every delivery crosses Redis.
+    auto const nodes = ctx_.nodes.size();
     auto app_handlers = counted_handlers(app_counts_, [this](ws_peer& p, std::string_view t) { on_app_message(p, t); });
     for (std::size_t r = 0; r < d; ++r)
         for (std::size_t j = 0; j < a; ++j)
             apps_.push_back(make_peer(ctx_, apps_.size(), peer_identity{false, accounts[r * k + j % k].access_token, {}, {}},
-                                      app_handlers));
-    // Robots ignore what the relay sends them (nothing, in this scenario).
+                                      app_handlers, nodes > 1 ? 1 + apps_.size() % (nodes - 1) : 0));
+    probed_.resize(apps_.size());
+    // Robots ignore what the relay sends them (nothing, in this scenario; acks if any).
     auto robot_handlers = counted_handlers(robot_counts_, {});
     for (std::size_t r = 0; r < d; ++r) {
         auto peer = make_peer(ctx_, apps_.size() + r, peer_identity{true, {}, devices[r].device_id, devices[r].secret},
@@ -151,7 +163,33 @@ bool fanout::set_up(std::string& why)
         return false;
     // Let the robot_connected presence events reach the apps before anything is counted.
     sleep_seconds(0.2);
-    return true;
+    return wait_subscribed(why);
+}
+
+bool fanout::wait_subscribed(std::string& why)
+{
+    // Another node forwards a robot's events once it has subscribed to the robot's channel for
+    // its apps, which may be a moment after their auth_ok. Counting starts once every app has
+    // seen a probe event: each robot repeats one until all of its apps have one. On one node
+    // the first probe does it.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(o_.timeout_s);
+    for (;;) {
+        bool all = true;
+        for (auto& r : robots_)
+            if (r->probed.load() < apps_per_robot_) {
+                all = false;
+                net::post(r->peer->executor(), [&r = *r] {
+                    r.peer->send(fmt::format(R"({{"type":"event","event":"bench_probe","data":{{"probe":{}}}}})", r.index));
+                });
+            }
+        if (all)
+            return true;
+        if (std::chrono::steady_clock::now() > deadline) {
+            why = "not every app received the robots' probe events (subscriptions on the other nodes)";
+            return false;
+        }
+        sleep_seconds(0.05);
+    }
 }
 
 void fanout::send_more(robot_driver& r)
@@ -202,6 +240,14 @@ void fanout::on_app_message(ws_peer& p, std::string_view text)
     // The relay keeps the order of the robot's data, so one search finds all three numbers;
     // the key-by-key search is the fallback should that ever change.
     constexpr std::string_view marker = R"("data":{"r":)";
+    constexpr std::string_view probe_marker = R"("data":{"probe":)";
+    if (auto at = text.find(probe_marker); at != std::string_view::npos) {
+        // Probes before the phases: one count per app and robot (the app's own flag).
+        std::int64_t robot = int_after(text, probe_marker);
+        if (robot >= 0 && std::size_t(robot) < robots_.size() && probed_[p.index()].insert(robot).second)
+            robots_[robot]->probed.fetch_add(1);
+        return;
+    }
     if (auto at = text.find(marker); at != std::string_view::npos) {
         auto const* end = text.data() + text.size();
         auto const* c = text.data() + at + marker.size();
@@ -310,7 +356,8 @@ std::uint64_t fanout::stalls_total() const
 
 phase_figures fanout::measure(double seconds)
 {
-    auto relay_cpu0 = read_cpu_seconds(ctx_.relay.pid());
+    auto relay_cpu0 = nodes_cpu_seconds(ctx_);
+    auto redis_cpu0 = read_cpu_seconds(o_.target.redis_pid);
     auto bench_cpu0 = own_cpu_seconds();
     auto d0 = delivered_total();
     auto s0 = sent_total();
@@ -324,9 +371,27 @@ phase_figures fanout::measure(double seconds)
     f.delivered = d1 - d0;
     f.robot_events = s1 - s0;
     if (relay_cpu0 >= 0)
-        f.relay_cpu_percent = 100 * (read_cpu_seconds(ctx_.relay.pid()) - relay_cpu0) / f.seconds;
+        f.relay_cpu_percent = 100 * (nodes_cpu_seconds(ctx_) - relay_cpu0) / f.seconds;
+    if (redis_cpu0 >= 0)
+        f.redis_cpu_seconds = read_cpu_seconds(o_.target.redis_pid) - redis_cpu0;
     f.bench_cpu_percent = 100 * (own_cpu_seconds() - bench_cpu0) / f.seconds;
     return f;
+}
+
+void fanout::report_redis(phase_figures const& f, std::string const& phase)
+{
+    if (f.redis_cpu_seconds < 0)
+        return;
+    auto& out = ctx_.out;
+    out.figure(phase + "_redis_cpu_percent", "redis-server CPU during " + phase + " phase",
+               100 * f.redis_cpu_seconds / f.seconds, "%");
+    // A robot event is one script call in Redis and one message to each subscribed node.
+    if (f.robot_events > 0)
+        out.figure(phase + "_redis_cpu_us_per_event", "redis-server CPU per robot event",
+                   1e6 * f.redis_cpu_seconds / double(f.robot_events), "us");
+    if (f.delivered > 0)
+        out.figure(phase + "_redis_cpu_us_per_delivery", "redis-server CPU per delivered event",
+                   1e6 * f.redis_cpu_seconds / double(f.delivered), "us");
 }
 
 int fanout::run()
@@ -347,6 +412,10 @@ int fanout::run()
         return 1;
     }
     bool const target_shape = o_.robots == 1 && o_.apps == 100;
+    // The issue's targets: one node 300,000/s; 1 robot on one node and its 100 apps on 3 others
+    // 200,000/s.
+    bool const cluster = ctx_.nodes.size() > 1;
+    double const max_target = cluster ? 200000 : 300000;
     int status = 0;
     double max_rate = 0;
 
@@ -362,12 +431,14 @@ int fanout::run()
         }
         max_rate = double(f.delivered) / f.seconds;
         out.figure("max_delivered_per_s", "max delivered events/s (at the apps)", max_rate, "/s",
-                   target_shape ? ">= 300000 /s" : "", target_shape ? std::optional(max_rate >= 300000) : std::nullopt);
+                   target_shape ? fmt::format(">= {:.0f} /s", max_target) : "",
+                   target_shape ? std::optional(max_rate >= max_target) : std::nullopt);
         out.figure("max_robot_events_per_s", "robot events/s at that rate", double(f.robot_events) / f.seconds, "/s");
         if (f.relay_cpu_percent >= 0)
-            out.figure("max_relay_cpu_percent", "relayd CPU during max phase", f.relay_cpu_percent, "%");
+            out.figure("max_relay_cpu_percent", "relayd CPU (all nodes) during max phase", f.relay_cpu_percent, "%");
         out.figure("max_bench_cpu_percent", "relay-bench CPU during max phase", f.bench_cpu_percent, "%");
         out.figure("max_window_waits", "times a robot's window was full", stalls_total() - stalls0, "");
+        report_redis(f, "max");
     }
 
     if (o_.phases != "max") {
@@ -400,17 +471,20 @@ int fanout::run()
         out.figure("latency_samples", "latency samples", lat.count, "");
         out.figure("latency_p50_us", "delivery latency p50", lat.p50_us, "us");
         out.figure("latency_p90_us", "delivery latency p90", lat.p90_us, "us");
+        // On several nodes the p99 at half the rate is recorded, with no target of its own.
+        bool const p99_target = target_shape && !cluster;
         out.figure("latency_p99_us", "delivery latency p99", lat.p99_us, "us",
-                   target_shape ? "<= 2000 us at 150000 /s" : "",
-                   target_shape ? std::optional(lat.p99_us <= 2000 && at_target_rate) : std::nullopt);
+                   p99_target ? "<= 2000 us at 150000 /s" : "",
+                   p99_target ? std::optional(lat.p99_us <= 2000 && at_target_rate) : std::nullopt);
         out.figure("latency_p999_us", "delivery latency p99.9", lat.p999_us, "us");
         out.figure("latency_max_us", "delivery latency max", lat.max_us, "us");
         if (f.relay_cpu_percent >= 0)
-            out.figure("latency_relay_cpu_percent", "relayd CPU during latency phase", f.relay_cpu_percent, "%");
+            out.figure("latency_relay_cpu_percent", "relayd CPU (all nodes) during latency phase", f.relay_cpu_percent, "%");
         out.figure("latency_bench_cpu_percent", "relay-bench CPU during latency phase", f.bench_cpu_percent, "%");
+        report_redis(f, "latency");
         // Non-zero means the relay fell behind the offered rate and the window held robots back.
         out.figure("latency_window_waits", "times a robot's window was full", stalls_total() - stalls0, "");
-        if (target_shape && !at_target_rate)
+        if (p99_target && !at_target_rate)
             out.note(fmt::format("latency measured at {:.0f}/s, below the target's 150000/s", rate));
     }
 

@@ -2,7 +2,10 @@
 // memory: VmRSS before any connection, after the robots, after the apps, and after a hold.
 #include "scenario.hpp"
 
+#include <boost/json/parse.hpp>
 #include <fmt/format.h>
+
+#include <fstream>
 
 namespace relay::bench {
 namespace {
@@ -14,6 +17,40 @@ constexpr double settle_s = 1.0;
 double kb_per(long before, long after, std::size_t n)
 {
     return n == 0 || before < 0 || after < 0 ? 0.0 : double(after - before) / double(n);
+}
+
+/** Several nodes: each node's VmRSS before and after, the connections it holds (its /stats),
+ * and Redis's VmRSS. Only this process's connections are known here; when several relay-bench
+ * processes load the same nodes at once, the script that runs them takes the readings. */
+void report_nodes(bench_context& ctx, std::vector<long> const& before, std::size_t connections)
+{
+    boost::json::array per_node;
+    for (std::size_t i = 0; i < ctx.nodes.size(); ++i) {
+        auto* node = ctx.nodes[i];
+        http_setup setup{node->host(), node->port(), 1, ctx.setup.run_tag};
+        boost::system::error_code ec;
+        auto stats = boost::json::parse(setup.stats(), ec);
+        long held = -1;
+        if (!ec && stats.is_object()) {
+            auto const& o = stats.as_object();
+            auto number = [&](char const* key) {
+                auto const* v = o.if_contains(key);
+                return v && v->is_number() ? static_cast<long>(v->to_number<double>()) : 0L;
+            };
+            held = number("robots_online") + number("apps_connected");
+        }
+        auto after = read_rss_kb(node->pid());
+        per_node.push_back(boost::json::object{
+            {"port", node->port()},
+            {"rss_before_kb", before[i]},
+            {"rss_held_kb", after},
+            {"stats_connections", held},
+            {"kb_per_connection", held > 0 && before[i] >= 0 && after >= 0 ? double(after - before[i]) / double(held) : 0.0}});
+    }
+    ctx.out.figure("nodes", "per node: VmRSS and connections (from /stats)", std::move(per_node), "");
+    ctx.out.figure("connections_all_nodes", "connections of this process over all nodes", connections, "");
+    if (ctx.opts.target.redis_pid > 0)
+        ctx.out.figure("redis_rss_kb", "redis-server VmRSS", read_rss_kb(ctx.opts.target.redis_pid), "KB");
 }
 
 } // namespace
@@ -39,14 +76,21 @@ int run_idle(bench_context& ctx)
     auto robot_handlers = counted_handlers(robot_counts, {});
     auto app_handlers = counted_handlers(app_counts, {});
     std::vector<std::shared_ptr<ws_peer>> robots, apps;
+    // On several nodes, a household (a user's robot r and apps r, r + users, …) is spread: its
+    // robot on node r, its apps on the nodes after it, so presence and events cross nodes.
     for (std::size_t r = 0; r < o.robots; ++r)
-        robots.push_back(make_peer(ctx, r, peer_identity{true, {}, devices[r].device_id, devices[r].secret}, robot_handlers));
+        robots.push_back(make_peer(ctx, r, peer_identity{true, {}, devices[r].device_id, devices[r].secret}, robot_handlers,
+                                   r));
     for (std::size_t a = 0; a < o.apps; ++a)
         apps.push_back(make_peer(ctx, o.robots + a, peer_identity{false, accounts[a % o.users].access_token, {}, {}},
-                                 app_handlers));
+                                 app_handlers, a % o.users + 1 + a / o.users));
 
     sleep_seconds(settle_s);
     auto rss0 = read_rss_kb(ctx.relay.pid());
+    std::vector<long> nodes_before;
+    for (auto const* node : ctx.nodes)
+        nodes_before.push_back(read_rss_kb(node->pid()));
+    std::size_t const n_connections = o.robots + o.apps;
     std::string why;
     int status = 0;
     auto rss1 = rss0, rss2 = rss0, rss3 = rss0;
@@ -62,8 +106,12 @@ int run_idle(bench_context& ctx)
         } else {
             sleep_seconds(settle_s);
             rss2 = read_rss_kb(ctx.relay.pid());
+            if (!o.ready_file.empty())
+                std::ofstream(o.ready_file) << n_connections << "\n";
             sleep_seconds(o.hold_s);
             rss3 = read_rss_kb(ctx.relay.pid());
+            if (ctx.nodes.size() > 1)
+                report_nodes(ctx, nodes_before, n_connections);
         }
     }
 

@@ -33,8 +33,9 @@ int main(int argc, char** argv)
     std::signal(SIGPIPE, SIG_IGN);
     // Before spawning, so the relay inherits the raised limit too.
     auto fd_limit = raise_open_file_limit();
-    std::size_t connections_needed =
-        opts->scenario == "fanout" ? std::size_t(opts->robots) * (opts->apps + 1) : std::size_t(opts->robots) + opts->apps;
+    std::size_t connections_needed = opts->scenario == "fanout"    ? std::size_t(opts->robots) * (opts->apps + 1)
+                                     : opts->scenario == "recover" ? 2
+                                                                   : std::size_t(opts->robots) + opts->apps;
     if (connections_needed + 64 > fd_limit) {
         fmt::print(stderr, "relay-bench: {} connections need more open files than this process may have ({})\n",
                    connections_needed, fd_limit);
@@ -42,7 +43,8 @@ int main(int argc, char** argv)
     }
 
     try {
-        auto relay = relay_target::open(opts->target);
+        auto nodes = relay_target::open_nodes(opts->target);
+        auto& relay = nodes.front();
         io_pool pool(opts->threads);
         report out(opts->scenario);
         out.config("host", boost::json::string(hostname()));
@@ -62,12 +64,23 @@ int main(int argc, char** argv)
                           std::make_shared<peer_endpoint const>(peer_endpoint{
                               tcp::endpoint(net::ip::make_address(relay->host()), relay->port()),
                               relay->host() + ":" + std::to_string(relay->port())}),
-                          out};
+                          out,
+                          {},
+                          {}};
+        for (auto const& n : nodes) {
+            ctx.nodes.push_back(n.get());
+            ctx.node_endpoints.push_back(std::make_shared<peer_endpoint const>(
+                peer_endpoint{tcp::endpoint(net::ip::make_address(n->host()), n->port()),
+                              n->host() + ":" + std::to_string(n->port())}));
+        }
+        if (nodes.size() > 1)
+            config_nodes(ctx);
         int status = opts->scenario == "api"      ? run_api(ctx)
                      : opts->scenario == "fanout" ? run_fanout(ctx)
                      : opts->scenario == "rtt"  ? run_rtt(ctx)
                      : opts->scenario == "idle" ? run_idle(ctx)
                      : opts->scenario == "storm" ? run_storm(ctx)
+                     : opts->scenario == "recover" ? run_recover(ctx)
                                                  : run_tunnel(ctx);
         out.print(opts->json_only);
         pool.stop();

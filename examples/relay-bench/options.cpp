@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <map>
 #include <string_view>
+#include <vector>
 
 namespace relay::bench {
 namespace {
@@ -15,7 +17,7 @@ namespace {
 constexpr std::string_view usage = R"(relay-bench — load generator for relayd (see docs/benchmarks.md)
 
 usage:
-  relay-bench api|fanout|rtt|idle|storm|tunnel (--spawn PATH_TO_RELAYD | --relay http://127.0.0.1:PORT) [options]
+  relay-bench api|fanout|rtt|idle|storm|tunnel|recover (--spawn PATH_TO_RELAYD | --relay http://127.0.0.1:PORT) [options]
 
 scenarios:
   api      --concurrency clients (default 16), each a user of its own on one keep-alive
@@ -36,6 +38,12 @@ scenarios:
            before and after, and KB per connection (needs --spawn or --relayd-pid).
   storm    --robots robots authenticate, all disconnect, then all reconnect at once; reports
            the time until every one has auth_ok again and per-robot percentiles.
+  recover  (several nodes on Redis) an app on the first node sends commands, one at a time, to a
+           robot on the second, which also sends an event every 10 ms; the bench kills
+           redis-server (--redis-pid, SIGKILL) and something else restarts it (scripts/
+           bench-cluster.sh does); reports the time from Redis answering again (PING at --redis)
+           until the first command sent after it gets its result, and the first such event
+           arrives.
   tunnel   the REST tunnel against the robot's API called directly. A local HTTP server plays
            the robot's API (GET /status, a small JSON document); a robot-sdk robot forwards
            each http_request to it with robot-agent's forwarder. --concurrency keep-alive
@@ -52,8 +60,15 @@ the relay:
                          postgresql:// URL, or temp-file (a fresh SQLite file in a temporary
                          directory, removed at exit). Default: the bench's own RELAY_DATABASE
                          if set, else temp-file for api and :memory: for the other scenarios
-  --relay URL            use a running relay (http://127.x.x.x:PORT only); its rate limits apply
-  --relayd-pid PID       the running relay's pid, for RSS and CPU figures
+  --relay URL[,URL…]     use a running relay (http://127.x.x.x:PORT only); its rate limits apply.
+                         Several URLs: the nodes of one cluster (RELAY_REDIS_URL, one database);
+                         accounts are made on the first, and each scenario spreads its peers:
+                         idle puts a household's robot and two phones on three different nodes,
+                         fanout the robots on the first node and the apps over the others, rtt
+                         and recover the app on the first node and the robot on the second
+  --relayd-pid PID[,…]   the running relays' pids (one per URL), for RSS and CPU figures
+  --redis-pid PID        the nodes' redis-server, for its RSS and CPU figures
+  --redis HOST:PORT      where that redis-server listens (recover)
   --database-pid PID     a database server's main process (PostgreSQL's postmaster): api and
                          storm report the CPU it and its children used
   --relay-threads N      RELAY_THREADS of a spawned relay (default 2)
@@ -79,10 +94,24 @@ tunnel:  --concurrency C (8; above 16 the spawned relay's RELAY_TUNNEL_MAX_PER_U
          _PER_DEVICE are raised to C)  --payload BYTES (0: padding in the /status answer,
          at most 60000)  --robot-workers N (4)  --duration S  --warmup S (per phase)
 idle:    --robots R (5000)  --apps A (10000)  --users U (R, one household each)  --hold S (5)
-         --connect-concurrency C (500)
+         --connect-concurrency C (500)  --ready-file PATH (created once all are authenticated)
 storm:   --robots N (5000)  --apps A (0)  --users U (50)  --connect-concurrency C (500, for
          the first connection only; the reconnect is all at once)
 )";
+
+/** "a,b,c" → {"a","b","c"}; empty parts are dropped. */
+std::vector<std::string> split_commas(std::string_view text)
+{
+    std::vector<std::string> out;
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        auto part = text.substr(0, comma);
+        if (!part.empty())
+            out.emplace_back(part);
+        text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    }
+    return out;
+}
 
 template <class T>
 bool parse_number(std::string_view text, T& out)
@@ -115,8 +144,22 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
     };
     std::map<std::string_view, setter> takes_value{
         {"--spawn", [&](std::string_view s) { o.target.spawn_path = s; return true; }},
-        {"--relay", [&](std::string_view s) { o.target.relay_url = s; return true; }},
-        {"--relayd-pid", [&](std::string_view s) { return parse_number(s, o.target.relayd_pid); }},
+        {"--relay", [&](std::string_view s) {
+             o.target.relay_urls = split_commas(s);
+             return !o.target.relay_urls.empty();
+         }},
+        {"--relayd-pid", [&](std::string_view s) {
+             o.target.relayd_pids.clear();
+             for (auto const& part : split_commas(s)) {
+                 int pid = 0;
+                 if (!parse_number(part, pid) || pid <= 0) return false;
+                 o.target.relayd_pids.push_back(pid);
+             }
+             return !o.target.relayd_pids.empty();
+         }},
+        {"--redis-pid", [&](std::string_view s) { return parse_number(s, o.target.redis_pid) && o.target.redis_pid > 0; }},
+        {"--redis", [&](std::string_view s) { o.target.redis_address = s; return !s.empty(); }},
+        {"--ready-file", [&](std::string_view s) { o.ready_file = s; return !s.empty(); }},
         {"--database-pid", [&](std::string_view s) { return parse_number(s, o.target.database_pid); }},
         {"--relay-threads", uint_opt(o.target.relay_threads)},
         {"--database", [&](std::string_view s) { database = s; return !s.empty(); }},
@@ -195,12 +238,20 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
     }
 
     if (o.scenario != "api" && o.scenario != "fanout" && o.scenario != "rtt" && o.scenario != "idle" && o.scenario != "storm" &&
-        o.scenario != "tunnel") {
-        fmt::print(stderr, "relay-bench: name a scenario: api, fanout, rtt, idle, storm or tunnel (see --help)\n");
+        o.scenario != "tunnel" && o.scenario != "recover") {
+        fmt::print(stderr, "relay-bench: name a scenario: api, fanout, rtt, idle, storm, tunnel or recover (see --help)\n");
         return std::nullopt;
     }
-    if (o.target.spawn_path.empty() == o.target.relay_url.empty()) {
+    if (o.target.spawn_path.empty() == o.target.relay_urls.empty()) {
         fmt::print(stderr, "relay-bench: give exactly one of --spawn PATH or --relay URL\n");
+        return std::nullopt;
+    }
+    if (!o.target.relayd_pids.empty() && o.target.relayd_pids.size() != std::max<std::size_t>(1, o.target.relay_urls.size())) {
+        fmt::print(stderr, "relay-bench: --relayd-pid needs one pid per --relay URL, in the same order\n");
+        return std::nullopt;
+    }
+    if (o.scenario == "recover" && (o.target.relay_urls.size() < 2 || o.target.redis_pid <= 0 || o.target.redis_address.empty())) {
+        fmt::print(stderr, "relay-bench: recover needs two nodes (--relay URL1,URL2), --redis-pid and --redis\n");
         return std::nullopt;
     }
     o.concurrency = concurrency.value_or(o.scenario == "tunnel" ? 8 : o.scenario == "api" ? 16 : 1);

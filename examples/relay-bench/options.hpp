@@ -10,9 +10,14 @@ namespace relay::bench {
 
 /** The relay under test: an existing one (`--relay`) or one relay-bench starts (`--spawn`). */
 struct target_options {
-    std::string relay_url;                 ///< --relay http://127.0.0.1:PORT
+    /** --relay http://127.0.0.1:PORT, or several nodes of one cluster separated by commas
+     * (http://127.0.0.1:8001,http://127.0.0.1:8002,…): scenarios spread their peers over them. */
+    std::vector<std::string> relay_urls;
     std::string spawn_path;                ///< --spawn PATH_TO_RELAYD
-    int relayd_pid = 0;                    ///< --relayd-pid, for RSS and CPU of an existing relay
+    /** --relayd-pid PID[,PID…], for RSS and CPU of existing relays: one per --relay URL, in order. */
+    std::vector<int> relayd_pids;
+    int redis_pid = 0;                     ///< --redis-pid: the nodes' redis-server, for its RSS and CPU
+    std::string redis_address;             ///< --redis 127.0.0.1:PORT: where the recover scenario sees it return
     int database_pid = 0;                  ///< --database-pid: a database server (PostgreSQL's postmaster), for its CPU
     unsigned relay_threads = 2;            ///< RELAY_THREADS of a spawned relay
     std::string relay_log_level = "warn";  ///< RELAY_LOG_LEVEL of a spawned relay
@@ -24,7 +29,7 @@ struct target_options {
 
 /** Every option of every scenario; each scenario reads the ones it needs. */
 struct bench_options {
-    std::string scenario; ///< api | fanout | rtt | idle | storm | tunnel
+    std::string scenario; ///< api | fanout | rtt | idle | storm | tunnel | recover
     target_options target;
 
     unsigned threads = 1;          ///< client io_context threads
@@ -55,6 +60,10 @@ struct bench_options {
     unsigned users = 0;                 ///< accounts owning the robots and apps
     double hold_s = 5;                  ///< idle: how long connections are held before the last reading
     unsigned connect_concurrency = 500; ///< handshakes in flight while building up connections
+    /** idle: created once every connection is authenticated, so that a script running several
+     * relay-bench processes at once (one process has too few descriptors for 60,000) knows
+     * when to take its own readings. Empty: none. */
+    std::string ready_file;
 };
 
 /** Parses argv; on error or --help returns nullopt after printing what to do. `exit_code` is

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -83,13 +84,21 @@ bool is_loopback(std::string const& host)
 
 } // namespace
 
-std::unique_ptr<relay_target> relay_target::open(target_options const& opts)
+std::vector<std::unique_ptr<relay_target>> relay_target::open_nodes(target_options const& opts)
+{
+    std::vector<std::unique_ptr<relay_target>> nodes;
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, opts.relay_urls.size()); ++i)
+        nodes.push_back(open(opts, i));
+    return nodes;
+}
+
+std::unique_ptr<relay_target> relay_target::open(target_options const& opts, std::size_t node)
 {
     std::unique_ptr<relay_target> t(new relay_target());
-    if (!opts.relay_url.empty()) {
+    if (!opts.relay_urls.empty()) {
         // The same http://host[:port] parsing robot-agent gives its local services.
         std::string why;
-        auto target = agent::parse_http_target(opts.relay_url, why);
+        auto target = agent::parse_http_target(opts.relay_urls.at(node), why);
         if (!target)
             throw std::runtime_error("--relay must be http://127.x.x.x:PORT: " + why);
         std::string host = target->host == "localhost" ? std::string("127.0.0.1") : target->host;
@@ -97,7 +106,7 @@ std::unique_ptr<relay_target> relay_target::open(target_options const& opts)
             throw std::runtime_error("--relay must be http://127.x.x.x:PORT (the bench only loads this machine)");
         t->host_ = host;
         t->port_ = target->port;
-        t->pid_ = opts.relayd_pid;
+        t->pid_ = node < opts.relayd_pids.size() ? opts.relayd_pids[node] : 0;
         return t;
     }
 

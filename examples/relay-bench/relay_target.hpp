@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -21,7 +22,9 @@ class relay_target {
 public:
     /** Starts or finds the relay described by `opts`; throws std::runtime_error with the reason
      * (including the relay's own output when it failed to start). */
-    static std::unique_ptr<relay_target> open(target_options const& opts);
+    static std::unique_ptr<relay_target> open(target_options const& opts, std::size_t node = 0);
+    /** Every node `opts` names (--relay URL1,URL2,…), in order; the one relay otherwise. */
+    static std::vector<std::unique_ptr<relay_target>> open_nodes(target_options const& opts);
     ~relay_target();
     relay_target(relay_target const&) = delete;
     relay_target& operator=(relay_target const&) = delete;

@@ -77,6 +77,8 @@ private:
     std::uint64_t errors_ = 0;
     std::string first_error_;
     std::atomic<std::size_t> completed_{0};
+    std::atomic<bool> probe_ok_{false};
+    std::size_t probes_sent_ = 0; ///< the app's thread
 };
 
 void rtt::on_robot_message(ws_peer& p, std::string_view text)
@@ -89,6 +91,12 @@ void rtt::on_robot_message(ws_peer& p, std::string_view text)
 void rtt::on_app_message(std::string_view text)
 {
     auto now = now_ns();
+    // Probes before the measurement: their results and refusals are not counted.
+    if (string_after(text, R"("id":")").starts_with("p") || string_after(text, R"("ref":")").starts_with("p")) {
+        if (text.find(R"("type":"command_result")") != std::string_view::npos)
+            probe_ok_.store(true);
+        return;
+    }
     if (text.find(R"("type":"command_result")") != std::string_view::npos) {
         auto n = id_number(string_after(text, R"("id":")"), 'c');
         if (n < 0 || std::size_t(n) >= issued_)
@@ -140,10 +148,12 @@ int rtt::run()
     auto accounts = ctx_.setup.create_accounts(1);
     auto devices = ctx_.setup.create_devices(accounts, {0});
     device_id_ = devices[0].device_id;
+    // On several nodes: the app on the first, the robot on the second (a cross-node round trip).
     app_ = make_peer(ctx_, 0, peer_identity{false, accounts[0].access_token, {}, {}},
-                     counted_handlers(app_counts_, [this](ws_peer&, std::string_view t) { on_app_message(t); }));
+                     counted_handlers(app_counts_, [this](ws_peer&, std::string_view t) { on_app_message(t); }), 0);
     robot_ = make_peer(ctx_, 1, peer_identity{true, {}, device_id_, devices[0].secret},
-                       counted_handlers(robot_counts_, [this](ws_peer& p, std::string_view t) { on_robot_message(p, t); }));
+                       counted_handlers(robot_counts_, [this](ws_peer& p, std::string_view t) { on_robot_message(p, t); }),
+                       ctx_.nodes.size() > 1 ? 1 : 0);
     std::string why;
     if (!connect_all(ctx_, {app_}, app_counts_, 1, why) || !connect_all(ctx_, {robot_}, robot_counts_, 1, why)) {
         out.note("setup failed: " + why);
@@ -151,13 +161,33 @@ int rtt::run()
         return 1;
     }
     sleep_seconds(0.2);
+    // The app's node learns where the robot is through Redis: measure once a probe command
+    // got its result (at once on one node).
+    bool probed = wait_until(
+        [&] {
+            net::post(app_->executor(), [this] {
+                app_->send(fmt::format(R"({{"type":"command","device_id":"{}","id":"p{}","command":"bench"}})", device_id_,
+                                       probes_sent_++));
+            });
+            return wait_until([&] { return probe_ok_.load(); }, 0.05);
+        },
+        o_.timeout_s, 0);
+    if (!probed) {
+        out.note("setup failed: no probe command reached the robot");
+        close_all(ctx_, {robot_}, robot_counts_);
+        close_all(ctx_, {app_}, app_counts_);
+        ctx_.pool.barrier();
+        return 1;
+    }
+    out.config("app_node", 0);
+    out.config("robot_node", ctx_.nodes.size() > 1 ? 1 : 0);
 
-    auto relay_cpu0 = read_cpu_seconds(ctx_.relay.pid());
+    auto relay_cpu0 = nodes_cpu_seconds(ctx_);
     auto t0 = std::chrono::steady_clock::now();
     net::post(app_->executor(), [this] { send_next(); });
     bool finished = wait_until([&] { return completed_.load() == total_; }, o_.timeout_s);
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    auto relay_cpu = read_cpu_seconds(ctx_.relay.pid()) - relay_cpu0;
+    auto relay_cpu = relay_cpu0 < 0 ? -1.0 : nodes_cpu_seconds(ctx_) - relay_cpu0;
 
     int status = 0;
     latency_summary round_trip, ack;

@@ -42,10 +42,11 @@ net::ip::address_v4 source_address(std::size_t i, unsigned n)
 }
 
 std::shared_ptr<ws_peer> make_peer(bench_context& ctx, std::size_t i, peer_identity identity,
-                                   std::shared_ptr<peer_handlers const> handlers)
+                                   std::shared_ptr<peer_handlers const> handlers, std::size_t node)
 {
     auto context_index = i % ctx.pool.size();
-    return std::make_shared<ws_peer>(ctx.pool.context(context_index), ctx.endpoint,
+    auto const& endpoint = ctx.node_endpoints.empty() ? ctx.endpoint : ctx.node_endpoints[node % ctx.node_endpoints.size()];
+    return std::make_shared<ws_peer>(ctx.pool.context(context_index), endpoint,
                                      source_address(i, ctx.opts.source_addresses), std::move(identity),
                                      std::move(handlers), i, context_index);
 }
@@ -95,6 +96,28 @@ int end_run(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const& rob
     close_all(ctx, apps, app_counts);
     ctx.pool.barrier();
     return status;
+}
+
+void config_nodes(bench_context& ctx)
+{
+    boost::json::array nodes;
+    for (auto const* n : ctx.nodes)
+        nodes.push_back(boost::json::object{{"port", n->port()}, {"pid", n->pid()}});
+    ctx.out.config("nodes", std::move(nodes));
+    if (ctx.opts.target.redis_pid > 0)
+        ctx.out.config("redis_pid", ctx.opts.target.redis_pid);
+}
+
+double nodes_cpu_seconds(bench_context& ctx)
+{
+    double total = 0;
+    for (auto const* n : ctx.nodes) {
+        auto cpu = read_cpu_seconds(n->pid());
+        if (cpu < 0)
+            return -1;
+        total += cpu;
+    }
+    return total;
 }
 
 void config_population(bench_context& ctx)

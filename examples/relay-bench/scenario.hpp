@@ -27,6 +27,11 @@ struct bench_context {
     http_setup setup;
     std::shared_ptr<peer_endpoint const> endpoint;
     report& out;
+    /** Every node of a cluster run (--relay URL1,URL2,…), `relay` and `endpoint` first; just
+     * those two otherwise. Accounts and devices are made on the first (the nodes share one
+     * database). */
+    std::vector<relay_target*> nodes;
+    std::vector<std::shared_ptr<peer_endpoint const>> node_endpoints;
 };
 
 /** Counters a group of peers updates from the io threads; the coordinating thread reads them. */
@@ -49,9 +54,16 @@ std::shared_ptr<peer_handlers const> counted_handlers(peer_counts& counts,
 /** The loopback source address of connection `i`: 127.0.0.2 … 127.0.0.(1+n), round robin. */
 net::ip::address_v4 source_address(std::size_t i, unsigned n);
 
-/** A new (not yet started) peer; connection `i` goes to io context i % pool size. */
+/** A new (not yet started) peer; connection `i` goes to io context i % pool size, and to node
+ * `node` % the number of nodes. */
 std::shared_ptr<ws_peer> make_peer(bench_context& ctx, std::size_t i, peer_identity identity,
-                                   std::shared_ptr<peer_handlers const> handlers);
+                                   std::shared_ptr<peer_handlers const> handlers, std::size_t node = 0);
+
+/** Reports the nodes' and Redis's pids (cluster runs); figures per node use these indexes. */
+void config_nodes(bench_context& ctx);
+
+/** User plus system CPU seconds of every node together; -1 when a pid is unknown. */
+double nodes_cpu_seconds(bench_context& ctx);
 
 /** Starts `peers`, keeping at most `concurrency` handshakes in flight, and waits until every
  * one is authenticated. False (with `why`) when one failed or the timeout passed. */
@@ -95,5 +107,6 @@ int run_rtt(bench_context& ctx);
 int run_idle(bench_context& ctx);
 int run_storm(bench_context& ctx);
 int run_tunnel(bench_context& ctx);
+int run_recover(bench_context& ctx);
 
 } // namespace relay::bench

@@ -94,14 +94,51 @@ std::string nginx_location(std::string const& site, std::string const& path)
     return text.substr(open + 1, close - open - 1);
 }
 
-std::string nginx_upstream(std::string const& site)
+std::string nginx_proxy_location(std::string const& site, std::string const& path)
+{
+    auto text = strip_nginx_comments(site);
+    auto marker = "location " + path + " {";
+    for (auto at = text.find(marker); at != std::string::npos; at = text.find(marker, at + 1)) {
+        auto open = text.find('{', at);
+        auto body = text.substr(open + 1, text.find('}', open) - open - 1);
+        if (body.find("proxy_pass ") != std::string::npos)
+            return body;
+    }
+    return {};
+}
+
+std::string nginx_upstream_block(std::string const& site)
 {
     auto text = strip_nginx_comments(site);
     auto at = text.find("upstream ");
     if (at == std::string::npos)
         return {};
-    auto close = text.find('}', at);
-    return nginx_directive(text.substr(at, close - at), "server");
+    auto open = text.find('{', at);
+    auto close = text.find('}', open);
+    return text.substr(open + 1, close - open - 1);
+}
+
+std::string nginx_upstream(std::string const& site)
+{
+    auto servers = nginx_upstream_servers(site);
+    return servers.empty() ? std::string() : servers.front();
+}
+
+std::vector<std::string> nginx_upstream_servers(std::string const& site)
+{
+    std::vector<std::string> out;
+    std::istringstream in(nginx_upstream_block(site));
+    std::string line;
+    while (std::getline(in, line)) {
+        line = trim(line);
+        if (!line.starts_with("server ") || !line.ends_with(";"))
+            continue;
+        std::istringstream words(line.substr(7, line.size() - 8));
+        std::string address;
+        words >> address;
+        out.push_back(address);
+    }
+    return out;
 }
 
 long nginx_size(std::string const& value)

@@ -3,6 +3,8 @@
 #include "deploy_processes.hpp"
 #include "support/tools.hpp"
 
+#include <doctest/doctest.h>
+
 #include <cctype>
 #include <filesystem>
 #include <stdexcept>
@@ -182,6 +184,57 @@ void deploy_sandbox::add_shim(std::string const& program, std::string const& bod
     write_text(file, "#!/bin/sh\n" + body);
     fs::permissions(file, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                               fs::perms::others_read | fs::perms::others_exec);
+}
+
+std::string replace_required(std::string text, std::string const& from, std::string const& to)
+{
+    auto at = text.find(from);
+    REQUIRE_MESSAGE(at != std::string::npos, "expected '" << from << "' in the nginx site");
+    while (at != std::string::npos) {
+        text.replace(at, from.size(), to);
+        at = text.find(from, at + to.size());
+    }
+    return text;
+}
+
+std::string make_certificate(deploy_sandbox& sb)
+{
+    auto live = sb.path(std::string("/etc/letsencrypt/live/") + deploy_sandbox::domain);
+    fs::create_directories(live);
+    auto pki = sb.path("/pki");
+    fs::create_directories(pki);
+    auto r = sb.run_shell("cd '" + pki + "'\n"
+                          "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+                          "-keyout ca.key -out ca.pem -subj '/CN=relay ops test CA' 2>&1\n"
+                          "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                          "-keyout server.key -out server.csr -subj '/CN=" + std::string(deploy_sandbox::domain) + "' 2>&1\n"
+                          "printf 'subjectAltName=DNS:" + std::string(deploy_sandbox::domain) + ",IP:127.0.0.1\\n"
+                          "basicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > server.ext\n"
+                          "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+                          "-extfile server.ext -out server.pem 2>&1\n"
+                          "cat server.pem ca.pem > '" + live + "/fullchain.pem'\n"
+                          "install -m 0600 server.key '" + live + "/privkey.pem'\n");
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    return pki + "/ca.pem";
+}
+
+std::string nginx_main_conf(std::string const& prefix, std::string const& sites_dir)
+{
+    return "worker_processes 1;\n"
+           "daemon off;\n"
+           "pid " + prefix + "/nginx.pid;\n"
+           "error_log " + prefix + "/error.log info;\n"
+           "events { worker_connections 256; }\n"
+           "http {\n"
+           "    access_log " + prefix + "/access.log;\n"
+           "    client_body_temp_path " + prefix + "/client_body;\n"
+           "    proxy_temp_path " + prefix + "/proxy;\n"
+           "    fastcgi_temp_path " + prefix + "/fastcgi;\n"
+           "    uwsgi_temp_path " + prefix + "/uwsgi;\n"
+           "    scgi_temp_path " + prefix + "/scgi;\n"
+           "    include " + sites_dir + "/*.conf;\n"
+           "}\n";
 }
 
 } // namespace ops_test

@@ -62,4 +62,17 @@ private:
     std::string root_;
 };
 
+/** Replaces every `from` in `text`; the running test fails (doctest REQUIRE) when there is none,
+ * so that a changed site is noticed. */
+std::string replace_required(std::string text, std::string const& from, std::string const& to);
+
+/** What certbot would leave in the sandbox's /etc/letsencrypt/live/relay.test: a certificate
+ * for the domain (and 127.0.0.1) signed by a CA the test makes. Returns the CA's certificate. */
+std::string make_certificate(deploy_sandbox& sb);
+
+/** An nginx main configuration for the test: the site files of `sites_dir`, everything nginx
+ * writes in `prefix`. Stands in for Debian's /etc/nginx/nginx.conf, which includes
+ * sites-enabled/ inside http {}. */
+std::string nginx_main_conf(std::string const& prefix, std::string const& sites_dir);
+
 } // namespace ops_test
