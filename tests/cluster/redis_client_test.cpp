@@ -5,6 +5,8 @@
 #include "redis/redis_server.hpp"
 #include "store/store_fixture.hpp"
 
+#include <relay_support/process.hpp>
+
 #include <relay/protocol/errc.hpp>
 
 #include <doctest/doctest.h>
@@ -257,6 +259,31 @@ TEST_CASE("redis client: commands are answered in order, 1,000 pipelined")
     }
     std::sort(micros.begin(), micros.end());
     MESSAGE("command round trip on loopback: p50 " << micros[100] << " us, p99 " << micros[198] << " us");
+}
+
+TEST_CASE("redis client: nothing listening: down, health says why, retried until stopped")
+{
+    auto const port = relay::support::free_loopback_port();
+    client_under_test t(settings_for("redis://127.0.0.1:" + std::to_string(port)));
+    REQUIRE(eventually([&] { return t.client->health().find("refused") != std::string::npos; }));
+    CHECK(t.client->health().find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
+    CHECK_FALSE(t.client->up());
+    CHECK(call(*t.client, {"PING"}).ec == relay::errc::unavailable);
+    auto const& retries = t.metrics->get_counter("relay_redis_reconnects_total", "", {{"connection", "command"}});
+    REQUIRE(eventually([&] { return retries.value() >= 3; }));
+    t.client->stop();
+    CHECK(t.client->health() == "stopped");
+    CHECK(t.seen.ups() == 0);
+    CHECK(t.seen.downs() == 0); // never up, so never down
+}
+
+TEST_CASE("redis client: a host name is resolved beside the client's thread")
+{
+    auto s = settings_for(shared_redis().url());
+    s.where.host = "localhost";
+    client_under_test t(s);
+    REQUIRE(t.becomes_up());
+    CHECK(call(*t.client, {"PING"}).reply.str == "PONG");
 }
 
 TEST_CASE("redis client: replies larger than a socket read arrive whole")
