@@ -244,6 +244,7 @@ TEST_CASE("nodes: /health is degraded with a redis check while Redis is away, an
     auto stats = http_get(c.port(0), "/stats").json();
     CHECK(stats.at("node_id").as_string() == "node-0");
     CHECK(stats.at("redis").at("up").as_bool());
+    CHECK(stats.at("redis").at("subscriptions").as_int64() >= 2); // its own channel and relay:control
 
     c.redis.kill();
     CHECK(eventually([&] {
