@@ -564,17 +564,23 @@ private:
             on_replace(m->body);
             return;
         }
+        dispatch(message_handlers_, *m);
+    }
+
+    /** Calls the handler of the message's kind in `table`, outside the lock. */
+    void dispatch(std::unordered_map<std::string, node_message_handler> const& table, node_frame const& m)
+    {
         node_message_handler h;
         {
             std::lock_guard lock(handlers_mutex_);
-            auto it = message_handlers_.find(std::string(m->kind));
-            if (it != message_handlers_.end())
+            auto it = table.find(std::string(m.kind));
+            if (it != table.end())
                 h = it->second;
         }
         if (h)
-            h(m->from, m->body);
+            h(m.from, m.body);
         else
-            log_->debug("node_message_unhandled", {{"kind", m->kind}, {"from", m->from}});
+            log_->debug("node_message_unhandled", {{"kind", m.kind}, {"from", m.from}});
     }
 
     void on_control_message(std::string_view payload)
@@ -588,15 +594,7 @@ private:
                 node_down(std::string(m->body));
             return;
         }
-        node_message_handler h;
-        {
-            std::lock_guard lock(handlers_mutex_);
-            auto it = broadcast_handlers_.find(std::string(m->kind));
-            if (it != broadcast_handlers_.end())
-                h = it->second;
-        }
-        if (h)
-            h(m->from, m->body);
+        dispatch(broadcast_handlers_, *m);
     }
 
     void node_down(std::string const& node)
