@@ -214,6 +214,14 @@ TEST_CASE("nodes: access changes on one node apply to live connections on every 
         CHECK(app->wait_closed() == 4401);
         CHECK(http_get(c.port(1), "/api/devices", member.access_token).status == 401);
     }
+    SUBCASE("refresh-token reuse ends every login: the user's app elsewhere closes 4401")
+    {
+        auto app = connect_app(c.port(1), member);
+        json::object body{{"refresh_token", member.refresh_token}};
+        CHECK(http_json(c.port(0), "POST", "/api/auth/refresh", body).status == 200);
+        CHECK(http_json(c.port(0), "POST", "/api/auth/refresh", body).status == 401); // reused
+        CHECK(app->wait_closed() == 4401);
+    }
     SUBCASE("device deleted: its robot on another node is closed, apps there lose it")
     {
         auto robot = connect_robot(c.port(1), dev);
