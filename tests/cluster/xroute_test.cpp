@@ -2,6 +2,7 @@
 // redis-server, relayd nodes sharing it, a SQLite file and their secrets; the app on one node,
 // the robot on another. Commands, the REST tunnel (HTTP and socket forms), WebRTC signaling, the
 // robot's node killed while the app waits, and Redis killed while apps on both nodes ask.
+#include "cluster/eventually.hpp"
 #include "redis/redis_server.hpp"
 #include "support/barrier.hpp"
 #include "support/fixtures.hpp"
@@ -59,16 +60,17 @@ struct nodes_rig {
     /** Waits until node `i` sees the device online (its robot's owner record is in Redis). */
     void wait_online(std::size_t i, std::string const& device_id = "xbot", bool online = true)
     {
-        auto deadline = std::chrono::steady_clock::now() + 15s;
-        while (std::chrono::steady_clock::now() < deadline) {
-            auto r = http_get(port(i), "/api/devices", owner.access_token);
-            auto listed = r.status == 200 ? r.json() : json::array();
-            for (auto const& d : listed.as_array())
-                if (d.at("device_id") == device_id.c_str() && d.at("online").as_bool() == online)
-                    return;
-            std::this_thread::sleep_for(50ms);
-        }
-        FAIL("node ", i, " never saw ", device_id, online ? " online" : " offline");
+        bool seen = eventually(
+            [&] {
+                auto r = http_get(port(i), "/api/devices", owner.access_token);
+                auto listed = r.status == 200 ? r.json() : json::array();
+                for (auto const& d : listed.as_array())
+                    if (d.at("device_id") == device_id.c_str())
+                        return d.at("online").as_bool() == online;
+                return false;
+            },
+            15s);
+        REQUIRE_MESSAGE(seen, "node ", i, " never saw ", device_id, online ? " online" : " offline");
     }
 
     temp_dir dir;
