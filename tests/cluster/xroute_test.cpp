@@ -2,6 +2,7 @@
 // redis-server, relayd nodes sharing it, a SQLite file and their secrets; the app on one node,
 // the robot on another. Commands, the REST tunnel (HTTP and socket forms), WebRTC signaling, the
 // robot's node killed while the app waits, and Redis killed while apps on both nodes ask.
+#include "cluster/eventually.hpp"
 #include "redis/redis_server.hpp"
 #include "support/barrier.hpp"
 #include "support/fixtures.hpp"
@@ -59,16 +60,17 @@ struct nodes_rig {
     /** Waits until node `i` sees the device online (its robot's owner record is in Redis). */
     void wait_online(std::size_t i, std::string const& device_id = "xbot", bool online = true)
     {
-        auto deadline = std::chrono::steady_clock::now() + 15s;
-        while (std::chrono::steady_clock::now() < deadline) {
-            auto r = http_get(port(i), "/api/devices", owner.access_token);
-            auto listed = r.status == 200 ? r.json() : json::array();
-            for (auto const& d : listed.as_array())
-                if (d.at("device_id") == device_id.c_str() && d.at("online").as_bool() == online)
-                    return;
-            std::this_thread::sleep_for(50ms);
-        }
-        FAIL("node ", i, " never saw ", device_id, online ? " online" : " offline");
+        bool seen = eventually(
+            [&] {
+                auto r = http_get(port(i), "/api/devices", owner.access_token);
+                auto listed = r.status == 200 ? r.json() : json::array();
+                for (auto const& d : listed.as_array())
+                    if (d.at("device_id") == device_id.c_str())
+                        return d.at("online").as_bool() == online;
+                return false;
+            },
+            15s);
+        REQUIRE_MESSAGE(seen, "node ", i, " never saw ", device_id, online ? " online" : " offline");
     }
 
     temp_dir dir;
@@ -293,7 +295,19 @@ TEST_CASE("xroute: WebRTC signaling across nodes, and the robot leaving mid-sess
     CHECK(closed.at("by") == "app");
     CHECK(closed.at("reason") == "done");
 
-    // A second session; the robot leaves in the middle of it.
+    // The app leaves mid-session: the robot hears webrtc_close by relay.
+    other->send(json::object{{"type", "webrtc_request"}, {"device_id", "xbot"}, {"id", "w3"}});
+    auto creds3 = other->expect("webrtc_credentials");
+    REQUIRE(creds3.is_object());
+    robot->expect("webrtc_request");
+    other->close();
+    auto gone = robot->expect("webrtc_close", 10s);
+    REQUIRE(gone.is_object());
+    CHECK(gone.at("session_id") == creds3.at("session_id"));
+    CHECK(gone.at("by") == "relay");
+    CHECK(gone.at("reason") == "app_disconnected");
+
+    // Another session; the robot leaves in the middle of it.
     app->send(json::object{{"type", "webrtc_request"}, {"device_id", "xbot"}, {"id", "w2"}});
     auto creds2 = app->expect("webrtc_credentials");
     REQUIRE(creds2.is_object());
@@ -314,13 +328,15 @@ TEST_CASE("xroute: WebRTC signaling across nodes, and the robot leaving mid-sess
     REQUIRE(store.has_value());
     auto sessions = (*store)->list_sessions("xbot", 10);
     REQUIRE(sessions.has_value());
-    REQUIRE(sessions->size() == 2);
+    REQUIRE(sessions->size() == 3);
     for (auto const& row : *sessions) {
         CHECK(row.ended_at);
         if (row.session_id == s) {
             CHECK(row.connected_at);
             CHECK(row.connection_type == "relay");
             CHECK(row.end_reason == "done");
+        } else if (row.session_id == creds3.at("session_id").as_string()) {
+            CHECK(row.end_reason == "app_disconnected");
         } else {
             CHECK(row.end_reason == "robot_disconnected");
         }
