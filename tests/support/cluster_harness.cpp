@@ -9,8 +9,11 @@
 #include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <stdexcept>
 #include <thread>
+
+#include <signal.h>
 
 namespace relay::test {
 
@@ -102,6 +105,12 @@ void cluster_harness::kill_node(std::size_t i)
     REQUIRE(i < nodes_.size());
     if (nodes_[i])
         nodes_[i]->stop(SIGKILL);
+}
+
+void cluster_harness::pause_node(std::size_t i)
+{
+    REQUIRE(running(i));
+    REQUIRE(::kill(nodes_[i]->pid(), SIGSTOP) == 0);
 }
 
 void cluster_harness::stop_node(std::size_t i)

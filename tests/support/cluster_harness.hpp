@@ -90,6 +90,9 @@ public:
 
     /** Kills node i with SIGKILL: no goodbye to Redis, its robots' sockets just break. */
     void kill_node(std::size_t i);
+    /** Freezes node i with SIGSTOP: its sockets stay open and nothing is answered (a hung
+     * node); kill_node ends it. */
+    void pause_node(std::size_t i);
     /** Stops node i with SIGTERM and waits (a clean shutdown). */
     void stop_node(std::size_t i);
     /** Starts node i again on its port with its id and environment (plus `extra_env`). */
