@@ -141,9 +141,7 @@ TEST_CASE("cluster events: resume on a third node replays exactly the missed eve
 {
     cluster_harness c;
     auto h = c.make_household();
-    auto first = c.connect_app(1, h.owner);
-    auto robot = c.connect_robot(0, h.dev);
-    REQUIRE(expect_event(*first, "robot_connected", h.dev.device_id).is_object());
+    auto [first, robot] = c.connect_pair(1, h.owner, 0, h.dev);
     std::uint64_t last_seq = 0;
     {
         auto app = std::move(first);
@@ -190,9 +188,7 @@ TEST_CASE("cluster events: seq goes on across nodes when the robot moves to anot
 {
     cluster_harness c;
     auto h = c.make_household();
-    auto app = c.connect_app(2, h.owner);
-    auto robot = c.connect_robot(0, h.dev);
-    REQUIRE(expect_event(*app, "robot_connected", h.dev.device_id).is_object());
+    auto [app, robot] = c.connect_pair(2, h.owner, 0, h.dev);
     send_events(*robot, "step", 1, 5);
     auto before = robot_events(*app, h.dev.device_id, 5);
     robot->close();

@@ -26,26 +26,18 @@ json::object command(std::string const& device_id, std::string const& id)
     return {{"type", "command"}, {"device_id", device_id}, {"id", id}, {"command", "dock"}};
 }
 
-/** The next message on `app` that is an ack or error about command `id`; the messages read
- * before it are added to *read_meanwhile when given. */
+/** The ack or error about command `id` on `app`; the messages read before it are added to
+ * *read_meanwhile when given. */
 json::value answer_to(ws_client& app, std::string const& id, std::chrono::milliseconds limit,
                       std::vector<json::value>* read_meanwhile = nullptr)
 {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
-            return nullptr;
-        auto m = app.read_json(left);
-        if (!m)
-            return nullptr;
-        auto const& o = m->as_object();
-        auto const* ref = o.contains("ref") ? o.if_contains("ref") : o.if_contains("id");
-        if (ref && *ref == id.c_str() && (o.at("type") == "ack" || o.at("type") == "error"))
-            return *m;
-        if (read_meanwhile)
-            read_meanwhile->push_back(std::move(*m));
-    }
+    return read_until(
+        app,
+        [&](json::object const& o) {
+            auto const* ref = o.if_contains("ref");
+            return ref && *ref == id.c_str() && (o.at("type") == "ack" || o.at("type") == "error");
+        },
+        limit, read_meanwhile);
 }
 
 std::string redis_check(http_reply const& r)

@@ -118,6 +118,16 @@ public:
     /** A robot authenticated on node i (auth_ok read). */
     std::unique_ptr<ws_client> connect_robot(std::size_t i, device_credentials const& dev);
 
+    /** An app and a robot on (usually different) nodes. */
+    struct app_and_robot {
+        std::unique_ptr<ws_client> app;
+        std::unique_ptr<ws_client> robot;
+    };
+    /** `user`'s app on node `app_node`, then `dev`'s robot on node `robot_node`, once the app has
+     * heard robot_connected (from then on its node has the device's events). */
+    app_and_robot connect_pair(std::size_t app_node, account const& user, std::size_t robot_node,
+                               device_credentials const& dev);
+
     // --- waiting for the cluster to agree ---------------------------------------------------
     /** Whether GET /api/devices on node i, asked as `user`, shows `device_id` online. */
     bool online_on(std::size_t i, account const& user, std::string const& device_id);
@@ -147,6 +157,18 @@ private:
 
 /** Polls `done` every 20 ms until it is true or `limit` passes; whether it became true. */
 bool poll_until(std::function<bool()> const& done, std::chrono::milliseconds limit = std::chrono::seconds(10));
+
+/**
+ * Reads `client` until a message `wanted` accepts, and returns it; null when none comes within
+ * `limit`. The messages read before it are added to *skipped when given.
+ */
+boost::json::value read_until(ws_client& client, std::function<bool(boost::json::object const&)> const& wanted,
+                              std::chrono::milliseconds limit = std::chrono::seconds(10),
+                              std::vector<boost::json::value>* skipped = nullptr);
+
+/** Reads `client` until an `error` whose `ref` is `ref` (read_until). */
+boost::json::value expect_error_for(ws_client& client, std::string const& ref,
+                                    std::chrono::milliseconds limit = std::chrono::seconds(10));
 
 /**
  * Reads `client` until an event named `name` (for `device_id` when given) arrives; the others
