@@ -28,14 +28,6 @@ void command_refused(ws_client& app, std::string const& device_id, std::string c
     CHECK(e.at("code") == code);
 }
 
-bool has_type(std::vector<json::value> const& messages, char const* type)
-{
-    for (auto const& m : messages)
-        if (m.at("type") == type)
-            return true;
-    return false;
-}
-
 } // namespace
 
 TEST_CASE("cluster commands: command, ack and command_result between nodes, the result to the sender only")
@@ -74,8 +66,8 @@ TEST_CASE("cluster commands: command, ack and command_result between nodes, the 
 
     std::vector<json::value> before;
     REQUIRE(expect_event(*other_app, "after_result", h.dev.device_id, 10s, &before).is_object());
-    CHECK_FALSE(has_type(before, "command_result"));
-    CHECK_FALSE(has_type(before, "ack"));
+    CHECK_FALSE(contains_type(before, "command_result"));
+    CHECK_FALSE(contains_type(before, "ack"));
     expect_nothing_before_pong(*other_app, "command_result");
 
     // A command without data reaches the robot with data {} (as on one node).
@@ -150,7 +142,7 @@ TEST_CASE("cluster commands: DEVICE_OFFLINE, FORBIDDEN for a viewer, DEVICE_NOT_
         auto got = robot->expect("command", 10s);
         REQUIRE(got.is_object());
         CHECK(got.at("id") == "after");
-        CHECK_FALSE(has_type(robot->skipped(), "command"));
+        CHECK_FALSE(contains_type(robot->skipped(), "command"));
     }
     SUBCASE("an unknown device is DEVICE_NOT_FOUND on every node")
     {

@@ -99,10 +99,18 @@ TEST_CASE("cluster outage: Redis killed and restarted mid-traffic")
             << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - asked).count()
             << " ms");
 
-    // Events the robot sends during the outage: held by its node.
-    for (int i = 1; i <= 5; ++i)
+    // Events the robot sends during the outage wait in its node's backlog: neither delivered
+    // (not even beside the robot) nor acknowledged, and a resume ends at once incomplete.
+    for (int i = 1; i <= 4; ++i)
         robot->send(json::object{{"type", "event"}, {"event", "step"}, {"data", {{"i", i}}}});
+    robot->send(json::object{{"type", "event"}, {"event", "step"}, {"data", {{"i", 5}}}, {"id", "outage-5"}});
     round_trip(*robot); // the robot's node has them, and is not blocked
+    CHECK_FALSE(contains_type(robot->skipped(), "ack"));
+    expect_nothing_before_pong(*near_app, "event");
+    near_app->send(json::object{{"type", "resume"}, {"device_id", h.dev.device_id}, {"after_seq", last_seq_before}});
+    auto resumed_meanwhile = near_app->expect("resumed", 10s);
+    REQUIRE(resumed_meanwhile.is_object());
+    CHECK(resumed_meanwhile.at("complete") == false);
 
     c.redis().start(); // same port, empty: a Redis without persistence lost everything
 
@@ -134,6 +142,17 @@ TEST_CASE("cluster outage: Redis killed and restarted mid-traffic")
             << " ms after Redis's restart");
     CHECK(c.wait_health(0, 200).status == 200);
     CHECK(c.wait_health(1, 200).status == 200);
+    // The robot's event with an id is acknowledged now that it is kept.
+    // (It may have come while the robot waited for the command above.)
+    auto is_ack = [](json::object const& o) { return o.at("type") == "ack"; };
+    json::value ack;
+    for (auto const& m : robot->skipped())
+        if (is_ack(m.as_object()))
+            ack = m;
+    if (ack.is_null())
+        ack = read_until(*robot, is_ack, 15s);
+    REQUIRE(ack.is_object());
+    CHECK(ack.at("ref") == "outage-5");
 
     // The outage's events reach the far app (and the near one), in order, each once.
     for (auto* app : {far_app.get(), near_app.get()}) {

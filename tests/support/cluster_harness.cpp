@@ -279,6 +279,14 @@ bool field_is(boost::json::object const& o, char const* key, std::string_view va
 
 } // namespace
 
+bool contains_type(std::vector<boost::json::value> const& messages, std::string_view type)
+{
+    for (auto const& m : messages)
+        if (auto const* o = m.if_object(); o && field_is(*o, "type", type))
+            return true;
+    return false;
+}
+
 boost::json::value expect_error_for(ws_client& client, std::string const& ref, std::chrono::milliseconds limit)
 {
     return read_until(

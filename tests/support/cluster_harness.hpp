@@ -30,7 +30,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace relay::test {
@@ -165,6 +167,9 @@ bool poll_until(std::function<bool()> const& done, std::chrono::milliseconds lim
 boost::json::value read_until(ws_client& client, std::function<bool(boost::json::object const&)> const& wanted,
                               std::chrono::milliseconds limit = std::chrono::seconds(10),
                               std::vector<boost::json::value>* skipped = nullptr);
+
+/** Whether one of `messages` has "type" `type`. */
+bool contains_type(std::vector<boost::json::value> const& messages, std::string_view type);
 
 /** Reads `client` until an `error` whose `ref` is `ref` (read_until). */
 boost::json::value expect_error_for(ws_client& client, std::string const& ref,
