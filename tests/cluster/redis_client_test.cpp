@@ -5,6 +5,8 @@
 #include "redis/redis_server.hpp"
 #include "store/store_fixture.hpp"
 
+#include <relay_support/process.hpp>
+
 #include <relay/protocol/errc.hpp>
 
 #include <doctest/doctest.h>
@@ -257,6 +259,61 @@ TEST_CASE("redis client: commands are answered in order, 1,000 pipelined")
     }
     std::sort(micros.begin(), micros.end());
     MESSAGE("command round trip on loopback: p50 " << micros[100] << " us, p99 " << micros[198] << " us");
+}
+
+TEST_CASE("redis client: nothing listening: down, health says why, retried until stopped")
+{
+    auto const port = relay::support::free_loopback_port();
+    client_under_test t(settings_for("redis://127.0.0.1:" + std::to_string(port)));
+    REQUIRE(eventually([&] { return t.client->health().find("refused") != std::string::npos; }));
+    CHECK(t.client->health().find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
+    CHECK_FALSE(t.client->up());
+    CHECK(call(*t.client, {"PING"}).ec == relay::errc::unavailable);
+    auto const& retries = t.metrics->get_counter("relay_redis_reconnects_total", "", {{"connection", "command"}});
+    REQUIRE(eventually([&] { return retries.value() >= 3; }));
+    t.client->stop();
+    CHECK(t.client->health() == "stopped");
+    CHECK(t.seen.ups() == 0);
+    CHECK(t.seen.downs() == 0); // never up, so never down
+}
+
+TEST_CASE("redis client: a host name is resolved beside the client's thread")
+{
+    auto s = settings_for(shared_redis().url());
+    s.where.host = "localhost";
+    client_under_test t(s);
+    REQUIRE(t.becomes_up());
+    CHECK(call(*t.client, {"PING"}).reply.str == "PONG");
+}
+
+TEST_CASE("redis client: replies larger than a socket read arrive whole")
+{
+    client_under_test t(settings_for(shared_redis().url()));
+    REQUIRE(t.becomes_up());
+    auto const key = unique_name("test:big");
+    // hiredis reads 16 KiB at a time: a reply of megabytes takes many reads of what is already
+    // in the socket, with no new data to wake the reactor in between.
+    std::string value(4 << 20, 'x');
+    for (std::size_t i = 0; i < value.size(); i += 4096)
+        value[i] = static_cast<char>('a' + (i / 4096) % 26);
+    CHECK(call(*t.client, {"SET", key, value}).reply.str == "OK");
+    auto got = call(*t.client, {"GET", key});
+    CHECK_FALSE(got.ec);
+    CHECK(got.reply.str == value);
+
+    // Replies that fit in the socket's buffer at once, several times a 16 KiB read.
+    for (std::size_t size : {16383u, 16384u, 16385u, 40000u, 100000u, 200000u}) {
+        CHECK(call(*t.client, {"SET", key, value.substr(0, size)}).reply.str == "OK");
+        CHECK(call(*t.client, {"GET", key}).reply.str.size() == size);
+    }
+
+    std::vector<std::string> push{"RPUSH", key + ":list"};
+    for (int i = 0; i < 2000; ++i)
+        push.push_back(std::string(1000, static_cast<char>('a' + i % 26)));
+    CHECK(call(*t.client, push).reply.integer == 2000);
+    auto list = call(*t.client, {"LRANGE", key + ":list", "0", "-1"});
+    CHECK(list.reply.elements.size() == 2000);
+    call(*t.client, {"DEL", key, key + ":list"});
 }
 
 TEST_CASE("redis client: an error reply is a reply, not an error code")

@@ -77,7 +77,7 @@ public:
               reply_handler done);
 
     // --- pub/sub ---------------------------------------------------------------------------
-    /** A message on a subscribed channel. */
+    /** A message on a subscribed channel; the views are valid during the call only. */
     using message_handler = std::function<void(std::string_view channel, std::string_view payload)>;
     /** Handles messages on channels starting with `prefix` (set before start()). */
     void on_message(std::string prefix, message_handler handler);
