@@ -525,29 +525,46 @@ private:
             return;
         auto& c = it->second;
         c.reading = false;
-        if (!kept) {
-            // Down again: the next recovery reads from the same place; live messages keep waiting.
-            if (!client_->up())
+        // Down again: the next recovery reads from the same place; live messages keep waiting.
+        if (!kept && !client_->up())
+            return;
+        // What was read and what was held meanwhile, merged by seq: each seq once, in order. The
+        // held ones may go back further than the read (the stream was trimmed meanwhile) or
+        // further forward (published after it).
+        static std::vector<channel_message> const none;
+        auto const& read = kept ? kept->messages : none;
+        std::size_t next_read = 0;
+        std::uint64_t expected = r.after != 0 ? r.after + 1 : kept ? kept->epoch : 0;
+        bool gap = false;
+        std::uint64_t count = 0;
+        auto numbered = [&](channel_message const& m, bool from_history) {
+            if (m.seq <= c.delivered)
                 return;
-        } else {
-            // Events gone (count or age) or a new epoch: what exists is delivered and the apps
-            // see the seq jump, the contract's signal to resume (which then says complete:false).
-            auto first_missed = r.after == 0 ? kept->epoch : r.after + 1;
-            bool gap = kept->last_seq > r.after && (kept->messages.empty() ||
-                                                    kept->messages.front().seq != first_missed ||
-                                                    kept->epoch > first_missed);
-            if (gap && gaps_)
-                gaps_->inc();
-            std::uint64_t count = 0;
-            for (auto const& m : kept->messages) {
-                if (m.seq > c.delivered)
-                    ++count;
+            // A seq beyond the next one is a gap: events gone (count, age) or a new epoch; the
+            // apps see the jump, the contract's signal to resume (which then says complete:false).
+            gap = gap || (expected != 0 && m.seq != expected);
+            expected = m.seq + 1;
+            count += from_history ? 1 : 0;
+            deliver_in_order(r.channel, c, m);
+        };
+        c.recovering = false;
+        auto held = std::move(c.held);
+        c.held.clear();
+        for (auto const& m : held) {
+            if (m.seq == 0) {
                 deliver_in_order(r.channel, c, m);
+                continue;
             }
-            if (recovered_)
-                recovered_->inc(count);
+            while (next_read < read.size() && read[next_read].seq < m.seq)
+                numbered(read[next_read++], true);
+            numbered(m, false);
         }
-        release_held(r.channel, c);
+        while (next_read < read.size())
+            numbered(read[next_read++], true);
+        if (gap && gaps_)
+            gaps_->inc();
+        if (recovered_)
+            recovered_->inc(count);
     }
 
     using history_read = std::function<void(boost::system::error_code, std::optional<kept_history>)>;
