@@ -9,8 +9,11 @@
 #include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <stdexcept>
 #include <thread>
+
+#include <signal.h>
 
 namespace relay::test {
 
@@ -104,6 +107,12 @@ void cluster_harness::kill_node(std::size_t i)
         nodes_[i]->stop(SIGKILL);
 }
 
+void cluster_harness::pause_node(std::size_t i)
+{
+    REQUIRE(running(i));
+    REQUIRE(::kill(nodes_[i]->pid(), SIGSTOP) == 0);
+}
+
 void cluster_harness::stop_node(std::size_t i)
 {
     REQUIRE(i < nodes_.size());
@@ -179,6 +188,17 @@ std::unique_ptr<ws_client> cluster_harness::connect_robot(std::size_t i, device_
     return test::connect_robot(port(i), dev);
 }
 
+cluster_harness::app_and_robot cluster_harness::connect_pair(std::size_t app_node, account const& user,
+                                                            std::size_t robot_node, device_credentials const& dev)
+{
+    app_and_robot pair;
+    pair.app = connect_app(app_node, user);
+    pair.robot = connect_robot(robot_node, dev);
+    REQUIRE_MESSAGE(expect_event(*pair.app, "robot_connected", dev.device_id).is_object(),
+                    "the app on node " << app_node << " never heard of the robot on node " << robot_node);
+    return pair;
+}
+
 bool cluster_harness::online_on(std::size_t i, account const& user, std::string const& device_id)
 {
     auto r = http_get(port(i), "/api/devices", user.access_token);
@@ -231,25 +251,59 @@ bool poll_until(std::function<bool()> const& done, std::chrono::milliseconds lim
     }
 }
 
-boost::json::value expect_event(ws_client& client, std::string const& name, std::string const& device_id,
-                                std::chrono::milliseconds limit, std::vector<boost::json::value>* skipped)
+boost::json::value read_until(ws_client& client, std::function<bool(boost::json::object const&)> const& wanted,
+                              std::chrono::milliseconds limit, std::vector<boost::json::value>* skipped)
 {
     auto deadline = std::chrono::steady_clock::now() + limit;
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0)
-            return {};
+            return nullptr;
         auto m = client.read_json(left);
         if (!m)
-            return {};
-        auto const* o = m->if_object();
-        if (o && o->contains("type") && o->at("type") == "event" && o->contains("event") &&
-            o->at("event") == name.c_str() &&
-            (device_id.empty() || (o->contains("device_id") && o->at("device_id") == device_id.c_str())))
+            return nullptr;
+        if (auto const* o = m->if_object(); o && wanted(*o))
             return *m;
         if (skipped)
             skipped->push_back(std::move(*m));
     }
+}
+
+namespace {
+
+bool field_is(boost::json::object const& o, char const* key, std::string_view value)
+{
+    auto const* v = o.if_contains(key);
+    return v && v->is_string() && v->get_string() == value;
+}
+
+} // namespace
+
+bool contains_type(std::vector<boost::json::value> const& messages, std::string_view type)
+{
+    for (auto const& m : messages)
+        if (auto const* o = m.if_object(); o && field_is(*o, "type", type))
+            return true;
+    return false;
+}
+
+boost::json::value expect_error_for(ws_client& client, std::string const& ref, std::chrono::milliseconds limit)
+{
+    return read_until(
+        client, [&](boost::json::object const& o) { return field_is(o, "type", "error") && field_is(o, "ref", ref); },
+        limit);
+}
+
+boost::json::value expect_event(ws_client& client, std::string const& name, std::string const& device_id,
+                                std::chrono::milliseconds limit, std::vector<boost::json::value>* skipped)
+{
+    return read_until(
+        client,
+        [&](boost::json::object const& o) {
+            return field_is(o, "type", "event") && field_is(o, "event", name) &&
+                   (device_id.empty() || field_is(o, "device_id", device_id));
+        },
+        limit, skipped);
 }
 
 // ---- nginx in front of the nodes ------------------------------------------------------------
@@ -267,7 +321,8 @@ nginx_front::nginx_front(std::vector<std::uint16_t> const& ports, std::vector<st
         upstream += "        server 127.0.0.1:" + std::to_string(p) + " backup;\n";
     for (int attempt = 0; attempt < 5; ++attempt) {
         port_ = support::free_loopback_port();
-        // The WebSocket and proxy settings of deploy/nginx/relay.conf, without TLS.
+        // The WebSocket and proxy settings of deploy/nginx (relay-cluster.conf's upstream
+        // failover), without TLS.
         support::write_text(prefix + "/nginx.conf",
                             "worker_processes 1;\n"
                             "daemon off;\n"
@@ -291,6 +346,8 @@ nginx_front::nginx_front(std::vector<std::uint16_t> const& ports, std::vector<st
                             "            proxy_set_header Upgrade $http_upgrade;\n"
                             "            proxy_set_header Connection $connection_upgrade;\n"
                             "            proxy_set_header Host $host;\n"
+                            "            proxy_connect_timeout 2s;\n"
+                            "            proxy_next_upstream error timeout;\n"
                             "            proxy_read_timeout 120s;\n"
                             "            proxy_send_timeout 120s;\n"
                             "            proxy_buffering off;\n"

@@ -30,7 +30,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace relay::test {
@@ -90,6 +92,9 @@ public:
 
     /** Kills node i with SIGKILL: no goodbye to Redis, its robots' sockets just break. */
     void kill_node(std::size_t i);
+    /** Freezes node i with SIGSTOP: its sockets stay open and nothing is answered (a hung
+     * node); kill_node ends it. */
+    void pause_node(std::size_t i);
     /** Stops node i with SIGTERM and waits (a clean shutdown). */
     void stop_node(std::size_t i);
     /** Starts node i again on its port with its id and environment (plus `extra_env`). */
@@ -114,6 +119,16 @@ public:
     std::unique_ptr<ws_client> connect_app(std::size_t i, account const& user, boost::json::value* auth_ok = nullptr);
     /** A robot authenticated on node i (auth_ok read). */
     std::unique_ptr<ws_client> connect_robot(std::size_t i, device_credentials const& dev);
+
+    /** An app and a robot on (usually different) nodes. */
+    struct app_and_robot {
+        std::unique_ptr<ws_client> app;
+        std::unique_ptr<ws_client> robot;
+    };
+    /** `user`'s app on node `app_node`, then `dev`'s robot on node `robot_node`, once the app has
+     * heard robot_connected (from then on its node has the device's events). */
+    app_and_robot connect_pair(std::size_t app_node, account const& user, std::size_t robot_node,
+                               device_credentials const& dev);
 
     // --- waiting for the cluster to agree ---------------------------------------------------
     /** Whether GET /api/devices on node i, asked as `user`, shows `device_id` online. */
@@ -144,6 +159,21 @@ private:
 
 /** Polls `done` every 20 ms until it is true or `limit` passes; whether it became true. */
 bool poll_until(std::function<bool()> const& done, std::chrono::milliseconds limit = std::chrono::seconds(10));
+
+/**
+ * Reads `client` until a message `wanted` accepts, and returns it; null when none comes within
+ * `limit`. The messages read before it are added to *skipped when given.
+ */
+boost::json::value read_until(ws_client& client, std::function<bool(boost::json::object const&)> const& wanted,
+                              std::chrono::milliseconds limit = std::chrono::seconds(10),
+                              std::vector<boost::json::value>* skipped = nullptr);
+
+/** Whether one of `messages` has "type" `type`. */
+bool contains_type(std::vector<boost::json::value> const& messages, std::string_view type);
+
+/** Reads `client` until an `error` whose `ref` is `ref` (read_until). */
+boost::json::value expect_error_for(ws_client& client, std::string const& ref,
+                                    std::chrono::milliseconds limit = std::chrono::seconds(10));
 
 /**
  * Reads `client` until an event named `name` (for `device_id` when given) arrives; the others

@@ -92,7 +92,11 @@ public:
             return;
         owner->reply_command(node_, conn_, device_id_, id_, *frame, true);
         std::lock_guard lock(owner->mutex_);
-        owner->commands_in_.erase({device_id_, id_});
+        // Only this command's entry: the same id, answered, may already be pending again (sent
+        // from another app), and erasing that would drop its result.
+        auto it = owner->commands_in_.find({device_id_, id_});
+        if (it != owner->commands_in_.end() && it->second.origin.get() == this)
+            owner->commands_in_.erase(it);
     }
 
 private:

@@ -26,22 +26,18 @@ json::object command(std::string const& device_id, std::string const& id)
     return {{"type", "command"}, {"device_id", device_id}, {"id", id}, {"command", "dock"}};
 }
 
-/** The next message on `app` that is an ack, error or command_result about command `id`. */
-json::value answer_to(ws_client& app, std::string const& id, std::chrono::milliseconds limit)
+/** The ack or error about command `id` on `app`; the messages read before it are added to
+ * *read_meanwhile when given. */
+json::value answer_to(ws_client& app, std::string const& id, std::chrono::milliseconds limit,
+                      std::vector<json::value>* read_meanwhile = nullptr)
 {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
-            return nullptr;
-        auto m = app.read_json(left);
-        if (!m)
-            return nullptr;
-        auto const& o = m->as_object();
-        auto const* ref = o.contains("ref") ? o.if_contains("ref") : o.if_contains("id");
-        if (ref && *ref == id.c_str() && (o.at("type") == "ack" || o.at("type") == "error"))
-            return *m;
-    }
+    return read_until(
+        app,
+        [&](json::object const& o) {
+            auto const* ref = o.if_contains("ref");
+            return ref && *ref == id.c_str() && (o.at("type") == "ack" || o.at("type") == "error");
+        },
+        limit, read_meanwhile);
 }
 
 std::string redis_check(http_reply const& r)
@@ -103,20 +99,30 @@ TEST_CASE("cluster outage: Redis killed and restarted mid-traffic")
             << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - asked).count()
             << " ms");
 
-    // Events the robot sends during the outage: held by its node.
-    for (int i = 1; i <= 5; ++i)
+    // Events the robot sends during the outage wait in its node's backlog: neither delivered
+    // (not even beside the robot) nor acknowledged, and a resume ends at once incomplete.
+    for (int i = 1; i <= 4; ++i)
         robot->send(json::object{{"type", "event"}, {"event", "step"}, {"data", {{"i", i}}}});
+    robot->send(json::object{{"type", "event"}, {"event", "step"}, {"data", {{"i", 5}}}, {"id", "outage-5"}});
     round_trip(*robot); // the robot's node has them, and is not blocked
+    CHECK_FALSE(contains_type(robot->skipped(), "ack"));
+    expect_nothing_before_pong(*near_app, "event");
+    near_app->send(json::object{{"type", "resume"}, {"device_id", h.dev.device_id}, {"after_seq", last_seq_before}});
+    auto resumed_meanwhile = near_app->expect("resumed", 10s);
+    REQUIRE(resumed_meanwhile.is_object());
+    CHECK(resumed_meanwhile.at("complete") == false);
 
     c.redis().start(); // same port, empty: a Redis without persistence lost everything
 
-    // Cross-node routing comes back within a bounded wait.
+    // Cross-node routing comes back within a bounded wait. The far app may meanwhile receive the
+    // outage's events: kept for below.
     auto const restarted = std::chrono::steady_clock::now();
+    std::vector<json::value> far_meanwhile;
     bool routed = false;
     for (int attempt = 0; !routed && std::chrono::steady_clock::now() - restarted < 10s; ++attempt) {
         auto id = "far-again-" + std::to_string(attempt);
         far_app->send(command(h.dev.device_id, id));
-        auto a = answer_to(*far_app, id, 10s);
+        auto a = answer_to(*far_app, id, 10s, &far_meanwhile);
         REQUIRE(a.is_object());
         if (a.at("type") == "ack") {
             routed = true;
@@ -136,10 +142,25 @@ TEST_CASE("cluster outage: Redis killed and restarted mid-traffic")
             << " ms after Redis's restart");
     CHECK(c.wait_health(0, 200).status == 200);
     CHECK(c.wait_health(1, 200).status == 200);
+    // The robot's event with an id is acknowledged now that it is kept.
+    // (It may have come while the robot waited for the command above.)
+    auto is_ack = [](json::object const& o) { return o.at("type") == "ack"; };
+    json::value ack;
+    for (auto const& m : robot->skipped())
+        if (is_ack(m.as_object()))
+            ack = m;
+    if (ack.is_null())
+        ack = read_until(*robot, is_ack, 15s);
+    REQUIRE(ack.is_object());
+    CHECK(ack.at("ref") == "outage-5");
 
     // The outage's events reach the far app (and the near one), in order, each once.
     for (auto* app : {far_app.get(), near_app.get()}) {
         std::vector<json::value> outage;
+        if (app == far_app.get())
+            for (auto const& m : far_meanwhile)
+                if (m.at("type") == "event" && m.at("event") == "step")
+                    outage.push_back(m);
         while (outage.size() < 5) {
             auto e = expect_event(*app, "step", h.dev.device_id, 15s);
             REQUIRE_MESSAGE(e.is_object(), "only " << outage.size() << " of the 5 events sent during the outage arrived");

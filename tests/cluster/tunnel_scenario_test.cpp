@@ -95,9 +95,7 @@ TEST_CASE("cluster tunnel: socket form from an app on another node, answered wit
 {
     cluster_harness c;
     auto h = c.make_household();
-    auto app = c.connect_app(2, h.owner);
-    auto robot = c.connect_robot(0, h.dev);
-    REQUIRE(expect_event(*app, "robot_connected", h.dev.device_id).is_object());
+    auto [app, robot] = c.connect_pair(2, h.owner, 0, h.dev);
 
     app->send(json::object{{"type", "http_request"}, {"device_id", h.dev.device_id}, {"id", "r1"}, {"method", "GET"},
                            {"path", "/status"}, {"query", "verbose=1"}});

@@ -26,15 +26,24 @@ std::string str(json::value const& v, char const* key)
     return std::string(v.at(key).as_string());
 }
 
+/** A session requested by `app` with the defaults: the robot's webrtc_request (the app's
+ * credentials read too). */
+json::value open_session(ws_client& app, ws_client& robot, std::string const& device_id)
+{
+    app.send(json::object{{"type", "webrtc_request"}, {"device_id", device_id}});
+    auto request = robot.expect("webrtc_request", 15s);
+    REQUIRE(request.is_object());
+    REQUIRE(app.expect("webrtc_credentials", 15s).is_object());
+    return request;
+}
+
 } // namespace
 
 TEST_CASE("cluster webrtc: request, credentials, offer, answer, ice, stats and close between nodes")
 {
     cluster_harness c(webrtc_cluster());
     auto h = c.make_household();
-    auto app = c.connect_app(1, h.owner);
-    auto robot = c.connect_robot(0, h.dev);
-    REQUIRE(expect_event(*app, "robot_connected", h.dev.device_id).is_object());
+    auto [app, robot] = c.connect_pair(1, h.owner, 0, h.dev);
 
     app->send(json::object{{"type", "webrtc_request"}, {"device_id", h.dev.device_id}, {"id", "w1"},
                            {"media", "both"}, {"quality", "high"}});
@@ -102,24 +111,16 @@ TEST_CASE("cluster webrtc: the robot's close reaches the app on another node; a 
 {
     cluster_harness c(webrtc_cluster());
     auto h = c.make_household();
-    auto app = c.connect_app(2, h.operator_user);
-    auto robot = c.connect_robot(0, h.dev);
-    REQUIRE(expect_event(*app, "robot_connected", h.dev.device_id).is_object());
+    auto [app, robot] = c.connect_pair(2, h.operator_user, 0, h.dev);
 
-    app->send(json::object{{"type", "webrtc_request"}, {"device_id", h.dev.device_id}});
-    auto first = robot->expect("webrtc_request", 15s);
-    REQUIRE(first.is_object());
-    REQUIRE(app->expect("webrtc_credentials", 15s).is_object());
+    auto first = open_session(*app, *robot, h.dev.device_id);
     robot->send(json::object{{"type", "webrtc_close"}, {"session_id", first.at("session_id")}, {"reason", "busy"}});
     auto by_robot = app->expect("webrtc_close", 15s);
     REQUIRE(by_robot.is_object());
     CHECK(str(by_robot, "by") == "robot");
     CHECK(str(by_robot, "reason") == "busy");
 
-    app->send(json::object{{"type", "webrtc_request"}, {"device_id", h.dev.device_id}});
-    auto second = robot->expect("webrtc_request", 15s);
-    REQUIRE(second.is_object());
-    REQUIRE(app->expect("webrtc_credentials", 15s).is_object());
+    auto second = open_session(*app, *robot, h.dev.device_id);
     robot->close();
     auto by_relay = app->expect("webrtc_close", 15s);
     REQUIRE(by_relay.is_object());

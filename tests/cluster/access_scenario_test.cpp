@@ -56,6 +56,31 @@ TEST_CASE("cluster robots: a bad secret or an unknown device is 4401 on every no
     round_trip(*robot);
 }
 
+TEST_CASE("cluster apps: a token from one node's login authenticates on the others in every form; a bad one is 4401")
+{
+    cluster_harness c;
+    auto h = c.make_household(0);
+    auto check_ok = [&](ws_client& ws) {
+        auto ok = ws.expect("auth_ok", 10s);
+        REQUIRE(ok.is_object());
+        CHECK(ok.at("user_id") == h.viewer.user_id.c_str());
+        REQUIRE(ok.at("devices").as_array().size() == 1);
+        CHECK(ok.at("devices").as_array()[0].at("role") == "viewer");
+    };
+    ws_client by_query(c.port(1), "/ws/app?token=" + h.viewer.access_token);
+    check_ok(by_query);
+    ws_client by_message(c.port(2), "/ws/app");
+    by_message.send(json::object{{"type", "auth"}, {"token", h.viewer.access_token}});
+    check_ok(by_message);
+
+    ws_client bad(c.port(2), "/ws/app");
+    bad.send(json::object{{"type", "auth"}, {"token", h.viewer.access_token + "x"}});
+    auto e = bad.expect("error", 10s);
+    REQUIRE(e.is_object());
+    CHECK(e.at("code") == "UNAUTHORIZED");
+    CHECK(bad.wait_closed(10s) == 4401);
+}
+
 TEST_CASE("cluster robots: hello on one node is shown by GET /api/devices on another")
 {
     cluster_harness c;
@@ -82,9 +107,7 @@ TEST_CASE("cluster robots: a newer connection on another node replaces the older
 {
     cluster_harness c;
     auto h = c.make_household();
-    auto app = c.connect_app(2, h.owner);
-    auto older = c.connect_robot(0, h.dev);
-    REQUIRE(expect_event(*app, "robot_connected", h.dev.device_id).is_object());
+    auto [app, older] = c.connect_pair(2, h.owner, 0, h.dev);
 
     auto newer = c.connect_robot(1, h.dev);
     CHECK(older->wait_closed(5s) == 4409);

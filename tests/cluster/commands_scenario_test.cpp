@@ -19,26 +19,13 @@ json::object command(std::string const& device_id, std::string const& id, std::s
     return {{"type", "command"}, {"device_id", device_id}, {"id", id}, {"command", name}, {"data", std::move(data)}};
 }
 
-/** Reads until an `error` with `ref`; null when none comes within `limit`. */
-json::value error_for(ws_client& app, std::string const& ref, std::chrono::milliseconds limit = 10s)
+/** Sends command `id` from `app` and checks that it is refused with `code`. */
+void command_refused(ws_client& app, std::string const& device_id, std::string const& id, char const* code)
 {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
-            return nullptr;
-        auto e = app.expect("error", left);
-        if (e.is_null() || (e.as_object().contains("ref") && e.at("ref") == ref.c_str()))
-            return e;
-    }
-}
-
-bool has_type(std::vector<json::value> const& messages, char const* type)
-{
-    for (auto const& m : messages)
-        if (m.at("type") == type)
-            return true;
-    return false;
+    app.send(command(device_id, id));
+    auto e = expect_error_for(app, id);
+    REQUIRE_MESSAGE(e.is_object(), "no error for command " << id);
+    CHECK(e.at("code") == code);
 }
 
 } // namespace
@@ -79,8 +66,8 @@ TEST_CASE("cluster commands: command, ack and command_result between nodes, the 
 
     std::vector<json::value> before;
     REQUIRE(expect_event(*other_app, "after_result", h.dev.device_id, 10s, &before).is_object());
-    CHECK_FALSE(has_type(before, "command_result"));
-    CHECK_FALSE(has_type(before, "ack"));
+    CHECK_FALSE(contains_type(before, "command_result"));
+    CHECK_FALSE(contains_type(before, "ack"));
     expect_nothing_before_pong(*other_app, "command_result");
 
     // A command without data reaches the robot with data {} (as on one node).
@@ -132,10 +119,7 @@ TEST_CASE("cluster commands: DEVICE_OFFLINE, FORBIDDEN for a viewer, DEVICE_NOT_
 
     SUBCASE("no robot on any node: DEVICE_OFFLINE")
     {
-        operator_1->send(command(h.dev.device_id, "off1"));
-        auto e = error_for(*operator_1, "off1");
-        REQUIRE(e.is_object());
-        CHECK(e.at("code") == "DEVICE_OFFLINE");
+        command_refused(*operator_1, h.dev.device_id, "off1", "DEVICE_OFFLINE");
     }
     SUBCASE("the robot left its node: DEVICE_OFFLINE again")
     {
@@ -143,24 +127,14 @@ TEST_CASE("cluster commands: DEVICE_OFFLINE, FORBIDDEN for a viewer, DEVICE_NOT_
         REQUIRE(expect_event(*operator_1, "robot_connected", h.dev.device_id).is_object());
         robot->close();
         REQUIRE(expect_event(*operator_1, "robot_disconnected", h.dev.device_id).is_object());
-        operator_1->send(command(h.dev.device_id, "off2"));
-        auto e = error_for(*operator_1, "off2");
-        REQUIRE(e.is_object());
-        CHECK(e.at("code") == "DEVICE_OFFLINE");
+        command_refused(*operator_1, h.dev.device_id, "off2", "DEVICE_OFFLINE");
     }
     SUBCASE("a viewer may not command, a stranger does not see the device; the robot hears neither")
     {
         auto robot = c.connect_robot(0, h.dev);
         REQUIRE(expect_event(*viewer_2, "robot_connected", h.dev.device_id).is_object());
-        viewer_2->send(command(h.dev.device_id, "v1"));
-        auto forbidden = error_for(*viewer_2, "v1");
-        REQUIRE(forbidden.is_object());
-        CHECK(forbidden.at("code") == "FORBIDDEN");
-
-        stranger_2->send(command(h.dev.device_id, "s1"));
-        auto not_found = error_for(*stranger_2, "s1");
-        REQUIRE(not_found.is_object());
-        CHECK(not_found.at("code") == "DEVICE_NOT_FOUND");
+        command_refused(*viewer_2, h.dev.device_id, "v1", "FORBIDDEN");
+        command_refused(*stranger_2, h.dev.device_id, "s1", "DEVICE_NOT_FOUND");
 
         // The operator's command from the same node comes after them on the way to node 0: the
         // robot gets it, and nothing before it.
@@ -168,13 +142,10 @@ TEST_CASE("cluster commands: DEVICE_OFFLINE, FORBIDDEN for a viewer, DEVICE_NOT_
         auto got = robot->expect("command", 10s);
         REQUIRE(got.is_object());
         CHECK(got.at("id") == "after");
-        CHECK_FALSE(has_type(robot->skipped(), "command"));
+        CHECK_FALSE(contains_type(robot->skipped(), "command"));
     }
     SUBCASE("an unknown device is DEVICE_NOT_FOUND on every node")
     {
-        operator_2->send(command("no-such-robot", "u1"));
-        auto e = error_for(*operator_2, "u1");
-        REQUIRE(e.is_object());
-        CHECK(e.at("code") == "DEVICE_NOT_FOUND");
+        command_refused(*operator_2, "no-such-robot", "u1", "DEVICE_NOT_FOUND");
     }
 }
