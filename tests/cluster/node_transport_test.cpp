@@ -2,6 +2,7 @@
 // one process: node messages, routing to a robot's node, broadcasts, ownership and replacement,
 // node_down on a clean stop and from the reaper, NODE_UNREACHABLE while Redis is away.
 #include "cluster/redis_client.hpp"
+#include "cluster/eventually.hpp"
 #include "cluster/redis_cluster.hpp"
 #include "redis/redis_server.hpp"
 
@@ -23,18 +24,8 @@ namespace {
 using namespace std::chrono_literals;
 using relay::cluster::redis_client;
 using relay::cluster::redis_settings;
+using relay::test::eventually;
 using relay::test::redis::redis_server;
-
-template <class F> bool eventually(F condition, std::chrono::milliseconds limit = 10s)
-{
-    auto const deadline = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        std::this_thread::sleep_for(2ms);
-    }
-    return true;
-}
 
 /** A robot connection that remembers how it was closed. */
 struct fake_robot : relay::routing::robot_link {

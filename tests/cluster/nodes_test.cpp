@@ -1,6 +1,7 @@
 // Several relayd nodes on one real redis-server, sharing one SQLite file and the same secrets:
 // presence, online, replacement across nodes (4409), a killed node's robots going offline within
 // the stated bound, access changes applied on every node, and /health while Redis is away.
+#include "cluster/eventually.hpp"
 #include "redis/redis_server.hpp"
 #include "support/fixtures.hpp"
 
@@ -68,22 +69,30 @@ bool listed_online(std::uint16_t port, account const& user, std::string const& d
     return online_in(r.json(), device_id);
 }
 
-/** Polls until `pred` holds or `limit` passes. */
-template <class Pred> bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(10))
-{
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (pred())
-            return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return pred();
-}
-
 std::string presence_of(json::value const& m)
 {
     return std::string(m.at("event").as_string());
 }
+
+/** Two nodes, an owner's device whose robot is on node 0 and the owner's app on node 1 (which has
+ * seen robot_connected). */
+struct robot_here_app_there {
+    robot_here_app_there()
+    {
+        owner = make_account(c.port(0), "owner");
+        dev = make_device(c.port(0), owner);
+        app = connect_app(c.port(1), owner);
+        robot = connect_robot(c.port(0), dev);
+        auto connected = app->expect("event");
+        REQUIRE(connected.is_object());
+        REQUIRE(presence_of(connected) == "robot_connected");
+    }
+    nodes c{2};
+    account owner;
+    device_credentials dev;
+    std::unique_ptr<ws_client> app;
+    std::unique_ptr<ws_client> robot;
+};
 
 /** The robot's event `n` (no id), as the robot sends it. */
 json::object robot_event(int n)
@@ -129,14 +138,8 @@ TEST_CASE("nodes: a robot on one node is online and present for an app on anothe
 
 TEST_CASE("nodes: the same robot connecting on another node closes the old connection with 4409, quietly")
 {
-    nodes c(2);
-    auto owner = make_account(c.port(0), "owner");
-    auto dev = make_device(c.port(0), owner);
-    auto app = connect_app(c.port(1), owner);
-    auto old_robot = connect_robot(c.port(0), dev);
-    auto connected = app->expect("event");
-    REQUIRE(connected.is_object());
-    CHECK(presence_of(connected) == "robot_connected");
+    robot_here_app_there s;
+    auto& [c, owner, dev, app, old_robot] = s;
 
     auto new_robot = connect_robot(c.port(1), dev);
     auto closed_at = std::chrono::steady_clock::now();
@@ -159,12 +162,8 @@ TEST_CASE("nodes: the same robot connecting on another node closes the old conne
 
 TEST_CASE("nodes: a killed node's robots go offline everywhere within the stated bound")
 {
-    nodes c(2);
-    auto owner = make_account(c.port(0), "owner");
-    auto dev = make_device(c.port(0), owner);
-    auto app = connect_app(c.port(1), owner);
-    auto robot = connect_robot(c.port(0), dev);
-    REQUIRE(app->expect("event").is_object());
+    robot_here_app_there s;
+    auto& [c, owner, dev, app, robot] = s;
     REQUIRE(listed_online(c.port(1), owner, dev.device_id));
 
     auto killed_at = std::chrono::steady_clock::now();
@@ -182,12 +181,8 @@ TEST_CASE("nodes: a killed node's robots go offline everywhere within the stated
 
 TEST_CASE("nodes: a clean stop releases the node's robots at once")
 {
-    nodes c(2);
-    auto owner = make_account(c.port(0), "owner");
-    auto dev = make_device(c.port(0), owner);
-    auto app = connect_app(c.port(1), owner);
-    auto robot = connect_robot(c.port(0), dev);
-    REQUIRE(app->expect("event").is_object());
+    robot_here_app_there s;
+    auto& [c, owner, dev, app, robot] = s;
     c.node[0]->stop(SIGTERM);
     auto gone = app->expect("event");
     REQUIRE(gone.is_object());
@@ -219,6 +214,14 @@ TEST_CASE("nodes: access changes on one node apply to live connections on every 
         CHECK(app->wait_closed() == 4401);
         CHECK(http_get(c.port(1), "/api/devices", member.access_token).status == 401);
     }
+    SUBCASE("refresh-token reuse ends every login: the user's app elsewhere closes 4401")
+    {
+        auto app = connect_app(c.port(1), member);
+        json::object body{{"refresh_token", member.refresh_token}};
+        CHECK(http_json(c.port(0), "POST", "/api/auth/refresh", body).status == 200);
+        CHECK(http_json(c.port(0), "POST", "/api/auth/refresh", body).status == 401); // reused
+        CHECK(app->wait_closed() == 4401);
+    }
     SUBCASE("device deleted: its robot on another node is closed, apps there lose it")
     {
         auto robot = connect_robot(c.port(1), dev);
@@ -244,6 +247,7 @@ TEST_CASE("nodes: /health is degraded with a redis check while Redis is away, an
     auto stats = http_get(c.port(0), "/stats").json();
     CHECK(stats.at("node_id").as_string() == "node-0");
     CHECK(stats.at("redis").at("up").as_bool());
+    CHECK(stats.at("redis").at("subscriptions").as_int64() >= 2); // its own channel and relay:control
 
     c.redis.kill();
     CHECK(eventually([&] {

@@ -57,6 +57,24 @@ redisReply* send(redisContext* c, std::vector<std::string> const& argv)
 /** Whether process `pid` (not a child of ours) is gone. */
 bool process_gone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
 
+/** The file naming the test process a private server belongs to; a shared one has none. */
+constexpr char const* owner_file = "/owner";
+
+/** Removes the directories of private servers whose test process died without its destructors
+ * (a ctest time-out): the server itself died with it (PR_SET_PDEATHSIG), its folder did not. */
+void remove_abandoned(std::string const& mine)
+{
+    std::error_code ec;
+    for (auto const& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+        auto const dir = entry.path().string();
+        if (entry.path().filename().string().rfind("relay-redis-", 0) != 0 || dir == mine)
+            continue;
+        auto const owner = std::atoi(support::read_text(dir + owner_file).c_str());
+        if (owner > 0 && process_gone(owner))
+            fs::remove_all(dir, ec);
+    }
+}
+
 } // namespace
 
 redis_server::redis_server(server_options options)
@@ -71,6 +89,8 @@ redis_server::redis_server(server_options options)
         throw std::system_error(errno, std::generic_category(), "mkdtemp");
     root_ = pattern;
     try {
+        support::write_text(root_ + owner_file, std::to_string(::getpid()));
+        remove_abandoned(root_);
         // Another process may take the free port first: then a fresh one, a few times.
         for (int attempt = 1;; ++attempt) {
             port_ = support::free_loopback_port();
@@ -323,6 +343,8 @@ void redis_server::detach_to(std::string const& dir)
     support::write_text(dir + "/server", program_ + "\n" + root_ + "\n" + std::to_string(port_) + "\n" +
                                              std::to_string(daemon_pid_) + "\n" + password_ + "\n");
     ::chmod((dir + "/server").c_str(), 0600);
+    // Its owner is now whoever adopts it (the fixture's stop), not this process.
+    fs::remove(root_ + owner_file);
     owned_ = false;
 }
 

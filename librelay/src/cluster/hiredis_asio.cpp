@@ -1,5 +1,6 @@
 #include "cluster/hiredis_asio.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
 #include <hiredis/async.h>
@@ -71,7 +72,7 @@ redis_reply copy_reply(redisReply const& reply)
 }
 
 hiredis_connection::hiredis_connection(boost::asio::io_context& io, callbacks handlers)
-    : io_(io), handlers_(std::move(handlers)), descriptor_(io), connect_timer_(io)
+    : io_(io), handlers_(std::move(handlers)), descriptor_(io), resolver_(io), connect_timer_(io)
 {
 }
 
@@ -87,7 +88,45 @@ hiredis_connection::~hiredis_connection()
 
 void hiredis_connection::connect(std::string const& host, std::uint16_t port, std::chrono::milliseconds limit)
 {
-    auto* ac = redisAsyncConnect(host.c_str(), port);
+    connect_timer_.expires_after(limit);
+    connect_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (auto self = weak.lock(); self && !ec)
+            self->close("no answer within the connect timeout");
+    });
+    boost::system::error_code not_an_address;
+    auto const address = boost::asio::ip::make_address(host, not_an_address);
+    if (!not_an_address) {
+        attach(address.to_string(), port);
+        return;
+    }
+    // hiredis would resolve a name with a blocking getaddrinfo on this thread: Asio's resolver
+    // does it beside it, and the connect time limit covers it.
+    resolving_ = true;
+    resolver_.async_resolve(host, std::to_string(port),
+                            [self = shared_from_this(), port](boost::system::error_code ec,
+                                                              boost::asio::ip::tcp::resolver::results_type found) {
+                                self->resolving_ = false;
+                                if (self->closing_)
+                                    return self->report_closed(); // close() while resolving
+                                if (ec || found.empty()) {
+                                    self->why_ = "cannot resolve the host: " + ec.message();
+                                    return self->report_closed();
+                                }
+                                // IPv4 first: "localhost" often lists ::1 first, where a
+                                // Redis bound to 127.0.0.1 refuses.
+                                auto chosen = found.begin()->endpoint().address();
+                                for (auto const& entry : found)
+                                    if (entry.endpoint().address().is_v4()) {
+                                        chosen = entry.endpoint().address();
+                                        break;
+                                    }
+                                self->attach(chosen.to_string(), port);
+                            });
+}
+
+void hiredis_connection::attach(std::string const& address, std::uint16_t port)
+{
+    auto* ac = redisAsyncConnect(address.c_str(), port);
     if (!ac || ac->err) {
         // Failed at once (e.g. refused on loopback): hiredis attached nothing yet.
         why_ = ac ? message_of(ac->errstr) : "out of memory";
@@ -110,11 +149,6 @@ void hiredis_connection::connect(std::string const& host, std::uint16_t port, st
     redisAsyncSetDisconnectCallback(ac, &on_disconnect);
     // The connect completes when the socket turns writable (hiredis checks SO_ERROR then; the
     // connect callback above asked for that).
-    connect_timer_.expires_after(limit);
-    connect_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-        if (auto self = weak.lock(); self && !ec)
-            self->close("no answer within the connect timeout");
-    });
 }
 
 void hiredis_connection::ready() { connect_timer_.cancel(); }
@@ -145,6 +179,12 @@ std::optional<std::chrono::steady_clock::time_point> hiredis_connection::oldest_
 
 void hiredis_connection::close(std::string why)
 {
+    if (resolving_ && !closing_) {
+        closing_ = true;
+        why_ = std::move(why);
+        resolver_.cancel(); // its handler reports the end
+        return;
+    }
     if (!context_ || closing_)
         return;
     closing_ = true;
@@ -256,6 +296,7 @@ void hiredis_connection::report_closed()
         return;
     reported_ = true;
     closing_ = true;
+    connect_timer_.cancel();
     if (handlers_.closed)
         handlers_.closed(why_.empty() ? "connection closed" : why_);
 }

@@ -14,6 +14,7 @@
 #include "cluster/redis_client.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -67,7 +68,8 @@ public:
     hiredis_connection(hiredis_connection const&) = delete;
     hiredis_connection& operator=(hiredis_connection const&) = delete;
 
-    /** Starts connecting; `limit` bounds the connect and the handshake, until ready(). */
+    /** Starts connecting (resolving a host name first); `limit` bounds the name lookup, the
+     * connect and the handshake, until ready(). */
     void connect(std::string const& host, std::uint16_t port, std::chrono::milliseconds limit);
     /** The handshake is done: the connect time limit no longer applies. */
     void ready();
@@ -104,6 +106,8 @@ private:
     static void on_reply(redisAsyncContext* ac, void* reply, void* privdata);
     static void on_push(redisAsyncContext* ac, void* reply, void* privdata);
 
+    /** Makes hiredis's context for an address (no name) and attaches it here. */
+    void attach(std::string const& address, std::uint16_t port);
     /** Waits for the descriptor to be readable (or writable) while hiredis wants it. */
     void arm(bool read);
     void report_closed();
@@ -111,12 +115,14 @@ private:
     boost::asio::io_context& io_;
     callbacks handlers_;
     boost::asio::posix::stream_descriptor descriptor_;
+    boost::asio::ip::tcp::resolver resolver_;
     boost::asio::steady_timer connect_timer_;
     redisAsyncContext* context_ = nullptr; ///< null once hiredis has freed it
     bool want_read_ = false;
     bool want_write_ = false;
     bool read_waiting_ = false;
     bool write_waiting_ = false;
+    bool resolving_ = false;
     bool closing_ = false;
     bool reported_ = false;
     bool silent_ = false; ///< being destroyed: no callbacks

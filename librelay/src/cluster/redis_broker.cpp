@@ -6,6 +6,7 @@
 #include <relay/protocol/errc.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <deque>
 #include <mutex>
@@ -89,9 +90,9 @@ std::optional<kept_history> parse_history(redis_reply const& r)
  * The broker of one node on Redis. Three things live here:
  * - the local subscribers of each channel (channels_mutex_), to which this node delivers what
  *   arrives on the device's Redis channel, in the order it arrives, on the client's thread;
- * - the outbox (outbox_mutex_): every publish in arrival order until Redis answered it, so that
- *   events held while Redis is away (and those whose answer was lost with the connection) are
- *   sent again in their order;
+ * - the outbox (outbox_mutex_): every publish (and drop_channel's DEL) in arrival order until
+ *   Redis answered it, so that what is held while Redis is away (and what lost its answer with
+ *   the connection) is sent again in its order;
  * - the scripts.
  * Nothing here calls the client while holding a mutex that a client callback takes.
  */
@@ -123,10 +124,10 @@ public:
                 "Messages from Redis delivered to this node's subscribers (once per message, whatever the number of subscribers).");
             recovered_ = &metrics_->get_counter(
                 "relay_redis_recovered_events_total",
-                "Events read back from Redis after a reconnect: published while this node's subscription was down.");
+                "Events read back from Redis's history because this node's subscription missed them (down, or not yet in effect).");
             gaps_ = &metrics_->get_counter(
                 "relay_redis_gaps_total",
-                "Channels whose recovery after a reconnect found events gone or a new epoch (apps see the seq jump).");
+                "Recovery reads that found events gone or a new epoch (apps see the seq jump).");
             backlog_dropped_ = &metrics_->get_counter(
                 "relay_redis_backlog_dropped_total",
                 "Events refused while Redis was away because the backlog was full (the publisher was answered UNAVAILABLE).");
@@ -265,14 +266,17 @@ public:
             if (had)
                 client_->unsubscribe(device_key(channel, "ev"));
         }
-        // While Redis is away the keys stay until their PEXPIRE: a device created again with the
-        // same id within that time would go on with the old numbering and history.
-        client_->command({"DEL", device_key(channel, "meta"), device_key(channel, "hist"), device_key(channel, "ids")},
-                         [log = log_, channel](boost::system::error_code ec, redis_reply r) {
-                             if ((ec || r.is_error()) && log)
-                                 log->warn("redis_drop_channel_failed",
-                                           {{"device_id", channel}, {"error", ec ? ec.message() : r.str}});
-                         });
+        // The keys go in the outbox's order: after the device's events still waiting there (a
+        // device created again with the same id must not find them), and not before Redis is back.
+        auto o = std::make_shared<outgoing>();
+        o->channel = channel;
+        o->drop = true;
+        {
+            std::lock_guard lock(outbox_mutex_);
+            outbox_.push_back(std::move(o));
+            ++unsent_;
+        }
+        flush();
     }
 
     // --- publishing ----------------------------------------------------------------------------
@@ -351,7 +355,8 @@ private:
         std::uint64_t delivered = 0;  ///< the newest seq delivered here
         std::uint64_t position = 0;   ///< the channel's last seq when it was first subscribed here
         bool position_known = false;  ///< Redis answered `position` (0: the device had no numbering)
-        bool recovering = false;      ///< a recovery read is in flight: live messages wait in `held`
+        bool recovering = false;      ///< live messages wait in `held` (Redis away, or a recovery read)
+        bool reading = false;         ///< a recovery read is in flight
         std::vector<channel_message> held;
     };
 
@@ -361,6 +366,7 @@ private:
         std::string event_id; ///< empty: none
         routing::frame_around_seq frame;
         publish_handler done;
+        bool drop = false; ///< not an event: the channel's keys are deleted (drop_channel)
         bool sent = false;
         int attempts = 0;
     };
@@ -406,24 +412,80 @@ private:
         }
         channel_message m{*seq, std::chrono::steady_clock::now(),
                           std::make_shared<std::string const>(payload.substr(space + 1))};
-        std::lock_guard lock(channels_mutex_);
-        auto it = channels_.find(channel);
-        if (it == channels_.end())
-            return; // no longer subscribed here
-        if (it->second.recovering) {
-            it->second.held.push_back(std::move(m));
-            return;
+        std::optional<recovery_read> read;
+        {
+            std::lock_guard lock(channels_mutex_);
+            auto it = channels_.find(channel);
+            if (it == channels_.end())
+                return; // no longer subscribed here
+            auto& c = it->second;
+            // A numbered message beyond the next one: this node missed some (its subscription was
+            // not yet in effect, or was down) or a new epoch began. Read what is kept first.
+            auto known = c.delivered != 0 ? c.delivered : c.position;
+            if (!c.recovering && m.seq != 0 && (c.delivered != 0 || c.position_known) && m.seq > known + 1) {
+                c.recovering = true;
+                read = begin_recovery(channel, c);
+            }
+            if (c.recovering)
+                c.held.push_back(std::move(m));
+            else
+                deliver_in_order(channel, c, m);
         }
-        deliver_in_order(channel, it->second, m);
+        if (read)
+            start_reads({std::move(*read)});
+        // Events held while Redis was away go out on the news that it is up (on_state) and, should
+        // that news not come, with the first message it delivers.
+        if (unsent_waiting_.load(std::memory_order_relaxed))
+            flush();
     }
 
-    /** The client is up again (every channel resubscribed) or down (client thread). */
+    /**
+     * The client is down (client thread): every channel holds its live messages from now on, so
+     * that none of them overtakes what the recovery reads once the client is up again (messages
+     * may arrive on the new subscription before the news that it is up).
+     */
     void on_client_state(bool up)
     {
-        if (!up)
+        if (!up) {
+            std::lock_guard lock(channels_mutex_);
+            for (auto& [channel, c] : channels_)
+                c.recovering = true;
             return;
+        }
         flush();
         recover();
+    }
+
+    /** A recovery read to send: from `after` on `channel` as it was at `generation`. */
+    struct recovery_read {
+        std::string channel;
+        std::uint64_t generation;
+        std::uint64_t after;
+    };
+
+    /** channels_mutex_ held, c.recovering set. The read to send, if any is needed and none is out. */
+    std::optional<recovery_read> begin_recovery(std::string const& channel, local_channel& c)
+    {
+        if (c.reading)
+            return std::nullopt;
+        if (c.delivered == 0 && !c.position_known) {
+            // Where it stood is unknown here (subscribed while Redis was away): the apps' own
+            // resume covers it.
+            release_held(channel, c);
+            return std::nullopt;
+        }
+        c.reading = true;
+        return recovery_read{channel, c.generation, c.delivered != 0 ? c.delivered : c.position};
+    }
+
+    /** channels_mutex_ held. Live messages held meanwhile follow, without repeats. */
+    void release_held(std::string const& channel, local_channel& c)
+    {
+        c.recovering = false;
+        auto held = std::move(c.held);
+        c.held.clear();
+        for (auto const& m : held)
+            deliver_in_order(channel, c, m);
     }
 
     /**
@@ -433,62 +495,76 @@ private:
      */
     void recover()
     {
-        struct wanted {
-            std::string channel;
-            std::uint64_t generation;
-            std::uint64_t after;
-        };
-        std::vector<wanted> reads;
+        std::vector<recovery_read> reads;
         {
             std::lock_guard lock(channels_mutex_);
-            for (auto& [channel, c] : channels_) {
-                if (c.recovering || (c.delivered == 0 && !c.position_known))
-                    continue; // where it stood is unknown here: the apps' own resume covers it
-                auto after = c.delivered != 0 ? c.delivered : c.position;
-                c.recovering = true;
-                reads.push_back({channel, c.generation, after});
-            }
+            for (auto& [channel, c] : channels_)
+                if (c.recovering)
+                    if (auto r = begin_recovery(channel, c))
+                        reads.push_back(std::move(*r));
         }
+        start_reads(std::move(reads));
+    }
+
+    void start_reads(std::vector<recovery_read> reads)
+    {
         std::weak_ptr<redis_broker> weak = weak_from_this();
-        for (auto& w : reads)
-            read_history(w.channel, w.after, std::max<std::size_t>(1, max_events_),
-                         [weak, w](boost::system::error_code ec, std::optional<kept_history> kept) {
+        for (auto& r : reads)
+            read_history(r.channel, r.after, std::max<std::size_t>(1, max_events_),
+                         [weak, r](boost::system::error_code ec, std::optional<kept_history> kept) {
                              if (auto self = weak.lock())
-                                 self->recovered(w.channel, w.generation, w.after, ec ? std::nullopt : std::move(kept));
+                                 self->recovered(r, ec ? std::nullopt : std::move(kept));
                          });
     }
 
-    void recovered(std::string const& channel, std::uint64_t generation, std::uint64_t after,
-                   std::optional<kept_history> kept)
+    void recovered(recovery_read const& r, std::optional<kept_history> kept)
     {
         std::lock_guard lock(channels_mutex_);
-        auto it = channels_.find(channel);
-        if (it == channels_.end() || it->second.generation != generation)
+        auto it = channels_.find(r.channel);
+        if (it == channels_.end() || it->second.generation != r.generation)
             return;
         auto& c = it->second;
-        if (kept) {
-            // Events gone (count or age) or a new epoch: what exists is delivered and the apps
-            // see the seq jump, the contract's signal to resume (which then says complete:false).
-            auto first_missed = after == 0 ? kept->epoch : after + 1;
-            bool gap = kept->last_seq > after &&
-                       (kept->messages.empty() || kept->messages.front().seq != first_missed || kept->epoch > first_missed);
-            if (gap && gaps_)
-                gaps_->inc();
-            std::uint64_t count = 0;
-            for (auto const& m : kept->messages) {
-                if (m.seq > c.delivered)
-                    ++count;
-                deliver_in_order(channel, c, m);
-            }
-            if (recovered_)
-                recovered_->inc(count);
-        }
-        // Live messages that came meanwhile follow, without the ones the read already delivered.
+        c.reading = false;
+        // Down again: the next recovery reads from the same place; live messages keep waiting.
+        if (!kept && !client_->up())
+            return;
+        // What was read and what was held meanwhile, merged by seq: each seq once, in order. The
+        // held ones may go back further than the read (the stream was trimmed meanwhile) or
+        // further forward (published after it).
+        static std::vector<channel_message> const none;
+        auto const& read = kept ? kept->messages : none;
+        std::size_t next_read = 0;
+        std::uint64_t expected = r.after != 0 ? r.after + 1 : kept ? kept->epoch : 0;
+        bool gap = false;
+        std::uint64_t count = 0;
+        auto numbered = [&](channel_message const& m, bool from_history) {
+            if (m.seq <= c.delivered)
+                return;
+            // A seq beyond the next one is a gap: events gone (count, age) or a new epoch; the
+            // apps see the jump, the contract's signal to resume (which then says complete:false).
+            gap = gap || (expected != 0 && m.seq != expected);
+            expected = m.seq + 1;
+            count += from_history ? 1 : 0;
+            deliver_in_order(r.channel, c, m);
+        };
         c.recovering = false;
         auto held = std::move(c.held);
         c.held.clear();
-        for (auto const& m : held)
-            deliver_in_order(channel, c, m);
+        for (auto const& m : held) {
+            if (m.seq == 0) {
+                deliver_in_order(r.channel, c, m);
+                continue;
+            }
+            while (next_read < read.size() && read[next_read].seq < m.seq)
+                numbered(read[next_read++], true);
+            numbered(m, false);
+        }
+        while (next_read < read.size())
+            numbered(read[next_read++], true);
+        if (gap && gaps_)
+            gaps_->inc();
+        if (recovered_)
+            recovered_->inc(count);
     }
 
     using history_read = std::function<void(boost::system::error_code, std::optional<kept_history>)>;
@@ -554,6 +630,7 @@ private:
             std::vector<std::shared_ptr<outgoing>> batch;
             {
                 std::lock_guard lock(outbox_mutex_);
+                unsent_waiting_.store(unsent_ != 0, std::memory_order_relaxed);
                 if (flushing_ || unsent_ == 0 || !client_->up())
                     return;
                 flushing_ = true;
@@ -574,14 +651,21 @@ private:
     void send(std::shared_ptr<outgoing> const& o)
     {
         std::weak_ptr<redis_broker> weak = weak_from_this();
+        auto answered = [weak, o](boost::system::error_code ec, redis_reply r) {
+            if (auto self = weak.lock())
+                self->published(o, ec, r);
+        };
+        if (o->drop) {
+            client_->command({"DEL", device_key(o->channel, "meta"), device_key(o->channel, "hist"),
+                              device_key(o->channel, "ids")},
+                             std::move(answered));
+            return;
+        }
         client_->eval(publish_script_,
                       {device_key(o->channel, "meta"), device_key(o->channel, "hist"), device_key(o->channel, "ids")},
                       {o->frame.prefix, o->frame.suffix, o->event_id, decimal(max_events_), max_age_ms_, key_ttl_ms_,
                        device_key(o->channel, "ev")},
-                      [weak, o](boost::system::error_code ec, redis_reply r) {
-                          if (auto self = weak.lock())
-                              self->published(o, ec, r);
-                      });
+                      std::move(answered));
     }
 
     /** Redis answered a publish, or the client gave up on it (client thread). */
@@ -607,6 +691,11 @@ private:
             if (it == outbox_.end())
                 return; // answered by the destructor
             outbox_.erase(it);
+        }
+        if (o->drop) {
+            if ((ec || r.is_error()) && log_)
+                log_->warn("redis_drop_channel_failed", {{"device_id", o->channel}, {"error", ec ? ec.message() : r.str}});
+            return;
         }
         publish_result result;
         bool ok = !ec && r.type == redis_reply::kind::array && r.elements.size() >= 2;
@@ -649,6 +738,7 @@ private:
     std::deque<std::shared_ptr<outgoing>> outbox_;
     std::size_t unsent_ = 0;
     bool flushing_ = false;
+    std::atomic<bool> unsent_waiting_{false}; // unsent_ != 0, read without the mutex
 
     telemetry::counter* published_ = nullptr;
     telemetry::counter* delivered_ = nullptr;

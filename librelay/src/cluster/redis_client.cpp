@@ -13,7 +13,9 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <map>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -47,8 +49,8 @@ double seconds_since(clock::time_point start)
 redis_script::redis_script(std::string source_text) : source(std::move(source_text)), sha1(auth::sha1_hex(source)) {}
 
 /**
- * Threads: everything below runs on `io_`'s one thread, except where noted (atomics, `health_`
- * under `health_mutex_`, and `message_handlers_`/`state_handlers_`, set before start()). Handlers
+ * Threads: everything below runs on `io`'s one thread, except where noted (atomics, `health`
+ * under `health_mutex`, and `message_handlers`/`state_handlers`, set before start()). Handlers
  * capture `this`: the io_context belongs to this object and has stopped running (stop() joins
  * its thread) before anything here is destroyed.
  */
@@ -74,22 +76,27 @@ struct redis_client::impl {
     };
 
     impl(redis_settings const& s, std::shared_ptr<telemetry::logger> l, std::shared_ptr<telemetry::registry> m)
-        : settings(s), log(std::move(l)), metrics(std::move(m)), own_channel("relay:node:" + s.node_id),
+        : settings(s), log(l ? std::move(l) : std::make_shared<telemetry::logger>()), metrics(std::move(m)),
+          own_channel("relay:node:" + s.node_id),
           address(s.where.host + ":" + std::to_string(s.where.port)), work(io.get_executor()),
           command_link(io, "command", metrics.get()), subscriber_link(io, "subscriber", metrics.get()),
           command_timer(io), probe_timer(io), random(std::random_device{}())
-        {
-            if (metrics) {
-                duration = &metrics->get_histogram("relay_redis_command_duration_seconds",
-                                                   "Round-trip time of Redis commands");
-                up_gauge = &metrics->get_gauge("relay_redis_up", "1 while both Redis connections are up");
-                subscriptions = &metrics->get_gauge("relay_redis_subscriptions",
-                                                    "Channels the subscriber connection is subscribed to");
-                received = &metrics->get_counter("relay_redis_messages_received_total",
-                                                 "Pub/sub messages received from Redis (probes included)");
-            }
-            wanted.insert(own_channel);
+    {
+        if (metrics) {
+            duration = &metrics->get_histogram("relay_redis_command_duration_seconds",
+                                               "Round-trip time of Redis commands");
+            up_gauge = &metrics->get_gauge("relay_redis_up", "1 while both Redis connections are up");
+            subscriptions = &metrics->get_gauge("relay_redis_subscriptions",
+                                                "Channels the subscriber connection is subscribed to");
+            received = &metrics->get_counter("relay_redis_messages_received_total",
+                                             "Pub/sub messages received from Redis (probes included)");
+            for (std::size_t i = 0; i < failures.size(); ++i)
+                failures[i] = &metrics->get_counter("relay_redis_commands_failed_total",
+                                                    "Redis commands answered unavailable, by reason",
+                                                    {{"reason", std::string(failure_names[i])}});
         }
+        wanted.insert(own_channel);
+    }
 
     // --- set at construction or before start() ----------------------------------------------
     redis_settings settings;
@@ -111,6 +118,9 @@ struct redis_client::impl {
     std::thread thread;
     std::atomic<bool> started{false};
     std::atomic<bool> stopped{false};
+    /** Held while checking `stopped` and posting, and while stop() sets it: nothing is posted
+     * after the thread may have ended (it would never be answered). */
+    std::mutex stop_mutex;
     std::atomic<bool> up{false};
     mutable std::mutex health_mutex;
     std::string health = "not started"; // guarded by health_mutex
@@ -125,19 +135,23 @@ struct redis_client::impl {
     std::uint64_t probe_sent_number = 0;
     std::uint64_t probe_waiting = 0; ///< number of the probe not seen yet; 0: none
     clock::time_point probe_sent_at;
+    std::map<std::string, std::string> scripts; ///< every script eval() was given, by SHA1
+    std::set<std::string> loaded;               ///< SHA1s Redis holds for the command connection
     std::set<std::string> wanted;     ///< channels to be subscribed (the own channel always)
     std::set<std::string> unconfirmed; ///< of the subscriber's handshake, not confirmed yet
     bool stopping = false;
     std::mt19937 random;
 
-    void count_failure(std::string_view reason)
+    /** Why a command was answered unavailable: the `reason` label of its failure counter. */
+    enum class failure : std::uint8_t { down, overloaded, timeout, connection_lost };
+    static constexpr std::array<std::string_view, 4> failure_names{"down", "overloaded", "timeout",
+                                                                   "connection_lost"};
+    std::array<telemetry::counter*, 4> failures{};
+
+    void count_failure(failure reason)
     {
-        if (metrics)
-            metrics->get_counter("relay_redis_commands_failed_total",
-                                 "Redis commands answered unavailable, by reason (down, overloaded, timeout, "
-                                 "connection_lost)",
-                                 {{"reason", std::string(reason)}})
-                .inc();
+        if (auto* c = failures[static_cast<std::size_t>(reason)])
+            c->inc();
     }
 
     void set_health(std::string text)
@@ -156,8 +170,16 @@ struct redis_client::impl {
         }
     }
 
+    /** Posts `f` to the client's thread unless stop() was called. */
+    template <class F> void post_unless_stopped(F&& f)
+    {
+        std::lock_guard lock(stop_mutex);
+        if (!stopped)
+            boost::asio::post(io, std::forward<F>(f));
+    }
+
     /** Answers `done` with unavailable, posted (never inside the caller's call). */
-    void fail(reply_handler done, std::string_view reason)
+    void fail(reply_handler done, failure reason)
     {
         count_failure(reason);
         boost::asio::post(io, [this, done = std::move(done)] {
@@ -209,6 +231,18 @@ struct redis_client::impl {
         if (settings.where.db != 0)
             conn->send({"SELECT", std::to_string(settings.where.db)}, step("SELECT"));
         if (&l == &command_link) {
+            // The scripts again (a restarted Redis has none): an EVALSHA answered NOSCRIPT and
+            // sent again would run after commands sent behind it.
+            loaded.clear();
+            for (auto const& [sha1, source] : scripts)
+                conn->send({"SCRIPT", "LOAD", source}, [this, &l, conn, sha1 = sha1](redisReply const* r) {
+                    if (!r || conn != l.conn)
+                        return;
+                    if (r->type == REDIS_REPLY_ERROR)
+                        conn->close("SCRIPT LOAD failed: " + std::string(r->str, r->len));
+                    else
+                        loaded.insert(sha1);
+                });
             conn->send({"PING"}, step("PING"));
             return;
         }
@@ -267,7 +301,8 @@ struct redis_client::impl {
             return;
         // Back-off doubling from reconnect_min to reconnect_max, each wait drawn from its upper
         // half so that the nodes of a cluster do not all come back at the same instant.
-        l.delay = l.delay.count() == 0 ? settings.reconnect_min : std::min(l.delay * 2, settings.reconnect_max);
+        l.delay = l.delay.count() == 0 ? std::max(settings.reconnect_min, std::chrono::milliseconds(1))
+                                       : std::min(l.delay * 2, settings.reconnect_max);
         auto const half = l.delay.count() / 2;
         std::uniform_int_distribution<std::int64_t> pick(l.delay.count() - half, l.delay.count());
         l.retry.expires_after(std::chrono::milliseconds(pick(random)));
@@ -280,10 +315,12 @@ struct redis_client::impl {
     /** Up is both connections answering; tells the state handler on each change. */
     void update_state()
     {
-        auto const now_up = command_link.state == phase::up && subscriber_link.state == phase::up;
-        if (now_up) {
+        auto const now_up = !stopping && command_link.state == phase::up && subscriber_link.state == phase::up;
+        if (stopping) {
+            // stop() said so already.
+        } else if (now_up) {
             set_health("");
-        } else if (!stopping) {
+        } else {
             auto const& why = command_link.state != phase::up ? command_link.why : subscriber_link.why;
             auto const& which = command_link.state != phase::up ? command_link : subscriber_link;
             set_health((why.empty() ? std::string("connecting") : which.name + " connection: " + why) + " (" +
@@ -294,23 +331,25 @@ struct redis_client::impl {
         up = now_up;
         if (up_gauge)
             up_gauge->set(now_up ? 1 : 0);
+        // In line, like replies and messages: a message that follows the last subscription's
+        // confirmation reaches its handler after on_state(true).
         for (auto const& handler : state_handlers)
-            boost::asio::post(io, [this, &handler, now_up] { deliver([&] { handler(now_up); }); });
+            deliver([&] { handler(now_up); });
     }
 
     // --- commands -----------------------------------------------------------------------------
 
-    void issue(std::vector<std::string> argv, reply_handler done)
+    void issue(std::vector<std::string> const& argv, reply_handler done)
     {
         auto& l = command_link;
         if (l.state != phase::up)
-            return fail(std::move(done), "down");
+            return fail(std::move(done), failure::down);
         if (l.conn->unanswered() >= settings.max_pending_commands)
-            return fail(std::move(done), "overloaded");
+            return fail(std::move(done), failure::overloaded);
         auto const start = clock::now();
         auto sent = l.conn->send(argv, [this, done, start](redisReply const* r) {
             if (!r) {
-                count_failure(timing_out ? "timeout" : "connection_lost");
+                count_failure(timing_out ? failure::timeout : failure::connection_lost);
                 deliver([&] { done(make_error_code(errc::unavailable), {}); });
                 return;
             }
@@ -320,7 +359,7 @@ struct redis_client::impl {
             deliver([&] { done({}, std::move(reply)); });
         });
         if (!sent)
-            return fail(std::move(done), "down");
+            return fail(std::move(done), failure::down);
         arm_command_timer();
     }
 
@@ -346,6 +385,33 @@ struct redis_client::impl {
                 return;
             }
             arm_command_timer();
+        });
+    }
+
+    /** EVALSHA when Redis holds the script for this connection, else EVAL (which makes Redis
+     * hold it: later EVALSHAs on the connection run after it). `argv` is {"EVALSHA", sha1,
+     * numkeys, keys..., args...}. */
+    void run_script(std::shared_ptr<std::vector<std::string>> argv, reply_handler done)
+    {
+        auto& sha1 = (*argv)[1];
+        auto known = scripts.find(sha1);
+        if (!loaded.count(sha1)) {
+            auto eval_argv = *argv;
+            eval_argv[0] = "EVAL";
+            eval_argv[1] = known->second;
+            if (command_link.state == phase::up)
+                loaded.insert(sha1);
+            issue(eval_argv, std::move(done));
+            return;
+        }
+        issue(*argv, [this, argv, done = std::move(done)](boost::system::error_code ec, redis_reply reply) mutable {
+            // Only after a SCRIPT FLUSH on a live connection: every script goes in full again.
+            if (!ec && reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0) {
+                loaded.clear();
+                run_script(std::move(argv), std::move(done));
+                return;
+            }
+            done(ec, std::move(reply));
         });
     }
 
@@ -444,6 +510,7 @@ struct redis_client::impl {
     void shut_down()
     {
         stopping = true;
+        set_health("stopped");
         command_link.retry.cancel();
         subscriber_link.retry.cancel();
         command_timer.cancel();
@@ -488,18 +555,26 @@ void redis_client::start()
 void redis_client::stop()
 {
     auto& m = *impl_;
-    if (m.stopped.exchange(true))
-        return;
-    if (m.started) {
-        // Closing both connections answers every waiting command (unavailable); run() returns
-        // once those answers and the connections' last callbacks have run.
-        boost::asio::post(m.io, [&m] { m.shut_down(); });
-        m.work.reset();
-        if (m.thread.joinable())
-            m.thread.join();
+    bool first = false;
+    {
+        std::lock_guard lock(m.stop_mutex);
+        if (!m.stopped) {
+            m.stopped = true;
+            first = true;
+            // Closing both connections answers every waiting command (unavailable); run()
+            // returns once those answers and the connections' last callbacks have run.
+            boost::asio::post(m.io, [&m] { m.shut_down(); });
+        }
     }
-    m.up = false;
-    m.set_health("stopped");
+    if (first) {
+        m.work.reset();
+        m.up = false;
+        m.set_health("stopped");
+    }
+    // From one of the client's own handlers the thread cannot wait for itself: the destructor
+    // (on another thread) joins it.
+    if (m.thread.joinable() && m.thread.get_id() != std::this_thread::get_id())
+        m.thread.join();
 }
 
 bool redis_client::up() const noexcept { return impl_->up; }
@@ -513,35 +588,42 @@ std::string redis_client::health() const
 void redis_client::command(std::vector<std::string> argv, reply_handler done)
 {
     auto& m = *impl_;
-    if (m.stopped) {
-        // Nothing runs the client's thread any more: answered here.
-        m.count_failure("down");
-        done(make_error_code(errc::unavailable), {});
-        return;
+    {
+        std::lock_guard lock(m.stop_mutex);
+        if (!m.stopped) {
+            boost::asio::post(m.io, [&m, argv = std::move(argv), done = std::move(done)]() mutable {
+                m.issue(argv, std::move(done));
+            });
+            return;
+        }
     }
-    boost::asio::post(m.io, [&m, argv = std::move(argv), done = std::move(done)]() mutable {
-        m.issue(std::move(argv), std::move(done));
-    });
+    // Nothing runs the client's thread any more: answered here.
+    m.count_failure(impl::failure::down);
+    done(make_error_code(errc::unavailable), {});
 }
 
 void redis_client::eval(redis_script const& script, std::vector<std::string> keys, std::vector<std::string> args,
                         reply_handler done)
 {
-    std::vector<std::string> argv{"EVALSHA", script.sha1, std::to_string(keys.size())};
-    argv.insert(argv.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
-    argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
-    auto fallback = argv;
-    fallback[0] = "EVAL";
-    fallback[1] = script.source;
-    // Redis forgets its scripts when it restarts: on NOSCRIPT the script goes once in full.
-    command(std::move(argv), [this, fallback = std::move(fallback), done = std::move(done)](
-                                 boost::system::error_code ec, redis_reply reply) mutable {
-        if (!ec && reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0) {
-            impl_->issue(std::move(fallback), std::move(done));
+    auto& m = *impl_;
+    auto argv = std::make_shared<std::vector<std::string>>();
+    argv->reserve(3 + keys.size() + args.size());
+    argv->insert(argv->end(), {"EVALSHA", script.sha1, std::to_string(keys.size())});
+    argv->insert(argv->end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+    argv->insert(argv->end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+    {
+        std::lock_guard lock(m.stop_mutex);
+        if (!m.stopped) {
+            boost::asio::post(m.io, [&m, argv = std::move(argv), source = script.source,
+                                     done = std::move(done)]() mutable {
+                m.scripts.try_emplace((*argv)[1], std::move(source));
+                m.run_script(std::move(argv), std::move(done));
+            });
             return;
         }
-        done(ec, std::move(reply));
-    });
+    }
+    m.count_failure(impl::failure::down);
+    done(make_error_code(errc::unavailable), {});
 }
 
 void redis_client::on_message(std::string prefix, message_handler handler)
@@ -552,13 +634,13 @@ void redis_client::on_message(std::string prefix, message_handler handler)
 void redis_client::subscribe(std::string const& channel)
 {
     auto& m = *impl_;
-    boost::asio::post(m.io, [&m, channel] { m.want(channel); });
+    m.post_unless_stopped([&m, channel] { m.want(channel); });
 }
 
 void redis_client::unsubscribe(std::string const& channel)
 {
     auto& m = *impl_;
-    boost::asio::post(m.io, [&m, channel] { m.unwant(channel); });
+    m.post_unless_stopped([&m, channel] { m.unwant(channel); });
 }
 
 void redis_client::on_state(std::function<void(bool up)> handler) { impl_->state_handlers.push_back(std::move(handler)); }

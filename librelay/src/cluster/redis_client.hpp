@@ -66,12 +66,18 @@ public:
 
     /** Sends one command, e.g. {"XRANGE", key, from, to}. Pipelined; answered in order. */
     void command(std::vector<std::string> argv, reply_handler done);
-    /** EVALSHA script numkeys keys... args... */
+    /**
+     * EVALSHA script numkeys keys... args..., in order with the commands around it: the client
+     * sends a script it has not seen Redis take on this connection in full (EVAL) and loads every
+     * script it knows again after each reconnect (a restarted Redis has none). Only after a
+     * SCRIPT FLUSH on a live connection does an EVALSHA meet NOSCRIPT; it then goes once more as
+     * EVAL, behind whatever was sent meanwhile.
+     */
     void eval(redis_script const& script, std::vector<std::string> keys, std::vector<std::string> args,
               reply_handler done);
 
     // --- pub/sub ---------------------------------------------------------------------------
-    /** A message on a subscribed channel. */
+    /** A message on a subscribed channel; the views are valid during the call only. */
     using message_handler = std::function<void(std::string_view channel, std::string_view payload)>;
     /** Handles messages on channels starting with `prefix` (set before start()). */
     void on_message(std::string prefix, message_handler handler);

@@ -66,22 +66,21 @@ return {gen, prev or ''}
 }
 
 // Releases a device only when the record still names this connection (1), else 0; a device
-// another node owns now leaves this node's set. KEYS: owner, node's robots; ARGV: node, token, device.
+// another node owns now leaves this node's set. A record already gone (Redis restarted empty
+// while the robot left, or a reaper was faster) also answers 1: a robot_disconnected twice is
+// better than none. KEYS: owner, node's robots; ARGV: node, token, device.
 redis_script const& release_script()
 {
     static redis_script const s(R"lua(
 local cur = redis.call('GET', KEYS[1])
-if cur then
-  local node, gen, token = string.match(cur, '^(%S+) (%S+) (%S+)$')
-  if node == ARGV[1] and token == ARGV[2] then
-    redis.call('DEL', KEYS[1])
-    redis.call('SREM', KEYS[2], ARGV[3])
-    return 1
-  end
-  if node == ARGV[1] then return 0 end
-end
+local node, gen, token
+if cur then node, gen, token = string.match(cur, '^(%S+) (%S+) (%S+)$') end
+if node == ARGV[1] and token ~= ARGV[2] then return 0 end
 redis.call('SREM', KEYS[2], ARGV[3])
-return 0
+if not cur then return 1 end
+if node ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
 )lua");
     return s;
 }
@@ -234,7 +233,10 @@ public:
           reaped_robots_(metrics_->get_counter("relay_cluster_robots_reaped_total",
                                                "Robots of dead nodes this node declared offline.")),
           heartbeat_seconds_(metrics_->get_histogram("relay_cluster_heartbeat_seconds",
-                                                     "Round trip of the node's heartbeat to Redis."))
+                                                     "Round trip of the node's heartbeat to Redis.")),
+          // The client's own series (redis_client.cpp), read for /stats.
+          subscriptions_(metrics_->get_gauge("relay_redis_subscriptions",
+                                             "Channels the subscriber connection is subscribed to"))
     {
     }
 
@@ -384,9 +386,16 @@ public:
                 return;
             }
             token = std::move(it->second.token);
+            bool const never_claimed = it->second.record.empty() && !it->second.claiming;
             if (!it->second.record.empty())
                 owned_.sub();
             robots_.erase(it);
+            if (never_claimed) {
+                // Redis was away all along: no record to remove, nobody elsewhere told.
+                if (done)
+                    done(false);
+                return;
+            }
         }
         send_release(pending_release{device_id, std::move(token), announce, std::move(done)});
     }
@@ -425,6 +434,7 @@ public:
         s.up = client_->up();
         s.rtt_ms = rtt_ms_.load();
         s.reconnects = reconnects_.load();
+        s.subscriptions = subscriptions_.value();
         std::lock_guard lock(robots_mutex_);
         for (auto const& [d, r] : robots_)
             if (!r.record.empty())
@@ -554,17 +564,23 @@ private:
             on_replace(m->body);
             return;
         }
+        dispatch(message_handlers_, *m);
+    }
+
+    /** Calls the handler of the message's kind in `table`, outside the lock. */
+    void dispatch(std::unordered_map<std::string, node_message_handler> const& table, node_frame const& m)
+    {
         node_message_handler h;
         {
             std::lock_guard lock(handlers_mutex_);
-            auto it = message_handlers_.find(std::string(m->kind));
-            if (it != message_handlers_.end())
+            auto it = table.find(std::string(m.kind));
+            if (it != table.end())
                 h = it->second;
         }
         if (h)
-            h(m->from, m->body);
+            h(m.from, m.body);
         else
-            log_->debug("node_message_unhandled", {{"kind", m->kind}, {"from", m->from}});
+            log_->debug("node_message_unhandled", {{"kind", m.kind}, {"from", m.from}});
     }
 
     void on_control_message(std::string_view payload)
@@ -578,15 +594,7 @@ private:
                 node_down(std::string(m->body));
             return;
         }
-        node_message_handler h;
-        {
-            std::lock_guard lock(handlers_mutex_);
-            auto it = broadcast_handlers_.find(std::string(m->kind));
-            if (it != broadcast_handlers_.end())
-                h = it->second;
-        }
-        if (h)
-            h(m->from, m->body);
+        dispatch(broadcast_handlers_, *m);
     }
 
     void node_down(std::string const& node)
@@ -841,6 +849,7 @@ private:
     telemetry::counter& reaped_nodes_;
     telemetry::counter& reaped_robots_;
     telemetry::histogram& heartbeat_seconds_;
+    telemetry::gauge& subscriptions_;
 
     routing::hub* hub_ = nullptr; // set by start()
 

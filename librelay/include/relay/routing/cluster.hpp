@@ -107,6 +107,7 @@ public:
         bool up = false;
         double rtt_ms = 0;           ///< last heartbeat's round trip
         std::uint64_t reconnects = 0; ///< times the connection came back
+        std::int64_t subscriptions = 0; ///< channels the node's subscriber connection holds
         std::size_t robots = 0;        ///< robots this node owns
     };
     virtual status current_status() const = 0;

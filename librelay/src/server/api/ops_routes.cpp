@@ -49,6 +49,7 @@ net::awaitable<http_response> stats(request_context& ctx, runtime& rt, live_serv
         body["redis"] = boost::json::object{{"up", s.up},
                                             {"rtt_ms", s.rtt_ms},
                                             {"reconnects", s.reconnects},
+                                            {"subscriptions", s.subscriptions},
                                             {"robots_owned", s.robots}};
     }
     co_return json_response(http::status::ok, body);
