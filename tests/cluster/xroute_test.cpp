@@ -293,7 +293,19 @@ TEST_CASE("xroute: WebRTC signaling across nodes, and the robot leaving mid-sess
     CHECK(closed.at("by") == "app");
     CHECK(closed.at("reason") == "done");
 
-    // A second session; the robot leaves in the middle of it.
+    // The app leaves mid-session: the robot hears webrtc_close by relay.
+    other->send(json::object{{"type", "webrtc_request"}, {"device_id", "xbot"}, {"id", "w3"}});
+    auto creds3 = other->expect("webrtc_credentials");
+    REQUIRE(creds3.is_object());
+    robot->expect("webrtc_request");
+    other->close();
+    auto gone = robot->expect("webrtc_close", 10s);
+    REQUIRE(gone.is_object());
+    CHECK(gone.at("session_id") == creds3.at("session_id"));
+    CHECK(gone.at("by") == "relay");
+    CHECK(gone.at("reason") == "app_disconnected");
+
+    // Another session; the robot leaves in the middle of it.
     app->send(json::object{{"type", "webrtc_request"}, {"device_id", "xbot"}, {"id", "w2"}});
     auto creds2 = app->expect("webrtc_credentials");
     REQUIRE(creds2.is_object());
@@ -314,13 +326,15 @@ TEST_CASE("xroute: WebRTC signaling across nodes, and the robot leaving mid-sess
     REQUIRE(store.has_value());
     auto sessions = (*store)->list_sessions("xbot", 10);
     REQUIRE(sessions.has_value());
-    REQUIRE(sessions->size() == 2);
+    REQUIRE(sessions->size() == 3);
     for (auto const& row : *sessions) {
         CHECK(row.ended_at);
         if (row.session_id == s) {
             CHECK(row.connected_at);
             CHECK(row.connection_type == "relay");
             CHECK(row.end_reason == "done");
+        } else if (row.session_id == creds3.at("session_id").as_string()) {
+            CHECK(row.end_reason == "app_disconnected");
         } else {
             CHECK(row.end_reason == "robot_disconnected");
         }

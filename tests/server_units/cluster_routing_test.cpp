@@ -183,8 +183,11 @@ struct two_nodes {
 TEST_CASE("cluster routing: a command crosses to the robot's node; the ack, then the result come back")
 {
     two_nodes t;
-    t.a.routing().send_command(t.conn, "d1", "c1", t.command("c1"));
+    int accepted = 0;
+    t.a.routing().send_command(t.conn, "d1", "c1", t.command("c1"), [&accepted] { ++accepted; });
+    CHECK(accepted == 0);
     t.net.pump();
+    CHECK(accepted == 1); // the on_command hook's moment: queued on the robot's node
     REQUIRE(t.robot->types() == std::vector<std::string>{"command"});
     CHECK(t.robot->last().at("id") == "c1");
     REQUIRE(t.app->types() == std::vector<std::string>{"ack"});
@@ -207,8 +210,10 @@ TEST_CASE("cluster routing: a command crosses to the robot's node; the ack, then
 TEST_CASE("cluster routing: a command for a robot no node holds, one that left, or with Redis away")
 {
     two_nodes t;
-    t.a.routing().send_command(t.conn, "d2", "c1", t.command("c1"));
+    int accepted = 0;
+    t.a.routing().send_command(t.conn, "d2", "c1", t.command("c1"), [&accepted] { ++accepted; });
     t.net.pump();
+    CHECK(accepted == 0);
     REQUIRE(t.app->types() == std::vector<std::string>{"error"});
     CHECK(t.app->last().at("code") == "DEVICE_OFFLINE");
     CHECK(t.app->last().at("ref") == "c1");

@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace relay::server {
@@ -250,13 +251,13 @@ std::shared_ptr<routing::app_link> cluster_routing::connection(std::uint64_t con
 // --- commands -----------------------------------------------------------------------------------
 
 void cluster_routing::send_command(std::uint64_t conn, std::string const& device_id, std::string const& id,
-                                   std::string frame)
+                                   std::string frame, std::function<void()> accepted)
 {
     auto key = std::make_tuple(conn, device_id, id);
     bool fresh;
     {
         std::lock_guard lock(mutex_);
-        fresh = commands_out_.emplace(key, std::string()).second;
+        fresh = commands_out_.emplace(key, waiting_command{{}, std::move(accepted)}).second;
     }
     if (!fresh) {
         if (auto app = connection(conn))
@@ -278,7 +279,7 @@ void cluster_routing::send_command(std::uint64_t conn, std::string const& device
                 if (it == self->commands_out_.end())
                     return; // answered or settled already
                 if (!ec) {
-                    it->second = node;
+                    it->second.node = node;
                     return;
                 }
                 self->commands_out_.erase(it);
@@ -342,16 +343,21 @@ void cluster_routing::on_command_reply(std::string_view from, std::string_view p
         return;
     auto key = std::make_tuple(number(*o, "conn"), string_field(*o, "device"), string_field(*o, "id"));
     auto const* final = o->if_contains("final");
+    std::function<void()> accepted;
     {
         std::lock_guard lock(mutex_);
         auto it = commands_out_.find(key);
         if (it == commands_out_.end())
             return; // settled already (its node was declared down) or its connection is gone
-        if (final && final->is_bool() && final->get_bool())
+        if (final && final->is_bool() && final->get_bool()) {
             commands_out_.erase(it);
-        else
-            it->second = std::string(from);
+        } else {
+            it->second.node = std::string(from);
+            accepted = std::exchange(it->second.accepted, {});
+        }
     }
+    if (accepted)
+        accepted();
     if (auto app = connection(std::get<0>(key)))
         app->send(shared(string_field(*o, "frame")));
 }
@@ -688,7 +694,7 @@ void cluster_routing::on_node_down(std::string const& node)
         std::lock_guard lock(mutex_);
         // As the app's node: what waits for that node fails now.
         for (auto it = commands_out_.begin(); it != commands_out_.end();)
-            if (it->second == node) {
+            if (it->second.node == node) {
                 commands.push_back(it->first);
                 it = commands_out_.erase(it);
             } else {

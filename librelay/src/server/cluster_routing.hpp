@@ -52,9 +52,11 @@ public:
      * Sends command `id` (`frame`: the robot_command, serialized once) to the robot's node. The
      * app hears back through its link: the ack, then the result; or one error (DEVICE_OFFLINE,
      * BAD_MESSAGE for a pending id, NODE_UNREACHABLE when Redis is away, DEVICE_OFFLINE when
-     * the robot's node stops).
+     * the robot's node stops). `accepted` (may be empty) runs on the cluster's thread when the
+     * robot's node has queued it, before the app's ack.
      */
-    void send_command(std::uint64_t conn, std::string const& device_id, std::string const& id, std::string frame);
+    void send_command(std::uint64_t conn, std::string const& device_id, std::string const& id, std::string frame,
+                      std::function<void()> accepted = {});
 
     /**
      * Sends tunnelled request `id` (already registered in this node's hub with its waiter) to the
@@ -126,9 +128,12 @@ private:
     mutable std::mutex mutex_; // guards every table below
     std::uint64_t next_conn_ = 0;
     std::unordered_map<std::uint64_t, std::weak_ptr<routing::app_link>> connections_;
-    // App's node: commands waiting for the robot's node, by (connection, device, id) → node
-    // (empty until the transport says which).
-    std::map<std::tuple<std::uint64_t, std::string, std::string>, std::string> commands_out_;
+    // App's node: commands waiting for the robot's node, by (connection, device, id).
+    struct waiting_command {
+        std::string node; // empty until the transport or the first reply says which
+        std::function<void()> accepted;
+    };
+    std::map<std::tuple<std::uint64_t, std::string, std::string>, waiting_command> commands_out_;
     // App's node: tunnelled requests waiting, by id → (device, node).
     std::unordered_map<std::string, std::pair<std::string, std::string>> tunnels_out_;
     // App's node: robot ends of sessions whose robot is elsewhere, by session id.

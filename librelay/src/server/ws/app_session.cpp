@@ -266,10 +266,18 @@ void app_session::handle(protocol::app_command const& m)
     auto robot = live()->hub.robot(m.device_id);
     if (!robot && live()->cross_node) {
         // The robot may be on another node: its node registers the command and answers.
+        std::function<void()> accepted;
+        if (rt()->hooks.on_command)
+            accepted = [self = self(), m] {
+                // Once the robot's node has queued it, on this connection's thread as hooks are.
+                net::post(self->executor(), [self, m] {
+                    call_hook(self->rt()->log, "on_command", self->rt()->hooks.on_command, self->user_id_, m);
+                });
+            };
         live()->cross_node->send_command(node_conn_id(), m.device_id, m.id,
-                                         protocol::encode(protocol::forward_to_robot(m, user_id_)));
+                                         protocol::encode(protocol::forward_to_robot(m, user_id_)),
+                                         std::move(accepted));
         rt()->metrics.messages_routed.inc();
-        call_hook(rt()->log, "on_command", rt()->hooks.on_command, user_id_, m);
         return;
     }
     if (!robot) {
