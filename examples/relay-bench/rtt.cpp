@@ -57,7 +57,6 @@ public:
     int run();
 
 private:
-    void on_robot_message(ws_peer& p, std::string_view text);
     void on_app_message(std::string_view text);
     void send_next();
 
@@ -80,13 +79,6 @@ private:
     std::atomic<bool> probe_ok_{false};
     std::size_t probes_sent_ = 0; ///< the app's thread
 };
-
-void rtt::on_robot_message(ws_peer& p, std::string_view text)
-{
-    if (text.find(R"("type":"command")") == std::string_view::npos)
-        return;
-    p.send(fmt::format(R"({{"type":"command_result","id":"{}","ok":true}})", string_after(text, R"("id":")")));
-}
 
 void rtt::on_app_message(std::string_view text)
 {
@@ -145,15 +137,12 @@ int rtt::run()
     rtt_ns_.reserve(o_.count);
     ack_ns_.reserve(o_.count);
 
-    auto accounts = ctx_.setup.create_accounts(1);
-    auto devices = ctx_.setup.create_devices(accounts, {0});
-    device_id_ = devices[0].device_id;
     // On several nodes: the app on the first, the robot on the second (a cross-node round trip).
-    app_ = make_peer(ctx_, 0, peer_identity{false, accounts[0].access_token, {}, {}},
-                     counted_handlers(app_counts_, [this](ws_peer&, std::string_view t) { on_app_message(t); }), 0);
-    robot_ = make_peer(ctx_, 1, peer_identity{true, {}, device_id_, devices[0].secret},
-                       counted_handlers(robot_counts_, [this](ws_peer& p, std::string_view t) { on_robot_message(p, t); }),
-                       ctx_.nodes.size() > 1 ? 1 : 0);
+    auto pair = make_app_robot_pair(ctx_, app_counts_, [this](ws_peer&, std::string_view t) { on_app_message(t); },
+                                    robot_counts_, ctx_.nodes.size() > 1 ? 1 : 0);
+    device_id_ = pair.device_id;
+    app_ = pair.app;
+    robot_ = pair.robot;
     std::string why;
     if (!connect_all(ctx_, {app_}, app_counts_, 1, why) || !connect_all(ctx_, {robot_}, robot_counts_, 1, why)) {
         out.note("setup failed: " + why);

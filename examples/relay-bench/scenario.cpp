@@ -1,6 +1,7 @@
 #include "scenario.hpp"
 
 #include <boost/json/parse.hpp>
+#include <fmt/format.h>
 
 #include <charconv>
 #include <thread>
@@ -96,6 +97,28 @@ int end_run(bench_context& ctx, std::vector<std::shared_ptr<ws_peer>> const& rob
     close_all(ctx, apps, app_counts);
     ctx.pool.barrier();
     return status;
+}
+
+app_robot_pair make_app_robot_pair(bench_context& ctx, peer_counts& app_counts,
+                                   std::function<void(ws_peer&, std::string_view)> on_app_message,
+                                   peer_counts& robot_counts, std::size_t robot_node)
+{
+    auto accounts = ctx.setup.create_accounts(1);
+    auto devices = ctx.setup.create_devices(accounts, {0});
+    app_robot_pair pair;
+    pair.device_id = devices[0].device_id;
+    pair.app = make_peer(ctx, 0, peer_identity{false, accounts[0].access_token, {}, {}},
+                         counted_handlers(app_counts, std::move(on_app_message)), 0);
+    pair.robot = make_peer(ctx, 1, peer_identity{true, {}, pair.device_id, devices[0].secret},
+                           counted_handlers(robot_counts, answer_command), robot_node);
+    return pair;
+}
+
+void answer_command(ws_peer& robot, std::string_view text)
+{
+    if (text.find(R"("type":"command")") == std::string_view::npos)
+        return;
+    robot.send(fmt::format(R"({{"type":"command_result","id":"{}","ok":true}})", string_after(text, R"("id":")")));
 }
 
 void config_nodes(bench_context& ctx)

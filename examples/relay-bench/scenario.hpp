@@ -59,6 +59,20 @@ net::ip::address_v4 source_address(std::size_t i, unsigned n);
 std::shared_ptr<ws_peer> make_peer(bench_context& ctx, std::size_t i, peer_identity identity,
                                    std::shared_ptr<peer_handlers const> handlers, std::size_t node = 0);
 
+/** One user's app and the robot of their one device, made (not started) for the scenarios with
+ * a single pair: the app on the first node, the robot on node `robot_node`. */
+struct app_robot_pair {
+    std::string device_id;
+    std::shared_ptr<ws_peer> app;
+    std::shared_ptr<ws_peer> robot;
+};
+app_robot_pair make_app_robot_pair(bench_context& ctx, peer_counts& app_counts,
+                                   std::function<void(ws_peer&, std::string_view)> on_app_message,
+                                   peer_counts& robot_counts, std::size_t robot_node);
+
+/** A robot's answer to every command: command_result ok at once. */
+void answer_command(ws_peer& robot, std::string_view text);
+
 /** Reports the nodes' and Redis's pids (cluster runs); figures per node use these indexes. */
 void config_nodes(bench_context& ctx);
 
