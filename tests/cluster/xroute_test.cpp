@@ -413,3 +413,28 @@ TEST_CASE("xroute: Redis killed: NODE_UNREACHABLE at once across nodes, while a 
     CHECK(failed.status == 503);
     CHECK(failed.error_code() == "NODE_UNREACHABLE");
 }
+
+TEST_CASE("xroute: the robot's node enforces its WebRTC limit for apps on every node; the robot's 4409 elsewhere fails a pending command")
+{
+    nodes_rig rig(2, env_map{{"RELAY_WEBRTC_MAX_PER_DEVICE", "1"}});
+    auto robot = rig.robot_on(1);
+    auto near = connect_app(rig.port(1), rig.owner);
+    auto far = connect_app(rig.port(0), rig.owner);
+
+    start_session(*near, *robot, "w-near");
+    // The app's node holds no session of the robot: the robot's node refuses.
+    far->send(json::object{{"type", "webrtc_request"}, {"device_id", "xbot"}, {"id", "w-far"}});
+    CHECK(code_of(reply_to(*far, "w-far")) == "SESSION_LIMIT");
+    expect_nothing_before_pong(*robot, "webrtc_request");
+
+    // The robot connects again on the app's node: the old connection is replaced (4409) and the
+    // command it held is answered DEVICE_OFFLINE across; the new one is reached locally.
+    far->send(command("before"));
+    CHECK(type_of(reply_to(*far, "before")) == "ack");
+    robot->expect("command");
+    auto again = connect_robot(rig.port(0), rig.dev);
+    CHECK(robot->wait_closed(10s) == 4409);
+    CHECK(code_of(reply_to(*far, "before")) == "DEVICE_OFFLINE");
+    auto rt = command_round_trip(*far, *again, "after");
+    CHECK(rt > 0);
+}
