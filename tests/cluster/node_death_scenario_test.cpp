@@ -51,7 +51,7 @@ TEST_CASE("cluster node death: a robot's node killed mid-stream, 1000 acknowledg
             // Mid-stream, about 700 events still to come. Node 0 hangs first, so that events the
             // robot wrote are left unacknowledged (some delivered, some never read) when it dies.
             c.pause_node(0);
-            CHECK(poll_until([&] { return robot.stats().events_unacknowledged >= 20; }));
+            CHECK(eventually([&] { return robot.stats().events_unacknowledged >= 20; }));
             c.kill_node(0);
             killed = true;
         }
