@@ -202,9 +202,23 @@ TEST_CASE("cluster routing: a command crosses to the robot's node; the ack, then
     REQUIRE(t.app->types() == std::vector<std::string>{"ack", "command_result"});
     CHECK(t.app->last().at("id") == "c1");
 
-    // Settled: b's node going away later tells the app nothing more.
+    // One the robot never answers is forgotten by both nodes after the hub's command_ttl, as
+    // on one node: its id is free again.
+    t.a.routing().send_command(t.conn, "d1", "c9", t.command("c9"));
+    t.net.pump();
+    REQUIRE(t.app->frames.size() == 3);
+    auto later = std::chrono::steady_clock::now() + routing::hub::command_ttl + std::chrono::seconds(1);
+    t.a.routing().sweep(later);
+    t.b.routing().sweep(later);
+    t.b.live.hub.take_command("d1", "c9"); // the hub's own ttl runs on the wall clock
+    t.a.routing().send_command(t.conn, "d1", "c9", t.command("c9"));
+    t.net.pump();
+    CHECK(t.app->types() == std::vector<std::string>{"ack", "command_result", "ack", "ack"});
+
+    // Settled or forgotten: b's node going away tells the app only of the pending c9.
     t.net.kill("b");
-    CHECK(t.app->frames.size() == 2);
+    CHECK(t.app->frames.size() == 5);
+    CHECK(t.app->last().at("ref") == "c9");
 }
 
 TEST_CASE("cluster routing: a command for a robot no node holds, one that left, or with Redis away")

@@ -774,18 +774,19 @@ void cluster_routing::sweep(std::chrono::steady_clock::time_point now)
             } else {
                 ++it;
             }
-        // The hub forgets commands its robot never answered after command_ttl: so do we.
+        // The hub forgets commands its robot never answered after command_ttl: so do both ends.
         std::erase_if(commands_in_, [&](auto const& kv) { return now - kv.second.at > routing::hub::command_ttl; });
+        std::erase_if(commands_out_, [&](auto const& kv) { return now - kv.second.at > routing::hub::command_ttl; });
         for (auto const& [id, link] : robots_out_)
-            if (!link->opened_)
-                sessions.push_back(id);
+            sessions.push_back(id);
         for (auto const& [id, link] : apps_in_)
             sessions.push_back(id);
     }
     // The caller's node gave up at the same deadline: the robot's late answer finds nobody.
     for (auto const& [device_id, id] : expired)
         live_.hub.take_tunnel(device_id, id);
-    // Proxy ends of sessions that ended here (an end left, a deadline passed) are let go.
+    // Proxy ends of sessions that ended here (an end left, a deadline passed: the app was told)
+    // are let go, also one whose start the robot's node never answered (Redis went away).
     std::vector<std::string> ended;
     for (auto const& id : sessions)
         if (!live_.webrtc.find(id))
@@ -794,8 +795,7 @@ void cluster_routing::sweep(std::chrono::steady_clock::time_point now)
         return;
     std::lock_guard lock(mutex_);
     for (auto const& id : ended) {
-        if (auto it = robots_out_.find(id); it != robots_out_.end() && !it->second->opened_)
-            robots_out_.erase(it);
+        robots_out_.erase(id);
         apps_in_.erase(id);
     }
 }

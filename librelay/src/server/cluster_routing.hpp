@@ -132,6 +132,7 @@ private:
     struct waiting_command {
         std::string node; // empty until the transport or the first reply says which
         std::function<void()> accepted;
+        std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now();
     };
     std::map<std::tuple<std::uint64_t, std::string, std::string>, waiting_command> commands_out_;
     // App's node: tunnelled requests waiting, by id → (device, node).
