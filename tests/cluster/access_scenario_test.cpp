@@ -91,7 +91,7 @@ TEST_CASE("cluster robots: hello on one node is shown by GET /api/devices on ano
                              {"firmware", "2.4.1"}});
     round_trip(*robot);
     json::object shown;
-    auto seen = poll_until([&] {
+    auto seen = eventually([&] {
         auto r = http_get(c.port(2), "/api/devices/" + h.dev.device_id, h.viewer.access_token);
         if (r.status != 200)
             return false;

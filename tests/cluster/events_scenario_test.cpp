@@ -68,7 +68,8 @@ TEST_CASE("cluster events: a robot's events reach every app with access on every
 {
     cluster_harness c;
     auto h = c.make_household();
-    // Apps on nodes 1 and 2, two of the owner's on different nodes; the robot on node 0.
+    // The robot on node 0; the owner's apps on all three nodes, the members' on the others.
+    auto owner_0 = c.connect_app(0, h.owner);
     auto owner_1 = c.connect_app(1, h.owner);
     auto owner_2 = c.connect_app(2, h.owner);
     auto operator_2 = c.connect_app(2, h.operator_user);
@@ -76,11 +77,12 @@ TEST_CASE("cluster events: a robot's events reach every app with access on every
     auto stranger_2 = c.connect_app(2, h.stranger);
     auto robot = c.connect_robot(0, h.dev);
     // Each app hears the robot come: its node has the device's channel from then on.
-    for (auto* app : {owner_1.get(), owner_2.get(), operator_2.get(), viewer_1.get()})
+    std::vector<ws_client*> const apps{owner_0.get(), owner_1.get(), owner_2.get(), operator_2.get(), viewer_1.get()};
+    for (auto* app : apps)
         REQUIRE(expect_event(*app, "robot_connected", h.dev.device_id).is_object());
 
     send_events(*robot, "mission_progress", 1, 50);
-    for (auto* app : {owner_1.get(), owner_2.get(), operator_2.get(), viewer_1.get()}) {
+    for (auto* app : apps) {
         auto got = robot_events(*app, h.dev.device_id, 50);
         CHECK(listed(numbers_of(got)) == listed(range(1, 50)));
         CHECK(got.front().at("event") == "mission_progress");

@@ -51,7 +51,7 @@ TEST_CASE("cluster node death: a robot's node killed mid-stream, 1000 acknowledg
             // Mid-stream, about 700 events still to come. Node 0 hangs first, so that events the
             // robot wrote are left unacknowledged (some delivered, some never read) when it dies.
             c.pause_node(0);
-            CHECK(poll_until([&] { return robot.stats().events_unacknowledged >= 20; }));
+            CHECK(eventually([&] { return robot.stats().events_unacknowledged >= 20; }));
             c.kill_node(0);
             killed = true;
         }
@@ -138,7 +138,9 @@ TEST_CASE("cluster node death: a tunnel call waiting on a killed node fails with
     REQUIRE(robot->expect("http_request", 15s).is_object());
 
     c.kill_node(0);
-    REQUIRE_MESSAGE(http.wait_for(60s) == std::future_status::ready, "the tunnel call hung after its robot's node died");
+    REQUIRE_MESSAGE(http.wait_for(60s) == std::future_status::ready,
+                    "the tunnel call hung after its robot's node died; node 1 logged:\n"
+                        << c.node(1).output() << "\nnode 2 logged:\n" << c.node(2).output());
     auto reply = http.get();
     CHECK(reply.status == 503);
     CHECK(reply.error_code() == "DEVICE_OFFLINE");

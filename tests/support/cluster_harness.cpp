@@ -219,7 +219,7 @@ bool cluster_harness::online_on(std::size_t i, account const& user, std::string 
 bool cluster_harness::wait_online(std::size_t i, account const& user, std::string const& device_id, bool online,
                                   std::chrono::milliseconds limit)
 {
-    return poll_until([&] { return online_on(i, user, device_id) == online; }, limit);
+    return eventually([&] { return online_on(i, user, device_id) == online; }, limit);
 }
 
 http_reply cluster_harness::health(std::size_t i)
@@ -230,25 +230,13 @@ http_reply cluster_harness::health(std::size_t i)
 http_reply cluster_harness::wait_health(std::size_t i, unsigned status, std::chrono::milliseconds limit)
 {
     http_reply last = health(i);
-    poll_until(
+    eventually(
         [&] {
             last = health(i);
             return last.status == status;
         },
         limit);
     return last;
-}
-
-bool poll_until(std::function<bool()> const& done, std::chrono::milliseconds limit)
-{
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-        if (done())
-            return true;
-        if (std::chrono::steady_clock::now() >= deadline)
-            return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
 }
 
 boost::json::value read_until(ws_client& client, std::function<bool(boost::json::object const&)> const& wanted,

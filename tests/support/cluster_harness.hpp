@@ -18,6 +18,7 @@
  * a message out to its local connections in one step, so whatever it sent the client is queued
  * before the pong.
  */
+#include "cluster/eventually.hpp"
 #include "support/clients.hpp"
 #include "support/fixtures.hpp"
 #include "support/relayd_process.hpp"
@@ -29,8 +30,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -156,9 +157,6 @@ private:
     std::vector<std::uint16_t> ports_;
     std::vector<std::unique_ptr<relayd_process>> nodes_;
 };
-
-/** Polls `done` every 20 ms until it is true or `limit` passes; whether it became true. */
-bool poll_until(std::function<bool()> const& done, std::chrono::milliseconds limit = std::chrono::seconds(10));
 
 /**
  * Reads `client` until a message `wanted` accepts, and returns it; null when none comes within
