@@ -2,6 +2,7 @@
 // redis-server, relayd nodes sharing it, a SQLite file and their secrets; the app on one node,
 // the robot on another. Commands, the REST tunnel (HTTP and socket forms), WebRTC signaling, the
 // robot's node killed while the app waits, and Redis killed while apps on both nodes ask.
+#include "cluster/eventually.hpp"
 #include "redis/redis_server.hpp"
 #include "support/barrier.hpp"
 #include "support/fixtures.hpp"
@@ -59,16 +60,17 @@ struct nodes_rig {
     /** Waits until node `i` sees the device online (its robot's owner record is in Redis). */
     void wait_online(std::size_t i, std::string const& device_id = "xbot", bool online = true)
     {
-        auto deadline = std::chrono::steady_clock::now() + 15s;
-        while (std::chrono::steady_clock::now() < deadline) {
-            auto r = http_get(port(i), "/api/devices", owner.access_token);
-            auto listed = r.status == 200 ? r.json() : json::array();
-            for (auto const& d : listed.as_array())
-                if (d.at("device_id") == device_id.c_str() && d.at("online").as_bool() == online)
-                    return;
-            std::this_thread::sleep_for(50ms);
-        }
-        FAIL("node ", i, " never saw ", device_id, online ? " online" : " offline");
+        bool seen = eventually(
+            [&] {
+                auto r = http_get(port(i), "/api/devices", owner.access_token);
+                auto listed = r.status == 200 ? r.json() : json::array();
+                for (auto const& d : listed.as_array())
+                    if (d.at("device_id") == device_id.c_str())
+                        return d.at("online").as_bool() == online;
+                return false;
+            },
+            15s);
+        REQUIRE_MESSAGE(seen, "node ", i, " never saw ", device_id, online ? " online" : " offline");
     }
 
     temp_dir dir;
@@ -125,6 +127,25 @@ double command_round_trip(ws_client& app, ws_client& robot, std::string const& i
     auto result = reply_to(app, id);
     REQUIRE(type_of(result) == "command_result");
     return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count();
+}
+
+/** A WebRTC session from `app` that reached `robot`; the app's webrtc_credentials. */
+json::value start_session(ws_client& app, ws_client& robot, std::string const& id)
+{
+    app.send(json::object{{"type", "webrtc_request"}, {"device_id", "xbot"}, {"id", id}});
+    auto creds = app.expect("webrtc_credentials");
+    REQUIRE(creds.is_object());
+    REQUIRE(robot.expect("webrtc_request").at("session_id") == creds.at("session_id"));
+    return creds;
+}
+
+/** `notice` is the webrtc_close by relay for the session of `creds`, for `reason`. */
+void check_ended_by_relay(json::value const& notice, json::value const& creds, std::string const& reason)
+{
+    REQUIRE(notice.is_object());
+    CHECK(notice.at("session_id") == creds.at("session_id"));
+    CHECK(notice.at("by") == "relay");
+    CHECK(notice.at("reason") == reason.c_str());
 }
 
 double median(std::vector<double> v)
@@ -294,28 +315,14 @@ TEST_CASE("xroute: WebRTC signaling across nodes, and the robot leaving mid-sess
     CHECK(closed.at("reason") == "done");
 
     // The app leaves mid-session: the robot hears webrtc_close by relay.
-    other->send(json::object{{"type", "webrtc_request"}, {"device_id", "xbot"}, {"id", "w3"}});
-    auto creds3 = other->expect("webrtc_credentials");
-    REQUIRE(creds3.is_object());
-    robot->expect("webrtc_request");
+    auto creds3 = start_session(*other, *robot, "w3");
     other->close();
-    auto gone = robot->expect("webrtc_close", 10s);
-    REQUIRE(gone.is_object());
-    CHECK(gone.at("session_id") == creds3.at("session_id"));
-    CHECK(gone.at("by") == "relay");
-    CHECK(gone.at("reason") == "app_disconnected");
+    check_ended_by_relay(robot->expect("webrtc_close", 10s), creds3, "app_disconnected");
 
     // Another session; the robot leaves in the middle of it.
-    app->send(json::object{{"type", "webrtc_request"}, {"device_id", "xbot"}, {"id", "w2"}});
-    auto creds2 = app->expect("webrtc_credentials");
-    REQUIRE(creds2.is_object());
-    robot->expect("webrtc_request");
+    auto creds2 = start_session(*app, *robot, "w2");
     robot->close();
-    auto ended = app->expect("webrtc_close", 10s);
-    REQUIRE(ended.is_object());
-    CHECK(ended.at("session_id") == creds2.at("session_id"));
-    CHECK(ended.at("by") == "relay");
-    CHECK(ended.at("reason") == "robot_disconnected");
+    check_ended_by_relay(app->expect("webrtc_close", 10s), creds2, "robot_disconnected");
     rig.wait_online(0, "xbot", false);
 
     // The history has each session once, written by the app's node: connected (the stats
