@@ -529,10 +529,22 @@ private:
         if (!kept && !client_->up())
             return;
         // What was read and what was held meanwhile, merged by seq: each seq once, in order. The
-        // held ones may go back further than the read (the stream was trimmed meanwhile) or
-        // further forward (published after it).
+        // held ones may go back further than the read (the stream was trimmed meanwhile).
         static std::vector<channel_message> const none;
         auto const& read = kept ? kept->messages : none;
+        // Pub/sub delivers a channel's messages in publish (seq) order: from the first one held,
+        // every later seq reaches this node live. The read is only for what came before it; its
+        // newer entries may be ahead of live messages still on their way, and delivering them
+        // first would make those look like repeats.
+        std::uint64_t first_held = UINT64_MAX;
+        for (auto const& m : c.held)
+            if (m.seq != 0) {
+                first_held = m.seq;
+                break;
+            }
+        std::size_t read_end = 0;
+        while (read_end < read.size() && read[read_end].seq < first_held)
+            ++read_end;
         std::size_t next_read = 0;
         std::uint64_t expected = r.after != 0 ? r.after + 1 : kept ? kept->epoch : 0;
         bool gap = false;
@@ -555,11 +567,11 @@ private:
                 deliver_in_order(r.channel, c, m);
                 continue;
             }
-            while (next_read < read.size() && read[next_read].seq < m.seq)
+            while (next_read < read_end && read[next_read].seq < m.seq)
                 numbered(read[next_read++], true);
             numbered(m, false);
         }
-        while (next_read < read.size())
+        while (next_read < read_end)
             numbered(read[next_read++], true);
         if (gap && gaps_)
             gaps_->inc();
