@@ -14,6 +14,7 @@
 #include <future>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -599,6 +600,8 @@ private:
 
     void node_down(std::string const& node)
     {
+        // Not again from the next look at relay:nodes (handlers settle idempotently anyway).
+        known_nodes_.erase(node);
         log_->info("cluster_node_down", {{"node_id", node}});
         std::vector<std::function<void(std::string const&)>> handlers;
         {
@@ -816,6 +819,27 @@ private:
                               return;
                           self->announce_reaped(reply.elements);
                       });
+        // A node that left relay:nodes (reaped by another node, or stopped) is down here too,
+        // even when its node_down broadcast was lost while this node's subscription reconnected:
+        // whatever waits for it must not wait for a deadline.
+        auto up = up_since_.load();
+        client_->command({"ZRANGE", nodes_key, "0", "-1"}, [weak, up](boost::system::error_code ec, redis_reply reply) {
+            auto self = weak.lock();
+            if (!self || ec || reply.type != redis_reply::kind::array)
+                return;
+            std::set<std::string> present;
+            for (auto const& e : reply.elements)
+                if (e.str != self->node_id_)
+                    present.insert(e.str);
+            std::vector<std::string> left;
+            if (self->known_nodes_since_ == up)
+                std::set_difference(self->known_nodes_.begin(), self->known_nodes_.end(), present.begin(), present.end(),
+                                    std::back_inserter(left));
+            self->known_nodes_ = std::move(present);
+            self->known_nodes_since_ = up;
+            for (auto const& node : left)
+                self->node_down(node);
+        });
     }
 
     void announce_reaped(std::vector<redis_reply> const& out)
@@ -861,6 +885,11 @@ private:
     mutable std::mutex robots_mutex_; // guards robots_, releases_, next_token_
     std::unordered_map<std::string, local_robot> robots_;
     std::vector<pending_release> releases_;
+
+    // The client's thread only: the other nodes in relay:nodes at the last look (reap()), during
+    // the up period that began at known_nodes_since_.
+    std::set<std::string> known_nodes_;
+    std::chrono::steady_clock::rep known_nodes_since_ = 0;
     std::uint64_t next_token_ = 0;
 
     std::atomic<std::chrono::steady_clock::rep> up_since_{std::chrono::steady_clock::time_point::max().time_since_epoch().count()};
