@@ -3,6 +3,7 @@
 // several nodes, epochs, the backlog while Redis is away, recovery after a reconnect.
 #include "cluster/redis_broker.hpp"
 #include "cluster/redis_broker_scripts.hpp"
+#include "cluster/eventually.hpp"
 
 #include <redis/redis_server.hpp>
 #include <robot_sdk/muting_proxy.hpp>
@@ -21,23 +22,12 @@
 #include <thread>
 
 using namespace std::chrono_literals;
+using relay::test::eventually;
 namespace rt = relay::routing;
 using relay::cluster::redis_settings;
 using relay::test::redis::redis_server;
 
 namespace {
-
-/** Polls `f` until it holds or `limit` passed; true when it held. */
-template <class F> bool eventually(F f, std::chrono::milliseconds limit = 10s)
-{
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!f()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
 
 struct recorder : rt::subscriber {
     std::mutex m;

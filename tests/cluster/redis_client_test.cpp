@@ -2,6 +2,7 @@
 // redis-server: the shared one for plain client behaviour (keys and channels of their own), a
 // private one wherever a case kills, pauses, flushes or configures Redis.
 #include "cluster/redis_client.hpp"
+#include "cluster/eventually.hpp"
 #include "redis/redis_server.hpp"
 #include "store/store_fixture.hpp"
 
@@ -26,6 +27,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using relay::test::eventually;
 using relay::cluster::redis_client;
 using relay::cluster::redis_reply;
 using relay::cluster::redis_script;
@@ -60,18 +62,6 @@ redis_settings settings_for(std::string const& url)
     s.probe_interval = 50ms;
     s.probe_timeout = 2s;
     return s;
-}
-
-/** Polls `condition` until it holds or `limit` passes. */
-template <class F> bool eventually(F condition, std::chrono::milliseconds limit = 10s)
-{
-    auto const deadline = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        std::this_thread::sleep_for(2ms);
-    }
-    return true;
 }
 
 struct answer {
