@@ -26,6 +26,7 @@ template <class Io> void describe(Io& io, io_target<Io, app_webrtc_request>& m)
     io.field("id", m.id, rules::message_id);
     io.defaulted("media", m.media, media::video);
     io.defaulted("quality", m.quality, quality::auto_);
+    io.field("replaces", m.replaces, rules::session_id);
 }
 
 template <class Io> void describe(Io& io, io_target<Io, app_http_request>& m)

@@ -34,6 +34,7 @@ template <class Io> void describe(Io& io, io_target<Io, robot_webrtc_request>& m
     io.field("media", m.media);
     io.field("quality", m.quality);
     io.field("turn_credentials", m.turn_credentials);
+    io.field("replaces", m.replaces, rules::session_id);
 }
 
 template <class Io> void describe(Io& io, io_target<Io, robot_http_request>& m)

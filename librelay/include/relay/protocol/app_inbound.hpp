@@ -56,6 +56,10 @@ struct app_webrtc_request {
     std::optional<std::string> id; ///< echoed as `ref` in webrtc_credentials and errors
     protocol::media media = protocol::media::video;
     protocol::quality quality = protocol::quality::auto_;
+    /// v1.1: a live session of this app connection with the same device that this one takes over
+    /// (make-before-break renewal before credentials expire; docs/webrtc.md "Sessions longer than a
+    /// credential").
+    std::optional<std::string> replaces;
 };
 void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, app_webrtc_request const& m);
 boost::system::result<app_webrtc_request> tag_invoke(boost::json::try_value_to_tag<app_webrtc_request>,

@@ -68,6 +68,9 @@ struct robot_webrtc_request {
     protocol::media media = protocol::media::video;
     protocol::quality quality = protocol::quality::auto_;
     ice_credentials turn_credentials;
+    /// v1.1: the session this one takes over; the robot feeds the new peer connection from the
+    /// same media source and the old session is closed once the new one carries media.
+    std::optional<std::string> replaces;
 };
 void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, robot_webrtc_request const& m);
 boost::system::result<robot_webrtc_request> tag_invoke(boost::json::try_value_to_tag<robot_webrtc_request>,

@@ -45,7 +45,7 @@ class io_context;
 
 namespace relay::robot {
 
-/** Everything a client is configured with. Only `url`, `device_id` and `device_secret` are required. */
+/** Everything a client is configured with: `url`, `device_id`, and `device_secret` or `device_key_file`. */
 struct client_options {
     /** The relay: `wss://relay.example.com` (or `https://`, `ws://`, `http://`); `/ws/device` is appended when missing. */
     std::string url;
@@ -53,6 +53,12 @@ struct client_options {
     std::string device_id;
     /** The device secret shown once when the device was created or rotated. Never sent: it keys the challenge answer. */
     std::string device_secret;
+    /**
+     * v1.1 device keys: a PEM file holding the robot's Ed25519 private key (PKCS#8, as
+     * `relay-cli device keygen` writes it). When set, the challenge is answered with an Ed25519
+     * signature and `device_secret` must be empty; the relay holds only the public key.
+     */
+    std::string device_key_file;
 
     /** What the robot can do, sent in `hello` on every connection and shown by GET /api/devices. */
     boost::json::object capabilities;
