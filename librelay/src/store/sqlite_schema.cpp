@@ -102,10 +102,31 @@ CREATE TABLE schema_migrations (
 ) STRICT;
 )sql";
 
-constexpr std::array<sqlite_step, 3> steps{{
+// Version 4: the audit trail (docs/auth.md). No foreign keys: entries outlive the users and
+// devices they name, until the retention period prunes them by time. AUTOINCREMENT keeps ids
+// growing even after pruning empties the table, so a page cursor (`before`) never repeats.
+constexpr char const* version_4 = R"sql(
+CREATE TABLE audit_log (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms          INTEGER NOT NULL,
+    actor          TEXT NOT NULL,
+    action         TEXT NOT NULL,
+    device_id      TEXT,
+    target_user_id TEXT,
+    client_address TEXT NOT NULL DEFAULT '',
+    detail         TEXT NOT NULL DEFAULT '{}'
+) STRICT;
+CREATE INDEX audit_log_device ON audit_log(device_id, id) WHERE device_id IS NOT NULL;
+CREATE INDEX audit_log_actor ON audit_log(actor, id);
+CREATE INDEX audit_log_target ON audit_log(target_user_id, id) WHERE target_user_id IS NOT NULL;
+CREATE INDEX audit_log_time ON audit_log(at_ms);
+)sql";
+
+constexpr std::array<sqlite_step, 4> steps{{
     {"accounts, tokens, devices, memberships, session history", version_1},
     {"health check row", version_2},
     {"schema_migrations table", version_3},
+    {"audit trail", version_4},
 }};
 
 /** A prepared statement finalized at scope exit. */
