@@ -3,6 +3,7 @@
 // and to every other node's (cluster_sync.hpp).
 // docs/api.md describes every answer.
 #include "server/api/api_common.hpp"
+#include "server/audit.hpp"
 #include "server/blocking.hpp"
 #include "server/cluster_sync.hpp"
 #include "server/http/http_util.hpp"
@@ -94,6 +95,7 @@ net::awaitable<or_answer<device_caller>> authorize_device(request_context& ctx, 
 
 /** An owner's change to a device: its body, once the caller is known to own the device. */
 struct owner_change {
+    std::string user_id;
     boost::json::object body;
 };
 
@@ -106,7 +108,7 @@ net::awaitable<or_answer<owner_change>> owner_change_of(request_context& ctx, ru
     auto body = parse_json_object(ctx.req);
     if (!body)
         co_return body.take_answer();
-    co_return owner_change{std::move(*body)};
+    co_return owner_change{std::move(caller->user_id), std::move(*body)};
 }
 
 /** The `name` of a create or rename body (protocol::is_valid_device_name). */
@@ -178,6 +180,7 @@ net::awaitable<http_response> create_device(request_context& ctx, runtime& rt, a
         co_return store_failure(created.error(), errc::device_exists);
     }
     rt.log.info("device_created", {{"device_id", device_id}, {"user_id", *user}});
+    record_audit(rt, ctx.client_address, {*user, "device.added", device_id, {}, {{"name", *name}}});
     co_return json_response(http::status::created,
                             boost::json::object{{"device_id", device_id}, {"name", *name}, {"device_secret", secret}});
 }
@@ -206,6 +209,8 @@ net::awaitable<http_response> rename_device(request_context& ctx, runtime& rt, a
             return r.error();
         return rt.store->get_device(device_id);
     });
+    if (d)
+        record_audit(rt, ctx.client_address, {change->user_id, "device.renamed", device_id, {}, {{"name", *name}}});
     co_return co_await device_answer(live, d, store::role::owner);
 }
 
@@ -232,6 +237,7 @@ net::awaitable<http_response> delete_device(request_context& ctx, runtime& rt, a
         co_return store_failure(users.error(), errc::device_not_found);
     remove_device_everywhere(rt, live, device_id, *users);
     rt.log.info("device_deleted", {{"device_id", device_id}, {"user_id", caller->user_id}});
+    record_audit(rt, ctx.client_address, {caller->user_id, "device.removed", device_id});
     co_return empty_response(http::status::no_content);
 }
 
@@ -251,6 +257,7 @@ net::awaitable<http_response> rotate_secret(request_context& ctx, runtime& rt, a
     // A robot authenticated with the old secret must not stay connected on it.
     close_robot_everywhere(live, device_id, protocol::close_code::auth_failed);
     rt.log.info("device_secret_rotated", {{"device_id", device_id}, {"user_id", caller->user_id}});
+    record_audit(rt, ctx.client_address, {caller->user_id, "device.secret_rotated", device_id});
     co_return json_response(http::status::ok,
                             boost::json::object{{"device_id", device_id}, {"device_secret", secret}});
 }
@@ -288,7 +295,7 @@ net::awaitable<http_response> add_member(request_context& ctx, runtime& rt, auth
 
     struct added {
         store::user member;
-        bool was_member = false;
+        std::optional<store::role> previous;
     };
     auto result = co_await run_blocking(rt.blocking, [&]() -> store::result<added> {
         auto member = rt.store->find_user_by_email(email);
@@ -299,7 +306,7 @@ net::awaitable<http_response> add_member(request_context& ctx, runtime& rt, auth
             return previous.error();
         if (auto r = rt.store->add_member(device_id, member->id, *granted); !r)
             return r.error();
-        return added{std::move(*member), previous->has_value()};
+        return added{std::move(*member), *previous};
     });
     if (!result) {
         auto ec = result.error();
@@ -314,7 +321,15 @@ net::awaitable<http_response> add_member(request_context& ctx, runtime& rt, auth
     rt.log.info("device_shared", {{"device_id", device_id},
                                   {"user_id", result->member.id},
                                   {"role", protocol::to_string(*granted)}});
-    co_return json_response(result->was_member ? http::status::ok : http::status::created,
+    if (!result->previous)
+        record_audit(rt, ctx.client_address,
+                     {change->user_id, "member.added", device_id, result->member.id,
+                      {{"role", protocol::to_string(*granted)}}});
+    else if (*result->previous != *granted)
+        record_audit(rt, ctx.client_address,
+                     {change->user_id, "member.role_changed", device_id, result->member.id,
+                      {{"from", protocol::to_string(*result->previous)}, {"role", protocol::to_string(*granted)}}});
+    co_return json_response(result->previous ? http::status::ok : http::status::created,
                             member_json(result->member.id, result->member.email, *granted));
 }
 
@@ -339,6 +354,7 @@ net::awaitable<http_response> remove_member(request_context& ctx, runtime& rt, a
     // Live app connections of that user stop receiving the device's events at once.
     set_access_everywhere(live, member_id, device_id, std::nullopt);
     rt.log.info("device_unshared", {{"device_id", device_id}, {"user_id", member_id}});
+    record_audit(rt, ctx.client_address, {caller->user_id, "member.removed", device_id, member_id});
     co_return empty_response(http::status::no_content);
 }
 
