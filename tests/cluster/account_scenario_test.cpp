@@ -15,8 +15,8 @@ TEST_CASE("cluster account: deleting an account on one node closes its apps and 
     auto h = c.make_household();
     auto owner_1 = c.connect_app(1, h.owner);
     auto owner_2 = c.connect_app(2, h.owner);
-    auto robot = c.connect_robot(1, h.dev);
     auto viewer = c.connect_app(2, h.viewer);
+    auto robot = c.connect_robot(1, h.dev);
     REQUIRE(expect_event(*viewer, "robot_connected", h.dev.device_id).is_object());
 
     // The password fixtures.cpp registers every account with.
