@@ -6,6 +6,8 @@
 #include <relay/auth/device_auth.hpp>
 #include <relay/store/store.hpp>
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -256,6 +258,39 @@ TEST_CASE("relayd audit shows the trail to operators, by device, user, time and 
     auto [nst, nobody] = run_relayd({"audit", "--user", "nobody@example.com"}, db.env);
     CHECK(nst == 1);
     CHECK(nobody.find("no account has the email") != std::string::npos);
+}
+
+TEST_CASE("audit: a trail the store cannot write fails no request: it is logged and counted")
+{
+    file_database db;
+    relayd_process relayd(db.env);
+    auto port = relayd.port();
+    register_user(port, "ann@example.com");
+    {
+        // The table goes from under the running relay: every write of an entry fails from now on.
+        sqlite3* raw = nullptr;
+        REQUIRE(sqlite3_open(db.path.c_str(), &raw) == SQLITE_OK);
+        sqlite3_busy_timeout(raw, 5000);
+        auto rc = sqlite3_exec(raw, "DROP TABLE audit_log", nullptr, nullptr, nullptr);
+        sqlite3_close(raw);
+        REQUIRE(rc == SQLITE_OK);
+    }
+    auto ann = login(port, "ann@example.com"); // 200: the login itself is done
+    create_device(port, std::string(ann.at("access_token").as_string()), "wimz-001");
+
+    auto failures = [&] {
+        auto body = http_get(port, "/metrics").body;
+        auto at = body.find("\nrelay_audit_write_failures_total ");
+        return at == std::string::npos ? 0LL : std::stoll(body.substr(body.find(' ', at) + 1));
+    };
+    auto deadline = clock_type::now() + std::chrono::seconds(10);
+    while (failures() < 2 && clock_type::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(failures() == 2);
+    CHECK(relayd.output().find("audit_write_failed") != std::string::npos);
+    auto recorded = http_get(port, "/metrics").body;
+    CHECK(recorded.find("relay_audit_entries_total{action=\"auth.login\"} 1") != std::string::npos);
+    CHECK(recorded.find("relay_audit_entries_total{action=\"device.added\"} 1") != std::string::npos);
 }
 
 TEST_CASE("audit: entries past RELAY_AUDIT_RETENTION are pruned when relayd starts")
