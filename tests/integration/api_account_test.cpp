@@ -356,7 +356,7 @@ TEST_CASE("DELETE /api/account: devices removed, robots and sockets disconnected
     auto wrong = http_call(port, "DELETE", "/api/account", R"({"password":"not my password"})",
                            {{"Authorization", "Bearer " + ann}});
     CHECK(wrong.status == 401);
-    CHECK(wrong.body.find("INVALID_CREDENTIALS") != std::string::npos);
+    CHECK(wrong.error_code() == "INVALID_CREDENTIALS");
     CHECK(http_call(port, "DELETE", "/api/account", R"({"password":"x"})").status == 401);
     CHECK(http_get(port, "/api/devices/wimz-001", ann).status == 200); // nothing happened yet
 
@@ -395,4 +395,24 @@ TEST_CASE("DELETE /api/account: devices removed, robots and sockets disconnected
     CHECK(text.find("account.delete_refused") != std::string::npos);
     // The email is free again.
     register_user(port, "ann@example.com");
+}
+
+TEST_CASE("DELETE /api/account: wrong passwords count in the login throttle, so a stolen token cannot guess on")
+{
+    relayd_process relayd(test_env());
+    auto port = relayd.port();
+    auto ann = access_token_for(port, "ann@example.com");
+    auto attempt = [&](std::string const& password) {
+        return http_call(port, "DELETE", "/api/account", json::serialize(json::object{{"password", password}}),
+                         {{"Authorization", "Bearer " + ann}});
+    };
+    for (int i = 0; i < 5; ++i)
+        CHECK(attempt("guess number " + std::to_string(i)).status == 401);
+    // Locked: even the right password waits, and so does a login to the account.
+    auto locked = attempt(good_password);
+    CHECK(locked.status == 429);
+    CHECK_FALSE(locked.header("retry-after").empty());
+    CHECK(http_json(port, "POST", "/api/auth/login", json::object{{"email", "ann@example.com"}, {"password", good_password}})
+              .status == 429);
+    CHECK(http_get(port, "/api/devices", ann).status == 200); // nothing was deleted
 }
