@@ -2,8 +2,8 @@
 // docs/auth.md): what each action records, who may read it, `relayd audit`, retention, and an
 // account deletion that ends every piece of live access the account had.
 #include "integration/api_test_helpers.hpp"
+#include "support/fixtures.hpp"
 
-#include <relay/auth/device_auth.hpp>
 #include <relay/store/store.hpp>
 
 #include <sqlite3.h>
@@ -61,31 +61,12 @@ json::object entry_named(json::object const& page, std::string const& action)
     return {};
 }
 
-/** A robot connection to /ws/device that answered the challenge with `secret`. */
-std::unique_ptr<ws_client> connect_robot(std::uint16_t port, std::string const& device_id, std::string const& secret)
-{
-    auto robot = std::make_unique<ws_client>(port, "/ws/device");
-    auto nonce = std::string(robot->expect("auth_challenge").at("nonce").as_string());
-    robot->send(json::object{{"type", "auth"},
-                             {"device_id", device_id},
-                             {"signature", relay::auth::device_signature(secret, nonce, device_id)}});
-    REQUIRE(robot->expect("auth_ok").is_object());
-    return robot;
-}
-
-std::unique_ptr<ws_client> connect_app(std::uint16_t port, std::string const& access_token)
-{
-    auto app = std::make_unique<ws_client>(port, "/ws/app", header_list{{"Authorization", "Bearer " + access_token}});
-    REQUIRE(app->expect("auth_ok").is_object());
-    return app;
-}
-
 } // namespace
 
 TEST_CASE("audit: every account and device action is recorded with who, what and from where")
 {
     // The relay sits behind a proxy on 127.0.0.1, which names the client in X-Forwarded-For.
-    relayd_process relayd(test_env({{"RELAY_TRUSTED_PROXIES", "127.0.0.1"}}));
+    relayd_process relayd(api_test::test_env({{"RELAY_TRUSTED_PROXIES", "127.0.0.1"}}));
     auto port = relayd.port();
     auto ann_id = register_user(port, "ann@example.com");
     auto bob_id = register_user(port, "bob@example.com");
@@ -182,7 +163,7 @@ TEST_CASE("audit: every account and device action is recorded with who, what and
 
 TEST_CASE("audit: a password reset and a refresh-token reuse are recorded")
 {
-    relayd_process relayd(test_env({{"RELAY_DEV", "true"}}));
+    relayd_process relayd(api_test::test_env({{"RELAY_DEV", "true"}}));
     auto port = relayd.port();
     auto ann_id = register_user(port, "ann@example.com");
     auto tokens = login(port, "ann@example.com");
@@ -346,8 +327,8 @@ TEST_CASE("DELETE /api/account: devices removed, robots and sockets disconnected
     REQUIRE(http_json(port, "POST", "/api/devices/bob-001/members",
                       json::object{{"email", "ann@example.com"}, {"role", "operator"}}, bob)
                 .status == 201);
-    auto robot = connect_robot(port, "wimz-001", secret);
-    auto ann_app = connect_app(port, ann);
+    auto robot = connect_robot(port, device_credentials{"wimz-001", secret});
+    auto ann_app = connect_app(port, account{"ann@example.com", ann_id, ann, {}});
 
     // The password is required, and must be right.
     auto missing = http_call(port, "DELETE", "/api/account", "{}", {{"Authorization", "Bearer " + ann}});
@@ -399,7 +380,7 @@ TEST_CASE("DELETE /api/account: devices removed, robots and sockets disconnected
 
 TEST_CASE("DELETE /api/account: wrong passwords count in the login throttle, so a stolen token cannot guess on")
 {
-    relayd_process relayd(test_env());
+    relayd_process relayd(api_test::test_env());
     auto port = relayd.port();
     auto ann = access_token_for(port, "ann@example.com");
     auto attempt = [&](std::string const& password) {

@@ -1,17 +1,10 @@
 // The audit trail and account deletion on PostgreSQL.
+#include "store/backends.hpp"
 #include "store/pg_records.hpp"
 #include "store/pg_store.hpp"
 
-#include <limits>
-
 namespace relay::store::detail {
 namespace {
-
-std::int64_t limit_of(std::size_t limit)
-{
-    auto const max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-    return static_cast<std::int64_t>(limit < max ? limit : max);
-}
 
 /** The first column of every row, as text. */
 std::vector<std::string> first_column(pg::rows const& r)
@@ -35,7 +28,7 @@ result<void> pg_store::insert_audit(audit_entry const& e)
 
 result<std::vector<audit_entry>> pg_store::list_audit(audit_query const& q)
 {
-    auto const limit = limit_of(q.limit);
+    auto const limit = sql_limit(q.limit);
     return with_retries("list_audit", [&](attempt& a) -> result<std::vector<audit_entry>> {
         // One statement per kind of read, each able to use its index (as on SQLite).
         result<pg::rows> rows = q.device_id

@@ -1,20 +1,9 @@
 // The audit trail and account deletion on SQLite.
+#include "store/backends.hpp"
 #include "store/sqlite_rows.hpp"
 #include "store/sqlite_store.hpp"
 
-#include <limits>
-
 namespace relay::store::detail {
-namespace {
-
-/** The bound of a LIMIT: SQLite takes a signed 64-bit number. */
-std::int64_t limit_of(std::size_t limit)
-{
-    auto const max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-    return static_cast<std::int64_t>(limit < max ? limit : max);
-}
-
-} // namespace
 
 result<void> sqlite_store::insert_audit(audit_entry const& e)
 {
@@ -28,7 +17,7 @@ result<void> sqlite_store::insert_audit(audit_entry const& e)
 result<std::vector<audit_entry>> sqlite_store::list_audit(audit_query const& q)
 {
     std::lock_guard lock(mutex_);
-    auto const limit = limit_of(q.limit);
+    auto const limit = sql_limit(q.limit);
     // One statement per kind of read, each able to use its index: a device's entries
     // (audit_log_device), a user's (audit_log_actor and audit_log_target), or everything.
     if (q.device_id)
