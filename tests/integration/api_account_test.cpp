@@ -102,7 +102,7 @@ TEST_CASE("audit: every account and device action is recorded with who, what and
     CHECK(changed.at("target_user_id") == json::value(bob_id));
     CHECK(changed.at("detail") == json::value(json::object{{"from", "viewer"}, {"role", "operator"}}));
     CHECK(changed.at("client_address") == "127.0.0.1"); // no X-Forwarded-For on these requests
-    CHECK(changed.at("at").as_string().ends_with("Z"));
+    CHECK(changed.at("ts").as_string().ends_with("Z"));
     CHECK(entry_named(device, "device.renamed").at("detail") == json::value(json::object{{"name", "Hall"}}));
     CHECK(device.at("next_before").is_null());
 

@@ -55,7 +55,7 @@ boost::json::object audit_entry_json(store::audit_entry const& e, bool with_addr
     };
     return boost::json::object{
         {"id", e.id},
-        {"at", protocol::format_timestamp(protocol::timestamp(std::chrono::milliseconds(e.at_ms)))},
+        {"ts", protocol::format_timestamp(protocol::timestamp(std::chrono::milliseconds(e.at_ms)))},
         {"actor", text_or_null(e.actor)},
         {"action", e.action},
         {"device_id", optional(e.device_id)},

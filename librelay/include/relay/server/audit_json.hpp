@@ -8,7 +8,7 @@
 namespace relay::server {
 
 /**
- * `{"id","at","actor","action","device_id","target_user_id","client_address","detail"}`: `at` as
+ * `{"id","ts","actor","action","device_id","target_user_id","client_address","detail"}`: `ts` as
  * an ISO-8601 UTC time, absent values as null, `detail` parsed back into an object ({} when
  * damaged). `client_address` is null unless `with_address` (the API shows it only on the
  * caller's own entries; operators see every one).
