@@ -108,7 +108,7 @@ struct bridge {
     py::object call_soon; // loop.call_soon_threadsafe
     py::object dispatch;  // dispatch(kind, payload, reply)
 
-    // Runs on the I/O thread (or a forwarder thread): hands one message to the loop.
+    // Runs on the I/O thread: hands one message to the loop.
     template <class Make> void deliver(char const* kind, Make&& make_args)
     {
         if (closing.load() || interpreter_finalizing())
