@@ -17,6 +17,9 @@ build_packages=(build-essential cmake ninja-build ccache pkg-config
 # PostgreSQL store is tested against a real PostgreSQL 15 server (postgresql), run as its user;
 # several nodes on Redis against a real redis-server (redis-server).
 test_packages=(clang libclang-rt-14-dev coturn openssl curl nginx systemd jq bash postgresql redis-server)
+# The Python binding relay_robot (RELAY_PYTHON) builds with pybind11 against Debian's python3
+# headers; tests/python runs it with pytest.
+test_packages+=(pybind11-dev python3-dev python3-pytest)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
