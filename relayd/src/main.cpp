@@ -3,6 +3,7 @@
 #include "admin.hpp"
 #include "config.hpp"
 #include "parts.hpp"
+#include "turn_check.hpp"
 
 #include <relay/server/server.hpp>
 #include <relay/protocol/common.hpp>
@@ -37,6 +38,9 @@ usage:
                                             into another database (a file or a postgresql:// URL) in one
                                             transaction; an occupied target needs --replace, which
                                             deletes what it holds first
+  relayd turn-check                         allocate (and release) on every TURN URL the configured
+                                            provider hands out with fresh credentials; prints each
+                                            URL's outcome (exit status 1 when any fails)
   relayd --version                          print the version
   relayd --help                             this text
 
@@ -132,6 +136,8 @@ int main(int argc, char** argv)
         return relayd::run_admin(std::move(loaded.cfg), rest);
     if (rest.front() == "db")
         return relayd::run_db(loaded.cfg, rest);
+    if (rest.front() == "turn-check")
+        return relayd::run_turn_check(loaded.cfg, rest);
     std::fprintf(stderr, "relayd: unknown command '%s' (see relayd --help)\n", rest.front().c_str());
     return 2;
 }

@@ -5,6 +5,7 @@
 #include "server/api/routes.hpp"
 #include "server/cluster_sync.hpp"
 #include "server/services.hpp"
+#include "server/turn_probe.hpp"
 #include "server/webrtc.hpp"
 #include "server/ws/write_batch.hpp"
 #include "server/ws/ws_connection.hpp"
@@ -77,6 +78,9 @@ struct server::impl {
     std::unique_ptr<net::steady_timer> drain_timer;
     std::unique_ptr<net::steady_timer> sweep_timer; // WebRTC offer/answer deadlines
     std::unique_ptr<net::steady_timer> history_timer; // resume history's age limit
+    // The TURN self-probe's pause between runs, on the probe's own strand; shared with the probe
+    // coroutine so stop() can cancel it whatever the coroutine is doing.
+    std::shared_ptr<net::steady_timer> probe_timer;
     std::uint16_t bound_port = 0;
 };
 
@@ -264,6 +268,18 @@ void server::run()
     d.sweep_webrtc();
     d.history_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
     d.sweep_history();
+    if (turn_probe_enabled(d.state->rt)) {
+        d.probe_timer = std::make_shared<net::steady_timer>(net::make_strand(*d.contexts.front()));
+        net::co_spawn(d.probe_timer->get_executor(), run_turn_probe(d.state, d.probe_timer),
+                      [&l = d.log](std::exception_ptr e) {
+                          if (!e) return;
+                          try {
+                              std::rethrow_exception(e);
+                          } catch (std::exception const& ex) {
+                              l.error("turn_probe_stopped", {{"what", ex.what()}});
+                          }
+                      });
+    }
     // Logged before "listening", so whoever waits for that line also knows the metrics port.
     if (d.metrics_acceptor) {
         d.log.info("metrics_listening", {{"host", d.options.metrics_host}, {"port", d.metrics_bound_port}});
@@ -358,6 +374,8 @@ void server::stop()
             d.sweep_timer->cancel();
         if (d.history_timer)
             d.history_timer->cancel();
+        if (d.probe_timer)
+            d.probe_timer->cancel();
         // Apps are told at once to reconnect elsewhere (1012); robots once the drain is over.
         for (auto const& c : d.state->live.connections.of_kind("app"))
             c->post_close(protocol::close_code::service_restart);
