@@ -120,7 +120,7 @@ TEST_CASE("turn probe: the right secret allocates on UDP, TCP and TLS; /health o
     CHECK(contains(output, "released"));
 }
 
-TEST_CASE("turn probe: the library client over TCP and TLS, and a TLS certificate for another host")
+TEST_CASE("turn probe: the library client over TCP and TLS, and a CA it does not trust")
 {
     temp_dir dir;
     test_pki pki(dir.path());
@@ -274,4 +274,36 @@ TEST_CASE("turn probe: RELAY_TURN_PROBE_INTERVAL=0 turns it off")
         CHECK(received().empty());
         CHECK_FALSE(contains(relayd.output(), "turn_probe"));
     }
+}
+
+TEST_CASE("turn probe: over UDP the client retransmits the same request, then reports no answer")
+{
+    namespace net = boost::asio;
+    net::io_context io;
+    net::ip::udp::socket silent(io, net::ip::udp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    relay::turn::client_options options;
+    options.timeout = std::chrono::milliseconds(1200);
+    options.initial_rto = std::chrono::milliseconds(100);
+    auto got = relay::turn::allocate_and_release("turn:127.0.0.1:" + port_text(silent.local_endpoint().port()), "u",
+                                                 "p", options);
+    CHECK(got.kind == relay::turn::outcome_kind::timeout);
+    CHECK(got.answer == "no answer within 1200 ms");
+    // The client has returned: every datagram it sent is in the socket's buffer.
+    silent.non_blocking(true);
+    std::vector<std::string> requests;
+    for (;;) {
+        std::string buffer(2048, '\0');
+        boost::system::error_code ec;
+        auto n = silent.receive(net::buffer(buffer), 0, ec);
+        if (ec)
+            break;
+        requests.push_back(buffer.substr(0, n));
+    }
+    REQUIRE(requests.size() >= 2);
+    auto first = relay::turn::stun::message::parse(requests.front());
+    REQUIRE(first.has_value());
+    CHECK(first->type() == relay::turn::stun::type::allocate_request);
+    CHECK(first->fingerprint_valid());
+    for (auto const& r : requests)
+        CHECK(r == requests.front()); // a retransmission, not a new transaction
 }
