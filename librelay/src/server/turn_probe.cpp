@@ -67,8 +67,14 @@ net::awaitable<void> run_turn_probe(std::shared_ptr<services> state, std::shared
         if (rt.stopping.load())
             co_return;
         // credentials() may block (the Cloudflare API): the blocking pool, never this strand.
-        auto credentials = co_await run_blocking(
-            rt.blocking, [&rt] { return rt.turn->credentials(turn::probe_subject, turn::probe_ttl); });
+        auto credentials = co_await run_blocking(rt.blocking, [&rt]() -> turn::credentials_result {
+            // An embedder's provider may throw: that is a failed run, not the end of the probe.
+            try {
+                return rt.turn->credentials(turn::probe_subject, turn::probe_ttl);
+            } catch (std::exception const& e) {
+                return turn::failure{make_error_code(errc::turn_unavailable), e.what()};
+            }
+        });
         auto report = co_await turn::detail::async_probe(credentials, options, *tls);
         record(rt, report);
         timer->expires_after(rt.options.turn_probe_interval);
