@@ -191,6 +191,9 @@ std::vector<setting> const& settings()
          }},
         {"RELAY_TURN_TTL", "turn-ttl", "TURN credential lifetime, seconds (default 86400)",
          [](auto const& v, config& c) { return parse_duration(v, c.server.turn_ttl, 60, 172800); }},
+        {"RELAY_TURN_PROBE_INTERVAL", "turn-probe-interval",
+         "seconds between TURN self-probes (a real Allocate on each TURN URL); 0 = off (default 300)",
+         [](auto const& v, config& c) { return parse_duration(v, c.server.turn_probe_interval, 0, 86400); }},
         {"RELAY_STUN_URLS", "stun-urls", "comma-separated stun: URLs added to every ICE server list",
          [](auto const& v, config& c) {
              c.server.stun_urls = split_list(v);

@@ -3,6 +3,7 @@
 #include "admin.hpp"
 #include "config.hpp"
 #include "parts.hpp"
+#include "turn_check.hpp"
 
 #include <relay/server/server.hpp>
 #include <relay/protocol/common.hpp>
@@ -42,6 +43,9 @@ usage:
   relayd audit [--device ID] [--user ID|EMAIL] [--since TIME|AGE] [--limit N] [--json]
                                             the audit trail, newest first (default 100 entries);
                                             TIME is UTC (2026-12-01T00:00:00Z), AGE 90m, 24h or 7d
+  relayd turn-check                         allocate (and release) on every TURN URL the configured
+                                            provider hands out with fresh credentials; prints each
+                                            URL's outcome (exit status 1 when any fails)
   relayd --version                          print the version
   relayd --help                             this text
 
@@ -139,6 +143,8 @@ int main(int argc, char** argv)
         return relayd::run_db(loaded.cfg, rest);
     if (rest.front() == "audit")
         return relayd::run_audit(loaded.cfg, rest);
+    if (rest.front() == "turn-check")
+        return relayd::run_turn_check(loaded.cfg, rest);
     std::fprintf(stderr, "relayd: unknown command '%s' (see relayd --help)\n", rest.front().c_str());
     return 2;
 }

@@ -143,7 +143,8 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
 
     // ---- Step 4: relayd as systemd would start it. LoadCredential copies the file into the
     // credentials directory (%d); EnvironmentFile puts the same settings in the environment.
-    // Only the port and the database path differ from the host, given as flags (which win).
+    // Only the port and the database path differ from the host (and the TURN probe, below), given
+    // as flags (which win).
     auto credentials = sb.path("/run/credentials/relayd.service");
     fs::create_directories(credentials);
     auto load_credential = unit_value(unit_text, "LoadCredential");
@@ -157,6 +158,9 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
     fs::create_directories(sb.path("/var/lib/relay"));
     relayd_argv.insert(relayd_argv.end(), {"--port", std::to_string(relay_port), "--database",
                                            sb.map("/var/lib/relay/relay.db")});
+    // No resolver knows relay.test: the TURN self-probe would find every TURN URL unresolvable
+    // and keep /health at 503, which step 9 checks. tests/turn/turn_probe_test.cpp covers it.
+    relayd_argv.insert(relayd_argv.end(), {"--turn-probe-interval", "0"});
     auto relayd_env = config_values(read_text(sb.map(unit_value(unit_text, "EnvironmentFile"))));
     relayd_env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     child_process relayd(relayd_argv, sb.path("/relayd.log"), relayd_env);

@@ -10,6 +10,9 @@ namespace relay::test {
 std::map<std::string, std::string> test_env(std::map<std::string, std::string> extra)
 {
     extra.try_emplace("RELAY_SCRYPT_LN", "10");
+    // Most tests hand out TURN URLs where no TURN server runs: the self-probe would make their
+    // /health 503. tests/turn/turn_probe_test.cpp turns it on where a real coturn answers.
+    extra.try_emplace("RELAY_TURN_PROBE_INTERVAL", "0");
     return extra;
 }
 

@@ -52,7 +52,8 @@ std::vector<boost::json::value> robot_events_in(std::vector<boost::json::value> 
 std::vector<boost::json::value> resume_robot_events(ws_client& app, std::string const& device_id,
                                                     std::uint64_t after_seq = 0);
 
-/** The environment every routing test relay gets: fast password hashing, quiet logs. */
+/** The environment every routing test relay gets: fast password hashing, quiet logs, no TURN
+ * self-probe (RELAY_TURN_PROBE_INTERVAL=0) unless `extra` sets one. */
 std::map<std::string, std::string> test_env(std::map<std::string, std::string> extra = {});
 
 /**

@@ -3,7 +3,6 @@
 // and refuses a wrong secret or an expired credential with STUN error 401, the very error that
 // made robots fail with "aioice.stun.TransactionFailed: STUN transaction failed (401)".
 #include "processes.hpp"
-#include "stun_client.hpp"
 
 #include "support/clients.hpp"
 #include "support/fixtures.hpp"
@@ -11,6 +10,7 @@
 #include "support/tools.hpp"
 
 #include <relay/turn/coturn.hpp>
+#include <relay/turn/turn_client.hpp>
 
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
@@ -45,6 +45,13 @@ issued credentials_from_relay(std::string const& secrets, std::uint16_t turn_por
             std::string(j.at("urls").as_array().at(0).as_string())};
 }
 
+/** An Allocate on coturn's UDP port with the library's TURN client (released again). */
+relay::turn::allocation_outcome turn_allocate(std::uint16_t port, std::string const& username,
+                                              std::string const& password)
+{
+    return relay::turn::allocate_and_release("turn:127.0.0.1:" + std::to_string(port), username, password);
+}
+
 std::int64_t unix_now()
 {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -69,8 +76,9 @@ TEST_CASE("coturn allocates a relay address with credentials from GET /api/turn/
 
     auto allocated = turn_allocate(coturn.port(), creds.username, creds.credential);
     CAPTURE(coturn.log());
-    CHECK(allocated.answered);
-    CHECK(allocated.error_code == 0);
+    CAPTURE(allocated.answer);
+    CHECK(allocated.ok());
+    CHECK(allocated.released);
     CHECK(allocated.relayed_address.starts_with("127.0.0.1:"));
 
     auto [status, output] = uclient(coturn.port(), creds.username, creds.credential);
@@ -87,8 +95,9 @@ TEST_CASE("coturn refuses a wrong secret and an expired credential with STUN 401
         auto creds = credentials_from_relay("not-the-turn-secret", coturn.port());
         auto refused = turn_allocate(coturn.port(), creds.username, creds.credential);
         CAPTURE(coturn.log());
-        CHECK(refused.answered);
+        CHECK(refused.kind == relay::turn::outcome_kind::refused);
         CHECK(refused.error_code == 401);
+        CHECK(refused.answer == "401 Unauthorized");
         auto [status, output] = uclient(coturn.port(), creds.username, creds.credential);
         CAPTURE(output);
         CHECK(status != 0);
@@ -99,12 +108,12 @@ TEST_CASE("coturn refuses a wrong secret and an expired credential with STUN 401
         auto username = std::to_string(unix_now() - 60) + ":u-expired";
         auto credential = relay::turn::rest_api_credential("shared-turn-secret", username);
         auto refused = turn_allocate(coturn.port(), username, credential);
-        CHECK(refused.answered);
+        CHECK(refused.kind == relay::turn::outcome_kind::refused);
         CHECK(refused.error_code == 401);
         // The same credential with a future expiry is fine: it is the time that is refused.
         auto valid = std::to_string(unix_now() + 600) + ":u-expired";
         auto accepted = turn_allocate(coturn.port(), valid, relay::turn::rest_api_credential("shared-turn-secret", valid));
-        CHECK(accepted.error_code == 0);
+        CHECK(accepted.ok());
         CHECK_FALSE(accepted.relayed_address.empty());
     }
 }
@@ -116,9 +125,9 @@ TEST_CASE("secret rotation: coturn lists both secrets, the relay signs with the 
     // Step 2: the relay signs with the new one, keeping the old one listed second.
     auto creds = credentials_from_relay("new-turn-secret,old-turn-secret", coturn.port());
     CHECK(creds.credential == relay::turn::rest_api_credential("new-turn-secret", creds.username));
-    CHECK(turn_allocate(coturn.port(), creds.username, creds.credential).error_code == 0);
+    CHECK(turn_allocate(coturn.port(), creds.username, creds.credential).ok());
     // Credentials an older relay signed with the old secret keep working until they expire.
     auto old_username = std::to_string(unix_now() + 600) + ":u-old";
     auto old_credential = relay::turn::rest_api_credential("old-turn-secret", old_username);
-    CHECK(turn_allocate(coturn.port(), old_username, old_credential).error_code == 0);
+    CHECK(turn_allocate(coturn.port(), old_username, old_credential).ok());
 }

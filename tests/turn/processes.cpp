@@ -1,8 +1,8 @@
 #include "processes.hpp"
 
-#include "stun_client.hpp"
-
 #include "support/tools.hpp"
+
+#include <relay/turn/turn_client.hpp>
 
 #include <filesystem>
 #include <stdexcept>
@@ -15,7 +15,8 @@ using relay::support::read_text;
 
 } // namespace
 
-turnserver_process::turnserver_process(std::vector<std::string> const& secrets)
+turnserver_process::turnserver_process(std::vector<std::string> const& secrets,
+                                       std::optional<turnserver_tls> const& tls)
 {
     auto program = relay::test::require_program("turnserver", "coturn");
     // Another process may take the port between free_port() and coturn's bind: try a few.
@@ -28,7 +29,6 @@ turnserver_process::turnserver_process(std::vector<std::string> const& secrets)
                                       "--relay-ip=127.0.0.1",
                                       "--use-auth-secret",
                                       "--realm=relay.test",
-                                      "--no-tls",
                                       "--no-dtls",
                                       "--no-cli",
                                       "--allow-loopback-peers",
@@ -39,6 +39,13 @@ turnserver_process::turnserver_process(std::vector<std::string> const& secrets)
                                       "--db=" + dir_.path() + "/turndb"};
         for (auto const& s : secrets)
             argv.push_back("--static-auth-secret=" + s);
+        if (tls) {
+            tls_port_ = relay::support::free_loopback_port();
+            argv.insert(argv.end(), {"--tls-listening-port=" + std::to_string(tls_port_), "--cert=" + tls->cert_file,
+                                     "--pkey=" + tls->key_file});
+        } else {
+            argv.push_back("--no-tls");
+        }
         relay::support::spawn_options o;
         o.argv = std::move(argv);
         o.output_path = dir_.path() + "/stdout.txt";
@@ -47,7 +54,9 @@ turnserver_process::turnserver_process(std::vector<std::string> const& secrets)
         while (std::chrono::steady_clock::now() < deadline) {
             if (!process_->running())
                 break; // it exited: probably the port; pick another
-            if (stun_binding_ok(port_))
+            relay::turn::client_options quick;
+            quick.timeout = std::chrono::milliseconds(300);
+            if (relay::turn::stun_binding("stun:127.0.0.1:" + std::to_string(port_), quick).ok)
                 return;
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }

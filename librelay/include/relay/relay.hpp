@@ -25,7 +25,10 @@
 #include <relay/routing/token_bucket.hpp>
 #include <relay/routing/webrtc_registry.hpp>
 
+#include <relay/turn/probe.hpp>
 #include <relay/turn/provider.hpp>
+#include <relay/turn/stun.hpp>
+#include <relay/turn/turn_client.hpp>
 
 #include <relay/telemetry/log.hpp>
 #include <relay/telemetry/metrics.hpp>

@@ -101,8 +101,16 @@ runtime::runtime(server_options opts, telemetry::logger& l, telemetry::registry&
                                  auto checked = store->check();
                                  return checked ? std::string() : checked.error().message;
                              }});
-    // /health says "degraded" while the TURN provider cannot issue credentials.
-    health_checks.push_back({"turn", [this] { return turn->health(); }});
+    // /health says "degraded" while the TURN provider cannot issue credentials, or while the
+    // self-probe finds a TURN URL that refuses them (docs/webrtc.md): both are shown, the
+    // provider's answer first.
+    health_checks.push_back({"turn", [this] {
+                                 auto provider = turn->health();
+                                 auto probed = turn_probe.problems();
+                                 if (provider.empty() || probed.empty())
+                                     return provider + probed;
+                                 return provider + "; " + probed;
+                             }});
 }
 
 boost::json::object health_cache::failures(std::vector<health_check> const& checks)

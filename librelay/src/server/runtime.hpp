@@ -7,6 +7,7 @@
 #include <boost/asio/strand.hpp>
 #include "server/http/tls.hpp"
 #include "server/tunnel.hpp"
+#include "server/turn_probe.hpp"
 
 #include <relay/server/hooks.hpp>
 #include <relay/server/options.hpp>
@@ -132,6 +133,8 @@ struct runtime {
 
     std::vector<health_check> health_checks;
     health_cache health;
+    /** What the last TURN self-probe found (turn_probe.hpp); part of the `turn` health check. */
+    turn_probe_status turn_probe;
 
     /** Set once stop() begins: sessions finish their current request and do not linger. */
     std::atomic<bool> stopping{false};

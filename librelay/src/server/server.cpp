@@ -6,6 +6,7 @@
 #include "server/api/routes.hpp"
 #include "server/cluster_sync.hpp"
 #include "server/services.hpp"
+#include "server/turn_probe.hpp"
 #include "server/webrtc.hpp"
 #include "server/ws/write_batch.hpp"
 #include "server/ws/ws_connection.hpp"
@@ -80,6 +81,9 @@ struct server::impl {
     std::unique_ptr<net::steady_timer> sweep_timer; // WebRTC offer/answer deadlines
     std::unique_ptr<net::steady_timer> history_timer; // resume history's age limit
     std::unique_ptr<net::steady_timer> audit_timer;   // the audit trail's retention
+    // The TURN self-probe's pause between runs, on the probe's own strand; shared with the probe
+    // coroutine so stop() can cancel it whatever the coroutine is doing.
+    std::shared_ptr<net::steady_timer> probe_timer;
     std::uint16_t bound_port = 0;
 };
 
@@ -285,6 +289,18 @@ void server::run()
     d.sweep_webrtc();
     d.history_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
     d.sweep_history();
+    if (turn_probe_enabled(d.state->rt)) {
+        d.probe_timer = std::make_shared<net::steady_timer>(net::make_strand(*d.contexts.front()));
+        net::co_spawn(d.probe_timer->get_executor(), run_turn_probe(d.state, d.probe_timer),
+                      [&l = d.log](std::exception_ptr e) {
+                          if (!e) return;
+                          try {
+                              std::rethrow_exception(e);
+                          } catch (std::exception const& ex) {
+                              l.error("turn_probe_stopped", {{"what", ex.what()}});
+                          }
+                      });
+    }
     // Logged before "listening", so whoever waits for that line also knows the metrics port.
     if (d.metrics_acceptor) {
         d.log.info("metrics_listening", {{"host", d.options.metrics_host}, {"port", d.metrics_bound_port}});
@@ -381,6 +397,8 @@ void server::stop()
             d.history_timer->cancel();
         if (d.audit_timer)
             d.audit_timer->cancel();
+        if (d.probe_timer)
+            d.probe_timer->cancel();
         // Apps are told at once to reconnect elsewhere (1012); robots once the drain is over.
         for (auto const& c : d.state->live.connections.of_kind("app"))
             c->post_close(protocol::close_code::service_restart);

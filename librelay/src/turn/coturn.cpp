@@ -1,57 +1,30 @@
 // RELAY_TURN_PROVIDER=coturn: TURN REST API credentials signed with the shared secret.
 #include <relay/turn/coturn.hpp>
 
+#include "digest.hpp"
 #include "ice_list.hpp"
 
 #include <relay/protocol/base64.hpp>
-
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <stdexcept>
 
 namespace relay::turn {
-namespace {
-
-unsigned char const* bytes_of(std::string_view s) noexcept
-{
-    // OpenSSL may read a null pointer as "parameter absent" rather than "empty".
-    static constexpr unsigned char empty = 0;
-    return s.empty() ? &empty : reinterpret_cast<unsigned char const*>(s.data());
-}
-
-[[noreturn]] void openssl_failed(char const* what)
-{
-    ERR_clear_error();
-    throw std::runtime_error(std::string("OpenSSL: ") + what + " failed");
-}
-
-} // namespace
 
 std::string rest_api_credential(std::string_view secret, std::string_view username)
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    std::size_t len = 0;
-    if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA1", nullptr, bytes_of(secret), secret.size(), bytes_of(username),
-                  username.size(), mac, sizeof mac, &len)
-        == nullptr)
-        openssl_failed("EVP_Q_mac(HMAC-SHA1)");
-    return protocol::base64_encode(std::string_view(reinterpret_cast<char const*>(mac), len));
+    return protocol::base64_encode(detail::hmac_sha1(secret, username));
 }
 
 std::string secret_fingerprint(std::string_view secret)
 {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    unsigned int len = 0;
-    if (EVP_Digest(bytes_of(secret), secret.size(), digest, &len, EVP_sha256(), nullptr) != 1)
-        openssl_failed("EVP_Digest(SHA-256)");
+    auto sum = detail::digest("SHA256", secret);
     static constexpr char hex[] = "0123456789abcdef";
     std::string out;
     for (int i = 0; i < 4; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 0xf];
+        auto b = static_cast<unsigned char>(sum[static_cast<std::size_t>(i)]);
+        out += hex[b >> 4];
+        out += hex[b & 0xf];
     }
     return out;
 }

@@ -2,15 +2,14 @@
 // operations on a private io_context driven by the calling thread: that is what gives every
 // step a timeout (tcp_stream deadlines), which blocking socket calls cannot have.
 #include "https_client.hpp"
+#include "tls_client.hpp"
 
 #include <relay/protocol/validation.hpp>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -22,9 +21,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
-
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <stdexcept>
 
@@ -38,13 +34,6 @@ namespace http = beast::http;
 
 /** Largest answer accepted; Cloudflare's is well under 2 KiB. */
 constexpr std::size_t max_reply_bytes = 64 * 1024;
-
-bool is_ip_literal(std::string const& host)
-{
-    boost::system::error_code ec;
-    net::ip::make_address(host, ec);
-    return !ec;
-}
 
 /** Runs the private context until the one pending operation has completed. */
 void run(net::io_context& io)
@@ -102,18 +91,7 @@ std::optional<https_endpoint> parse_https_url(std::string_view url, std::string&
 https_client::https_client(https_endpoint endpoint, std::string const& ca_file)
     : endpoint_(std::move(endpoint)), tls_(net::ssl::context::tls_client)
 {
-    boost::system::error_code ec;
-    tls_.set_default_verify_paths(ec);
-    // A machine without a system store can still work with an explicit CA file.
-    if (ec && ca_file.empty())
-        throw std::invalid_argument("cannot load the system's CA certificates: " + ec.message());
-    if (!ca_file.empty()) {
-        tls_.load_verify_file(ca_file, ec);
-        if (ec)
-            throw std::invalid_argument("cannot load CA file '" + ca_file + "': " + ec.message());
-    }
-    tls_.set_verify_mode(net::ssl::verify_peer);
-    SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
+    configure_tls_client(tls_, ca_file);
 }
 
 bool https_client::post_json(std::string const& target, std::string_view bearer, std::string const& body,
@@ -131,20 +109,12 @@ bool https_client::post_json(std::string const& target, std::string_view bearer,
     }
 
     net::ssl::stream<beast::tcp_stream> stream(io, tls_);
-    // SNI lets a shared front end pick the right certificate; RFC 6066 forbids IP literals there.
-    if (!is_ip_literal(endpoint_.host) && !SSL_set_tlsext_host_name(stream.native_handle(), endpoint_.host.c_str())) {
+    // SNI lets a shared front end pick the right certificate; the chain must lead to a trusted
+    // CA and the certificate must name the host we asked for.
+    if (!expect_server_name(stream, endpoint_.host)) {
         failure = {"cannot set the TLS server name", false};
         return false;
     }
-    // The chain must lead to a trusted CA and the certificate must name the host we asked for.
-    stream.set_verify_callback([&host = endpoint_.host](bool preverified, net::ssl::verify_context& ctx) {
-        if (net::ssl::host_name_verification(host)(preverified, ctx))
-            return true;
-        // A chain that verified but names another host: record why, so the failure says so.
-        if (preverified)
-            X509_STORE_CTX_set_error(ctx.native_handle(), X509_V_ERR_HOSTNAME_MISMATCH);
-        return false;
-    });
 
     auto& tcp_layer = beast::get_lowest_layer(stream);
     tcp_layer.expires_after(timeouts.connect);
@@ -160,11 +130,8 @@ bool https_client::post_json(std::string const& target, std::string_view bearer,
     stream.async_handshake(net::ssl::stream_base::client, [&ec](boost::system::error_code e) { ec = e; });
     run(io);
     if (ec) {
-        long verify = SSL_get_verify_result(stream.native_handle());
-        if (verify != X509_V_OK) {
-            failure = {std::string("TLS certificate of ") + endpoint_.host +
-                           " not trusted: " + X509_verify_cert_error_string(verify),
-                       false};
+        if (auto untrusted = untrusted_certificate(stream.native_handle(), endpoint_.host); !untrusted.empty()) {
+            failure = {untrusted, false};
             return false;
         }
         // Anything else during the handshake (reset, timeout) may be transient.

@@ -74,6 +74,9 @@ struct server_options {
     // relayd builds it from RELAY_TURN_PROVIDER and its settings.
     std::chrono::seconds turn_ttl{86400};  ///< RELAY_TURN_TTL: lifetime of issued credentials
     std::vector<std::string> stun_urls;    ///< RELAY_STUN_URLS; the default provider's STUN list
+    /** RELAY_TURN_PROBE_INTERVAL: seconds between TURN self-probes (a real Allocate with fresh
+     * credentials on each TURN URL, docs/webrtc.md); 0 turns the probe off. */
+    std::chrono::seconds turn_probe_interval{300};
 
     // TLS (RELAY_TLS_CERT, RELAY_TLS_KEY): both set means https/wss.
     std::string tls_cert;
