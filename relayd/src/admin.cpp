@@ -132,6 +132,22 @@ struct admin {
         return fmt::format("database error on {}: {}", store::redact_location(cfg.server.database), ec.message());
     }
 
+    /**
+     * Records an operator's action in the audit trail (docs/auth.md). A failure is a warning:
+     * the action itself is done and the operator has its output.
+     */
+    void record(std::string action, std::optional<std::string> device_id, std::optional<std::string> target,
+                std::string detail = "{}")
+    {
+        auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+        store::audit_entry e{0, now_ms, "operator", std::move(action), std::move(device_id), std::move(target), "",
+                             std::move(detail)};
+        if (auto r = db->insert_audit(e); !r)
+            std::fprintf(stderr, "relayd: warning: not recorded in the audit trail: %s\n", describe(r.error()).c_str());
+    }
+
     int user_add(std::vector<std::string> const& args)
     {
         if (args.size() != 1)
@@ -185,6 +201,7 @@ struct admin {
                 store::reset_token{relay::auth::sha256_hex(token), user->id, unix_now() + reset_token_ttl});
             !r)
             return fail(describe(r.error()));
+        record("auth.reset_token_issued", std::nullopt, user->id);
         print_value(fmt::format("password-reset token for {}: single use, valid for 30 minutes; the user sends it "
                                 "with a new password to POST /api/auth/password-reset/confirm",
                                 user->email),
@@ -260,6 +277,7 @@ struct admin {
                 return fail(fmt::format("a device with id {} already exists", *id));
             return fail(describe(r.error()));
         }
+        record("device.added", *id, user->id, key_text ? R"({"key_type":"ed25519"})" : "{}");
         if (key_text) {
             std::fprintf(stderr, "created device %s \"%s\" owned by %s; it authenticates with the Ed25519 key %s "
                                  "and has no secret\n",
@@ -301,6 +319,7 @@ struct admin {
                 return fail(fmt::format("no device has id {}", id));
             return fail(describe(r.error()));
         }
+        record("device.secret_rotated", id, std::nullopt);
         print_value(fmt::format("new secret for device {}; the old one no longer authenticates (a robot already "
                                 "connected with it stays connected until it reconnects; POST "
                                 "/api/devices/{}/secret disconnects it at once):",
@@ -450,9 +469,9 @@ struct database_admin {
         }
         auto const& n = *copied;
         fmt::print("copied {} to {} in one transaction: {} users, {} refresh tokens, {} reset tokens, {} devices, "
-                   "{} memberships, {} WebRTC sessions\n",
+                   "{} memberships, {} WebRTC sessions, {} audit entries\n",
                    shown_from, shown_to, n.users, n.refresh_tokens, n.reset_tokens, n.devices, n.memberships,
-                   n.sessions);
+                   n.sessions, n.audit_entries);
         // Device secrets are sealed with the source relay's key: another key opens none of them.
         std::error_code ec;
         auto const key_file = *from + ".key";

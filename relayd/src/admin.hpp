@@ -16,4 +16,8 @@ int run_admin(config cfg, std::vector<std::string> const& words);
  */
 int run_db(config const& cfg, std::vector<std::string> const& words);
 
+/** Runs `relayd audit [--device ID] [--user ID|EMAIL] [--since TIME|AGE] [--limit N] [--json]`
+ * (audit_command.cpp); returns the process exit status. */
+int run_audit(config const& cfg, std::vector<std::string> const& words);
+
 } // namespace relayd

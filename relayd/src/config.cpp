@@ -310,6 +310,13 @@ std::vector<setting> const& settings()
          [](auto const& v, config& c) { return parse_duration(v, c.server.idle_timeout, 2, 7200); }},
         {"RELAY_SHUTDOWN_GRACE", "shutdown-grace", "seconds to let in-flight work finish on SIGTERM (default 10)",
          [](auto const& v, config& c) { return parse_duration(v, c.server.shutdown_grace, 0, 3600); }},
+        {"RELAY_AUDIT_RETENTION", "audit-retention", "days the audit trail keeps an entry; 0 keeps them forever (default 90)",
+         [](auto const& v, config& c) {
+             long long days = 0;
+             auto e = parse_number(v, days, 0LL, 36500LL);
+             if (e.empty()) c.server.audit_retention = std::chrono::hours(24 * days);
+             return e;
+         }},
     };
     return table;
 }

@@ -39,6 +39,9 @@ usage:
                                             into another database (a file or a postgresql:// URL) in one
                                             transaction; an occupied target needs --replace, which
                                             deletes what it holds first
+  relayd audit [--device ID] [--user ID|EMAIL] [--since TIME|AGE] [--limit N] [--json]
+                                            the audit trail, newest first (default 100 entries);
+                                            TIME is UTC (2026-12-01T00:00:00Z), AGE 90m, 24h or 7d
   relayd --version                          print the version
   relayd --help                             this text
 
@@ -134,6 +137,8 @@ int main(int argc, char** argv)
         return relayd::run_admin(std::move(loaded.cfg), rest);
     if (rest.front() == "db")
         return relayd::run_db(loaded.cfg, rest);
+    if (rest.front() == "audit")
+        return relayd::run_audit(loaded.cfg, rest);
     std::fprintf(stderr, "relayd: unknown command '%s' (see relayd --help)\n", rest.front().c_str());
     return 2;
 }

@@ -41,9 +41,9 @@ TEST_CASE("relayd db status and migrate: pending steps, then every step applied,
     CAPTURE(status);
     CHECK(st == 1);
     CHECK(contains(status, "(sqlite)"));
-    CHECK(contains(status, "schema version 0; this relayd knows version 4"));
+    CHECK(contains(status, "schema version 0; this relayd knows version 5"));
     CHECK(contains(status, "schema_migrations table"));
-    CHECK(contains(status, "4 steps pending: run relayd db migrate"));
+    CHECK(contains(status, "5 steps pending: run relayd db migrate"));
     CHECK_FALSE(exists(db.path)); // status never creates the file
 
     auto [mst, migrated] = run_relayd({"db", "migrate"}, db.env);
@@ -52,18 +52,19 @@ TEST_CASE("relayd db status and migrate: pending steps, then every step applied,
     CHECK(contains(migrated, "applied 1 ("));
     CHECK(contains(migrated, "applied 2 (health check row)"));
     CHECK(contains(migrated, "applied 3 (schema_migrations table)"));
-    CHECK(contains(migrated, "applied 4 (device keys)"));
+    CHECK(contains(migrated, "applied 4 (audit trail)"));
+    CHECK(contains(migrated, "applied 5 (device keys)"));
 
     auto [ast, after] = run_relayd({"db", "status"}, db.env);
     CAPTURE(after);
     CHECK(ast == 0);
-    CHECK(contains(after, "schema version 4; this relayd knows version 4"));
+    CHECK(contains(after, "schema version 5; this relayd knows version 5"));
     CHECK_FALSE(contains(after, "pending"));
     CHECK(contains(after, "up to date"));
 
     auto again = run_relayd({"db", "migrate"}, db.env);
     CHECK(again.first == 0);
-    CHECK(contains(again.second, "already at version 4"));
+    CHECK(contains(again.second, "already at version 5"));
     // db commands never unseal a device secret: no key, no JWT secret beside the database.
     CHECK_FALSE(exists(db.path + ".key"));
     CHECK_FALSE(exists(db.path + ".jwt"));

@@ -314,6 +314,24 @@ TEST_CASE("signaling: a deleted device's sessions end as access_revoked before t
     CHECK(r.app->close_code() == 4403);
 }
 
+TEST_CASE("signaling: an owner's account deleted mid-session ends the session for the robot before its 4403 close")
+{
+    rig r;
+    auto [creds, req] = r.request(*r.app, "d1");
+    auto sid = str(creds, "session_id");
+    // DELETE /api/account with the password fixtures.cpp registers accounts with.
+    auto done = http_call(r.relayd.port(), "DELETE", "/api/account", R"({"password":"correct horse battery"})",
+                          {{"Authorization", "Bearer " + r.owner.access_token}});
+    REQUIRE(done.status == 204);
+    auto got = read_until_closed(*r.robot);
+    CAPTURE(json::serialize(json::value_from(got)));
+    auto close_at = position_of(got, "webrtc_close", "access_revoked");
+    REQUIRE(close_at >= 0);
+    CHECK(str(got[static_cast<std::size_t>(close_at)], "session_id") == sid);
+    CHECK(r.robot->close_code() == 4403);
+    CHECK(r.app->wait_closed() == 4401);
+}
+
 TEST_CASE("signaling: webrtc_stats with an rtt_ms beyond any integer is refused and never stored")
 {
     temp_dir dir;

@@ -74,6 +74,10 @@ std::vector<std::string> lines(snapshot const& rows)
         out.push_back(fill("session {} {} {} {} {} {} {} {} {}", s.session_id, s.device_id, s.user_id,
                                   s.started_at, show(s.connected_at), show(s.ended_at), show(s.connection_type),
                                   show(s.end_reason), show(s.rtt_ms)));
+    // Without the id: an import numbers entries anew, in the same order.
+    for (auto const& e : rows.audit)
+        out.push_back(fill("audit {} '{}' {} {} {} {} {}", e.at_ms, e.actor, e.action, show(e.device_id),
+                           show(e.target_user_id), e.client_address, e.detail));
     return out;
 }
 
@@ -122,6 +126,11 @@ population populate(store& s)
     REQUIRE(s.insert_session(started("sess-d", "robot-2", p.alice.id, now + 5)));
     REQUIRE(s.mark_session_connected("sess-a", now + 1, "relay", 42));
     REQUIRE(s.end_session("sess-a", now + 9, "hangup"));
+
+    REQUIRE(s.insert_audit({0, now * 1000, p.alice.id, "device.added", "robot-1", std::nullopt, "192.0.2.1", "{}"}));
+    REQUIRE(s.insert_audit({0, now * 1000 + 5, p.alice.id, "member.added", "robot-1", p.bob.id, "192.0.2.1",
+                            R"({"role":"operator"})"}));
+    REQUIRE(s.insert_audit({0, now * 1000 + 5, "", "auth.login_failed", std::nullopt, std::nullopt, "", "{}"}));
     return p;
 }
 
@@ -168,6 +177,10 @@ std::vector<std::string> reads(store& s, population const& p)
         REQUIRE(r);
         out.push_back(fill("{} on robot-2: {}", u->email, r->has_value() ? static_cast<int>(**r) : 0));
     }
+    auto trail = s.list_audit({});
+    REQUIRE(trail);
+    for (auto const& e : *trail)
+        out.push_back(fill("trail {} {} {}", e.at_ms, e.action, show(e.target_user_id)));
     return out;
 }
 
@@ -185,6 +198,7 @@ RELAY_STORE_TEST("snapshot: the export of a populated store is exactly what was 
     CHECK(rows->devices.size() == 2);
     CHECK(rows->memberships.size() == 5);
     CHECK(rows->sessions.size() == 4);
+    CHECK(rows->audit.size() == 3);
 
     auto const text = lines(*rows);
     auto has = [&](std::string const& line) { return std::find(text.begin(), text.end(), line) != text.end(); };

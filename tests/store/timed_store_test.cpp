@@ -28,6 +28,7 @@ public:
     result<user> find_user_by_id(std::string_view) override { return code_; }
     result<std::vector<user>> list_users() override { return code_; }
     result<void> set_password_hash(std::string_view, std::string_view) override { return code_; }
+    result<deleted_account> delete_user(std::string_view) override { return code_; }
     result<void> insert_refresh_token(refresh_token const&) override { return code_; }
     result<consumed_refresh_token> consume_refresh_token(std::string_view, unix_seconds) override { return code_; }
     result<std::optional<refresh_login>> revoke_refresh_token(std::string_view) override { return code_; }
@@ -56,6 +57,9 @@ public:
     result<void> end_session(std::string_view, unix_seconds, std::string_view) override { return code_; }
     result<std::vector<webrtc_session>> list_sessions(std::string_view, std::size_t) override { return code_; }
     result<std::size_t> end_open_sessions(unix_seconds, std::string_view) override { return code_; }
+    result<void> insert_audit(audit_entry const&) override { return code_; }
+    result<std::vector<audit_entry>> list_audit(audit_query const&) override { return code_; }
+    result<std::size_t> prune_audit(std::int64_t) override { return code_; }
     result<snapshot> export_snapshot() override { return code_; }
     result<void> import_snapshot(snapshot const&, import_mode) override { return code_; }
     boost::system::result<void, health_problem> check() override

@@ -1,5 +1,6 @@
 #include <relay/server/server.hpp>
 
+#include "server/audit.hpp"
 #include "server/http/http_session.hpp"
 #include "server/http/router.hpp"
 #include "server/api/routes.hpp"
@@ -53,6 +54,7 @@ struct server::impl {
                                      std::string_view setting, std::string& why);
     void sweep_webrtc();
     void sweep_history();
+    void prune_audit_hourly();
     void finish_stop(std::chrono::steady_clock::time_point deadline);
     void wait_for_closes(std::chrono::steady_clock::time_point deadline);
 
@@ -77,6 +79,7 @@ struct server::impl {
     std::unique_ptr<net::steady_timer> drain_timer;
     std::unique_ptr<net::steady_timer> sweep_timer; // WebRTC offer/answer deadlines
     std::unique_ptr<net::steady_timer> history_timer; // resume history's age limit
+    std::unique_ptr<net::steady_timer> audit_timer;   // the audit trail's retention
     std::uint16_t bound_port = 0;
 };
 
@@ -139,6 +142,8 @@ boost::system::error_code server::start(std::string& why)
         auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
         (void)rt.store->end_open_sessions(now.count(), "relay_restart");
     }
+    // The audit trail past its retention goes at start, then every hour (run()).
+    prune_audit_trail(rt, std::chrono::system_clock::now());
     // With a private metrics listener, /metrics is served there only, never on the public port.
     bool const private_metrics = d.options.metrics_port.has_value();
     d.routes = router(d.options.http_body_max); // the JSON API's limit, unless a route sets its own
@@ -147,6 +152,7 @@ boost::system::error_code server::start(std::string& why)
         add_metrics_route(d.metrics_routes, rt);
     add_auth_routes(d.routes, rt, auth, std::move(p.reset_notifier));
     add_device_routes(d.routes, rt, auth, live);
+    add_account_routes(d.routes, rt, auth, live);
     add_tunnel_routes(d.routes, rt, auth, live);
     add_turn_routes(d.routes, rt, auth);
 
@@ -257,9 +263,24 @@ void server::impl::sweep_history()
     });
 }
 
+void server::impl::prune_audit_hourly()
+{
+    audit_timer->expires_after(std::chrono::hours(1));
+    audit_timer->async_wait([this](boost::system::error_code ec) {
+        if (ec)
+            return;
+        // Off the network threads, after the entries already queued for writing.
+        net::post(state->rt.store_writes,
+                  [rt = runtime_of(state)] { prune_audit_trail(*rt, std::chrono::system_clock::now()); });
+        prune_audit_hourly();
+    });
+}
+
 void server::run()
 {
     auto& d = *impl_;
+    d.audit_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
+    d.prune_audit_hourly();
     d.sweep_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
     d.sweep_webrtc();
     d.history_timer = std::make_unique<net::steady_timer>(*d.contexts.front());
@@ -358,6 +379,8 @@ void server::stop()
             d.sweep_timer->cancel();
         if (d.history_timer)
             d.history_timer->cancel();
+        if (d.audit_timer)
+            d.audit_timer->cancel();
         // Apps are told at once to reconnect elsewhere (1012); robots once the drain is over.
         for (auto const& c : d.state->live.connections.of_kind("app"))
             c->post_close(protocol::close_code::service_restart);

@@ -2,7 +2,9 @@
 /** @file The entry points of each backend, which open_store.cpp dispatches to by location. */
 #include <relay/store/store.hpp>
 
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 namespace relay::store::detail {
@@ -26,5 +28,12 @@ status_result postgresql_migrate(std::string_view url, store_options const& opti
 std::string newer_schema_message(std::int64_t version, std::int64_t known);
 /** The refusal of a database that lacks steps when store_options::migrate is false. */
 std::string pending_schema_message(std::int64_t version, std::int64_t known);
+
+/** A row limit as a LIMIT parameter: both databases take a signed 64-bit number. */
+inline std::int64_t sql_limit(std::size_t limit) noexcept
+{
+    auto const max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+    return static_cast<std::int64_t>(limit < max ? limit : max);
+}
 
 } // namespace relay::store::detail

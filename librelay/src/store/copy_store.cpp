@@ -64,7 +64,8 @@ boost::system::result<copy_report, open_error> copy_store(std::string_view from,
                               r.error().message());
     }
     return copy_report{rows->users.size(),   rows->refresh_tokens.size(), rows->reset_tokens.size(),
-                       rows->devices.size(), rows->memberships.size(),    rows->sessions.size()};
+                       rows->devices.size(), rows->memberships.size(),    rows->sessions.size(),
+                       rows->audit.size()};
 }
 
 } // namespace relay::store

@@ -15,6 +15,7 @@
     "d.public_key"
 #define RELAY_PG_SESSION_COLUMNS                                                                           \
     "session_id, device_id, user_id, started_at, connected_at, ended_at, connection_type, end_reason, rtt_ms"
+#define RELAY_PG_AUDIT_COLUMNS "id, at_ms, actor, action, device_id, target_user_id, client_address, detail"
 
 namespace relay::store::detail::pg {
 
@@ -34,6 +35,12 @@ inline webrtc_session read_session(rows const& r, int i)
     return webrtc_session{r.text(i, 0),          r.text(i, 1),          r.text(i, 2),
                           r.int64(i, 3),         r.optional_int64(i, 4), r.optional_int64(i, 5),
                           r.optional_text(i, 6), r.optional_text(i, 7), r.optional_int64(i, 8)};
+}
+
+inline audit_entry read_audit(rows const& r, int i)
+{
+    return audit_entry{r.int64(i, 0),         r.int64(i, 1), r.text(i, 2), r.text(i, 3), r.optional_text(i, 4),
+                       r.optional_text(i, 5), r.text(i, 6),  r.text(i, 7)};
 }
 
 /** Every row, each made by `read(rows, i)`. */

@@ -304,6 +304,10 @@ result<snapshot> pg_store::export_snapshot()
         if (!sessions)
             return sessions.error();
         out.sessions = pg::read_all(*sessions, pg::read_session);
+        auto audit = a.run("SELECT " RELAY_PG_AUDIT_COLUMNS " FROM audit_log ORDER BY id");
+        if (!audit)
+            return audit.error();
+        out.audit = pg::read_all(*audit, pg::read_audit);
         if (auto r = a.commit(); !r)
             return r.error();
         return out;
@@ -317,7 +321,7 @@ result<void> pg_store::import_snapshot(snapshot const& rows, import_mode mode)
             return r;
         if (mode == import_mode::replace) {
             // Children first; the health row and the schema record stay.
-            for (char const* sql : {"DELETE FROM webrtc_sessions", "DELETE FROM memberships", "DELETE FROM devices",
+            for (char const* sql : {"DELETE FROM audit_log", "DELETE FROM webrtc_sessions", "DELETE FROM memberships", "DELETE FROM devices",
                                     "DELETE FROM reset_tokens", "DELETE FROM refresh_tokens", "DELETE FROM users"})
                 if (auto r = a.run(sql); !r)
                     return r.error();
@@ -366,6 +370,14 @@ result<void> pg_store::import_snapshot(snapshot const& rows, import_mode mode)
                                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                                {s.session_id, s.device_id, s.user_id, s.started_at, s.connected_at, s.ended_at,
                                 s.connection_type, s.end_reason, s.rtt_ms});
+                !r)
+                return r.error();
+        // In the given order, oldest first: new ids keep the order, which is all a page cursor needs.
+        for (auto const& e : rows.audit)
+            if (auto r = a.run("INSERT INTO audit_log (at_ms, actor, action, device_id, target_user_id, "
+                               "client_address, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                               {e.at_ms, e.actor, e.action, e.device_id, e.target_user_id, e.client_address,
+                                e.detail});
                 !r)
                 return r.error();
         return a.commit();

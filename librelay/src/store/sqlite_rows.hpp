@@ -12,6 +12,7 @@ namespace relay::store::detail {
     "d.public_key"
 #define RELAY_SESSION_COLUMNS                                                                                 \
     "session_id, device_id, user_id, started_at, connected_at, ended_at, connection_type, end_reason, rtt_ms"
+#define RELAY_AUDIT_COLUMNS "id, at_ms, actor, action, device_id, target_user_id, client_address, detail"
 
 inline user read_user(statement const& st)
 {
@@ -29,6 +30,12 @@ inline webrtc_session read_session(statement const& st)
     return webrtc_session{st.text(0),          st.text(1),          st.text(2),
                           st.int64(3),         st.optional_int64(4), st.optional_int64(5),
                           st.optional_text(6), st.optional_text(7), st.optional_int64(8)};
+}
+
+inline audit_entry read_audit(statement const& st)
+{
+    return audit_entry{st.int64(0),         st.int64(1), st.text(2), st.text(3), st.optional_text(4),
+                       st.optional_text(5), st.text(6),  st.text(7)};
 }
 
 } // namespace relay::store::detail

@@ -69,6 +69,11 @@ result<snapshot> sqlite_store::export_snapshot()
         return sessions.error();
     rows.sessions = std::move(*sessions);
 
+    auto audit = read_rows("export_snapshot", "SELECT " RELAY_AUDIT_COLUMNS " FROM audit_log ORDER BY id", read_audit);
+    if (!audit)
+        return audit.error();
+    rows.audit = std::move(*audit);
+
     if (auto r = tx->commit(); !r)
         return r.error();
     return rows;
@@ -92,7 +97,7 @@ result<void> sqlite_store::import_snapshot(snapshot const& rows, import_mode mod
             return errc::forbidden;
     } else {
         // Children first, so no foreign key is ever left dangling.
-        for (auto const* sql : {"DELETE FROM webrtc_sessions", "DELETE FROM memberships", "DELETE FROM reset_tokens",
+        for (auto const* sql : {"DELETE FROM audit_log", "DELETE FROM webrtc_sessions", "DELETE FROM memberships", "DELETE FROM reset_tokens",
                                 "DELETE FROM refresh_tokens", "DELETE FROM devices", "DELETE FROM users"})
             if (auto r = exec(operation, sql); !r)
                 return r.error();
@@ -140,6 +145,15 @@ result<void> sqlite_store::import_snapshot(snapshot const& rows, import_mode mod
                               [](webrtc_session const& x) {
                                   return std::tie(x.session_id, x.device_id, x.user_id, x.started_at, x.connected_at,
                                                   x.ended_at, x.connection_type, x.end_reason, x.rtt_ms);
+                              });
+    // In the given order, oldest first: new ids keep the order, which is all a page cursor needs.
+    if (written)
+        written = insert_each(rows.audit,
+                              "INSERT INTO audit_log (at_ms, actor, action, device_id, target_user_id, client_address, "
+                              "detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              [](audit_entry const& e) {
+                                  return std::tie(e.at_ms, e.actor, e.action, e.device_id, e.target_user_id,
+                                                  e.client_address, e.detail);
                               });
     if (!written)
         return written;

@@ -40,6 +40,7 @@ public:
     result<user> find_user_by_id(std::string_view user_id) override;
     result<std::vector<user>> list_users() override;
     result<void> set_password_hash(std::string_view user_id, std::string_view password_hash) override;
+    result<deleted_account> delete_user(std::string_view user_id) override;
 
     result<void> insert_refresh_token(refresh_token const& token) override;
     result<consumed_refresh_token> consume_refresh_token(std::string_view token_hash, unix_seconds now) override;
@@ -75,6 +76,10 @@ public:
     result<void> end_session(std::string_view session_id, unix_seconds at, std::string_view reason) override;
     result<std::vector<webrtc_session>> list_sessions(std::string_view device_id, std::size_t limit) override;
     result<std::size_t> end_open_sessions(unix_seconds at, std::string_view reason) override;
+
+    result<void> insert_audit(audit_entry const& e) override;
+    result<std::vector<audit_entry>> list_audit(audit_query const& q) override;
+    result<std::size_t> prune_audit(std::int64_t before_ms) override;
 
     boost::system::result<void, health_problem> check() override;
 

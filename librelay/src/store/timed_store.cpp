@@ -13,19 +13,20 @@ namespace {
 
 // One entry per store operation; the names are the `op` label values.
 enum class op : std::size_t {
-    create_user, find_user_by_email, find_user_by_id, list_users, set_password_hash,
+    create_user, find_user_by_email, find_user_by_id, list_users, set_password_hash, delete_user,
     insert_refresh_token, consume_refresh_token, revoke_refresh_token, revoke_family, revoke_all_refresh_tokens,
     insert_reset_token, consume_reset_token,
     create_device, get_device, list_devices_for_user, role_of, rename_device, delete_device, set_device_secret,
     record_device_seen, list_devices, set_device_key,
     add_member, remove_member, list_members, users_with_access,
     insert_session, mark_session_connected, end_session, list_sessions, end_open_sessions,
+    insert_audit, list_audit, prune_audit,
     check, export_snapshot, import_snapshot,
     count_
 };
 
 constexpr std::array<std::string_view, static_cast<std::size_t>(op::count_)> op_names = {
-    "create_user", "find_user_by_email", "find_user_by_id", "list_users", "set_password_hash",
+    "create_user", "find_user_by_email", "find_user_by_id", "list_users", "set_password_hash", "delete_user",
     "insert_refresh_token", "consume_refresh_token", "revoke_refresh_token", "revoke_family",
     "revoke_all_refresh_tokens",
     "insert_reset_token", "consume_reset_token",
@@ -33,6 +34,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(op::count_)> op_
     "set_device_secret", "record_device_seen", "list_devices", "set_device_key",
     "add_member", "remove_member", "list_members", "users_with_access",
     "insert_session", "mark_session_connected", "end_session", "list_sessions", "end_open_sessions",
+    "insert_audit", "list_audit", "prune_audit",
     "check", "export_snapshot", "import_snapshot",
 };
 
@@ -67,6 +69,11 @@ public:
     result<void> set_password_hash(std::string_view user_id, std::string_view password_hash) override
     {
         return timed(op::set_password_hash, [&] { return inner_->set_password_hash(user_id, password_hash); });
+    }
+
+    result<deleted_account> delete_user(std::string_view user_id) override
+    {
+        return timed(op::delete_user, [&] { return inner_->delete_user(user_id); });
     }
 
     result<void> insert_refresh_token(refresh_token const& token) override
@@ -181,6 +188,19 @@ public:
     result<std::size_t> end_open_sessions(unix_seconds at, std::string_view reason) override
     {
         return timed(op::end_open_sessions, [&] { return inner_->end_open_sessions(at, reason); });
+    }
+
+    result<void> insert_audit(audit_entry const& e) override
+    {
+        return timed(op::insert_audit, [&] { return inner_->insert_audit(e); });
+    }
+    result<std::vector<audit_entry>> list_audit(audit_query const& q) override
+    {
+        return timed(op::list_audit, [&] { return inner_->list_audit(q); });
+    }
+    result<std::size_t> prune_audit(std::int64_t before_ms) override
+    {
+        return timed(op::prune_audit, [&] { return inner_->prune_audit(before_ms); });
     }
 
     boost::system::result<void, health_problem> check() override

@@ -104,6 +104,8 @@ struct server_options {
     std::chrono::seconds ping_interval{30};
     std::chrono::seconds idle_timeout{75};
     std::chrono::seconds shutdown_grace{10};
+    /** How long the audit trail keeps an entry (RELAY_AUDIT_RETENTION, in days); 0 = forever. */
+    std::chrono::seconds audit_retention{std::chrono::hours(24 * 90)};
 };
 
 } // namespace relay::server

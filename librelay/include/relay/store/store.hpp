@@ -68,6 +68,15 @@ public:
     /** Replaces a password hash. errc::user_not_found when no account has that id. */
     virtual result<void> set_password_hash(std::string_view user_id, std::string_view password_hash) = 0;
 
+    /**
+     * Deletes an account and what only it gave meaning to, in one transaction: the devices it
+     * owns (with their memberships and session history), its memberships of other devices, the
+     * WebRTC sessions it opened, its refresh and reset tokens. Its audit entries stay. Returns
+     * what was removed, so the caller can end the live access that went with it.
+     * errc::user_not_found when no account has that id.
+     */
+    virtual result<deleted_account> delete_user(std::string_view user_id) = 0;
+
     // ---- refresh tokens
 
     /**
@@ -209,6 +218,17 @@ public:
      */
     virtual result<std::size_t> end_open_sessions(unix_seconds at, std::string_view reason) = 0;
 
+    // ---- audit trail
+
+    /** Appends an entry (its `id` is ignored: the store numbers entries in insertion order). */
+    virtual result<void> insert_audit(audit_entry const& e) = 0;
+
+    /** The entries matching `q`, newest (highest id) first, at most `q.limit`. */
+    virtual result<std::vector<audit_entry>> list_audit(audit_query const& q) = 0;
+
+    /** Deletes the entries older than `before_ms` (retention) and returns how many. */
+    virtual result<std::size_t> prune_audit(std::int64_t before_ms) = 0;
+
     // ---- health
 
     /**
@@ -344,6 +364,7 @@ struct copy_report {
     std::size_t devices = 0;
     std::size_t memberships = 0;
     std::size_t sessions = 0;
+    std::size_t audit_entries = 0;
 };
 
 /**

@@ -146,9 +146,51 @@ struct membership {
 };
 
 /**
+ * One entry of the audit trail (docs/auth.md, "Audit trail"): who did what, when and from where.
+ * Entries are not tied to their user or device by a foreign key: they outlive both (an operator
+ * can still read what happened to a deleted account) until the retention period prunes them.
+ */
+struct audit_entry {
+    std::int64_t id = 0;    ///< given by the store (insert_audit ignores it); larger = newer
+    std::int64_t at_ms = 0; ///< unix milliseconds
+    /** Who acted: a user id, a device id, "operator" (relayd's commands) or "relay"; empty when
+     * nobody is known (a failed login with an email that has no account). */
+    std::string actor;
+    std::string action; ///< dotted: "auth.login", "device.removed", … (docs/auth.md lists them)
+    std::optional<std::string> device_id;      ///< the device acted on, when there is one
+    std::optional<std::string> target_user_id; ///< the user acted on (a member, a reset account)
+    std::string client_address;                ///< as server::client_address saw it; empty when none
+    std::string detail = "{}";                 ///< a small JSON object, as text
+};
+
+/** Which audit entries list_audit returns: all of the given conditions, newest first. */
+struct audit_query {
+    std::optional<std::string> device_id;
+    /** Entries the user did (actor) or that were done to them (target_user_id). */
+    std::optional<std::string> user_id;
+    std::optional<std::int64_t> since_ms;  ///< at_ms >= since_ms
+    std::optional<std::int64_t> before_id; ///< id < before_id: the next page after an entry
+    std::size_t limit = 100;
+};
+
+/** A device delete_user removed, with who had access to it (to end their live access). */
+struct removed_device {
+    std::string device_id;
+    std::vector<std::string> user_ids; ///< the owner and every member
+};
+
+/** What delete_user removed besides the account itself. */
+struct deleted_account {
+    user account;                              ///< the account as it was
+    std::vector<removed_device> devices;       ///< the devices it owned, now deleted
+    std::vector<std::string> shared_devices;   ///< devices shared with it, whose membership ended
+};
+
+/**
  * Everything a store holds, for moving a deployment from one database to another
  * (`relayd db copy`): rows exactly as stored, password hashes and sealed secrets included, so
- * that logins and robots keep working. `sessions` is in insertion order (oldest first), which
+ * that logins and robots keep working, and the audit trail, which the retention period promises
+ * to keep wherever the deployment moves. `sessions` is in insertion order (oldest first), which
  * list_sessions uses to order sessions that started in the same second. The health row and the
  * schema version are not part of it.
  */
@@ -159,6 +201,8 @@ struct snapshot {
     std::vector<device> devices;
     std::vector<membership> memberships;
     std::vector<webrtc_session> sessions;
+    /** The audit trail, oldest first; imported entries get new ids in the same order. */
+    std::vector<audit_entry> audit;
 };
 
 /** How import_snapshot treats a store that already holds accounts or devices. */

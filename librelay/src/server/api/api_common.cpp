@@ -45,10 +45,18 @@ or_answer<std::optional<std::string>> optional_string(boost::json::object const&
 
 or_answer<std::string> authenticate(auth_service const& auth, request_context const& ctx)
 {
-    auto user = auth.verify_access_token(bearer_token(ctx.req));
-    if (user)
-        return std::move(*user);
-    bool expired = user.error() == make_error_code(errc::token_expired);
+    auto claims = authenticate_claims(auth, ctx);
+    if (!claims)
+        return claims.take_answer();
+    return std::move(claims->sub);
+}
+
+or_answer<auth::jwt_claims> authenticate_claims(auth_service const& auth, request_context const& ctx)
+{
+    auto claims = auth.verify_access_claims(bearer_token(ctx.req));
+    if (claims)
+        return std::move(*claims);
+    bool expired = claims.error() == make_error_code(errc::token_expired);
     auto answer = expired ? error_response(errc::token_expired)
                           : error_response(errc::unauthorized, "a valid bearer access token is required");
     // RFC 6750 §3: tell the client which scheme to use and that the token itself is the problem.

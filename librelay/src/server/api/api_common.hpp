@@ -4,6 +4,7 @@
 // store failures turned into answers.
 #include "server/net.hpp"
 
+#include <relay/auth/jwt.hpp>
 #include <relay/protocol/errc.hpp>
 #include <relay/store/types.hpp>
 
@@ -57,6 +58,9 @@ or_answer<std::optional<std::string>> optional_string(boost::json::object const&
 /** The user id of the request's `Authorization: Bearer` access token; 401 UNAUTHORIZED when it is
  * missing or invalid, 401 TOKEN_EXPIRED when it has expired. */
 or_answer<std::string> authenticate(auth_service const& auth, request_context const& ctx);
+
+/** authenticate(), keeping every claim of the token (its login, `sid`, for a route that ends it). */
+or_answer<auth::jwt_claims> authenticate_claims(auth_service const& auth, request_context const& ctx);
 
 /**
  * The caller's role on `device_id`, checked against `needed`: 404 DEVICE_NOT_FOUND when the

@@ -2,6 +2,7 @@
 // detection, logout, password reset. docs/api.md describes every answer.
 #include "server/api/api_common.hpp"
 #include <relay/server/reset_notifier.hpp>
+#include "server/audit.hpp"
 #include "server/blocking.hpp"
 #include "server/http/http_util.hpp"
 #include "server/api/api_common.hpp"
@@ -173,7 +174,9 @@ net::awaitable<http_response> login(request_context& ctx, runtime& rt, auth_serv
     if (wait)
         co_return throttled(*wait);
 
-    // Fails with errc::invalid_credentials, or a store failure.
+    // Fails with errc::invalid_credentials, or a store failure. A wrong password for an account
+    // that exists names the account, for its owner's audit trail.
+    std::string failed_user_id;
     auto granted = co_await run_blocking(rt.blocking, [&]() -> store::result<token_grant> {
         if (!plausible)
             return errc::invalid_credentials;
@@ -186,8 +189,10 @@ net::awaitable<http_response> login(request_context& ctx, runtime& rt, auth_serv
             return user.error();
         }
         auto verdict = auth.passwords.verify(password, user->password_hash);
-        if (!verdict.ok)
+        if (!verdict.ok) {
+            failed_user_id = user->id;
             return errc::invalid_credentials;
+        }
         if (verdict.needs_rehash) {
             // Upgrade while we hold the plaintext; a failure here must not fail the login.
             if (auto r = rt.store->set_password_hash(user->id, auth.passwords.hash(password)); !r)
@@ -208,6 +213,13 @@ net::awaitable<http_response> login(request_context& ctx, runtime& rt, auth_serv
             if (plausible)
                 auth.login_failures.record_failure(email_key, now);
             rt.log.info("login_failed", {{"client", ctx.client_address}});
+            // An email without an account is not recorded: it may be a typo of someone else's
+            // address, and the trail is no list of who tried which address (docs/auth.md).
+            if (failed_user_id.empty())
+                record_audit(rt, ctx.client_address, {{}, "auth.login_failed", {}, {}, {{"reason", "unknown_account"}}});
+            else
+                record_audit(rt, ctx.client_address,
+                             {failed_user_id, "auth.login_failed", {}, failed_user_id, {{"reason", "wrong_password"}}});
             co_return error_response(errc::invalid_credentials);
         }
         co_return store_failure(granted.error());
@@ -215,6 +227,7 @@ net::awaitable<http_response> login(request_context& ctx, runtime& rt, auth_serv
     // Only the account's counter is cleared: clearing the address's would let an attacker who
     // owns one account reset the counter of the address they guess from.
     auth.login_failures.record_success(email_key);
+    record_audit(rt, ctx.client_address, {granted->user_id, "auth.login"});
     co_return token_pair(rt, auth, *granted);
 }
 
@@ -247,6 +260,8 @@ net::awaitable<http_response> refresh(request_context& ctx, runtime& rt, auth_se
         // Two parties hold tokens of one login: one of them stole it. Neither keeps it, and as
         // the thief may have logged in elsewhere with what it learnt, no socket of the user stays.
         rt.log.warn("refresh_token_reuse", {{"user_id", granted->user_id}, {"client", ctx.client_address}});
+        // The actor is whoever presented the token: the account's, as far as the relay knows.
+        record_audit(rt, ctx.client_address, {granted->user_id, "auth.refresh_reuse", {}, granted->user_id});
         // The family itself by its sid, too: its newest access token may be from this very
         // second, which a user-wide end (whole seconds) does not reach.
         auth.end_login(granted->user_id, granted->family_id);
@@ -362,6 +377,8 @@ net::awaitable<http_response> confirm_password_reset(request_context& ctx, runti
     // The owner proved control of the account: a lockout from someone guessing ends too.
     auth.login_failures.record_success("email:" + done->email);
     rt.log.info("password_reset_done", {{"client", ctx.client_address}});
+    // There is no change-password endpoint: a reset is how a password changes (docs/auth.md).
+    record_audit(rt, ctx.client_address, {done->id, "auth.password_reset", {}, done->id});
     co_return empty_response(http::status::no_content);
 }
 

@@ -3,6 +3,7 @@
 // and to every other node's (cluster_sync.hpp).
 // docs/api.md describes every answer.
 #include "server/api/api_common.hpp"
+#include "server/audit.hpp"
 #include "server/blocking.hpp"
 #include "server/cluster_sync.hpp"
 #include "server/http/http_util.hpp"
@@ -100,8 +101,8 @@ net::awaitable<or_answer<device_caller>> authorize_device(request_context& ctx, 
 
 /** An owner's change to a device: its body, once the caller is known to own the device. */
 struct owner_change {
-    boost::json::object body;
     std::string user_id; ///< the owner who asks
+    boost::json::object body;
 };
 
 /** authorize_device() as the owner, then the JSON body (401, 404 or 403, then 400). */
@@ -113,7 +114,7 @@ net::awaitable<or_answer<owner_change>> owner_change_of(request_context& ctx, ru
     auto body = parse_json_object(ctx.req);
     if (!body)
         co_return body.take_answer();
-    co_return owner_change{std::move(*body), std::move(caller->user_id)};
+    co_return owner_change{std::move(caller->user_id), std::move(*body)};
 }
 
 /** The `name` of a create or rename body (protocol::is_valid_device_name). */
@@ -240,6 +241,8 @@ net::awaitable<http_response> create_device(request_context& ctx, runtime& rt, a
     }
     rt.log.info("device_created",
                 {{"device_id", device_id}, {"user_id", *user}, {"key_type", store::key_type_name(d.key_type)}});
+    record_audit(rt, ctx.client_address,
+                 {*user, "device.added", device_id, {}, {{"name", *name}, {"key_type", store::key_type_name(d.key_type)}}});
     if (public_key)
         co_return json_response(http::status::created,
                                 boost::json::object{{"device_id", device_id}, {"name", *name}, {"key_type", "ed25519"}});
@@ -271,6 +274,8 @@ net::awaitable<http_response> rename_device(request_context& ctx, runtime& rt, a
             return r.error();
         return rt.store->get_device(device_id);
     });
+    if (d)
+        record_audit(rt, ctx.client_address, {change->user_id, "device.renamed", device_id, {}, {{"name", *name}}});
     co_return co_await device_answer(live, d, store::role::owner);
 }
 
@@ -297,6 +302,7 @@ net::awaitable<http_response> delete_device(request_context& ctx, runtime& rt, a
         co_return store_failure(users.error(), errc::device_not_found);
     remove_device_everywhere(rt, live, device_id, *users);
     rt.log.info("device_deleted", {{"device_id", device_id}, {"user_id", caller->user_id}});
+    record_audit(rt, ctx.client_address, {caller->user_id, "device.removed", device_id});
     co_return empty_response(http::status::no_content);
 }
 
@@ -317,6 +323,7 @@ net::awaitable<http_response> rotate_secret(request_context& ctx, runtime& rt, a
     // A robot authenticated with the old secret must not stay connected on it.
     close_robot_everywhere(live, device_id, protocol::close_code::auth_failed);
     rt.log.info("device_secret_rotated", {{"device_id", device_id}, {"user_id", caller->user_id}});
+    record_audit(rt, ctx.client_address, {caller->user_id, "device.secret_rotated", device_id});
     co_return json_response(http::status::ok,
                             boost::json::object{{"device_id", device_id}, {"device_secret", secret}});
 }
@@ -338,6 +345,7 @@ net::awaitable<http_response> set_key(request_context& ctx, runtime& rt, auth_se
     // As for a rotation: a robot authenticated with the old secret or key must not stay on it.
     close_robot_everywhere(live, device_id, protocol::close_code::auth_failed);
     rt.log.info("device_key_set", {{"device_id", device_id}, {"user_id", change->user_id}});
+    record_audit(rt, ctx.client_address, {change->user_id, "device.key_set", device_id, {}, {{"key_type", "ed25519"}}});
     co_return json_response(http::status::ok, boost::json::object{{"device_id", device_id},
                                                                   {"key_type", "ed25519"},
                                                                   {"public_key", *public_key}});
@@ -376,7 +384,7 @@ net::awaitable<http_response> add_member(request_context& ctx, runtime& rt, auth
 
     struct added {
         store::user member;
-        bool was_member = false;
+        std::optional<store::role> previous;
     };
     auto result = co_await run_blocking(rt.blocking, [&]() -> store::result<added> {
         auto member = rt.store->find_user_by_email(email);
@@ -387,7 +395,7 @@ net::awaitable<http_response> add_member(request_context& ctx, runtime& rt, auth
             return previous.error();
         if (auto r = rt.store->add_member(device_id, member->id, *granted); !r)
             return r.error();
-        return added{std::move(*member), previous->has_value()};
+        return added{std::move(*member), *previous};
     });
     if (!result) {
         auto ec = result.error();
@@ -402,7 +410,15 @@ net::awaitable<http_response> add_member(request_context& ctx, runtime& rt, auth
     rt.log.info("device_shared", {{"device_id", device_id},
                                   {"user_id", result->member.id},
                                   {"role", protocol::to_string(*granted)}});
-    co_return json_response(result->was_member ? http::status::ok : http::status::created,
+    if (!result->previous)
+        record_audit(rt, ctx.client_address,
+                     {change->user_id, "member.added", device_id, result->member.id,
+                      {{"role", protocol::to_string(*granted)}}});
+    else if (*result->previous != *granted)
+        record_audit(rt, ctx.client_address,
+                     {change->user_id, "member.role_changed", device_id, result->member.id,
+                      {{"from", protocol::to_string(*result->previous)}, {"role", protocol::to_string(*granted)}}});
+    co_return json_response(result->previous ? http::status::ok : http::status::created,
                             member_json(result->member.id, result->member.email, *granted));
 }
 
@@ -427,6 +443,7 @@ net::awaitable<http_response> remove_member(request_context& ctx, runtime& rt, a
     // Live app connections of that user stop receiving the device's events at once.
     set_access_everywhere(live, member_id, device_id, std::nullopt);
     rt.log.info("device_unshared", {{"device_id", device_id}, {"user_id", member_id}});
+    record_audit(rt, ctx.client_address, {caller->user_id, "member.removed", device_id, member_id});
     co_return empty_response(http::status::no_content);
 }
 

@@ -25,6 +25,9 @@ void add_auth_routes(router& r, runtime& rt, auth_service& auth, std::shared_ptr
 /** /api/devices, /api/devices/{id}, …/secret, …/members, …/members/{user_id}. */
 void add_device_routes(router& r, runtime& rt, auth_service& auth, live_service& live);
 
+/** GET /api/account/audit, DELETE /api/account and GET /api/devices/{id}/audit (account_routes.cpp). */
+void add_account_routes(router& r, runtime& rt, auth_service& auth, live_service& live);
+
 /** GET and POST /api/turn/credentials (turn_routes.cpp). */
 void add_turn_routes(router& r, runtime& rt, auth_service& auth);
 

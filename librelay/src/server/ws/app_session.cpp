@@ -237,8 +237,8 @@ void app_session::on_login_ended(std::string const& login_id)
     if (closing() || (!login_id.empty() && login_id != login_id_))
         return;
     rt()->log.info("app_login_ended", {{"user_id", user_id_}, {"client", client_}});
-    send_error(errc::unauthorized, "your login ended (logout, password reset or a revoked refresh token): "
-                                   "log in again");
+    send_error(errc::unauthorized, "your login ended (logout, password reset, a revoked refresh token or a "
+                                   "deleted account): log in again");
     begin_close(protocol::close_code::auth_failed);
 }
 
