@@ -6,8 +6,11 @@
 
 #include <relay/auth/device_auth.hpp>
 #include <relay/auth/device_key.hpp>
+#include <relay/store/store.hpp>
 
 #include <chrono>
+#include <fstream>
+#include <thread>
 
 using namespace api_test;
 using namespace std::chrono_literals;
@@ -183,7 +186,8 @@ TEST_CASE("device keys: PUT key disconnects a robot on its secret, which then on
 {
     relayd_process relayd(test_env());
     auto port = relayd.port();
-    auto ann = access_token_for(port, "ann@example.com");
+    auto const ann_id = register_user(port, "ann@example.com");
+    auto ann = std::string(login(port, "ann@example.com").at("access_token").as_string());
     auto bob = access_token_for(port, "bob@example.com");
     auto secret = std::string(create_device(port, ann, "wimz-001").at("device_secret").as_string());
     auto const key = device_private_key::generate();
@@ -209,6 +213,18 @@ TEST_CASE("device keys: PUT key disconnects a robot on its secret, which then on
     CHECK(robot->wait_closed(10s) == 4401);
     CHECK(http_get(port, "/api/devices/wimz-001", ann).json().at("key_type") == "ed25519");
 
+    // The audit trail records it (written off the request's path: polled, boundedly).
+    bool recorded = false;
+    for (auto until = std::chrono::steady_clock::now() + 10s; !recorded && std::chrono::steady_clock::now() < until;) {
+        auto trail = http_get(port, "/api/devices/wimz-001/audit", ann).json();
+        for (auto const& e : trail.at("entries").as_array())
+            recorded = recorded || (e.at("action") == "device.key_set" && e.at("actor") == json::value(ann_id) &&
+                                    e.at("detail").at("key_type") == "ed25519");
+        if (!recorded)
+            std::this_thread::sleep_for(50ms);
+    }
+    CHECK(recorded);
+
     check_refused(*robot_with_secret(port, "wimz-001", secret));
     auto keyed = robot_with_key(port, "wimz-001", key);
     REQUIRE(keyed->expect("auth_ok").is_object());
@@ -232,4 +248,43 @@ TEST_CASE("device keys: PUT key disconnects a robot on its secret, which then on
     check_refused(*robot_with_key(port, "wimz-001", next_key));
     check_refused(*robot_with_secret(port, "wimz-001", secret));
     REQUIRE(robot_with_secret(port, "wimz-001", new_secret)->expect("auth_ok").is_object());
+}
+
+TEST_CASE("device keys: relayd device add --public-key stores only the key, from base64url or a PEM file")
+{
+    file_database db;
+    REQUIRE(run_relayd({"user", "add", "ann@example.com"}, db.env, good_password + "\n").first == 0);
+    auto const key = device_private_key::generate();
+
+    auto [st, out] = run_relayd({"device", "add", "wimz-001", "--owner", "ann@example.com", "--public-key", public_text(key)},
+                                db.env);
+    CAPTURE(out);
+    REQUIRE(st == 0);
+    CHECK(out.find("Ed25519 key " + public_text(key)) != std::string::npos);
+    CHECK(out.find("shown only now") == std::string::npos); // no secret
+
+    std::string const pem_file = db.dir.path() + "/public.pem";
+    std::ofstream(pem_file) << "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n"
+                               "-----END PUBLIC KEY-----\n";
+    REQUIRE(run_relayd({"device", "add", "wimz-002", "--owner", "ann@example.com", "--public-key", "@" + pem_file}, db.env)
+                .first == 0);
+    auto bad = run_relayd({"device", "add", "wimz-003", "--owner", "ann@example.com", "--public-key", "nope"}, db.env);
+    CHECK(bad.first == 1);
+    CHECK(bad.second.find("Ed25519") != std::string::npos);
+
+    {
+        auto store = relay::store::open_store(db.path);
+        REQUIRE(store.has_value());
+        auto one = (*store)->get_device("wimz-001");
+        REQUIRE(one.has_value());
+        CHECK(one->key_type == relay::store::device_key_type::ed25519);
+        CHECK(one->public_key == public_text(key));
+        CHECK(one->secret_sealed.empty());
+        CHECK((*store)->get_device("wimz-002")->public_key == "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo");
+        CHECK_FALSE((*store)->get_device("wimz-003").has_value());
+    }
+
+    // A relay on that database admits the robot with its key.
+    relayd_process relayd(db.env);
+    REQUIRE(robot_with_key(relayd.port(), "wimz-001", key)->expect("auth_ok").is_object());
 }
