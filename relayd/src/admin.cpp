@@ -277,7 +277,7 @@ struct admin {
                 return fail(fmt::format("a device with id {} already exists", *id));
             return fail(describe(r.error()));
         }
-        record("device.added", *id, user->id);
+        record("device.added", *id, user->id, key_text ? R"({"key_type":"ed25519"})" : "{}");
         if (key_text) {
             std::fprintf(stderr, "created device %s \"%s\" owned by %s; it authenticates with the Ed25519 key %s "
                                  "and has no secret\n",

@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <cctype>
@@ -47,6 +48,9 @@ frame_ptr make_frame(std::string text)
  * naming the file when it cannot be read or holds no Ed25519 private key. */
 auth::device_private_key read_device_key(std::string const& path)
 {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+        throw std::invalid_argument("device_key_file '" + path + "' is not a readable file");
     std::ifstream in(path, std::ios::binary);
     if (!in.is_open())
         throw std::invalid_argument("device_key_file '" + path + "' cannot be opened");

@@ -43,7 +43,7 @@ TEST_CASE("relayd db status and migrate: pending steps, then every step applied,
     CHECK(contains(status, "(sqlite)"));
     CHECK(contains(status, "schema version 0; this relayd knows version 5"));
     CHECK(contains(status, "schema_migrations table"));
-    CHECK(contains(status, "4 steps pending: run relayd db migrate"));
+    CHECK(contains(status, "5 steps pending: run relayd db migrate"));
     CHECK_FALSE(exists(db.path)); // status never creates the file
 
     auto [mst, migrated] = run_relayd({"db", "migrate"}, db.env);
@@ -53,6 +53,7 @@ TEST_CASE("relayd db status and migrate: pending steps, then every step applied,
     CHECK(contains(migrated, "applied 2 (health check row)"));
     CHECK(contains(migrated, "applied 3 (schema_migrations table)"));
     CHECK(contains(migrated, "applied 4 (audit trail)"));
+    CHECK(contains(migrated, "applied 5 (device keys)"));
 
     auto [ast, after] = run_relayd({"db", "status"}, db.env);
     CAPTURE(after);

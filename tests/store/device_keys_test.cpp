@@ -108,7 +108,7 @@ RELAY_STORE_TEST("device keys: a snapshot carries key type and public key to ano
     CHECK(s1->secret_sealed == "sealed:s1");
 }
 
-TEST_CASE("device keys: a PostgreSQL database of schema version 1 migrates, its devices keep their secrets")
+TEST_CASE("device keys: a PostgreSQL database of schema version 2 migrates, its devices keep their secrets")
 {
     auto& server = relay::test::pg::shared_server();
     auto const url = server.create_database();
@@ -119,10 +119,10 @@ TEST_CASE("device keys: a PostgreSQL database of schema version 1 migrates, its 
         make_device(*s, "old-1", make_user(*s, "alice@example.com").id);
     }
     server.admin_sql(db, "ALTER TABLE devices DROP COLUMN public_key, DROP COLUMN key_type; "
-                         "DELETE FROM schema_migrations WHERE version = 2");
+                         "DELETE FROM schema_migrations WHERE version = 3");
 
     auto s = open_or_fail(url, log.get());
-    CHECK(server.admin_value(db, "SELECT max(version) FROM schema_migrations") == "2");
+    CHECK(server.admin_value(db, "SELECT max(version) FROM schema_migrations") == "3");
     auto d = s->get_device("old-1");
     REQUIRE(d);
     CHECK(d->key_type == device_key_type::secret);

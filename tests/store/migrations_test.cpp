@@ -51,7 +51,7 @@ std::vector<std::string> recorded_steps(std::string const& path)
 
 /**
  * A database file as relays with schema version 2 left it: steps 1 and 2 are append-only, so a
- * current file without what steps 3 and 4 added is exactly what version-2 DDL created.
+ * current file without what steps 3 to 5 added is exactly what version-2 DDL created.
  */
 void make_version_2_file(std::string const& path, captured_log& log)
 {
@@ -59,7 +59,7 @@ void make_version_2_file(std::string const& path, captured_log& log)
         auto s = open_or_fail(path, log.get());
         make_user(*s, "alice@example.com");
     }
-    // What version 3 and later added goes too (sqlite_sequence is AUTOINCREMENT's, from version 5).
+    // What version 3 and later added goes too (sqlite_sequence is AUTOINCREMENT's, from version 4).
     exec_sql(path, "DROP TABLE schema_migrations; DROP TABLE audit_log; DELETE FROM sqlite_sequence; "
                    "ALTER TABLE devices DROP COLUMN public_key; ALTER TABLE devices DROP COLUMN key_type; "
                    "PRAGMA user_version = 2;");
@@ -101,7 +101,7 @@ TEST_CASE("migrations: a new file records every step with the time it was applie
     captured_log log;
     auto const path = dir.file("relay.db");
     open_or_fail(path, log.get());
-    CHECK(recorded_steps(path) == std::vector<std::string>{"1 time", "2 time", "3 time", "4 time"});
+    CHECK(recorded_steps(path) == std::vector<std::string>{"1 time", "2 time", "3 time", "4 time", "5 time"});
     auto status = read_schema_status(path);
     REQUIRE(status);
     CHECK(status->current == known_version);
@@ -142,7 +142,7 @@ TEST_CASE("migrations: a version-2 file shows steps 3 to 5 pending, and migrates
         CHECK(log.text().find("store.migrated") != std::string::npos);
     }
     CHECK(read_be32(path, header_user_version) == known_version);
-    CHECK(recorded_steps(path) == std::vector<std::string>{"1 null", "2 null", "3 time", "4 time"});
+    CHECK(recorded_steps(path) == std::vector<std::string>{"1 null", "2 null", "3 time", "4 time", "5 time"});
     auto s = open_or_fail(path, log.get());
     CHECK(s->find_user_by_email("alice@example.com"));
 
@@ -150,7 +150,7 @@ TEST_CASE("migrations: a version-2 file shows steps 3 to 5 pending, and migrates
     auto again = migrate_schema(path);
     REQUIRE(again);
     CHECK(again->current == known_version);
-    CHECK(recorded_steps(path) == std::vector<std::string>{"1 null", "2 null", "3 time", "4 time"});
+    CHECK(recorded_steps(path) == std::vector<std::string>{"1 null", "2 null", "3 time", "4 time", "5 time"});
 }
 
 TEST_CASE("migrations: with migrate = false, pending steps refuse to open and nothing is written")
@@ -186,7 +186,7 @@ TEST_CASE("migrations: a schema newer than this relay knows is refused with one 
     captured_log log;
     auto const path = dir.file("relay.db");
     open_or_fail(path, log.get());
-    exec_sql(path, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (6, 'from the future', 6); "
+    exec_sql(path, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (6, 'from the future', 5); "
                    "PRAGMA user_version = 6;");
     auto const expected = "the database schema is version 6, newer than version 5 that this relayd knows; run the "
                           "relayd that migrated it (or a newer one), or restore a backup";
@@ -209,7 +209,7 @@ TEST_CASE("migrations: a schema newer than this relay knows is refused with one 
     REQUIRE(status->steps.size() == 6);
     CHECK(status->steps[5].name == "from the future");
     CHECK(status->steps[5].applied);
-    CHECK(status->steps[5].applied_at == 6);
+    CHECK(status->steps[5].applied_at == 5);
 
     CHECK(read_be32(path, header_user_version) == 6);
     CHECK(recorded_steps(path) == std::vector<std::string>{"1 time", "2 time", "3 time", "4 time", "5 time", "6 time"});
@@ -230,7 +230,7 @@ TEST_CASE("migrations: the status of a file that is not a relay database is an e
     CHECK(junk.error().message.find("not a SQLite database") != std::string::npos);
 }
 
-TEST_CASE("migrations: a version-3 file gains device keys, and its devices keep their secrets")
+TEST_CASE("migrations: a version-4 file gains device keys, and its devices keep their secrets")
 {
     temp_dir dir;
     captured_log log;
@@ -239,10 +239,9 @@ TEST_CASE("migrations: a version-3 file gains device keys, and its devices keep 
         auto s = open_or_fail(path, log.get());
         make_device(*s, "old-1", make_user(*s, "alice@example.com").id);
     }
-    // What a version-3 relay left: the file without step 4's columns and step 5's table.
+    // What a version-4 relay left: the file without step 5's columns.
     exec_sql(path, "ALTER TABLE devices DROP COLUMN public_key; ALTER TABLE devices DROP COLUMN key_type; "
-                   "DROP TABLE audit_log; DELETE FROM sqlite_sequence; "
-                   "DELETE FROM schema_migrations WHERE version >= 4; PRAGMA user_version = 3;");
+                   "DELETE FROM schema_migrations WHERE version = 5; PRAGMA user_version = 4;");
 
     auto s = open_or_fail(path, log.get());
     CHECK(log.text().find("store.migrated") != std::string::npos);

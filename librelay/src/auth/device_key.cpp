@@ -19,18 +19,10 @@ namespace {
 constexpr std::size_t max_pem_bytes = 4096;
 constexpr std::size_t signature_hex_chars = 2 * ed25519_signature_bytes;
 
-struct pkey_deleter {
-    void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
-};
-struct bio_deleter {
-    void operator()(BIO* p) const noexcept { BIO_free(p); }
-};
-struct md_ctx_deleter {
-    void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
-};
-using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_deleter>;
-using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
-using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, md_ctx_deleter>;
+using detail::bio_ptr;
+using detail::md_ctx_ptr;
+using detail::pkey_deleter;
+using detail::pkey_ptr;
 
 /** Never prompts: an encrypted PEM is refused, not asked about on a terminal. */
 int no_passphrase(char*, int, int, void*) { return 0; }

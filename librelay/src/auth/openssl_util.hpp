@@ -3,6 +3,7 @@
  * Private helpers shared by the auth sources: owning handles for OpenSSL objects and the one
  * way we turn an OpenSSL failure that nothing can recover from into an exception.
  */
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -23,10 +24,22 @@ struct kdf_deleter {
 struct kdf_ctx_deleter {
     void operator()(EVP_KDF_CTX* p) const noexcept { EVP_KDF_CTX_free(p); }
 };
+struct pkey_deleter {
+    void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
+};
+struct bio_deleter {
+    void operator()(BIO* p) const noexcept { BIO_free(p); }
+};
+struct md_ctx_deleter {
+    void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
+};
 
 using cipher_ctx_ptr = std::unique_ptr<EVP_CIPHER_CTX, cipher_ctx_deleter>;
 using kdf_ptr = std::unique_ptr<EVP_KDF, kdf_deleter>;
 using kdf_ctx_ptr = std::unique_ptr<EVP_KDF_CTX, kdf_ctx_deleter>;
+using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_deleter>;
+using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
+using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, md_ctx_deleter>;
 
 /** Throws std::runtime_error naming the failed step and OpenSSL's first queued reason; clears
  * the thread's error queue so later calls do not report stale errors. */

@@ -94,15 +94,9 @@ CREATE TABLE health (
 );
 )sql";
 
-// Version 2: device keys (docs/auth.md "Device keys"), as SQLite's version 4.
-constexpr char const* version_2 = R"sql(
-ALTER TABLE devices ADD COLUMN key_type TEXT NOT NULL DEFAULT 'secret' CHECK (key_type IN ('secret', 'ed25519'));
-ALTER TABLE devices ADD COLUMN public_key TEXT NOT NULL DEFAULT '';
-)sql";
-
-// Version 3: the audit trail (docs/auth.md), as SQLite's version 5. No foreign keys: entries
+// Version 2: the audit trail (docs/auth.md), as SQLite's version 4. No foreign keys: entries
 // outlive the users and devices they name, until the retention period prunes them by time.
-constexpr char const* version_3 = R"sql(
+constexpr char const* version_2 = R"sql(
 CREATE TABLE audit_log (
     id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at_ms          BIGINT NOT NULL,
@@ -119,10 +113,16 @@ CREATE INDEX audit_log_target ON audit_log(target_user_id, id) WHERE target_user
 CREATE INDEX audit_log_time ON audit_log(at_ms);
 )sql";
 
+// Version 3: device keys (docs/auth.md "Device keys"), as SQLite's version 5.
+constexpr char const* version_3 = R"sql(
+ALTER TABLE devices ADD COLUMN key_type TEXT NOT NULL DEFAULT 'secret' CHECK (key_type IN ('secret', 'ed25519'));
+ALTER TABLE devices ADD COLUMN public_key TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr std::array<migration, 3> steps{{
     {1, "users, tokens, devices, memberships, sessions, health", version_1},
-    {2, "device keys", version_2},
-    {3, "audit trail", version_3},
+    {2, "audit trail", version_2},
+    {3, "device keys", version_3},
 }};
 
 // pg_advisory_lock's key: "relayd\0\1" as a big-endian 64-bit number, so no other application

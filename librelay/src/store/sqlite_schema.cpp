@@ -102,18 +102,10 @@ CREATE TABLE schema_migrations (
 ) STRICT;
 )sql";
 
-// Version 4: device keys (docs/auth.md "Device keys"). A device authenticates with its sealed
-// secret or, when key_type is 'ed25519', with the public key alone (secret_sealed then empty).
-// Existing rows are secret devices, as they were.
-constexpr char const* version_4 = R"sql(
-ALTER TABLE devices ADD COLUMN key_type TEXT NOT NULL DEFAULT 'secret' CHECK (key_type IN ('secret', 'ed25519'));
-ALTER TABLE devices ADD COLUMN public_key TEXT NOT NULL DEFAULT '';
-)sql";
-
-// Version 5: the audit trail (docs/auth.md). No foreign keys: entries outlive the users and
+// Version 4: the audit trail (docs/auth.md). No foreign keys: entries outlive the users and
 // devices they name, until the retention period prunes them by time. AUTOINCREMENT keeps ids
 // growing even after pruning empties the table, so a page cursor (`before`) never repeats.
-constexpr char const* version_5 = R"sql(
+constexpr char const* version_4 = R"sql(
 CREATE TABLE audit_log (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
     at_ms          INTEGER NOT NULL,
@@ -130,12 +122,20 @@ CREATE INDEX audit_log_target ON audit_log(target_user_id, id) WHERE target_user
 CREATE INDEX audit_log_time ON audit_log(at_ms);
 )sql";
 
+// Version 5: device keys (docs/auth.md "Device keys"). A device authenticates with its sealed
+// secret or, when key_type is 'ed25519', with the public key alone (secret_sealed then empty).
+// Existing rows are secret devices, as they were.
+constexpr char const* version_5 = R"sql(
+ALTER TABLE devices ADD COLUMN key_type TEXT NOT NULL DEFAULT 'secret' CHECK (key_type IN ('secret', 'ed25519'));
+ALTER TABLE devices ADD COLUMN public_key TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr std::array<sqlite_step, 5> steps{{
     {"accounts, tokens, devices, memberships, session history", version_1},
     {"health check row", version_2},
     {"schema_migrations table", version_3},
-    {"device keys", version_4},
-    {"audit trail", version_5},
+    {"audit trail", version_4},
+    {"device keys", version_5},
 }};
 
 /** A prepared statement finalized at scope exit. */

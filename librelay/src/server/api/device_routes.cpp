@@ -101,7 +101,7 @@ net::awaitable<or_answer<device_caller>> authorize_device(request_context& ctx, 
 
 /** An owner's change to a device: its body, once the caller is known to own the device. */
 struct owner_change {
-    std::string user_id;
+    std::string user_id; ///< the owner who asks
     boost::json::object body;
 };
 
@@ -345,6 +345,7 @@ net::awaitable<http_response> set_key(request_context& ctx, runtime& rt, auth_se
     // As for a rotation: a robot authenticated with the old secret or key must not stay on it.
     close_robot_everywhere(live, device_id, protocol::close_code::auth_failed);
     rt.log.info("device_key_set", {{"device_id", device_id}, {"user_id", change->user_id}});
+    record_audit(rt, ctx.client_address, {change->user_id, "device.key_set", device_id, {}, {{"key_type", "ed25519"}}});
     co_return json_response(http::status::ok, boost::json::object{{"device_id", device_id},
                                                                   {"key_type", "ed25519"},
                                                                   {"public_key", *public_key}});
