@@ -52,21 +52,27 @@ echo "# $(date -u +%FT%TZ) exit status $status, load average $(cut -d' ' -f1-3 /
 # The plot: optional, only when gnuplot is installed.
 if [[ -s $csv ]] && command -v gnuplot >/dev/null; then
     gnuplot <<EOF || echo "soak.sh: gnuplot failed; the CSV is complete without the plot" >&2
-set terminal svg size 900,420 dynamic font "sans,11"
+set terminal svg size 900,560 dynamic font "sans,11"
 set output "$out/soak.svg"
 set datafile separator ","
-set key autotitle columnhead top left
+set multiplot layout 2,1
+set grid
+set key bottom right
+set xrange [0:*]
 set xlabel "minutes"
 set ylabel "VmRSS (MiB)"
-set y2label "descriptors, CPU %"
+set y2label "descriptors"
 set ytics nomirror
 set y2tics
 set yrange [0:*]
 set y2range [0:*]
-set grid
 plot "$csv" using (\$1/60):(\$2/1024) with linespoints title "relayd VmRSS (MiB)", \
-     "" using (\$1/60):3 axes x1y2 with linespoints title "descriptors", \
-     "" using (\$1/60):5 axes x1y2 with linespoints title "CPU %"
+     "" using (\$1/60):3 axes x1y2 with linespoints title "relayd descriptors"
+unset y2label
+unset y2tics
+set ylabel "CPU %"
+plot "$csv" every ::2 using (\$1/60):5 with linespoints title "relayd CPU % (of one core)"
+unset multiplot
 EOF
     [[ -s $out/soak.svg ]] && echo "soak.sh: plot in $out/soak.svg"
 fi

@@ -509,7 +509,8 @@ int soak::run()
         auto fds = count_descriptors(pid);
         auto cpu = read_cpu_seconds(pid);
         auto t = now_ns();
-        double cpu_percent = t > cpu_last_ns ? 100.0 * (cpu - cpu_last) / (double(t - cpu_last_ns) / 1e9) : 0;
+        // The first sample has no interval behind it worth a percentage.
+        double cpu_percent = elapsed > 0 && t > cpu_last_ns ? 100.0 * (cpu - cpu_last) / (double(t - cpu_last_ns) / 1e9) : 0;
         cpu_last = cpu;
         cpu_last_ns = t;
         auto held = c_.held.load();
