@@ -13,7 +13,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -31,17 +30,6 @@ constexpr long descriptor_slack = 64;
 /** Memory may grow this much (percent) after the warm-up minutes, no more. */
 constexpr double rss_growth_limit_percent = 10;
 constexpr double rss_warmup_minutes = 5;
-
-/** Open descriptors of a process (entries of /proc/<pid>/fd); -1 when it cannot be read. */
-long count_descriptors(pid_t pid)
-{
-    std::error_code ec;
-    long n = 0;
-    for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end;
-         it.increment(ec))
-        ++n;
-    return ec ? -1 : n;
-}
 
 /** The 1-minute load average, a note on how shared the machine was. */
 double load_average()
@@ -467,7 +455,7 @@ int soak::run()
 
     // Baselines before any WebSocket: the setup's HTTP connections have closed by now.
     sleep_seconds(1);
-    auto const fds_baseline = count_descriptors(pid);
+    auto const fds_baseline = read_descriptor_count(pid);
     auto const rss_baseline = read_rss_kb(pid);
     out.figure("fds_baseline", "relayd descriptors before the load", fds_baseline, "");
     out.figure("rss_baseline_kb", "relayd VmRSS before the load", rss_baseline, "KB");
@@ -506,7 +494,7 @@ int soak::run()
     boost::json::array samples;
     auto sample = [&](double elapsed) {
         auto rss = read_rss_kb(pid);
-        auto fds = count_descriptors(pid);
+        auto fds = read_descriptor_count(pid);
         auto cpu = read_cpu_seconds(pid);
         auto t = now_ns();
         // The first sample has no interval behind it worth a percentage.
@@ -652,7 +640,7 @@ int soak::run()
         long fds_end = -1;
         bool fds_back = wait_until(
             [&] {
-                fds_end = count_descriptors(pid);
+                fds_end = read_descriptor_count(pid);
                 return fds_end <= fds_baseline;
             },
             30, 100);
