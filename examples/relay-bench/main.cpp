@@ -35,6 +35,7 @@ int main(int argc, char** argv)
     auto fd_limit = raise_open_file_limit();
     std::size_t connections_needed = opts->scenario == "fanout"    ? std::size_t(opts->robots) * (opts->apps + 1)
                                      : opts->scenario == "recover" ? 2
+                                     : opts->scenario == "soak"    ? std::size_t(opts->households) * 2
                                                                    : std::size_t(opts->robots) + opts->apps;
     if (connections_needed + 64 > fd_limit) {
         fmt::print(stderr, "relay-bench: {} connections need more open files than this process may have ({})\n",
@@ -81,6 +82,7 @@ int main(int argc, char** argv)
                      : opts->scenario == "idle" ? run_idle(ctx)
                      : opts->scenario == "storm" ? run_storm(ctx)
                      : opts->scenario == "recover" ? run_recover(ctx)
+                     : opts->scenario == "soak" ? run_soak(ctx)
                                                  : run_tunnel(ctx);
         out.print(opts->json_only);
         pool.stop();

@@ -17,7 +17,7 @@ namespace {
 constexpr std::string_view usage = R"(relay-bench — load generator for relayd (see docs/benchmarks.md)
 
 usage:
-  relay-bench api|fanout|rtt|idle|storm|tunnel|recover (--spawn PATH_TO_RELAYD | --relay http://127.0.0.1:PORT) [options]
+  relay-bench api|fanout|rtt|idle|storm|tunnel|recover|soak (--spawn PATH_TO_RELAYD | --relay http://127.0.0.1:PORT) [options]
 
 scenarios:
   api      --concurrency clients (default 16), each a user of its own on one keep-alive
@@ -52,6 +52,14 @@ scenarios:
            relayd's GET /api/devices/{id}/rest/status; (d) --concurrency http_request
            messages in flight on one /ws/app connection. Reports requests/s, latency
            percentiles and errors of each, and what the relay adds.
+  soak     (scripts/soak.sh) --households H, each a user with one robot and one phone, for
+           --minutes M: every robot sends an acknowledged event each --event-period S, every
+           phone a command each --command-period S, and --replace-percent P of all
+           connections per minute are closed and come back (phones resume, robots re-send
+           what was not acknowledged). Samples relayd's VmRSS, descriptors and CPU every
+           --sample-interval S (into --csv PATH) and fails when RSS grows more than 10 %
+           after minute 5, descriptors leak, an acknowledged event does not reach its phone
+           exactly once in seq order, or a command gets no result.
 
 the relay:
   --spawn PATH           start PATH (relayd) on a free 127.0.0.1 port with fast password hashing
@@ -95,6 +103,11 @@ tunnel:  --concurrency C (8; above 16 the spawned relay's RELAY_TUNNEL_MAX_PER_U
          at most 60000)  --robot-workers N (4)  --duration S  --warmup S (per phase)
 idle:    --robots R (5000)  --apps A (10000)  --users U (R, one household each)  --hold S (5)
          --connect-concurrency C (500)  --ready-file PATH (created once all are authenticated)
+soak:    --households H (1000)  --minutes M (30)  --event-period S (1)  --command-period S (10)
+         --replace-percent P (1)  --sample-interval S (60)  --reconnect-delay S (1)
+         --csv PATH  --inject-loss (tests the accounting: one event is ignored, the run fails)
+         A spawned relay keeps events for resume 180 s (RELAY_REPLAY_MAX_AGE, default 600), so
+         its history is full before the RSS rule's warm-up ends.
 storm:   --robots N (5000)  --apps A (0)  --users U (50)  --connect-concurrency C (500, for
          the first connection only; the reconnect is all at once)
 )";
@@ -191,6 +204,14 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
         {"--robot-workers", uint_opt(o.robot_workers)},
         {"--hold", double_opt(o.hold_s)},
         {"--connect-concurrency", uint_opt(o.connect_concurrency)},
+        {"--households", uint_opt(o.households)},
+        {"--minutes", double_opt(o.minutes)},
+        {"--event-period", double_opt(o.event_period_s)},
+        {"--command-period", double_opt(o.command_period_s)},
+        {"--replace-percent", double_opt(o.replace_percent)},
+        {"--sample-interval", double_opt(o.sample_s)},
+        {"--reconnect-delay", double_opt(o.reconnect_delay_s)},
+        {"--csv", [&](std::string_view s) { o.csv_path = s; return !s.empty(); }},
     };
 
     for (int i = 1; i < argc; ++i) {
@@ -202,6 +223,10 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
         }
         if (arg == "--json") {
             o.json_only = true;
+            continue;
+        }
+        if (arg == "--inject-loss") {
+            o.inject_loss = true;
             continue;
         }
         if (!arg.starts_with("--")) {
@@ -238,8 +263,8 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
     }
 
     if (o.scenario != "api" && o.scenario != "fanout" && o.scenario != "rtt" && o.scenario != "idle" && o.scenario != "storm" &&
-        o.scenario != "tunnel" && o.scenario != "recover") {
-        fmt::print(stderr, "relay-bench: name a scenario: api, fanout, rtt, idle, storm, tunnel or recover (see --help)\n");
+        o.scenario != "tunnel" && o.scenario != "recover" && o.scenario != "soak") {
+        fmt::print(stderr, "relay-bench: name a scenario: api, fanout, rtt, idle, storm, tunnel, recover or soak (see --help)\n");
         return std::nullopt;
     }
     if (o.target.spawn_path.empty() == o.target.relay_urls.empty()) {
@@ -259,7 +284,7 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
     auto const* env_database = std::getenv("RELAY_DATABASE");
     o.target.database = database                     ? *database
                         : env_database && *env_database ? env_database
-                        : o.scenario == "api"            ? "temp-file"
+                        : o.scenario == "api" || o.scenario == "soak" ? "temp-file"
                                                          : ":memory:";
     if (o.target.database == "temp-file")
         o.target.database.clear();
@@ -283,6 +308,11 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
         o.robots = robots.value_or(5000);
         o.apps = apps.value_or(0);
         o.users = users.value_or(50);
+    } else if (o.scenario == "soak") {
+        // The resume history fills for RELAY_REPLAY_MAX_AGE (600 s by default) before it stops
+        // growing; 180 s lets it fill before the RSS rule's 5-minute warm-up ends, so growth
+        // after it means a leak, not history. First in the list: --relay-env still wins.
+        o.target.relay_env.insert(o.target.relay_env.begin(), "RELAY_REPLAY_MAX_AGE=180");
     } else if (o.scenario == "tunnel" && o.concurrency > 16) {
         // The relay's in-flight limits (16 per user, 32 per device) would answer 429 to the
         // rest; first in the list, so an explicit --relay-env still wins.
@@ -306,6 +336,16 @@ std::optional<bench_options> parse_options(int argc, char** argv, int& exit_code
     }
     if (o.scenario == "storm" && o.robots == 0) {
         fmt::print(stderr, "relay-bench: storm needs robots\n");
+        return std::nullopt;
+    }
+    if (o.scenario == "soak" &&
+        (o.households == 0 || o.households > max_connections / 2 || o.minutes <= 0 || o.minutes > 24 * 60 ||
+         o.event_period_s < 0.01 || o.command_period_s < 0.1 || o.replace_percent > 100 || o.sample_s < 1 ||
+         o.reconnect_delay_s > 60)) {
+        fmt::print(stderr, "relay-bench: soak needs 1 to {} households, 0 < --minutes <= 1440, --event-period >= 0.01, "
+                           "--command-period >= 0.1, --replace-percent <= 100, --sample-interval >= 1, "
+                           "--reconnect-delay <= 60\n",
+                   max_connections / 2);
         return std::nullopt;
     }
     if (o.count == 0 || o.count > 10000000 || o.duration_s > 3600 || o.hold_s > 3600 || o.timeout_s > 3600) {

@@ -29,7 +29,7 @@ struct target_options {
 
 /** Every option of every scenario; each scenario reads the ones it needs. */
 struct bench_options {
-    std::string scenario; ///< api | fanout | rtt | idle | storm | tunnel | recover
+    std::string scenario; ///< api | fanout | rtt | idle | storm | tunnel | recover | soak
     target_options target;
 
     unsigned threads = 1;          ///< client io_context threads
@@ -64,6 +64,18 @@ struct bench_options {
      * relay-bench processes at once (one process has too few descriptors for 60,000) knows
      * when to take its own readings. Empty: none. */
     std::string ready_file;
+
+    // soak
+    unsigned households = 1000;    ///< one user, one robot, one phone each
+    double minutes = 30;           ///< length of the load
+    double event_period_s = 1;     ///< each robot sends an event this often
+    double command_period_s = 10;  ///< each phone sends a command this often
+    double replace_percent = 1;    ///< of all connections, closed and reconnected per minute
+    double sample_s = 60;          ///< relayd's RSS, descriptors and CPU are read this often
+    double reconnect_delay_s = 1;  ///< a replaced connection comes back after this long
+    std::string csv_path;          ///< where the samples go (empty: none)
+    /** Test of the loss accounting only: one phone ignores one event, so the run must fail. */
+    bool inject_loss = false;
 };
 
 /** Parses argv; on error or --help returns nullopt after printing what to do. `exit_code` is

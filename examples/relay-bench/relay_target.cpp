@@ -196,6 +196,18 @@ long read_rss_kb(pid_t pid)
     return -1;
 }
 
+long read_descriptor_count(pid_t pid)
+{
+    if (pid <= 0)
+        return -1;
+    std::error_code ec;
+    long n = 0;
+    for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end;
+         it.increment(ec))
+        ++n;
+    return ec ? -1 : n;
+}
+
 namespace {
 
 /** The fields of /proc/<pid>/stat a CPU figure needs, in clock ticks. */

@@ -57,6 +57,9 @@ std::string setting_for_report(std::string const& key, std::string const& value)
 /** A process's VmRSS in KiB from /proc/<pid>/status; -1 when it cannot be read. */
 long read_rss_kb(pid_t pid);
 
+/** A process's open descriptors (the entries of /proc/<pid>/fd); -1 when they cannot be read. */
+long read_descriptor_count(pid_t pid);
+
 /** User plus system CPU seconds a process has used so far, from /proc/<pid>/stat; -1 on failure. */
 double read_cpu_seconds(pid_t pid);
 

@@ -176,6 +176,17 @@ std::string_view string_after(std::string_view text, std::string_view key)
     return end == std::string_view::npos ? std::string_view() : text.substr(begin, end - begin);
 }
 
+std::int64_t number_after(std::string_view text, std::string_view key)
+{
+    auto at = text.find(key);
+    if (at == std::string_view::npos)
+        return -1;
+    std::int64_t n = -1;
+    auto const* begin = text.data() + at + key.size();
+    auto [end, ec] = std::from_chars(begin, text.data() + text.size(), n);
+    return ec == std::errc() && n >= 0 ? n : -1;
+}
+
 std::int64_t id_number(std::string_view id, char prefix)
 {
     if (id.size() < 2 || id[0] != prefix)

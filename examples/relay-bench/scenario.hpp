@@ -112,6 +112,10 @@ long robots_online(bench_context& ctx);
  * own ids never hold escapes. Empty when `key` is missing. */
 std::string_view string_after(std::string_view text, std::string_view key);
 
+/** The unsigned number right after `key` (e.g. `"seq":`), or -1 when `key` is missing or no
+ * number follows. */
+std::int64_t number_after(std::string_view text, std::string_view key);
+
 /** The number n of a bench id "<prefix><n>" (e.g. "c12"), or -1. */
 std::int64_t id_number(std::string_view id, char prefix);
 
@@ -122,5 +126,6 @@ int run_idle(bench_context& ctx);
 int run_storm(bench_context& ctx);
 int run_tunnel(bench_context& ctx);
 int run_recover(bench_context& ctx);
+int run_soak(bench_context& ctx);
 
 } // namespace relay::bench
