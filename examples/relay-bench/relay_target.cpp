@@ -1,6 +1,6 @@
 #include "relay_target.hpp"
 
-#include "local_http.hpp"
+#include <relay/robot/local_api.hpp>
 
 #include <relay/store/store.hpp>
 #include <relay_support/process.hpp>
@@ -98,7 +98,7 @@ std::unique_ptr<relay_target> relay_target::open(target_options const& opts, std
     if (!opts.relay_urls.empty()) {
         // The same http://host[:port] parsing robot-agent gives its local services.
         std::string why;
-        auto target = agent::parse_http_target(opts.relay_urls.at(node), why);
+        auto target = robot::parse_http_target(opts.relay_urls.at(node), why);
         if (!target)
             throw std::runtime_error("--relay must be http://127.x.x.x:PORT: " + why);
         std::string host = target->host == "localhost" ? std::string("127.0.0.1") : target->host;

@@ -1,6 +1,6 @@
 // tunnel: what the REST tunnel costs against calling the robot's API directly. A stand-in for
 // the robot's API (local_api) answers GET /status on 127.0.0.1; a robot connected with the robot
-// SDK answers every http_request with robot-agent's forwarder (forward_to_local_api, a new
+// SDK answers every http_request with the SDK's forwarder (forward_to_local_api, a new
 // connection to the local API per request) on --robot-workers threads, as robot-agent does. The
 // same load, --concurrency keep-alive HTTP clients with one request in flight each, is run
 // directly against the local API and then through relayd's GET /api/devices/{id}/rest/status;
@@ -11,8 +11,8 @@
 #include "local_api.hpp"
 #include "scenario.hpp"
 
-#include <local_http.hpp> // robot-agent's forwarder
 #include <relay/robot/client.hpp>
+#include <relay/robot/local_api.hpp> // the robot SDK's REST-tunnel forwarder, as robot-agent uses it
 
 #include <boost/asio/thread_pool.hpp>
 
@@ -39,7 +39,7 @@ public:
 private:
     template <class Load>
     phase_figures measure(std::string const& key, std::string const& what, Load load);
-    http_load_result forwarder_load(agent::http_target const& api);
+    http_load_result forwarder_load(robot::http_target const& api);
     http_load_result socket_load();
     void send_requests();
     void on_app_message(std::string_view text);
@@ -146,7 +146,7 @@ http_load_result tunnel::socket_load()
 
 /** The forwarder alone: as many threads as forward at once in the relay phase (--concurrency,
  * at most --robot-workers) call forward_to_local_api back to back, with no relay in between. */
-http_load_result tunnel::forwarder_load(agent::http_target const& api)
+http_load_result tunnel::forwarder_load(robot::http_target const& api)
 {
     protocol::robot_http_request req;
     req.id = "f";
@@ -161,7 +161,7 @@ http_load_result tunnel::forwarder_load(agent::http_target const& api)
             threads.emplace_back([&] {
                 while (now_ns() < stop_at) {
                     auto sent = now_ns();
-                    auto res = agent::forward_to_local_api(api, req);
+                    auto res = robot::forward_to_local_api(api, req);
                     auto done = now_ns();
                     if (done < measure_from || done >= stop_at)
                         continue;
@@ -209,10 +209,10 @@ int tunnel::run()
     ro.send_rate = 1e6;
     ro.send_burst = 1e6;
     robot::client robot(ro);
-    agent::http_target const api_target{"127.0.0.1", api.port(), ""};
+    robot::http_target const api_target{"127.0.0.1", api.port(), ""};
     robot.on_http_request([&](protocol::robot_http_request const& req, robot::http_reply reply) {
         net::post(workers, [&api_target, req, reply]() mutable {
-            reply.send(agent::forward_to_local_api(api_target, req));
+            reply.send(robot::forward_to_local_api(api_target, req));
         });
     });
     robot.start();

@@ -220,10 +220,10 @@ command_outcome run_command_program(program_options const& options, protocol::ro
     return interpret_output(succeeded, stdout_text, failure);
 }
 
-command_outcome call_command_webhook(http_target const& webhook, protocol::robot_command const& command,
+command_outcome call_command_webhook(robot::http_target const& webhook, protocol::robot_command const& command,
                                      std::chrono::milliseconds timeout)
 {
-    auto answer = http_call(webhook, "POST", webhook.base_path.empty() ? "/" : webhook.base_path,
+    auto answer = robot::http_call(webhook, "POST", webhook.base_path.empty() ? "/" : webhook.base_path,
                             {{"Content-Type", "application/json"}}, protocol::encode(command), timeout, 1024 * 1024);
     if (!answer.ok)
         return {false, std::nullopt,

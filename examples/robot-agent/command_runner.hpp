@@ -1,7 +1,7 @@
 #pragma once
 // How the robot agent answers commands without C++: a program it runs once per command, or a
 // webhook it POSTs the command to. Both get the command as JSON and give back a JSON result.
-#include "local_http.hpp"
+#include <relay/robot/local_api.hpp>
 
 #include <relay/protocol/device_outbound.hpp>
 
@@ -47,7 +47,7 @@ command_outcome run_command_program(program_options const& options, protocol::ro
                                     std::atomic<bool> const& cancel);
 
 /** POSTs the command (its wire JSON) to the webhook; a 2xx answer's body is the result. */
-command_outcome call_command_webhook(http_target const& webhook, protocol::robot_command const& command,
+command_outcome call_command_webhook(robot::http_target const& webhook, protocol::robot_command const& command,
                                      std::chrono::milliseconds timeout);
 
 } // namespace relay::agent

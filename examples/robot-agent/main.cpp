@@ -2,7 +2,7 @@
 // lines on stdin; commands are answered by a program or a webhook; REST-tunnel requests are
 // forwarded to the robot's local API. Built on relay::robot::client.
 #include "command_runner.hpp"
-#include "local_http.hpp"
+#include <relay/robot/local_api.hpp>
 
 #include <relay/robot/client.hpp>
 #include <relay/version.hpp>
@@ -91,9 +91,9 @@ struct config {
     std::string secret;
     std::string ca_file;
     std::string command_program;
-    std::optional<agent::http_target> command_webhook;
+    std::optional<robot::http_target> command_webhook;
     std::chrono::milliseconds command_timeout{30s};
-    std::optional<agent::http_target> local_api;
+    std::optional<robot::http_target> local_api;
     std::chrono::milliseconds local_api_timeout{10s};
     json::object capabilities;
     std::optional<std::string> firmware;
@@ -254,14 +254,14 @@ config parse_args(int argc, char** argv, logger& log)
                 throw usage_error{"--command-program " + c.command_program + " is not an executable file"};
         } else if (arg == "--command-webhook") {
             std::string why;
-            c.command_webhook = agent::parse_http_target(next(), why);
+            c.command_webhook = robot::parse_http_target(next(), why);
             if (!c.command_webhook)
                 throw usage_error{"--command-webhook: " + why};
         } else if (arg == "--command-timeout") {
             c.command_timeout = seconds_value(arg, next());
         } else if (arg == "--local-api") {
             std::string why;
-            c.local_api = agent::parse_http_target(next(), why);
+            c.local_api = robot::parse_http_target(next(), why);
             if (!c.local_api)
                 throw usage_error{"--local-api: " + why};
         } else if (arg == "--local-api-timeout") {
@@ -412,7 +412,7 @@ int run(config const& cfg, logger& log, std::atomic<bool>& stop, std::condition_
     if (cfg.local_api) {
         client.on_http_request([&](relay::protocol::robot_http_request const& req, robot::http_reply reply) {
             pool.post([&, req, reply]() mutable {
-                auto response = agent::forward_to_local_api(*cfg.local_api, req, {cfg.local_api_timeout, 1024 * 1024});
+                auto response = robot::forward_to_local_api(*cfg.local_api, req, {cfg.local_api_timeout, 1024 * 1024});
                 log(req.method + " " + req.path + " -> " + std::to_string(response.status));
                 reply.send(std::move(response));
             });

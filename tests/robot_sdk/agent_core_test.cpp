@@ -5,9 +5,9 @@
 #include "support/relayd_process.hpp"
 
 #include "command_runner.hpp"
-#include "local_http.hpp"
 
 #include <relay/protocol/base64.hpp>
+#include <relay/robot/local_api.hpp>
 
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
@@ -22,11 +22,12 @@ using namespace relay::test;
 using namespace std::chrono_literals;
 namespace json = boost::json;
 namespace agent = relay::agent;
+namespace robot = relay::robot;
 namespace protocol = relay::protocol;
 
 namespace {
 
-agent::http_target local(std::uint16_t port, std::string base = {})
+robot::http_target local(std::uint16_t port, std::string base = {})
 {
     return {"127.0.0.1", port, std::move(base)};
 }
@@ -49,19 +50,19 @@ protocol::robot_command make_command(std::string name, json::value data = json::
 TEST_CASE("local service URLs")
 {
     std::string why;
-    auto t = agent::parse_http_target("http://127.0.0.1:5000", why);
+    auto t = robot::parse_http_target("http://127.0.0.1:5000", why);
     REQUIRE(t);
     CHECK(t->host == "127.0.0.1");
     CHECK(t->port == 5000);
     CHECK(t->base_path.empty());
-    auto b = agent::parse_http_target("http://localhost/api/", why);
+    auto b = robot::parse_http_target("http://localhost/api/", why);
     REQUIRE(b);
     CHECK(b->port == 80);
     CHECK(b->base_path == "/api");
     for (auto bad : {"https://127.0.0.1:5000", "127.0.0.1:5000", "http://:5000", "http://host:0", "http://host:99999",
                      "http://user@host", "http://host:80x"}) {
         CAPTURE(bad);
-        CHECK(!agent::parse_http_target(bad, why));
+        CHECK(!robot::parse_http_target(bad, why));
         CHECK(!why.empty());
     }
 }
@@ -111,7 +112,7 @@ TEST_CASE("the forwarder passes requests to the local API and shapes its answers
         req.path = "/status";
         req.query = "verbose=1";
         req.headers = {{"Accept", "application/json"}, {"X-Trace", "t-1"}, {"Connection", "keep-alive"}, {"Host", "evil"}};
-        auto res = agent::forward_to_local_api(target, req);
+        auto res = robot::forward_to_local_api(target, req);
         CHECK(res.id == "h1");
         CHECK(res.status == 200);
         REQUIRE(res.body);
@@ -134,7 +135,7 @@ TEST_CASE("the forwarder passes requests to the local API and shapes its answers
         req.method = "POST";
         req.path = "/echo";
         req.body = json::object{{"mode", "patrol"}};
-        auto res = agent::forward_to_local_api(target, req);
+        auto res = robot::forward_to_local_api(target, req);
         CHECK(res.status == 200);
         REQUIRE(res.body);
         CHECK(res.body->at("mode") == "patrol");
@@ -145,7 +146,7 @@ TEST_CASE("the forwarder passes requests to the local API and shapes its answers
         raw.path = "/echo";
         raw.headers = {{"Content-Type", "application/octet-stream"}};
         raw.body_b64 = protocol::base64_encode(std::string("\x00\x01\x02\xff", 4));
-        auto res2 = agent::forward_to_local_api(target, raw);
+        auto res2 = robot::forward_to_local_api(target, raw);
         REQUIRE(res2.body_b64);
         CHECK(protocol::base64_decode(*res2.body_b64) == std::string("\x00\x01\x02\xff", 4));
         std::lock_guard lock(seen_mutex);
@@ -158,14 +159,14 @@ TEST_CASE("the forwarder passes requests to the local API and shapes its answers
     SUBCASE("binary and non-JSON answers travel as body_b64; statuses pass through")
     {
         protocol::robot_http_request png{"h4", "GET", "/photos/1.png", "", {}, std::nullopt, std::nullopt};
-        auto res = agent::forward_to_local_api(target, png);
+        auto res = robot::forward_to_local_api(target, png);
         CHECK(res.status == 200);
         REQUIRE(res.body_b64);
         CHECK(protocol::base64_decode(*res.body_b64) == std::string("\x89PNG\r\n\x1a\n\x00\x01", 10));
         CHECK(res.headers.at("Content-Type") == "image/png");
 
         protocol::robot_http_request missing{"h5", "GET", "/nope", "", {}, std::nullopt, std::nullopt};
-        auto res2 = agent::forward_to_local_api(target, missing);
+        auto res2 = robot::forward_to_local_api(target, missing);
         CHECK(res2.status == 404);
         REQUIRE(res2.body_b64);
         CHECK(protocol::base64_decode(*res2.body_b64) == "no such thing");
@@ -175,7 +176,7 @@ TEST_CASE("the forwarder passes requests to the local API and shapes its answers
         for (std::string path : {"/interim", "/odd"}) {
             CAPTURE(path);
             protocol::robot_http_request req{"h7", "GET", path, "", {}, std::nullopt, std::nullopt};
-            auto res = agent::forward_to_local_api(target, req);
+            auto res = robot::forward_to_local_api(target, req);
             CHECK(res.status == 502);
             REQUIRE(res.body);
             CHECK(res.body->at("error").at("code") == "LOCAL_API_BAD_STATUS");
@@ -185,16 +186,16 @@ TEST_CASE("the forwarder passes requests to the local API and shapes its answers
     SUBCASE("failures become answers: unreachable 502, too slow 504, too large 502")
     {
         protocol::robot_http_request req{"h6", "GET", "/slow", "", {}, std::nullopt, std::nullopt};
-        auto slow = agent::forward_to_local_api(target, req, {200ms, 1024 * 1024});
+        auto slow = robot::forward_to_local_api(target, req, {200ms, 1024 * 1024});
         CHECK(slow.status == 504);
         CHECK(slow.body->at("error").at("code") == "LOCAL_API_TIMEOUT");
 
         req.path = "/big";
-        auto big = agent::forward_to_local_api(target, req, {10s, 1000});
+        auto big = robot::forward_to_local_api(target, req, {10s, 1000});
         CHECK(big.status == 502);
         CHECK(big.body->at("error").at("code") == "BODY_TOO_LARGE");
 
-        auto gone = agent::forward_to_local_api(local(1), req);
+        auto gone = robot::forward_to_local_api(local(1), req);
         CHECK(gone.status == 502);
         CHECK(gone.body->at("error").at("code") == "LOCAL_API_UNREACHABLE");
         CHECK(gone.id == "h6");

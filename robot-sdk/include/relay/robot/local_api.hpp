@@ -1,6 +1,9 @@
 #pragma once
-// The robot agent's side of HTTP: a small blocking client for the robot's own services on
-// localhost (its REST API and the command webhook), and the REST-tunnel forwarder built on it.
+/** @file
+ * A robot's side of HTTP towards its own services on localhost: a small blocking client (for
+ * its REST API and robot-agent's command webhook) and the REST-tunnel forwarder built on it.
+ * Public so robot-agent, relay-bench and the Python binding (relay_robot) share one forwarder.
+ */
 #include <relay/protocol/device_inbound.hpp>
 #include <relay/protocol/device_outbound.hpp>
 
@@ -13,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace relay::agent {
+namespace relay::robot {
 
 /** An `http://host[:port][/base]` address of a local service. */
 struct http_target {
@@ -57,4 +60,4 @@ struct forward_limits {
 protocol::robot_http_response forward_to_local_api(http_target const& api, protocol::robot_http_request const& request,
                                                    forward_limits const& limits = {});
 
-} // namespace relay::agent
+} // namespace relay::robot

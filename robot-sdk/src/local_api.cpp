@@ -1,4 +1,4 @@
-#include "local_http.hpp"
+#include <relay/robot/local_api.hpp>
 
 #include <relay/protocol/base64.hpp>
 #include <relay/protocol/validation.hpp>
@@ -22,7 +22,7 @@
 #include <array>
 #include <cctype>
 
-namespace relay::agent {
+namespace relay::robot {
 namespace {
 
 namespace net = boost::asio;
@@ -243,4 +243,4 @@ protocol::robot_http_response forward_to_local_api(http_target const& api, proto
     return r;
 }
 
-} // namespace relay::agent
+} // namespace relay::robot
