@@ -271,6 +271,8 @@ std::vector<setting> const& settings()
          [](auto const& v, config& c) { return parse_duration(v, c.server.webrtc_offer_timeout, 1, 600); }},
         {"RELAY_WEBRTC_ANSWER_TIMEOUT", "webrtc-answer-timeout", "seconds an app has to answer an offer (default 30)",
          [](auto const& v, config& c) { return parse_duration(v, c.server.webrtc_answer_timeout, 1, 600); }},
+        {"RELAY_WEBRTC_REPLACE_GRACE", "webrtc-replace-grace", "seconds a renewed WebRTC session lives on after its replacement connected (default 15)",
+         [](auto const& v, config& c) { return parse_duration(v, c.server.webrtc_replace_grace, 1, 600); }},
         {"RELAY_SEND_QUEUE_MAX_MESSAGES", "send-queue-max-messages", "slow consumer: messages queued before dropping the connection (default 4096)",
          [](auto const& v, config& c) { return parse_number<std::size_t>(v, c.server.send_queue_max_messages, 16, 1 << 24); }},
         {"RELAY_SEND_QUEUE_MAX_BYTES", "send-queue-max-bytes", "slow consumer: bytes queued before dropping the connection (default 8388608)",

@@ -14,10 +14,25 @@ namespace server = relay::server;
 namespace telemetry = relay::telemetry;
 namespace turn = relay::turn;
 
+namespace {
+
+/** Port 53 URLs are configured but never handed out (the providers drop them): say so once. */
+void warn_port_53(telemetry::logger& log, std::vector<std::string> const& urls, std::string_view variable)
+{
+    for (auto const& url : urls)
+        if (turn::is_port_53_url(url))
+            log.warn("ice_url_dropped", {{"variable", variable}, {"url", url},
+                                         {"reason", "port 53: clients time out on it, so it is never handed out"}});
+}
+
+} // namespace
+
 std::shared_ptr<turn::provider> make_turn_provider(turn_settings const& settings, server::server_options const& options,
                                                    telemetry::logger& log, telemetry::registry& metrics)
 {
+    warn_port_53(log, options.stun_urls, "RELAY_STUN_URLS");
     if (settings.provider == "coturn") {
+        warn_port_53(log, settings.urls, "RELAY_TURN_URLS");
         auto provider = std::make_shared<turn::coturn_provider>(
             turn::coturn_options{settings.secrets, settings.urls, options.stun_urls, {}});
         // Fingerprints, never the secrets: enough to tell whether coturn has the same one.

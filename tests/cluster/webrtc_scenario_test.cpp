@@ -3,6 +3,7 @@
 // close), and the relay's own close when the robot goes away.
 #include "support/barrier.hpp"
 #include "support/cluster_harness.hpp"
+#include "support/webrtc_checks.hpp"
 
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
@@ -13,12 +14,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-cluster_options webrtc_cluster()
+cluster_options webrtc_cluster(env_map extra = {})
 {
-    return cluster_of(3, {{"RELAY_TURN_PROVIDER", "coturn"},
-                          {"RELAY_TURN_SECRET", "signaling-test-secret"},
-                          {"RELAY_TURN_URLS", "turns:127.0.0.1:5349,turn:127.0.0.1:3478"},
-                          {"RELAY_STUN_URLS", "stun:127.0.0.1:3478"}});
+    extra.try_emplace("RELAY_TURN_PROVIDER", "coturn");
+    extra.try_emplace("RELAY_TURN_SECRET", "signaling-test-secret");
+    extra.try_emplace("RELAY_TURN_URLS", "turns:127.0.0.1:5349,turn:127.0.0.1:3478");
+    extra.try_emplace("RELAY_STUN_URLS", "stun:127.0.0.1:3478");
+    return cluster_of(3, std::move(extra));
 }
 
 std::string str(json::value const& v, char const* key)
@@ -138,4 +140,45 @@ TEST_CASE("cluster webrtc: a request for a robot that is offline everywhere is D
     REQUIRE(e.is_object());
     CHECK(e.at("code") == "DEVICE_OFFLINE");
     CHECK(e.at("ref") == "w-off");
+}
+
+TEST_CASE("cluster webrtc: a renewal across nodes is counted as one by the robot's node and closes the old session")
+{
+    // The robot's node enforces the per-device limit (1): the renewal must pass there too.
+    cluster_harness c(webrtc_cluster({{"RELAY_WEBRTC_MAX_PER_DEVICE", "1"}, {"RELAY_WEBRTC_REPLACE_GRACE", "1"}}));
+    auto h = c.make_household();
+    auto [app, robot] = c.connect_pair(1, h.owner, 0, h.dev);
+
+    auto const old_id = str(open_session(*app, *robot, h.dev.device_id), "session_id");
+    app->send(json::object{{"type", "webrtc_request"}, {"device_id", h.dev.device_id}, {"id", "p1"}});
+    auto limit = app->expect("error", 15s);
+    REQUIRE(limit.is_object());
+    CHECK(limit.at("code") == "SESSION_LIMIT");
+    app->send(json::object{{"type", "webrtc_request"}, {"device_id", h.dev.device_id}, {"id", "x1"},
+                           {"replaces", "s_0000"}});
+    auto unknown = app->expect("error", 15s);
+    REQUIRE(unknown.is_object());
+    CHECK(unknown.at("code") == "SESSION_NOT_FOUND");
+
+    app->send(json::object{{"type", "webrtc_request"}, {"device_id", h.dev.device_id}, {"id", "r1"},
+                           {"replaces", old_id}});
+    auto creds = app->expect("webrtc_credentials", 15s);
+    auto req = robot->expect("webrtc_request", 15s);
+    REQUIRE(creds.is_object());
+    REQUIRE(req.is_object());
+    auto const new_id = str(creds, "session_id");
+    CHECK(str(req, "session_id") == new_id);
+    CHECK(str(req, "replaces") == old_id);
+
+    // The robot reports the new one connected (recorded on the app's node, which closes the old).
+    robot->send(json::object{{"type", "webrtc_stats"}, {"session_id", new_id}, {"state", "connected"},
+                             {"connection_type", "relay"}});
+    expect_relay_close(*app, old_id, "replaced", 15s);
+    expect_relay_close(*robot, old_id, "replaced", 15s);
+
+    // The new session lives on at both nodes.
+    app->send(json::object{{"type", "webrtc_ice"}, {"session_id", new_id}, {"candidate", nullptr}});
+    auto ice = robot->expect("webrtc_ice", 15s);
+    REQUIRE(ice.is_object());
+    CHECK(str(ice, "session_id") == new_id);
 }

@@ -3,6 +3,7 @@
 #include "support/barrier.hpp"
 #include "support/fixtures.hpp"
 #include "support/relayd_process.hpp"
+#include "support/webrtc_checks.hpp"
 
 #include <relay/store/store.hpp>
 
@@ -345,4 +346,171 @@ TEST_CASE("signaling: webrtc_stats with an rtt_ms beyond any integer is refused 
     auto const s = only_stored_session(db);
     CHECK(s.connection_type == "host");
     CHECK(s.rtt_ms == 13); // rounded, never a wrapped 1e19
+}
+
+// --- renewal: make-before-break (docs/protocol.md decision 28) ---------------------------------
+
+namespace {
+
+/** Asks for a session replacing `old_id`; returns {app's webrtc_credentials, robot's webrtc_request}. */
+std::pair<json::value, json::value> renew(rig& r, std::string const& old_id, std::string const& id)
+{
+    r.app->send(json::object{{"type", "webrtc_request"}, {"device_id", "cam-bot"}, {"id", id}, {"replaces", old_id}});
+    auto creds = r.app->expect("webrtc_credentials");
+    auto req = r.robot->expect("webrtc_request");
+    return {creds, req};
+}
+
+/** The error `ws` gets for a request replacing `old_id` on `device_id`. */
+json::value refused_renewal(ws_client& ws, std::string const& device_id, std::string const& old_id, std::string const& id)
+{
+    ws.send(json::object{{"type", "webrtc_request"}, {"device_id", device_id}, {"id", id}, {"replaces", old_id}});
+    return ws.expect("error");
+}
+
+/** A candidate from the app in `session_id` reaches the robot: the session is live. */
+void check_live(rig& r, std::string const& session_id)
+{
+    r.app->send(json::object{{"type", "webrtc_ice"}, {"session_id", session_id}, {"candidate", nullptr}});
+    auto ice = r.robot->expect("webrtc_ice");
+    REQUIRE(ice.is_object());
+    CHECK(str(ice, "session_id") == session_id);
+}
+
+} // namespace
+
+TEST_CASE("renewal: an app replaces its own session, the robot hears replaces; without it nobody sees the field")
+{
+    rig r;
+    auto [creds, req] = r.request(*r.app);
+    REQUIRE(req.is_object());
+    auto const old_id = str(creds, "session_id");
+    // Old apps and robots: no replaces anywhere.
+    CHECK_FALSE(req.as_object().contains("replaces"));
+    CHECK_FALSE(creds.as_object().contains("replaces"));
+
+    auto [creds2, req2] = renew(r, old_id, "r1");
+    REQUIRE(creds2.is_object());
+    REQUIRE(req2.is_object());
+    auto const new_id = str(creds2, "session_id");
+    CHECK(new_id != old_id);
+    CHECK(str(creds2, "ref") == "r1");
+    CHECK(str(req2, "session_id") == new_id);
+    CHECK(str(req2, "replaces") == old_id);
+    CHECK(str(req2.at("turn_credentials"), "username").find(":cam-bot") != std::string::npos);
+    // Both sessions are live until one end closes the old one.
+    check_live(r, old_id);
+    check_live(r, new_id);
+}
+
+TEST_CASE("renewal: replaces must name a live session of this connection with this device")
+{
+    rig r;
+    auto second = make_device(r.relayd.port(), r.owner, "cam-bot-2");
+    auto second_robot = connect_robot(r.relayd.port(), second);
+    r.app = connect_app(r.relayd.port(), r.owner); // a connection that knows both devices
+    auto [creds, req] = r.request(*r.app);
+    auto const mine = str(creds, "session_id");
+    r.app->send(json::object{{"type", "webrtc_request"}, {"device_id", "cam-bot-2"}, {"id", "o1"}});
+    auto const on_other_device = str(r.app->expect("webrtc_credentials"), "session_id");
+    REQUIRE(!second_robot->expect("webrtc_request").is_null());
+
+    auto unknown = refused_renewal(*r.app, "cam-bot", "s_0000", "x1");
+    CHECK(str(unknown, "code") == "SESSION_NOT_FOUND");
+    CHECK(str(unknown, "ref") == "x1");
+    CHECK(str(refused_renewal(*r.app, "cam-bot", on_other_device, "x2"), "code") == "SESSION_NOT_FOUND");
+    auto other_tab = connect_app(r.relayd.port(), r.owner); // same user, another connection
+    CHECK(str(refused_renewal(*other_tab, "cam-bot", mine, "x3"), "code") == "SESSION_NOT_FOUND");
+    r.app->send(json::object{{"type", "webrtc_close"}, {"session_id", mine}});
+    REQUIRE(!r.robot->expect("webrtc_close").is_null());
+    CHECK(str(refused_renewal(*r.app, "cam-bot", mine, "x4"), "code") == "SESSION_NOT_FOUND");
+    // No robot heard of any refused request.
+    expect_nothing_before_pong(*r.robot, "webrtc_request");
+    expect_nothing_before_pong(*second_robot, "webrtc_request");
+}
+
+TEST_CASE("renewal: at the per-device limit a replacement is accepted, a plain request is not")
+{
+    rig r(env_map{{"RELAY_WEBRTC_MAX_PER_DEVICE", "1"}});
+    auto [creds, req] = r.request(*r.app);
+    auto const a = str(creds, "session_id");
+    r.app->send(json::object{{"type", "webrtc_request"}, {"device_id", "cam-bot"}, {"id", "p1"}});
+    CHECK(str(r.app->expect("error"), "code") == "SESSION_LIMIT");
+    auto [creds_b, req_b] = renew(r, a, "r1");
+    REQUIRE(creds_b.is_object());
+    auto const b = str(creds_b, "session_id");
+    // The same session replaced twice would be a free session: the second one counts.
+    CHECK(str(refused_renewal(*r.app, "cam-bot", a, "r2"), "code") == "SESSION_LIMIT");
+    // A renewal of the renewal (sessions over hours) is accepted too.
+    auto [creds_c, req_c] = renew(r, b, "r3");
+    REQUIRE(req_c.is_object());
+    CHECK(str(req_c, "replaces") == b);
+    r.app->send(json::object{{"type", "webrtc_close"}, {"session_id", a}, {"reason", "replaced"}});
+    REQUIRE(!r.robot->expect("webrtc_close").is_null());
+    r.app->send(json::object{{"type", "webrtc_request"}, {"device_id", "cam-bot"}, {"id", "p2"}});
+    CHECK(str(r.app->expect("error"), "code") == "SESSION_LIMIT");
+    expect_nothing_before_pong(*r.robot, "webrtc_request");
+}
+
+TEST_CASE("renewal: the relay closes the replaced session after the grace once the new one connected")
+{
+    temp_dir dir;
+    auto db = dir.path() + "/relay.db";
+    std::string old_id, new_id;
+    {
+        rig r(env_map{{"RELAY_DATABASE", db}, {"RELAY_WEBRTC_REPLACE_GRACE", "1"}});
+        auto [creds, req] = r.request(*r.app);
+        old_id = str(creds, "session_id");
+        auto [creds2, req2] = renew(r, old_id, "r1");
+        new_id = str(creds2, "session_id");
+        r.app->send(json::object{{"type", "webrtc_stats"}, {"session_id", new_id}, {"state", "connected"},
+                                 {"connection_type", "relay"}});
+        expect_relay_close(*r.app, old_id, "replaced");
+        expect_relay_close(*r.robot, old_id, "replaced");
+        check_live(r, new_id);
+        auto metrics = http_get(r.relayd.port(), "/metrics").body;
+        CHECK(metrics.find("relay_webrtc_sessions_renewed_total 1") != std::string::npos);
+        CHECK(metrics.find("relay_webrtc_sessions_ended_total{by=\"relay\",reason=\"replaced\"} 1") != std::string::npos);
+        CHECK(metrics.find("relay_webrtc_sessions_active 1") != std::string::npos);
+        CHECK(r.relayd.stop() == 0);
+    }
+    auto store = relay::store::open_store(db);
+    REQUIRE(store.has_value());
+    auto sessions = (*store)->list_sessions("cam-bot", 10);
+    REQUIRE(sessions.has_value());
+    REQUIRE(sessions->size() == 2);
+    for (auto const& s : *sessions) {
+        CAPTURE(s.session_id);
+        if (s.session_id == old_id)
+            CHECK(s.end_reason == "replaced");
+        else
+            CHECK(s.session_id == new_id);
+    }
+}
+
+TEST_CASE("renewal: a replacement that ends before connecting leaves the old session untouched")
+{
+    // The grace (1 s) passes before the new session's offer deadline (1 s, swept once a second)
+    // ends it: a relay counting the grace from the request would have closed the old one by then.
+    rig r(env_map{{"RELAY_WEBRTC_REPLACE_GRACE", "1"}, {"RELAY_WEBRTC_OFFER_TIMEOUT", "1"},
+                  {"RELAY_WEBRTC_ANSWER_TIMEOUT", "600"}});
+    auto [creds, req] = r.request(*r.app);
+    auto const old_id = str(creds, "session_id");
+    // The old session is past its offer, so only the new one has a deadline.
+    r.robot->send(json::object{{"type", "webrtc_offer"}, {"session_id", old_id}, {"sdp", {{"type", "offer"}, {"sdp", "o"}}}});
+    REQUIRE(!r.app->expect("webrtc_offer").is_null());
+    r.app->send(json::object{{"type", "webrtc_answer"}, {"session_id", old_id}, {"sdp", {{"type", "answer"}, {"sdp", "a"}}}});
+    REQUIRE(!r.robot->expect("webrtc_answer").is_null());
+
+    auto [creds2, req2] = renew(r, old_id, "r1");
+    auto const failed = str(creds2, "session_id");
+    expect_relay_close(*r.app, failed, "offer_timeout");
+    expect_nothing_before_pong(*r.app, "webrtc_close");
+    check_live(r, old_id);
+
+    // The app tries again and closes that one itself before it connects: the old one stays too.
+    auto [creds3, req3] = renew(r, old_id, "r2");
+    r.app->send(json::object{{"type", "webrtc_close"}, {"session_id", creds3.at("session_id")}, {"reason", "gave_up"}});
+    CHECK(str(r.robot->expect("webrtc_close"), "reason") == "gave_up");
+    check_live(r, old_id);
 }

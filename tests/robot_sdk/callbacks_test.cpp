@@ -140,6 +140,41 @@ TEST_CASE("WebRTC signaling both ways through typed callbacks and senders")
     CHECK(str(robot_close, "reason") == "camera busy");
 }
 
+TEST_CASE("a renewal's webrtc_request reaches on_webrtc_request with replaces; a plain one without")
+{
+    fake_relay relay;
+    mailbox<protocol::robot_webrtc_request> requests;
+    robot::client c(fake_options(relay.port()));
+    c.on_webrtc_request([&](auto const& m) { requests.put(m); });
+    c.start();
+    auto relay_side = relay.accept_robot("wimz-201", "s3cret-s3cret");
+    REQUIRE(relay_side);
+    REQUIRE(!relay_side->expect("hello").is_null());
+    json::object creds{{"urls", json::array{"turn:turn.example.com:3478?transport=udp"}},
+                       {"username", "1700000000:wimz-201"},
+                       {"credential", "abc="},
+                       {"ttl", 60},
+                       {"expires_at", 1700000000},
+                       {"ice_servers", json::array{json::object{{"urls", json::array{"turn:turn.example.com:3478?transport=udp"}},
+                                                                {"username", "1700000000:wimz-201"},
+                                                                {"credential", "abc="}}}}};
+    json::object request{{"type", "webrtc_request"}, {"session_id", "s-1"}, {"from_user", "u-1"},
+                         {"media", "video"}, {"quality", "auto"}, {"turn_credentials", creds}};
+    relay_side->send(request);
+    request["session_id"] = "s-2";
+    request["replaces"] = "s-1";
+    relay_side->send(request);
+    auto plain = requests.take();
+    auto renewal = requests.take();
+    REQUIRE(plain);
+    REQUIRE(renewal);
+    CHECK_FALSE(plain->replaces);
+    CHECK(renewal->session_id == "s-2");
+    CHECK(renewal->replaces == "s-1");
+    // The robot may time nothing itself, but the helper gives apps the renewal point: 2/3 of ttl.
+    CHECK(protocol::renewal_delay(renewal->turn_credentials) == std::chrono::seconds(40));
+}
+
 TEST_CASE("REST-tunnel requests reach on_http_request; JSON, bytes, forgotten and unhandled answers")
 {
     fake_relay relay;

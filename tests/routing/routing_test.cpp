@@ -593,3 +593,58 @@ TEST_CASE("webrtc registry: per-device limit, ends, deadlines")
     CHECK(reg.remove_for_app(app.get(), "elsewhere").empty());
     CHECK(reg.remove_for_app(app.get(), "d").size() == 1);
 }
+
+TEST_CASE("webrtc registry: a renewal replaces a live session of its own app and device, outside the limit")
+{
+    using namespace std::chrono_literals;
+    using relay::errc;
+    webrtc_registry reg({1, 1h, 1h, 15s}); // deadlines out of the way
+    auto app = std::make_shared<recording_app>();
+    auto other_app = std::make_shared<recording_app>();
+    auto robot = std::make_shared<recording_robot>();
+    auto t0 = std::chrono::steady_clock::now();
+    auto a = reg.create("d", "u1", app, robot, t0);
+    REQUIRE(a);
+    auto e = reg.create("e", "u1", app, robot, t0);
+    REQUIRE(e);
+    CHECK(reg.create("d", "u1", app, robot, t0).error() == make_error_code(errc::session_limit));
+    // Only a live session of the same app link on the same device can be replaced.
+    CHECK(reg.create("d", "u1", app, robot, t0, std::string("s_unknown")).error() ==
+          make_error_code(errc::session_not_found));
+    CHECK(reg.create("d", "u1", other_app, robot, t0, *a).error() == make_error_code(errc::session_not_found));
+    CHECK(reg.create("d", "u1", app, robot, t0, *e).error() == make_error_code(errc::session_not_found));
+
+    // At the limit (1), the renewal is accepted; a second replacement of the same one is not free.
+    auto b = reg.create("d", "u1", app, robot, t0, *a);
+    REQUIRE(b);
+    CHECK(reg.find(*b)->replaces == *a);
+    CHECK_FALSE(reg.find(*a)->replaces);
+    CHECK(reg.create("d", "u1", app, robot, t0, *a).error() == make_error_code(errc::session_limit));
+    // A chain: the renewal of the renewal is free too, while a plain request still is not.
+    auto c = reg.create("d", "u1", app, robot, t0, *b);
+    REQUIRE(c);
+    CHECK(reg.create("d", "u1", app, robot, t0).error() == make_error_code(errc::session_limit));
+
+    // The grace starts at the replacement's first connected report, not at its request.
+    CHECK(reg.expire(t0 + 5s).empty());
+    reg.advance(*b, webrtc_phase::connected, t0 + 6s);
+    CHECK(reg.expire(t0 + 20s).empty());
+    auto replaced = reg.expire(t0 + 21s);
+    REQUIRE(replaced.size() == 1);
+    CHECK(replaced[0].first.session_id == *a);
+    CHECK(replaced[0].second == "replaced");
+    CHECK(reg.find(*b));
+    // With a gone, b holds the slot and c stays free; a replacement that never connects
+    // (c, closed before connecting) leaves b untouched.
+    CHECK(reg.create("d", "u1", app, robot, t0).error() == make_error_code(errc::session_limit));
+    CHECK(reg.remove(*c));
+    reg.advance(*b, webrtc_phase::connected, t0 + 30s); // a later report starts nothing
+    CHECK(reg.expire(t0 + 1h).size() == 1); // e, still waiting for its offer
+    CHECK(reg.find(*b));
+
+    // The robot's node adopts a renewal for the same device and user only.
+    CHECK(reg.adopt("s_x", "d", "u2", app, robot, t0, *b).error() == make_error_code(errc::session_not_found));
+    CHECK(reg.adopt("s_x", "d", "u1", app, robot, t0).error() == make_error_code(errc::session_limit));
+    CHECK(reg.adopt("s_x", "d", "u1", app, robot, t0, *b));
+    CHECK(reg.find("s_x")->mirror);
+}

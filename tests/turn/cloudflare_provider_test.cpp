@@ -94,18 +94,19 @@ TEST_CASE("cloudflare: a 201 is normalized into the contract's object, and the r
     CHECK(c->credential == "cred-1");
     CHECK(c->ttl == 3600);
     CHECK(c->expires_at == f.unix_now + 3600);
-    // aiortc uses only the first TURN URL: UDP first, the order within a transport kept.
+    // aiortc uses only the first TURN URL: UDP first, then TCP (3478, 80), then TLS (443, 5349);
+    // port 53, which browsers time out on, is never handed out.
     CHECK(c->urls == std::vector<std::string>{"turn:turn.cloudflare.com:3478?transport=udp",
-                                              "turn:turn.cloudflare.com:53?transport=udp",
                                               "turn:turn.cloudflare.com:3478?transport=tcp",
+                                              "turn:turn.cloudflare.com:80?transport=tcp",
+                                              "turns:turn.cloudflare.com:443?transport=tcp",
                                               "turns:turn.cloudflare.com:5349?transport=tcp"});
     REQUIRE(c->ice_servers.size() == 2);
     CHECK(c->ice_servers[0].urls == c->urls);
     CHECK(c->ice_servers[0].username == "user-1");
     CHECK(c->ice_servers[0].credential == "cred-1");
-    // Cloudflare's STUN URLs plus RELAY_STUN_URLS, once each.
+    // Cloudflare's STUN URLs (but the one on port 53) plus RELAY_STUN_URLS, once each.
     CHECK(c->ice_servers[1].urls == std::vector<std::string>{"stun:stun.cloudflare.com:3478",
-                                                             "stun:stun.cloudflare.com:53",
                                                              "stun:stun.example.com:3478"});
     CHECK_FALSE(c->ice_servers[1].credential);
 

@@ -38,8 +38,9 @@ constexpr auto as_tuple = net::as_tuple(net::use_awaitable);
 std::string cloudflare_body(std::string const& username, std::string const& credential)
 {
     return R"({"iceServers":[{"urls":["stun:stun.cloudflare.com:3478","stun:stun.cloudflare.com:53"]},)"
-           R"({"urls":["turn:turn.cloudflare.com:3478?transport=tcp","turns:turn.cloudflare.com:5349?transport=tcp",)"
-           R"("turn:turn.cloudflare.com:3478?transport=udp","turn:turn.cloudflare.com:53?transport=udp"],)"
+           R"({"urls":["turn:turn.cloudflare.com:3478?transport=udp","turn:turn.cloudflare.com:53?transport=udp",)"
+           R"("turn:turn.cloudflare.com:3478?transport=tcp","turn:turn.cloudflare.com:80?transport=tcp",)"
+           R"("turns:turn.cloudflare.com:5349?transport=tcp","turns:turn.cloudflare.com:443?transport=tcp"],)"
            R"("username":")" +
            username + R"(","credential":")" + credential + R"("}]})";
 }

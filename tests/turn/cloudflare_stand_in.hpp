@@ -29,8 +29,9 @@ struct canned_reply {
     bool hang = false;                  ///< never answer (until the stand-in stops)
 };
 
-/** Cloudflare's 201 body: a STUN entry and a TURN entry with the given credential, the TURN
- * URLs deliberately listed TCP first so normalization has something to reorder. */
+/** Cloudflare's 201 body as it answers today: a STUN entry and a TURN entry with the given
+ * credential, each with Cloudflare's alternates on port 53 (and 80/443 for TURN), in Cloudflare's
+ * order (TLS 5349 before 443), so normalization has something to drop and to reorder. */
 std::string cloudflare_body(std::string const& username, std::string const& credential);
 
 class cloudflare_stand_in {

@@ -121,6 +121,60 @@ TEST_CASE("order_turn_urls puts UDP first, then TCP, then TLS, keeping each grou
     CHECK_FALSE(turn::is_stun_url("turn:x"));
 }
 
+TEST_CASE("usable_turn_urls: Cloudflare's list without port 53 and duplicates, UDP 3478, TCP 3478 then 80, TLS 443 then 5349")
+{
+    // Cloudflare's generate-ice-servers answer, in its own order, with one URL twice.
+    std::vector<std::string> cloudflare{
+        "turn:turn.cloudflare.com:3478?transport=udp", "turn:turn.cloudflare.com:53?transport=udp",
+        "turn:turn.cloudflare.com:3478?transport=tcp", "turn:turn.cloudflare.com:80?transport=tcp",
+        "turns:turn.cloudflare.com:5349?transport=tcp", "turns:turn.cloudflare.com:443?transport=tcp",
+        "turn:turn.cloudflare.com:3478?transport=udp",
+    };
+    CHECK(turn::usable_turn_urls(cloudflare) == std::vector<std::string>{
+                                                    "turn:turn.cloudflare.com:3478?transport=udp",
+                                                    "turn:turn.cloudflare.com:3478?transport=tcp",
+                                                    "turn:turn.cloudflare.com:80?transport=tcp",
+                                                    "turns:turn.cloudflare.com:443?transport=tcp",
+                                                    "turns:turn.cloudflare.com:5349?transport=tcp",
+                                                });
+    // Preferred ports first in each group, others after them in their order; no port means the
+    // scheme's default (3478, 5349 for turns:); IPv6 literals are read.
+    std::vector<std::string> mixed{
+        "turns:t.example:8443",          "turns:t.example",      "turn:t.example:5000",
+        "TURN:[2001:db8::1]:80?transport=TCP", "turn:[2001:db8::1]:3478?transport=tcp", "turn:t.example",
+        "turn:t.example:53",             "turns:t.example:443?transport=tcp",
+    };
+    CHECK(turn::usable_turn_urls(mixed) == std::vector<std::string>{
+                                               "turn:t.example", "turn:t.example:5000",
+                                               "turn:[2001:db8::1]:3478?transport=tcp",
+                                               "TURN:[2001:db8::1]:80?transport=TCP",
+                                               "turns:t.example:443?transport=tcp", "turns:t.example",
+                                               "turns:t.example:8443",
+                                           });
+    CHECK(turn::usable_stun_urls({"stun:s.example:53", "stun:s.example:3478", "stun:s.example", "stun:s.example:3478"}) ==
+          std::vector<std::string>{"stun:s.example:3478", "stun:s.example"});
+    CHECK(turn::is_port_53_url("stun:stun.cloudflare.com:53"));
+    CHECK(turn::is_port_53_url("turn:[::1]:53?transport=tcp"));
+    CHECK_FALSE(turn::is_port_53_url("turn:dns53.example:3478"));
+    CHECK_FALSE(turn::is_port_53_url("turn:t.example:5353"));
+}
+
+TEST_CASE("coturn answer: RELAY_TURN_URLS and RELAY_STUN_URLS on port 53 are never handed out")
+{
+    auto o = base_options();
+    o.turn_urls = {"turn:turn.example.com:53?transport=udp", "turns:turn.example.com:5349?transport=tcp",
+                   "turns:turn.example.com:443?transport=tcp", "turn:turn.example.com:3478?transport=udp"};
+    o.stun_urls = {"stun:stun.example.com:53", "stun:stun.example.com:3478"};
+    turn::coturn_provider p(o);
+    auto c = p.credentials("u-42", 86400s);
+    REQUIRE(c.has_value());
+    CHECK(c->urls == std::vector<std::string>{"turn:turn.example.com:3478?transport=udp",
+                                              "turns:turn.example.com:443?transport=tcp",
+                                              "turns:turn.example.com:5349?transport=tcp"});
+    REQUIRE(c->ice_servers.size() == 2);
+    CHECK(c->ice_servers[1].urls == std::vector<std::string>{"stun:stun.example.com:3478"});
+}
+
 TEST_CASE("coturn answer: UDP URL first, STUN in its own entry, the wire form of the contract")
 {
     auto o = base_options();
@@ -172,6 +226,9 @@ TEST_CASE("coturn provider refuses an unusable configuration")
     o = base_options();
     o.turn_urls = {"stun:turn.example.com"};
     refused(o, "is not a turn: or turns: URL");
+    o = base_options();
+    o.turn_urls = {"turn:turn.example.com:53?transport=udp", "turn:turn.example.com:53?transport=tcp"};
+    refused(o, "every URL is on port 53");
 }
 
 TEST_CASE("none provider: STUN only, never fails")

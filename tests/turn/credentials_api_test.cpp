@@ -54,6 +54,18 @@ struct device_on_relay {
     device_credentials device;
 };
 
+/** relayd on the Cloudflare provider at `base`, trusting the test CA the way an operator would
+ * add a private CA: SSL_CERT_FILE. */
+env_map cloudflare_relay_env(test_pki const& pki, std::string const& base)
+{
+    return test_env({{"RELAY_TURN_PROVIDER", "cloudflare"},
+                     {"RELAY_CF_TURN_KEY_ID", "key-123"},
+                     {"RELAY_CF_TURN_API_TOKEN", "tok-secret"},
+                     {"RELAY_CF_API_BASE", base},
+                     {"RELAY_STUN_URLS", "stun:stun.example.com:3478"},
+                     {"SSL_CERT_FILE", pki.ca_cert}});
+}
+
 std::int64_t unix_now()
 {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -165,15 +177,7 @@ TEST_CASE("RELAY_TURN_PROVIDER=cloudflare through relayd: issued by the API, and
 {
     relay::test::temp_dir dir;
     test_pki pki(dir.path());
-    auto cloudflare_env = [&](std::string const& base) {
-        // relayd trusts the test CA the way an operator would add a private CA: SSL_CERT_FILE.
-        return test_env({{"RELAY_TURN_PROVIDER", "cloudflare"},
-                         {"RELAY_CF_TURN_KEY_ID", "key-123"},
-                         {"RELAY_CF_TURN_API_TOKEN", "tok-secret"},
-                         {"RELAY_CF_API_BASE", base},
-                         {"RELAY_STUN_URLS", "stun:stun.example.com:3478"},
-                         {"SSL_CERT_FILE", pki.ca_cert}});
-    };
+    auto cloudflare_env = [&](std::string const& base) { return cloudflare_relay_env(pki, base); };
 
     SUBCASE("the API answers")
     {
@@ -191,8 +195,7 @@ TEST_CASE("RELAY_TURN_PROVIDER=cloudflare through relayd: issued by the API, and
         CHECK(j.at("urls").as_array().at(0) == "turn:turn.cloudflare.com:3478?transport=udp");
         CHECK(j.at("ttl").to_number<std::int64_t>() == 86400);
         CHECK(j.at("ice_servers").as_array().at(1) ==
-              json::parse(R"({"urls":["stun:stun.cloudflare.com:3478","stun:stun.cloudflare.com:53",
-                                      "stun:stun.example.com:3478"]})"));
+              json::parse(R"({"urls":["stun:stun.cloudflare.com:3478","stun:stun.example.com:3478"]})"));
         // A second request and a POST come from the cache.
         CHECK(http_get(port, target(device.device_id), owner.access_token).status == 200);
         CHECK(http_json(port, "POST", "/api/turn/credentials", json::object{{"device_id", device.device_id}},
@@ -368,4 +371,58 @@ TEST_CASE("a robot asking while the Cloudflare API is down gets TURN_UNAVAILABLE
     CHECK(answer.at("message").as_string().find("unreachable") != json::string::npos);
     // The robot's connection carries on.
     round_trip(*robot);
+}
+
+// --- ICE server lists as the field's clients can use them (issue 17) -----------------------------
+
+TEST_CASE("Cloudflare's list through relayd: no port 53, UDP 3478, TCP 3478 and 80, TLS 443 and 5349; HTTP and robot alike")
+{
+    relay::test::temp_dir dir;
+    test_pki pki(dir.path());
+    cloudflare_stand_in api(pki.server_cert, pki.server_key);
+    api.set_default({201, cloudflare_body("cf-user", "cf-cred")});
+    robot_on_relay r(cloudflare_relay_env(pki, api.base_url()), "cf-bot");
+    auto const urls = json::parse(R"(["turn:turn.cloudflare.com:3478?transport=udp",
+        "turn:turn.cloudflare.com:3478?transport=tcp","turn:turn.cloudflare.com:80?transport=tcp",
+        "turns:turn.cloudflare.com:443?transport=tcp","turns:turn.cloudflare.com:5349?transport=tcp"])");
+    auto const ice_servers = json::parse(R"([{"urls":["turn:turn.cloudflare.com:3478?transport=udp",
+        "turn:turn.cloudflare.com:3478?transport=tcp","turn:turn.cloudflare.com:80?transport=tcp",
+        "turns:turn.cloudflare.com:443?transport=tcp","turns:turn.cloudflare.com:5349?transport=tcp"],
+        "username":"cf-user","credential":"cf-cred"},
+        {"urls":["stun:stun.cloudflare.com:3478","stun:stun.example.com:3478"]}])");
+
+    auto http = r.owners_request();
+    CAPTURE(http.body);
+    REQUIRE(http.status == 200);
+    CHECK(http.json().at("urls") == urls);
+    CHECK(http.json().at("ice_servers") == ice_servers);
+
+    auto answer = ask_expecting(*r.robot, "turn_credentials");
+    CAPTURE(answer);
+    CHECK(answer.at("credentials").at("urls") == urls);
+    CHECK(answer.at("credentials").at("ice_servers") == ice_servers);
+}
+
+TEST_CASE("coturn URLs on port 53 are dropped with a start-up warning, the rest ordered")
+{
+    auto env = coturn_env();
+    env["RELAY_TURN_URLS"] = "turn:turn.example.com:53?transport=udp,turns:turn.example.com:5349?transport=tcp,"
+                             "turns:turn.example.com:443?transport=tcp,turn:turn.example.com:3478";
+    env["RELAY_STUN_URLS"] = "stun:stun.example.com:53,stun:stun.example.com:3478";
+    robot_on_relay r(env, "coturn-bot");
+    auto const urls = json::parse(R"(["turn:turn.example.com:3478","turns:turn.example.com:443?transport=tcp",
+        "turns:turn.example.com:5349?transport=tcp"])");
+    auto http = r.owners_request();
+    CAPTURE(http.body);
+    REQUIRE(http.status == 200);
+    CHECK(http.json().at("urls") == urls);
+    CHECK(http.json().at("ice_servers").at(1) == json::parse(R"({"urls":["stun:stun.example.com:3478"]})"));
+    auto answer = ask_expecting(*r.robot, "turn_credentials");
+    CHECK(answer.at("credentials").at("urls") == urls);
+
+    auto log = r.relayd.output();
+    CAPTURE(log);
+    CHECK(log.find("ice_url_dropped") != std::string::npos);
+    CHECK(log.find("turn:turn.example.com:53?transport=udp") != std::string::npos);
+    CHECK(log.find("stun:stun.example.com:53") != std::string::npos);
 }

@@ -480,11 +480,27 @@ void cluster_routing::on_http_reply(std::string_view, std::string_view payload)
 
 // --- WebRTC signaling ---------------------------------------------------------------------------
 
-std::optional<std::string> cluster_routing::create_webrtc(std::string const& device_id, std::string const& user_id,
-                                                          std::weak_ptr<routing::app_link> app)
+namespace {
+
+/** The proxy end of session `id` among `links`, guarded by `m`; null when it ended. */
+template <class Link>
+std::shared_ptr<Link> held_link(std::mutex& m, std::unordered_map<std::string, std::shared_ptr<Link>> const& links,
+                                std::string const& id)
+{
+    std::lock_guard lock(m);
+    auto it = links.find(id);
+    return it == links.end() ? nullptr : it->second;
+}
+
+} // namespace
+
+boost::system::result<std::string> cluster_routing::create_webrtc(std::string const& device_id,
+                                                                  std::string const& user_id,
+                                                                  std::weak_ptr<routing::app_link> app,
+                                                                  std::optional<std::string> const& replaces)
 {
     auto robot = std::make_shared<remote_robot>(weak_from_this());
-    auto id = live_.webrtc.create(device_id, user_id, std::move(app), robot, std::chrono::steady_clock::now());
+    auto id = live_.webrtc.create(device_id, user_id, std::move(app), robot, std::chrono::steady_clock::now(), replaces);
     if (id) {
         std::lock_guard lock(mutex_);
         robot->session_id_ = *id;
@@ -494,8 +510,8 @@ std::optional<std::string> cluster_routing::create_webrtc(std::string const& dev
 }
 
 void cluster_routing::open_webrtc(std::string const& session_id, std::string const& device_id,
-                                  std::string const& user_id, std::string frame,
-                                  std::function<void(std::optional<errc>, std::string)> done)
+                                  std::string const& user_id, std::optional<std::string> const& replaces,
+                                  std::string frame, std::function<void(std::optional<errc>, std::string)> done)
 {
     {
         std::lock_guard lock(mutex_);
@@ -504,8 +520,10 @@ void cluster_routing::open_webrtc(std::string const& session_id, std::string con
             return; // ended meanwhile (the app left)
         it->second->opened_ = std::move(done);
     }
-    auto payload = boost::json::serialize(boost::json::object{
-        {"session", session_id}, {"device", device_id}, {"user", user_id}, {"frame", std::move(frame)}});
+    boost::json::object request{{"session", session_id}, {"device", device_id}, {"user", user_id}, {"frame", std::move(frame)}};
+    if (replaces)
+        request["replaces"] = *replaces; // the robot's node counts the renewal against its limit as this node did
+    auto payload = boost::json::serialize(request);
     cluster_.send_to_robot_node(
         device_id, kinds::webrtc_open, std::move(payload),
         [w = weak_from_this(), session_id](boost::system::error_code ec, std::string const& node) {
@@ -548,10 +566,23 @@ void cluster_routing::on_webrtc_open(std::string_view from, std::string_view pay
     auto robot = live_.hub.robot(device_id);
     if (!robot)
         return refuse(errc::device_offline, "the robot is not connected");
+    // A renewal replaces a session this node holds for an app on the asking node.
+    std::optional<std::string> replaces;
+    if (o->contains("replaces")) {
+        replaces = string_field(*o, "replaces");
+        auto old = held_link(mutex_, apps_in_, *replaces);
+        if (!old || old->node() != node)
+            return refuse(errc::session_not_found, "the session to replace has ended");
+    }
     // Every session of the robot passes through here: its node enforces the per-device limit.
     auto app = std::make_shared<remote_webrtc_app>(weak_from_this(), node, session_id);
-    if (!live_.webrtc.adopt(session_id, device_id, string_field(*o, "user"), app, robot, std::chrono::steady_clock::now()))
+    if (auto adopted = live_.webrtc.adopt(session_id, device_id, string_field(*o, "user"), app, robot,
+                                          std::chrono::steady_clock::now(), replaces);
+        !adopted) {
+        if (adopted.error() == make_error_code(errc::session_not_found))
+            return refuse(errc::session_not_found, "the session to replace has ended");
         return refuse(errc::session_limit, "this robot already has its maximum of WebRTC sessions");
+    }
     {
         std::lock_guard lock(mutex_);
         apps_in_[session_id] = app;
@@ -599,20 +630,6 @@ void cluster_routing::end_webrtc(std::string const& session_id, protocol::webrtc
     if (auto s = live_.webrtc.remove(session_id))
         finish_webrtc_session(rt_, live_, *s, notice.by, notice.reason, tell_app ? notify::app : notify::robot);
 }
-
-namespace {
-
-/** The proxy end of session `id` among `links`, guarded by `m`; null when it ended. */
-template <class Link>
-std::shared_ptr<Link> held_link(std::mutex& m, std::unordered_map<std::string, std::shared_ptr<Link>> const& links,
-                                std::string const& id)
-{
-    std::lock_guard lock(m);
-    auto it = links.find(id);
-    return it == links.end() ? nullptr : it->second;
-}
-
-} // namespace
 
 template <class Decoded>
 void cluster_routing::pass_signal(std::string const& session_id, webrtc_end from, void const* link,

@@ -69,16 +69,18 @@ public:
 
     /**
      * A session for a robot on another node, in this node's registry with a proxy as its robot
-     * end; nullopt at the limit. open_webrtc starts it there.
+     * end; errors as webrtc_registry::create (`replaces` too). open_webrtc starts it there.
      */
-    std::optional<std::string> create_webrtc(std::string const& device_id, std::string const& user_id,
-                                             std::weak_ptr<routing::app_link> app);
+    boost::system::result<std::string> create_webrtc(std::string const& device_id, std::string const& user_id,
+                                                     std::weak_ptr<routing::app_link> app,
+                                                     std::optional<std::string> const& replaces = std::nullopt);
     /**
      * Asks the robot's node to start session `session_id` (`frame`: the robot's webrtc_request).
      * `done(code, message)` runs on the cluster's thread: code is nullopt when the robot has it.
      */
     void open_webrtc(std::string const& session_id, std::string const& device_id, std::string const& user_id,
-                     std::string frame, std::function<void(std::optional<errc>, std::string)> done);
+                     std::optional<std::string> const& replaces, std::string frame,
+                     std::function<void(std::optional<errc>, std::string)> done);
 
     // --- the robot's node -----------------------------------------------------------------
     /** The robot's `webrtc_stats` for a session whose app is on another node: recorded there. */

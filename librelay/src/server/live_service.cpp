@@ -9,7 +9,7 @@ live_service::live_service(server_options const& options, std::shared_ptr<routin
     : broker(std::move(b)),
       cluster(std::move(c)),
       webrtc(routing::webrtc_limits{options.webrtc_max_per_device, options.webrtc_offer_timeout,
-                                    options.webrtc_answer_timeout})
+                                    options.webrtc_answer_timeout, options.webrtc_replace_grace})
 {
 }
 

@@ -95,6 +95,11 @@ void record_webrtc_start(runtime& rt, live_service& live, routing::webrtc_sessio
 {
     rt.metrics.webrtc_sessions.add();
     rt.metrics.registry.get_counter("relay_webrtc_sessions_started_total", "WebRTC sessions requested.").inc();
+    if (session.replaces)
+        rt.metrics.registry
+            .get_counter("relay_webrtc_sessions_renewed_total",
+                         "WebRTC sessions requested to replace a live one (make-before-break renewals).")
+            .inc();
     store::webrtc_session row;
     row.session_id = session.session_id;
     row.device_id = session.device_id;

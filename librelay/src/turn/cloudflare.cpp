@@ -222,7 +222,11 @@ credentials_result cloudflare_provider::impl::normalize(std::string const& body,
             continue;
         if (!turn_part.username || turn_part.username->empty() || !turn_part.credential || turn_part.credential->empty())
             return malformed("TURN URLs without a username and credential");
-        turn_part.urls = order_turn_urls(std::move(turn_part.urls));
+        // Cloudflare lists alternates on port 53 (which browsers time out on; its own guidance
+        // is to filter them out) and on 80/443: clients get the usable ones, best first.
+        turn_part.urls = usable_turn_urls(std::move(turn_part.urls));
+        if (turn_part.urls.empty())
+            continue;
         turn_servers.push_back(std::move(turn_part));
     }
     if (turn_servers.empty())

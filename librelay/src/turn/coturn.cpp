@@ -67,7 +67,10 @@ coturn_provider::coturn_provider(coturn_options options) : options_(std::move(op
     for (auto const& url : options_.turn_urls)
         if (!is_turn_url(url))
             throw std::invalid_argument("RELAY_TURN_URLS: '" + url + "' is not a turn: or turns: URL");
-    options_.turn_urls = order_turn_urls(std::move(options_.turn_urls));
+    // Port 53 is dropped here (relayd warns at start-up), so clients get only URLs they can use.
+    options_.turn_urls = usable_turn_urls(std::move(options_.turn_urls));
+    if (options_.turn_urls.empty())
+        throw std::invalid_argument("RELAY_TURN_URLS: every URL is on port 53, which clients cannot use");
 }
 
 credentials_result coturn_provider::credentials(std::string_view subject, std::chrono::seconds ttl)

@@ -8,6 +8,7 @@
  */
 #include <relay/protocol/common.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -67,6 +68,17 @@ struct ice_credentials {
 void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, ice_credentials const& m);
 boost::system::result<ice_credentials> tag_invoke(boost::json::try_value_to_tag<ice_credentials>,
                                                   boost::json::value const& jv);
+
+/**
+ * How long after receiving `c` a session built on them should be renewed (a `webrtc_request`
+ * with `replaces`, docs/protocol.md decision 28): two thirds of `ttl`, counted from receipt so
+ * the two clocks need not agree, leaving a third of the lifetime to build the new session
+ * (40 s of a 60 s ttl, 16 h of 24 h).
+ */
+constexpr std::chrono::seconds renewal_delay(ice_credentials const& c) noexcept
+{
+    return std::chrono::seconds(static_cast<std::int64_t>(c.ttl / 3 * 2 + c.ttl % 3 * 2 / 3));
+}
 
 /** `webrtc_offer` (robot → relay, relay → app): `sdp.type` must be "offer". */
 struct webrtc_offer {

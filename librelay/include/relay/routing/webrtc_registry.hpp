@@ -7,6 +7,8 @@
 #include <relay/protocol/common.hpp>
 #include <relay/routing/hub.hpp>
 
+#include <boost/system/result.hpp>
+
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -35,12 +37,16 @@ struct webrtc_session_view {
      * node holds it so the robot here signals through the same checks (cluster_routing).
      */
     bool mirror = false;
+    /** The session this one takes over (make-before-break renewal, docs/protocol.md decision 28). */
+    std::optional<std::string> replaces;
 };
 
 struct webrtc_limits {
     std::size_t per_device = 4;                 ///< concurrent sessions per robot
     std::chrono::seconds offer_timeout{30};     ///< request → the robot's offer
     std::chrono::seconds answer_timeout{30};    ///< offer → the app's answer
+    /** A replacement's first `connected` report → the relay closes the session it replaces. */
+    std::chrono::seconds replace_grace{15};
 };
 
 /** Thread-safe (one mutex). */
@@ -48,21 +54,34 @@ class webrtc_registry {
 public:
     explicit webrtc_registry(webrtc_limits limits) noexcept : limits_(limits) {}
 
-    /** A new session with an unguessable id; nullopt when the device is at its limit. */
-    std::optional<std::string> create(std::string const& device_id, std::string const& user_id,
-                                      std::weak_ptr<app_link> app, std::weak_ptr<robot_link> robot,
-                                      std::chrono::steady_clock::time_point now);
+    /**
+     * A new session with an unguessable id; errc::session_limit when the device is at its limit.
+     * With `replaces` (a renewal) that must be a live session of the same app link and device,
+     * else errc::session_not_found; the new session then takes no slot of the limit while the
+     * one it replaces lives (one replacement per session is free; a chain of renewals holds one).
+     */
+    boost::system::result<std::string> create(std::string const& device_id, std::string const& user_id,
+                                              std::weak_ptr<app_link> app, std::weak_ptr<robot_link> robot,
+                                              std::chrono::steady_clock::time_point now,
+                                              std::optional<std::string> const& replaces = std::nullopt);
 
     /**
      * A session another node created for its app (`app` stands for it here), under that node's
-     * id and this node's per-device limit; false at the limit or when the id is taken.
+     * id and this node's per-device limit: errc::session_limit at the limit, errc::internal when
+     * the id is taken. `replaces` counts as in create(); here it must be a live session of the
+     * same device and user (its app's node checked the rest), else errc::session_not_found.
      */
-    bool adopt(std::string const& session_id, std::string const& device_id, std::string const& user_id,
-               std::weak_ptr<app_link> app, std::weak_ptr<robot_link> robot, std::chrono::steady_clock::time_point now);
+    boost::system::result<void> adopt(std::string const& session_id, std::string const& device_id,
+                                      std::string const& user_id, std::weak_ptr<app_link> app,
+                                      std::weak_ptr<robot_link> robot, std::chrono::steady_clock::time_point now,
+                                      std::optional<std::string> const& replaces = std::nullopt);
 
     std::optional<webrtc_session_view> find(std::string const& session_id) const;
 
-    /** Moves a session forward (an offer, an answer, or a `connected` report); never backward. */
+    /**
+     * Moves a session forward (an offer, an answer, or a `connected` report); never backward. A
+     * replacement's first `connected` starts the grace after which expire() ends what it replaces.
+     */
     void advance(std::string const& session_id, webrtc_phase phase, std::chrono::steady_clock::time_point now,
                  std::optional<protocol::connection_type> type = std::nullopt);
 
@@ -75,7 +94,11 @@ public:
     /** Forgets every session of a device (the device was deleted). */
     std::vector<webrtc_session_view> remove_for_device(std::string const& device_id);
 
-    /** Forgets sessions whose offer or answer is overdue; returns them with the reason. */
+    /**
+     * Forgets sessions whose offer or answer is overdue ("offer_timeout", "answer_timeout") and
+     * sessions replaced by one connected for longer than the grace ("replaced"); returns them
+     * with the reason.
+     */
     std::vector<std::pair<webrtc_session_view, std::string>> expire(std::chrono::steady_clock::time_point now);
 
     std::size_t active() const;
@@ -84,8 +107,13 @@ private:
     struct entry {
         webrtc_session_view view;
         std::chrono::steady_clock::time_point phase_since;
+        /// When what this session replaces is due to be closed (set by its first `connected`).
+        std::optional<std::chrono::steady_clock::time_point> replace_at;
     };
-    bool at_limit(std::string const& device_id) const; // mutex_ held
+    // mutex_ held: whether a new session on the device (replacing `replaces`, when set) is refused.
+    bool at_limit(std::string const& device_id, std::optional<std::string> const& replaces) const;
+    // mutex_ held: the session `replaces` names, when it is live on `device_id`.
+    entry const* replaced(std::string const& device_id, std::optional<std::string> const& replaces) const;
     webrtc_limits limits_;
     mutable std::mutex mutex_; // guards sessions_
     std::unordered_map<std::string, entry> sessions_;

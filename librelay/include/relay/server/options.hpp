@@ -94,6 +94,8 @@ struct server_options {
     std::size_t webrtc_max_per_device = 4;         ///< concurrent WebRTC sessions per robot
     std::chrono::seconds webrtc_offer_timeout{30}; ///< webrtc_request → the robot's offer
     std::chrono::seconds webrtc_answer_timeout{30};///< offer → the app's answer
+    /** A renewal's first `connected` report → the relay closes the session it replaces. */
+    std::chrono::seconds webrtc_replace_grace{15};
     std::size_t send_queue_max_messages = 4096;    ///< slow-consumer policy, see docs/protocol.md
     std::size_t send_queue_max_bytes = 8 * 1024 * 1024;
     std::size_t replay_max_events = 1000;          ///< per device

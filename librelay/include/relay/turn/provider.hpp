@@ -73,6 +73,21 @@ public:
  */
 std::vector<std::string> order_turn_urls(std::vector<std::string> urls);
 
+/**
+ * The TURN URLs the relay hands out, as the field's clients can use them: without URLs on port
+ * 53 (browsers time out on them and Cloudflare advises filtering them out), without duplicates,
+ * and ordered for clients that try only the first TURN URL (aiortc): UDP (3478 first), then TCP
+ * (3478, then 80), then TLS (`turns:`, 443, then 5349); other ports follow in each group, and
+ * URLs that compare equal keep their order.
+ */
+std::vector<std::string> usable_turn_urls(std::vector<std::string> urls);
+
+/** STUN URLs as the relay hands them out: without port 53 and duplicates, in their order. */
+std::vector<std::string> usable_stun_urls(std::vector<std::string> urls);
+
+/** Whether a stun:, stuns:, turn: or turns: URL names port 53 (dropped from every list). */
+bool is_port_53_url(std::string_view url);
+
 /** Whether `url` is a `turn:` or `turns:` URL (case-insensitive scheme). */
 bool is_turn_url(std::string_view url) noexcept;
 

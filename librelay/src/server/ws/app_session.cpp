@@ -495,8 +495,14 @@ void app_session::handle(protocol::app_webrtc_request const& m)
     }
     // A robot on another node gets a proxy end here; its node checks that it is online.
     auto id = robot ? live()->webrtc.create(m.device_id, user_id_, std::weak_ptr<routing::app_link>(self()), robot,
-                                           std::chrono::steady_clock::now())
-                    : live()->cross_node->create_webrtc(m.device_id, user_id_, std::weak_ptr<routing::app_link>(self()));
+                                           std::chrono::steady_clock::now(), m.replaces)
+                    : live()->cross_node->create_webrtc(m.device_id, user_id_, std::weak_ptr<routing::app_link>(self()),
+                                                        m.replaces);
+    if (!id && id.error() == make_error_code(errc::session_not_found)) {
+        send_error(errc::session_not_found, "replaces names no live WebRTC session of this connection with this device",
+                   ref);
+        return;
+    }
     if (!id) {
         rt()->metrics.registry
             .get_counter("relay_webrtc_failures_total", "WebRTC sessions whose ends reported failure.",
@@ -542,12 +548,12 @@ net::awaitable<void> app_session::start_webrtc(std::shared_ptr<app_session> self
         co_return;
     }
     protocol::robot_webrtc_request to_robot{session_id, self->user_id_, request.media, request.quality,
-                                            std::move(*creds.second)};
+                                            std::move(*creds.second), request.replaces};
     protocol::webrtc_credentials to_app{session_id, request.device_id, std::move(*creds.first), request.id};
     if (remote) {
         // The robot is on another node: the app hears once that node has started the session.
         live.cross_node->open_webrtc(
-            session_id, request.device_id, self->user_id_, protocol::encode(to_robot),
+            session_id, request.device_id, self->user_id_, request.replaces, protocol::encode(to_robot),
             [self, to_app = std::move(to_app)](std::optional<errc> code, std::string message) mutable {
                 net::post(self->executor(), [self, to_app = std::move(to_app), code, message = std::move(message)] {
                     self->webrtc_started(to_app, code, message, std::nullopt);
@@ -583,7 +589,7 @@ void app_session::webrtc_started(protocol::webrtc_credentials const& to_app, std
     enqueue(protocol::encode(to_app));
     record_webrtc_start(*rt(), live, *session);
     rt()->log.info("webrtc_session_started", {{"session_id", to_app.session_id}, {"device_id", to_app.device_id},
-                                              {"user_id", user_id_}});
+                                              {"user_id", user_id_}, {"replaces", session->replaces.value_or("")}});
 }
 
 void app_session::signal(bool handled)
