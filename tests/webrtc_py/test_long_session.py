@@ -41,6 +41,10 @@ def test_renewal_keeps_video_flowing_past_credential_expiry(tmp_path):
         assert len({s["turn_username"] for s in sessions}) == len(sessions), sessions
         assert all(r["replaced_credential_left_s"] > 0 for r in renewed), renewed
         assert all(r["connection_type"] == "relay" for r in renewed), renewed
+        # The relay told the robot which session each one replaces (decision 28).
+        for r in renewed:
+            assert f"session {r['session_id']} requested by" in robot.output(), robot.output()
+            assert f", replacing {r['replaced']};" in robot.output(), robot.output()
 
         # The store: every replaced session ended as "replaced", each one went through TURN.
         replaced = {r["replaced"] for r in renewed}
