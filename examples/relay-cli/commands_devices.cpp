@@ -1,8 +1,9 @@
-// The HTTP commands: devices, device add|share|rotate, turn, rest.
+// The HTTP commands: devices, device add|share|rotate|set-key (and keygen, local), turn, rest.
 #include "args.hpp"
 #include "commands.hpp"
 #include "output.hpp"
 
+#include <relay/auth/device_key.hpp>
 #include <relay/protocol/timestamp.hpp>
 #include <relay/protocol/validation.hpp>
 
@@ -12,6 +13,13 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace relay::cli {
 namespace {
@@ -24,14 +32,26 @@ Lists every device you may access: id, name, your role, whether it is online, wh
 last seen and the capabilities it announced. --json prints the relay's answer as is.
 )";
 
-constexpr char const* device_help = R"(usage: relay-cli device add NAME [--id ID] [--json]
+constexpr char const* device_help = R"(usage: relay-cli device add NAME [--id ID] [--public-key KEY|@FILE] [--json]
        relay-cli device share DEVICE EMAIL [--role viewer|operator]
        relay-cli device rotate DEVICE [--json]
+       relay-cli device set-key DEVICE --public-key KEY|@FILE [--json]
+       relay-cli device keygen [--out FILE] [--json]
 
 add     creates a device you own and prints its secret, which is shown only this once;
-        give it to the robot (RELAY_DEVICE_SECRET or robot-agent --secret-file).
+        give it to the robot (RELAY_DEVICE_SECRET or robot-agent --secret-file). With
+        --public-key the device authenticates with that Ed25519 key instead and has no secret:
+        the relay stores only the public key. KEY is base64url (as keygen prints it); @FILE
+        reads a PEM public key from FILE.
 share   lets another user see the device (viewer, the default) or also command it (operator).
-rotate  replaces the device secret; a connected robot is disconnected until it has the new one.
+rotate  replaces the device secret (a key device goes back to a secret); a connected robot is
+        disconnected until it has the new one.
+set-key sets or replaces the device's public key and drops its secret; a connected robot is
+        disconnected until it signs with the new key.
+keygen  makes an Ed25519 key pair on this machine, without the relay: writes the private key
+        (PKCS#8 PEM, mode 0600; an existing file is never overwritten) to FILE (default
+        device-key.pem) and prints the public key (base64url) alone on stdout, for --public-key.
+        The robot uses the file: robot-agent --key-file FILE.
 )";
 
 constexpr char const* turn_help = R"(usage: relay-cli turn DEVICE [--json]
@@ -89,9 +109,80 @@ int refused(char const* what, http_answer const& answer)
     return exit_failed;
 }
 
+/** The text of --public-key: the value itself, or the contents of FILE for `@FILE`. The relay
+ * checks the key; a text that is plainly none is refused here already, with the reason. */
+std::string public_key_arg(std::string const& value)
+{
+    std::string text = value;
+    if (!value.empty() && value[0] == '@') {
+        std::ifstream in(value.substr(1), std::ios::binary);
+        if (!in)
+            throw usage_error("cannot read " + value.substr(1));
+        std::stringstream ss;
+        ss << in.rdbuf();
+        text = ss.str();
+    }
+    if (!auth::parse_device_public_key(text))
+        throw usage_error("--public-key needs an Ed25519 public key: base64url of its 32 bytes (as `relay-cli device "
+                          "keygen` prints it) or @FILE with a PEM public key");
+    return text;
+}
+
+/** Creates `path` readable and writable by its owner only (0600) and writes `content`; an
+ * existing file is never replaced. Throws std::runtime_error with the reason. */
+void write_new_private_file(std::string const& path, std::string const& content)
+{
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        throw std::runtime_error(errno == EEXIST ? path + " already exists; it is not overwritten (a key in use "
+                                                          "would be lost): choose another --out or remove it"
+                                                 : "cannot create " + path + ": " + std::strerror(errno));
+    bool ok = ::fchmod(fd, 0600) == 0; // whatever the umask, and never wider
+    for (std::size_t done = 0; ok && done < content.size();) {
+        auto n = ::write(fd, content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        ok = n > 0;
+        if (ok)
+            done += static_cast<std::size_t>(n);
+    }
+    ok = ::close(fd) == 0 && ok;
+    if (!ok) {
+        auto why = std::string(std::strerror(errno));
+        ::unlink(path.c_str());
+        throw std::runtime_error("cannot write " + path + ": " + why);
+    }
+}
+
+int device_keygen(arg_list const& rest)
+{
+    auto a = parse_args(rest, {"--out"}, {"--json"});
+    if (!a.positional.empty())
+        throw usage_error("device keygen takes no arguments (--out FILE names the file)");
+    auto const path = a.value("--out").value_or("device-key.pem");
+    auto const key = auth::device_private_key::generate();
+    auto const public_key = auth::device_public_key_text(key.public_key());
+    try {
+        write_new_private_file(path, key.to_pem());
+    } catch (std::runtime_error const& e) {
+        std::cerr << "relay-cli: " << e.what() << "\n";
+        return exit_failed;
+    }
+    if (a.has("--json")) {
+        std::cout << json::serialize(json::object{{"public_key", public_key}, {"key_file", path}}) << "\n";
+        return exit_ok;
+    }
+    // The explanation on stderr, the key alone on stdout: $(relay-cli device keygen) captures it.
+    std::cerr << "wrote the private key to " << path << " (mode 0600; keep it on the robot only).\n"
+              << "Register the device with: relay-cli device add NAME --public-key <the key below>\n"
+              << "and run the robot with:   robot-agent --key-file " << path << " ...\n";
+    std::cout << public_key << "\n";
+    return exit_ok;
+}
+
 int device_add(cli_context& context, arg_list const& rest)
 {
-    auto a = parse_args(rest, {"--id"}, {"--json"});
+    auto a = parse_args(rest, {"--id", "--public-key"}, {"--json"});
     if (a.positional.size() != 1)
         throw usage_error("device add needs a NAME");
     json::object body{{"name", a.positional[0]}};
@@ -99,6 +190,9 @@ int device_add(cli_context& context, arg_list const& rest)
         require_device_id(*id);
         body["device_id"] = *id;
     }
+    auto public_key = a.value("--public-key");
+    if (public_key)
+        body["public_key"] = public_key_arg(*public_key);
     session s(context);
     auto answer = s.call("POST", "/api/devices", json::serialize(body));
     if (answer.status != 201)
@@ -106,6 +200,15 @@ int device_add(cli_context& context, arg_list const& rest)
     auto j = answer.json();
     if (a.has("--json")) {
         std::cout << json::serialize(j) << "\n";
+        return exit_ok;
+    }
+    if (public_key) {
+        std::cout << "device:  " << field(j, "device_id") << "\n"
+                  << "name:    " << field(j, "name") << "\n"
+                  << "key:     " << field(j, "key_type") << " (the relay holds only the public key)\n\n"
+                  << "On the robot, with the private key file from relay-cli device keygen:\n"
+                  << "  robot-agent --relay " << context.relay.text << " --device-id " << field(j, "device_id")
+                  << " --key-file device-key.pem\n";
         return exit_ok;
     }
     std::cout << "device:  " << field(j, "device_id") << "\n"
@@ -151,6 +254,26 @@ int device_rotate(cli_context& context, arg_list const& rest)
     }
     std::cout << "new secret for " << a.positional[0] << ": " << field(answer.json(), "device_secret") << "\n"
               << "(shown only now; the robot must use it from its next connection)\n";
+    return exit_ok;
+}
+
+int device_set_key(cli_context& context, arg_list const& rest)
+{
+    auto a = parse_args(rest, {"--public-key"}, {"--json"});
+    if (a.positional.size() != 1 || !a.value("--public-key"))
+        throw usage_error("device set-key needs DEVICE and --public-key");
+    require_device_id(a.positional[0]);
+    auto body = json::object{{"public_key", public_key_arg(*a.value("--public-key"))}};
+    session s(context);
+    auto answer = s.call("PUT", "/api/devices/" + a.positional[0] + "/key", json::serialize(body));
+    if (answer.status / 100 != 2)
+        return refused("setting the key failed", answer);
+    if (a.has("--json")) {
+        std::cout << json::serialize(answer.json()) << "\n";
+        return exit_ok;
+    }
+    std::cout << a.positional[0] << " now authenticates with the key " << field(answer.json(), "public_key")
+              << "; its secret no longer works\n";
     return exit_ok;
 }
 
@@ -208,7 +331,11 @@ int cmd_device(cli_context& context, arg_list const& args)
         return device_share(context, rest);
     if (args[0] == "rotate")
         return device_rotate(context, rest);
-    throw usage_error("unknown device command '" + args[0] + "' (add, share, rotate)");
+    if (args[0] == "set-key")
+        return device_set_key(context, rest);
+    if (args[0] == "keygen")
+        return device_keygen(rest);
+    throw usage_error("unknown device command '" + args[0] + "' (add, share, rotate, set-key, keygen)");
 }
 
 int cmd_turn(cli_context& context, arg_list const& args)

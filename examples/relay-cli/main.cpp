@@ -21,6 +21,7 @@ commands:
   logout                        end the session and forget its tokens
   devices                       list your devices
   device add|share|rotate       create a device, share it, replace its secret
+  device set-key|keygen         give a device an Ed25519 key; make a key pair (no relay needed)
   watch [DEVICE]                print live events (--json for scripts)
   send DEVICE COMMAND [JSON]    send a command and wait for the robot's result
   rest DEVICE METHOD PATH       call the robot's REST API through the relay

@@ -48,12 +48,15 @@ and sends them to every app with access to the device. Events written while the 
 unreachable wait in an outbox (see --outbox) and are sent in order once it is back.
 
 The device secret is read from the RELAY_DEVICE_SECRET environment variable or from
---secret-file; it is never accepted as a flag value (flags show in `ps`).
+--secret-file; it is never accepted as a flag value (flags show in `ps`). A device registered
+with a public key authenticates with --key-file instead (no secret then).
 
 options:
   --relay URL               the relay: https://relay.example.com, wss://..., or http://127.0.0.1:8000
   --device-id ID            this robot's device id
   --secret-file FILE        read the device secret from FILE (first line)
+  --key-file FILE           authenticate with the Ed25519 private key in FILE (PKCS#8 PEM, as
+                            `relay-cli device keygen --out FILE` writes it) instead of a secret
   --ca-file FILE            extra trusted CA certificates (PEM) for wss://
   --command-program PATH    answer commands by running PATH once per command: it gets the
                             command as JSON on stdin ({"type":"command","id","from_user",
@@ -89,6 +92,7 @@ struct config {
     std::string relay;
     std::string device_id;
     std::string secret;
+    std::string key_file; // a device key instead of the secret
     std::string ca_file;
     std::string command_program;
     std::optional<robot::http_target> command_webhook;
@@ -180,14 +184,20 @@ private:
     std::vector<std::thread> threads_;
 };
 
+/** Warns when a file holding a credential can be read by others than its owner. */
+void warn_if_shared(std::string const& path, logger& log)
+{
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077))
+        log("warning: " + path + " is readable by other users; chmod 600 it");
+}
+
 std::string read_secret_file(std::string const& path, logger& log)
 {
     std::ifstream in(path);
     if (!in)
         throw usage_error{"cannot read --secret-file " + path};
-    struct stat st{};
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077))
-        log("warning: " + path + " is readable by other users; chmod 600 it");
+    warn_if_shared(path, log);
     std::string secret;
     std::getline(in, secret);
     while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ' || secret.back() == '\t'))
@@ -246,6 +256,8 @@ config parse_args(int argc, char** argv, logger& log)
                               "or use --secret-file"};
         } else if (arg == "--secret-file") {
             secret_file = next();
+        } else if (arg == "--key-file") {
+            c.key_file = next();
         } else if (arg == "--ca-file") {
             c.ca_file = next();
         } else if (arg == "--command-program") {
@@ -292,13 +304,20 @@ config parse_args(int argc, char** argv, logger& log)
         throw usage_error{"--device-id is required"};
     if (!c.command_program.empty() && c.command_webhook)
         throw usage_error{"use --command-program or --command-webhook, not both"};
+    if (!c.key_file.empty()) {
+        // The key file is read (and checked) by the client; a secret beside it is a mistake.
+        if (!secret_file.empty())
+            throw usage_error{"use --key-file or --secret-file, not both"};
+        warn_if_shared(c.key_file, log);
+        return c;
+    }
     if (!secret_file.empty()) {
         c.secret = read_secret_file(secret_file, log);
     } else if (auto* env = std::getenv("RELAY_DEVICE_SECRET")) {
         c.secret = env;
     }
     if (c.secret.empty())
-        throw usage_error{"no device secret: set RELAY_DEVICE_SECRET or use --secret-file"};
+        throw usage_error{"no device secret: set RELAY_DEVICE_SECRET, use --secret-file, or use --key-file"};
     return c;
 }
 
@@ -366,6 +385,7 @@ int run(config const& cfg, logger& log, std::atomic<bool>& stop, std::condition_
     options.url = cfg.relay;
     options.device_id = cfg.device_id;
     options.device_secret = cfg.secret;
+    options.device_key_file = cfg.key_file;
     options.ca_file = cfg.ca_file;
     options.outbox_capacity = cfg.outbox;
     options.acknowledged_events = cfg.acknowledged_events;

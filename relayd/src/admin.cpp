@@ -2,6 +2,7 @@
 
 #include <relay/auth/crypto.hpp>
 #include <relay/auth/device_auth.hpp>
+#include <relay/auth/device_key.hpp>
 #include <relay/auth/email.hpp>
 #include <relay/auth/password.hpp>
 #include <relay/auth/secret_box.hpp>
@@ -14,7 +15,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -191,14 +194,14 @@ struct admin {
 
     int device_add(std::vector<std::string> const& args)
     {
-        constexpr auto syntax = "usage: relayd device add ID --owner EMAIL [--name NAME]";
-        std::optional<std::string> id, owner, name;
+        constexpr auto syntax = "usage: relayd device add ID --owner EMAIL [--name NAME] [--public-key KEY|@FILE]";
+        std::optional<std::string> id, owner, name, public_key;
         for (std::size_t i = 0; i < args.size(); ++i) {
             auto const& a = args[i];
-            if (a == "--owner" || a == "--name") {
+            if (a == "--owner" || a == "--name" || a == "--public-key") {
                 if (i + 1 >= args.size())
                     return usage(a + " needs a value");
-                (a == "--owner" ? owner : name) = args[++i];
+                (a == "--owner" ? owner : a == "--name" ? name : public_key) = args[++i];
             } else if (a.starts_with("--")) {
                 return usage(fmt::format("unknown option {} for device add", a));
             } else if (!id) {
@@ -216,6 +219,22 @@ struct admin {
         if (!relay::protocol::is_valid_device_name(*name))
             return fail("the name must be 1 to 128 bytes, not blank, without control characters or invisible "
                         "direction marks");
+        // A key device: only the public key is stored (docs/auth.md "Device keys").
+        std::optional<std::string> key_text;
+        if (public_key) {
+            std::string text = *public_key;
+            if (text.starts_with("@")) {
+                std::ifstream in(text.substr(1), std::ios::binary);
+                if (!in)
+                    return fail(fmt::format("cannot read {}", text.substr(1)));
+                text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+            }
+            auto raw = relay::auth::parse_device_public_key(text);
+            if (!raw)
+                return fail("--public-key needs an Ed25519 public key: base64url without padding of its 32 bytes "
+                            "(as relay-cli device keygen prints it), or @FILE with a PEM public key");
+            key_text = relay::auth::device_public_key_text(*raw);
+        }
         auto email = relay::auth::normalize_email(*owner);
         auto user = db->find_user_by_email(email);
         if (!user) {
@@ -224,12 +243,28 @@ struct admin {
             return fail(describe(user.error()));
         }
         // Sealed exactly as POST /api/devices does, so the relay can open it.
-        auto secret = relay::auth::generate_device_secret();
-        store::device d{*id, *name, device_secrets.seal(secret, *id), unix_now(), {}, {}, {}};
+        std::string secret;
+        store::device d;
+        d.device_id = *id;
+        d.name = *name;
+        d.created_at = unix_now();
+        if (key_text) {
+            d.key_type = store::device_key_type::ed25519;
+            d.public_key = *key_text;
+        } else {
+            secret = relay::auth::generate_device_secret();
+            d.secret_sealed = device_secrets.seal(secret, *id);
+        }
         if (auto r = db->create_device(d, user->id); !r) {
             if (r.error() == relay::make_error_code(relay::errc::device_exists))
                 return fail(fmt::format("a device with id {} already exists", *id));
             return fail(describe(r.error()));
+        }
+        if (key_text) {
+            std::fprintf(stderr, "created device %s \"%s\" owned by %s; it authenticates with the Ed25519 key %s "
+                                 "and has no secret\n",
+                         id->c_str(), name->c_str(), user->email.c_str(), key_text->c_str());
+            return 0;
         }
         print_value(fmt::format("created device {} \"{}\" owned by {}; its secret is shown only now:", *id, *name,
                                 user->email),

@@ -25,8 +25,10 @@ usage:
   relayd user add EMAIL                     create a user (password read from stdin or prompted)
   relayd user list                          list users
   relayd user reset-token EMAIL             print a single-use password-reset token
-  relayd device add ID --owner EMAIL [--name NAME]
-                                            create a device; prints its secret once
+  relayd device add ID --owner EMAIL [--name NAME] [--public-key KEY|@FILE]
+                                            create a device; prints its secret once, or with
+                                            --public-key (base64url or a PEM file) stores only
+                                            that Ed25519 key and prints no secret
   relayd device list                        list devices
   relayd device rotate ID                   new secret for a device; prints it once
   relayd db status                          the database's schema: each migration, applied or pending

@@ -3,6 +3,7 @@
 #include "client_core.hpp"
 #include "connection.hpp"
 
+#include <relay/auth/device_auth.hpp>
 #include <relay/protocol/base64.hpp>
 #include <relay/protocol/codec.hpp>
 #include <relay/protocol/validation.hpp>
@@ -10,6 +11,8 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <cctype>
 #include <cstdio>
 #include <random>
@@ -38,6 +41,24 @@ namespace {
 frame_ptr make_frame(std::string text)
 {
     return std::make_shared<std::string const>(std::move(text));
+}
+
+/** The Ed25519 key in a PKCS#8 PEM file (client_options::device_key_file); std::invalid_argument
+ * naming the file when it cannot be read or holds no Ed25519 private key. */
+auth::device_private_key read_device_key(std::string const& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in.is_open())
+        throw std::invalid_argument("device_key_file '" + path + "' cannot be opened");
+    std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad())
+        throw std::invalid_argument("device_key_file '" + path + "' cannot be read");
+    auto key = auth::device_private_key::from_pem(pem);
+    if (!key)
+        throw std::invalid_argument("device_key_file '" + path +
+                                    "' holds no Ed25519 private key (an unencrypted PEM \"PRIVATE KEY\", as "
+                                    "relay-cli device keygen writes)");
+    return *key;
 }
 
 boost::json::object error_object(std::string_view code, std::string_view message)
@@ -164,8 +185,12 @@ client_core::client_core(client_options options, net::io_context& io, bool own_t
 {
     if (!protocol::is_valid_device_id(options_.device_id))
         throw std::invalid_argument("device_id must be 1 to 64 of [A-Za-z0-9._-]: '" + options_.device_id + "'");
-    if (options_.device_secret.empty())
-        throw std::invalid_argument("device_secret is empty");
+    if (options_.device_secret.empty() == options_.device_key_file.empty())
+        throw std::invalid_argument(options_.device_secret.empty()
+                                        ? "give device_secret or device_key_file"
+                                        : "give device_secret or device_key_file, not both");
+    if (!options_.device_key_file.empty())
+        key_ = read_device_key(options_.device_key_file);
     if (options_.outbox_capacity == 0)
         throw std::invalid_argument("outbox_capacity must be at least 1");
     if (options_.ping_interval.count() <= 0 || options_.keepalive_timeout <= options_.ping_interval)
@@ -360,10 +385,15 @@ frame_ptr client_core::make_hello_frame() const
     return make_frame(protocol::encode(protocol::hello{capabilities_, firmware_}));
 }
 
-std::string client_core::device_secret() const
+std::string client_core::challenge_answer(std::string const& nonce) const
 {
-    std::lock_guard lock(mutex_);
-    return secret_;
+    std::unique_lock lock(mutex_);
+    auto key = key_;
+    auto secret = secret_;
+    lock.unlock(); // signing needs no lock: the key is immutable and shared
+    if (key)
+        return auth::device_key_signature(*key, nonce, options_.device_id);
+    return auth::device_signature(secret, nonce, options_.device_id);
 }
 
 bool client_core::events_done_up_to(std::uint64_t target) const
@@ -754,6 +784,7 @@ void client::set_device_secret(std::string secret)
 {
     std::lock_guard lock(core_->mutex_);
     core_->secret_ = std::move(secret);
+    core_->key_.reset(); // the device went back to a secret
 }
 
 namespace {

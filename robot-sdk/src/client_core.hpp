@@ -6,10 +6,12 @@
 // - strand_ (the I/O strand) owns the connection, the reconnect schedule and the flush waiters;
 //   every member marked "strand" is touched only from handlers running on it.
 // - mutex_ guards the outbox, the counters, the secret and the hello contents, which the
-//   robot's own threads touch through send_event(), stats(), set_device_secret() and hello().
+//   robot's own threads touch through send_event(), stats(), set_device_secret() and hello();
+//   also the device key, which set_device_secret() drops.
 // - callback_mutex_ (recursive, so a callback may call back into the client) guards the user's
 //   callbacks and callbacks_off_; it is held while a callback runs, which is how stop() knows
 //   that none is running once it has taken the lock.
+#include <relay/auth/device_key.hpp>
 #include <relay/robot/backoff.hpp>
 #include <relay/robot/client.hpp>
 #include <relay/robot/relay_url.hpp>
@@ -120,6 +122,7 @@ struct client_core : std::enable_shared_from_this<client_core> {
     std::uint64_t next_event_seq_ = 1;
     client_stats stats_;
     std::string secret_;
+    std::optional<auth::device_private_key> key_; // device_key_file's key; when set, it answers
     boost::json::object capabilities_;
     std::optional<std::string> firmware_;
 
@@ -162,7 +165,9 @@ struct client_core : std::enable_shared_from_this<client_core> {
     std::optional<frame_ptr> take_event();
     bool has_event() const;
     frame_ptr make_hello_frame() const;
-    std::string device_secret() const;
+    /** The `signature` for the challenge `nonce`: the key's Ed25519 signature when the client
+     * has a key, else the secret's HMAC. */
+    std::string challenge_answer(std::string const& nonce) const;
     bool needs_barrier() const;
     void barrier_sent(std::uint64_t ping_number);
     void pongs_received(std::uint64_t count);

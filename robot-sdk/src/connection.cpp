@@ -367,8 +367,7 @@ private:
         if (answered_challenge_ || authenticated_)
             return fail(disconnect_reason::protocol_error, 0, "the relay sent a second auth_challenge");
         answered_challenge_ = true;
-        protocol::device_auth answer{options_.device_id,
-                                     auth::device_signature(core_->device_secret(), m.nonce, options_.device_id)};
+        protocol::device_auth answer{options_.device_id, core_->challenge_answer(m.nonce)};
         send(std::make_shared<std::string const>(protocol::encode(answer)));
     }
 

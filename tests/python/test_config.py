@@ -15,6 +15,7 @@ import relay_robot
     dict(url="ws://127.0.0.1:1", device_id="robot-1", secret=""),
     dict(url="ws://127.0.0.1:1", device_id="robot-1", secret="s", key_file="/k.pem"),
     dict(url="wss://127.0.0.1:1", device_id="robot-1", secret="s", ca_file="/nonexistent/ca.pem"),
+    dict(url="ws://127.0.0.1:1", device_id="robot-1", key_file="/nonexistent/robot.pem"),
     dict(url="ws://127.0.0.1:1", device_id="robot-1", secret="s", outbox_capacity=0),
     dict(url="ws://127.0.0.1:1", device_id="robot-1", secret="s", reconnect_initial=0),
     dict(url="ws://127.0.0.1:1", device_id="robot-1", secret="s", reconnect_initial=5, reconnect_max=1),

@@ -16,7 +16,7 @@ using namespace relay::store::test;
 namespace {
 
 constexpr std::streamoff header_user_version = 60;
-constexpr std::int64_t known_version = 3;
+constexpr std::int64_t known_version = 4;
 
 /** Runs SQL on a file (created when missing) with a connection of its own, as another program would. */
 void exec_sql(std::string const& path, std::string const& sql)
@@ -51,7 +51,7 @@ std::vector<std::string> recorded_steps(std::string const& path)
 
 /**
  * A database file as relays with schema version 2 left it: steps 1 and 2 are append-only, so a
- * current file without what step 3 added is exactly what version-2 DDL created.
+ * current file without what steps 3 and 4 added is exactly what version-2 DDL created.
  */
 void make_version_2_file(std::string const& path, captured_log& log)
 {
@@ -59,7 +59,8 @@ void make_version_2_file(std::string const& path, captured_log& log)
         auto s = open_or_fail(path, log.get());
         make_user(*s, "alice@example.com");
     }
-    exec_sql(path, "DROP TABLE schema_migrations; PRAGMA user_version = 2;");
+    exec_sql(path, "DROP TABLE schema_migrations; ALTER TABLE devices DROP COLUMN public_key; "
+                   "ALTER TABLE devices DROP COLUMN key_type; PRAGMA user_version = 2;");
     REQUIRE(read_be32(path, header_user_version) == 2);
 }
 
@@ -83,7 +84,7 @@ TEST_CASE("migrations: the status of a file that does not exist is version 0, an
     CHECK(status->current == 0);
     CHECK(status->known == known_version);
     REQUIRE(status->steps.size() == known_version);
-    CHECK(applied(*status) == std::vector<bool>{false, false, false});
+    CHECK(applied(*status) == std::vector<bool>{false, false, false, false});
     for (auto const& step : status->steps) {
         CHECK_FALSE(step.name.empty());
         CHECK_FALSE(step.applied_at);
@@ -98,16 +99,16 @@ TEST_CASE("migrations: a new file records every step with the time it was applie
     captured_log log;
     auto const path = dir.file("relay.db");
     open_or_fail(path, log.get());
-    CHECK(recorded_steps(path) == std::vector<std::string>{"1 time", "2 time", "3 time"});
+    CHECK(recorded_steps(path) == std::vector<std::string>{"1 time", "2 time", "3 time", "4 time"});
     auto status = read_schema_status(path);
     REQUIRE(status);
     CHECK(status->current == known_version);
-    CHECK(applied(*status) == std::vector<bool>{true, true, true});
+    CHECK(applied(*status) == std::vector<bool>{true, true, true, true});
     for (auto const& step : status->steps)
         CHECK(step.applied_at);
 }
 
-TEST_CASE("migrations: a version-2 file shows step 3 pending, and migrates in place keeping its data")
+TEST_CASE("migrations: a version-2 file shows steps 3 and 4 pending, and migrates in place keeping its data")
 {
     temp_dir dir;
     captured_log log;
@@ -117,7 +118,7 @@ TEST_CASE("migrations: a version-2 file shows step 3 pending, and migrates in pl
     auto before = read_schema_status(path);
     REQUIRE(before);
     CHECK(before->current == 2);
-    CHECK(applied(*before) == std::vector<bool>{true, true, false});
+    CHECK(applied(*before) == std::vector<bool>{true, true, false, false});
     CHECK(read_be32(path, header_user_version) == 2); // reading changed nothing
 
     SUBCASE("migrate_schema")
@@ -125,11 +126,12 @@ TEST_CASE("migrations: a version-2 file shows step 3 pending, and migrates in pl
         auto after = migrate_schema(path);
         REQUIRE(after);
         CHECK(after->current == known_version);
-        CHECK(applied(*after) == std::vector<bool>{true, true, true});
+        CHECK(applied(*after) == std::vector<bool>{true, true, true, true});
         // Steps applied by an older relay have no time; the new one has.
         CHECK_FALSE(after->steps[0].applied_at);
         CHECK_FALSE(after->steps[1].applied_at);
         CHECK(after->steps[2].applied_at);
+        CHECK(after->steps[3].applied_at);
     }
     SUBCASE("opening the store (relayd serve)")
     {
@@ -137,7 +139,7 @@ TEST_CASE("migrations: a version-2 file shows step 3 pending, and migrates in pl
         CHECK(log.text().find("store.migrated") != std::string::npos);
     }
     CHECK(read_be32(path, header_user_version) == known_version);
-    CHECK(recorded_steps(path) == std::vector<std::string>{"1 null", "2 null", "3 time"});
+    CHECK(recorded_steps(path) == std::vector<std::string>{"1 null", "2 null", "3 time", "4 time"});
     auto s = open_or_fail(path, log.get());
     CHECK(s->find_user_by_email("alice@example.com"));
 
@@ -145,7 +147,7 @@ TEST_CASE("migrations: a version-2 file shows step 3 pending, and migrates in pl
     auto again = migrate_schema(path);
     REQUIRE(again);
     CHECK(again->current == known_version);
-    CHECK(recorded_steps(path) == std::vector<std::string>{"1 null", "2 null", "3 time"});
+    CHECK(recorded_steps(path) == std::vector<std::string>{"1 null", "2 null", "3 time", "4 time"});
 }
 
 TEST_CASE("migrations: with migrate = false, pending steps refuse to open and nothing is written")
@@ -181,9 +183,9 @@ TEST_CASE("migrations: a schema newer than this relay knows is refused with one 
     captured_log log;
     auto const path = dir.file("relay.db");
     open_or_fail(path, log.get());
-    exec_sql(path, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (4, 'from the future', 5); "
-                   "PRAGMA user_version = 4;");
-    auto const expected = "the database schema is version 4, newer than version 3 that this relayd knows; run the "
+    exec_sql(path, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (5, 'from the future', 5); "
+                   "PRAGMA user_version = 5;");
+    auto const expected = "the database schema is version 5, newer than version 4 that this relayd knows; run the "
                           "relayd that migrated it (or a newer one), or restore a backup";
 
     store_options options;
@@ -199,15 +201,15 @@ TEST_CASE("migrations: a schema newer than this relay knows is refused with one 
 
     auto status = read_schema_status(path, options);
     REQUIRE(status);
-    CHECK(status->current == 4);
+    CHECK(status->current == 5);
     CHECK(status->known == known_version);
-    REQUIRE(status->steps.size() == 4);
-    CHECK(status->steps[3].name == "from the future");
-    CHECK(status->steps[3].applied);
-    CHECK(status->steps[3].applied_at == 5);
+    REQUIRE(status->steps.size() == 5);
+    CHECK(status->steps[4].name == "from the future");
+    CHECK(status->steps[4].applied);
+    CHECK(status->steps[4].applied_at == 5);
 
-    CHECK(read_be32(path, header_user_version) == 4);
-    CHECK(recorded_steps(path) == std::vector<std::string>{"1 time", "2 time", "3 time", "4 time"});
+    CHECK(read_be32(path, header_user_version) == 5);
+    CHECK(recorded_steps(path) == std::vector<std::string>{"1 time", "2 time", "3 time", "4 time", "5 time"});
 }
 
 TEST_CASE("migrations: the status of a file that is not a relay database is an error")
@@ -223,4 +225,28 @@ TEST_CASE("migrations: the status of a file that is not a relay database is an e
     auto junk = read_schema_status(dir.file("junk.db"));
     REQUIRE_FALSE(junk);
     CHECK(junk.error().message.find("not a SQLite database") != std::string::npos);
+}
+
+TEST_CASE("migrations: a version-3 file gains device keys, and its devices keep their secrets")
+{
+    temp_dir dir;
+    captured_log log;
+    auto const path = dir.file("relay.db");
+    {
+        auto s = open_or_fail(path, log.get());
+        make_device(*s, "old-1", make_user(*s, "alice@example.com").id);
+    }
+    // What a version-3 relay left: the file without step 4's columns.
+    exec_sql(path, "ALTER TABLE devices DROP COLUMN public_key; ALTER TABLE devices DROP COLUMN key_type; "
+                   "DELETE FROM schema_migrations WHERE version = 4; PRAGMA user_version = 3;");
+
+    auto s = open_or_fail(path, log.get());
+    CHECK(log.text().find("store.migrated") != std::string::npos);
+    auto d = s->get_device("old-1");
+    REQUIRE(d);
+    CHECK(d->key_type == device_key_type::secret);
+    CHECK(d->secret_sealed == "sealed:old-1");
+    CHECK(d->public_key.empty());
+    REQUIRE(s->set_device_key("old-1", "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"));
+    CHECK(s->get_device("old-1")->key_type == device_key_type::ed25519);
 }

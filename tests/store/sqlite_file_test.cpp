@@ -22,7 +22,7 @@ constexpr std::streamoff header_user_version = 60;
 constexpr std::streamoff header_application_id = 68;
 
 constexpr std::uint32_t relay_application_id = 0x524c4159; // "RLAY"
-constexpr std::uint32_t current_schema_version = 3;
+constexpr std::uint32_t current_schema_version = 4;
 
 std::string open_failure(std::string const& location)
 {

@@ -42,6 +42,7 @@ public:
     result<void> rename_device(std::string_view, std::string_view) override { return code_; }
     result<void> delete_device(std::string_view) override { return code_; }
     result<void> set_device_secret(std::string_view, std::string_view) override { return code_; }
+    result<void> set_device_key(std::string_view, std::string_view) override { return code_; }
     result<void> record_device_seen(std::string_view, unix_seconds, std::optional<std::string_view>,
                                     std::optional<std::string_view>) override { return code_; }
     result<std::vector<device>> list_devices() override { return code_; }

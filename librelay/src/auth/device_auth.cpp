@@ -9,7 +9,9 @@ constexpr std::size_t nonce_bytes = 32;
 constexpr std::size_t secret_bytes = 32;
 constexpr std::size_t signature_hex_chars = 64;
 
-std::string signed_message(std::string_view nonce, std::string_view device_id)
+} // namespace
+
+std::string device_challenge_message(std::string_view nonce, std::string_view device_id)
 {
     std::string message;
     message.reserve(nonce.size() + 1 + device_id.size());
@@ -17,13 +19,11 @@ std::string signed_message(std::string_view nonce, std::string_view device_id)
     return message;
 }
 
-} // namespace
-
 std::string make_nonce() { return random_token(nonce_bytes); }
 
 std::string device_signature(std::string_view secret, std::string_view nonce, std::string_view device_id)
 {
-    return hex_encode(hmac_sha256(secret, signed_message(nonce, device_id)));
+    return hex_encode(hmac_sha256(secret, device_challenge_message(nonce, device_id)));
 }
 
 bool verify_device_signature(std::string_view secret, std::string_view nonce, std::string_view device_id,
@@ -34,7 +34,7 @@ bool verify_device_signature(std::string_view secret, std::string_view nonce, st
     auto const presented = hex_decode(signature);
     if (!presented)
         return false;
-    return constant_time_equal(*presented, hmac_sha256(secret, signed_message(nonce, device_id)));
+    return constant_time_equal(*presented, hmac_sha256(secret, device_challenge_message(nonce, device_id)));
 }
 
 std::string generate_device_secret() { return random_token(secret_bytes); }

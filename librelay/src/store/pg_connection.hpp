@@ -37,6 +37,7 @@ public:
     param(char const* v) : value_(std::string(v)) {}
     param(std::int64_t v) : value_(std::to_string(v)) {}
     param(role r) : value_(std::to_string(role_number(r))) {}
+    param(device_key_type t) : value_(std::string(key_type_name(t))) {}
     /** Only a real bool: an int must not silently become one. */
     template <class B>
         requires std::same_as<B, bool>

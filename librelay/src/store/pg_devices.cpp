@@ -30,9 +30,9 @@ result<void> pg_store::create_device(device const& d, std::string_view owner_use
         if (auto r = a.begin(); !r)
             return r;
         if (auto r = a.run("INSERT INTO devices (device_id, name, secret_sealed, created_at, last_seen, "
-                           "capabilities, firmware) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                           "capabilities, firmware, key_type, public_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                            {d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities,
-                            d.firmware},
+                            d.firmware, d.key_type, d.public_key},
                            {{"23505", errc::device_exists}});
             !r)
             return r.error();
@@ -66,7 +66,7 @@ result<std::vector<device_access>> pg_store::list_devices_for_user(std::string_v
                           {user_id});
         if (!rows)
             return rows.error();
-        return with_roles<device_access>(*rows, 7, [](pg::rows const& r, int i, role access) {
+        return with_roles<device_access>(*rows, 9, [](pg::rows const& r, int i, role access) {
             return device_access{pg::read_device(r, i), access};
         });
     });
@@ -107,7 +107,20 @@ result<void> pg_store::set_device_secret(std::string_view device_id, std::string
 {
     return with_retries("set_device_secret", [&](attempt& a) -> result<void> {
         return a.change_one(errc::device_not_found,
-                            "UPDATE devices SET secret_sealed = $1 WHERE device_id = $2", {secret_sealed, device_id});
+                            "UPDATE devices SET secret_sealed = $1, key_type = 'secret', public_key = '' "
+                            "WHERE device_id = $2",
+                            {secret_sealed, device_id});
+    });
+}
+
+result<void> pg_store::set_device_key(std::string_view device_id, std::string_view public_key)
+{
+    return with_retries("set_device_key", [&](attempt& a) -> result<void> {
+        // The sealed secret goes in the same statement: no moment accepts both.
+        return a.change_one(errc::device_not_found,
+                            "UPDATE devices SET key_type = 'ed25519', public_key = $1, secret_sealed = '' "
+                            "WHERE device_id = $2",
+                            {public_key, device_id});
     });
 }
 

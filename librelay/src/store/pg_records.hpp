@@ -11,7 +11,8 @@
 // statement registry is keyed by the literal).
 #define RELAY_PG_USER_COLUMNS "id, email, password_hash, created_at"
 #define RELAY_PG_DEVICE_COLUMNS                                                                            \
-    "d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities, d.firmware"
+    "d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities, d.firmware, d.key_type, " \
+    "d.public_key"
 #define RELAY_PG_SESSION_COLUMNS                                                                           \
     "session_id, device_id, user_id, started_at, connected_at, ended_at, connection_type, end_reason, rtt_ms"
 
@@ -24,8 +25,8 @@ inline user read_user(rows const& r, int i)
 
 inline device read_device(rows const& r, int i)
 {
-    return device{r.text(i, 0), r.text(i, 1), r.text(i, 2), r.int64(i, 3), r.optional_int64(i, 4), r.text(i, 5),
-                  r.optional_text(i, 6)};
+    return device{r.text(i, 0),          r.text(i, 1), r.text(i, 2), r.int64(i, 3), r.optional_int64(i, 4), r.text(i, 5),
+                  r.optional_text(i, 6), key_type_from_name(r.text(i, 7)), r.text(i, 8)};
 }
 
 inline webrtc_session read_session(rows const& r, int i)

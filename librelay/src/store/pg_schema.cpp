@@ -94,7 +94,16 @@ CREATE TABLE health (
 );
 )sql";
 
-constexpr std::array<migration, 1> steps{{{1, "users, tokens, devices, memberships, sessions, health", version_1}}};
+// Version 2: device keys (docs/auth.md "Device keys"), as SQLite's version 4.
+constexpr char const* version_2 = R"sql(
+ALTER TABLE devices ADD COLUMN key_type TEXT NOT NULL DEFAULT 'secret' CHECK (key_type IN ('secret', 'ed25519'));
+ALTER TABLE devices ADD COLUMN public_key TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<migration, 2> steps{{
+    {1, "users, tokens, devices, memberships, sessions, health", version_1},
+    {2, "device keys", version_2},
+}};
 
 // pg_advisory_lock's key: "relayd\0\1" as a big-endian 64-bit number, so no other application
 // sharing the database is likely to take the same one.

@@ -348,9 +348,10 @@ result<void> pg_store::import_snapshot(snapshot const& rows, import_mode mode)
                 return r.error();
         for (auto const& d : rows.devices)
             if (auto r = a.run("INSERT INTO devices (device_id, name, secret_sealed, created_at, last_seen, "
-                               "capabilities, firmware) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                               "capabilities, firmware, key_type, public_key) "
+                               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                                {d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities,
-                                d.firmware});
+                                d.firmware, d.key_type, d.public_key});
                 !r)
                 return r.error();
         for (auto const& m : rows.memberships)

@@ -60,9 +60,9 @@ result<void> sqlite_store::create_device(device const& d, std::string_view owner
                              {{SQLITE_CONSTRAINT_PRIMARYKEY, errc::device_exists},
                               {SQLITE_CONSTRAINT_UNIQUE, errc::device_exists}},
                              "INSERT INTO devices (device_id, name, secret_sealed, created_at, last_seen, "
-                             "capabilities, firmware) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             "capabilities, firmware, key_type, public_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen, d.capabilities,
-                             d.firmware);
+                             d.firmware, d.key_type, d.public_key);
     if (!device_row)
         return device_row;
     // The device was just inserted, so the user is the reference that can be missing.
@@ -85,7 +85,7 @@ result<std::vector<device_access>> sqlite_store::list_devices_for_user(std::stri
 {
     std::lock_guard lock(mutex_);
     rows_with_role<device_access> devices(
-        7, [](statement const& st, role access) { return device_access{read_device(st), access}; });
+        9, [](statement const& st, role access) { return device_access{read_device(st), access}; });
     auto r = each_row("list_devices_for_user",
                       "SELECT " RELAY_DEVICE_COLUMNS ", m.role FROM memberships m "
                       "JOIN devices d ON d.device_id = m.device_id WHERE m.user_id = ? ORDER BY d.name, d.device_id",
@@ -129,7 +129,17 @@ result<void> sqlite_store::set_device_secret(std::string_view device_id, std::st
 {
     std::lock_guard lock(mutex_);
     return change_row("set_device_secret", errc::device_not_found,
-                      "UPDATE devices SET secret_sealed = ? WHERE device_id = ?", secret_sealed, device_id);
+                      "UPDATE devices SET secret_sealed = ?, key_type = 'secret', public_key = '' WHERE device_id = ?",
+                      secret_sealed, device_id);
+}
+
+result<void> sqlite_store::set_device_key(std::string_view device_id, std::string_view public_key)
+{
+    std::lock_guard lock(mutex_);
+    // The sealed secret goes in the same statement: no moment accepts both.
+    return change_row("set_device_key", errc::device_not_found,
+                      "UPDATE devices SET key_type = 'ed25519', public_key = ?, secret_sealed = '' WHERE device_id = ?",
+                      public_key, device_id);
 }
 
 result<void> sqlite_store::record_device_seen(std::string_view device_id, unix_seconds last_seen,

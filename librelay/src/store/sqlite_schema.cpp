@@ -102,10 +102,19 @@ CREATE TABLE schema_migrations (
 ) STRICT;
 )sql";
 
-constexpr std::array<sqlite_step, 3> steps{{
+// Version 4: device keys (docs/auth.md "Device keys"). A device authenticates with its sealed
+// secret or, when key_type is 'ed25519', with the public key alone (secret_sealed then empty).
+// Existing rows are secret devices, as they were.
+constexpr char const* version_4 = R"sql(
+ALTER TABLE devices ADD COLUMN key_type TEXT NOT NULL DEFAULT 'secret' CHECK (key_type IN ('secret', 'ed25519'));
+ALTER TABLE devices ADD COLUMN public_key TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<sqlite_step, 4> steps{{
     {"accounts, tokens, devices, memberships, session history", version_1},
     {"health check row", version_2},
     {"schema_migrations table", version_3},
+    {"device keys", version_4},
 }};
 
 /** A prepared statement finalized at scope exit. */

@@ -125,10 +125,10 @@ result<void> sqlite_store::import_snapshot(snapshot const& rows, import_mode mod
     if (written)
         written = insert_each(rows.devices,
                               "INSERT INTO devices (device_id, name, secret_sealed, created_at, last_seen, capabilities, "
-                              "firmware) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              "firmware, key_type, public_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                               [](device const& d) {
                                   return std::tie(d.device_id, d.name, d.secret_sealed, d.created_at, d.last_seen,
-                                                  d.capabilities, d.firmware);
+                                                  d.capabilities, d.firmware, d.key_type, d.public_key);
                               });
     if (written)
         written = insert_each(rows.memberships, "INSERT INTO memberships (device_id, user_id, role) VALUES (?, ?, ?)",

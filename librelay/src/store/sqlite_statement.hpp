@@ -56,6 +56,7 @@ private:
     void bind_one(int v) noexcept { bind_one(static_cast<std::int64_t>(v)); }
     void bind_one(bool v) noexcept { bind_one(static_cast<std::int64_t>(v ? 1 : 0)); }
     void bind_one(role v) noexcept { bind_one(role_number(v)); }
+    void bind_one(device_key_type v) noexcept { bind_one(key_type_name(v)); }
     void bind_one(std::nullopt_t) noexcept;
     template <class T> void bind_one(std::optional<T> const& v) noexcept
     {

@@ -57,6 +57,7 @@ public:
     result<void> rename_device(std::string_view device_id, std::string_view name) override;
     result<void> delete_device(std::string_view device_id) override;
     result<void> set_device_secret(std::string_view device_id, std::string_view secret_sealed) override;
+    result<void> set_device_key(std::string_view device_id, std::string_view public_key) override;
     result<void> record_device_seen(std::string_view device_id, unix_seconds last_seen,
                                     std::optional<std::string_view> capabilities,
                                     std::optional<std::string_view> firmware) override;

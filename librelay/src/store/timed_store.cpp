@@ -17,7 +17,7 @@ enum class op : std::size_t {
     insert_refresh_token, consume_refresh_token, revoke_refresh_token, revoke_family, revoke_all_refresh_tokens,
     insert_reset_token, consume_reset_token,
     create_device, get_device, list_devices_for_user, role_of, rename_device, delete_device, set_device_secret,
-    record_device_seen, list_devices,
+    record_device_seen, list_devices, set_device_key,
     add_member, remove_member, list_members, users_with_access,
     insert_session, mark_session_connected, end_session, list_sessions, end_open_sessions,
     check, export_snapshot, import_snapshot,
@@ -30,7 +30,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(op::count_)> op_
     "revoke_all_refresh_tokens",
     "insert_reset_token", "consume_reset_token",
     "create_device", "get_device", "list_devices_for_user", "role_of", "rename_device", "delete_device",
-    "set_device_secret", "record_device_seen", "list_devices",
+    "set_device_secret", "record_device_seen", "list_devices", "set_device_key",
     "add_member", "remove_member", "list_members", "users_with_access",
     "insert_session", "mark_session_connected", "end_session", "list_sessions", "end_open_sessions",
     "check", "export_snapshot", "import_snapshot",
@@ -126,6 +126,10 @@ public:
     result<void> set_device_secret(std::string_view device_id, std::string_view secret_sealed) override
     {
         return timed(op::set_device_secret, [&] { return inner_->set_device_secret(device_id, secret_sealed); });
+    }
+    result<void> set_device_key(std::string_view device_id, std::string_view public_key) override
+    {
+        return timed(op::set_device_key, [&] { return inner_->set_device_key(device_id, public_key); });
     }
     result<void> record_device_seen(std::string_view device_id, unix_seconds last_seen,
                                     std::optional<std::string_view> capabilities,

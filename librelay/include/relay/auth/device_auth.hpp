@@ -10,6 +10,11 @@
 
 namespace relay::auth {
 
+/** The bytes a robot signs to answer a challenge, with a secret or a key: the UTF-8 of
+ * `nonce + "." + device_id`. Binding the device id means an answer for one device is useless
+ * for another. */
+std::string device_challenge_message(std::string_view nonce, std::string_view device_id);
+
 /** A challenge nonce: base64url of 32 random bytes (43 characters). A new one per connection,
  * so a recorded answer cannot be replayed. */
 std::string make_nonce();

@@ -137,8 +137,14 @@ public:
      */
     virtual result<void> delete_device(std::string_view device_id) = 0;
 
-    /** Replaces the sealed device secret (rotation). errc::device_not_found when absent. */
+    /** Replaces the sealed device secret (rotation); a device that had a public key goes back to
+     * a secret and its key is dropped. errc::device_not_found when absent. */
     virtual result<void> set_device_secret(std::string_view device_id, std::string_view secret_sealed) = 0;
+
+    /** Sets or replaces the device's Ed25519 public key (base64url text, as device::public_key)
+     * and drops its sealed secret: from now on only the key authenticates. errc::device_not_found
+     * when absent. */
+    virtual result<void> set_device_key(std::string_view device_id, std::string_view public_key) = 0;
 
     /**
      * Records that the robot was seen; capabilities (JSON text) and firmware are replaced only

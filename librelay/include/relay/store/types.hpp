@@ -73,15 +73,37 @@ struct reset_token {
     bool used = false;
 };
 
+/**
+ * How a robot proves who it is (docs/auth.md "Device keys"): an HMAC with a secret the relay
+ * keeps sealed, or an Ed25519 signature checked with a public key, the only thing the relay then
+ * holds. Stored as the text "secret" or "ed25519" (key_type_name).
+ */
+enum class device_key_type { secret, ed25519 };
+
+/** "secret" or "ed25519": the stored and shown name of a key type. */
+constexpr std::string_view key_type_name(device_key_type t) noexcept
+{
+    return t == device_key_type::ed25519 ? "ed25519" : "secret";
+}
+
+/** The key type named `text`; anything but "ed25519" is a secret, so a damaged row fails closed
+ * (an empty sealed secret opens for no one). */
+constexpr device_key_type key_type_from_name(std::string_view text) noexcept
+{
+    return text == "ed25519" ? device_key_type::ed25519 : device_key_type::secret;
+}
+
 /** A robot registered with the relay. */
 struct device {
     std::string device_id;
     std::string name;
-    std::string secret_sealed;        ///< the device secret as sealed by the caller; opaque here
+    std::string secret_sealed;        ///< the device secret as sealed by the caller; opaque here; empty for a key
     unix_seconds created_at = 0;
     std::optional<unix_seconds> last_seen;
     std::string capabilities;         ///< JSON text from the robot's `hello`; empty when unknown
     std::optional<std::string> firmware;
+    device_key_type key_type = device_key_type::secret;
+    std::string public_key;           ///< ed25519: base64url (no padding) of the raw 32-byte key; else empty
 };
 
 /** A device together with the role a given user has on it (list_devices_for_user). */

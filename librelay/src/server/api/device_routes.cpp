@@ -1,5 +1,5 @@
 // Devices and their members (contract section 2): list, create, read, rename, delete, rotate the
-// secret, share and unshare. Every change that affects live connections is also told to the hub,
+// secret or set a public key (section 8, device keys), share and unshare. Every change that affects live connections is also told to the hub,
 // and to every other node's (cluster_sync.hpp).
 // docs/api.md describes every answer.
 #include "server/api/api_common.hpp"
@@ -13,6 +13,7 @@
 
 #include <relay/auth/crypto.hpp>
 #include <relay/auth/device_auth.hpp>
+#include <relay/auth/device_key.hpp>
 #include <relay/auth/email.hpp>
 #include <relay/protocol/close_code.hpp>
 #include <relay/protocol/timestamp.hpp>
@@ -36,7 +37,8 @@ boost::json::object capabilities_json(std::string const& text)
     return std::move(v.as_object());
 }
 
-/** A device as GET /api/devices shows it to a user with role `r`. */
+/** A device as GET /api/devices shows it to a user with role `r`: `key_type` to everyone, the
+ * public key only to the owner, who manages it (it is no secret, but others have no use for it). */
 boost::json::object device_json(store::device const& d, store::role r, bool online)
 {
     boost::json::value last_seen = nullptr;
@@ -45,14 +47,18 @@ boost::json::object device_json(store::device const& d, store::role r, bool onli
     boost::json::value firmware = nullptr;
     if (d.firmware)
         firmware = *d.firmware;
-    return boost::json::object{{"device_id", d.device_id},
+    boost::json::object out{{"device_id", d.device_id},
                                {"name", d.name},
                                {"role", protocol::to_string(r)},
                                {"online", online},
                                {"last_seen", std::move(last_seen)},
                                {"capabilities", capabilities_json(d.capabilities)},
                                {"firmware", std::move(firmware)},
-                               {"created_at", d.created_at}};
+                               {"created_at", d.created_at},
+                               {"key_type", store::key_type_name(d.key_type)}};
+    if (r == store::role::owner && d.key_type == store::device_key_type::ed25519)
+        out["public_key"] = d.public_key;
+    return out;
 }
 
 /** 200 with the device as a caller with role `r` sees it, or the store's failure (404 when the
@@ -95,6 +101,7 @@ net::awaitable<or_answer<device_caller>> authorize_device(request_context& ctx, 
 /** An owner's change to a device: its body, once the caller is known to own the device. */
 struct owner_change {
     boost::json::object body;
+    std::string user_id; ///< the owner who asks
 };
 
 /** authorize_device() as the owner, then the JSON body (401, 404 or 403, then 400). */
@@ -106,7 +113,7 @@ net::awaitable<or_answer<owner_change>> owner_change_of(request_context& ctx, ru
     auto body = parse_json_object(ctx.req);
     if (!body)
         co_return body.take_answer();
-    co_return owner_change{std::move(*body)};
+    co_return owner_change{std::move(*body), std::move(caller->user_id)};
 }
 
 /** The `name` of a create or rename body (protocol::is_valid_device_name). */
@@ -120,6 +127,41 @@ or_answer<std::string> device_name(boost::json::object const& body)
                               "field 'name' must be 1 to 128 bytes, not blank, without control characters or "
                               "invisible direction marks (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069)");
     return name;
+}
+
+/** The `public_key` of a body, parsed (auth::parse_device_public_key) and in the stored form
+ * (base64url of the raw 32 bytes, whichever form was sent). */
+or_answer<std::string> public_key_of(boost::json::object const& body)
+{
+    auto text = required_string(body, "public_key");
+    if (!text)
+        return text;
+    auto raw = auth::parse_device_public_key(*text);
+    if (!raw)
+        return error_response(errc::bad_message,
+                              "field 'public_key' must be an Ed25519 public key: base64url without padding of its 32 "
+                              "raw bytes (43 characters), or a PEM \"PUBLIC KEY\"");
+    return auth::device_public_key_text(*raw);
+}
+
+/** Whether a create body asks for a key: `public_key` given. Asking for a secret as well (a
+ * `device_secret`, or `key_type` "secret") is refused, as is `key_type` "ed25519" without a key:
+ * a device authenticates one way. */
+or_answer<bool> wants_key(boost::json::object const& body)
+{
+    auto key_type = optional_string(body, "key_type");
+    if (!key_type)
+        return key_type.take_answer();
+    if (*key_type && **key_type != "secret" && **key_type != "ed25519")
+        return error_response(errc::bad_message, "field 'key_type' must be \"secret\" or \"ed25519\"");
+    bool const key = body.contains("public_key");
+    if (key && (body.contains("device_secret") || (*key_type && **key_type == "secret")))
+        return error_response(errc::bad_message,
+                              "a device authenticates with a public key or a secret, not both: leave out "
+                              "'public_key' to get a secret, or 'device_secret'/'key_type' to register the key");
+    if (!key && *key_type && **key_type == "ed25519")
+        return error_response(errc::bad_message, "key_type \"ed25519\" needs field 'public_key'");
+    return key;
 }
 
 // GET /api/devices → [device…] for every device the caller may access.
@@ -143,7 +185,8 @@ net::awaitable<http_response> list_devices(request_context& ctx, runtime& rt, au
     co_return json_response(http::status::ok, out);
 }
 
-// POST /api/devices {"name","device_id"?} → 201 {"device_id","name","device_secret"}
+// POST /api/devices {"name","device_id"?} → 201 {"device_id","name","device_secret"}, or with
+// {"public_key"} → 201 {"device_id","name","key_type":"ed25519"} and no secret at all.
 net::awaitable<http_response> create_device(request_context& ctx, runtime& rt, auth_service& auth)
 {
     auto user = authenticate(auth, ctx);
@@ -154,6 +197,14 @@ net::awaitable<http_response> create_device(request_context& ctx, runtime& rt, a
     if (!name) co_return name.take_answer();
     auto requested_id = optional_string(*body, "device_id");
     if (!requested_id) co_return requested_id.take_answer();
+    auto key = wants_key(*body);
+    if (!key) co_return key.take_answer();
+    std::optional<std::string> public_key;
+    if (*key) {
+        auto parsed = public_key_of(*body);
+        if (!parsed) co_return parsed.take_answer();
+        public_key = std::move(*parsed);
+    }
 
     std::string device_id;
     if (*requested_id) {
@@ -168,16 +219,30 @@ net::awaitable<http_response> create_device(request_context& ctx, runtime& rt, a
         device_id = std::move(*generated);
     }
 
-    // Shown once, here; only the sealed form is stored.
-    auto secret = auth::generate_device_secret();
-    store::device d{device_id, *name, auth.device_secrets.seal(secret, device_id), unix_now(), {}, {}, {}};
+    // Shown once, here; only the sealed form is stored. A key device has no secret at all.
+    std::string secret;
+    store::device d;
+    d.device_id = device_id;
+    d.name = *name;
+    d.created_at = unix_now();
+    if (public_key) {
+        d.key_type = store::device_key_type::ed25519;
+        d.public_key = *public_key;
+    } else {
+        secret = auth::generate_device_secret();
+        d.secret_sealed = auth.device_secrets.seal(secret, device_id);
+    }
     auto created = co_await run_blocking(rt.blocking, [&] { return rt.store->create_device(d, *user); });
     if (!created) {
         if (created.error() == make_error_code(errc::user_not_found))
             co_return error_response(errc::unauthorized, "the account of this access token no longer exists");
         co_return store_failure(created.error(), errc::device_exists);
     }
-    rt.log.info("device_created", {{"device_id", device_id}, {"user_id", *user}});
+    rt.log.info("device_created",
+                {{"device_id", device_id}, {"user_id", *user}, {"key_type", store::key_type_name(d.key_type)}});
+    if (public_key)
+        co_return json_response(http::status::created,
+                                boost::json::object{{"device_id", device_id}, {"name", *name}, {"key_type", "ed25519"}});
     co_return json_response(http::status::created,
                             boost::json::object{{"device_id", device_id}, {"name", *name}, {"device_secret", secret}});
 }
@@ -236,7 +301,8 @@ net::awaitable<http_response> delete_device(request_context& ctx, runtime& rt, a
 }
 
 // POST /api/devices/{id}/secret → 200 {"device_id","device_secret"} (owner); a connected robot
-// is disconnected and must authenticate with the new secret.
+// is disconnected and must authenticate with the new secret. A key device goes back to a secret
+// and its key stops working (the store drops it in the same statement).
 net::awaitable<http_response> rotate_secret(request_context& ctx, runtime& rt, auth_service& auth, live_service& live)
 {
     auto const& device_id = ctx.param("id");
@@ -253,6 +319,28 @@ net::awaitable<http_response> rotate_secret(request_context& ctx, runtime& rt, a
     rt.log.info("device_secret_rotated", {{"device_id", device_id}, {"user_id", caller->user_id}});
     co_return json_response(http::status::ok,
                             boost::json::object{{"device_id", device_id}, {"device_secret", secret}});
+}
+
+// PUT /api/devices/{id}/key {"public_key"} → 200 {"device_id","key_type":"ed25519","public_key"}
+// (owner); sets or replaces the key and drops any secret, and a connected robot is disconnected:
+// from now on only a signature under this key authenticates.
+net::awaitable<http_response> set_key(request_context& ctx, runtime& rt, auth_service& auth, live_service& live)
+{
+    auto const& device_id = ctx.param("id");
+    auto change = co_await owner_change_of(ctx, rt, auth);
+    if (!change) co_return change.take_answer();
+    auto public_key = public_key_of(change->body);
+    if (!public_key) co_return public_key.take_answer();
+
+    auto stored = co_await run_blocking(rt.blocking, [&] { return rt.store->set_device_key(device_id, *public_key); });
+    if (!stored)
+        co_return store_failure(stored.error(), errc::device_not_found);
+    // As for a rotation: a robot authenticated with the old secret or key must not stay on it.
+    close_robot_everywhere(live, device_id, protocol::close_code::auth_failed);
+    rt.log.info("device_key_set", {{"device_id", device_id}, {"user_id", change->user_id}});
+    co_return json_response(http::status::ok, boost::json::object{{"device_id", device_id},
+                                                                  {"key_type", "ed25519"},
+                                                                  {"public_key", *public_key}});
 }
 
 // GET /api/devices/{id}/members → [{"user_id","email","role"}…], owner first (owner)
@@ -359,6 +447,7 @@ void add_device_routes(router& r, runtime& rt, auth_service& auth, live_service&
     r.add(http::verb::patch, "/api/devices/{id}", with_live(rename_device));
     r.add(http::verb::delete_, "/api/devices/{id}", with_live(delete_device));
     r.add(http::verb::post, "/api/devices/{id}/secret", with_live(rotate_secret));
+    r.add(http::verb::put, "/api/devices/{id}/key", with_live(set_key));
     r.add(http::verb::get, "/api/devices/{id}/members", without_live(list_members));
     r.add(http::verb::post, "/api/devices/{id}/members", with_live(add_member));
     r.add(http::verb::delete_, "/api/devices/{id}/members/{user_id}", with_live(remove_member));

@@ -6,6 +6,7 @@
 #include "server/webrtc.hpp"
 
 #include <relay/auth/device_auth.hpp>
+#include <relay/auth/device_key.hpp>
 #include <relay/protocol/codec.hpp>
 #include <relay/protocol/forwarding.hpp>
 
@@ -13,6 +14,16 @@
 
 namespace relay::server {
 namespace {
+
+/** The key an answer is checked against when the device has none: a valid curve point (RFC 8032
+ * TEST 1's public key), so the check costs what a real one does. Its private key is published,
+ * which is harmless: a check against the stand-in never authenticates. */
+std::string stand_in_public_key()
+{
+    return std::string("\xd7\x5a\x98\x01\x82\xb1\x0a\xb7\xd5\x4b\xfe\xd3\xc9\x64\x07\x3a"
+                       "\x0e\xe1\x72\xf3\xda\xa6\x23\x25\xaf\x02\x1a\x68\xf7\x07\x51\x1a",
+                       32);
+}
 
 std::int64_t unix_now()
 {
@@ -126,12 +137,20 @@ net::awaitable<void> device_session::authenticate(protocol::device_auth const& m
     // ids are no secret, so failures must never lock the real robot (or its NAT neighbours) out.
     bool ok = co_await run_blocking(rt()->blocking, [&] {
         auto dev = rt()->store->get_device(m.device_id);
-        std::optional<std::string> secret;
-        if (dev)
+        // A device answers with its secret's HMAC or, with a key (device_key.hpp), an Ed25519
+        // signature; the one it does not use can never authenticate it.
+        std::optional<std::string> secret, public_key;
+        if (dev && dev->key_type == store::device_key_type::ed25519)
+            public_key = auth::parse_device_public_key(dev->public_key);
+        else if (dev)
             secret = auth()->device_secrets.open(dev->secret_sealed, m.device_id);
-        // An unknown device costs the same HMAC as a known one, so timing does not tell them apart.
-        bool good = auth::verify_device_signature(secret.value_or(std::string(32, '\0')), nonce_, m.device_id, m.signature);
-        return good && secret.has_value();
+        // Both checks run for every answer, against stand-ins when the device is unknown or uses
+        // the other kind, so timing tells neither whether a device exists nor how it authenticates.
+        bool const hmac_good = auth::verify_device_signature(secret.value_or(std::string(32, '\0')), nonce_,
+                                                             m.device_id, m.signature);
+        bool const key_good = auth::verify_device_key_signature(public_key.value_or(stand_in_public_key()), nonce_,
+                                                                m.device_id, m.signature);
+        return (hmac_good && secret.has_value()) || (key_good && public_key.has_value());
     });
     if (closing())
         co_return; // the auth deadline passed while the store answered

@@ -56,7 +56,9 @@ struct client_options {
     /**
      * v1.1 device keys: a PEM file holding the robot's Ed25519 private key (PKCS#8, as
      * `relay-cli device keygen` writes it). When set, the challenge is answered with an Ed25519
-     * signature and `device_secret` must be empty; the relay holds only the public key.
+     * signature and `device_secret` must be empty; the relay holds only the public key. Read
+     * once, by the constructor: a missing or unreadable file, or one without an Ed25519 private
+     * key, throws std::invalid_argument (so does giving both or neither).
      */
     std::string device_key_file;
 
@@ -254,7 +256,8 @@ class client {
 public:
     /**
      * A client doing its I/O on its own background thread (started by start()).
-     * Throws std::invalid_argument for a bad URL, device id, empty secret or unreadable ca_file.
+     * Throws std::invalid_argument for a bad URL, device id, unreadable ca_file, or credentials
+     * other than exactly one of device_secret and a readable Ed25519 device_key_file.
      */
     explicit client(client_options options);
 
@@ -328,7 +331,8 @@ public:
      */
     bool flush(std::chrono::milliseconds timeout);
 
-    /** Uses a new device secret from the next attempt on (after a rotation). */
+    /** Uses a new device secret from the next attempt on (after a rotation, or after the owner
+     * switched a key device back to a secret: the key from device_key_file is then dropped). */
     void set_device_secret(std::string secret);
 
     // --- callbacks (set any time; each runs on the I/O thread) --------------------------------
