@@ -39,8 +39,9 @@ with tempfile.TemporaryDirectory(prefix="bench-video-") as tmp:
         account = harness.Account(relay)
         for size in sizes:
             width, height = size.split("x")
-            robot = harness.start_robot(directory, relay, account, "--ice-transport-policy", "relay",
-                                        "--width", width, "--height", height, "--fps", fps, name=f"robot-{size}")
+            robot = harness.start_robot(directory, relay, account.device_id, "--ice-transport-policy", "relay",
+                                        "--width", width, "--height", height, "--fps", fps,
+                                        secret=account.secret, name=f"robot-{size}")
             try:
                 harness.eventually(lambda: harness.robot_online(relay, account), 30, "robot.py online")
                 for run in range(runs):

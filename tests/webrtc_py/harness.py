@@ -213,9 +213,11 @@ def examples_dir() -> Path:
     return Path(require("RELAY_PYTHON_ROBOT_DIR"))
 
 
-def start_robot(directory: Path, relay: Relayd, account: Account, *args: str, name: str = "robot") -> Process:
-    env = {**os.environ, "RELAY_DEVICE_SECRET": account.secret}
-    argv = [PYTHON, str(examples_dir() / "robot.py"), "--relay", relay.url, "--device-id", account.device_id, *args]
+def start_robot(directory: Path, relay: Relayd, device_id: str, *args: str, secret: str | None = None,
+                name: str = "robot") -> Process:
+    """robot.py for `device_id`: with its secret in RELAY_DEVICE_SECRET, or --key-file in args."""
+    env = {**os.environ, "RELAY_DEVICE_SECRET": secret} if secret else dict(os.environ)
+    argv = [PYTHON, str(examples_dir() / "robot.py"), "--relay", relay.url, "--device-id", device_id, *args]
     return Process(argv, directory / f"{name}.log", env=env)
 
 
@@ -232,6 +234,6 @@ def run_viewer(directory: Path, relay: Relayd, account: Account, *args: str, tim
     return done.returncode, lines, (directory / f"{name}.err").read_text(errors="replace")
 
 
-def robot_online(relay: Relayd, account: Account) -> bool:
-    status, device = relay.http("GET", f"/api/devices/{account.device_id}", token=account.token)
+def robot_online(relay: Relayd, account: Account, device_id: str | None = None) -> bool:
+    status, device = relay.http("GET", f"/api/devices/{device_id or account.device_id}", token=account.token)
     return status == 200 and device.get("online")

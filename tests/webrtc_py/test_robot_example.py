@@ -8,6 +8,7 @@ import asyncio
 import http.server
 import json
 import secrets
+import subprocess
 import threading
 
 import pytest
@@ -53,9 +54,10 @@ def stack(tmp_path_factory):
             "RELAY_TURN_URLS": f"turn:127.0.0.1:{turn.port}?transport=udp,turn:127.0.0.1:{turn.port}?transport=tcp"})
         parts.append(relay)
         account = harness.Account(relay)
-        robot = harness.start_robot(directory, relay, account, "--ice-transport-policy", "relay",
+        robot = harness.start_robot(directory, relay, account.device_id, "--ice-transport-policy", "relay",
                                     "--width", "320", "--height", "240", "--mission-step", "0.1",
-                                    "--battery-interval", "1", "--local-api", f"http://127.0.0.1:{api.server_port}")
+                                    "--battery-interval", "1", "--local-api", f"http://127.0.0.1:{api.server_port}",
+                                    secret=account.secret)
         parts.append(robot)
         harness.eventually(lambda: harness.robot_online(relay, account), 30, "robot.py online:\n" + robot.output())
         yield directory, relay, account, robot
@@ -141,3 +143,23 @@ def test_commands_events_and_rest_tunnel(stack):
     status, body = relay.http("POST", f"/api/devices/{account.device_id}/rest/missions/start", {"mission": "kitchen"},
                               token=account.token)
     assert status == 201 and body == {"path": "/missions/start", "received": {"mission": "kitchen"}}, body
+
+
+def test_a_robot_with_a_device_key_connects(stack, tmp_path):
+    """robot.py --key-file: a device registered with an Ed25519 public key, no secret anywhere."""
+    directory, relay, account, _ = stack
+    key = tmp_path / "robot.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(key)], check=True, capture_output=True)
+    public_pem = subprocess.run(["openssl", "pkey", "-in", str(key), "-pubout"], check=True, capture_output=True,
+                                text=True).stdout
+    status, body = relay.http("POST", "/api/devices",
+                              {"device_id": "wimz-keyed", "name": "keyed", "public_key": public_pem}, account.token)
+    assert status == 201 and "device_secret" not in body, body
+    robot = harness.start_robot(tmp_path, relay, "wimz-keyed", "--key-file", str(key), name="robot-keyed")
+    try:
+        harness.eventually(lambda: harness.robot_online(relay, account, "wimz-keyed"), 30,
+                           "robot.py with a key online:\n" + robot.output())
+        status, device = relay.http("GET", "/api/devices/wimz-keyed", token=account.token)
+        assert device["firmware"] == "python-robot/1.0" and device["capabilities"]["video"]["codecs"] == ["VP8"], device
+    finally:
+        robot.stop()

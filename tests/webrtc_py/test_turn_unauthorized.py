@@ -26,8 +26,8 @@ def test_wrong_coturn_secret_is_diagnosed_and_the_app_told(tmp_path):
             "RELAY_TURN_PROVIDER": "coturn", "RELAY_TURN_SECRET": secrets.token_hex(16),
             "RELAY_TURN_URLS": f"turn:127.0.0.1:{turn.port}?transport=udp"})
         account = harness.Account(relay)
-        robot = harness.start_robot(tmp_path, relay, account, "--ice-transport-policy", "relay",
-                                    "--width", "320", "--height", "240")
+        robot = harness.start_robot(tmp_path, relay, account.device_id, "--ice-transport-policy", "relay",
+                                    "--width", "320", "--height", "240", secret=account.secret)
         harness.eventually(lambda: harness.robot_online(relay, account), 30, "robot.py online:\n" + robot.output())
 
         status, lines, err = harness.run_viewer(tmp_path, relay, account, "--relay-only", "--duration", "30",
