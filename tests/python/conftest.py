@@ -5,6 +5,7 @@ in a temporary directory, accounts and devices made over its HTTP API, and a min
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import itertools
 import json
 import os
@@ -22,6 +23,14 @@ import pytest
 import websockets
 
 RELAYD = os.environ.get("RELAY_TEST_RELAYD", "")
+
+
+def _die_with_parent() -> None:
+    # In the child before exec: relayd gets SIGTERM when the thread that started it ends, so also
+    # when this test process is killed (a ctest timeout) before the fixture's teardown runs.
+    # Tests start relayd on their main thread or an executor thread living as long as the test.
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -64,7 +73,7 @@ class Relayd:
         assert self.process is None
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen([RELAYD], env=self.env, stdout=log, stderr=log,
-                                            stdin=subprocess.DEVNULL)
+                                            stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 30
         while True:
             if self.process.poll() is not None:
