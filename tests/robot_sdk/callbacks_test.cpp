@@ -51,6 +51,18 @@ robot::client_options fake_options(std::uint16_t port)
     return robot_options(port, dev);
 }
 
+/** A credentials object as the relay sends it: one UDP TURN URL for `username`, lasting `ttl`. */
+json::object sample_credentials(std::string const& username, std::int64_t ttl)
+{
+    json::array urls{"turn:turn.example.com:3478?transport=udp"};
+    return {{"urls", urls},
+            {"username", username},
+            {"credential", "abc="},
+            {"ttl", ttl},
+            {"expires_at", 1700000000},
+            {"ice_servers", json::array{json::object{{"urls", urls}, {"username", username}, {"credential", "abc="}}}}};
+}
+
 } // namespace
 
 TEST_CASE("WebRTC signaling both ways through typed callbacks and senders")
@@ -71,14 +83,7 @@ TEST_CASE("WebRTC signaling both ways through typed callbacks and senders")
     auto hello = relay_side->expect("hello");
     REQUIRE(!hello.is_null());
 
-    json::object creds{{"urls", json::array{"turn:turn.example.com:3478?transport=udp"}},
-                       {"username", "1700000000:u-1"},
-                       {"credential", "abc="},
-                       {"ttl", 86400},
-                       {"expires_at", 1700000000},
-                       {"ice_servers", json::array{json::object{{"urls", json::array{"turn:turn.example.com:3478?transport=udp"}},
-                                                                {"username", "1700000000:u-1"},
-                                                                {"credential", "abc="}}}}};
+    auto creds = sample_credentials("1700000000:u-1", 86400);
     relay_side->send(json::object{{"type", "webrtc_request"}, {"session_id", "s-1"}, {"from_user", "u-1"},
                                   {"media", "both"}, {"quality", "high"}, {"turn_credentials", creds}});
     auto req = requests.take();
@@ -150,14 +155,7 @@ TEST_CASE("a renewal's webrtc_request reaches on_webrtc_request with replaces; a
     auto relay_side = relay.accept_robot("wimz-201", "s3cret-s3cret");
     REQUIRE(relay_side);
     REQUIRE(!relay_side->expect("hello").is_null());
-    json::object creds{{"urls", json::array{"turn:turn.example.com:3478?transport=udp"}},
-                       {"username", "1700000000:wimz-201"},
-                       {"credential", "abc="},
-                       {"ttl", 60},
-                       {"expires_at", 1700000000},
-                       {"ice_servers", json::array{json::object{{"urls", json::array{"turn:turn.example.com:3478?transport=udp"}},
-                                                                {"username", "1700000000:wimz-201"},
-                                                                {"credential", "abc="}}}}};
+    auto creds = sample_credentials("1700000000:wimz-201", 60);
     json::object request{{"type", "webrtc_request"}, {"session_id", "s-1"}, {"from_user", "u-1"},
                          {"media", "video"}, {"quality", "auto"}, {"turn_credentials", creds}};
     relay_side->send(request);

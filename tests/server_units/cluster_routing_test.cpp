@@ -355,7 +355,7 @@ std::string open_session(two_nodes& t, std::optional<errc>& outcome)
     REQUIRE(id);
     outcome = errc::internal;
     t.a.routing().open_webrtc(*id, "d1", "u1",
-                              protocol::encode(protocol::robot_webrtc_request{*id, "u1", {}, {}, {}}),
+                              protocol::encode(protocol::robot_webrtc_request{*id, "u1", {}, {}, {}, {}}),
                               [&outcome](std::optional<errc> code, std::string) { outcome = code; });
     t.net.pump();
     return *id;

@@ -510,8 +510,9 @@ boost::system::result<std::string> cluster_routing::create_webrtc(std::string co
 }
 
 void cluster_routing::open_webrtc(std::string const& session_id, std::string const& device_id,
-                                  std::string const& user_id, std::optional<std::string> const& replaces,
-                                  std::string frame, std::function<void(std::optional<errc>, std::string)> done)
+                                  std::string const& user_id, std::string frame,
+                                  std::function<void(std::optional<errc>, std::string)> done,
+                                  std::optional<std::string> const& replaces)
 {
     {
         std::lock_guard lock(mutex_);
@@ -522,7 +523,7 @@ void cluster_routing::open_webrtc(std::string const& session_id, std::string con
     }
     boost::json::object request{{"session", session_id}, {"device", device_id}, {"user", user_id}, {"frame", std::move(frame)}};
     if (replaces)
-        request["replaces"] = *replaces; // the robot's node counts the renewal against its limit as this node did
+        request["replaces"] = *replaces;
     auto payload = boost::json::serialize(request);
     cluster_.send_to_robot_node(
         device_id, kinds::webrtc_open, std::move(payload),

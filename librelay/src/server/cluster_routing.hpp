@@ -75,12 +75,13 @@ public:
                                                      std::weak_ptr<routing::app_link> app,
                                                      std::optional<std::string> const& replaces = std::nullopt);
     /**
-     * Asks the robot's node to start session `session_id` (`frame`: the robot's webrtc_request).
+     * Asks the robot's node to start session `session_id` (`frame`: the robot's webrtc_request;
+     * `replaces`: the session it renews, which that node counts it against as this one did).
      * `done(code, message)` runs on the cluster's thread: code is nullopt when the robot has it.
      */
     void open_webrtc(std::string const& session_id, std::string const& device_id, std::string const& user_id,
-                     std::optional<std::string> const& replaces, std::string frame,
-                     std::function<void(std::optional<errc>, std::string)> done);
+                     std::string frame, std::function<void(std::optional<errc>, std::string)> done,
+                     std::optional<std::string> const& replaces = std::nullopt);
 
     // --- the robot's node -----------------------------------------------------------------
     /** The robot's `webrtc_stats` for a session whose app is on another node: recorded there. */

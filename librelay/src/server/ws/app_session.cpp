@@ -553,12 +553,13 @@ net::awaitable<void> app_session::start_webrtc(std::shared_ptr<app_session> self
     if (remote) {
         // The robot is on another node: the app hears once that node has started the session.
         live.cross_node->open_webrtc(
-            session_id, request.device_id, self->user_id_, request.replaces, protocol::encode(to_robot),
+            session_id, request.device_id, self->user_id_, protocol::encode(to_robot),
             [self, to_app = std::move(to_app)](std::optional<errc> code, std::string message) mutable {
                 net::post(self->executor(), [self, to_app = std::move(to_app), code, message = std::move(message)] {
                     self->webrtc_started(to_app, code, message, std::nullopt);
                 });
-            });
+            },
+            request.replaces);
         co_return;
     }
     robot->send(std::make_shared<std::string const>(protocol::encode(to_robot)));
