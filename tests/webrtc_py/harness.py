@@ -9,6 +9,7 @@ relay_robot module).
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -53,15 +54,22 @@ def free_port(kind=socket.SOCK_DGRAM) -> int:
         return s.getsockname()[1]
 
 
+def _end_with_parent() -> None:
+    # In the child before exec: SIGTERM when the test process ends, also when a ctest timeout
+    # kills it before any teardown runs (the tests start children on their main thread).
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Process:
-    """A child in its own process group, its output in `log_path`."""
+    """A child in its own process group, its output in `log_path`, ended with the test process."""
 
     def __init__(self, argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
         self.argv = argv
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                                      env=env, start_new_session=True)
+                                      env=env, start_new_session=True, preexec_fn=_end_with_parent)
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -228,7 +236,8 @@ def run_viewer(directory: Path, relay: Relayd, account: Account, *args: str, tim
     argv = [PYTHON, str(examples_dir() / "viewer.py"), "--relay", relay.url, "--device-id", account.device_id,
             "--email", account.email, "--json", *args]
     with open(directory / f"{name}.err", "wb") as err:
-        done = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=err, timeout=timeout)
+        done = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=err, timeout=timeout,
+                              preexec_fn=_end_with_parent)
     lines = [json.loads(line) for line in done.stdout.decode().splitlines() if line.startswith("{")]
     (directory / f"{name}.out").write_bytes(done.stdout)
     return done.returncode, lines, (directory / f"{name}.err").read_text(errors="replace")
