@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -51,6 +52,8 @@ class Relayd:
             "RELAY_DATABASE": str(directory / "relay.db"),
             "RELAY_THREADS": "2",
             "RELAY_SCRYPT_LN": "10",
+            # Fixed, so an app's access token survives restart().
+            "RELAY_JWT_SECRET": secrets.token_hex(32),
             **env,
         }
         self.process: subprocess.Popen | None = None

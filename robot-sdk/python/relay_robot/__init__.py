@@ -60,6 +60,19 @@ def _make_dispatch(ref: "weakref.ref[Client]") -> Callable[[str, Any, Any], None
     return dispatch
 
 
+def _make_call_soon(loop: asyncio.AbstractEventLoop) -> Callable[..., None]:
+    # Runs on the SDK's I/O thread with the GIL: only hands the call to the loop. A loop that has
+    # been closed (asyncio.run returned while the client still runs) takes nothing more.
+    def call_soon(fn: Callable[..., None], *args: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:
+            if not loop.is_closed():
+                raise
+
+    return call_soon
+
+
 _turn_ids = itertools.count(1)
 
 
@@ -106,7 +119,7 @@ class Client:
         if self._loop is None:
             self._loop = running
         self._connected_event = asyncio.Event()
-        self._native.set_sink(self._loop.call_soon_threadsafe, _make_dispatch(weakref.ref(self)))
+        self._native.set_sink(_make_call_soon(self._loop), _make_dispatch(weakref.ref(self)))
         self._started = True
         _live.add(self)
         self._native.start()

@@ -133,8 +133,8 @@ class Client:
         """fn(error: dict): {"code", "message", "ref"?} — an error the relay sent. Errors that
         answer a request_turn_credentials call go to that call instead."""
     def on_command(self, fn: _F) -> _F:
-        """fn(cmd: dict) -> Json: cmd is {"type": "command", "id", "command", "params",
-        "from_user", ...}. The return value is the result's data (ok true; None for no data).
+        """fn(cmd: dict) -> Json: cmd is {"type": "command", "id", "from_user", "command",
+        "data"?}. The return value is the result's data (ok true; None for no data).
         Raise CommandError(code, message, data) to answer ok false; any other exception answers
         ok false with code "INTERNAL". Without a handler the C++ default answers
         UNKNOWN_COMMAND."""
