@@ -22,6 +22,9 @@ test_packages=(clang libclang-rt-14-dev coturn openssl curl nginx systemd jq bas
 # The Python binding relay_robot (RELAY_PYTHON) builds with pybind11 against Debian's python3
 # headers; tests/python runs it with pytest.
 test_packages+=(pybind11-dev python3-dev python3-pytest)
+# The Python robot and viewer (examples/python-robot, tests/webrtc_py): aiortc for WebRTC, PyAV and
+# NumPy for the video and its test pattern, websockets for the viewer's app socket.
+test_packages+=(python3-aiortc python3-av python3-numpy python3-websockets)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
