@@ -26,12 +26,11 @@ import time
 import traceback
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import topology  # noqa: E402
-from topology import PUBLIC_ADDRESS, SECOND_PUBLIC_ADDRESS, Topology, wait_until  # noqa: E402
-
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "webrtc_py")]
+import topology  # noqa: E402
+from harness import PYTHON, eventually  # noqa: E402  (tests/webrtc_py: the same robot and viewer on loopback)
+from topology import PUBLIC_ADDRESS, SECOND_PUBLIC_ADDRESS, Topology  # noqa: E402
 SOURCE_DIR = Path(os.environ.get("RELAY_TEST_SOURCE_DIR", HERE.parents[1]))
 ROBOT = SOURCE_DIR / "examples/python-robot/robot.py"
 VIEWER = SOURCE_DIR / "examples/python-robot/viewer.py"
@@ -40,13 +39,9 @@ STUN_URL = f"stun:{PUBLIC_ADDRESS}:3478"
 TURN_URLS = f"turn:{PUBLIC_ADDRESS}:3478?transport=udp,turn:{PUBLIC_ADDRESS}:3478?transport=tcp"
 
 
-class Failed(Exception):
-    pass
-
-
 def check(condition, message: str) -> None:
     if not condition:
-        raise Failed(message)
+        raise AssertionError(message)
 
 
 class Field:
@@ -83,9 +78,9 @@ class Field:
                 f"--log-file={d}/turn.log", f"--pidfile={d}/turn.pid", f"--db={d}/turndb", *extra]
         self.top.spawn(self.top.pub, argv, d / "stdout.txt")
         # Ready when it answers STUN through the robot's NAT.
-        wait_until(lambda: self.top.run(self.top.robot, PYTHON, str(HERE / "stun_probe.py"),
+        eventually(lambda: self.top.run(self.top.robot, PYTHON, str(HERE / "stun_probe.py"),
                                         f"{PUBLIC_ADDRESS}:3478", check=False).returncode == 0,
-                   timeout=20, interval=0.2, what="STUN answer from coturn")
+                   20, "a STUN answer from coturn", 0.2)
 
     def start_relayd(self, **env: str) -> None:
         relayd = os.environ.get("RELAY_TEST_RELAYD", "")
@@ -97,8 +92,8 @@ class Field:
                 "RELAY_JWT_SECRET": secrets.token_hex(32), "RELAY_SCRYPT_LN": "10",
                 "RELAY_LOG_LEVEL": "debug", **env}
         self.relayd = self.top.spawn(self.top.pub, [relayd], self.work / "relayd.log", env=full)
-        wait_until(lambda: self.relayd.poll() is not None or self.http("GET", "/health")[0] == 200,
-                   timeout=30, interval=0.2, what="relayd /health")
+        eventually(lambda: self.relayd.poll() is not None or self.http("GET", "/health")[0] == 200,
+                   30, "relayd's /health", 0.2)
         check(self.relayd.poll() is None, f"relayd exited:\n{self.text('relayd.log')}")
 
     def http(self, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
@@ -159,7 +154,7 @@ class Field:
             check(self.robot.poll() is None, f"robot.py exited:\n{self.text('robot.log')}")
             status, body = self.http("GET", f"/api/devices/{self.device_id}")
             return status == 200 and bool(body.get("online"))
-        wait_until(online, timeout=30, interval=0.3, what="robot online")
+        eventually(online, 30, "the robot online", 0.3)
 
     def start_viewer(self, duration: float) -> None:
         check(VIEWER.exists(), f"{VIEWER} is missing")
@@ -171,15 +166,30 @@ class Field:
                                      env=self.python_env(RELAY_PASSWORD=self.password))
         self.viewer_started = time.monotonic()
 
-    def viewer_lines(self) -> list[dict]:
-        lines = []
+    def viewer_events(self, event: str | None = None) -> list[dict]:
+        """viewer.py's --json lines so far (all, or those of one event)."""
+        found = []
         for line in self.text("viewer.log").splitlines():
             if line.startswith("{"):
                 try:
-                    lines.append(json.loads(line))
+                    found.append(json.loads(line))
                 except ValueError:
-                    pass
-        return lines
+                    pass  # a line being written
+        return [e for e in found if event is None or e.get("event") == event]
+
+    def decoded_frames(self) -> int:
+        """Frames whose test-pattern stamp the viewer decoded."""
+        return max((int(e.get("decoded") or 0) for e in self.viewer_events() if "decoded" in e), default=0)
+
+    def session_end(self, timeout: float, events=("remote_close", "closed")) -> dict:
+        """The viewer's first line saying its session ended (by default: a webrtc_close it
+        received, or its own close), within `timeout` s."""
+        def ended():
+            found = [e for e in self.viewer_events() if e.get("event") in events]
+            check(found or self.viewer.poll() is None,
+                  f"viewer.py exited with {self.viewer.returncode} before the session ended")
+            return next(iter(found), None)
+        return eventually(ended, timeout, f"{' or '.join(events)} at the viewer", 0.2)
 
     def text(self, name: str) -> str:
         p = self.work / name
@@ -228,20 +238,24 @@ def scenario_stun_only(top: Topology, field: Field) -> None:
     field.make_account()
     field.start_robot()
     field.start_viewer(duration=150)
-    # aioice gives up on its checks after about 64 s; the robot then reports the failure and
-    # closes with a reason, which the viewer receives. Bounded: well below the ctest timeout.
-    close = wait_until(lambda: next((l for l in field.viewer_lines() if l.get("type") == "webrtc_close"
-                                     or l.get("event") == "webrtc_close"), None) or _viewer_ended(field),
-                       timeout=150, interval=0.5, what="webrtc_close at the viewer")
-    lines = field.viewer_lines()
-    frames = max((int(l.get("frames", 0)) for l in lines), default=0)
-    check(frames == 0, f"no frame may arrive without a relay path, the viewer decoded {frames}")
-    check(isinstance(close, dict) and close.get("reason"), f"the viewer must get webrtc_close with a reason: {close}")
+    # aioice gives up its connectivity checks after about 64 s. Both ends see it at about the
+    # same moment; whichever is first reports webrtc_stats failed and closes with reason
+    # ice_failed (the viewer's own close or the robot's, received). Bounded well below ctest's
+    # timeout.
+    end = field.session_end(timeout=150)
+    took = time.monotonic() - field.viewer_started
+    check(end.get("reason") == "ice_failed", f"the session must end with reason ice_failed: {end}")
+    # The viewer's lines come in order on its stdout: no frame and no connection before the close.
+    check(field.decoded_frames() == 0 and not field.viewer_events("first_frame"),
+          f"no frame may arrive without a relay path, the viewer decoded {field.decoded_frames()}")
+    check(not field.viewer_events("connected"), "ICE must not connect through two symmetric NATs")
     check(field.metric("relay_webrtc_failures_total", 'reason="ice_failed"') >= 1,
-          "the robot must report webrtc_stats failed to the relay")
-    rows = field.sessions()
-    check(rows and rows[-1]["connected_at"] is None, f"the session must never connect: {[dict(r) for r in rows]}")
-    print(f"stun-only: webrtc_close {close} after {time.monotonic() - field.viewer_started:.1f} s, 0 frames")
+          "an end must report webrtc_stats failed (relay_webrtc_failures_total{reason=\"ice_failed\"})")
+    rows = eventually(lambda: [r for r in field.sessions() if r["ended_at"] is not None], 10,
+                      "the ended session in the relay's history")
+    check(rows[-1]["connected_at"] is None and rows[-1]["end_reason"] == "ice_failed",
+          f"the history must show a session that never connected and ended ice_failed: {dict(rows[-1])}")
+    print(f"stun-only: {end} {took:.1f} s after the viewer started, no frame")
 
 
 def scenario_turn(top: Topology, field: Field) -> None:
@@ -251,22 +265,26 @@ def scenario_turn(top: Topology, field: Field) -> None:
                        RELAY_STUN_URLS=STUN_URL)
     field.make_account()
     field.start_robot()
-    field.start_viewer(duration=60)
+    field.start_viewer(duration=90)
 
     def enough():
-        _fail_if_viewer_died(field)
-        return max((int(l.get("frames", 0)) for l in field.viewer_lines()), default=0) >= 30
-    wait_until(enough, timeout=60, interval=0.5, what="30 frames at the viewer")
+        check(field.viewer.poll() is None, f"viewer.py exited with {field.viewer.returncode}")
+        return field.decoded_frames() >= 30
+    eventually(enough, 60, "30 decoded frames at the viewer", 0.5)
+    took = time.monotonic() - field.viewer_started
     # Both ends report connected; the relay keeps the first report's type. Through two symmetric
-    # NATs only relayed pairs work, whichever end reports first.
-    rows = wait_until(lambda: [r for r in field.sessions() if r["connected_at"] is not None],
-                      timeout=20, interval=0.5, what="a connected session in the relay's history")
+    # NATs only pairs with a relayed end work, so either end says relay.
+    rows = eventually(lambda: [r for r in field.sessions() if r["connected_at"] is not None], 20,
+                      "a connected session in the relay's history", 0.5)
     check(rows[-1]["connection_type"] == "relay", f"connection_type must be relay: {dict(rows[-1])}")
-    check(field.metric("relay_webrtc_connections_total", 'type="relay"') >= 1,
-          "relay_webrtc_connections_total{type=\"relay\"}")
-    types = {l.get("connection_type") for l in field.viewer_lines() if l.get("connection_type")}
+    direct = sum(field.metric("relay_webrtc_connections_total", f'type="{t}"') for t in ("host", "srflx", "prflx"))
+    check(field.metric("relay_webrtc_connections_total", 'type="relay"') == 1 and direct == 0,
+          "relay_webrtc_connections_total must count one relayed session and nothing direct")
+    types = {e.get("connection_type") for e in field.viewer_events("connected")}
     check(types == {"relay"}, f"the viewer's selected pair must be relayed: {types}")
-    print(f"turn: 30 frames after {time.monotonic() - field.viewer_started:.1f} s, connection_type relay")
+    first = field.viewer_events("first_frame")[0]
+    print(f"turn: 30 frames decoded {took:.1f} s after the viewer started "
+          f"(first frame after {first.get('time_to_first_frame_ms')} ms), connection_type relay")
 
 
 def scenario_wrong_secret(top: Topology, field: Field) -> None:
@@ -276,27 +294,16 @@ def scenario_wrong_secret(top: Topology, field: Field) -> None:
     field.make_account()
     field.start_robot()
     field.start_viewer(duration=60)
-    # "Within seconds": the 401 comes back from coturn during gathering, long before any ICE
-    # timeout (64 s); 20 s leaves room for a loaded CI machine.
-    close = wait_until(lambda: next((l for l in field.viewer_lines() if l.get("type") == "webrtc_close"
-                                     or l.get("event") == "webrtc_close"), None) or _viewer_ended(field),
-                       timeout=20, interval=0.2, what="webrtc_close at the viewer")
-    check(isinstance(close, dict) and close.get("reason") == "turn_unauthorized",
-          f"the viewer must get webrtc_close with reason turn_unauthorized: {close}")
+    # "Within seconds": coturn answers the Allocate with 401 while the robot gathers, long before
+    # any ICE timeout (64 s); 20 s leaves room for a loaded CI machine.
+    close = field.session_end(timeout=20, events=("remote_close",))
+    took = time.monotonic() - field.viewer_started
+    check(close.get("reason") == "turn_unauthorized" and close.get("by") == "robot",
+          f"the viewer must get the robot's webrtc_close with reason turn_unauthorized: {close}")
     log = field.text("robot.log")
-    check("401" in log and re.search(r"wrong secret", log, re.I),
-          "robot.log must carry the 401 diagnosis naming the cause (wrong secret)")
-    print(f"wrong-secret: webrtc_close {close} after {time.monotonic() - field.viewer_started:.1f} s")
-
-
-def _viewer_ended(field: Field):
-    if field.viewer.poll() is not None:
-        return {"viewer_exited": field.viewer.returncode}
-    return None
-
-
-def _fail_if_viewer_died(field: Field) -> None:
-    check(field.viewer.poll() is None, f"viewer.py exited with {field.viewer.returncode}")
+    check(re.search(r"TURN 401 .*wrong secret", log),
+          f"robot.log must carry the 401 diagnosis naming the cause (wrong secret):\n{log[-3000:]}")
+    print(f"wrong-secret: webrtc_close {close} {took:.1f} s after the viewer started")
 
 
 SCENARIOS = {"symmetric": scenario_symmetric, "stun-only": scenario_stun_only,
@@ -316,7 +323,7 @@ def main() -> int:
             field = Field(top, work)
             SCENARIOS[sys.argv[1]](top, field)
             ok = True
-    except (Failed, TimeoutError) as e:
+    except AssertionError as e:
         print(f"FAILED: {e}", file=sys.stderr)
     except Exception:
         traceback.print_exc()

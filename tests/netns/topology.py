@@ -22,7 +22,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 # The exit code ctest's SKIP_RETURN_CODE maps to "skipped" (tests/CMakeLists.txt).
@@ -247,18 +246,6 @@ def stop(p: subprocess.Popen, grace: float = 5.0) -> int | None:
             p.kill()
             p.wait()
     return p.returncode
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
-    """Polls `predicate` until it returns a true value or `timeout` seconds pass (then raises)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"no {what} within {timeout:g} s")
-        time.sleep(interval)
 
 
 def skip_unless_supported() -> None:
