@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The field's network in a box (issue 17 item 4): the Python robot behind one symmetric NAT, the
-viewer behind another, relayd and coturn on a public address (topology.py draws it).
+viewer behind another, relayd and coturn on a public address (docs/webrtc.md, "Tested behind
+NATs", draws it).
 
     nat_test.py symmetric      the NATs really map per destination; the LANs meet nowhere
     nat_test.py stun-only      no TURN: ICE fails, no frame, the failure is reported
@@ -31,6 +32,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "webrtc_py")]
 import topology  # noqa: E402
 from harness import PYTHON, eventually  # noqa: E402  (tests/webrtc_py: the same robot and viewer on loopback)
 from topology import PUBLIC_ADDRESS, SECOND_PUBLIC_ADDRESS, Topology  # noqa: E402
+
 SOURCE_DIR = Path(os.environ.get("RELAY_TEST_SOURCE_DIR", HERE.parents[1]))
 ROBOT = SOURCE_DIR / "examples/python-robot/robot.py"
 VIEWER = SOURCE_DIR / "examples/python-robot/viewer.py"
@@ -319,7 +321,7 @@ def main() -> int:
     ok = False
     field = None
     try:
-        with Topology(work) as top:
+        with Topology() as top:
             field = Field(top, work)
             SCENARIOS[sys.argv[1]](top, field)
             ok = True

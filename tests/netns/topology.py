@@ -1,9 +1,9 @@
 """The field's network in a box: network namespaces for the NAT tests (tests/netns/).
 
-    robot ns                 nat-r ns                         pub ns                  nat-v ns                  viewer ns
-    10.17.1.2/24 --veth-- 10.17.1.1 | 198.51.100.2 --veth-- br0: 198.51.100.1/24 --veth-- 198.51.100.3 | 10.17.2.1 --veth-- 10.17.2.2/24
-    (robot.py)             symmetric NAT (nftables)           203.0.113.10/24          symmetric NAT (nftables)  (viewer.py)
-                                                              relayd :8000, coturn :3478
+Five namespaces: relayd and coturn in "pub" (203.0.113.10, "the internet"), robot.py behind the
+symmetric NAT "natr" (LAN 10.17.1.0/24, WAN 198.51.100.2), viewer.py behind "natv" (LAN
+10.17.2.0/24, WAN 198.51.100.3). The diagram and why each piece is as it is: docs/webrtc.md,
+"Tested behind NATs".
 
 Every namespace and interface lives only inside namespaces this module creates (the host's own
 network is never touched), so the addresses are fixed and ports inside them are always free.
@@ -97,13 +97,12 @@ def remove_stale() -> None:
 class Topology:
     """Five namespaces: robot and viewer behind their own symmetric NAT, relayd and coturn public.
 
-    Use as a context manager; leaving it (normally, by an exception, or on SIGTERM/SIGINT, which
-    the constructor turns into SystemExit) stops every process started with `spawn` and deletes
-    the namespaces.
+    Use as a context manager; leaving it (normally, by an exception, or on SIGTERM, SIGINT or
+    SIGHUP, which entering turns into SystemExit) stops every process started with `spawn` and
+    deletes the namespaces.
     """
 
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
+    def __init__(self) -> None:
         tag = f"{_PREFIX}{os.getpid()}-{secrets.token_hex(3)}-"
         self.pub = tag + "pub"
         self.robot_nat = tag + "natr"
@@ -204,12 +203,11 @@ class Topology:
     def _make_symmetric_nat(self, ns: str) -> None:
         # A symmetric NAT, as carrier-grade and many mobile NATs are: every new (source,
         # destination) flow gets its own random public port (endpoint-dependent mapping). Plain
-        # `masquerade` would keep the LAN socket's port whenever it is free on the WAN side, so
-        # the port a STUN server reports would also be the one a peer sees, and hole punching
-        # would work through it (conntrack still filters per flow, but a port-restricted cone is
-        # punchable); `fully-random` picks a new port for each flow, which is what makes the
-        # server-reflexive candidate useless to the other peer and forces TURN. Inbound, only
-        # the replies of flows the LAN opened are let in (conntrack), nothing else is forwarded.
+        # `masquerade` keeps the LAN socket's port whenever it is free on the WAN side, so the
+        # port a STUN server reports is also the one a peer sees, and hole punching may get
+        # through (a port-restricted cone); `fully-random` picks a new port for each flow, which
+        # makes the server-reflexive candidate useless to the other peer and leaves TURN as the
+        # only way. Inbound, only the replies of flows the LAN opened are let in (conntrack).
         rules = """
 table ip nat {
     chain postrouting {
@@ -228,7 +226,8 @@ table ip filter {
         r = self.run(ns, "nft", "-f", "-", input=rules, check=False)
         if r.returncode != 0:
             raise RuntimeError(f"nft in {ns}: {r.stderr.strip()}")
-        self.run(ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        # /proc/sys/net is the namespace's own (sysctl's procps may be missing in CI images).
+        self.run(ns, "tee", "/proc/sys/net/ipv4/ip_forward", input="1\n")
 
 
 def _exit_on_signal(signum, frame) -> None:
