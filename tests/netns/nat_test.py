@@ -7,6 +7,7 @@ NATs", draws it).
     nat_test.py stun-only      no TURN: ICE fails, no frame, the failure is reported
     nat_test.py turn           relay-issued coturn credentials: video flows, through TURN
     nat_test.py wrong-secret   relayd and coturn disagree: the 401 diagnosis, webrtc_close at once
+    nat_test.py cone-control   stun-only's control: through full-cone NATs the session connects
 
 Run as root (ctest does, see tests/netns/CMakeLists.txt) with RELAY_TEST_RELAYD (relayd of the
 build), PYTHONPATH (build/python, for relay_robot) and RELAY_TEST_SOURCE_DIR (the examples).
@@ -234,12 +235,17 @@ def scenario_symmetric(top: Topology, field: Field) -> None:
           f"the robot's router must reach the viewer's LAN only through the public side: {r.stdout}")
 
 
-def scenario_stun_only(top: Topology, field: Field) -> None:
+def start_stun_only_session(field: Field, duration: float) -> None:
+    """A session with STUN only: host and server-reflexive candidates, no TURN."""
     field.start_coturn(secrets.token_hex(16))
     field.start_relayd(RELAY_TURN_PROVIDER="none", RELAY_STUN_URLS=STUN_URL)
     field.make_account()
     field.start_robot()
-    field.start_viewer(duration=150)
+    field.start_viewer(duration=duration)
+
+
+def scenario_stun_only(top: Topology, field: Field) -> None:
+    start_stun_only_session(field, duration=150)
     # aioice gives up its connectivity checks after about 64 s. Both ends see it at about the
     # same moment; whichever is first reports webrtc_stats failed and closes with reason
     # ice_failed (the viewer's own close or the robot's, received). Bounded well below ctest's
@@ -258,6 +264,21 @@ def scenario_stun_only(top: Topology, field: Field) -> None:
     check(rows[-1]["connected_at"] is None and rows[-1]["end_reason"] == "ice_failed",
           f"the history must show a session that never connected and ended ice_failed: {dict(rows[-1])}")
     print(f"stun-only: {end} {took:.1f} s after the viewer started, no frame")
+
+
+def scenario_cone_control(top: Topology, field: Field) -> None:
+    # The control of stun-only: the same session through full-cone NATs connects directly, so
+    # what stops it there is the NATs' kind, and stun-only's assertions can fail.
+    start_stun_only_session(field, duration=90)
+
+    def enough():
+        check(field.viewer.poll() is None, f"viewer.py exited with {field.viewer.returncode}")
+        return field.decoded_frames() >= 30
+    eventually(enough, 60, "30 decoded frames at the viewer", 0.5)
+    types = {e.get("connection_type") for e in field.viewer_events("connected")}
+    check(types and "relay" not in types, f"the pair must be direct (there is no TURN): {types}")
+    print(f"cone-control: 30 frames decoded {time.monotonic() - field.viewer_started:.1f} s after the viewer "
+          f"started, connection_type {', '.join(sorted(types))}")
 
 
 def scenario_turn(top: Topology, field: Field) -> None:
@@ -284,6 +305,11 @@ def scenario_turn(top: Topology, field: Field) -> None:
           "relay_webrtc_connections_total must count one relayed session and nothing direct")
     types = {e.get("connection_type") for e in field.viewer_events("connected")}
     check(types == {"relay"}, f"the viewer's selected pair must be relayed: {types}")
+    # The robot reports after its first RTCP round trip, usually after the viewer: its own
+    # webrtc_stats, as its log records it, must say relay too.
+    robot = eventually(lambda: re.search(r"reported connected: connection_type=(\w+)", field.text("robot.log")),
+                       20, "the robot's webrtc_stats connected report", 0.5)
+    check(robot.group(1) == "relay", f"the robot must report connection_type relay: {robot.group(0)}")
     first = field.viewer_events("first_frame")[0]
     print(f"turn: 30 frames decoded {took:.1f} s after the viewer started "
           f"(first frame after {first.get('time_to_first_frame_ms')} ms), connection_type relay")
@@ -308,8 +334,10 @@ def scenario_wrong_secret(top: Topology, field: Field) -> None:
     print(f"wrong-secret: webrtc_close {close} {took:.1f} s after the viewer started")
 
 
-SCENARIOS = {"symmetric": scenario_symmetric, "stun-only": scenario_stun_only,
-             "turn": scenario_turn, "wrong-secret": scenario_wrong_secret}
+# scenario -> (what it runs, the NATs it runs behind)
+SCENARIOS = {"symmetric": (scenario_symmetric, "symmetric"), "stun-only": (scenario_stun_only, "symmetric"),
+             "turn": (scenario_turn, "symmetric"), "wrong-secret": (scenario_wrong_secret, "symmetric"),
+             "cone-control": (scenario_cone_control, "cone")}
 
 
 def main() -> int:
@@ -321,9 +349,10 @@ def main() -> int:
     ok = False
     field = None
     try:
-        with Topology() as top:
+        run, nat = SCENARIOS[sys.argv[1]]
+        with Topology(nat) as top:
             field = Field(top, work)
-            SCENARIOS[sys.argv[1]](top, field)
+            run(top, field)
             ok = True
     except AssertionError as e:
         print(f"FAILED: {e}", file=sys.stderr)

@@ -102,7 +102,12 @@ class Topology:
     deletes the namespaces.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, nat: str = "symmetric") -> None:
+        """`nat`: "symmetric" (the field's, what the tests are about) or "cone" (a control: each
+        NAT gives its host one public port for every destination and lets anyone in on it)."""
+        if nat not in ("symmetric", "cone"):
+            raise ValueError(f"unknown NAT kind {nat!r}")
+        self.nat = nat
         tag = f"{_PREFIX}{os.getpid()}-{secrets.token_hex(3)}-"
         self.pub = tag + "pub"
         self.robot_nat = tag + "natr"
@@ -198,7 +203,10 @@ class Topology:
             self.ip(nat_ns, "addr", "add", f"{lan[0]}/24", "dev", "lan")
             self.ip(host, "addr", "add", f"{lan[1]}/24", "dev", "eth0")
             self.ip(host, "route", "add", "default", "via", lan[0])
-            self._make_symmetric_nat(nat_ns)
+            if self.nat == "symmetric":
+                self._make_symmetric_nat(nat_ns)
+            else:
+                self._make_cone_nat(nat_ns, wan, lan[1])
 
     def _make_symmetric_nat(self, ns: str) -> None:
         # A symmetric NAT, as carrier-grade and many mobile NATs are: every new (source,
@@ -223,6 +231,37 @@ table ip filter {
     }
 }
 """
+        self._route_with(ns, rules)
+
+    def _make_cone_nat(self, ns: str, wan: str, host: str) -> None:
+        # The control's NAT, a full cone: the host's source port is kept (one public port per
+        # socket, whatever the destination: endpoint-independent mapping) and any UDP arriving
+        # on the WAN side goes to the host (endpoint-independent filtering). STUN then tells
+        # each peer the address the other can reach it on.
+        rules = f"""
+table ip nat {{
+    chain postrouting {{
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "wan" snat to {wan}
+    }}
+    chain prerouting {{
+        type nat hook prerouting priority dstnat; policy accept;
+        iifname "wan" udp dport 1024-65535 dnat to {host}
+    }}
+}}
+table ip filter {{
+    chain forward {{
+        type filter hook forward priority filter; policy drop;
+        iifname "lan" oifname "wan" accept
+        iifname "wan" oifname "lan" ct state established,related accept
+        iifname "wan" oifname "lan" ct status dnat accept
+    }}
+}}
+"""
+        self._route_with(ns, rules)
+
+    def _route_with(self, ns: str, rules: str) -> None:
+        """Loads the router's nftables rules and turns forwarding on."""
         r = self.run(ns, "nft", "-f", "-", input=rules, check=False)
         if r.returncode != 0:
             raise RuntimeError(f"nft in {ns}: {r.stderr.strip()}")
