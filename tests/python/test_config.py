@@ -49,3 +49,11 @@ def test_unstarted_client_is_collected():
     del c
     gc.collect()
     assert len(os.listdir("/proc/self/task")) == before
+
+
+def test_outbox_capacity_is_the_cpp_clients():
+    c = relay_robot.Client("ws://127.0.0.1:1", "robot-1", secret="s", outbox_capacity=2)
+    for i in range(5):
+        c.send_event("tick", {"i": i})
+    stats = c.stats()
+    assert stats["outbox_size"] == 2 and stats["events_dropped"] == 3 and stats["events_queued"] == 5

@@ -146,3 +146,35 @@ def test_loop_closed_under_running_client(relayd):
     del client
     gc.collect()
     assert native_threads() <= baseline
+
+
+def test_stop_from_a_handler(relayd):
+    owner = relayd.account()
+    secret = owner.device("py-selfstop")
+
+    async def main():
+        app = await owner.app()
+        client = relay_robot.Client(relayd.url, "py-selfstop", secret=secret)
+        stopped = asyncio.Event()
+
+        @client.on_command
+        async def shutdown(cmd):
+            # stop() while this command is running on the loop and the I/O thread may be
+            # handing over more messages: it must neither deadlock nor run anything afterwards.
+            client.send_event("bye")
+            await client.stop()
+            stopped.set()
+            return {"stopped": True}
+
+        events_after_stop = []
+        client.on_connected(lambda info: events_after_stop.append(info) if stopped.is_set() else None)
+        await client.start()
+        await client.wait_connected(timeout=20)
+        await app.send({"type": "command", "device_id": "py-selfstop", "id": "c1", "command": "shutdown"})
+        await asyncio.wait_for(stopped.wait(), 60)
+        assert not client.connected
+        await app.expect(lambda m: m.get("event") == "robot_disconnected")
+        assert events_after_stop == []
+        await app.close()
+
+    asyncio.run(main())

@@ -113,8 +113,8 @@ class Client:
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
-        if self._started:
-            raise RuntimeError("the client was already started")
+        if self._started or self._stopped:
+            raise RuntimeError("a client starts once (and not after stop())")
         running = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = running

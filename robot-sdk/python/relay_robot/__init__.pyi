@@ -71,7 +71,7 @@ class Client:
     ) -> None: ...
 
     async def start(self) -> None:
-        """Starts connecting (and reconnecting forever). Once; RuntimeError on a second call."""
+        """Starts connecting (and reconnecting forever). Once; RuntimeError on a second call or after stop()."""
     async def stop(self) -> None:
         """Closes the connection and stops reconnecting; returns when the I/O thread has ended.
         Idempotent. Pending request_turn_credentials calls fail with RelayError("DEVICE_OFFLINE")."""

@@ -22,6 +22,8 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -106,7 +108,7 @@ struct bridge {
     py::object call_soon; // loop.call_soon_threadsafe
     py::object dispatch;  // dispatch(kind, payload, reply)
 
-    // Runs on the I/O thread (or a forwarder thread): hands one message to the loop.
+    // Runs on the I/O thread: hands one message to the loop.
     template <class Make> void deliver(char const* kind, Make&& make_args)
     {
         if (closing.load() || interpreter_finalizing())
@@ -261,29 +263,15 @@ public:
     // Commands go to the loop, or (not enabled) get the C++ default answer UNKNOWN_COMMAND.
     void route_commands(bool enabled)
     {
-        if (!enabled) {
-            client_->on_command(nullptr);
-            return;
-        }
-        client_->on_command([b = bridge_](protocol::robot_command const& cmd, robot::command_reply reply) {
-            b->deliver("command", [&] {
-                return std::pair{to_python(json::value_from(cmd)), py::cast(py_command_reply{std::move(reply)})};
-            });
-        });
+        client_->on_command(enabled ? to_loop<py_command_reply, protocol::robot_command, robot::command_reply>("command")
+                                    : nullptr);
     }
 
     // REST-tunnel requests go to the loop, or (not enabled) get the C++ default answer 501.
     void route_http(bool enabled)
     {
-        if (!enabled) {
-            client_->on_http_request(nullptr);
-            return;
-        }
-        client_->on_http_request([b = bridge_](protocol::robot_http_request const& req, robot::http_reply reply) {
-            b->deliver("http_request", [&] {
-                return std::pair{to_python(json::value_from(req)), py::cast(py_http_reply{std::move(reply)})};
-            });
-        });
+        client_->on_http_request(
+            enabled ? to_loop<py_http_reply, protocol::robot_http_request, robot::http_reply>("http_request") : nullptr);
     }
 
     // REST-tunnel requests go to the local API through the SDK's forwarder, on worker threads as
@@ -328,6 +316,17 @@ public:
     }
 
 private:
+    // A callback handing a message that needs an answer to the loop, with its reply object.
+    template <class PyReply, class Message, class Reply>
+    std::function<void(Message const&, Reply)> to_loop(char const* kind)
+    {
+        return [b = bridge_, kind](Message const& message, Reply reply) {
+            b->deliver(kind, [&] {
+                return std::pair{to_python(json::value_from(message)), py::cast(PyReply{std::move(reply)})};
+            });
+        };
+    }
+
     // Without the GIL: stops the client (joining its thread), then the forwarder's workers.
     void shutdown()
     {
