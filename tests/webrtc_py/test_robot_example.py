@@ -138,6 +138,6 @@ def test_commands_events_and_rest_tunnel(stack):
     # The REST tunnel reaches the local API through the module's forwarder.
     status, body = relay.http("GET", f"/api/devices/{account.device_id}/rest/status", token=account.token)
     assert status == 200 and body == {"state": "idle", "path": "/status"}, body
-    status, body = relay.http("POST", f"/api/devices/{account.device_id}/rest/missions/m1", {"speed": 2},
+    status, body = relay.http("POST", f"/api/devices/{account.device_id}/rest/missions/start", {"mission": "kitchen"},
                               token=account.token)
-    assert status == 201 and body == {"path": "/missions/m1", "received": {"speed": 2}}, body
+    assert status == 201 and body == {"path": "/missions/start", "received": {"mission": "kitchen"}}, body
