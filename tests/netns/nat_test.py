@@ -208,7 +208,8 @@ class Field:
 
 # -- scenarios -------------------------------------------------------------------------------
 
-def probe(top: Topology, ns: str, *servers: str) -> list[int]:
+def probe(top: Topology, ns: str, *servers: str) -> list[str]:
+    """The public "address:port" each STUN server reports for one socket in `ns`, in order."""
     r = top.run(ns, PYTHON, str(HERE / "stun_probe.py"), *servers, check=False)
     check(r.returncode == 0, f"stun_probe in {ns}: {r.stdout}{r.stderr}")
     mapped = [json.loads(line)["mapped"] for line in r.stdout.splitlines()]
@@ -217,7 +218,7 @@ def probe(top: Topology, ns: str, *servers: str) -> list[int]:
 
 
 def scenario_symmetric(top: Topology, field: Field) -> None:
-    field.start_coturn("unused")
+    field.start_coturn(secrets.token_hex(16))  # STUN only here: the secret is never used
     a, b, c = f"{PUBLIC_ADDRESS}:3478", f"{PUBLIC_ADDRESS}:3479", f"{SECOND_PUBLIC_ADDRESS}:3478"
     for ns, wan in ((top.robot, topology.ROBOT_NAT_WAN), (top.viewer, topology.VIEWER_NAT_WAN)):
         # One socket asks three destinations, then the first again.
@@ -230,9 +231,10 @@ def scenario_symmetric(top: Topology, field: Field) -> None:
     for lan_host in (topology.ROBOT_LAN[1], topology.VIEWER_LAN[1]):
         r = top.run(top.pub, "ip", "route", "get", lan_host, check=False)
         check(r.returncode != 0, f"the public side must not route to {lan_host}: {r.stdout}")
-    r = top.run(top.robot_nat, "ip", "-j", "route", "get", topology.VIEWER_LAN[1])
-    check(json.loads(r.stdout)[0].get("gateway") == topology.INTERNET_GATEWAY,
-          f"the robot's router must reach the viewer's LAN only through the public side: {r.stdout}")
+    for router, other_lan in ((top.robot_nat, topology.VIEWER_LAN[1]), (top.viewer_nat, topology.ROBOT_LAN[1])):
+        r = top.run(router, "ip", "-j", "route", "get", other_lan)
+        check(json.loads(r.stdout)[0].get("gateway") == topology.INTERNET_GATEWAY,
+              f"{router} must reach the other LAN only through the public side: {r.stdout}")
 
 
 def start_stun_only_session(field: Field, duration: float) -> None:
