@@ -15,6 +15,7 @@ its namespaces by the dead process id.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import re
 import secrets
@@ -22,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 # The exit code ctest's SKIP_RETURN_CODE maps to "skipped" (tests/CMakeLists.txt).
@@ -53,7 +55,11 @@ def _die_with_parent() -> None:
 def namespaces_supported() -> tuple[bool, str]:
     """Whether the kernel lets this process create a network namespace (and its answer if not)."""
     name = f"{_PREFIX}{os.getpid()}-{secrets.token_hex(3)}-probe"
-    r = _run("ip", "netns", "add", name, check=False)
+    # The first `ip netns add` on a machine mounts /run/netns; entries starting together would
+    # race on that mount, so the probe, which always comes first, goes one at a time.
+    with open(os.path.join(tempfile.gettempdir(), "relay-netns.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        r = _run("ip", "netns", "add", name, check=False)
     if r.returncode != 0:
         return False, f"cannot create a network namespace (CI runs the tests as root): {r.stderr.strip()}"
     _run("ip", "netns", "del", name, check=False)
