@@ -57,9 +57,12 @@ def namespaces_supported() -> tuple[bool, str]:
     name = f"{_PREFIX}{os.getpid()}-{secrets.token_hex(3)}-probe"
     # The first `ip netns add` on a machine mounts /run/netns; entries starting together would
     # race on that mount, so the probe, which always comes first, goes one at a time.
-    with open(os.path.join(tempfile.gettempdir(), "relay-netns.lock"), "w") as lock:
+    lock = os.open(os.path.join(tempfile.gettempdir(), "relay-netns.lock"), os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         r = _run("ip", "netns", "add", name, check=False)
+    finally:
+        os.close(lock)
     if r.returncode != 0:
         return False, f"cannot create a network namespace (CI runs the tests as root): {r.stderr.strip()}"
     _run("ip", "netns", "del", name, check=False)
