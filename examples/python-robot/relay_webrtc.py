@@ -6,14 +6,18 @@
   patches the one place aiortc builds aioice's Connection.
 - A TURN 401 explained (docs/webrtc.md, "Diagnosing STUN transaction failed (401)"), both when
   the allocation fails while gathering and when aioice's allocation refresh fails later.
+- One session's peer connection with the order of its signaling (PeerSession), and the tasks a
+  program spawns (Tasks).
 - Candidates in the contract's form ({"candidate","sdpMid","sdpMLineIndex"}, None = end), the
   selected pair's connection type and the round-trip time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import sys
 import time
 from typing import Callable
 
@@ -25,6 +29,40 @@ from aiortc import RTCConfiguration, RTCIceCandidate, RTCIceServer, RTCPeerConne
 from aiortc.sdp import candidate_from_sdp, candidate_to_sdp
 
 log = logging.getLogger("relay_webrtc")
+
+
+class UsageError(Exception):
+    """A command line or configuration the program cannot run with (exit status 2)."""
+
+
+def main(program: str, argv: list[str], parse_args, run) -> int:
+    """The entry point of robot.py and viewer.py: logging, arguments, asyncio.run(run(args))."""
+    configure_logging(program)
+    try:
+        args = parse_args(argv)
+        if args.verbose:
+            log_libraries()
+        return asyncio.run(run(args))
+    except UsageError as error:
+        print(f"{program}: {error}", file=sys.stderr)
+        return 2
+
+
+LIBRARIES = ("aiortc", "aioice", "websockets")
+
+
+def configure_logging(program: str) -> None:
+    """Stamped lines on stderr; the libraries' own lines only from warnings up."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format=f"%(asctime)s {program}: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def log_libraries() -> None:
+    """--verbose: aiortc's, aioice's and websockets' debug lines too."""
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(logging.DEBUG)
 
 
 def use_relay_only() -> None:
@@ -198,3 +236,58 @@ async def round_trip_ms(pc: RTCPeerConnection) -> float | None:
         if stats.type == "remote-inbound-rtp" and stats.roundTripTime is not None:
             return round(stats.roundTripTime * 1000.0, 1)
     return None
+
+
+class Tasks:
+    """The tasks a program spawns, kept referenced until they finish (asyncio holds only weak
+    references to tasks)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task] = set()
+
+    def spawn(self, coroutine) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def wait(self, timeout: float) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+
+    def cancel(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+
+class PeerSession:
+    """One WebRTC session: its peer connection, made from the relay's credentials object, and the
+    order of what arrives for it. Handlers for one session may interleave, so the remote
+    description is applied under `lock` and candidates wait for it (`described`)."""
+
+    def __init__(self, session_id: str, credentials: dict) -> None:
+        self.session_id = session_id
+        self.credentials = credentials
+        self.config = rtc_configuration(credentials)
+        self.turn = turn_server_used(self.config)  # (host, port, username) or None
+        self.pc = RTCPeerConnection(self.config)  # ValueError: relay-only ICE without a server
+        self.lock = asyncio.Lock()
+        self.described = False
+        self.ended = False
+
+    def diagnose(self, error: BaseException) -> tuple[str, str]:
+        """(reason for webrtc_close, what to log) for a failure to gather candidates."""
+        if turn_error_code(error) == 401 and self.turn:
+            return "turn_unauthorized", (f"TURN 401 Unauthorized from {self.turn[0]} while allocating; "
+                                         + diagnose_turn_401(self.turn[2], self.turn[0]))
+        return "ice_gathering_failed", f"gathering ICE candidates failed: {error!r}"
+
+    async def add_candidate(self, message: dict | None) -> None:
+        """A webrtc_ice `candidate` from the other end, once the remote description is set."""
+        async with self.lock:
+            if not self.described or self.ended:
+                return
+            try:
+                await add_remote_candidate(self.pc, message)
+            except Exception as error:  # one bad candidate must not end the session
+                log.warning("session %s: candidate ignored: %r", self.session_id, error)

@@ -22,7 +22,7 @@ import sys
 import time
 
 import relay_robot
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer, MediaRelay
 
 import relay_webrtc
@@ -41,17 +41,13 @@ viewer.py reads to measure frames, fps and glass-to-glass latency.
 """
 
 
-class UsageError(Exception):
-    pass
-
-
 def read_secret_file(path: str) -> str:
     """The first line of the file, as robot-agent reads it, with a warning when others can read it."""
     try:
         with open(path, encoding="utf-8") as f:
             secret = f.readline().rstrip("\r\n \t")
     except OSError as error:
-        raise UsageError(f"cannot read --secret-file {path}: {error.strerror}") from None
+        raise relay_webrtc.UsageError(f"cannot read --secret-file {path}: {error.strerror}") from None
     if os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("%s is readable by other users; chmod 600 it", path)
     return secret
@@ -87,16 +83,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.add_argument(flag, dest="secret_flag", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.secret_flag is not None:
-        raise UsageError("the device secret is never a flag value (flags show in `ps`); set RELAY_DEVICE_SECRET or use --secret-file")
+        raise relay_webrtc.UsageError("the device secret is never a flag value (flags show in `ps`); set RELAY_DEVICE_SECRET or use --secret-file")
     args.secret = None
     if args.secret_file:
         args.secret = read_secret_file(args.secret_file)
     elif not args.key_file:
         args.secret = os.environ.get("RELAY_DEVICE_SECRET") or None
     if not args.secret and not args.key_file:
-        raise UsageError("no device secret: set RELAY_DEVICE_SECRET, use --secret-file, or --key-file")
+        raise relay_webrtc.UsageError("no device secret: set RELAY_DEVICE_SECRET, use --secret-file, or --key-file")
     if args.fps <= 0 or args.battery_interval <= 0 or args.mission_step <= 0:
-        raise UsageError("--fps, --battery-interval and --mission-step must be positive")
+        raise relay_webrtc.UsageError("--fps, --battery-interval and --mission-step must be positive")
     return args
 
 
@@ -107,12 +103,15 @@ class VideoSource:
         self._player = None
         if args.video:
             options = {"video_size": f"{args.width}x{args.height}", "framerate": f"{args.fps:g}"}
-            if args.video.startswith("/dev/video"):
-                self._player = MediaPlayer(args.video, format="v4l2", options=options)
-            else:
-                self._player = MediaPlayer(args.video, loop=True)
+            try:
+                if args.video.startswith("/dev/video"):
+                    self._player = MediaPlayer(args.video, format="v4l2", options=options)
+                else:
+                    self._player = MediaPlayer(args.video, loop=True)
+            except Exception as error:  # PyAV's errors for a missing device or an unreadable file
+                raise relay_webrtc.UsageError(f"--video {args.video}: {error}") from None
             if self._player.video is None:
-                raise UsageError(f"--video {args.video}: no video stream")
+                raise relay_webrtc.UsageError(f"--video {args.video}: no video stream")
             self._track = self._player.video
         else:
             self._track = PatternTrack(args.width, args.height, args.fps)
@@ -123,39 +122,21 @@ class VideoSource:
         return self._relay.subscribe(self._track, buffered=False)
 
 
-class VideoSession:
-    """One app's session: its peer connection and the order of what arrives for it."""
-
-    def __init__(self, session_id: str, pc: RTCPeerConnection, turn_username: str | None) -> None:
-        self.session_id = session_id
-        self.pc = pc
-        self.turn_username = turn_username
-        # The answer must be applied before the app's candidates; handlers may interleave.
-        self.lock = asyncio.Lock()
-        self.answered = False
-        self.ended = False
-
-
 class Robot:
     def __init__(self, args: argparse.Namespace, client: relay_robot.Client) -> None:
         self.args = args
         self.client = client
         self.video = VideoSource(args)
-        self.sessions: dict[str, VideoSession] = {}
+        self.sessions: dict[str, relay_webrtc.PeerSession] = {}
         self.refused_usernames: set[str] = set()
-        self.tasks: set[asyncio.Task] = set()
+        self.tasks = relay_webrtc.Tasks()
+        self.spawn = self.tasks.spawn
         self.mission: asyncio.Task | None = None
         self.mission_name: str | None = None
         self.mission_pct = 0
         self.battery_pct = 100
         self.started = time.monotonic()
         relay_webrtc.watch_turn_refresh(self.on_turn_refresh_failed)
-
-    def spawn(self, coroutine) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
 
     # --- events and commands -------------------------------------------------------------
 
@@ -212,7 +193,7 @@ class Robot:
         else:
             log.error("TURN allocation refresh failed on %s: %s", server[0], error)
 
-    def end_session(self, session: VideoSession, reason: str | None) -> None:
+    def end_session(self, session: relay_webrtc.PeerSession, reason: str | None) -> None:
         """Forgets the session and closes its peer connection; tells the relay when `reason`
         is given (the robot ends it), not when the app or relay already did."""
         if session.ended:
@@ -226,33 +207,27 @@ class Robot:
     async def on_webrtc_request(self, req: dict) -> None:
         session_id = req["session_id"]
         replaces = req.get("replaces")
-        config = relay_webrtc.rtc_configuration(req.get("turn_credentials") or {})
-        turn = relay_webrtc.turn_server_used(config)
-        log.info("session %s requested by %s%s; TURN %s", session_id, req.get("from_user"),
-                 f", replacing {replaces}" if replaces else "", f"{turn[0]}:{turn[1]}" if turn else "none")
         try:
-            pc = RTCPeerConnection(config)
+            session = relay_webrtc.PeerSession(session_id, req.get("turn_credentials") or {})
         except ValueError as error:  # relay-only ICE without any TURN or STUN server
             log.error("session %s: %s", session_id, error)
             self.client.send_webrtc_close(session_id, "no_turn_server")
             return
-        session = VideoSession(session_id, pc, turn[2] if turn else None)
+        turn = session.turn
+        log.info("session %s requested by %s%s; TURN %s", session_id, req.get("from_user"),
+                 f", replacing {replaces}" if replaces else "", f"{turn[0]}:{turn[1]}" if turn else "none")
         self.sessions[session_id] = session
+        pc = session.pc
         # The old session of a renewal is left alone: the app closes it once this one carries video.
         pc.addTrack(self.video.subscribe())
         pc.on("connectionstatechange", lambda: self.on_connection_state(session))
         try:
             await pc.setLocalDescription(await pc.createOffer())
         except Exception as error:  # gathering: the TURN allocation is where it fails
-            if session.ended:
-                return
-            if relay_webrtc.turn_error_code(error) == 401:
-                log.error("session %s: TURN 401 Unauthorized from %s while allocating; %s", session_id,
-                          turn[0] if turn else "?", relay_webrtc.diagnose_turn_401(session.turn_username, turn[0] if turn else ""))
-                self.end_session(session, "turn_unauthorized")
-            else:
-                log.error("session %s: gathering ICE candidates failed: %r", session_id, error)
-                self.end_session(session, "ice_gathering_failed")
+            if not session.ended:
+                reason, text = session.diagnose(error)
+                log.error("session %s: %s", session_id, text)
+                self.end_session(session, reason)
             return
         if session.ended:
             return
@@ -261,7 +236,7 @@ class Robot:
             self.client.send_webrtc_ice(session_id, relay_webrtc.candidate_message(candidate))
         self.client.send_webrtc_ice(session_id, None)
 
-    def on_connection_state(self, session: VideoSession) -> None:
+    def on_connection_state(self, session: relay_webrtc.PeerSession) -> None:
         state = session.pc.connectionState
         log.info("session %s: %s", session.session_id, state)
         if session.ended:
@@ -271,10 +246,10 @@ class Robot:
         elif state == "failed":
             kind = relay_webrtc.connection_type(session.pc)
             self.client.send_webrtc_stats(session.session_id, "failed", kind, None)
-            refused = session.turn_username in self.refused_usernames
+            refused = session.turn is not None and session.turn[2] in self.refused_usernames
             self.end_session(session, "turn_unauthorized" if refused else "ice_failed")
 
-    async def report_connected(self, session: VideoSession) -> None:
+    async def report_connected(self, session: relay_webrtc.PeerSession) -> None:
         kind = relay_webrtc.connection_type(session.pc)
         log.info("session %s connected: connection_type=%s", session.session_id, kind)
         # The relay keeps the rtt of the first connected report; the first RTCP receiver report
@@ -298,22 +273,15 @@ class Robot:
             try:
                 await session.pc.setRemoteDescription(RTCSessionDescription(
                     sdp=sdp["sdp"] if isinstance(sdp, dict) else sdp, type="answer"))
-                session.answered = True
+                session.described = True
             except Exception as error:
                 log.error("session %s: the app's answer was refused: %r", session.session_id, error)
                 self.end_session(session, "bad_answer")
 
     async def on_webrtc_ice(self, msg: dict) -> None:
         session = self.sessions.get(msg["session_id"])
-        if session is None:
-            return
-        async with session.lock:
-            if session.ended or not session.answered:
-                return
-            try:
-                await relay_webrtc.add_remote_candidate(session.pc, msg.get("candidate"))
-            except Exception as error:
-                log.warning("session %s: candidate ignored: %r", session.session_id, error)
+        if session is not None:
+            await session.add_candidate(msg.get("candidate"))
 
     def on_webrtc_close(self, msg: dict) -> None:
         session = self.sessions.get(msg["session_id"])
@@ -332,8 +300,7 @@ class Robot:
             self.end_session(session, "robot_stopping")
         if self.mission:
             self.mission.cancel()
-        if self.tasks:
-            await asyncio.wait(list(self.tasks), timeout=5)
+        await self.tasks.wait(5)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -341,9 +308,12 @@ async def run(args: argparse.Namespace) -> int:
         relay_webrtc.use_relay_only()
     capabilities = {"video": {"codecs": ["VP8"], "width": args.width, "height": args.height, "fps": args.fps},
                     "commands": ["start_mission", "stop_mission", "status"]}
-    client = relay_robot.Client(args.relay, args.device_id, secret=args.secret, key_file=args.key_file,
-                                capabilities=capabilities, firmware=args.firmware, ca_file=args.ca_file,
-                                acknowledged_events=args.acknowledged_events)
+    try:
+        client = relay_robot.Client(args.relay, args.device_id, secret=args.secret, key_file=args.key_file,
+                                    capabilities=capabilities, firmware=args.firmware, ca_file=args.ca_file,
+                                    acknowledged_events=args.acknowledged_events)
+    except ValueError as error:  # the module refuses a bad URL, device id or file
+        raise relay_webrtc.UsageError(str(error)) from None
     robot = Robot(args, client)
     client.on_command(robot.on_command)
     client.on_webrtc_request(robot.on_webrtc_request)
@@ -371,22 +341,5 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s robot.py: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
-    try:
-        args = parse_args(argv)
-        if not args.verbose:
-            for name in ("aiortc", "aioice"):
-                logging.getLogger(name).setLevel(logging.WARNING)
-        return asyncio.run(run(args))
-    except UsageError as error:
-        print(f"robot.py: {error}", file=sys.stderr)
-        return 2
-    except ValueError as error:  # the module refuses a bad configuration
-        print(f"robot.py: {error}", file=sys.stderr)
-        return 2
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(relay_webrtc.main("robot.py", sys.argv[1:], parse_args, run))

@@ -35,17 +35,13 @@ import urllib.request
 
 import numpy
 import websockets
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 import relay_webrtc
 from pattern import read_stamp
 
 log = logging.getLogger("viewer.py")
-
-
-class UsageError(Exception):
-    pass
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -65,9 +61,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.token = os.environ.get("RELAY_ACCESS_TOKEN")
     args.password = os.environ.get("RELAY_PASSWORD")
     if not args.token and not (args.email and args.password):
-        raise UsageError("set RELAY_ACCESS_TOKEN, or --email with RELAY_PASSWORD")
+        raise relay_webrtc.UsageError("set RELAY_ACCESS_TOKEN, or --email with RELAY_PASSWORD")
     if args.duration <= 0 or args.frames < 0:
-        raise UsageError("--duration must be positive and --frames not negative")
+        raise relay_webrtc.UsageError("--duration must be positive and --frames not negative")
     return args
 
 
@@ -86,25 +82,19 @@ def login(args) -> str:
         with urllib.request.urlopen(request, timeout=15, context=ssl_context(args)) as answer:
             return json.load(answer)["access_token"]
     except urllib.error.HTTPError as error:
-        raise UsageError(f"login failed: HTTP {error.code} {error.read().decode(errors='replace')}") from None
+        raise relay_webrtc.UsageError(f"login failed: HTTP {error.code} {error.read().decode(errors='replace')}") from None
 
 
-class Session:
+class Session(relay_webrtc.PeerSession):
     """One WebRTC session with the robot."""
 
     def __init__(self, session_id: str, credentials: dict, replaces: str | None) -> None:
-        self.session_id = session_id
-        self.credentials = credentials
+        super().__init__(session_id, credentials)
         self.replaces = replaces
         self.received_at = time.monotonic()
-        self.config = relay_webrtc.rtc_configuration(credentials)
-        self.pc = RTCPeerConnection(self.config)
         self.pc.addTransceiver("video", direction="recvonly")
-        self.lock = asyncio.Lock()  # the offer is applied before the robot's candidates
-        self.answered = False
         self.first_frame_at: float | None = None
         self.connection_type: str | None = None
-        self.ended = False
 
     def renew_at(self) -> float | None:
         ttl = self.credentials.get("ttl")
@@ -119,7 +109,8 @@ class Viewer:
         self.pending: dict[str, str | None] = {}  # request id -> session it replaces
         self.sessions: dict[str, Session] = {}
         self.current: Session | None = None
-        self.tasks: set[asyncio.Task] = set()
+        self.tasks = relay_webrtc.Tasks()
+        self.spawn = self.tasks.spawn
         self.done = asyncio.get_running_loop().create_future()
         self.started = time.monotonic()
         self.frames = 0
@@ -144,11 +135,6 @@ class Viewer:
     def finish(self, status: int) -> None:
         if not self.done.done():
             self.done.set_result(status)
-
-    def spawn(self, coroutine) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
 
     async def send(self, message: dict) -> None:
         await self.ws.send(json.dumps(message))
@@ -180,13 +166,10 @@ class Viewer:
             try:
                 await session.pc.setRemoteDescription(RTCSessionDescription(
                     sdp=sdp["sdp"] if isinstance(sdp, dict) else sdp, type="offer"))
-                session.answered = True
+                session.described = True
                 await session.pc.setLocalDescription(await session.pc.createAnswer())
             except Exception as error:
-                code = relay_webrtc.turn_error_code(error)
-                turn = relay_webrtc.turn_server_used(session.config)
-                reason = "turn_unauthorized" if code == 401 else "ice_gathering_failed"
-                detail = relay_webrtc.diagnose_turn_401(turn[2], turn[0]) if code == 401 and turn else repr(error)
+                reason, detail = session.diagnose(error)
                 self.emit("error", session_id=session.session_id, reason=reason, detail=detail)
                 await self.end(session, reason)
                 return
@@ -198,14 +181,6 @@ class Viewer:
                 await self.send({"type": "webrtc_ice", "session_id": session.session_id,
                                  "candidate": relay_webrtc.candidate_message(candidate)})
             await self.send({"type": "webrtc_ice", "session_id": session.session_id, "candidate": None})
-
-    async def on_ice(self, session: Session, candidate) -> None:
-        async with session.lock:
-            if session.answered and not session.ended:
-                try:
-                    await relay_webrtc.add_remote_candidate(session.pc, candidate)
-                except Exception as error:
-                    log.warning("candidate ignored: %r", error)
 
     def on_connection_state(self, session: Session) -> None:
         state = session.pc.connectionState
@@ -326,7 +301,7 @@ class Viewer:
         elif kind == "webrtc_offer" and session:
             self.spawn(self.on_offer(session, msg["sdp"]))
         elif kind == "webrtc_ice" and session:
-            self.spawn(self.on_ice(session, msg.get("candidate")))
+            self.spawn(session.add_candidate(msg.get("candidate")))
         elif kind == "webrtc_close" and session:
             self.emit("remote_close", session_id=session.session_id, reason=msg.get("reason"), by=msg.get("by"))
             self.spawn(self.end(session, msg.get("reason"), by=msg.get("by") or "relay"))
@@ -378,8 +353,7 @@ class Viewer:
             except websockets.ConnectionClosed:
                 pass
             await session.pc.close()
-        for task in list(self.tasks):
-            task.cancel()
+        self.tasks.cancel()
 
 
 def luma(frame) -> numpy.ndarray:
@@ -401,7 +375,7 @@ async def run(args: argparse.Namespace) -> int:
                                   ssl=ssl_context(args), max_size=1 << 20) as ws:
         hello = json.loads(await asyncio.wait_for(ws.recv(), 15))
         if hello.get("type") != "auth_ok":
-            raise UsageError(f"the relay refused the token: {hello}")
+            raise relay_webrtc.UsageError(f"the relay refused the token: {hello}")
         viewer = Viewer(args, ws)
         for loop in (viewer.read_loop(), viewer.stats_loop()):
             viewer.spawn(loop)
@@ -417,19 +391,5 @@ async def run(args: argparse.Namespace) -> int:
         return status
 
 
-def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s viewer.py: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
-    try:
-        args = parse_args(argv)
-        if not args.verbose:
-            for name in ("aiortc", "aioice", "websockets"):
-                logging.getLogger(name).setLevel(logging.WARNING)
-        return asyncio.run(run(args))
-    except UsageError as error:
-        print(f"viewer.py: {error}", file=sys.stderr)
-        return 2
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(relay_webrtc.main("viewer.py", sys.argv[1:], parse_args, run))
