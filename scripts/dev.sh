@@ -15,8 +15,10 @@ build_packages=(build-essential cmake ninja-build ccache pkg-config
 # Tests also use clang (libFuzzer), coturn's turnserver, openssl and curl; the deployment tests
 # (tests/ops) use nginx, systemd-analyze (systemd), jq and bash as docs/deploy.md does; the
 # PostgreSQL store is tested against a real PostgreSQL 15 server (postgresql), run as its user;
-# several nodes on Redis against a real redis-server (redis-server).
-test_packages=(clang libclang-rt-14-dev coturn openssl curl nginx systemd jq bash postgresql redis-server)
+# several nodes on Redis against a real redis-server (redis-server); the NAT tests (tests/netns)
+# build network namespaces with ip (iproute2) and their symmetric NATs with nft (nftables).
+test_packages=(clang libclang-rt-14-dev coturn openssl curl nginx systemd jq bash postgresql redis-server
+  iproute2 nftables)
 # The Python binding relay_robot (RELAY_PYTHON) builds with pybind11 against Debian's python3
 # headers; tests/python runs it with pytest.
 test_packages+=(pybind11-dev python3-dev python3-pytest)
