@@ -22,7 +22,7 @@ import sys
 import time
 
 import relay_robot
-from aiortc import RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer, MediaRelay
 
 import relay_webrtc
@@ -96,6 +96,33 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+class Yuv420Track(MediaStreamTrack):
+    """The source's frames converted to yuv420p once, before MediaRelay shares them.
+
+    aiortc's VP8/H.264 encoders convert any other format themselves with the frame's own
+    reformatter; when two peer connections (a session and its renewal) encode the same shared
+    frame at once, both threads use that one reformatter and libswscale crashes the process
+    (seen as a segfault in vpx.py's encode). A frame already in yuv420p is only read."""
+
+    kind = "video"
+
+    def __init__(self, source) -> None:
+        super().__init__()
+        self._source = source
+
+    async def recv(self):
+        frame = await self._source.recv()
+        if frame.format.name == "yuv420p":
+            return frame
+        converted = frame.reformat(format="yuv420p")
+        converted.pts, converted.time_base = frame.pts, frame.time_base
+        return converted
+
+    def stop(self) -> None:
+        super().stop()
+        self._source.stop()
+
+
 class VideoSource:
     """One camera, file or test pattern, shared by every peer connection through MediaRelay."""
 
@@ -115,6 +142,7 @@ class VideoSource:
             self._track = self._player.video
         else:
             self._track = PatternTrack(args.width, args.height, args.fps)
+        self._track = Yuv420Track(self._track)
         self._relay = MediaRelay()
 
     def subscribe(self):

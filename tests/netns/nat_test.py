@@ -85,7 +85,9 @@ class Field:
                                         f"{PUBLIC_ADDRESS}:3478", check=False).returncode == 0,
                    20, "a STUN answer from coturn", 0.2)
 
-    def start_relayd(self, **env: str) -> None:
+    def start_relayd(self, turn_refused: bool = False, **env: str) -> None:
+        """Starts relayd and waits until it is ready: /health 200, or with `turn_refused` the 503
+        whose `checks.turn` carries coturn's 401, which relayd's own TURN probe finds at start."""
         relayd = os.environ.get("RELAY_TEST_RELAYD", "")
         check(relayd and os.path.exists(relayd), "RELAY_TEST_RELAYD must name the relayd binary")
         self.database = self.work / "relay.db"
@@ -95,8 +97,15 @@ class Field:
                 "RELAY_JWT_SECRET": secrets.token_hex(32), "RELAY_SCRYPT_LN": "10",
                 "RELAY_LOG_LEVEL": "debug", **env}
         self.relayd = self.top.spawn(self.top.pub, [relayd], self.work / "relayd.log", env=full)
-        eventually(lambda: self.relayd.poll() is not None or self.http("GET", "/health")[0] == 200,
-                   30, "relayd's /health", 0.2)
+        def ready() -> bool:
+            if self.relayd.poll() is not None:
+                return True
+            status, body = self.http("GET", "/health")
+            if not turn_refused:
+                return status == 200
+            return status == 503 and "401" in str((body or {}).get("checks", {}).get("turn", ""))
+
+        eventually(ready, 30, "relayd's /health" + (" naming coturn's 401" if turn_refused else ""), 0.2)
         check(self.relayd.poll() is None, f"relayd exited:\n{self.text('relayd.log')}")
 
     def http(self, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
@@ -319,7 +328,8 @@ def scenario_turn(top: Topology, field: Field) -> None:
 
 def scenario_wrong_secret(top: Topology, field: Field) -> None:
     field.start_coturn(secrets.token_hex(16))
-    field.start_relayd(RELAY_TURN_PROVIDER="coturn", RELAY_TURN_SECRET=secrets.token_hex(16),
+    # relayd's own TURN probe finds the wrong secret before any robot does (issue 19).
+    field.start_relayd(turn_refused=True, RELAY_TURN_PROVIDER="coturn", RELAY_TURN_SECRET=secrets.token_hex(16),
                        RELAY_TURN_URLS=TURN_URLS, RELAY_STUN_URLS=STUN_URL)
     field.make_account()
     field.start_robot()
