@@ -10,9 +10,13 @@
 // The first byte picks the mode, so one corpus reaches every path: 0 the whole token; 1 the
 // claims (a JSON payload the fuzzer writes, correctly signed, so the claim checks are reached
 // past the signature); 2 the header (with good claims, correctly signed); 3 the robot's auth
-// message; 4 the signature fields on their own, split by newlines.
+// message; 4 the signature fields on their own, split by newlines; 5 a device's public key as
+// POST /api/devices and PUT …/key read it (base64url or PEM), and raw Ed25519 verification with
+// whatever key bytes the input holds; 6 a key robot's challenge answer, which is accepted
+// exactly when it is the (deterministic) Ed25519 signature of a fixed key, in lowercase hex.
 #include <relay/auth/crypto.hpp>
 #include <relay/auth/device_auth.hpp>
+#include <relay/auth/device_key.hpp>
 #include <relay/auth/encoding.hpp>
 #include <relay/auth/jwt.hpp>
 #include <relay/protocol/base64.hpp>
@@ -21,6 +25,7 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <chrono>
 #include <cstddef>
@@ -102,6 +107,48 @@ void check_device_signature(std::string_view key, std::string_view nonce, std::s
     require(auth::hex_decode(auth::hex_encode(signature)) == std::string(signature));
 }
 
+/** The input split at its first three newlines into four fields (the last keeps the rest). */
+std::array<std::string_view, 4> fields(std::string_view rest)
+{
+    std::array<std::string_view, 4> parts;
+    for (int i = 0; i < 3; ++i) {
+        auto nl = rest.find('\n');
+        parts[i] = rest.substr(0, nl);
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    }
+    parts[3] = rest;
+    return parts;
+}
+
+void check_public_key(std::string_view text)
+{
+    if (auto raw = auth::parse_device_public_key(text)) {
+        require(raw->size() == 32);
+        auto stored = auth::device_public_key_text(*raw);
+        require(stored.size() == 43 && auth::parse_device_public_key(stored) == raw);
+    }
+    // Raw verification with any key bytes: false for a wrong size or a non-point, never a crash.
+    if (text.size() >= 96)
+        (void)auth::ed25519_verify(text.substr(0, 32), text.substr(96), text.substr(32, 64));
+}
+
+auth::device_private_key const& robot_key()
+{
+    // RFC 8032 section 7.1 TEST 1's secret key.
+    static auto const key = *auth::device_private_key::from_seed(
+        *auth::hex_decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
+    return key;
+}
+
+void check_key_signature(std::string_view nonce, std::string_view device_id, std::string_view signature)
+{
+    auto const public_key = robot_key().public_key();
+    auto expected = auth::device_key_signature(robot_key(), nonce, device_id);
+    require(expected.size() == 128 && lower(expected) == expected);
+    require(auth::verify_device_key_signature(public_key, nonce, device_id, expected));
+    require(auth::verify_device_key_signature(public_key, nonce, device_id, signature) == (signature == expected));
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size)
@@ -109,7 +156,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     if (size == 0)
         return 0;
     std::string_view rest(reinterpret_cast<char const*>(data) + 1, size - 1);
-    switch (data[0] % 5) {
+    switch (data[0] % 7) {
     case 0:
         check_token(rest);
         break;
@@ -127,16 +174,19 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
                 check_device_signature(secret, "bm9uY2Ugb2YgdGhlIGZ1enplcg", m->device_id, m->signature);
         break;
     }
-    default: {
+    case 4: {
         // secret \n nonce \n device_id \n signature
-        std::string_view parts[4];
-        for (int i = 0; i < 3; ++i) {
-            auto nl = rest.find('\n');
-            parts[i] = rest.substr(0, nl);
-            rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-        }
-        parts[3] = rest;
+        auto parts = fields(rest);
         check_device_signature(parts[0], parts[1], parts[2], parts[3]);
+        break;
+    }
+    case 5:
+        check_public_key(rest);
+        break;
+    default: {
+        // nonce \n device_id \n signature (a fourth field is ignored)
+        auto parts = fields(rest);
+        check_key_signature(parts[0], parts[1], parts[2]);
         break;
     }
     }
