@@ -25,6 +25,9 @@ test_packages+=(pybind11-dev python3-dev python3-pytest)
 # The Python robot and viewer (examples/python-robot, tests/webrtc_py): aiortc for WebRTC, PyAV and
 # NumPy for the video and its test pattern, websockets for the viewer's app socket.
 test_packages+=(python3-aiortc python3-av python3-numpy python3-websockets)
+# The web console's tests (tests/browser) drive Debian's Chromium from Node with playwright-core
+# (from npm, pinned by tests/browser/package-lock.json; it downloads no browser).
+test_packages+=(chromium)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -39,6 +42,22 @@ install_missing() {
     echo "==> installing: ${missing[*]}"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# Node and npm: the machine's own when it has them (nodejs from NodeSource ships npm inside),
+# else Debian's.
+install_node() {
+  command -v node >/dev/null && command -v npm >/dev/null && return 0
+  install_missing nodejs npm
+}
+
+# tests/browser's npm packages, installed again when its lock file changes.
+install_browser_test_modules() {
+  local dir=$here/tests/browser
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "==> npm ci in tests/browser"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
 
@@ -65,6 +84,8 @@ case "${1:-}" in
   test)
     shift
     install_missing "${build_packages[@]}" "${test_packages[@]}"
+    install_node
+    install_browser_test_modules
     configure_and_build
     cd "$build_dir"
     # One ctest entry per test case (cmake/relay_doctest.cmake): they run on every core.

@@ -315,6 +315,14 @@ std::vector<setting> const& settings()
          [](auto const& v, config& c) { return parse_duration(v, c.server.idle_timeout, 2, 7200); }},
         {"RELAY_SHUTDOWN_GRACE", "shutdown-grace", "seconds to let in-flight work finish on SIGTERM (default 10)",
          [](auto const& v, config& c) { return parse_duration(v, c.server.shutdown_grace, 0, 3600); }},
+        {"RELAY_CONSOLE", "console", "serve the web console at /console/ and redirect / there (default true)",
+         [](auto const& v, config& c) { return parse_bool(v, c.console); }},
+        {"RELAY_CONSOLE_DIR", "console-dir",
+         "serve the console from this folder (read at start) instead of the copy built into relayd (default: built in)",
+         [](auto const& v, config& c) {
+             c.console_dir = v;
+             return std::string();
+         }},
         {"RELAY_AUDIT_RETENTION", "audit-retention", "days the audit trail keeps an entry; 0 keeps them forever (default 90)",
          [](auto const& v, config& c) {
              long long days = 0;

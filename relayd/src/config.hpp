@@ -36,6 +36,10 @@ struct config {
     cluster_settings cluster;
     /** RELAY_DATABASE_STATEMENT_TIMEOUT: PostgreSQL's statement_timeout for every connection. */
     std::chrono::seconds database_statement_timeout{5};
+    /** RELAY_CONSOLE: serve the web console at /console/ (and redirect / there). */
+    bool console = true;
+    /** RELAY_CONSOLE_DIR: serve the console from this folder instead of relayd's own copy. */
+    std::string console_dir;
     relay::telemetry::log_level log_level = relay::telemetry::log_level::info;
     relay::telemetry::log_format log_format = relay::telemetry::log_format::text;
     /** Warnings to log once the logger exists (generated secrets and the like). */

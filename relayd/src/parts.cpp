@@ -1,4 +1,5 @@
 #include "parts.hpp"
+#include "console.hpp"
 
 #include <relay/cluster/redis.hpp>
 #include <relay/routing/in_process_broker.hpp>
@@ -113,6 +114,22 @@ std::optional<server::parts> make_parts(config const& cfg, std::shared_ptr<telem
     // No mail is sent: in dev mode the token is logged, otherwise an operator hands one out
     // with `relayd user reset-token EMAIL`.
     p.reset_notifier = std::make_shared<server::log_reset_notifier>(*log, options.dev);
+
+    if (cfg.console) {
+        if (cfg.console_dir.empty()) {
+            p.console = embedded_console();
+        } else {
+            // Read once at start: an edited file shows after a restart, with no build.
+            auto site = server::static_site::from_directory(cfg.console_dir, why);
+            if (!site) {
+                why = "RELAY_CONSOLE_DIR: " + why;
+                return std::nullopt;
+            }
+            p.console = std::move(site);
+        }
+        log->info("console", {{"path", "/console/"}, {"files", p.console->size()},
+                              {"from", cfg.console_dir.empty() ? std::string("embedded") : cfg.console_dir}});
+    }
     p.log = std::move(log);
     p.metrics = std::move(metrics);
     return p;

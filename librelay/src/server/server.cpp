@@ -159,6 +159,8 @@ boost::system::error_code server::start(std::string& why)
     add_account_routes(d.routes, rt, auth, live);
     add_tunnel_routes(d.routes, rt, auth, live);
     add_turn_routes(d.routes, rt, auth);
+    if (p.console)
+        add_console_routes(d.routes, std::move(p.console));
 
     if (live.cluster) {
         // Joined before listening: the other nodes' access changes apply here from the first

@@ -6,6 +6,7 @@
 #include <relay/routing/cluster.hpp>
 #include <relay/server/hooks.hpp>
 #include <relay/server/reset_notifier.hpp>
+#include <relay/server/static_site.hpp>
 #include <relay/store/store.hpp>
 #include <relay/telemetry/log.hpp>
 #include <relay/telemetry/metrics.hpp>
@@ -29,6 +30,7 @@ namespace relay::server {
  * | turn           | `turn::none_provider` with `options.stun_urls` (STUN only)                 |
  * | reset_notifier | `log_reset_notifier` (the token is logged in dev mode only)               |
  * | hooks          | none                                                                      |
+ * | console        | none: nothing at /console/ (relayd passes its embedded web console)        |
  *
  * The server wraps the store so every call is timed (relay_store_duration_seconds) and calls
  * the broker's `sweep` once a second. The store must be thread-safe and may block (its calls run
@@ -45,6 +47,8 @@ struct parts {
     std::shared_ptr<relay::turn::provider> turn;
     std::shared_ptr<relay::server::reset_notifier> reset_notifier;
     relay::server::hooks hooks;
+    /** The web console's files, served at /console/ (and / redirects there). */
+    std::shared_ptr<relay::server::static_site const> console;
 };
 
 } // namespace relay::server

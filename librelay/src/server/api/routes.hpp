@@ -10,6 +10,7 @@ class reset_notifier;
 struct runtime;
 class auth_service;
 struct live_service;
+class static_site;
 
 /** GET /health and /stats, and GET /metrics unless `with_metrics` is false (the private
  * metrics listener serves it instead). */
@@ -34,5 +35,9 @@ void add_turn_routes(router& r, runtime& rt, auth_service& auth);
 /** ANY /api/devices/{id}/rest/{path...}: the REST tunnel (contract section 5), whose requests
  * may carry bodies up to options.tunnel_body_max bytes (RELAY_TUNNEL_BODY_MAX). */
 void add_tunnel_routes(router& r, runtime& rt, auth_service& auth, live_service& live);
+
+/** GET /console/{path...}: the web console's files, with its Content-Security-Policy; GET /
+ * redirects there (console_routes.cpp). Added only when the server has a console part. */
+void add_console_routes(router& r, std::shared_ptr<static_site const> site);
 
 } // namespace relay::server

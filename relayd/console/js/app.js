@@ -1,0 +1,161 @@
+// The console's shell: one session, one socket, one device store, and a hash router that draws
+// a view into <main>. Each views/*.js module exports `views`: a list of
+//   {path: '/devices/:id/video', title, auth: true, tab: 'video', label: 'Video', role: 'viewer',
+//    render(ctx) → optional cleanup function (or a promise of one)}
+// `tab` views are a device's tabs: the shell draws the device's header and tab bar around them.
+// ctx: {params, query (URLSearchParams), session, socket, devices, root (the element to fill),
+//       device (tab views: the device as device_store knows it), navigate(path)}.
+import { session as session_class } from './api.js';
+import { app_socket } from './socket.js';
+import { device_store } from './devices.js';
+import { h, replace, notice } from './ui.js';
+import * as account from './views/account.js';
+import * as devices_view from './views/devices.js';
+import * as sharing from './views/sharing.js';
+import * as events from './views/events.js';
+import * as command from './views/command.js';
+import * as tunnel from './views/tunnel.js';
+import * as video from './views/video.js';
+
+const session = new session_class();
+const socket = new app_socket(session);
+const devices = new device_store(session, socket);
+const all_views = [account, devices_view, events, command, tunnel, video, sharing].flatMap((m) => m.views);
+const device_tabs = all_views.filter((v) => v.tab);
+const role_rank = { viewer: 1, operator: 2, owner: 3 };
+
+let cleanup = null;
+let rendering = 0;
+
+/** Goes to a console path ('/devices/x'); the hash keeps it across reloads. */
+export function navigate(path) {
+  if (location.hash === `#${path}`) route();
+  else location.hash = path;
+}
+
+function match(pattern, path) {
+  const p = pattern.split('/');
+  const q = path.split('/');
+  if (p.length !== q.length) return null;
+  const params = {};
+  for (let i = 0; i < p.length; i++) {
+    if (p[i].startsWith(':')) {
+      if (!q[i]) return null;
+      try { params[p[i].slice(1)] = decodeURIComponent(q[i]); } catch { return null; }
+    } else if (p[i] !== q[i]) {
+      return null;
+    }
+  }
+  return params;
+}
+
+function draw_nav() {
+  const nav = document.getElementById('nav');
+  if (!session.signed_in) {
+    replace(nav, h('a', { href: '#/login' }, 'Sign in'), h('a', { href: '#/register' }, 'Register'));
+    return;
+  }
+  replace(nav, h('a', { href: '#/devices' }, 'Robots'), h('a', { href: '#/account' }, 'Account'),
+          h('button', { type: 'button', id: 'sign-out', onclick: () => session.logout() }, 'Sign out'));
+}
+
+function device_header(device, current) {
+  const rank = role_rank[device.role] ?? 0;
+  const base = `#/devices/${encodeURIComponent(device.device_id)}`;
+  return [
+    h('h1', {}, h('span', { class: 'dot', dataset: { online: String(!!device.online) },
+                            title: device.online ? 'online' : 'offline' }), ' ', device.name,
+      h('span', { class: 'muted' }, ` · ${device.device_id} · ${device.online ? 'online' : 'offline'} · ${device.role}`)),
+    h('nav', { class: 'tabs', 'aria-label': 'Robot' },
+      device_tabs.filter((v) => rank >= (role_rank[v.role ?? 'viewer'] ?? 1)).map((v) => h('a', {
+        href: v.tab === 'overview' ? base : `${base}/${v.tab}`,
+        'aria-current': v.tab === current ? 'page' : false,
+      }, v.label ?? v.tab))),
+  ];
+}
+
+async function route() {
+  const ticket = ++rendering;
+  if (cleanup) {
+    try { cleanup(); } catch (error) { console.warn('view cleanup failed', error); }
+    cleanup = null;
+  }
+  notice(null);
+  const raw = location.hash.replace(/^#/, '') || '/devices';
+  const [path, query_string = ''] = raw.split('?');
+  let view = null;
+  let params = null;
+  for (const v of all_views) {
+    params = match(v.path, path);
+    if (params) { view = v; break; }
+  }
+  const main = document.getElementById('view');
+  draw_nav();
+  if (!view) {
+    replace(main, h('h1', {}, 'Not found'), h('p', {}, 'This console page does not exist. ', h('a', { href: '#/devices' }, 'Your robots')));
+    return;
+  }
+  if (view.auth !== false && !session.signed_in) {
+    navigate(`/login?next=${encodeURIComponent(raw)}`);
+    return;
+  }
+  document.title = `${view.title ?? 'Relay'} · Relay console`;
+  const ctx = { params, query: new URLSearchParams(query_string), session, socket, devices, navigate, root: main };
+  if (view.tab) {
+    if (!devices.loaded) {
+      try { await devices.load(); } catch (error) { notice(error.message); }
+      if (ticket !== rendering) return;
+    }
+    const device = devices.get(params.id);
+    if (!device) {
+      replace(main, h('h1', {}, 'No such robot'), h('p', {}, 'It does not exist or you have no access to it. ',
+                                                  h('a', { href: '#/devices' }, 'Your robots')));
+      return;
+    }
+    const body = h('section', { class: 'tab-body' });
+    replace(main, device_header(device, view.tab), body);
+    ctx.root = body;
+    ctx.device = device;
+  } else {
+    replace(main);
+  }
+  const result = await view.render(ctx);
+  if (ticket !== rendering) {
+    if (typeof result === 'function') result();
+    return;
+  }
+  cleanup = typeof result === 'function' ? result : null;
+  main.focus({ preventScroll: true });
+}
+
+function show_link(state) {
+  const link = document.getElementById('link');
+  link.dataset.state = state;
+  link.textContent = session.signed_in ? { open: 'live', connecting: 'connecting…', closed: 'offline' }[state] : '';
+}
+
+async function start() {
+  socket.addEventListener('state', (e) => show_link(e.detail.state));
+  session.addEventListener('change', (e) => {
+    if (session.signed_in) {
+      socket.start();
+      devices.load().catch((error) => notice(error.message));
+    } else {
+      socket.stop();
+      devices.clear();
+      if (e.detail?.reason) notice(e.detail.reason, 'info');
+      navigate('/login');
+    }
+    draw_nav();
+    show_link(socket.state);
+  });
+  addEventListener('hashchange', route);
+  try {
+    await session.restore();
+  } catch (error) {
+    notice(`The relay cannot be reached: ${error.message}`);
+  }
+  route();
+}
+
+start();

@@ -1,0 +1,310 @@
+// Real parts for the console's browser tests: relayd, coturn, robot-agent and the Python robot
+// as processes on 127.0.0.1 (each in its own process group, its output in a file of the test's
+// temporary folder, all stopped when the test ends, also when it fails), and Debian's Chromium
+// driven by playwright-core with every page's console watched for errors.
+//
+// Paths come from ctest's environment (tests/CMakeLists.txt, label "browser"):
+// RELAY_TEST_RELAYD, RELAY_TEST_ROBOT_AGENT, RELAY_PYTHON_ROBOT_DIR, PYTHONPATH,
+// RELAY_SCREENSHOT_DIR (where screenshots go; docs/console.md shows them).
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+
+let playwright;
+try {
+  playwright = await import('playwright-core');
+} catch {
+  throw new Error('playwright-core is missing: run `npm ci` in tests/browser (scripts/dev.sh test does)');
+}
+
+export const chromium_path = process.env.RELAY_CHROMIUM ?? '/usr/bin/chromium';
+export const python = '/usr/bin/python3'; // Debian's: aiortc and relay_robot's ABI
+
+export function require_env(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run these tests through ctest (label browser)`);
+  return value;
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `condition()` (sync or async) until it returns something truthy; fails after `timeout_ms`. */
+export async function eventually(condition, timeout_ms, what, interval_ms = 100) {
+  const deadline = Date.now() + timeout_ms;
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`not within ${timeout_ms} ms: ${what}`);
+    await sleep(interval_ms);
+  }
+}
+
+/** A temporary folder for one test, removed by cleanup() unless RELAY_KEEP_TMP is set. */
+export function temp_dir(name) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `relay-browser-${name}-`));
+}
+
+/** A free port on 127.0.0.1 (`udp` for coturn). */
+export async function free_port(udp = false) {
+  if (udp) {
+    const s = createSocket('udp4');
+    await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+    const { port } = s.address();
+    s.close();
+    return port;
+  }
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const running = new Set();
+process.on('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
+/** A child in its own process group with its output in `log_path`. */
+export class proc {
+  constructor(argv, log_path, { env = process.env, stdin = 'ignore', cwd } = {}) {
+    this.log_path = log_path;
+    const out = fs.openSync(log_path, 'w');
+    this.child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: [stdin, out, out], detached: true });
+    fs.closeSync(out);
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve(code ?? signal)));
+    this.exit_code = null;
+    this.exited.then((code) => { this.exit_code = code; running.delete(this); });
+    running.add(this);
+  }
+
+  get running() { return this.exit_code === null; }
+  get stdin() { return this.child.stdin; }
+  output() { return fs.existsSync(this.log_path) ? fs.readFileSync(this.log_path, 'utf8') : ''; }
+
+  kill(signal = 'SIGTERM') {
+    if (!this.running) return;
+    try { process.kill(-this.child.pid, signal); } catch { /* already gone */ }
+  }
+
+  /** SIGTERM to the group, SIGKILL after `timeout_ms`; the exit code or signal. */
+  async stop(timeout_ms = 10000) {
+    if (!this.running) return this.exit_code;
+    this.kill('SIGTERM');
+    const timer = setTimeout(() => this.kill('SIGKILL'), timeout_ms);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+/** relayd on a port of its choosing with a SQLite file (as the C++ suites start it). */
+export class relayd {
+  static async start(dir, env = {}) {
+    const r = new relayd();
+    r.dir = path.join(dir, 'relayd');
+    fs.mkdirSync(r.dir, { recursive: true });
+    r.env = { PATH: process.env.PATH ?? '/usr/bin:/bin', RELAY_HOST: '127.0.0.1', RELAY_PORT: '0',
+              RELAY_DATABASE: path.join(r.dir, 'relay.db'), RELAY_THREADS: '2', RELAY_DEV: 'true',
+              RELAY_JWT_SECRET: randomBytes(32).toString('hex'), RELAY_TURN_PROBE_INTERVAL: '0', ...env };
+    r.starts = 0;
+    await r.start();
+    return r;
+  }
+
+  async start(port = 0) {
+    this.env.RELAY_PORT = String(port);
+    this.starts += 1;
+    this.process = new proc([require_env('RELAY_TEST_RELAYD')], path.join(this.dir, `relayd-${this.starts}.log`), { env: this.env });
+    const found = await eventually(() => {
+      const m = /(?: listening .*?port=|"event":"listening".*?"port":)(\d+)/.exec(this.process.output());
+      if (!m && !this.process.running) throw new Error(`relayd exited at start:\n${this.process.output()}`);
+      return m;
+    }, 20000, 'relayd listening');
+    this.port = Number(found[1]);
+    this.url = `http://127.0.0.1:${this.port}`;
+  }
+
+  stop() { return this.process.stop(); }
+  output() {
+    return fs.readdirSync(this.dir).filter((f) => f.startsWith('relayd-')).sort()
+      .map((f) => fs.readFileSync(path.join(this.dir, f), 'utf8')).join('');
+  }
+
+  /** A JSON API call from Node (test set-up, checks): {status, body}. */
+  async http(method, route, body, token) {
+    const headers = {};
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const res = await fetch(this.url + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let parsed = text;
+    try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+    return { status: res.status, body: parsed, headers: res.headers };
+  }
+
+  /** Registers and logs in a user from Node; the access token. */
+  async user(email, password = 'correct horse battery staple') {
+    const reg = await this.http('POST', '/api/auth/register', { email, password });
+    assert.ok(reg.status === 201 || reg.status === 409, `register ${email}: ${reg.status} ${JSON.stringify(reg.body)}`);
+    const login = await this.http('POST', '/api/auth/login', { email, password });
+    assert.equal(login.status, 200, JSON.stringify(login.body));
+    return login.body.access_token;
+  }
+
+  /** Adds a device for the user of `token`: {device_id, name, device_secret}. */
+  async device(token, name, device_id) {
+    const res = await this.http('POST', '/api/devices', device_id ? { name, device_id } : { name }, token);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body;
+  }
+}
+
+/** coturn with use-auth-secret on 127.0.0.1, relaying to loopback peers (tests/turn's flags). */
+export class coturn {
+  static async start(dir, secret, extra = []) {
+    const c = new coturn();
+    c.dir = path.join(dir, 'coturn');
+    fs.mkdirSync(c.dir, { recursive: true });
+    c.secret = secret;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      c.port = await free_port(true);
+      c.process = new proc(['/usr/bin/turnserver', '-n', '--listening-ip=127.0.0.1', `--listening-port=${c.port}`,
+        '--relay-ip=127.0.0.1', '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=relay.test',
+        '--no-tls', '--no-dtls', '--no-cli', '--allow-loopback-peers', '--simple-log', '--no-stdout-log',
+        `--log-file=${c.dir}/turn.log`, `--pidfile=${c.dir}/turn.pid`, `--db=${c.dir}/turndb`, ...extra],
+        path.join(c.dir, `stdout-${attempt}.txt`));
+      const up = await eventually(() => !c.process.running || fs.readdirSync(c.dir).some((f) => f.startsWith('turn')
+        && f.endsWith('.log') && /listener opened on|IPv4\. UDP listener/.test(fs.readFileSync(path.join(c.dir, f), 'utf8'))),
+        10000, 'turnserver listening').catch(() => false);
+      if (up && c.process.running) return c;
+      await c.process.stop();
+    }
+    throw new Error(`turnserver did not start in ${c.dir}`);
+  }
+
+  /** relayd's settings for this coturn: credentials it signs, URLs it hands out. */
+  relay_env(ttl = 3600) {
+    return { RELAY_TURN_PROVIDER: 'coturn', RELAY_TURN_SECRET: this.secret,
+             RELAY_TURN_URLS: `turn:127.0.0.1:${this.port}?transport=udp`, RELAY_TURN_TTL: String(ttl) };
+  }
+
+  stop() { return this.process.stop(); }
+}
+
+/** robot-agent for a device: events written with send_event() go to the relay. */
+export class robot_agent {
+  static async start(dir, relay, device, { local_api, command_program, args = [] } = {}) {
+    const a = new robot_agent();
+    const argv = [require_env('RELAY_TEST_ROBOT_AGENT'), '--relay', relay.url, '--device-id', device.device_id];
+    if (local_api) argv.push('--local-api', local_api);
+    if (command_program) argv.push('--command-program', command_program);
+    argv.push(...args);
+    a.process = new proc(argv, path.join(dir, `robot-agent-${device.device_id}.log`),
+                         { env: { ...process.env, RELAY_DEVICE_SECRET: device.device_secret }, stdin: 'pipe' });
+    return a;
+  }
+
+  send_event(event, data) {
+    this.process.stdin.write(`${JSON.stringify(data === undefined ? { event } : { event, data })}\n`);
+  }
+
+  stop() { return this.process.stop(); }
+}
+
+/** examples/python-robot/robot.py for a device (video: a generated test pattern). */
+export class python_robot {
+  static async start(dir, relay, device, args = []) {
+    const r = new python_robot();
+    const script = path.join(require_env('RELAY_PYTHON_ROBOT_DIR'), 'robot.py');
+    r.process = new proc([python, script, '--relay', relay.url, '--device-id', device.device_id, ...args],
+                         path.join(dir, `robot-py-${device.device_id}.log`),
+                         { env: { ...process.env, RELAY_DEVICE_SECRET: device.device_secret, PYTHONFAULTHANDLER: '1' } });
+    return r;
+  }
+
+  stop() { return this.process.stop(); }
+}
+
+// ---- the browser ----
+
+/** Screen sizes every feature is looked at in. */
+export const sizes = {
+  phone: { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
+  desktop: { viewport: { width: 1280, height: 800 } },
+};
+
+/** Debian's Chromium, headless, with nothing that reaches outside this machine. */
+export async function launch_browser() {
+  return playwright.chromium.launch({
+    executablePath: chromium_path,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+           // Fake camera prompts never block a test (the console only receives video).
+           '--use-fake-ui-for-media-stream'],
+  });
+}
+
+/**
+ * A fresh browser context (its own storage: another person, another device) at `size`, with a
+ * page on the console. `page.console_errors` collects every console error and page error;
+ * check_console(page) fails the test on any.
+ */
+export async function open_console(browser, relay, { size = 'desktop', path: at = '/console/' } = {}) {
+  const context = await browser.newContext({ ...sizes[size], baseURL: relay.url });
+  const page = await context.newPage();
+  page.console_errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.console_errors.push(`console.error: ${m.text()} (${m.location().url})`); });
+  page.on('pageerror', (e) => page.console_errors.push(`page error: ${e.message}`));
+  if (at !== null) await page.goto(at);
+  return page;
+}
+
+/** The browser's console stayed free of errors (a CSP violation is one too). */
+export function check_console(page) {
+  assert.deepEqual(page.console_errors, [], `browser console errors:\n${page.console_errors.join('\n')}`);
+}
+
+/** Saves a full-page screenshot as <RELAY_SCREENSHOT_DIR>/<name>.png (for docs/console.md). */
+export async function screenshot(page, name) {
+  const dir = process.env.RELAY_SCREENSHOT_DIR ?? path.join(os.tmpdir(), 'relay-console-screenshots');
+  fs.mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+}
+
+/** Signs in through the console's form (the account views keep these names). */
+export async function sign_in(page, email, password = 'correct horse battery staple') {
+  await page.goto('/console/#/login');
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', password);
+  await page.click('form button[type=submit]');
+  await page.waitForFunction(() => !location.hash.startsWith('#/login'));
+}
+
+/**
+ * Everything a test started, stopped in reverse order by `await t.cleanup()`; keeps the folder
+ * (and says where) when the test failed or RELAY_KEEP_TMP is set.
+ */
+export function scope(name) {
+  const dir = temp_dir(name);
+  const stack = [];
+  return {
+    dir,
+    add(thing) { stack.push(thing); return thing; },
+    async cleanup(failed = false) {
+      for (const thing of stack.reverse()) {
+        try { await (thing.close ? thing.close() : thing.stop()); } catch { /* best effort */ }
+      }
+      if (failed || process.env.RELAY_KEEP_TMP) console.log(`test files kept in ${dir}`);
+      else fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export { assert, execFileSync };
