@@ -10,7 +10,6 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <fstream>
 
 using namespace relay::test;
 namespace fs = std::filesystem;
@@ -56,12 +55,6 @@ unsigned status_of(raw_reply const& r)
 {
     REQUIRE(r.bytes.starts_with("HTTP/1.1 "));
     return static_cast<unsigned>(std::stoi(r.bytes.substr(9, 3)));
-}
-
-void write_file(fs::path const& path, std::string const& content)
-{
-    fs::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary) << content;
 }
 
 } // namespace
@@ -177,9 +170,9 @@ TEST_CASE("console: unknown files are 404 JSON, other methods 405, and no path r
 {
     temp_dir dir;
     // A file beside the served folder: what a traversal would be after.
-    write_file(fs::path(dir.path()) / "secret.txt", "do not serve");
-    write_file(fs::path(dir.path()) / "site" / "index.html", "<!doctype html><title>t</title>");
-    write_file(fs::path(dir.path()) / "site" / "js" / "app.js", "export {};");
+    write_test_file(fs::path(dir.path()) / "secret.txt", "do not serve");
+    write_test_file(fs::path(dir.path()) / "site" / "index.html", "<!doctype html><title>t</title>");
+    write_test_file(fs::path(dir.path()) / "site" / "js" / "app.js", "export {};");
     for (auto const& env : {env_map{}, env_map{{"RELAY_CONSOLE_DIR", dir.path() + "/site"}}}) {
         CAPTURE(env.size());
         relayd_process relayd(env);
@@ -270,13 +263,13 @@ TEST_CASE("console: RELAY_CONSOLE_DIR serves that folder as read at start")
 {
     temp_dir dir;
     auto const site = fs::path(dir.path()) / "site";
-    write_file(site / "index.html", "<!doctype html><title>dev</title>");
-    write_file(site / "js" / "views" / "new.js", "export const x = 1;\n");
-    write_file(site / "data" / "empty.json", "");
+    write_test_file(site / "index.html", "<!doctype html><title>dev</title>");
+    write_test_file(site / "js" / "views" / "new.js", "export const x = 1;\n");
+    write_test_file(site / "data" / "empty.json", "");
     std::string binary;
     for (int i = 0; i < 256; ++i)
         binary += static_cast<char>(i);
-    write_file(site / "pic.png", binary);
+    write_test_file(site / "pic.png", binary);
     relayd_process relayd(env_map{{"RELAY_CONSOLE_DIR", site.string()}});
     auto const port = relayd.port();
     CHECK(http_get(port, "/console/").body == "<!doctype html><title>dev</title>");
@@ -292,7 +285,7 @@ TEST_CASE("console: RELAY_CONSOLE_DIR serves that folder as read at start")
     // Not the built-in console.
     CHECK(http_get(port, "/console/js/app.js").status == 404);
     // Read at start: a file added later is not served until a restart.
-    write_file(site / "later.js", "x");
+    write_test_file(site / "later.js", "x");
     CHECK(http_get(port, "/console/later.js").status == 404);
     CHECK(relayd.output().find("from=" + site.string()) != std::string::npos);
 }
@@ -301,7 +294,7 @@ TEST_CASE("console: a missing or empty RELAY_CONSOLE_DIR stops relayd at start w
 {
     temp_dir dir;
     fs::create_directories(fs::path(dir.path()) / "empty");
-    write_file(fs::path(dir.path()) / "no-index" / "app.js", "x");
+    write_test_file(fs::path(dir.path()) / "no-index" / "app.js", "x");
     struct refusal {
         std::string folder, reason;
     };

@@ -9,7 +9,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <string>
 
@@ -28,12 +27,6 @@ struct scratch {
         fs::remove_all(path, ec);
     }
 };
-
-void write_file(fs::path const& path, std::string const& content)
-{
-    fs::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary) << content;
-}
 
 } // namespace
 
@@ -99,10 +92,10 @@ TEST_CASE("static_site::from_directory: every file by its relative key; a missin
 {
     scratch dir;
     auto site_dir = dir.path / "site";
-    write_file(site_dir / "index.html", "<!doctype html>");
-    write_file(site_dir / "js" / "views" / "a.js", "a");
-    write_file(site_dir / "empty.txt", "");
-    write_file(dir.path / "outside.txt", "outside");
+    relay::test::write_test_file(site_dir / "index.html", "<!doctype html>");
+    relay::test::write_test_file(site_dir / "js" / "views" / "a.js", "a");
+    relay::test::write_test_file(site_dir / "empty.txt", "");
+    relay::test::write_test_file(dir.path / "outside.txt", "outside");
     std::string why;
     auto site = static_site::from_directory(site_dir, why);
     REQUIRE(site);
@@ -121,7 +114,7 @@ TEST_CASE("static_site::from_directory: every file by its relative key; a missin
     CHECK(!static_site::from_directory(dir.path / "empty", why));
     CHECK(why == (dir.path / "empty").string() + " holds no index.html");
 
-    write_file(dir.path / "no-index" / "js" / "index.html", "not at the top");
+    relay::test::write_test_file(dir.path / "no-index" / "js" / "index.html", "not at the top");
     why.clear();
     CHECK(!static_site::from_directory(dir.path / "no-index", why));
     CHECK(why == (dir.path / "no-index").string() + " holds no index.html");
@@ -134,9 +127,9 @@ TEST_CASE("embed_files.cmake: every byte of every file, empty files too, rewritt
     std::string all_bytes;
     for (int i = 0; i < 256; ++i)
         all_bytes += static_cast<char>(i);
-    write_file(root / "bin" / "all.png", all_bytes);
-    write_file(root / "empty.txt", "");
-    write_file(root / "index.html", "<p>\"quoted\" \\ back</p>\n");
+    relay::test::write_test_file(root / "bin" / "all.png", all_bytes);
+    relay::test::write_test_file(root / "empty.txt", "");
+    relay::test::write_test_file(root / "index.html", "<p>\"quoted\" \\ back</p>\n");
     auto output = dir.path / "out.cpp";
     auto command = std::string(RELAY_TEST_CMAKE) + " -DROOT=" + root.string() + " -DOUTPUT=" + output.string() +
                    " -DFUNCTION=test_site -DHEADER=h.hpp -P " + RELAY_TEST_SOURCE_DIR + "/cmake/embed_files.cmake";
@@ -165,7 +158,7 @@ TEST_CASE("embed_files.cmake: every byte of every file, empty files too, rewritt
     fs::last_write_time(output, stamp - std::chrono::hours(1));
     REQUIRE(std::system(command.c_str()) == 0);
     CHECK(fs::last_write_time(output) == stamp - std::chrono::hours(1));
-    write_file(root / "empty.txt", "now one");
+    relay::test::write_test_file(root / "empty.txt", "now one");
     REQUIRE(std::system(command.c_str()) == 0);
     CHECK(relay::test::read_test_file(output).find("file_1), 7));") != std::string::npos);
 }
