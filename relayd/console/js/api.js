@@ -27,7 +27,9 @@ export class api_error extends Error {
  * when to try again ("in 60 seconds, at 14:02:10").
  */
 export function error_words(error) {
-  const words = describe_error(error?.code, error?.message);
+  let words = describe_error(error?.code, error?.message);
+  // "Not understood" alone does not help: the relay's message names the field (docs/api.md).
+  if (error?.code === 'BAD_MESSAGE' && error.message) words = `${words.replace(/\.$/, '')}: ${error.message}.`;
   const seconds = Number.parseInt(error?.retry_after ?? '', 10);
   if (error?.status !== 429 || !Number.isFinite(seconds)) return words;
   const at = new Date(Date.now() + seconds * 1000).toLocaleTimeString();

@@ -100,7 +100,8 @@ export function field(label, input, hint) {
 }
 
 /**
- * A button that asks before acting: pressing it shows `question` with a confirming button
+ * A button that asks before acting: pressing it shows `question` (a text, or a function giving
+ * it at that moment) with a confirming button
  * (`yes`, class danger) and Cancel; the confirmation runs `work()` (failures shown as above).
  */
 export function confirm_button(label, question, yes, work, { danger = true } = {}) {
@@ -119,9 +120,15 @@ export function confirm_button(label, question, yes, work, { danger = true } = {
       confirm.disabled = false;
     }
   } }, yes);
-  replace(box, h('p', {}, question), h('div', { class: 'row' }, confirm,
+  const asked = h('p');
+  replace(box, asked, h('div', { class: 'row' }, confirm,
     h('button', { type: 'button', class: 'secondary', onclick: close }, 'Cancel')));
-  ask.addEventListener('click', () => { ask.hidden = true; box.hidden = false; confirm.focus(); });
+  ask.addEventListener('click', () => {
+    asked.textContent = typeof question === 'function' ? question() : question;
+    ask.hidden = true;
+    box.hidden = false;
+    confirm.focus();
+  });
   return h('div', { class: 'confirm-wrap' }, ask, box);
 }
 

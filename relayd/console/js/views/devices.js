@@ -76,14 +76,23 @@ function key_panel(device_id, heading) {
 }
 
 /**
- * Fills `box` with a page of an audit trail (`path`: /api/account/audit or a device's) and a
- * "Show older" button while there are more.
+ * Fills `box` with a page of an audit trail (`path`: /api/account/audit or a device's), a
+ * "Show older" button while there are more, and "Refresh" (entries are written a moment after
+ * the action they record).
  */
 export async function audit_table(ctx, path, box) {
   const body = h('tbody');
   const more = h('button', { type: 'button', class: 'secondary', hidden: true });
   const me = ctx.session.user_id;
   let before = null;
+  const draw_table = () => replace(box, h('div', { class: 'table-scroll' }, h('table', { class: 'audit-table' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'What'), h('th', {}, 'Who'))), body)),
+  h('div', { class: 'row' }, more, h('button', { type: 'button', class: 'secondary', onclick: () => {
+    before = null;
+    body.replaceChildren();
+    draw_table();
+    page().catch((error) => notice(error_words(error)));
+  } }, 'Refresh')));
   const page = async () => {
     const q = before === null ? '?limit=50' : `?limit=50&before=${before}`;
     const answer = await ctx.session.request('GET', `${path}${q}`);
@@ -98,12 +107,11 @@ export async function audit_table(ctx, path, box) {
     }
     before = answer.next_before;
     more.hidden = before === null;
-    if (!body.children.length) replace(box, h('p', { class: 'muted' }, 'Nothing recorded yet.'));
+    if (!body.children.length) body.append(h('tr', {}, h('td', { colspan: '3', class: 'muted' }, 'Nothing recorded yet.')));
   };
   more.textContent = 'Show older';
   more.addEventListener('click', () => page().catch((error) => notice(error_words(error))));
-  replace(box, h('div', { class: 'table-scroll' }, h('table', { class: 'audit-table' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'What'), h('th', {}, 'Who'))), body)), more);
+  draw_table();
   try {
     await page();
   } catch (error) {
@@ -166,7 +174,15 @@ function add(ctx) {
     replace(result, h('p', { class: 'done', role: 'status' }, `${d.name} is added, with the id `, h('code', {}, d.device_id), '.'),
       d.device_secret ? secret_panel(d.device_id, d.device_secret, 'Its secret and how to start it')
                       : key_panel(d.device_id, 'How to start it'),
-      h('div', { class: 'row' }, link, h('a', { href: '#/devices' }, 'All robots')));
+      h('div', { class: 'row' }, link, h('a', { href: '#/devices' }, 'All robots'),
+        h('button', { type: 'button', class: 'secondary', onclick: () => {
+          form.reset();
+          key_field.hidden = true;
+          public_key.required = false;
+          replace(result);
+          form.hidden = false;
+          name.focus();
+        } }, 'Add another robot')));
     result.querySelector('button')?.focus();
   },
   field('Name', name, 'What you call it: "Kitchen robot".'),
@@ -237,7 +253,7 @@ async function overview(ctx) {
   h('button', { type: 'submit', class: 'secondary' }, 'Use this key'));
 
   const remove = confirm_button('Remove robot…',
-    `Remove ${ctx.device.name}? It is disconnected, everyone it is shared with loses it, and its history is deleted.`,
+    () => `Remove ${ctx.devices.get(id)?.name ?? id}? It is disconnected, everyone it is shared with loses it, and its history is deleted.`,
     'Yes, remove it', async () => {
       await ctx.session.request('DELETE', path);
       const gone = ctx.devices.get(id)?.name ?? id;
