@@ -4,7 +4,7 @@ import { h, replace, notice, busy_form, field, confirm_button } from '../ui.js';
 import { error_words } from '../api.js';
 
 const roles = ['viewer', 'operator'];
-const role_words = { viewer: 'Viewer: events and video', operator: 'Operator: also commands and the REST tunnel' };
+const role_words = { viewer: 'viewer (events, video)', operator: 'operator (also commands, tunnel)' };
 
 function role_select(name, value) {
   return h('select', { name }, roles.map((r) => h('option', { value: r, selected: r === value }, role_words[r])));
