@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import path from 'node:path';
 import { assert, relayd, scope, launch_browser, open_console, check_console, check_console_expecting, screenshot, sign_in,
-         reset_token, focused, tab_to, focus_visible } from './harness.mjs';
+         reset_token, focused, tab_to, focus_visible, assert_fits } from './harness.mjs';
 
 const password = 'correct horse battery staple';
 const notice_text = (page) => page.locator('#notice').textContent();
@@ -23,6 +23,7 @@ test('register, sign out, sign in by keyboard, reset the password, delete the ac
     const phone = await open_console(browser, relay, { size: 'phone', path: '/console/#/register' });
     await phone.waitForSelector('form[aria-label=Register]');
     await screenshot(phone, 'account-register-phone');
+    await assert_fits(phone);
 
     // A weak password: the relay's rule, in words.
     await phone.fill('input[name=email]', 'ann@example.com');
@@ -38,6 +39,7 @@ test('register, sign out, sign in by keyboard, reset the password, delete the ac
     await phone.locator('.empty a', { hasText: 'Add a robot' }).waitFor();
     await phone.locator('#link[data-state=open]').waitFor();
     await screenshot(phone, 'account-registered-phone');
+    await assert_fits(phone);
     check_console_expecting(phone, [400, 401]);
 
     // The same email again, from another person's browser.
@@ -90,6 +92,7 @@ test('register, sign out, sign in by keyboard, reset the password, delete the ac
     await phone.goto('/console/#/forgot');
     await phone.fill('input[name=email]', 'nobody@example.com');
     await phone.click('form button[type=submit]');
+    await phone.locator('p.done', { hasText: 'nobody@example.com' }).waitFor();
     const unknown = await phone.locator('p.done').textContent();
     await phone.fill('input[name=email]', 'ann@example.com');
     await phone.click('form button[type=submit]');
@@ -98,6 +101,7 @@ test('register, sign out, sign in by keyboard, reset the password, delete the ac
     assert.equal(known.replace('ann@example.com', 'X'), unknown.replace('nobody@example.com', 'X'));
     assert.match(known, /^If an account exists for ann@example\.com, a link to choose a new password is on its way/);
     await screenshot(phone, 'account-forgot-phone');
+    await assert_fits(phone);
 
     // The link's page: the two passwords must match; then the password changes, and the other
     // browser's login ends with it (the relay closes its socket: it says why).
@@ -131,6 +135,7 @@ test('register, sign out, sign in by keyboard, reset the password, delete the ac
     await phone.locator('.account-email', { hasText: 'ann@example.com' }).waitFor();
     await phone.locator('.audit-table td', { hasText: 'Password changed with a reset link' }).waitFor();
     await screenshot(phone, 'account-page-phone');
+    await assert_fits(phone);
     await phone.fill('form[aria-label="Delete account"] input[name=password]', password);
     await phone.check('input[name=understood]');
     await phone.click('form[aria-label="Delete account"] button[type=submit]');
@@ -167,6 +172,7 @@ test('throttled sign-in says when to try again; closed registration and an unrea
     await page.click('form button[type=submit]');
     await notice_says(page, /Too many requests: wait a moment, then try again\. You can try again in 60 seconds \(at .+\)\./);
     await screenshot(page, 'account-throttled-phone');
+    await assert_fits(page);
     check_console_expecting(page, [401, 429]);
 
     const closed = t.add(await relayd.start(path.join(t.dir, 'closed'), { RELAY_OPEN_REGISTRATION: 'false' }));

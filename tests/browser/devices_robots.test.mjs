@@ -8,7 +8,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { assert, relayd, scope, launch_browser, open_console, check_console, check_console_expecting, screenshot,
-         sign_in, proc, require_env, focused, tab_to, eventually } from './harness.mjs';
+         sign_in, proc, require_env, focused, tab_to, eventually, assert_fits } from './harness.mjs';
 
 /** The command line shown under `name` (data-copy), and the secret and argv in it. */
 async function shown_command(page, name) {
@@ -150,17 +150,20 @@ test('at phone size: a robot without an id, a robot with a public key, and the a
     await sign_in(page, 'ann@example.com');
     await page.locator('.empty a', { hasText: 'Add a robot' }).waitFor();
     await screenshot(page, 'devices-empty-phone');
+    await assert_fits(page);
 
     // No id: the relay picks one, and the commands name it.
     await page.click('.empty a:has-text("Add a robot")');
     await page.fill('input[name=name]', 'Garden robot');
     await screenshot(page, 'devices-add-phone');
+    await assert_fits(page);
     await page.click('form[aria-label="Add a robot"] button[type=submit]');
     await page.locator('.secret-panel').waitFor();
     const garden = await shown_command(page, 'robot-agent');
     const garden_id = garden.args[garden.args.indexOf('--device-id') + 1];
     assert.match(garden_id, /^dev-[0-9a-f]{32}$/);
     await screenshot(page, 'devices-added-phone');
+    await assert_fits(page);
 
     // A public key instead of a secret: the commands use the key file.
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -194,12 +197,14 @@ test('at phone size: a robot without an id, a robot with a public key, and the a
     await page.locator('li[data-device=key-001] .dot[data-online=true]').waitFor({ timeout: 20000 });
     await page.locator(`li[data-device=${garden_id}] .presence`, { hasText: 'never connected' }).waitFor();
     await screenshot(page, 'devices-list-phone');
+    await assert_fits(page);
 
     // The key robot's overview; then the garden robot moves from its secret to a key.
     await page.click('li[data-device=key-001] a');
     await page.locator('dl.facts dd', { hasText: 'an Ed25519 key' }).waitFor();
     await page.locator('dl.facts dd.capabilities li').first().waitFor({ timeout: 20000 });
     await screenshot(page, 'devices-overview-phone');
+    await assert_fits(page);
     await page.goto(`/console/#/devices/${garden_id}`);
     await page.click('summary:has-text("Use a public key instead of a secret")');
     await page.fill('form[aria-label="Set a public key"] textarea', generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x);
@@ -207,6 +212,7 @@ test('at phone size: a robot without an id, a robot with a public key, and the a
     await page.locator('.panel .secret-panel h2', { hasText: 'The robot now signs in with its key' }).waitFor();
     await page.locator('dl.facts dd', { hasText: 'an Ed25519 key' }).waitFor();
     await screenshot(page, 'devices-key-set-phone');
+    await assert_fits(page);
     await agent.stop();
     check_console_expecting(page, [400, 409]);
     failed = false;

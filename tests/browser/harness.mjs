@@ -365,3 +365,9 @@ export function check_console_expecting(page, statuses) {
   page.console_errors = page.console_errors.filter((e) => !expected.test(e));
   check_console(page);
 }
+
+/** Nothing on the page is wider than its viewport (no sideways scrolling on a phone). */
+export async function assert_fits(page) {
+  const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+  assert.ok(scroll <= inner, `the page is ${scroll} px wide in a ${inner} px viewport`);
+}

@@ -5,7 +5,7 @@
 // robot out of their open list live.
 import { test } from 'node:test';
 import { assert, relayd, scope, launch_browser, open_console, check_console, check_console_expecting, screenshot,
-         sign_in, robot_agent } from './harness.mjs';
+         sign_in, robot_agent, assert_fits } from './harness.mjs';
 
 const tab_labels = (page) => page.locator('nav.tabs a').allTextContents();
 
@@ -52,6 +52,7 @@ test('share a robot with a viewer, make them operator, remove them', async () =>
     await bob_card.locator('.role', { hasText: 'viewer' }).waitFor({ timeout: 20000 });
     assert.equal(await bob.evaluate(() => window.still_the_same_page), true, 'no reload');
     await screenshot(bob, 'sharing-member-list-phone');
+    await assert_fits(bob);
 
     // A viewer sees no owner tab and no owner tool.
     await bob_card.locator('a').click();
@@ -60,6 +61,7 @@ test('share a robot with a viewer, make them operator, remove them', async () =>
     assert.equal(await bob.locator('form[aria-label=Rename]').count(), 0);
     assert.equal(await bob.locator('button:has-text("Remove robot…")').count(), 0);
     await screenshot(bob, 'sharing-member-overview-phone');
+    await assert_fits(bob);
 
     // Operator: the role changes in place; bob's tabs follow after a reload.
     await bob_row.locator('select').selectOption('operator');
@@ -80,7 +82,7 @@ test('share a robot with a viewer, make them operator, remove them', async () =>
     await ann_phone.goto('/console/#/devices/wimz-001/sharing');
     await ann_phone.locator('li.member[data-email="bob@example.com"] select').waitFor();
     await screenshot(ann_phone, 'sharing-phone');
-    assert.ok(await ann_phone.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'nothing wider than the phone');
+    await assert_fits(ann_phone);
     check_console(ann_phone);
     await bob_row.locator('button:has-text("Yes, stop sharing")').click();
     await ann.locator('p.done', { hasText: 'bob@example.com no longer has the robot.' }).waitFor();
