@@ -60,6 +60,11 @@ test('share a robot with a viewer, make them operator, remove them', async () =>
     assert.deepEqual(await tab_labels(bob), ['Overview', 'Events', 'Video']);
     assert.equal(await bob.locator('form[aria-label=Rename]').count(), 0);
     assert.equal(await bob.locator('button:has-text("Remove robot…")').count(), 0);
+    await bob.goto('/console/#/devices/wimz-001/sharing'); // typed by hand: no members shown
+    await bob.locator('main p', { hasText: 'Only the robot\'s owner sees and changes who has it.' }).waitFor();
+    assert.equal(await bob.locator('li.member').count(), 0);
+    await bob.goto('/console/#/devices/wimz-001');
+    await bob.locator('dl.facts dd', { hasText: 'viewer' }).waitFor();
     await screenshot(bob, 'sharing-member-overview-phone');
     await assert_fits(bob);
 

@@ -11,6 +11,10 @@ function role_select(name, value) {
 }
 
 async function sharing(ctx) {
+  if (ctx.device.role !== 'owner') {
+    replace(ctx.root, h('p', {}, 'Only the robot\'s owner sees and changes who has it.'));
+    return;
+  }
   const path = `/api/devices/${encodeURIComponent(ctx.device.device_id)}/members`;
   const members = h('div', { class: 'members' }, h('p', { class: 'muted' }, 'Loading…'));
   const status = h('p', { class: 'done', role: 'status' });
