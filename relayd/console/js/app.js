@@ -4,7 +4,7 @@
 //    render(ctx) → optional cleanup function (or a promise of one)}
 // `tab` views are a device's tabs: the shell draws the device's header and tab bar around them.
 // ctx: {params, query (URLSearchParams), session, socket, devices, root (the element to fill),
-//       device (tab views: the device as device_store knows it), navigate(path, [text, kind]?)}.
+//       device (tab views: the device as device_store knows it), navigate(path)}.
 import { session as session_class } from './api.js';
 import { app_socket } from './socket.js';
 import { device_store } from './devices.js';
