@@ -308,3 +308,66 @@ export function scope(name) {
 }
 
 export { assert, execFileSync };
+
+// ---- account, devices, sharing ----
+
+/** The newest password-reset token relayd (RELAY_DEV=true) logged for `email`. */
+export async function reset_token(relay, email) {
+  return eventually(() => {
+    const lines = relay.output().split('\n').filter((l) => l.includes('password_reset_token') && l.includes(email));
+    const m = /token[=":]+([A-Za-z0-9_-]{43})/.exec(lines.at(-1) ?? '');
+    return m?.[1];
+  }, 10000, `a password-reset token for ${email} in the relay's log`);
+}
+
+/** What has the keyboard focus: "input[name=email]", "button:Sign in", "a:Register", … */
+export function focused(page) {
+  return page.evaluate(() => {
+    const e = document.activeElement;
+    if (!e || e === document.body) return 'body';
+    const tag = e.tagName.toLowerCase();
+    if (e.name && ['input', 'select', 'textarea'].includes(tag)) return `${tag}[name=${e.name}]`;
+    return `${tag}:${e.textContent.trim().replace(/\s+/g, ' ')}`;
+  });
+}
+
+/**
+ * Presses Tab until `target` (as focused() names it) has the focus, recording every stop; fails
+ * after `max` presses. The stops, target last.
+ */
+export async function tab_to(page, target, max = 40) {
+  const stops = [];
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    const now = await focused(page);
+    stops.push(now);
+    if (now === target) return stops;
+  }
+  throw new Error(`Tab did not reach ${target} in ${max} presses: ${stops.join(' → ')}`);
+}
+
+/** Whether the focused element shows a focus ring (:focus-visible with an outline). */
+export function focus_visible(page) {
+  return page.evaluate(() => {
+    const e = document.activeElement;
+    return !!e && e.matches(':focus-visible') && getComputedStyle(e).outlineStyle !== 'none';
+  });
+}
+
+/**
+ * check_console(page), except for Chromium's own "Failed to load resource: the server responded
+ * with a status of N" lines for the `statuses` a test provoked on purpose (a wrong password's
+ * 401, a throttled 429): the browser logs every such answer, the console shows them in words.
+ * Any other error, or such a line for another status, still fails.
+ */
+export function check_console_expecting(page, statuses) {
+  const expected = new RegExp(`^console\\.error: Failed to load resource: the server responded with a status of (${statuses.join('|')}) `);
+  page.console_errors = page.console_errors.filter((e) => !expected.test(e));
+  check_console(page);
+}
+
+/** Nothing on the page is wider than its viewport (no sideways scrolling on a phone). */
+export async function assert_fits(page) {
+  const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+  assert.ok(scroll <= inner, `the page is ${scroll} px wide in a ${inner} px viewport`);
+}

@@ -561,6 +561,30 @@ TEST_CASE("sharing, unsharing and deleting take effect on live connections at on
     (void)own2;
 }
 
+TEST_CASE("a device added while its owner's app is connected reaches that app at once")
+{
+    // The web console adds a robot and waits on its open socket for it to come online.
+    relayd_process relayd(test_env());
+    auto owner = make_account(relayd.port());
+    auto other = make_account(relayd.port());
+    auto owner_app = connect_app(relayd.port(), owner); // no device yet
+    auto other_app = connect_app(relayd.port(), other);
+
+    auto dev = make_device(relayd.port(), owner, "new-bot");
+    auto robot = connect_robot(relayd.port(), dev);
+    auto presence = owner_app->expect("event");
+    CHECK(str(presence, "event") == "robot_connected");
+    CHECK(str(presence, "device_id") == "new-bot");
+    robot->send(robot_event("hello_owner"));
+    CHECK(str(owner_app->expect("event"), "event") == "hello_owner");
+    owner_app->send(json::object{{"type", "command"}, {"device_id", "new-bot"}, {"id", "k1"}, {"command", "sit"}});
+    CHECK(!owner_app->expect("ack").is_null());
+
+    // Nobody else's connection got it.
+    round_trip(*robot);
+    expect_nothing_before_pong(*other_app);
+}
+
 TEST_CASE("keepalive: a peer that stops answering pings is dropped; a live one stays")
 {
     relayd_process relayd(test_env({{"RELAY_PING_INTERVAL", "1"}, {"RELAY_IDLE_TIMEOUT", "3"}}));

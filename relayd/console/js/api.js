@@ -7,6 +7,8 @@
 // use the newest stored refresh token, so two tabs never present the same token twice — the
 // relay would take that for theft and end the login.
 
+import { describe_error } from './errors.js';
+
 const refresh_key = 'relay.refresh_token';
 const email_key = 'relay.email';
 
@@ -18,6 +20,21 @@ export class api_error extends Error {
     this.code = code;
     this.retry_after = retry_after;
   }
+}
+
+/**
+ * Clear words for a failed call: errors.js's words for its code, and for a 429 with Retry-After
+ * when to try again ("in 60 seconds, at 14:02:10").
+ */
+export function error_words(error) {
+  let words = describe_error(error?.code, error?.message);
+  // "Not understood" alone does not help: the relay's message names the field (docs/api.md).
+  if (error?.code === 'BAD_MESSAGE' && error.message) words = `${words.replace(/\.$/, '')}: ${error.message}.`;
+  const seconds = Number.parseInt(error?.retry_after ?? '', 10);
+  if (error?.status !== 429 || !Number.isFinite(seconds)) return words;
+  const at = new Date(Date.now() + seconds * 1000).toLocaleTimeString();
+  const span = seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} second${seconds === 1 ? '' : 's'}`;
+  return `${words} You can try again in ${span} (at ${at}).`;
 }
 
 async function send(method, path, body, access_token) {
@@ -59,6 +76,15 @@ export class session extends EventTarget {
   /** When the access token expires, in ms since the epoch. */
   get expires_at() { return this.#expires_at; }
   get email() { return localStorage.getItem(email_key) ?? ''; }
+  /** The signed-in user's id (the access token's `sub`), or null. */
+  get user_id() {
+    try {
+      const part = this.#access_token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      return JSON.parse(atob(part)).sub ?? null;
+    } catch {
+      return null;
+    }
+  }
 
   /** Whether a refresh token from an earlier visit is stored (restore() may sign in). */
   get remembered() { return localStorage.getItem(refresh_key) !== null; }
@@ -102,6 +128,15 @@ export class session extends EventTarget {
       try { await send('POST', '/api/auth/logout', { refresh_token: token }); } catch { /* gone either way */ }
     }
     this.dispatchEvent(new CustomEvent('change', { detail: { reason: null } }));
+  }
+
+  /**
+   * Deletes the account (DELETE /api/account, the password again): the relay removes the owned
+   * robots and ends every login, so this tab is signed out too. Fails with api_error.
+   */
+  async delete_account(password) {
+    await this.request('DELETE', '/api/account', { password });
+    this.#signed_out('Your account has been deleted, with the robots it owned.');
   }
 
   /** A new token pair now (one at a time, across tabs). Fails with api_error; a 401 signs out. */

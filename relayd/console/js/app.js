@@ -26,9 +26,15 @@ const role_rank = { viewer: 1, operator: 2, owner: 3 };
 
 let cleanup = null;
 let rendering = 0;
+let header_cleanup = null; // stops the device header's live redraw
+let carried = null; // [text, kind]: a notice for the page navigate() goes to
 
-/** Goes to a console path ('/devices/x'); the hash keeps it across reloads. */
-export function navigate(path) {
+/**
+ * Goes to a console path ('/devices/x'); the hash keeps it across reloads. `message` ([text,
+ * kind], as notice() takes them) is shown on that page: "robot removed", a sign-out's reason.
+ */
+export function navigate(path, message = null) {
+  carried = message;
   if (location.hash === `#${path}`) route();
   else location.hash = path;
 }
@@ -80,7 +86,10 @@ async function route() {
     try { cleanup(); } catch (error) { console.warn('view cleanup failed', error); }
     cleanup = null;
   }
-  notice(null);
+  header_cleanup?.();
+  header_cleanup = null;
+  notice(...(carried ?? [null]));
+  carried = null;
   const raw = location.hash.replace(/^#/, '') || '/devices';
   const [path, query_string = ''] = raw.split('?');
   let view = null;
@@ -113,9 +122,20 @@ async function route() {
       return;
     }
     const body = h('section', { class: 'tab-body' });
-    replace(main, device_header(device, view.tab), body);
+    let [title, tabs] = device_header(device, view.tab);
+    replace(main, title, tabs, body);
     ctx.root = body;
     ctx.device = device;
+    // The header follows the device: online/offline live, a new name.
+    const redraw = () => {
+      const now = devices.get(params.id);
+      if (!now) return;
+      const [fresh] = device_header(now, view.tab);
+      title.replaceWith(fresh);
+      title = fresh;
+    };
+    devices.addEventListener('change', redraw);
+    header_cleanup = () => devices.removeEventListener('change', redraw);
   } else {
     replace(main);
   }
@@ -143,8 +163,7 @@ async function start() {
     } else {
       socket.stop();
       devices.clear();
-      if (e.detail?.reason) notice(e.detail.reason, 'info');
-      navigate('/login');
+      navigate('/login', e.detail?.reason ? [e.detail.reason, 'info'] : null);
     }
     draw_nav();
     show_link(socket.state);

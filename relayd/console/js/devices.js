@@ -1,11 +1,20 @@
 // What the console knows of the user's robots: GET /api/devices, kept live by the socket's
 // auth_ok list and the relay's presence events (robot_connected / robot_disconnected).
 // Event 'change' whenever any device changes.
+//
+// The relay tells a live socket nothing when a robot is shared with its user (docs/protocol.md,
+// "Membership changes"), but that robot's events start arriving at once: an event of a robot the
+// store does not know reads the list again. A robot that connects says `hello` (capabilities,
+// firmware) just after its robot_connected, so the store reads that robot again shortly after.
+
+const hello_delays_ms = [1000, 3000]; // after robot_connected: when to read the robot again
 
 export class device_store extends EventTarget {
   #session;
-  #devices = new Map(); // device_id → {device_id, name, role, online, last_seen, capabilities}
+  #devices = new Map(); // device_id → {device_id, name, role, online, last_seen, capabilities, …}
   #loaded = false;
+  #loading = null;
+  #timers = new Set();
 
   constructor(session, socket) {
     super();
@@ -19,12 +28,19 @@ export class device_store extends EventTarget {
     });
     socket.addEventListener('message', (e) => {
       const m = e.detail;
-      if (m.type !== 'event') return;
+      if (m.type !== 'event' || typeof m.device_id !== 'string') return;
+      const d = this.#devices.get(m.device_id);
+      if (!d) {
+        if (this.#loaded) this.load().catch(() => {});
+        return;
+      }
       if (m.event === 'robot_connected' || m.event === 'robot_disconnected') {
-        const d = this.#devices.get(m.device_id);
-        if (!d) return;
         d.online = m.event === 'robot_connected';
-        if (!d.online) d.last_seen = m.ts;
+        d.last_seen = m.ts ?? d.last_seen;
+        this.#changed();
+        if (d.online) this.#read_after_hello(m.device_id);
+      } else if (m.ts) {
+        d.last_seen = m.ts;
         this.#changed();
       }
     });
@@ -37,14 +53,29 @@ export class device_store extends EventTarget {
 
   get(device_id) { return this.#devices.get(device_id); }
 
-  /** Reads GET /api/devices (throws api_error). */
-  async load() {
-    const list = await this.#session.request('GET', '/api/devices');
-    this.#devices.clear();
-    for (const d of list) this.#devices.set(d.device_id, { ...d });
-    this.#loaded = true;
-    this.#changed();
-    return this.list();
+  /** Reads GET /api/devices (throws api_error); calls at the same time share one request. */
+  load() {
+    this.#loading ??= this.#session.request('GET', '/api/devices').then((list) => {
+      this.#devices.clear();
+      for (const d of list) this.#devices.set(d.device_id, { ...d });
+      this.#loaded = true;
+      this.#changed();
+      return this.list();
+    }).finally(() => { this.#loading = null; });
+    return this.#loading;
+  }
+
+  /** Reads one device again (GET /api/devices/{id}); a 404 removes it. Its fields, or null. */
+  async reload(device_id) {
+    try {
+      const d = await this.#session.request('GET', `/api/devices/${encodeURIComponent(device_id)}`);
+      this.update(device_id, d);
+      return this.get(device_id);
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      this.update(device_id, null);
+      return null;
+    }
   }
 
   /** Merges a device's fields (after a rename, an add…), or removes it with `null`. */
@@ -55,9 +86,21 @@ export class device_store extends EventTarget {
   }
 
   clear() {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
     this.#devices.clear();
     this.#loaded = false;
     this.#changed();
+  }
+
+  #read_after_hello(device_id) {
+    for (const delay of hello_delays_ms) {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        if (this.#devices.get(device_id)?.online) this.reload(device_id).catch(() => {});
+      }, delay);
+      this.#timers.add(timer);
+    }
   }
 
   #merge(d) {

@@ -1,5 +1,6 @@
 // Building the page without innerHTML: every text from the relay or a robot goes in as text,
 // so nothing a robot sends can run as script in the owner's browser.
+import { error_words } from './api.js';
 
 /**
  * h('button', {class: 'secondary', onclick: fn, disabled: true}, 'Save') → an element.
@@ -68,4 +69,76 @@ export async function copy_text(text, fallback_element) {
     }
     return false;
   }
+}
+
+// ---- forms (account, devices, sharing) ----
+
+/**
+ * A form (class "stack") whose submit runs `work()` once at a time, its submit button disabled
+ * meanwhile; a failure is shown in clear words (api.js error_words) above the view.
+ */
+export function busy_form(attributes, work, ...children) {
+  const form = h('form', { class: 'stack', ...attributes, onsubmit: async (e) => {
+    e.preventDefault();
+    const button = form.querySelector('button[type=submit]');
+    if (button?.disabled) return;
+    if (button) button.disabled = true;
+    try {
+      await work();
+    } catch (error) {
+      notice(error_words(error));
+    } finally {
+      if (button) button.disabled = false;
+    }
+  } }, ...children);
+  return form;
+}
+
+/** A label around its input, with an optional hint under it. */
+export function field(label, input, hint) {
+  return h('label', {}, label, input, hint ? h('span', { class: 'hint' }, hint) : null);
+}
+
+/**
+ * A button that asks before acting: pressing it shows `question` (a text, or a function giving
+ * it at that moment) with a confirming button
+ * (`yes`, class danger) and Cancel; the confirmation runs `work()` (failures shown as above).
+ */
+export function confirm_button(label, question, yes, work, { danger = true } = {}) {
+  const ask = h('button', { type: 'button', class: danger ? 'danger' : 'secondary' }, label);
+  const box = h('div', { class: 'confirm', role: 'group', hidden: true });
+  const close = () => { box.hidden = true; ask.hidden = false; ask.focus(); };
+  const confirm = h('button', { type: 'button', class: danger ? 'danger' : '', onclick: async () => {
+    confirm.disabled = true;
+    try {
+      await work();
+      box.hidden = true;
+      ask.hidden = false;
+    } catch (error) {
+      notice(error_words(error));
+    } finally {
+      confirm.disabled = false;
+    }
+  } }, yes);
+  const asked = h('p');
+  replace(box, asked, h('div', { class: 'row' }, confirm,
+    h('button', { type: 'button', class: 'secondary', onclick: close }, 'Cancel')));
+  ask.addEventListener('click', () => {
+    asked.textContent = typeof question === 'function' ? question() : question;
+    ask.hidden = true;
+    box.hidden = false;
+    confirm.focus();
+  });
+  return h('div', { class: 'confirm-wrap' }, ask, box);
+}
+
+/** A read-only text (a secret, a command line) with a Copy button that says when it copied. */
+export function copy_block(label, text, { name } = {}) {
+  const value = h('pre', { class: 'copyable', dataset: name ? { copy: name } : {} }, h('code', {}, text));
+  const said = h('span', { class: 'copied', role: 'status' });
+  const button = h('button', { type: 'button', class: 'secondary', onclick: async () => {
+    said.textContent = await copy_text(text, value) ? 'Copied.' : 'Selected: press Ctrl+C (⌘C) to copy.';
+  } }, `Copy ${label.toLowerCase()}`);
+  return h('div', { class: 'copy-block' }, h('div', { class: 'row copy-head' }, h('span', { class: 'copy-label' }, label), button, said),
+           value);
 }

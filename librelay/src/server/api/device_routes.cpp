@@ -168,7 +168,7 @@ net::awaitable<http_response> list_devices(request_context& ctx, runtime& rt, au
 
 // POST /api/devices {"name","device_id"?} → 201 {"device_id","name","device_secret"}, or with
 // {"public_key"} → 201 {"device_id","name","key_type":"ed25519"} and no secret at all.
-net::awaitable<http_response> create_device(request_context& ctx, runtime& rt, auth_service& auth)
+net::awaitable<http_response> create_device(request_context& ctx, runtime& rt, auth_service& auth, live_service& live)
 {
     auto user = authenticate(auth, ctx);
     if (!user) co_return user.take_answer();
@@ -223,6 +223,9 @@ net::awaitable<http_response> create_device(request_context& ctx, runtime& rt, a
                 {{"device_id", device_id}, {"user_id", *user}, {"key_type", store::key_type_name(d.key_type)}});
     record_audit(rt, ctx.client_address,
                  {*user, "device.added", device_id, {}, {{"name", *name}, {"key_type", store::key_type_name(d.key_type)}}});
+    // The owner's open app connections (the console that added it) receive its events from now
+    // on, as a member's do when a device is shared: its robot_connected reaches them.
+    set_access_everywhere(live, *user, device_id, protocol::role::owner);
     if (public_key)
         co_return json_response(http::status::created,
                                 boost::json::object{{"device_id", device_id}, {"name", *name}, {"key_type", "ed25519"}});
@@ -439,7 +442,7 @@ void add_device_routes(router& r, runtime& rt, auth_service& auth, live_service&
         return [&rt, &auth, handler](request_context& ctx) { return handler(ctx, rt, auth); };
     };
     r.add(http::verb::get, "/api/devices", with_live(list_devices));
-    r.add(http::verb::post, "/api/devices", without_live(create_device));
+    r.add(http::verb::post, "/api/devices", with_live(create_device));
     r.add(http::verb::get, "/api/devices/{id}", with_live(get_device));
     r.add(http::verb::patch, "/api/devices/{id}", with_live(rename_device));
     r.add(http::verb::delete_, "/api/devices/{id}", with_live(delete_device));

@@ -1,0 +1,222 @@
+// Robots in the console, end to end with a real robot-agent: add one by keyboard, its secret shown
+// once with a working copy button and the command lines; the robot started with the secret and
+// command READ FROM THE PAGE goes online in the open list without a reload and shows what it
+// announced; rename; rotate (the robot is disconnected, the page says so, the new secret works);
+// the robot's audit trail; remove. And a robot with a public key instead of a secret.
+import { test } from 'node:test';
+import path from 'node:path';
+import fs from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { assert, relayd, scope, launch_browser, open_console, check_console, check_console_expecting, screenshot,
+         sign_in, proc, require_env, focused, tab_to, eventually, assert_fits } from './harness.mjs';
+
+/** The command line shown under `name` (data-copy), and the secret and argv in it. */
+async function shown_command(page, name) {
+  const text = (await page.locator(`pre[data-copy=${name}]`).textContent()).trim();
+  const m = /^(?:PYTHONPATH=(\S+) )?(?:RELAY_DEVICE_SECRET='([A-Za-z0-9_-]{43})' )?(\S+) (.+)$/.exec(text);
+  assert.ok(m, `a command line: ${text}`);
+  return { text, secret: m[2] ?? null, program: m[3], args: m[4].split(' ') };
+}
+
+/** Runs the build-tree robot-agent command the page shows, as a person would paste it. */
+function start_shown_agent(t, command, name, extra = [], cwd = t.dir) {
+  assert.equal(command.program, 'build/examples/robot-agent/robot-agent');
+  const env = { ...process.env };
+  if (command.secret) env.RELAY_DEVICE_SECRET = command.secret;
+  return t.add(new proc([require_env('RELAY_TEST_ROBOT_AGENT'), ...command.args, ...extra], path.join(t.dir, `${name}.log`),
+                        { env, cwd, stdin: 'pipe' }));
+}
+
+test('add a robot by keyboard, start it with the shown command, rename, rotate, remove', async () => {
+  const t = scope('devices-robots');
+  let failed = true;
+  try {
+    const relay = t.add(await relayd.start(t.dir));
+    await relay.user('ann@example.com');
+    const browser = t.add(await launch_browser());
+    const page = await open_console(browser, relay, { size: 'desktop', path: null });
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: relay.url });
+    await sign_in(page, 'ann@example.com');
+    await page.locator('.empty', { hasText: 'You have no robots yet' }).waitFor();
+    await screenshot(page, 'devices-empty-desktop');
+
+    // Keyboard only: Tab to "Add a robot", Enter; the form's fields in order; Enter submits.
+    await tab_to(page, 'a:Add a robot');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('form[aria-label="Add a robot"]');
+    assert.deepEqual(await tab_to(page, 'button:Add robot'),
+                     ['input[name=name]', 'input[name=device_id]', 'input[name=use_key]', 'button:Add robot']);
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await focused(page), 'input[name=name]');
+    await page.keyboard.type('Kitchen robot');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('wimz-001');
+    await page.keyboard.press('Enter');
+
+    // The secret, once, with the warning, a copy button that copies it, and the commands.
+    await page.locator('.secret-panel .warning', { hasText: 'Copy the secret now: it is not shown again.' }).waitFor();
+    const secret = (await page.locator('pre[data-copy=secret]').textContent()).trim();
+    assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(await focused(page), 'button:Copy secret', 'the focus moves to the secret\'s copy button');
+    await page.keyboard.press('Enter');
+    await page.locator('.copy-block .copied', { hasText: 'Copied.' }).first().waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+    const agent_cmd = await shown_command(page, 'robot-agent');
+    assert.equal(agent_cmd.text, `RELAY_DEVICE_SECRET='${secret}' robot-agent --relay ${relay.url} --device-id wimz-001`);
+    const py_cmd = await shown_command(page, 'robot-py');
+    assert.equal(py_cmd.text, `PYTHONPATH=build/python RELAY_DEVICE_SECRET='${secret}' /usr/bin/python3 examples/python-robot/robot.py --relay ${relay.url} --device-id wimz-001`);
+    await page.click('button:has-text("Copy robot-agent command")');
+    await page.locator('.copy-block .copied', { hasText: 'Copied.' }).nth(1).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), agent_cmd.text);
+    await screenshot(page, 'devices-added-desktop');
+    const build_cmd = await shown_command(page, 'robot-agent-build');
+    assert.equal(build_cmd.secret, secret);
+
+    // The list, open while the robot starts: it turns online without a reload.
+    await page.click('a:has-text("All robots")');
+    const card = page.locator('li[data-device=wimz-001]');
+    await card.locator('.dot[data-online=false]').waitFor();
+    await card.locator('.presence', { hasText: 'offline · never connected' }).waitFor();
+    await page.evaluate(() => { window.still_the_same_page = true; });
+    const agent = start_shown_agent(t, build_cmd, 'agent-1', ['--capabilities', '{"camera":true,"arm":false}', '--firmware', '2.4.1']);
+    await card.locator('.dot[data-online=true]').waitFor({ timeout: 20000 });
+    await card.locator('.presence', { hasText: 'online' }).waitFor();
+    await card.locator('.caps li', { hasText: 'camera' }).waitFor({ timeout: 20000 });
+    assert.equal(await page.evaluate(() => window.still_the_same_page), true, 'no reload');
+    await screenshot(page, 'devices-list-desktop');
+
+    // The overview: what it announced, its role; the owner's tools.
+    await card.locator('a', { hasText: 'Kitchen robot' }).click();
+    const facts = page.locator('dl.facts');
+    await facts.locator('dd.capabilities li', { hasText: 'no arm' }).waitFor();
+    await facts.locator('dd', { hasText: '2.4.1' }).waitFor();
+    await facts.locator('dd', { hasText: 'owner' }).waitFor();
+    await facts.locator('dd', { hasText: 'a secret' }).waitFor();
+    await page.locator('main h1 .dot[data-online=true]').waitFor();
+
+    // Rename: the header and the store follow.
+    await page.fill('form[aria-label=Rename] input[name=name]', 'Hall robot');
+    await page.click('form[aria-label=Rename] button[type=submit]');
+    await page.locator('main h1', { hasText: 'Hall robot' }).waitFor();
+
+    // Rotate: confirm, the new secret once with its commands, the robot disconnected (live).
+    await page.click('button:has-text("Rotate secret…")');
+    await page.click('button:has-text("Yes, make a new secret")');
+    await page.locator('.panel .warning', { hasText: 'The robot was disconnected: start it again with the new secret.' }).waitFor();
+    await page.locator('main h1 .dot[data-online=false]').waitFor({ timeout: 20000 });
+    await facts.locator('dd.presence', { hasText: 'offline · last seen' }).waitFor();
+    const rotated = await shown_command(page, 'robot-agent-build');
+    assert.notEqual(rotated.secret, secret);
+    await screenshot(page, 'devices-rotated-desktop');
+    await agent.stop();
+    const agent2 = start_shown_agent(t, rotated, 'agent-2');
+    await page.locator('main h1 .dot[data-online=true]').waitFor({ timeout: 20000 });
+
+    // The robot's trail (owner).
+    await eventually(async () => {
+      await page.click('.audit button:has-text("Refresh")');
+      await page.locator('.audit-table tbody tr').first().waitFor();
+      const text = await page.locator('.audit-table').textContent();
+      return ['Robot added', 'Robot renamed', 'Robot secret rotated'].every((what) => text.includes(what));
+    }, 20000, 'the rename and the rotation in the robot\'s trail', 500);
+    await screenshot(page, 'devices-overview-desktop');
+
+    // Remove: confirm, back to the list, gone; the robot is closed.
+    await page.click('button:has-text("Remove robot…")');
+    await page.locator('.confirm p', { hasText: 'Remove Hall robot?' }).waitFor();
+    await page.click('button:has-text("Yes, remove it")');
+    await page.waitForFunction(() => location.hash === '#/devices');
+    await page.locator('#notice', { hasText: 'Hall robot is removed.' }).waitFor();
+    await page.locator('.empty', { hasText: 'You have no robots yet' }).waitFor();
+    assert.equal((await relay.http('GET', '/api/devices/wimz-001', undefined, await relay.user('ann@example.com'))).status, 404);
+    await agent2.stop();
+    check_console(page);
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
+
+test('at phone size: a robot without an id, a robot with a public key, and the answers in words', async () => {
+  const t = scope('devices-keys');
+  let failed = true;
+  try {
+    const relay = t.add(await relayd.start(t.dir));
+    await relay.user('ann@example.com');
+    const browser = t.add(await launch_browser());
+    const page = await open_console(browser, relay, { size: 'phone', path: null });
+    await sign_in(page, 'ann@example.com');
+    await page.locator('.empty a', { hasText: 'Add a robot' }).waitFor();
+    await screenshot(page, 'devices-empty-phone');
+    await assert_fits(page);
+
+    // No id: the relay picks one, and the commands name it.
+    await page.click('.empty a:has-text("Add a robot")');
+    await page.fill('input[name=name]', 'Garden robot');
+    await screenshot(page, 'devices-add-phone');
+    await assert_fits(page);
+    await page.click('form[aria-label="Add a robot"] button[type=submit]');
+    await page.locator('.secret-panel').waitFor();
+    const garden = await shown_command(page, 'robot-agent');
+    const garden_id = garden.args[garden.args.indexOf('--device-id') + 1];
+    assert.match(garden_id, /^dev-[0-9a-f]{32}$/);
+    await screenshot(page, 'devices-added-phone');
+    await assert_fits(page);
+
+    // A public key instead of a secret: the commands use the key file.
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const raw_public = publicKey.export({ format: 'jwk' }).x;
+    fs.writeFileSync(path.join(t.dir, 'device-key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    await page.click('button:has-text("Add another robot")');
+    await page.fill('input[name=name]', 'Key robot');
+    await page.fill('input[name=device_id]', 'key-001');
+    await page.check('input[name=use_key]');
+    await page.fill('textarea[name=public_key]', 'not a key');
+    await page.click('form[aria-label="Add a robot"] button[type=submit]');
+    await page.locator('#notice', { hasText: /^The request was not understood: .*public_key/ }).waitFor();
+    await page.fill('textarea[name=public_key]', raw_public);
+    await page.click('form[aria-label="Add a robot"] button[type=submit]');
+    await page.locator('.secret-panel', { hasText: 'there is no secret' }).waitFor();
+    assert.equal(await page.locator('pre[data-copy=secret]').count(), 0);
+    const key_cmd = await shown_command(page, 'robot-agent-build');
+    assert.equal(key_cmd.secret, null);
+    assert.equal(key_cmd.text, `build/examples/robot-agent/robot-agent --relay ${relay.url} --device-id key-001 --key-file device-key.pem`);
+    const agent = start_shown_agent(t, key_cmd, 'agent-key', [], t.dir); // device-key.pem is in t.dir
+
+    // The same id again: DEVICE_EXISTS in words.
+    await page.click('button:has-text("Add another robot")');
+    await page.fill('input[name=name]', 'Another');
+    await page.fill('input[name=device_id]', 'key-001');
+    await page.click('form[aria-label="Add a robot"] button[type=submit]');
+    await page.locator('#notice', { hasText: 'A robot with that id already exists.' }).waitFor();
+
+    // The list: the key robot online, the garden robot never seen.
+    await page.goto('/console/#/devices');
+    await page.locator('li[data-device=key-001] .dot[data-online=true]').waitFor({ timeout: 20000 });
+    await page.locator(`li[data-device=${garden_id}] .presence`, { hasText: 'never connected' }).waitFor();
+    await screenshot(page, 'devices-list-phone');
+    await assert_fits(page);
+
+    // The key robot's overview; then the garden robot moves from its secret to a key.
+    await page.click('li[data-device=key-001] a');
+    await page.locator('dl.facts dd', { hasText: 'an Ed25519 key' }).waitFor();
+    await page.locator('dl.facts dd.capabilities li').first().waitFor({ timeout: 20000 });
+    await screenshot(page, 'devices-overview-phone');
+    await assert_fits(page);
+    await page.goto(`/console/#/devices/${garden_id}`);
+    await page.click('summary:has-text("Use a public key instead of a secret")');
+    await page.fill('form[aria-label="Set a public key"] textarea', generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x);
+    await page.click('form[aria-label="Set a public key"] button[type=submit]');
+    await page.locator('.panel .secret-panel h2', { hasText: 'The robot now signs in with its key' }).waitFor();
+    await page.locator('dl.facts dd', { hasText: 'an Ed25519 key' }).waitFor();
+    await screenshot(page, 'devices-key-set-phone');
+    await assert_fits(page);
+    await agent.stop();
+    check_console_expecting(page, [400, 409]);
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
