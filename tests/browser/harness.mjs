@@ -307,4 +307,47 @@ export function scope(name) {
   };
 }
 
+// ---- live: events, commands, tunnel (live_*.test.mjs) ----
+
+/** Waits until the relay reports `device_id` online (or offline) to the user of `token`. */
+export async function robot_online(relay, token, device_id, online = true) {
+  await eventually(async () => {
+    const res = await relay.http('GET', `/api/devices/${encodeURIComponent(device_id)}`, undefined, token);
+    return res.status === 200 && res.body.online === online;
+  }, 20000, `${device_id} ${online ? 'online' : 'offline'}`);
+}
+
+/**
+ * Keeps every message the page's /ws/app sockets receive (parsed) in `page.ws_frames`: a test's
+ * barrier for "the page has it" that needs no hook in the console. Call before the socket opens.
+ */
+export function watch_frames(page) {
+  page.ws_frames = [];
+  page.on('websocket', (ws) => {
+    if (!ws.url().endsWith('/ws/app')) return;
+    ws.on('framereceived', (f) => {
+      try { page.ws_frames.push(JSON.parse(f.payload)); } catch { /* not JSON */ }
+    });
+  });
+}
+
+/** Waits until the page's socket received a message for which `match(message)` holds. */
+export function frame_received(page, match, what, timeout_ms = 20000) {
+  return eventually(() => page.ws_frames.find(match), timeout_ms, `the page received ${what}`);
+}
+
+/** The seqs of the Events tab's feed, top (newest) first. */
+export function feed_seqs(page) {
+  return page.$$eval('ol.feed li[data-kind="event"]', (items) => items.map((li) => Number(li.dataset.seq)));
+}
+
+/** Tabs forward until `selector` has the focus (at most `max` presses): it is keyboard reachable. */
+export async function tab_to(page, selector, max = 40) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return;
+  }
+  throw new Error(`${selector} is not reachable with Tab`);
+}
+
 export { assert, execFileSync };
