@@ -29,7 +29,8 @@ function entry_item(entry) {
   if (entry.kind === 'lost') {
     return h('li', { class: 'entry marker', dataset: { kind: 'lost', from: String(entry.from_seq), to: String(entry.to_seq) } },
       h('strong', {}, `${range(entry.from_seq, entry.to_seq)} lost: ${entry.reason}.`),
-      ' ', h('span', { class: 'muted' }, 'The robot sent them while this page was disconnected.'));
+      ' ', h('span', { class: 'muted' }, entry.to_seq === entry.from_seq ? 'One event the feed will not have.'
+        : `${entry.to_seq - entry.from_seq + 1} events the feed will not have.`));
   }
   if (entry.kind === 'resumed') {
     const caught = entry.to_seq > entry.after_seq
