@@ -318,15 +318,20 @@ export async function robot_online(relay, token, device_id, online = true) {
 }
 
 /**
- * Keeps every message the page's /ws/app sockets receive (parsed) in `page.ws_frames`: a test's
- * barrier for "the page has it" that needs no hook in the console. Call before the socket opens.
+ * Keeps every message the page's /ws/app sockets receive (parsed) in `page.ws_frames`, and those
+ * they send in `page.ws_sent`: a test's barrier for "the page has it" that needs no hook in the
+ * console. Call before the socket opens.
  */
 export function watch_frames(page) {
   page.ws_frames = [];
+  page.ws_sent = []; // what the page sent
   page.on('websocket', (ws) => {
     if (!ws.url().endsWith('/ws/app')) return;
     ws.on('framereceived', (f) => {
       try { page.ws_frames.push(JSON.parse(f.payload)); } catch { /* not JSON */ }
+    });
+    ws.on('framesent', (f) => {
+      try { page.ws_sent.push(JSON.parse(f.payload)); } catch { /* not JSON */ }
     });
   });
 }

@@ -121,7 +121,8 @@ function render(ctx) {
   const list = h('ol', { class: 'commands', 'aria-label': 'Commands sent, newest first' });
 
   function draw() {
-    replace(list, records(device_id).map(record_item));
+    const sent = records(device_id);
+    replace(list, sent.length ? sent.map(record_item) : h('li', { class: 'muted' }, 'Nothing sent yet.'));
   }
 
   data.addEventListener('input', () => {
@@ -165,7 +166,11 @@ function render(ctx) {
     h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Send')));
 
   redraws.add(draw);
-  replace(ctx.root, form, h('h2', {}, 'Sent'), list);
+  replace(ctx.root,
+    ctx.device.role === 'viewer'
+      ? h('p', { class: 'muted' }, 'You are a viewer of this robot: the relay takes commands from its operators and owner only.')
+      : null,
+    form, h('h2', {}, 'Sent'), list);
   draw();
   return () => redraws.delete(draw);
 }
