@@ -346,11 +346,15 @@ export function feed_seqs(page) {
   return page.$$eval('ol.feed li[data-kind="event"]', (items) => items.map((li) => Number(li.dataset.seq)));
 }
 
-/** Tabs forward until `selector` has the focus (at most `max` presses): it is keyboard reachable. */
+/**
+ * Tabs forward until the element of `selector` (a playwright selector) has the focus (at most
+ * `max` presses): it is keyboard reachable.
+ */
 export async function tab_to(page, selector, max = 40) {
+  const target = page.locator(selector).first();
   for (let i = 0; i < max; i++) {
     await page.keyboard.press('Tab');
-    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return;
+    if (await target.evaluate((el) => el === document.activeElement)) return;
   }
   throw new Error(`${selector} is not reachable with Tab`);
 }

@@ -85,7 +85,8 @@ export class app_socket extends EventTarget {
 
   /**
    * Sends `message` with a fresh `id` (unless it has one) and resolves with the first answer
-   * whose `ref` is that id and for which `accept(answer)` is true (default: any). An `error`
+   * whose `ref` is that id (an http_response's or command_result's `id`) and for which
+   * `accept(answer)` is true (default: any). An `error`
    * with that ref rejects (error.code, error.message). Times out after `timeout_ms`.
    */
   request(message, { accept = () => true, timeout_ms = 20000 } = {}) {
@@ -246,9 +247,12 @@ export class app_socket extends EventTarget {
     if (message.type === 'event' && Number.isInteger(message.seq)) {
       if (!this.#take_seq(message.device_id, message.seq)) return; // a repeat: already delivered
     }
-    if (typeof message.ref === 'string' && this.#pending.has(message.ref)) {
-      if (message.type === 'error') this.#settle(message.ref, null, message);
-      else if (this.#pending.get(message.ref).accept(message)) this.#settle(message.ref, message);
+    // Answers name their request by `ref`; http_response and command_result by `id`.
+    const ref = typeof message.ref === 'string' ? message.ref
+      : (message.type === 'http_response' || message.type === 'command_result') ? message.id : null;
+    if (typeof ref === 'string' && this.#pending.has(ref)) {
+      if (message.type === 'error') this.#settle(ref, null, message);
+      else if (this.#pending.get(ref).accept(message)) this.#settle(ref, message);
     }
     this.dispatchEvent(new CustomEvent('message', { detail: message }));
     if (message.type === 'resumed') this.#resumed(message);
