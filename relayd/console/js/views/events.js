@@ -38,10 +38,7 @@ function entry_item(entry) {
     return h('li', { class: 'entry marker', dataset: { kind: 'resumed' } },
       clock(entry.at), ' ', h('strong', {}, 'Reconnected: resumed without loss'), ` (${caught}).`);
   }
-  const raw = h('pre', { class: 'raw' });
-  const details = h('details', { ontoggle: () => {
-    if (details.open && !raw.textContent) raw.textContent = JSON.stringify(entry.message, null, 2);
-  } }, h('summary', {}, 'JSON'), raw);
+  const details = h('details', {}, h('summary', {}, 'JSON'), h('pre', { class: 'raw' }, JSON.stringify(entry.message, null, 2)));
   if (entry.kind === 'presence') {
     const connected = entry.event === 'robot_connected';
     return h('li', { class: 'entry', dataset: { kind: 'presence', event: entry.event } },
