@@ -309,6 +309,44 @@ export function scope(name) {
 
 // ---- live: events, commands, tunnel (live_*.test.mjs) ----
 
+/**
+ * relayd (with `env`), an owner `email` with one robot `device_id`, and robot-agent for it
+ * (`agent`: robot_agent.start's options), online: {relay, token, device, agent}.
+ */
+export async function owner_with_robot(t, email, name, device_id, { env = {}, agent = {} } = {}) {
+  const relay = t.add(await relayd.start(t.dir, env));
+  const token = await relay.user(email);
+  const device = await relay.device(token, name, device_id);
+  const agent_process = t.add(await robot_agent.start(t.dir, relay, device, agent));
+  await robot_online(relay, token, device.device_id);
+  return { relay, token, device, agent: agent_process };
+}
+
+/** Registers `email` and makes it a viewer of the owner's (`token`) device. */
+export async function add_viewer(relay, token, device_id, email) {
+  await relay.user(email);
+  const res = await relay.http('POST', `/api/devices/${encodeURIComponent(device_id)}/members`, { email, role: 'viewer' }, token);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+}
+
+/**
+ * A console page (a fresh context) at `size`, signed in as `email`, at console path `at`
+ * ('/devices/x/events'); `frames`: watch_frames() first.
+ */
+export async function signed_in_page(browser, relay, email, { size = 'desktop', at, frames = false } = {}) {
+  const page = await open_console(browser, relay, { size });
+  if (frames) watch_frames(page);
+  await sign_in(page, email);
+  if (at) await page.goto(`/console/#${at}`);
+  return page;
+}
+
+/** Nothing scrolls sideways at phone size. */
+export async function assert_fits_phone(page) {
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= sizes.phone.viewport.width, `no sideways scrolling at phone size (${width} px)`);
+}
+
 /** Waits until the relay reports `device_id` online (or offline) to the user of `token`. */
 export async function robot_online(relay, token, device_id, online = true) {
   await eventually(async () => {

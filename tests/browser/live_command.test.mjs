@@ -4,8 +4,8 @@
 // the late result; a viewer hears FORBIDDEN and an offline robot DEVICE_OFFLINE, in words.
 import { test } from 'node:test';
 import path from 'node:path';
-import { assert, relayd, robot_agent, scope, launch_browser, open_console, check_console, screenshot, sign_in,
-         robot_online, watch_frames, frame_received, tab_to } from './harness.mjs';
+import { assert, scope, launch_browser, check_console, screenshot, robot_online, owner_with_robot, add_viewer,
+         signed_in_page, assert_fits_phone, frame_received, tab_to } from './harness.mjs';
 
 const program = path.join(import.meta.dirname, 'live_command_program.py');
 const commands_sent = (page) => page.ws_sent.filter((m) => m.type === 'command');
@@ -28,18 +28,11 @@ test('commands: JSON checked first, sent → ack → result, robot errors, timeo
   const t = scope('live-command');
   let failed = true;
   try {
-    const relay = t.add(await relayd.start(t.dir));
     const email = 'owner@live-command.test';
-    const token = await relay.user(email);
-    const device = await relay.device(token, 'Kitchen robot', 'kitchen-1');
-    const agent = t.add(await robot_agent.start(t.dir, relay, device, { command_program: program }));
-    await robot_online(relay, token, device.device_id);
-
+    const { relay, token, device, agent } = await owner_with_robot(t, email, 'Kitchen robot', 'kitchen-1',
+                                                                   { agent: { command_program: program } });
     const browser = t.add(await launch_browser());
-    const page = await open_console(browser, relay, { size: 'desktop' });
-    watch_frames(page);
-    await sign_in(page, email);
-    await page.goto(`/console/#/devices/${device.device_id}/command`);
+    const page = await signed_in_page(browser, relay, email, { frames: true, at: `/devices/${device.device_id}/command` });
     await page.waitForSelector('form.command-form');
 
     // Not JSON: a clear message at the field, and nothing goes out.
@@ -90,26 +83,19 @@ test('commands: JSON checked first, sent → ack → result, robot errors, timeo
     check_console(page);
 
     // Phone: the same, at 360 px.
-    const phone = await open_console(browser, relay, { size: 'phone' });
-    await sign_in(phone, email);
-    await phone.goto(`/console/#/devices/${device.device_id}/command`);
+    const phone = await signed_in_page(browser, relay, email, { size: 'phone', at: `/devices/${device.device_id}/command` });
     await send(phone, 'dock', '{"station": "A"}');
     await newest(phone, 'ok');
     await send(phone, 'fail', '[1, 2]');
     await newest(phone, 'failed');
-    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(width <= 360, `no sideways scrolling at phone size (${width} px)`);
+    await assert_fits_phone(phone);
     await screenshot(phone, 'live-command-phone');
     check_console(phone);
 
     // A viewer may open the tab but the relay refuses: FORBIDDEN in words.
     const viewer_email = 'viewer@live-command.test';
-    await relay.user(viewer_email);
-    const shared = await relay.http('POST', `/api/devices/${device.device_id}/members`, { email: viewer_email, role: 'viewer' }, token);
-    assert.equal(shared.status, 201, JSON.stringify(shared.body));
-    const viewer = await open_console(browser, relay, { size: 'desktop' });
-    await sign_in(viewer, viewer_email);
-    await viewer.goto(`/console/#/devices/${device.device_id}/command`);
+    await add_viewer(relay, token, device.device_id, viewer_email);
+    const viewer = await signed_in_page(browser, relay, viewer_email, { at: `/devices/${device.device_id}/command` });
     await viewer.waitForSelector('form.command-form');
     assert.equal(await viewer.locator('nav.tabs a', { hasText: 'Command' }).count(), 0, 'no Command tab for a viewer');
     await send(viewer, 'move', '{}');

@@ -3,8 +3,8 @@
 // there; filter by name; pause holds the list and counts, resume shows; raw JSON per entry and
 // of all; presence events shown as such; keyboard reachable; phone and desktop.
 import { test } from 'node:test';
-import { assert, relayd, robot_agent, scope, launch_browser, open_console, check_console, screenshot, sign_in,
-         eventually, robot_online, watch_frames, frame_received, feed_seqs, tab_to } from './harness.mjs';
+import { assert, robot_agent, scope, launch_browser, check_console, screenshot, eventually, owner_with_robot,
+         signed_in_page, assert_fits_phone, frame_received, feed_seqs, tab_to } from './harness.mjs';
 
 const email = 'owner@live-events.test';
 
@@ -16,18 +16,14 @@ test('the event feed: history, events while the tab was closed, filter, pause, r
   const t = scope('live-events');
   let failed = true;
   try {
-    const relay = t.add(await relayd.start(t.dir));
-    const token = await relay.user(email);
-    const device = await relay.device(token, 'Garden robot', 'garden-1');
-    let agent = t.add(await robot_agent.start(t.dir, relay, device));
-    await robot_online(relay, token, device.device_id);
+    const setup = await owner_with_robot(t, email, 'Garden robot', 'garden-1');
+    const { relay, device } = setup;
+    let { agent } = setup;
     // Before the page exists: the relay keeps it, and the page's first resume brings it.
     agent.send_event('boot', { firmware: '1.2.3' });
 
     const browser = t.add(await launch_browser());
-    const page = await open_console(browser, relay, { size: 'desktop' });
-    watch_frames(page);
-    await sign_in(page, email);
+    const page = await signed_in_page(browser, relay, email, { frames: true });
     const boot = await frame_received(page, event_frame('boot'), 'the boot event (replayed history)');
 
     // Events while the page shows another tab: the Events tab has them when opened.
@@ -107,13 +103,10 @@ test('the event feed: history, events while the tab was closed, filter, pause, r
     check_console(page);
 
     // Phone: another person's browser (same account) sees the relay's kept events at once.
-    const phone = await open_console(browser, relay, { size: 'phone' });
-    await sign_in(phone, email);
-    await phone.goto(`/console/#/devices/${device.device_id}/events`);
+    const phone = await signed_in_page(browser, relay, email, { size: 'phone', at: `/devices/${device.device_id}/events` });
     await eventually(async () => (await feed_seqs(phone)).length === 7, 10000, 'the phone shows the kept events');
     assert.deepEqual(await feed_seqs(phone), [6, 5, 4, 3, 2, 1, 0].map((i) => boot.seq + i));
-    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(width <= 360, `no sideways scrolling at phone size (${width} px)`);
+    await assert_fits_phone(phone);
     await phone.locator('ol.feed li[data-kind="event"] summary').first().click();
     await screenshot(phone, 'live-events-phone');
     check_console(phone);

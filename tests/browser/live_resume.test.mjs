@@ -5,8 +5,8 @@
 // and 20 events meanwhile, a marker names the 15 lost ones. The header's indicator shows the
 // connection's state throughout.
 import { test } from 'node:test';
-import { assert, relayd, robot_agent, scope, launch_browser, open_console, check_console, screenshot, sign_in,
-         eventually, robot_online, watch_frames, frame_received, feed_seqs, sleep } from './harness.mjs';
+import { assert, scope, launch_browser, open_console, check_console, screenshot, sign_in, eventually,
+         owner_with_robot, signed_in_page, frame_received, feed_seqs, sleep } from './harness.mjs';
 
 /**
  * A console page whose /ws/app goes through the test: `drop()` closes the current connection
@@ -73,18 +73,11 @@ test('a dropped socket resumes from the last seq: every event once, in order, an
   const t = scope('live-resume');
   let failed = true;
   try {
-    const relay = t.add(await relayd.start(t.dir));
     const email = 'owner@live-resume.test';
-    const token = await relay.user(email);
-    const device = await relay.device(token, 'Hall robot', 'hall-1');
-    const agent = t.add(await robot_agent.start(t.dir, relay, device));
-    await robot_online(relay, token, device.device_id);
-
+    const { relay, device, agent } = await owner_with_robot(t, email, 'Hall robot', 'hall-1');
     const browser = t.add(await launch_browser());
     // Another browser of the same owner stays connected: it proves what the relay delivered.
-    const observer = await open_console(browser, relay, { size: 'desktop' });
-    watch_frames(observer);
-    await sign_in(observer, email);
+    const observer = await signed_in_page(browser, relay, email, { frames: true });
 
     const link = await routed_console(browser, relay, 'desktop');
     const page = link.page;
@@ -150,17 +143,11 @@ test('events beyond the relay buffer are named as lost (RELAY_REPLAY_MAX_EVENTS=
   const t = scope('live-lost');
   let failed = true;
   try {
-    const relay = t.add(await relayd.start(t.dir, { RELAY_REPLAY_MAX_EVENTS: '5' }));
     const email = 'owner@live-lost.test';
-    const token = await relay.user(email);
-    const device = await relay.device(token, 'Porch robot', 'porch-1');
-    const agent = t.add(await robot_agent.start(t.dir, relay, device));
-    await robot_online(relay, token, device.device_id);
-
+    const { relay, device, agent } = await owner_with_robot(t, email, 'Porch robot', 'porch-1',
+                                                            { env: { RELAY_REPLAY_MAX_EVENTS: '5' } });
     const browser = t.add(await launch_browser());
-    const observer = await open_console(browser, relay, { size: 'desktop' });
-    watch_frames(observer);
-    await sign_in(observer, email);
+    const observer = await signed_in_page(browser, relay, email, { frames: true });
     const links = [];
     for (const size of ['phone', 'desktop']) {
       const link = await routed_console(browser, relay, size);

@@ -5,8 +5,8 @@
 // DEVICE_OFFLINE in words; a viewer may only GET.
 import { test } from 'node:test';
 import http from 'node:http';
-import { assert, relayd, robot_agent, scope, launch_browser, open_console, check_console, screenshot, sign_in,
-         robot_online, watch_frames, tab_to } from './harness.mjs';
+import { assert, scope, launch_browser, check_console, screenshot, robot_online, owner_with_robot, add_viewer,
+         signed_in_page, assert_fits_phone, tab_to } from './harness.mjs';
 
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
@@ -70,18 +70,11 @@ test('the REST tunnel: presets, answers with status, headers and body, and every
   let failed = true;
   try {
     const api = t.add(await robot_api());
-    const relay = t.add(await relayd.start(t.dir, { RELAY_TUNNEL_TIMEOUT: '2', RELAY_TUNNEL_BODY_MAX: '4096' }));
     const email = 'owner@live-tunnel.test';
-    const token = await relay.user(email);
-    const device = await relay.device(token, 'Yard robot', 'yard-1');
-    const agent = t.add(await robot_agent.start(t.dir, relay, device, { local_api: api.url }));
-    await robot_online(relay, token, device.device_id);
-
+    const { relay, token, device, agent } = await owner_with_robot(t, email, 'Yard robot', 'yard-1', {
+      env: { RELAY_TUNNEL_TIMEOUT: '2', RELAY_TUNNEL_BODY_MAX: '4096' }, agent: { local_api: api.url } });
     const browser = t.add(await launch_browser());
-    const page = await open_console(browser, relay, { size: 'desktop' });
-    watch_frames(page);
-    await sign_in(page, email);
-    await page.goto(`/console/#/devices/${device.device_id}/tunnel`);
+    const page = await signed_in_page(browser, relay, email, { frames: true, at: `/devices/${device.device_id}/tunnel` });
     await page.waitForSelector('form.tunnel-form');
 
     // A preset, sent with the keyboard: GET /status → pretty JSON, status and headers.
@@ -156,25 +149,18 @@ test('the REST tunnel: presets, answers with status, headers and body, and every
     check_console(page);
 
     // Phone: an answer at 360 px.
-    const phone = await open_console(browser, relay, { size: 'phone' });
-    await sign_in(phone, email);
-    await phone.goto(`/console/#/devices/${device.device_id}/tunnel`);
+    const phone = await signed_in_page(browser, relay, email, { size: 'phone', at: `/devices/${device.device_id}/tunnel` });
     await phone.click('.presets button:text-is("Status")');
     await call(phone, 'GET', '/status');
     assert.equal(await status_of(phone), '200');
-    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(width <= 360, `no sideways scrolling at phone size (${width} px)`);
+    await assert_fits_phone(phone);
     await screenshot(phone, 'live-tunnel-phone');
     check_console(phone);
 
     // A viewer: GET only (the form offers nothing else), and it works.
     const viewer_email = 'viewer@live-tunnel.test';
-    await relay.user(viewer_email);
-    const shared = await relay.http('POST', `/api/devices/${device.device_id}/members`, { email: viewer_email, role: 'viewer' }, token);
-    assert.equal(shared.status, 201, JSON.stringify(shared.body));
-    const viewer = await open_console(browser, relay, { size: 'desktop' });
-    await sign_in(viewer, viewer_email);
-    await viewer.goto(`/console/#/devices/${device.device_id}/tunnel`);
+    await add_viewer(relay, token, device.device_id, viewer_email);
+    const viewer = await signed_in_page(browser, relay, viewer_email, { at: `/devices/${device.device_id}/tunnel` });
     await viewer.waitForSelector('form.tunnel-form');
     assert.deepEqual(await viewer.$$eval('select[name="method"] option', (o) => o.map((x) => x.value)), ['GET']);
     assert.equal(await viewer.locator('.presets button:text-is("Start mission")').count(), 0);

@@ -2,7 +2,7 @@
 // sent shows its way: sent → ack (the relay handed it to the robot) → result (ok with data, or
 // the robot's error) — or the relay's error in words, or no result in the time asked for (a
 // result that comes later still shows, marked late). The list lives as long as the page.
-import { h, replace } from '../ui.js';
+import { h, replace, read_json } from '../ui.js';
 import { describe_error } from '../errors.js';
 import { message_id } from '../socket.js';
 
@@ -138,18 +138,8 @@ function render(ctx) {
       return;
     }
     name.removeAttribute('aria-invalid');
-    let value;
-    if (data.value.trim()) {
-      try {
-        value = JSON.parse(data.value);
-      } catch (error) {
-        data_error.textContent = `The data is not valid JSON: ${error.message}. Nothing was sent.`;
-        data_error.hidden = false;
-        data.setAttribute('aria-invalid', 'true');
-        data.focus();
-        return;
-      }
-    }
+    const { ok, value } = read_json(data, data_error, 'The data');
+    if (!ok) return;
     const list_now = records(device_id);
     const record = { id: message_id('cmd'), device_id, command, data: value, sent_at: new Date(), state: 'sending',
                      timeout_s: Math.min(600, Math.max(1, Number(timeout.value) || 30)) };

@@ -3,7 +3,7 @@
 // `error`, the robot's answers — its 404s included — as `http_response`, so the two are never
 // confused). Presets for the robot API's usual paths; the answer's status, headers and body
 // (pretty JSON, text, an image, or the size of other bytes). Viewers may only GET.
-import { h, replace } from '../ui.js';
+import { h, replace, read_json } from '../ui.js';
 import { describe_error } from '../errors.js';
 
 const presets = [
@@ -106,25 +106,21 @@ function render(ctx) {
   async function send(e) {
     e.preventDefault();
     if (busy) return;
-    form_error.hidden = true;
-    body.removeAttribute('aria-invalid');
     let p = path.value.trim();
     let q = query.value.trim().replace(/^\?/, '');
     const mark = p.indexOf('?');
     if (mark >= 0) { q = q || p.slice(mark + 1); p = p.slice(0, mark); }
     if (!p.startsWith('/')) p = `/${p}`;
     const message = { type: 'http_request', device_id, method: method.value, path: p, query: q, headers: {} };
-    if (!body_label.hidden && body.value.trim()) {
-      try {
-        message.body = JSON.parse(body.value);
-      } catch (error) {
-        form_error.textContent = `The body is not valid JSON: ${error.message}. Nothing was sent.`;
-        form_error.hidden = false;
-        body.setAttribute('aria-invalid', 'true');
-        body.focus();
-        return;
+    if (!body_label.hidden) {
+      const json = read_json(body, form_error, 'The body');
+      if (!json.ok) return;
+      if (json.value !== undefined) {
+        message.body = json.value;
+        message.headers['Content-Type'] = 'application/json';
       }
-      message.headers['Content-Type'] = 'application/json';
+    } else {
+      form_error.hidden = true;
     }
     busy = true;
     submit.disabled = true;
