@@ -172,9 +172,26 @@ export class app_socket extends EventTarget {
   }
 
   #resume(device_id) {
-    const after_seq = this.#seen.get(device_id)?.upto ?? 0;
-    this.#resuming.set(device_id, after_seq);
-    this.#ws.send(JSON.stringify({ type: 'resume', device_id, after_seq }));
+    let s = this.#seen.get(device_id);
+    if (!s) {
+      // No position yet: from 0, and a live event that overtakes the replay must not make the
+      // replayed ones look like repeats.
+      s = { upto: 0, above: new Set() };
+      this.#seen.set(device_id, s);
+    }
+    this.#resuming.set(device_id, s.upto);
+    this.#ws.send(JSON.stringify({ type: 'resume', device_id, after_seq: s.upto }));
+  }
+
+  /** Resumes `ids`, 40 a second: the relay's rate limit (50/s, burst 100) must not drop any. */
+  #resume_all(ids) {
+    const ws = this.#ws;
+    const step = () => {
+      if (this.#ws !== ws || this.#state !== 'open') return; // a new connection resumes anew
+      for (const device_id of ids.splice(0, 40)) this.#resume(device_id);
+      if (ids.length > 0) setTimeout(step, 1000);
+    };
+    step();
   }
 
   /** Records a robot event's seq; false when it was already seen (a repeat to drop). */
@@ -240,7 +257,7 @@ export class app_socket extends EventTarget {
       // in the list is gone (removed, or access revoked) and forgotten.
       const ids = new Set((message.devices ?? []).map((d) => d.device_id));
       for (const device_id of [...this.#seen.keys()]) if (!ids.has(device_id)) this.#seen.delete(device_id);
-      for (const device_id of ids) this.#resume(device_id);
+      this.#resume_all([...ids]);
       this.dispatchEvent(new CustomEvent('ready', { detail: message }));
       return;
     }
