@@ -307,6 +307,96 @@ export function scope(name) {
   };
 }
 
+// ---- live: events, commands, tunnel (live_*.test.mjs) ----
+
+/**
+ * relayd (with `env`), an owner `email` with one robot `device_id`, and robot-agent for it
+ * (`agent`: robot_agent.start's options), online: {relay, token, device, agent}.
+ */
+export async function owner_with_robot(t, email, name, device_id, { env = {}, agent = {} } = {}) {
+  const relay = t.add(await relayd.start(t.dir, env));
+  const token = await relay.user(email);
+  const device = await relay.device(token, name, device_id);
+  const agent_process = t.add(await robot_agent.start(t.dir, relay, device, agent));
+  await robot_online(relay, token, device.device_id);
+  return { relay, token, device, agent: agent_process };
+}
+
+/** Registers `email` and makes it a viewer of the owner's (`token`) device. */
+export async function add_viewer(relay, token, device_id, email) {
+  await relay.user(email);
+  const res = await relay.http('POST', `/api/devices/${encodeURIComponent(device_id)}/members`, { email, role: 'viewer' }, token);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+}
+
+/**
+ * A console page (a fresh context) at `size`, signed in as `email`, at console path `at`
+ * ('/devices/x/events'); `frames`: watch_frames() first.
+ */
+export async function signed_in_page(browser, relay, email, { size = 'desktop', at, frames = false } = {}) {
+  const page = await open_console(browser, relay, { size });
+  if (frames) watch_frames(page);
+  await sign_in(page, email);
+  if (at) await page.goto(`/console/#${at}`);
+  return page;
+}
+
+/** Nothing scrolls sideways at phone size. */
+export async function assert_fits_phone(page) {
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= sizes.phone.viewport.width, `no sideways scrolling at phone size (${width} px)`);
+}
+
+/** Waits until the relay reports `device_id` online (or offline) to the user of `token`. */
+export async function robot_online(relay, token, device_id, online = true) {
+  await eventually(async () => {
+    const res = await relay.http('GET', `/api/devices/${encodeURIComponent(device_id)}`, undefined, token);
+    return res.status === 200 && res.body.online === online;
+  }, 20000, `${device_id} ${online ? 'online' : 'offline'}`);
+}
+
+/**
+ * Keeps every message the page's /ws/app sockets receive (parsed) in `page.ws_frames`, and those
+ * they send in `page.ws_sent`: a test's barrier for "the page has it" that needs no hook in the
+ * console. Call before the socket opens.
+ */
+export function watch_frames(page) {
+  page.ws_frames = [];
+  page.ws_sent = []; // what the page sent
+  page.on('websocket', (ws) => {
+    if (!ws.url().endsWith('/ws/app')) return;
+    ws.on('framereceived', (f) => {
+      try { page.ws_frames.push(JSON.parse(f.payload)); } catch { /* not JSON */ }
+    });
+    ws.on('framesent', (f) => {
+      try { page.ws_sent.push(JSON.parse(f.payload)); } catch { /* not JSON */ }
+    });
+  });
+}
+
+/** Waits until the page's socket received a message for which `match(message)` holds. */
+export function frame_received(page, match, what, timeout_ms = 20000) {
+  return eventually(() => page.ws_frames.find(match), timeout_ms, `the page received ${what}`);
+}
+
+/** The seqs of the Events tab's feed, top (newest) first. */
+export function feed_seqs(page) {
+  return page.$$eval('ol.feed li[data-kind="event"]', (items) => items.map((li) => Number(li.dataset.seq)));
+}
+
+/**
+ * Tabs forward until the element of `selector` (a playwright selector) has the focus (at most
+ * `max` presses): it is keyboard reachable.
+ */
+export async function tab_to(page, selector, max = 40) {
+  const target = page.locator(selector).first();
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await target.evaluate((el) => el === document.activeElement)) return;
+  }
+  throw new Error(`${selector} is not reachable with Tab`);
+}
+
 export { assert, execFileSync };
 
 // ---- account, devices, sharing ----

@@ -4,10 +4,12 @@
 //    render(ctx) → optional cleanup function (or a promise of one)}
 // `tab` views are a device's tabs: the shell draws the device's header and tab bar around them.
 // ctx: {params, query (URLSearchParams), session, socket, devices, root (the element to fill),
-//       device (tab views: the device as device_store knows it), navigate(path)}.
+//       device (tab views: the device as device_store knows it), navigate(path),
+//       log (event_log.js: each device's events since the page opened)}.
 import { session as session_class } from './api.js';
 import { app_socket } from './socket.js';
 import { device_store } from './devices.js';
+import { event_log } from './event_log.js';
 import { h, replace, notice } from './ui.js';
 import * as account from './views/account.js';
 import * as devices_view from './views/devices.js';
@@ -20,6 +22,7 @@ import * as video from './views/video.js';
 const session = new session_class();
 const socket = new app_socket(session);
 const devices = new device_store(session, socket);
+const log = new event_log(socket);
 const all_views = [account, devices_view, events, command, tunnel, video, sharing].flatMap((m) => m.views);
 const device_tabs = all_views.filter((v) => v.tab);
 const role_rank = { viewer: 1, operator: 2, owner: 3 };
@@ -109,7 +112,7 @@ async function route() {
     return;
   }
   document.title = `${view.title ?? 'Relay'} · Relay console`;
-  const ctx = { params, query: new URLSearchParams(query_string), session, socket, devices, navigate, root: main };
+  const ctx = { params, query: new URLSearchParams(query_string), session, socket, devices, log, navigate, root: main };
   if (view.tab) {
     if (!devices.loaded) {
       try { await devices.load(); } catch (error) { notice(error.message); }
@@ -163,6 +166,7 @@ async function start() {
     } else {
       socket.stop();
       devices.clear();
+      log.clear();
       navigate('/login', e.detail?.reason ? [e.detail.reason, 'info'] : null);
     }
     draw_nav();

@@ -3,9 +3,21 @@
 // reconnects with back-off, and resumes every device from the last seq it saw, so the event
 // feed has no gap the relay could fill — and says so when the relay could not.
 //
+// Position per device: every seq up to `upto` was seen (or is known lost), plus the seqs seen
+// above it. A replay's events may arrive after newer live ones (the relay sends live events
+// from the moment of auth_ok, and a resume's replay after them: docs/protocol.md, "Resume"),
+// so "seq <= highest seen" is no test for a repeat: a seq is a repeat when it is <= upto or
+// already seen above it. On auth_ok every device is resumed from `upto` — from 0 when the page
+// knows nothing of it yet, which brings the events the relay still keeps from before the page
+// opened (history, not a loss). Once `resumed` arrives, any seq in (after_seq, to_seq] that
+// did not come is lost, and said so with 'gap'.
+//
 // Events: 'state' (detail.state: 'connecting' | 'open' | 'closed'), 'ready' (detail: auth_ok),
-// 'message' (detail: every message from the relay, events and replayed events included),
-// 'gap' (detail: {device_id, from_seq, to_seq, reason}: events that are lost for good).
+// 'message' (detail: every message from the relay, events and replayed events included, each
+// robot event once), 'gap' (detail: {device_id, from_seq, to_seq, reason}: events that are lost
+// for good), 'resumed' (detail: {device_id, after_seq, from_seq, to_seq, complete, initial,
+// lost: [[from, to]…]}: a resume has ended; `initial` when it was the page's first look at the
+// device's history).
 
 let next_id = 0;
 
@@ -22,7 +34,8 @@ export class app_socket extends EventTarget {
   #wanted = false;
   #attempt = 0;
   #retry = null;
-  #last_seq = new Map(); // device_id → the highest seq seen
+  #seen = new Map();     // device_id → {upto, above: Set of seqs > upto seen}
+  #resuming = new Map(); // device_id → after_seq of the resume in flight on this connection
   #pending = new Map();  // id → {resolve, reject, timer, done}
   #on_token;
 
@@ -37,8 +50,12 @@ export class app_socket extends EventTarget {
 
   get state() { return this.#state; }
 
-  /** The highest seq seen per device (the feed's position). */
-  last_seq(device_id) { return this.#last_seq.get(device_id); }
+  /** The highest seq seen for a device (undefined before any). */
+  last_seq(device_id) {
+    const s = this.#seen.get(device_id);
+    if (!s) return undefined;
+    return Math.max(s.upto, ...s.above);
+  }
 
   start() {
     if (this.#wanted) return;
@@ -53,7 +70,8 @@ export class app_socket extends EventTarget {
     clearTimeout(this.#retry);
     this.#ws?.close(1000, 'signed out');
     this.#ws = null;
-    this.#last_seq.clear();
+    this.#seen.clear();
+    this.#resuming.clear();
     this.#fail_pending('CLOSED', 'the console closed its connection');
     this.#set_state('closed');
   }
@@ -67,7 +85,8 @@ export class app_socket extends EventTarget {
 
   /**
    * Sends `message` with a fresh `id` (unless it has one) and resolves with the first answer
-   * whose `ref` is that id and for which `accept(answer)` is true (default: any). An `error`
+   * whose `ref` is that id (an http_response's or command_result's `id`) and for which
+   * `accept(answer)` is true (default: any). An `error`
    * with that ref rejects (error.code, error.message). Times out after `timeout_ms`.
    */
   request(message, { accept = () => true, timeout_ms = 20000 } = {}) {
@@ -125,6 +144,8 @@ export class app_socket extends EventTarget {
     ws.onclose = (e) => {
       if (this.#ws !== ws) return;
       this.#ws = null;
+      // A replay ends with its connection: the next one resumes from the same place again.
+      this.#resuming.clear();
       this.#fail_pending('NETWORK', 'the connection to the relay closed');
       this.#set_state('closed');
       if (!this.#wanted) return;
@@ -150,35 +171,107 @@ export class app_socket extends EventTarget {
     this.#retry = setTimeout(() => this.#connect(), delay_ms);
   }
 
+  #resume(device_id) {
+    let s = this.#seen.get(device_id);
+    if (!s) {
+      // No position yet: from 0, and a live event that overtakes the replay must not make the
+      // replayed ones look like repeats.
+      s = { upto: 0, above: new Set() };
+      this.#seen.set(device_id, s);
+    }
+    this.#resuming.set(device_id, s.upto);
+    this.#ws.send(JSON.stringify({ type: 'resume', device_id, after_seq: s.upto }));
+  }
+
+  /** Resumes `ids`, 40 a second: the relay's rate limit (50/s, burst 100) must not drop any. */
+  #resume_all(ids) {
+    const ws = this.#ws;
+    const step = () => {
+      if (this.#ws !== ws || this.#state !== 'open') return; // a new connection resumes anew
+      for (const device_id of ids.splice(0, 40)) this.#resume(device_id);
+      if (ids.length > 0) setTimeout(step, 1000);
+    };
+    step();
+  }
+
+  /** Records a robot event's seq; false when it was already seen (a repeat to drop). */
+  #take_seq(device_id, seq) {
+    let s = this.#seen.get(device_id);
+    if (!s) {
+      // The first event of a device this page had no position for (added since auth_ok).
+      s = { upto: seq - 1, above: new Set() };
+      this.#seen.set(device_id, s);
+    }
+    if (seq <= s.upto || s.above.has(seq)) return false;
+    s.above.add(seq);
+    while (s.above.delete(s.upto + 1)) s.upto += 1;
+    if (s.above.size > 0 && !this.#resuming.has(device_id)) {
+      // A hole on a live connection (not expected: the relay delivers in order, but its seq
+      // jumps after a restart): ask the relay for what it still has, and hear what it lost.
+      this.#resume(device_id);
+    }
+    return true;
+  }
+
+  /** A resume ended: every seq in (after_seq, to_seq] not seen is lost (unless it was history). */
+  #resumed(message) {
+    const device_id = message.device_id;
+    const after_seq = this.#resuming.get(device_id);
+    if (after_seq === undefined) return;
+    this.#resuming.delete(device_id);
+    const initial = after_seq === 0;
+    let s = this.#seen.get(device_id);
+    if (!s) {
+      s = { upto: after_seq, above: new Set() };
+      this.#seen.set(device_id, s);
+    }
+    const lost = [];
+    const to_seq = Math.max(message.to_seq, after_seq);
+    let next = Math.max(s.upto, after_seq) + 1;
+    for (const seq of [...s.above].sort((a, b) => a - b)) {
+      if (seq > to_seq) break;
+      if (seq > next) lost.push([next, seq - 1]);
+      next = seq + 1;
+    }
+    if (next <= to_seq) lost.push([next, to_seq]);
+    // Whatever is lost is lost: the position moves past it, so it is reported once.
+    if (to_seq > s.upto) s.upto = to_seq;
+    for (const seq of s.above) if (seq <= s.upto) s.above.delete(seq);
+    while (s.above.delete(s.upto + 1)) s.upto += 1;
+    const reported = initial ? [] : lost;
+    for (const [from_seq, last] of reported) {
+      this.dispatchEvent(new CustomEvent('gap', { detail: {
+        device_id, from_seq, to_seq: last,
+        reason: message.complete === false ? 'the relay no longer had them' : 'the relay did not send them' } }));
+    }
+    this.dispatchEvent(new CustomEvent('resumed', { detail: {
+      device_id, after_seq, from_seq: message.from_seq, to_seq: message.to_seq, complete: message.complete,
+      initial, lost: reported } }));
+  }
+
   #receive(message) {
     if (message.type === 'auth_ok') {
       this.#attempt = 0;
       this.#set_state('open');
-      // Everything after the last seq seen, for every device seen before this connection.
-      for (const [device_id, after_seq] of this.#last_seq)
-        this.#ws.send(JSON.stringify({ type: 'resume', device_id, after_seq }));
+      // Every device from its position (0: whatever the relay still keeps); a device no longer
+      // in the list is gone (removed, or access revoked) and forgotten.
+      const ids = new Set((message.devices ?? []).map((d) => d.device_id));
+      for (const device_id of [...this.#seen.keys()]) if (!ids.has(device_id)) this.#seen.delete(device_id);
+      this.#resume_all([...ids]);
       this.dispatchEvent(new CustomEvent('ready', { detail: message }));
       return;
     }
     if (message.type === 'event' && Number.isInteger(message.seq)) {
-      const last = this.#last_seq.get(message.device_id);
-      if (last !== undefined && message.seq <= last) return; // already shown (a replay overlapping live)
-      if (last !== undefined && message.seq > last + 1) {
-        // The relay delivers a device's events in order and closes a socket it cannot keep up
-        // with rather than skip (docs/protocol.md), so this is not expected; say so if it happens.
-        this.dispatchEvent(new CustomEvent('gap', { detail: { device_id: message.device_id, from_seq: last + 1,
-                                                              to_seq: message.seq - 1, reason: 'skipped' } }));
-      }
-      this.#last_seq.set(message.device_id, message.seq);
+      if (!this.#take_seq(message.device_id, message.seq)) return; // a repeat: already delivered
     }
-    if (message.type === 'resumed' && message.complete === false) {
-      this.dispatchEvent(new CustomEvent('gap', { detail: { device_id: message.device_id, from_seq: message.from_seq,
-                                                            to_seq: message.to_seq, reason: 'beyond the relay\'s buffer' } }));
-    }
-    if (typeof message.ref === 'string' && this.#pending.has(message.ref)) {
-      if (message.type === 'error') this.#settle(message.ref, null, message);
-      else if (this.#pending.get(message.ref).accept(message)) this.#settle(message.ref, message);
+    // Answers name their request by `ref`; http_response and command_result by `id`.
+    const ref = typeof message.ref === 'string' ? message.ref
+      : (message.type === 'http_response' || message.type === 'command_result') ? message.id : null;
+    if (typeof ref === 'string' && this.#pending.has(ref)) {
+      if (message.type === 'error') this.#settle(ref, null, message);
+      else if (this.#pending.get(ref).accept(message)) this.#settle(ref, message);
     }
     this.dispatchEvent(new CustomEvent('message', { detail: message }));
+    if (message.type === 'resumed') this.#resumed(message);
   }
 }

@@ -142,3 +142,23 @@ export function copy_block(label, text, { name } = {}) {
   return h('div', { class: 'copy-block' }, h('div', { class: 'row copy-head' }, h('span', { class: 'copy-label' }, label), button, said),
            value);
 }
+
+/**
+ * The JSON typed into `field` (a textarea): {ok: true, value} (value undefined when it is
+ * empty), or {ok: false} after saying "<what> is not valid JSON: … Nothing was sent." in
+ * `error_element`, marking the field invalid and focusing it.
+ */
+export function read_json(field, error_element, what) {
+  error_element.hidden = true;
+  field.removeAttribute('aria-invalid');
+  if (!field.value.trim()) return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(field.value) };
+  } catch (error) {
+    error_element.textContent = `${what} is not valid JSON: ${error.message}. Nothing was sent.`;
+    error_element.hidden = false;
+    field.setAttribute('aria-invalid', 'true');
+    field.focus();
+    return { ok: false };
+  }
+}
