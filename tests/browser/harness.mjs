@@ -384,19 +384,6 @@ export function feed_seqs(page) {
   return page.$$eval('ol.feed li[data-kind="event"]', (items) => items.map((li) => Number(li.dataset.seq)));
 }
 
-/**
- * Tabs forward until the element of `selector` (a playwright selector) has the focus (at most
- * `max` presses): it is keyboard reachable.
- */
-export async function tab_to(page, selector, max = 40) {
-  const target = page.locator(selector).first();
-  for (let i = 0; i < max; i++) {
-    await page.keyboard.press('Tab');
-    if (await target.evaluate((el) => el === document.activeElement)) return;
-  }
-  throw new Error(`${selector} is not reachable with Tab`);
-}
-
 export { assert, execFileSync };
 
 // ---- account, devices, sharing ----
@@ -422,20 +409,23 @@ export function focused(page) {
 }
 
 /**
- * Presses Tab until `target` (as focused() names it) has the focus, recording every stop; fails
- * after `max` presses. The stops, target last.
+ * Presses Tab until `target` has the focus — focused()'s "tag:label" (e.g. 'button:Add robot')
+ * or a playwright selector — recording every stop; fails after `max` presses: it is keyboard
+ * reachable. The stops, target last.
  */
 export async function tab_to(page, target, max = 40) {
+  // `target` is either focused()'s "tag:label" form or a CSS selector.
+  const by_label = /^[a-z]+:/.test(target);
+  const locator = by_label ? null : page.locator(target).first();
   const stops = [];
   for (let i = 0; i < max; i++) {
     await page.keyboard.press('Tab');
     const now = await focused(page);
     stops.push(now);
-    if (now === target) return stops;
+    if (by_label ? now === target : await locator.evaluate((el) => el === document.activeElement)) return stops;
   }
   throw new Error(`Tab did not reach ${target} in ${max} presses: ${stops.join(' → ')}`);
 }
-
 /** Whether the focused element shows a focus ring (:focus-visible with an outline). */
 export function focus_visible(page) {
   return page.evaluate(() => {

@@ -54,10 +54,10 @@ test('share a robot with a viewer, make them operator, remove them', async () =>
     await screenshot(bob, 'sharing-member-list-phone');
     await assert_fits(bob);
 
-    // A viewer sees no owner tab and no owner tool.
+    // A viewer sees no owner tab and no owner tool (the tunnel tab is there: a viewer may GET).
     await bob_card.locator('a').click();
     await bob.locator('dl.facts dd', { hasText: 'viewer' }).waitFor();
-    assert.deepEqual(await tab_labels(bob), ['Overview', 'Events', 'Video']);
+    assert.deepEqual(await tab_labels(bob), ['Overview', 'Events', 'Tunnel', 'Video']);
     assert.equal(await bob.locator('form[aria-label=Rename]').count(), 0);
     assert.equal(await bob.locator('button:has-text("Remove robot…")').count(), 0);
     await bob.goto('/console/#/devices/wimz-001/sharing'); // typed by hand: no members shown
