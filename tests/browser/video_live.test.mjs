@@ -1,0 +1,96 @@
+// Live video in the console: the Python robot's test pattern through a real coturn with the
+// browser's ICE policy "relay", decoded by Chromium (its own getStats()), the panel's path,
+// stats, Stop, and the session in the robot's history. Prints time to first frame, fps and RTT.
+import { test } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import {
+  assert, relayd, coturn, python_robot, scope, launch_browser, open_console, check_console, screenshot,
+  sign_in, eventually, keep_peer_connections, peer_stats, robot_online,
+} from './harness.mjs';
+
+test('relay-only live video: frames decoded, relayed through TURN, stats, stop, history', async () => {
+  const t = scope('video-live');
+  let failed = true;
+  try {
+    const turn = t.add(await coturn.start(t.dir, randomBytes(16).toString('hex')));
+    const relay = t.add(await relayd.start(t.dir, turn.relay_env()));
+    const email = `owner-${randomBytes(4).toString('hex')}@example.com`;
+    const token = await relay.user(email);
+    const device = await relay.device(token, 'Rover', 'rover-1');
+    t.add(await python_robot.start(t.dir, relay, device));
+    await robot_online(relay, token, device.device_id);
+
+    const browser = t.add(await launch_browser());
+    for (const size of ['phone', 'desktop']) {
+      const page = await open_console(browser, relay, { size, path: null });
+      await keep_peer_connections(page.context());
+      await sign_in(page, email);
+      await page.goto(`/console/#/devices/${device.device_id}/video`);
+      await page.waitForSelector('#video-start');
+      assert.equal(await page.isChecked('input[name=relay_only]'), false, 'relay only is off by default');
+
+      const asked = Date.now();
+      if (size === 'desktop') {
+        // Keyboard only: Tab to the checkbox, Space ticks it, Tab back to Start, Enter.
+        await eventually(async () => {
+          await page.keyboard.press('Tab');
+          return page.evaluate(() => document.activeElement?.name === 'relay_only');
+        }, 10000, 'the relay-only checkbox reached with Tab');
+        await page.keyboard.press('Space');
+        assert.equal(await page.isChecked('input[name=relay_only]'), true);
+        await eventually(async () => {
+          await page.keyboard.press('Shift+Tab');
+          return page.evaluate(() => document.activeElement?.id === 'video-start');
+        }, 5000, 'Start reached with Shift+Tab');
+        await page.keyboard.press('Enter');
+      } else {
+        await page.check('input[name=relay_only]');
+        await page.click('#video-start');
+      }
+
+      // The browser itself decodes the robot's frames, on a relay-only peer connection.
+      const first = await eventually(async () => (await peer_stats(page)).find((p) => p.frames_decoded > 0),
+                                     30000, 'framesDecoded > 0 in Chromium');
+      const first_frame_ms = Date.now() - asked;
+      assert.equal(first.policy, 'relay');
+      await page.waitForSelector('.video-status[data-state="live"]');
+      await page.waitForFunction(() => document.querySelector('[data-stat="path"]')?.textContent === 'relayed through TURN');
+      assert.equal(await page.textContent('[data-stat="candidates"]').then((s) => s.split(' / ')[0]), 'relay');
+      // A few seconds of playing: the panel counts frames and measures bitrate and RTT.
+      await page.waitForFunction(() => Number(document.querySelector('[data-stat="frames"]')?.textContent) >= 60, null, { timeout: 30000 });
+      await page.waitForFunction(() => /kbit|Mbit/.test(document.querySelector('[data-stat="bitrate"]')?.textContent)
+        && / ms$/.test(document.querySelector('[data-stat="rtt"]')?.textContent), null, { timeout: 15000 });
+      const playing = await page.evaluate(() => {
+        const v = document.querySelector('video');
+        return { width: v.videoWidth, time: v.currentTime, paused: v.paused };
+      });
+      assert.ok(playing.width > 0 && !playing.paused, JSON.stringify(playing));
+      const browser_view = (await peer_stats(page)).at(-1);
+      const panel = Object.fromEntries(await page.$$eval('[data-stat]', (cells) => cells.map((c) => [c.dataset.stat, c.textContent])));
+      console.log(`video ${size}: first frame ${first_frame_ms} ms after Start; Chromium: ${browser_view.fps} fps, ` +
+                  `rtt ${browser_view.rtt_ms} ms, pair ${browser_view.local_type}/${browser_view.remote_type}; panel ${JSON.stringify(panel)}`);
+      const session_id = panel.session;
+      assert.match(session_id, /^s_/);
+      await screenshot(page, `video-live-${size}`);
+
+      await page.click('#video-stop');
+      await page.waitForSelector('.video-status[data-state="ended"]');
+      assert.equal(await page.textContent('.video-status'), 'Ended: Stopped.');
+      assert.equal(await page.evaluate(() => document.querySelector('video').srcObject), null);
+      // The history shows the session: through TURN, ended with a reason.
+      const row = `.video-history tr[data-session="${session_id}"]`;
+      await page.waitForFunction((sel) => {
+        const tr = document.querySelector(sel);
+        return tr && tr.querySelector('[data-reason]')?.dataset.reason !== '';
+      }, row, { timeout: 15000 });
+      assert.equal(await page.getAttribute(`${row} [data-type]`, 'data-type'), 'relay');
+      assert.equal(await page.getAttribute(`${row} [data-reason]`, 'data-reason'), 'stopped');
+      await screenshot(page, `video-stopped-${size}`);
+      check_console(page);
+      await page.context().close();
+    }
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
