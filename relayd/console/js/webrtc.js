@@ -129,9 +129,11 @@ export class live_view extends EventTarget {
     if (this.active) return;
     this.#started_at = performance.now();
     this.#set_state('connecting', 'Asking the robot for video…');
-    this.#socket.addEventListener('message', this.#on_message);
-    this.#socket.addEventListener('state', this.#on_socket_state);
     try {
+      await this.#socket_ready();
+      if (!this.active) return;
+      this.#socket.addEventListener('message', this.#on_message);
+      this.#socket.addEventListener('state', this.#on_socket_state);
       this.#current = await this.#request(null);
     } catch (error) {
       this.#end(describe_error(error.code, error.message), null);
@@ -149,6 +151,23 @@ export class live_view extends EventTarget {
   stop(reason = 'stopped', text = 'Stopped.') {
     if (!this.active) return;
     this.#end(text, reason);
+  }
+
+  /** Resolves once the socket is signed in (a page just loaded may still be connecting). */
+  #socket_ready(timeout_ms = 15000) {
+    if (this.#socket.state === 'open') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#socket.removeEventListener('ready', on_ready);
+      };
+      const on_ready = () => { done(); resolve(); };
+      const timer = setTimeout(() => {
+        done();
+        reject(Object.assign(new Error('not connected to the relay'), { code: 'NETWORK' }));
+      }, timeout_ms);
+      this.#socket.addEventListener('ready', on_ready);
+    });
   }
 
   // ---- sessions ----

@@ -109,7 +109,10 @@ function render(ctx) {
       cells.renewals.textContent = String(e.detail.count);
       renewal_note.textContent = e.detail.text ?? `Renewed ${e.detail.count} time${e.detail.count === 1 ? '' : 's'} ` +
         'with fresh TURN credentials; the video did not stop.';
-      if (!e.detail.text) load_history();
+      if (!e.detail.text) {
+        cells.session.textContent = e.detail.session_id;
+        load_history();
+      }
     });
     await this_view.start();
     if (this_view === view && this_view.active) stop_button.focus({ preventScroll: true });

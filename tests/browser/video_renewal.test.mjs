@@ -1,0 +1,114 @@
+// A live view outlives its TURN credentials (protocol decision 28): RELAY_TURN_TTL=60, so at
+// 40 s the console asks for a session that `replaces` the first, switches the video to it once
+// Chromium decodes its frames, and closes the old one with reason "replaced". Frames keep being
+// decoded on the new peer connection, and the history ends the old session "replaced".
+// Two viewers at once (phone and desktop: two people), each renewing its own session.
+import { test } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import {
+  assert, relayd, coturn, python_robot, scope, launch_browser, open_console, check_console, screenshot,
+  sign_in, eventually, keep_peer_connections, peer_stats, robot_online,
+} from './harness.mjs';
+
+/** Watches the <video>: the longest time between two presented frames, from now on. */
+function watch_frames(page) {
+  return page.evaluate(() => {
+    const video = document.querySelector('video');
+    window.frame_gaps = { last: null, max_ms: 0, frames: 0 };
+    const on_frame = (now) => {
+      const g = window.frame_gaps;
+      if (g.last !== null) g.max_ms = Math.max(g.max_ms, now - g.last);
+      g.last = now;
+      g.frames += 1;
+      video.requestVideoFrameCallback(on_frame);
+    };
+    video.requestVideoFrameCallback(on_frame);
+  });
+}
+
+async function watch_renewal(page, size, relay, token, device_id) {
+  await page.waitForSelector('.video-status[data-state="live"]', { timeout: 30000 });
+  const first = await page.textContent('[data-stat="session"]');
+  assert.match(first, /^s_/);
+  await watch_frames(page);
+  // Renewal at two thirds of 60 s after the credentials came.
+  await page.waitForFunction(() => document.querySelector('[data-stat="renewals"]')?.textContent === '1', null,
+                             { timeout: 75000 });
+  const second = await page.textContent('[data-stat="session"]');
+  assert.notEqual(second, first);
+  assert.match(await page.textContent('.video-renewal'), /Renewed 1 time with fresh TURN credentials/);
+
+  // The video element shows the new peer connection's track, which keeps decoding frames;
+  // the old peer connection is closed.
+  const on_new = () => page.evaluate(() => {
+    const shown = document.querySelector('video').srcObject?.getVideoTracks()[0]?.id;
+    return window.test_peers.map((pc) => ({ state: pc.connectionState, policy: pc.getConfiguration().iceTransportPolicy,
+      shown: pc.getReceivers().some((r) => r.track.id === shown) }));
+  });
+  const peers = await on_new();
+  assert.equal(peers.length, 2, JSON.stringify(peers));
+  assert.deepEqual(peers.map((p) => [p.state, p.shown]), [['closed', false], ['connected', true]]);
+  assert.equal(peers[1].policy, 'relay');
+  const before = (await peer_stats(page))[1].frames_decoded;
+  await eventually(async () => (await peer_stats(page))[1].frames_decoded > before + 30, 20000,
+                   'frames keep being decoded on the new connection');
+  await page.waitForFunction(() => window.frame_gaps.frames > 60);
+  const gaps = await page.evaluate(() => window.frame_gaps);
+  const now = (await peer_stats(page))[1];
+  console.log(`renewal ${size}: ${first} → ${second}; longest gap between shown frames ${Math.round(gaps.max_ms)} ms ` +
+              `over ${gaps.frames} frames; new connection ${now.fps} fps, rtt ${now.rtt_ms} ms, pair ${now.local_type}/${now.remote_type}`);
+  assert.equal(await page.textContent('[data-stat="path"]'), 'relayed through TURN');
+
+  // The old session ended "replaced", by this console.
+  const row = `.video-history tr[data-session="${first}"] [data-reason]`;
+  await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.reason === 'replaced', row, { timeout: 15000 });
+  const history = await relay.http('GET', `/api/devices/${device_id}/sessions`, undefined, token);
+  assert.equal(history.status, 200, JSON.stringify(history.body));
+  const old = history.body.find((s) => s.session_id === first);
+  assert.equal(old.end_reason, 'replaced', JSON.stringify(old));
+  assert.equal(old.connection_type, 'relay', JSON.stringify(old));
+  assert.equal(history.body.find((s) => s.session_id === second)?.live, true, JSON.stringify(history.body));
+  await screenshot(page, `video-renewed-${size}`);
+  return second;
+}
+
+test('a live view is renewed before its 60 s TURN credentials expire, video uninterrupted', async () => {
+  const t = scope('video-renewal');
+  let failed = true;
+  try {
+    const turn = t.add(await coturn.start(t.dir, randomBytes(16).toString('hex')));
+    const relay = t.add(await relayd.start(t.dir, turn.relay_env(60)));
+    const owner_email = `owner-${randomBytes(4).toString('hex')}@example.com`;
+    const owner = await relay.user(owner_email);
+    const device = await relay.device(owner, 'Rover', 'rover-2');
+    // The second viewer is another person with the viewer role: viewers may watch.
+    const viewer_email = `viewer-${randomBytes(4).toString('hex')}@example.com`;
+    const viewer = await relay.user(viewer_email);
+    const shared = await relay.http('POST', `/api/devices/${device.device_id}/members`, { email: viewer_email, role: 'viewer' }, owner);
+    assert.equal(shared.status, 201, JSON.stringify(shared.body));
+    t.add(await python_robot.start(t.dir, relay, device, ['--width', '320', '--height', '240']));
+    await robot_online(relay, owner, device.device_id);
+
+    const browser = t.add(await launch_browser());
+    const people = [['desktop', owner_email, owner], ['phone', viewer_email, viewer]];
+    const pages = [];
+    for (const [size, email] of people) {
+      const page = await open_console(browser, relay, { size, path: null });
+      await keep_peer_connections(page.context());
+      await sign_in(page, email);
+      await page.goto(`/console/#/devices/${device.device_id}/video`);
+      await page.check('input[name=relay_only]');
+      await page.click('#video-start');
+      pages.push(page);
+    }
+    await Promise.all(pages.map((page, i) => watch_renewal(page, people[i][0], relay, people[i][2], device.device_id)));
+    for (const page of pages) {
+      await page.click('#video-stop');
+      await page.waitForSelector('.video-status[data-state="ended"]');
+      check_console(page);
+    }
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
