@@ -382,3 +382,23 @@ export async function robot_online(relay, token, device_id, timeout_ms = 30000) 
     return res.status === 200 && res.body.some((d) => d.device_id === device_id && d.online);
   }, timeout_ms, `robot ${device_id} online`);
 }
+
+/**
+ * What a video test stands on, started in `t` (a scope): coturn (unless `turn` is false, then the
+ * relay has no TURN provider) with `coturn_flags`, relayd handing out its credentials with `ttl`,
+ * an owner with a robot `device_id` and robot.py online for it with `robot_args` (unless
+ * `robot` is false). {relay, email, token, device, robot}.
+ */
+export async function video_setup(t, { device_id, turn = true, ttl = 3600, coturn_flags = [], robot = true, robot_args = [] }) {
+  const server = turn ? t.add(await coturn.start(t.dir, randomBytes(16).toString('hex'), coturn_flags)) : null;
+  const relay = t.add(await relayd.start(t.dir, server ? server.relay_env(ttl) : {}));
+  const email = `owner-${randomBytes(4).toString('hex')}@example.com`;
+  const token = await relay.user(email);
+  const device = await relay.device(token, 'Rover', device_id);
+  let started = null;
+  if (robot) {
+    started = t.add(await python_robot.start(t.dir, relay, device, robot_args));
+    await robot_online(relay, token, device.device_id);
+  }
+  return { relay, email, token, device, robot: started };
+}

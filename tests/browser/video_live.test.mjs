@@ -2,23 +2,16 @@
 // browser's ICE policy "relay", decoded by Chromium (its own getStats()), the panel's path,
 // stats, Stop, and the session in the robot's history. Prints time to first frame, fps and RTT.
 import { test } from 'node:test';
-import { randomBytes } from 'node:crypto';
 import {
-  assert, relayd, coturn, python_robot, scope, launch_browser, open_console, check_console, screenshot,
-  sign_in, eventually, keep_peer_connections, peer_stats, robot_online,
+  assert, scope, launch_browser, open_console, check_console, screenshot, sign_in, eventually,
+  keep_peer_connections, peer_stats, video_setup,
 } from './harness.mjs';
 
 test('relay-only live video: frames decoded, relayed through TURN, stats, stop, history', async () => {
   const t = scope('video-live');
   let failed = true;
   try {
-    const turn = t.add(await coturn.start(t.dir, randomBytes(16).toString('hex')));
-    const relay = t.add(await relayd.start(t.dir, turn.relay_env()));
-    const email = `owner-${randomBytes(4).toString('hex')}@example.com`;
-    const token = await relay.user(email);
-    const device = await relay.device(token, 'Rover', 'rover-1');
-    t.add(await python_robot.start(t.dir, relay, device));
-    await robot_online(relay, token, device.device_id);
+    const { relay, email, device, robot } = await video_setup(t, { device_id: 'rover-1' });
 
     const browser = t.add(await launch_browser());
     for (const size of ['phone', 'desktop']) {
@@ -86,6 +79,26 @@ test('relay-only live video: frames decoded, relayed through TURN, stats, stop, 
       assert.equal(await page.getAttribute(`${row} [data-type]`, 'data-type'), 'relay');
       assert.equal(await page.getAttribute(`${row} [data-reason]`, 'data-reason'), 'stopped');
       await screenshot(page, `video-stopped-${size}`);
+
+      if (size === 'desktop') {
+        // Leaving the tab closes the session; so does signing out (the socket closes with it).
+        const live_session = async () => {
+          await page.click('#video-start');
+          await page.waitForSelector('.video-status[data-state="live"]', { timeout: 30000 });
+          return page.textContent('[data-stat="session"]');
+        };
+        const left = await live_session();
+        await page.click('nav.tabs a:text-is("Events")');
+        await eventually(() => robot.process.output().includes(`session ${left} closed by app: left_view`), 15000,
+                         'the robot hears left_view');
+        await page.goto(`/console/#/devices/${device.device_id}/video`);
+        const signed_out = await live_session();
+        await page.click('#sign-out');
+        await page.waitForFunction(() => location.hash.startsWith('#/login'));
+        await eventually(() => robot.process.output().includes(`session ${signed_out} closed by relay: app_disconnected`), 15000,
+                         'the relay ends the session of a signed-out console');
+        assert.equal(await page.evaluate(() => window.test_peers.every((pc) => pc.connectionState === 'closed')), true);
+      }
       check_console(page);
       await page.context().close();
     }

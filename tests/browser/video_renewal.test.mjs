@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import {
-  assert, relayd, coturn, python_robot, scope, launch_browser, open_console, check_console, screenshot,
-  sign_in, eventually, keep_peer_connections, peer_stats, robot_online,
+  assert, scope, launch_browser, open_console, check_console, screenshot, sign_in, eventually,
+  keep_peer_connections, peer_stats, video_setup,
 } from './harness.mjs';
 
 /** Watches the <video>: the longest time between two presented frames, from now on. */
@@ -76,18 +76,13 @@ test('a live view is renewed before its 60 s TURN credentials expire, video unin
   const t = scope('video-renewal');
   let failed = true;
   try {
-    const turn = t.add(await coturn.start(t.dir, randomBytes(16).toString('hex')));
-    const relay = t.add(await relayd.start(t.dir, turn.relay_env(60)));
-    const owner_email = `owner-${randomBytes(4).toString('hex')}@example.com`;
-    const owner = await relay.user(owner_email);
-    const device = await relay.device(owner, 'Rover', 'rover-2');
+    const { relay, email: owner_email, token: owner, device } = await video_setup(t, {
+      device_id: 'rover-2', ttl: 60, robot_args: ['--width', '320', '--height', '240'] });
     // The second viewer is another person with the viewer role: viewers may watch.
     const viewer_email = `viewer-${randomBytes(4).toString('hex')}@example.com`;
     const viewer = await relay.user(viewer_email);
     const shared = await relay.http('POST', `/api/devices/${device.device_id}/members`, { email: viewer_email, role: 'viewer' }, owner);
     assert.equal(shared.status, 201, JSON.stringify(shared.body));
-    t.add(await python_robot.start(t.dir, relay, device, ['--width', '320', '--height', '240']));
-    await robot_online(relay, owner, device.device_id);
 
     const browser = t.add(await launch_browser());
     const people = [['desktop', owner_email, owner], ['phone', viewer_email, viewer]];

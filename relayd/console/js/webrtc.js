@@ -16,6 +16,7 @@ const renewal_retry_ms = 5000;   // after a failed renewal (the old session keep
 const renewal_patience_ms = 20000; // a renewal that decodes no frame by then has failed
 const stats_interval_ms = 1000;
 const first_frame_poll_ms = 250;  // until the first frame, so "live" shows without delay
+const connect_patience_ms = 30000; // after the answer: ICE that has not connected by then failed
 
 /** Words for why a session ended: the `reason` of a webrtc_close (docs/webrtc.md) and who sent it. */
 export function describe_close(reason, by) {
@@ -41,6 +42,15 @@ const ice_failed_words = 'No network path to the robot worked (ICE failed). With
   'server could not be reached or refused the credentials (the relay\'s /health and `relayd turn-check` say which); ' +
   'without it, this browser and the robot are probably behind NATs that need a TURN server, and the relay may have none.';
 
+const no_turn_words = '"Relay only" needs a TURN server, and this relay hands out none (its operator sets ' +
+  'RELAY_TURN_PROVIDER). Untick "Relay only" to try a direct connection.';
+
+/** Whether ICE credentials name a TURN server (what "relay only" needs). */
+function has_turn(credentials) {
+  return (credentials.ice_servers ?? []).some((server) =>
+    [server.urls].flat().some((url) => /^turns?:/.test(String(url))));
+}
+
 /** "relay" when media goes through TURN on either side, else the local candidate's type. */
 function connection_type(local, remote) {
   if (!local || !remote) return null;
@@ -55,6 +65,7 @@ class peer_session {
     this.replaces = replaces;
     this.received_at = performance.now();
     this.ended = false;
+    this.failing = false;       // ICE failed: being reported and closed
     this.reported = false;      // webrtc_stats connected sent
     this.first_frame_at = null; // performance.now() when framesDecoded first was > 0
     this.stream = null;
@@ -178,7 +189,12 @@ export class live_view extends EventTarget {
     if (replaces) message.replaces = replaces;
     const answer = await this.#socket.request(message, { accept: (m) => m.type === 'webrtc_credentials' });
     // Created before this task ends, so the robot's offer (a later message) finds it.
-    const session = new peer_session(answer.session_id, answer.credentials ?? {}, replaces, this.#relay_only);
+    const credentials = answer.credentials ?? {};
+    if (this.#relay_only && !has_turn(credentials)) {
+      this.#socket.send({ type: 'webrtc_close', session_id: answer.session_id, reason: 'no_turn_server' });
+      throw Object.assign(new Error(no_turn_words), { code: 'NO_TURN_SERVER' });
+    }
+    const session = new peer_session(answer.session_id, credentials, replaces, this.#relay_only);
     this.#sessions.set(session.session_id, session);
     this.#wire(session);
     return session;
@@ -226,6 +242,10 @@ export class live_view extends EventTarget {
     await pc.setLocalDescription(await pc.createAnswer());
     this.#socket.send({ type: 'webrtc_answer', session_id: session.session_id,
                         sdp: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+    // Browsers may keep checking for a long time when no pair can work: do not stall on it.
+    setTimeout(() => {
+      if (!session.ended && pc.connectionState !== 'connected') this.#ice_failed(session);
+    }, connect_patience_ms);
   }
 
   async #add_candidate(session, candidate) {
@@ -256,6 +276,8 @@ export class live_view extends EventTarget {
   }
 
   #ice_failed(session) {
+    if (session.failing || session.ended) return;
+    session.failing = true;
     session.pc.getStats().then((report) => {
       const sample = peer_session.read(report);
       const message = { type: 'webrtc_stats', session_id: session.session_id, state: 'failed' };
