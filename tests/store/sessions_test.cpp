@@ -65,6 +65,32 @@ RELAY_STORE_TEST("sessions: start, connect, end, list")
         CHECK(s->list_sessions("nope", 10)->empty());
     }
 
+    SUBCASE("one user's sessions: newest first, limited, per device")
+    {
+        auto bob = make_user(*s, "bob@example.com");
+        REQUIRE(s->add_member("d1", bob.id, role::viewer));
+        REQUIRE(s->insert_session(started("s2", "d1", bob.id, 300)));
+        REQUIRE(s->insert_session(started("s3", "d1", alice.id, 250)));
+        REQUIRE(s->insert_session(started("s4", "d1", bob.id, 200)));
+        REQUIRE(s->insert_session(started("s5", "d2", alice.id, 400)));
+        auto bobs = s->list_user_sessions("d1", bob.id, 10);
+        REQUIRE(bobs);
+        REQUIRE(bobs->size() == 2);
+        CHECK((*bobs)[0].session_id == "s2");
+        CHECK((*bobs)[1].session_id == "s4");
+        auto alices = s->list_user_sessions("d1", alice.id, 10);
+        REQUIRE(alices);
+        REQUIRE(alices->size() == 2);
+        CHECK((*alices)[0].session_id == "s3");
+        CHECK((*alices)[1].session_id == "s1");
+        CHECK((*alices)[1].end_reason == "app_closed");
+        REQUIRE(s->list_user_sessions("d1", bob.id, 1)->size() == 1);
+        CHECK(s->list_user_sessions("d1", bob.id, 1)->at(0).session_id == "s2");
+        CHECK(s->list_user_sessions("d1", bob.id, 0)->empty());
+        CHECK(s->list_user_sessions("d2", bob.id, 10)->empty());
+        CHECK(s->list_user_sessions("nope", alice.id, 10)->empty());
+    }
+
     SUBCASE("a complete record can be inserted as is")
     {
         webrtc_session full{"s9", "d2", alice.id, 10, 11, 20, std::string("host"), std::string("timeout"), 5};

@@ -157,6 +157,7 @@ boost::system::error_code server::start(std::string& why)
     add_auth_routes(d.routes, rt, auth, std::move(p.reset_notifier));
     add_device_routes(d.routes, rt, auth, live);
     add_account_routes(d.routes, rt, auth, live);
+    add_session_routes(d.routes, rt, auth);
     add_tunnel_routes(d.routes, rt, auth, live);
     add_turn_routes(d.routes, rt, auth);
     if (p.console)

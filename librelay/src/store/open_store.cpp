@@ -70,6 +70,22 @@ boost::system::result<schema_status, open_error> migrate_schema(std::string_view
     return detail::sqlite_migrate(location, options);
 }
 
+result<std::vector<webrtc_session>> store::list_user_sessions(std::string_view device_id, std::string_view user_id,
+                                                             std::size_t limit)
+{
+    auto all = list_sessions(device_id, static_cast<std::size_t>(-1));
+    if (!all)
+        return all.error();
+    std::vector<webrtc_session> mine;
+    for (auto& s : *all) {
+        if (mine.size() >= limit)
+            break;
+        if (s.user_id == user_id)
+            mine.push_back(std::move(s));
+    }
+    return mine;
+}
+
 namespace detail {
 
 std::string newer_schema_message(std::int64_t version, std::int64_t known)

@@ -77,6 +77,21 @@ result<std::vector<webrtc_session>> pg_store::list_sessions(std::string_view dev
     });
 }
 
+result<std::vector<webrtc_session>> pg_store::list_user_sessions(std::string_view device_id, std::string_view user_id,
+                                                                std::size_t limit)
+{
+    auto const max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+    auto const bounded = static_cast<std::int64_t>(limit < max ? limit : max);
+    return with_retries("list_user_sessions", [&](attempt& a) -> result<std::vector<webrtc_session>> {
+        auto rows = a.run("SELECT " RELAY_PG_SESSION_COLUMNS " FROM webrtc_sessions WHERE device_id = $1 "
+                          "AND user_id = $2 ORDER BY started_at DESC, seq DESC LIMIT $3",
+                          {device_id, user_id, bounded});
+        if (!rows)
+            return rows.error();
+        return pg::read_all(*rows, pg::read_session);
+    });
+}
+
 result<std::size_t> pg_store::end_open_sessions(unix_seconds at, std::string_view reason)
 {
     return with_retries("end_open_sessions", [&](attempt& a) -> result<std::size_t> {

@@ -75,6 +75,8 @@ public:
                                         std::optional<std::int64_t> rtt_ms) override;
     result<void> end_session(std::string_view session_id, unix_seconds at, std::string_view reason) override;
     result<std::vector<webrtc_session>> list_sessions(std::string_view device_id, std::size_t limit) override;
+    result<std::vector<webrtc_session>> list_user_sessions(std::string_view device_id, std::string_view user_id,
+                                                           std::size_t limit) override;
     result<std::size_t> end_open_sessions(unix_seconds at, std::string_view reason) override;
 
     result<void> insert_audit(audit_entry const& e) override;

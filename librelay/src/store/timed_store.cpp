@@ -19,7 +19,7 @@ enum class op : std::size_t {
     create_device, get_device, list_devices_for_user, role_of, rename_device, delete_device, set_device_secret,
     record_device_seen, list_devices, set_device_key,
     add_member, remove_member, list_members, users_with_access,
-    insert_session, mark_session_connected, end_session, list_sessions, end_open_sessions,
+    insert_session, mark_session_connected, end_session, list_sessions, list_user_sessions, end_open_sessions,
     insert_audit, list_audit, prune_audit,
     check, export_snapshot, import_snapshot,
     count_
@@ -33,7 +33,8 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(op::count_)> op_
     "create_device", "get_device", "list_devices_for_user", "role_of", "rename_device", "delete_device",
     "set_device_secret", "record_device_seen", "list_devices", "set_device_key",
     "add_member", "remove_member", "list_members", "users_with_access",
-    "insert_session", "mark_session_connected", "end_session", "list_sessions", "end_open_sessions",
+    "insert_session", "mark_session_connected", "end_session", "list_sessions", "list_user_sessions",
+    "end_open_sessions",
     "insert_audit", "list_audit", "prune_audit",
     "check", "export_snapshot", "import_snapshot",
 };
@@ -184,6 +185,11 @@ public:
     result<std::vector<webrtc_session>> list_sessions(std::string_view device_id, std::size_t limit) override
     {
         return timed(op::list_sessions, [&] { return inner_->list_sessions(device_id, limit); });
+    }
+    result<std::vector<webrtc_session>> list_user_sessions(std::string_view device_id, std::string_view user_id,
+                                                           std::size_t limit) override
+    {
+        return timed(op::list_user_sessions, [&] { return inner_->list_user_sessions(device_id, user_id, limit); });
     }
     result<std::size_t> end_open_sessions(unix_seconds at, std::string_view reason) override
     {

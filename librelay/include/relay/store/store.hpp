@@ -213,6 +213,15 @@ public:
     virtual result<std::vector<webrtc_session>> list_sessions(std::string_view device_id, std::size_t limit) = 0;
 
     /**
+     * The sessions `user_id` opened on a device, newest first, at most `limit` (what a member who
+     * does not own the device may see of its history). The default filters list_sessions() of the
+     * whole history, so a store written before this existed keeps working; the built-in backends
+     * filter in their query.
+     */
+    virtual result<std::vector<webrtc_session>> list_user_sessions(std::string_view device_id,
+                                                                   std::string_view user_id, std::size_t limit);
+
+    /**
      * Ends every session that has no end yet and returns how many; at start-up, after a crash,
      * no session of a previous run can still be alive.
      */

@@ -15,7 +15,6 @@
 #include <boost/json/array.hpp>
 
 #include <algorithm>
-#include <charconv>
 
 namespace relay::server {
 namespace {
@@ -23,19 +22,6 @@ namespace {
 /** The most entries one page holds, and how many when `limit` is not given. */
 constexpr std::size_t max_page = 500;
 constexpr std::size_t default_page = 100;
-
-/** A positive integer query parameter; nullopt when absent, 400 BAD_MESSAGE when malformed. */
-or_answer<std::optional<std::int64_t>> positive_param(std::string_view query, std::string_view name)
-{
-    auto text = query_param(query, name);
-    if (!text)
-        return std::optional<std::int64_t>{};
-    std::int64_t value = 0;
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (ec != std::errc{} || end != text->data() + text->size() || value <= 0)
-        return error_response(errc::bad_message, "query parameter '" + std::string(name) + "' must be a positive integer");
-    return std::optional<std::int64_t>{value};
-}
 
 /** `limit` and `before` of an audit read, into `q`. */
 or_answer<store::audit_query> page_of(request_context const& ctx, store::audit_query q)

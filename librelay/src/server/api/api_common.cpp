@@ -10,6 +10,8 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
 
+#include <charconv>
+
 namespace relay::server {
 
 or_answer<boost::json::object> parse_json_object(http_request const& req)
@@ -21,6 +23,18 @@ or_answer<boost::json::object> parse_json_object(http_request const& req)
     if (!value.is_object())
         return error_response(errc::bad_message, "the request body must be a JSON object");
     return std::move(value.as_object());
+}
+
+or_answer<std::optional<std::int64_t>> positive_param(std::string_view query, std::string_view name)
+{
+    auto text = query_param(query, name);
+    if (!text)
+        return std::optional<std::int64_t>{};
+    std::int64_t value = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc{} || end != text->data() + text->size() || value <= 0)
+        return error_response(errc::bad_message, "query parameter '" + std::string(name) + "' must be a positive integer");
+    return std::optional<std::int64_t>{value};
 }
 
 or_answer<std::string> required_string(boost::json::object const& body, std::string_view field)

@@ -12,6 +12,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,10 @@ or_answer<std::string> required_string(boost::json::object const& body, std::str
 /** An optional string field: nullopt when absent or null; 400 BAD_MESSAGE naming the field when
  * it has another type. */
 or_answer<std::optional<std::string>> optional_string(boost::json::object const& body, std::string_view field);
+
+/** A positive integer query parameter; nullopt when absent, 400 BAD_MESSAGE naming it when it is
+ * not a positive integer. */
+or_answer<std::optional<std::int64_t>> positive_param(std::string_view query, std::string_view name);
 
 /** The user id of the request's `Authorization: Bearer` access token; 401 UNAUTHORIZED when it is
  * missing or invalid, 401 TOKEN_EXPIRED when it has expired. */

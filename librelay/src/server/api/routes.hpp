@@ -29,6 +29,9 @@ void add_device_routes(router& r, runtime& rt, auth_service& auth, live_service&
 /** GET /api/account/audit, DELETE /api/account and GET /api/devices/{id}/audit (account_routes.cpp). */
 void add_account_routes(router& r, runtime& rt, auth_service& auth, live_service& live);
 
+/** GET /api/devices/{id}/sessions: the device's WebRTC session history (session_routes.cpp). */
+void add_session_routes(router& r, runtime& rt, auth_service& auth);
+
 /** GET and POST /api/turn/credentials (turn_routes.cpp). */
 void add_turn_routes(router& r, runtime& rt, auth_service& auth);
 
