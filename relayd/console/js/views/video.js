@@ -137,8 +137,9 @@ function render(ctx) {
       h('thead', {}, h('tr', {}, ['Started', 'Duration', 'Path', 'RTT', 'Ended', 'Viewer'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows.map((r) => h('tr', { dataset: { session: r.session_id } },
         h('td', {}, when(r.started_at)),
-        h('td', {}, r.live ? `${duration(r.duration_s)} (live)` : duration(r.duration_s)),
-        h('td', { dataset: { type: r.connection_type ?? '' } }, r.connection_type ? path_words(r.connection_type) : 'never connected'),
+        h('td', {}, r.live ? `${duration(Date.now() / 1000 - (r.connected_at ?? r.started_at))} so far` : duration(r.duration_s)),
+        h('td', { dataset: { type: r.connection_type ?? '' } },
+          r.connection_type ? path_words(r.connection_type) : r.live ? 'connecting' : 'never connected'),
         h('td', {}, r.rtt_ms === null || r.rtt_ms === undefined ? '' : `${Math.round(r.rtt_ms * 10) / 10} ms`),
         h('td', { dataset: { reason: r.end_reason ?? '' } }, r.live ? 'live' : (r.end_reason ?? '')),
         h('td', { class: 'muted' }, r.user_id)))))));
