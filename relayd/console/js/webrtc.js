@@ -6,7 +6,8 @@
 // session `replaces` the old one, the video switches once the new one decodes frames, and the
 // old one is closed with reason "replaced".
 //
-// Events of live_view: 'state' (detail {state: 'connecting'|'live'|'ended', text}), 'stream'
+// Events of live_view: 'state' (detail {state: 'connecting'|'live'|'ended', text, session_ids:
+// every session the view was given}), 'stream'
 // (detail {stream}: show this MediaStream now), 'stats' (detail: see #measure), 'renewal'
 // (detail {count, session_id, text}: a renewal succeeded, or failed and will be retried).
 import { message_id } from './socket.js';
@@ -108,6 +109,7 @@ export class live_view extends EventTarget {
   #renewal = null;        // the session being built to replace #current
   #renewing = false;      // a renewal request is in flight or being built
   #renewals = 0;
+  #session_ids = [];      // every session this view was given, for the history
   #state = 'idle';
   #started_at = 0;        // performance.now() at start(): time to first frame
   #timer = null;
@@ -189,6 +191,7 @@ export class live_view extends EventTarget {
     if (replaces) message.replaces = replaces;
     const answer = await this.#socket.request(message, { accept: (m) => m.type === 'webrtc_credentials' });
     // Created before this task ends, so the robot's offer (a later message) finds it.
+    this.#session_ids.push(answer.session_id);
     const credentials = answer.credentials ?? {};
     if (this.#relay_only && !has_turn(credentials)) {
       this.#socket.send({ type: 'webrtc_close', session_id: answer.session_id, reason: 'no_turn_server' });
@@ -332,7 +335,7 @@ export class live_view extends EventTarget {
 
   #set_state(state, text) {
     this.#state = state;
-    this.dispatchEvent(new CustomEvent('state', { detail: { state, text } }));
+    this.dispatchEvent(new CustomEvent('state', { detail: { state, text, session_ids: [...this.#session_ids] } }));
   }
 
   // ---- renewal (decision 28) ----
@@ -443,7 +446,8 @@ export class live_view extends EventTarget {
       rtt_ms: pair?.currentRoundTripTime !== undefined ? pair.currentRoundTripTime * 1000 : null,
       renewals: this.#renewals,
       credentials_expire_at: expires_at > 0 ? expires_at : null,
-      renew_at: session.renew_at() === null ? null : Date.now() + (session.renew_at() - now), // ms since the epoch
+      // ms since the epoch; only once it plays (a renewal is scheduled from the first frame)
+      renew_at: session.renew_at() === null || session.first_frame_at === null ? null : Date.now() + (session.renew_at() - now),
       time_to_first_frame_ms: session.first_frame_at !== null && session.replaces === null
         ? session.first_frame_at - this.#started_at : null,
     } }));

@@ -23,6 +23,13 @@ function bitrate_words(bps) {
   return bps >= 1e6 ? `${(bps / 1e6).toFixed(2)} Mbit/s` : `${Math.round(bps / 1000)} kbit/s`;
 }
 
+const columns = ['Started', 'Duration', 'Path', 'RTT', 'Ended', 'Viewer'];
+
+/** A history cell; `data-label` names its column where a phone shows rows as cards. */
+function cell(column, attributes, text) {
+  return h('td', { ...attributes, dataset: { ...attributes.dataset, label: columns[column] } }, text);
+}
+
 function render(ctx) {
   const { device, session, socket } = ctx;
   const device_id = device.device_id;
@@ -40,7 +47,7 @@ function render(ctx) {
   const renewal_note = h('p', { class: 'video-renewal muted', 'aria-live': 'polite' });
 
   const cells = {};
-  const stat_rows = [['path', 'Path'], ['candidates', 'Candidates (this browser / robot)'], ['bitrate', 'Bitrate'],
+  const stat_rows = [['path', 'Path'], ['candidates', 'Candidates (here / robot)'], ['bitrate', 'Bitrate'],
                      ['fps', 'Frames per second'], ['frames', 'Frames decoded'], ['size', 'Resolution'],
                      ['rtt', 'Round-trip time'], ['renewals', 'Renewals'], ['next_renewal', 'Next renewal'],
                      ['session', 'Session']];
@@ -97,7 +104,8 @@ function render(ctx) {
         stop_button.disabled = true;
         relay_only.disabled = false;
         video.srcObject = null;
-        load_history();
+        cells.next_renewal.textContent = '–';
+        load_history(e.detail.session_ids);
         start_button.focus({ preventScroll: true });
       }
     });
@@ -111,7 +119,7 @@ function render(ctx) {
         'with fresh TURN credentials; the video did not stop.';
       if (!e.detail.text) {
         cells.session.textContent = e.detail.session_id;
-        load_history();
+        load_history([e.detail.replaced]);
       }
     });
     await this_view.start();
@@ -119,30 +127,40 @@ function render(ctx) {
   }
 
   let history_ticket = 0;
-  async function load_history() {
+  /**
+   * Reads the history. The relay writes it a moment after the signalling it records, so after a
+   * view ended (`ended`: its session ids) it reads again, a few times, until they show as ended.
+   */
+  async function load_history(ended = []) {
     const ticket = ++history_ticket;
     let rows;
-    try {
-      rows = await session.request('GET', `/api/devices/${encodeURIComponent(device_id)}/sessions`);
-    } catch (error) {
-      if (ticket === history_ticket) replace(history_body, h('p', { class: 'error' }, describe_error(error.code, error.message)));
-      return;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rows = await session.request('GET', `/api/devices/${encodeURIComponent(device_id)}/sessions`);
+      } catch (error) {
+        if (ticket === history_ticket) replace(history_body, h('p', { class: 'error' }, describe_error(error.code, error.message)));
+        return;
+      }
+      if (ticket !== history_ticket) return;
+      const settled = ended.every((id) => rows.some((r) => r.session_id === id && !r.live));
+      if (settled || attempt >= 8) break;
+      await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
+      if (ticket !== history_ticket) return;
     }
-    if (ticket !== history_ticket) return;
     if (!rows.length) {
       replace(history_body, h('p', { class: 'muted' }, 'No video sessions yet.'));
       return;
     }
     replace(history_body, h('div', { class: 'table-scroll' }, h('table', {},
-      h('thead', {}, h('tr', {}, ['Started', 'Duration', 'Path', 'RTT', 'Ended', 'Viewer'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, columns.map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows.map((r) => h('tr', { dataset: { session: r.session_id } },
-        h('td', {}, when(r.started_at)),
-        h('td', {}, r.live ? `${duration(Date.now() / 1000 - (r.connected_at ?? r.started_at))} so far` : duration(r.duration_s)),
-        h('td', { dataset: { type: r.connection_type ?? '' } },
+        cell(0, {}, when(r.started_at)),
+        cell(1, {}, r.live ? `${duration(Date.now() / 1000 - (r.connected_at ?? r.started_at))} so far` : duration(r.duration_s)),
+        cell(2, { dataset: { type: r.connection_type ?? '' } },
           r.connection_type ? path_words(r.connection_type) : r.live ? 'connecting' : 'never connected'),
-        h('td', {}, r.rtt_ms === null || r.rtt_ms === undefined ? '' : `${Math.round(r.rtt_ms * 10) / 10} ms`),
-        h('td', { dataset: { reason: r.end_reason ?? '' } }, r.live ? 'live' : (r.end_reason ?? '')),
-        h('td', { class: 'muted' }, r.user_id)))))));
+        cell(3, {}, r.rtt_ms === null || r.rtt_ms === undefined ? '' : `${Math.round(r.rtt_ms * 10) / 10} ms`),
+        cell(4, { dataset: { reason: r.end_reason ?? '' } }, r.live ? 'live' : (r.end_reason ?? '')),
+        cell(5, { class: 'muted' }, r.user_id)))))));
   }
 
   load_history();
