@@ -387,11 +387,12 @@ export async function robot_online(relay, token, device_id, timeout_ms = 30000) 
  * What a video test stands on, started in `t` (a scope): coturn (unless `turn` is false, then the
  * relay has no TURN provider) with `coturn_flags`, relayd handing out its credentials with `ttl`,
  * an owner with a robot `device_id` and robot.py online for it with `robot_args` (unless
- * `robot` is false). {relay, email, token, device, robot}.
+ * `robot` is false); `relay_env` adds relayd settings. {relay, email, token, device, robot}.
  */
-export async function video_setup(t, { device_id, turn = true, ttl = 3600, coturn_flags = [], robot = true, robot_args = [] }) {
+export async function video_setup(t, { device_id, turn = true, ttl = 3600, coturn_flags = [], relay_env = {}, robot = true,
+                                        robot_args = [] }) {
   const server = turn ? t.add(await coturn.start(t.dir, randomBytes(16).toString('hex'), coturn_flags)) : null;
-  const relay = t.add(await relayd.start(t.dir, server ? server.relay_env(ttl) : {}));
+  const relay = t.add(await relayd.start(t.dir, { ...(server ? server.relay_env(ttl) : {}), ...relay_env }));
   const email = `owner-${randomBytes(4).toString('hex')}@example.com`;
   const token = await relay.user(email);
   const device = await relay.device(token, 'Rover', device_id);

@@ -107,3 +107,50 @@ test('a live view is renewed before its 60 s TURN credentials expire, video unin
     await t.cleanup(failed);
   }
 });
+
+test('a renewal the relay refuses keeps the video and is tried again', async () => {
+  const t = scope('video-renewal-retry');
+  let failed = true;
+  try {
+    // One webrtc_request per minute per connection: the renewal at ~40 s is RATE_LIMITED until
+    // the bucket refills at ~60 s; the coturn allocation of the first session keeps working.
+    const { relay, email, token, device } = await video_setup(t, {
+      device_id: 'rover-6', ttl: 60, relay_env: { RELAY_WEBRTC_REQUESTS_PER_MIN: '1' },
+      robot_args: ['--width', '320', '--height', '240'] });
+    const browser = t.add(await launch_browser());
+    const page = await open_console(browser, relay, { size: 'phone', path: null });
+    await keep_peer_connections(page.context());
+    await sign_in(page, email);
+    await page.goto(`/console/#/devices/${device.device_id}/video`);
+    await page.check('input[name=relay_only]');
+    await page.click('#video-start');
+    await page.waitForSelector('.video-status[data-state="live"]', { timeout: 30000 });
+    const first = await page.textContent('[data-stat="session"]');
+
+    await page.waitForFunction(() => document.querySelector('.video-renewal')?.textContent.startsWith('Renewal failed'), null,
+                               { timeout: 60000 });
+    assert.equal(await page.textContent('.video-renewal'),
+                 'Renewal failed: Too many requests: wait a moment, then try again. Trying again in 5 s; the current video continues.');
+    assert.equal(await page.getAttribute('.video-status', 'data-state'), 'live');
+    assert.equal(await page.textContent('[data-stat="renewals"]'), '0');
+    const before = (await peer_stats(page))[0].frames_decoded;
+    await eventually(async () => (await peer_stats(page))[0].frames_decoded > before + 30, 20000,
+                     'the first session keeps decoding frames');
+    await screenshot(page, 'video-renewal-retry-phone');
+
+    await page.waitForFunction(() => document.querySelector('[data-stat="renewals"]')?.textContent === '1', null,
+                               { timeout: 60000 });
+    const second = await page.textContent('[data-stat="session"]');
+    assert.notEqual(second, first);
+    await page.waitForSelector(`.video-history tr[data-session="${first}"] [data-reason="replaced"]`, { timeout: 15000 });
+    const rows = (await relay.http('GET', `/api/devices/${device.device_id}/sessions`, undefined, token)).body;
+    assert.equal(rows.find((r) => r.session_id === second)?.live, true, JSON.stringify(rows));
+    console.log(`renewal retry: ${first} → ${second}; ${rows.length} sessions`);
+    await page.click('#video-stop');
+    await page.waitForSelector('.video-status[data-state="ended"]');
+    check_console(page);
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
