@@ -114,6 +114,7 @@ export class live_view extends EventTarget {
   #started_at = 0;        // performance.now() at start(): time to first frame
   #timer = null;
   #renew_timer = null;
+  #renew_due = null;      // ms since the epoch: when the next renewal is tried
   #on_message;
   #on_socket_state;
 
@@ -326,6 +327,7 @@ export class live_view extends EventTarget {
     for (const session of [...this.#sessions.values()]) this.#close_session(session, reason);
     clearTimeout(this.#timer);
     clearTimeout(this.#renew_timer);
+    this.#renew_due = null;
     this.#socket.removeEventListener('message', this.#on_message);
     this.#socket.removeEventListener('state', this.#on_socket_state);
     this.#renewal = null;
@@ -342,11 +344,13 @@ export class live_view extends EventTarget {
 
   #schedule_renewal(delay_ms) {
     clearTimeout(this.#renew_timer);
+    this.#renew_due = Date.now() + Math.max(0, delay_ms);
     this.#renew_timer = setTimeout(() => this.#renew(), Math.max(0, delay_ms));
   }
 
   async #renew() {
     const old = this.#current;
+    this.#renew_due = null;
     if (!this.active || !old || old.ended || this.#renewing) return;
     this.#renewing = true;
     let session;
@@ -445,9 +449,9 @@ export class live_view extends EventTarget {
       height: video?.frameHeight ?? null,
       rtt_ms: pair?.currentRoundTripTime !== undefined ? pair.currentRoundTripTime * 1000 : null,
       renewals: this.#renewals,
+      renewing: this.#renewing,
       credentials_expire_at: expires_at > 0 ? expires_at : null,
-      // ms since the epoch; only once it plays (a renewal is scheduled from the first frame)
-      renew_at: session.renew_at() === null || session.first_frame_at === null ? null : Date.now() + (session.renew_at() - now),
+      renew_at: this.#renewing ? null : this.#renew_due, // ms since the epoch; null while one is being built
       time_to_first_frame_ms: session.first_frame_at !== null && session.replaces === null
         ? session.first_frame_at - this.#started_at : null,
     } }));

@@ -83,7 +83,7 @@ function render(ctx) {
     cells.size.textContent = s.width ? `${s.width} × ${s.height}` : '–';
     cells.rtt.textContent = s.rtt_ms === null ? '–' : `${s.rtt_ms.toFixed(1)} ms`;
     cells.renewals.textContent = String(s.renewals);
-    cells.next_renewal.textContent = s.renew_at ? new Date(s.renew_at).toLocaleTimeString() : '–';
+    cells.next_renewal.textContent = s.renew_at ? new Date(s.renew_at).toLocaleTimeString() : s.renewing ? 'now' : '–';
     cells.session.textContent = s.session_id;
   }
 
@@ -99,6 +99,7 @@ function render(ctx) {
     this_view.addEventListener('state', (e) => {
       if (this_view !== view) return;
       set_status(e.detail.state, e.detail.text);
+      if (e.detail.state === 'live') load_history();
       if (e.detail.state === 'ended') {
         start_button.disabled = false;
         stop_button.disabled = true;
