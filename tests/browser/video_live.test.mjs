@@ -109,3 +109,37 @@ test('relay-only live video: frames decoded, relayed through TURN, stats, stop, 
     await t.cleanup(failed);
   }
 });
+
+test('without relay only, a robot on the same network is watched directly', async () => {
+  const t = scope('video-direct');
+  let failed = true;
+  try {
+    // No TURN at all: only host candidates, so the pair can only be direct.
+    const { relay, email, device } = await video_setup(t, { device_id: 'rover-7', turn: false,
+                                                            robot_args: ['--width', '320', '--height', '240'] });
+    const browser = t.add(await launch_browser());
+    const page = await open_console(browser, relay, { size: 'desktop', path: null });
+    await keep_peer_connections(page.context());
+    await sign_in(page, email);
+    await page.goto(`/console/#/devices/${device.device_id}/video`);
+    await page.click('#video-start');
+    const seen = await eventually(async () => (await peer_stats(page)).find((p) => p.frames_decoded > 0 && p.local_type),
+                                  30000, 'framesDecoded > 0 in Chromium');
+    assert.equal(seen.policy, 'all');
+    assert.notEqual(seen.local_type, 'relay');
+    assert.notEqual(seen.remote_type, 'relay');
+    await page.waitForFunction(() => document.querySelector('[data-stat="path"]')?.textContent === 'direct');
+    const session_id = await page.textContent('[data-stat="session"]');
+    await page.waitForSelector(`.video-history tr[data-session="${session_id}"] [data-type]:not([data-type=""])`);
+    const type = await page.getAttribute(`.video-history tr[data-session="${session_id}"] [data-type]`, 'data-type');
+    assert.ok(['host', 'srflx', 'prflx'].includes(type), type);
+    console.log(`video direct: pair ${seen.local_type}/${seen.remote_type}, history ${type}`);
+    await screenshot(page, 'video-direct-desktop');
+    await page.click('#video-stop');
+    await page.waitForSelector('.video-status[data-state="ended"]');
+    check_console(page);
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
