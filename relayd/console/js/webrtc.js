@@ -67,6 +67,7 @@ class peer_session {
     this.received_at = performance.now();
     this.ended = false;
     this.failing = false;       // ICE failed: being reported and closed
+    this.connected_once = false;
     this.reported = false;      // webrtc_stats connected sent
     this.first_frame_at = null; // performance.now() when framesDecoded first was > 0
     this.stream = null;
@@ -216,6 +217,7 @@ export class live_view extends EventTarget {
     };
     pc.onconnectionstatechange = () => {
       if (session.ended) return;
+      if (pc.connectionState === 'connected') session.connected_once = true;
       if (pc.connectionState === 'connected' && !session.reported) this.#report_connected(session);
       if (pc.connectionState === 'failed') this.#ice_failed(session);
     };
@@ -248,7 +250,7 @@ export class live_view extends EventTarget {
                         sdp: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
     // Browsers may keep checking for a long time when no pair can work: do not stall on it.
     setTimeout(() => {
-      if (!session.ended && pc.connectionState !== 'connected') this.#ice_failed(session);
+      if (!session.ended && !session.connected_once) this.#ice_failed(session);
     }, connect_patience_ms);
   }
 
@@ -264,16 +266,16 @@ export class live_view extends EventTarget {
 
   async #report_connected(session) {
     session.reported = true;
-    // The round-trip time comes with the first STUN consent check; wait for it a little.
+    // The selected pair and its round-trip time come with the ICE checks; wait for them a little.
     let sample = null;
     for (let i = 0; i < 8 && !session.ended; i++) {
       sample = peer_session.read(await session.pc.getStats());
       if (sample.pair?.currentRoundTripTime !== undefined) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    if (session.ended || !sample) return;
-    const report = { type: 'webrtc_stats', session_id: session.session_id, state: 'connected',
-                     connection_type: connection_type(sample.local, sample.remote) ?? 'host' };
+    const type = sample ? connection_type(sample.local, sample.remote) : null;
+    if (session.ended || type === null) return; // no pair to name: better no report than a wrong one
+    const report = { type: 'webrtc_stats', session_id: session.session_id, state: 'connected', connection_type: type };
     const rtt = sample.pair?.currentRoundTripTime;
     if (rtt !== undefined) report.rtt_ms = Math.round(rtt * 10000) / 10;
     this.#socket.send(report);
@@ -295,7 +297,7 @@ export class live_view extends EventTarget {
   #session_failed(session, reason, text) {
     if (session.ended) return;
     this.#close_session(session, reason);
-    if (session === this.#current) this.#end(text, null);
+    if (session === this.#current) this.#end(text, 'view_ended'); // and a renewal being built, if any
     else this.#renewal_failed(session, text);
   }
 

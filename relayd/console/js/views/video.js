@@ -34,6 +34,7 @@ function render(ctx) {
   const { device, session, socket } = ctx;
   const device_id = device.device_id;
   let view = null;
+  let left = false; // the tab was left: the page below is gone
 
   const video = h('video', { autoplay: '', muted: '', playsinline: '', class: 'video-screen',
                              'aria-label': `Live video of ${device.name}` });
@@ -97,7 +98,7 @@ function render(ctx) {
     renewal_note.textContent = '';
     for (const cell of Object.values(cells)) cell.textContent = '–';
     this_view.addEventListener('state', (e) => {
-      if (this_view !== view) return;
+      if (this_view !== view || left) return;
       set_status(e.detail.state, e.detail.text);
       if (e.detail.state === 'live') load_history();
       if (e.detail.state === 'ended') {
@@ -167,6 +168,7 @@ function render(ctx) {
   load_history();
   // Leaving the tab (or signing out, which leaves it) ends the video.
   return () => {
+    left = true;
     history_ticket += 1;
     view?.stop('left_view', 'Left the video tab.');
     video.srcObject = null;
