@@ -25,19 +25,21 @@ std::string setting(char const* name, char const* fallback)
     return value && *value ? value : fallback;
 }
 
-/** Hands the reset token to the user as a link; a real program would send it by mail. */
+/** Hands the reset token to the user as a link to the console's reset page (reset_link); a real
+ * program would send it by mail. */
 class printing_notifier final : public relay::server::reset_notifier {
 public:
-    explicit printing_notifier(std::string base) : base_(std::move(base)) {}
+    explicit printing_notifier(std::string public_url) : public_url_(std::move(public_url)) {}
 
     // Runs on the server's blocking pool, so it may take its time.
     void send(std::string const& email, std::string const& token) override
     {
-        std::fprintf(stderr, "reset link for %s: %s?token=%s\n", email.c_str(), base_.c_str(), token.c_str());
+        std::fprintf(stderr, "reset link for %s: %s\n", email.c_str(),
+                     relay::server::reset_link(public_url_, token).c_str());
     }
 
 private:
-    std::string base_;
+    std::string public_url_;
 };
 
 } // namespace
@@ -55,7 +57,7 @@ int main()
     options.secret_key = relay::auth::random_bytes(32);
 
     relay::server::parts parts;
-    parts.reset_notifier = std::make_shared<printing_notifier>("https://robots.example.com/reset");
+    parts.reset_notifier = std::make_shared<printing_notifier>("https://robots.example.com");
     // Hooks run on a network thread: they must be quick and never block.
     parts.hooks.on_command = [](std::string const& user_id, relay::protocol::app_command const& c) {
         std::fprintf(stderr, "command %s to %s from %s\n", c.command.c_str(), c.device_id.c_str(), user_id.c_str());

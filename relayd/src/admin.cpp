@@ -10,6 +10,8 @@
 #include <relay/protocol/validation.hpp>
 #include <relay/store/store.hpp>
 
+#include <relay/server/reset_notifier.hpp>
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -202,9 +204,12 @@ struct admin {
             !r)
             return fail(describe(r.error()));
         record("auth.reset_token_issued", std::nullopt, user->id);
-        print_value(fmt::format("password-reset token for {}: single use, valid for 30 minutes; the user sends it "
-                                "with a new password to POST /api/auth/password-reset/confirm",
-                                user->email),
+        // The link goes with the explanation on stderr: stdout stays the token alone, for scripts.
+        print_value(fmt::format("password-reset token for {}: single use, valid for 30 minutes; the user opens\n"
+                                "password_reset_link={}\n"
+                                "to choose a new password in the console, or sends the token with a new password to "
+                                "POST /api/auth/password-reset/confirm",
+                                user->email, relay::server::reset_link(cfg.server.public_url, token)),
                     token);
         return 0;
     }

@@ -2,6 +2,7 @@
 
 #include <relay/auth/crypto.hpp>
 #include <relay/auth/encoding.hpp>
+#include <relay/server/reset_notifier.hpp>
 #include <relay/store/store.hpp>
 
 #include <boost/asio/ip/address.hpp>
@@ -215,6 +216,21 @@ std::vector<setting> const& settings()
          }},
         {"RELAY_CORS_ORIGINS", "cors-origins", "comma-separated origins allowed for browsers",
          [](auto const& v, config& c) { c.server.cors_origins = split_list(v); return std::string(); }},
+        {"RELAY_PUBLIC_URL", "public-url",
+         "the relay's base URL as browsers reach it (https://relay.example.com); password-reset links start with it "
+         "(default: none, links relative to the relay)",
+         [](auto const& v, config& c) {
+             if (v.empty()) {
+                 c.server.public_url.clear();
+                 return std::string();
+             }
+             std::string why;
+             auto url = relay::server::normalize_public_url(v, why);
+             if (!url)
+                 return why;
+             c.server.public_url = std::move(*url);
+             return std::string();
+         }},
         {"RELAY_TRUSTED_PROXIES", "trusted-proxies", "comma-separated proxy addresses whose X-Forwarded-For is believed",
          [](auto const& v, config& c) {
              c.server.trusted_proxies = split_list(v);

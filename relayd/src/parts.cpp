@@ -113,7 +113,7 @@ std::optional<server::parts> make_parts(config const& cfg, std::shared_ptr<telem
 
     // No mail is sent: in dev mode the token is logged, otherwise an operator hands one out
     // with `relayd user reset-token EMAIL`.
-    p.reset_notifier = std::make_shared<server::log_reset_notifier>(*log, options.dev);
+    p.reset_notifier = std::make_shared<server::log_reset_notifier>(*log, options.dev, options.public_url);
 
     if (cfg.console) {
         if (cfg.console_dir.empty()) {

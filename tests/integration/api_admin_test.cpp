@@ -93,6 +93,8 @@ TEST_CASE("relayd user add, list and reset-token")
     auto token = last_line(reset_out);
     CHECK(token.size() == 43);
     CHECK(reset_out.find("single use, valid for 30 minutes") != std::string::npos);
+    // The console page that takes it, relative without RELAY_PUBLIC_URL.
+    CHECK(reset_out.find("password_reset_link=/console/#/reset?token=" + token + "\n") != std::string::npos);
     CHECK(http_json(relayd.port(), "POST", "/api/auth/password-reset/confirm",
                     json::object{{"token", token}, {"new_password", "a much better passphrase"}})
               .status == 204);
@@ -100,6 +102,14 @@ TEST_CASE("relayd user add, list and reset-token")
     CHECK(http_json(relayd.port(), "POST", "/api/auth/password-reset/confirm",
                     json::object{{"token", token}, {"new_password", "yet another passphrase"}})
               .error_code() == "INVALID_TOKEN");
+
+    auto public_env = db.env;
+    public_env["RELAY_PUBLIC_URL"] = "https://relay.example.com/base/";
+    auto [pst, public_out] = run_relayd({"user", "reset-token", "ann@example.com"}, public_env);
+    CAPTURE(public_out);
+    REQUIRE(pst == 0);
+    CHECK(public_out.find("password_reset_link=https://relay.example.com/base/console/#/reset?token=" +
+                          last_line(public_out) + "\n") != std::string::npos);
 
     auto unknown = db.admin({"user", "reset-token", "nobody@example.com"});
     CHECK(unknown.first == 1);

@@ -427,6 +427,31 @@ TEST_CASE("an expired reset token is INVALID_TOKEN")
     CHECK(r.error_code() == "INVALID_TOKEN");
 }
 
+TEST_CASE("password reset in dev mode: the logged link lands on the console's reset page")
+{
+    // RELAY_PUBLIC_URL starts the link (a trailing '/' is dropped); without it the link is relative.
+    for (auto const& [public_url, base] : {std::pair<std::string, std::string>{"https://relay.example.com/", "https://relay.example.com"},
+                                           std::pair<std::string, std::string>{"", ""}}) {
+        CAPTURE(public_url);
+        relayd_process relayd(test_env({{"RELAY_DEV", "true"}, {"RELAY_PUBLIC_URL", public_url}}));
+        auto port = relayd.port();
+        register_user(port, "ann@example.com");
+        REQUIRE(http_json(port, "POST", "/api/auth/password-reset", json::object{{"email", "ann@example.com"}}).status ==
+                202);
+        auto token = logged_reset_token(relayd, "ann@example.com");
+        REQUIRE(token.size() == 43);
+        auto out = relayd.output();
+        CAPTURE(out);
+        CHECK(out.find("password_reset_link=\"" + base + "/console/#/reset?token=" + token + "\"") != std::string::npos);
+        // The page it names is served; the fragment stays in the browser.
+        CHECK(http_get(port, "/console/").status == 200);
+        // The token of the link is the one the confirm endpoint takes.
+        CHECK(http_json(port, "POST", "/api/auth/password-reset/confirm",
+                        json::object{{"token", token}, {"new_password", "a much better passphrase"}})
+                  .status == 204);
+    }
+}
+
 TEST_CASE("outside dev mode a reset request is logged without its token")
 {
     relay_with_ann setup;
@@ -437,4 +462,5 @@ TEST_CASE("outside dev mode a reset request is logged without its token")
     CHECK(out.find("relayd user reset-token") != std::string::npos);
     CHECK(out.find("token=") == std::string::npos);
     CHECK(out.find("password_reset_token") == std::string::npos);
+    CHECK(out.find("password_reset_link") == std::string::npos);
 }

@@ -36,18 +36,25 @@ std::string start_session(ws_client& app, ws_client& robot, std::string const& i
     return str(creds, "session_id");
 }
 
+/** A relay that issues TURN credentials (a webrtc_request needs them; no TURN server is used),
+ * cam-bot's owner, the robot and the owner's app, connected. */
+struct history_relay {
+    relayd_process relayd{test_env({{"RELAY_TURN_PROVIDER", "coturn"},
+                                    {"RELAY_TURN_SECRET", "history-test-secret"},
+                                    {"RELAY_TURN_URLS", "turn:127.0.0.1:3478"}})};
+    std::uint16_t port = relayd.port();
+    account owner = make_account(port, "owner");
+    device_credentials dev = make_device(port, owner, "cam-bot");
+    std::unique_ptr<ws_client> robot = connect_robot(port, dev);
+    std::unique_ptr<ws_client> owner_app = connect_app(port, owner);
+};
+
 } // namespace
 
 TEST_CASE("session history: the owner sees every session, a member only their own, a stranger nothing")
 {
-    relayd_process relayd(test_env({{"RELAY_TURN_PROVIDER", "coturn"},
-                                    {"RELAY_TURN_SECRET", "history-test-secret"},
-                                    {"RELAY_TURN_URLS", "turn:127.0.0.1:3478"}}));
-    auto const port = relayd.port();
-    auto owner = make_account(port, "owner");
-    auto dev = make_device(port, owner, "cam-bot");
-    auto robot = connect_robot(port, dev);
-    auto owner_app = connect_app(port, owner);
+    history_relay h;
+    auto& [relayd, port, owner, dev, robot, owner_app] = h;
     auto viewer = make_account(port, "viewer");
     share_device(port, owner, "cam-bot", viewer, "viewer");
     auto viewer_app = connect_app(port, viewer);
@@ -115,14 +122,8 @@ TEST_CASE("session history: the owner sees every session, a member only their ow
 
 TEST_CASE("session history: limit is 1 to 200, 50 by default, newest first")
 {
-    relayd_process relayd(test_env({{"RELAY_TURN_PROVIDER", "coturn"},
-                                    {"RELAY_TURN_SECRET", "history-test-secret"},
-                                    {"RELAY_TURN_URLS", "turn:127.0.0.1:3478"}}));
-    auto const port = relayd.port();
-    auto owner = make_account(port, "owner");
-    auto dev = make_device(port, owner, "cam-bot");
-    auto robot = connect_robot(port, dev);
-    auto app = connect_app(port, owner);
+    history_relay h;
+    auto& [relayd, port, owner, dev, robot, app] = h;
     std::vector<std::string> ids;
     for (int i = 0; i < 3; ++i) {
         ids.push_back(start_session(*app, *robot, "w" + std::to_string(i)));

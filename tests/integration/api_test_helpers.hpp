@@ -96,7 +96,7 @@ inline std::string logged_reset_token(relayd_process const& relayd, std::string 
     // The newest line wins: a test may request several tokens.
     while ((at = out.find("password_reset_token email=" + email + " token=", at)) != std::string::npos) {
         at = out.find("token=", at + 27) + 6;
-        token = out.substr(at, out.find('\n', at) - at);
+        token = out.substr(at, out.find_first_of(" \n", at) - at);
     }
     return token;
 }

@@ -65,7 +65,7 @@ TEST_CASE("examples/embed: the embedder's reset notifier prints the link and its
     auto user = make_account(port, "embed");
     auto reset = http_json(port, "POST", "/api/auth/password-reset", json::object{{"email", user.email}});
     CHECK(reset.status == 202);
-    CHECK(output_shows(*relay, "reset link for " + user.email + ": https://robots.example.com/reset?token="));
+    CHECK(output_shows(*relay, "reset link for " + user.email + ": https://robots.example.com/console/#/reset?token="));
 
     auto device = make_device(port, user);
     auto robot = connect_robot(port, device);

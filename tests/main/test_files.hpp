@@ -1,5 +1,5 @@
 #pragma once
-// Reading the files a test case is driven by (tests/vectors/…), for every suite.
+// Reading the files a test case is driven by (tests/vectors/…), and writing a test's own, for every suite.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -17,6 +17,15 @@ inline std::string read_test_file(std::filesystem::path const& path)
     std::ostringstream out;
     out << in.rdbuf();
     return out.str();
+}
+
+/** Writes `content` to `path`, making its folders first (a test's own files). */
+inline void write_test_file(std::filesystem::path const& path, std::string const& content)
+{
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+    REQUIRE_MESSAGE(out, "cannot write " << path.string());
 }
 
 } // namespace relay::test

@@ -304,11 +304,12 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
     INFO("verify: " << verify_run.output);
     REQUIRE(verify_run.status == 0);
     auto verify_lines = lines_of(verify_run.output);
-    REQUIRE(verify_lines.size() >= 4);
+    REQUIRE(verify_lines.size() >= 5);
     CHECK(contains(verify_lines[0], R"("status":"ok")"));
     CHECK(verify_lines[1] == "301 https://" + domain + "/health");
     CHECK(verify_lines[2] == "404");
     CHECK(std::stoi(verify_lines[3]) > 0);
+    CHECK(verify_lines[4] == "302 https://" + domain + "/console/");
 
     auto const account_run = sb.run_block("account");
     INFO("account: " << account_run.output);
@@ -341,6 +342,15 @@ TEST_CASE("docs/deploy.md, steps 2 to 9, word for word on this machine")
         CHECK(r.status == 0);
         CHECK(contains(r.output, "ops-test-token.key"));
         CHECK(contains(r.output, "strict-transport-security: max-age="));
+    }
+    {
+        // The web console through nginx: relayd's file with its security headers, unchanged.
+        auto const r = sb.run_shell("curl -fsS -D - https://$DOMAIN/console/ | tr -d '\\r' | tr A-Z a-z\n");
+        INFO("console: " << r.output);
+        CHECK(r.status == 0);
+        CHECK(contains(r.output, "content-security-policy: default-src 'none'; script-src 'self';"));
+        CHECK(contains(r.output, "x-content-type-options: nosniff"));
+        CHECK(contains(r.output, "<title>relay console</title>"));
     }
     {
         // A body of RELAY_TUNNEL_BODY_MAX reaches relayd (the robot is offline, so relayd answers

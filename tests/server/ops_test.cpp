@@ -21,6 +21,8 @@ TEST_CASE("relayd --version and --help")
     CHECK(help.find("RELAY_TURN_PROVIDER") != std::string::npos);
     CHECK(help.find("--replay-max-total-bytes") != std::string::npos);
     CHECK(help.find("--config FILE") != std::string::npos);
+    for (char const* setting : {"RELAY_CONSOLE ", "RELAY_CONSOLE_DIR", "RELAY_PUBLIC_URL", "--public-url"})
+        CHECK_MESSAGE(help.find(setting) != std::string::npos, setting);
 }
 
 TEST_CASE("relayd refuses bad configuration with a one-line reason")
@@ -50,6 +52,13 @@ TEST_CASE("relayd refuses bad configuration with a one-line reason")
             "RELAY_REPLAY_MAX_BYTES (per device) must not exceed RELAY_REPLAY_MAX_TOTAL_BYTES");
     refused({"--config", "/nonexistent/relay.conf"}, {}, "cannot read config file /nonexistent/relay.conf");
     refused({"frobnicate"}, {}, "unknown command 'frobnicate'");
+    refused({}, {{"RELAY_PUBLIC_URL", "ftp://relay.example.com"}},
+            "invalid RELAY_PUBLIC_URL (from environment): must start with http:// or https://");
+    refused({}, {{"RELAY_PUBLIC_URL", "relay.example.com"}}, "must be an absolute http:// or https:// URL");
+    refused({}, {{"RELAY_PUBLIC_URL", "https://relay.example.com/#/x"}}, "must be an absolute http:// or https:// URL");
+    refused({}, {{"RELAY_PUBLIC_URL", "https://relay.example.com/?a=1"}}, "must not have a query");
+    refused({}, {{"RELAY_PUBLIC_URL", "https://ann:pw@relay.example.com"}}, "must not hold a user name or password");
+    refused({"--public-url", "http:///console"}, {}, "invalid RELAY_PUBLIC_URL (from flag): must name a host");
 }
 
 TEST_CASE("flags win over the config file, which wins over the environment")

@@ -89,6 +89,16 @@ RELAY_STORE_TEST("sessions: start, connect, end, list")
         CHECK(s->list_user_sessions("d1", bob.id, 0)->empty());
         CHECK(s->list_user_sessions("d2", bob.id, 10)->empty());
         CHECK(s->list_user_sessions("nope", alice.id, 10)->empty());
+        // The interface's own version (for stores without a query of their own) agrees.
+        for (std::size_t limit : {0, 1, 2, 10}) {
+            CAPTURE(limit);
+            auto filtered = s->store::list_user_sessions("d1", bob.id, limit);
+            auto queried = s->list_user_sessions("d1", bob.id, limit);
+            REQUIRE(filtered);
+            REQUIRE(filtered->size() == queried->size());
+            for (std::size_t i = 0; i < filtered->size(); ++i)
+                CHECK((*filtered)[i].session_id == (*queried)[i].session_id);
+        }
     }
 
     SUBCASE("a complete record can be inserted as is")

@@ -122,7 +122,7 @@ boost::system::error_code server::start(std::string& why)
     if (!p.turn)
         p.turn = std::make_shared<turn::none_provider>(d.options.stun_urls);
     if (!p.reset_notifier)
-        p.reset_notifier = std::make_shared<log_reset_notifier>(d.log, d.options.dev);
+        p.reset_notifier = std::make_shared<log_reset_notifier>(d.log, d.options.dev, d.options.public_url);
     try {
         // Every store call is timed into relay_store_duration_seconds{op} (docs/metrics.md).
         d.state = std::make_shared<services>(d.options, d.log, d.metrics,

@@ -1,8 +1,7 @@
 // WebRTC session history on PostgreSQL.
-#include "store/pg_store.hpp"
+#include "store/backends.hpp"
 #include "store/pg_records.hpp"
-
-#include <limits>
+#include "store/pg_store.hpp"
 
 namespace relay::store::detail {
 
@@ -65,12 +64,10 @@ result<void> pg_store::end_session(std::string_view session_id, unix_seconds at,
 
 result<std::vector<webrtc_session>> pg_store::list_sessions(std::string_view device_id, std::size_t limit)
 {
-    auto const max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-    auto const bounded = static_cast<std::int64_t>(limit < max ? limit : max);
     return with_retries("list_sessions", [&](attempt& a) -> result<std::vector<webrtc_session>> {
         auto rows = a.run("SELECT " RELAY_PG_SESSION_COLUMNS " FROM webrtc_sessions WHERE device_id = $1 "
                           "ORDER BY started_at DESC, seq DESC LIMIT $2",
-                          {device_id, bounded});
+                          {device_id, sql_limit(limit)});
         if (!rows)
             return rows.error();
         return pg::read_all(*rows, pg::read_session);
@@ -80,12 +77,10 @@ result<std::vector<webrtc_session>> pg_store::list_sessions(std::string_view dev
 result<std::vector<webrtc_session>> pg_store::list_user_sessions(std::string_view device_id, std::string_view user_id,
                                                                 std::size_t limit)
 {
-    auto const max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-    auto const bounded = static_cast<std::int64_t>(limit < max ? limit : max);
     return with_retries("list_user_sessions", [&](attempt& a) -> result<std::vector<webrtc_session>> {
         auto rows = a.run("SELECT " RELAY_PG_SESSION_COLUMNS " FROM webrtc_sessions WHERE device_id = $1 "
                           "AND user_id = $2 ORDER BY started_at DESC, seq DESC LIMIT $3",
-                          {device_id, user_id, bounded});
+                          {device_id, user_id, sql_limit(limit)});
         if (!rows)
             return rows.error();
         return pg::read_all(*rows, pg::read_session);

@@ -1,8 +1,7 @@
 // WebRTC session history on SQLite.
+#include "store/backends.hpp"
 #include "store/sqlite_rows.hpp"
 #include "store/sqlite_store.hpp"
-
-#include <limits>
 
 namespace relay::store::detail {
 
@@ -73,33 +72,20 @@ result<void> sqlite_store::end_session(std::string_view session_id, unix_seconds
 result<std::vector<webrtc_session>> sqlite_store::list_sessions(std::string_view device_id, std::size_t limit)
 {
     std::lock_guard lock(mutex_);
-    auto const max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-    auto const bounded = static_cast<std::int64_t>(limit < max ? limit : max);
-    std::vector<webrtc_session> sessions;
-    auto r = each_row("list_sessions",
-                      "SELECT " RELAY_SESSION_COLUMNS " FROM webrtc_sessions WHERE device_id = ? "
-                      "ORDER BY started_at DESC, rowid DESC LIMIT ?",
-                      [&](statement const& st) { sessions.push_back(read_session(st)); }, device_id, bounded);
-    if (!r)
-        return r.error();
-    return sessions;
+    return read_rows("list_sessions",
+                     "SELECT " RELAY_SESSION_COLUMNS " FROM webrtc_sessions WHERE device_id = ? "
+                     "ORDER BY started_at DESC, rowid DESC LIMIT ?",
+                     read_session, device_id, sql_limit(limit));
 }
 
 result<std::vector<webrtc_session>> sqlite_store::list_user_sessions(std::string_view device_id,
                                                                     std::string_view user_id, std::size_t limit)
 {
     std::lock_guard lock(mutex_);
-    auto const max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-    auto const bounded = static_cast<std::int64_t>(limit < max ? limit : max);
-    std::vector<webrtc_session> sessions;
-    auto r = each_row("list_user_sessions",
-                      "SELECT " RELAY_SESSION_COLUMNS " FROM webrtc_sessions WHERE device_id = ? AND user_id = ? "
-                      "ORDER BY started_at DESC, rowid DESC LIMIT ?",
-                      [&](statement const& st) { sessions.push_back(read_session(st)); }, device_id, user_id,
-                      bounded);
-    if (!r)
-        return r.error();
-    return sessions;
+    return read_rows("list_user_sessions",
+                     "SELECT " RELAY_SESSION_COLUMNS " FROM webrtc_sessions WHERE device_id = ? AND user_id = ? "
+                     "ORDER BY started_at DESC, rowid DESC LIMIT ?",
+                     read_session, device_id, user_id, sql_limit(limit));
 }
 
 result<std::size_t> sqlite_store::end_open_sessions(unix_seconds at, std::string_view reason)

@@ -65,6 +65,12 @@ struct server_options {
     bool open_registration = true;       // RELAY_OPEN_REGISTRATION
     std::vector<std::string> cors_origins; // RELAY_CORS_ORIGINS
     /**
+     * RELAY_PUBLIC_URL: the relay's base URL as browsers reach it ("https://relay.example.com"),
+     * checked by normalize_public_url (reset_notifier.hpp); empty = links relative to the relay.
+     * The password-reset link of the default notifier starts with it.
+     */
+    std::string public_url;
+    /**
      * Addresses of reverse proxies (nginx) whose X-Forwarded-For is believed (RELAY_TRUSTED_PROXIES).
      * From anyone else the header is ignored, so a client cannot pick its own address.
      */

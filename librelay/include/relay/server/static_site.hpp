@@ -39,6 +39,17 @@ private:
     std::map<std::string, file, std::less<>> files_;
 };
 
+/**
+ * The Content-Security-Policy of every console file: no inline script or style, no eval,
+ * nothing from another origin; the console talks only to its own origin (the API and /ws/app;
+ * 'self' covers ws:/wss: of the same host, CSP Level 3) and video arrives as a MediaStream.
+ * docs/console.md explains what it forbids.
+ */
+inline constexpr std::string_view console_content_security_policy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; manifest-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /** The Content-Type for a file name by its extension; application/octet-stream when unknown. */
 std::string_view content_type_for(std::string_view path) noexcept;
 

@@ -71,10 +71,8 @@ net::awaitable<http_response> account_audit(request_context& ctx, runtime& rt, a
 net::awaitable<http_response> device_audit(request_context& ctx, runtime& rt, auth_service& auth)
 {
     auto const& device_id = ctx.param("id");
-    auto user = authenticate(auth, ctx);
-    if (!user) co_return user.take_answer();
-    auto role = co_await require_role(rt, *user, device_id, store::role::owner);
-    if (!role) co_return role.take_answer();
+    auto caller = co_await authorize_device(ctx, rt, auth, store::role::owner);
+    if (!caller) co_return caller.take_answer();
     store::audit_query of_device;
     of_device.device_id = device_id;
     auto q = page_of(ctx, std::move(of_device));
@@ -96,9 +94,9 @@ net::awaitable<http_response> device_audit(request_context& ctx, runtime& rt, au
                                 [](store::audit_entry const& e) { return e.action == "device.removed"; });
     if (removed != entries->end()) {
         entries->erase(removed, entries->end());
-        co_return page_json(*entries, 0, *user); // no page after this one
+        co_return page_json(*entries, 0, caller->user_id); // no page after this one
     }
-    co_return page_json(*entries, q->limit, *user);
+    co_return page_json(*entries, q->limit, caller->user_id);
 }
 
 // DELETE /api/account {"password"} → 204. The account's devices are deleted (robots

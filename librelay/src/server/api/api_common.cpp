@@ -97,6 +97,18 @@ net::awaitable<or_answer<store::role>> require_role(runtime& rt, std::string con
     co_return **found;
 }
 
+net::awaitable<or_answer<device_caller>> authorize_device(request_context& ctx, runtime& rt, auth_service& auth,
+                                                          store::role needed)
+{
+    auto user = authenticate(auth, ctx);
+    if (!user)
+        co_return user.take_answer();
+    auto role = co_await require_role(rt, *user, ctx.param("id"), needed);
+    if (!role)
+        co_return role.take_answer();
+    co_return device_caller{std::move(*user), *role};
+}
+
 http_response store_failure(boost::system::error_code ec)
 {
     if (ec == make_error_code(errc::unavailable))

@@ -76,6 +76,17 @@ or_answer<auth::jwt_claims> authenticate_claims(auth_service const& auth, reques
 net::awaitable<or_answer<store::role>> require_role(runtime& rt, std::string const& user_id,
                                                     std::string const& device_id, store::role needed);
 
+/** Who calls a /api/devices/{id}… route: the user, and their role on that device. */
+struct device_caller {
+    std::string user_id;
+    store::role role;
+};
+
+/** The caller of a /api/devices/{id}… route, who must hold at least `needed` on the device:
+ * authenticate(), then require_role() (401, then 404 or 403). */
+net::awaitable<or_answer<device_caller>> authorize_device(request_context& ctx, runtime& rt, auth_service& auth,
+                                                          store::role needed);
+
 /** The answer for a store failure the handler has no specific answer for: 503 UNAVAILABLE when
  * the database is busy or unreachable, 500 INTERNAL otherwise (the store has logged why). */
 http_response store_failure(boost::system::error_code ec);

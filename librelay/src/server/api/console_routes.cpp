@@ -1,3 +1,5 @@
+// The web console's files (relayd/console/, docs/console.md "Serving") at /console/, and the
+// redirects of / and /console to it.
 #include "server/http/http_util.hpp"
 #include "server/http/router.hpp"
 #include "server/api/routes.hpp"
@@ -6,15 +8,10 @@
 
 #include <boost/beast/http/field.hpp>
 
+#include <functional>
+
 namespace relay::server {
 namespace {
-
-// The console runs no inline script and talks only to its own origin (the API and /ws/app);
-// video arrives as a MediaStream. 'self' covers ws:/wss: of the same host (CSP Level 3).
-constexpr std::string_view content_security_policy =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; manifest-src 'self'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 http_response redirect(http::status status, std::string_view location)
 {
@@ -25,6 +22,28 @@ http_response redirect(http::status status, std::string_view location)
     return res;
 }
 
+/** Whether an If-None-Match header names `etag`: "*", or one of its comma-separated tags, weak
+ * ("W/…") or not (RFC 9110 13.1.2 compares them weakly). */
+bool none_match(std::string_view header, std::string_view etag)
+{
+    while (!header.empty()) {
+        auto comma = header.find(',');
+        auto tag = header.substr(0, comma);
+        while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+        while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+        if (tag.starts_with("W/"))
+            tag.remove_prefix(2);
+        if (tag == "*" || tag == etag)
+            return true;
+        if (comma == std::string_view::npos)
+            break;
+        header.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+/** GET /console/{path...}: the file by its key in the site (never a file system path), with its
+ * validator and the console's security headers; 304 when the browser's copy is current. */
 http_response serve_file(request_context& ctx, static_site const& site)
 {
     std::string path = ctx.param("path");
@@ -39,11 +58,11 @@ http_response serve_file(request_context& ctx, static_site const& site)
     // Revalidated on every load (a 304 costs a round trip, not the file): an upgraded relayd
     // never runs with yesterday's scripts.
     res.set(http::field::cache_control, "no-cache");
-    res.set("Content-Security-Policy", content_security_policy);
+    res.set("Content-Security-Policy", console_content_security_policy);
     res.set("X-Content-Type-Options", "nosniff");
     res.set("Referrer-Policy", "no-referrer");
     res.set("X-Frame-Options", "DENY");
-    if (auto inm = ctx.req[http::field::if_none_match]; !inm.empty() && inm == f->etag) {
+    if (auto inm = ctx.req[http::field::if_none_match]; !inm.empty() && none_match(inm, f->etag)) {
         res.result(http::status::not_modified);
         res.prepare_payload();
         return res;
@@ -53,19 +72,28 @@ http_response serve_file(request_context& ctx, static_site const& site)
     return res;
 }
 
+/** Adds `pattern` for GET, and for HEAD, which answers the same head without the body
+ * (RFC 9110 9.3.2): Content-Length stays the GET answer's. */
+void add_get_and_head(router& r, std::string_view pattern, std::function<http_response(request_context&)> answer)
+{
+    r.add(http::verb::get, pattern, [answer](request_context& ctx) -> net::awaitable<http_response> {
+        co_return answer(ctx);
+    });
+    r.add(http::verb::head, pattern, [answer](request_context& ctx) -> net::awaitable<http_response> {
+        auto res = answer(ctx);
+        res.body().clear();
+        co_return res;
+    });
+}
+
 } // namespace
 
 void add_console_routes(router& r, std::shared_ptr<static_site const> site)
 {
-    r.add(http::verb::get, "/", [](request_context&) -> net::awaitable<http_response> {
-        co_return redirect(http::status::found, "/console/");
-    });
-    r.add(http::verb::get, "/console", [](request_context&) -> net::awaitable<http_response> {
-        co_return redirect(http::status::moved_permanently, "/console/");
-    });
-    r.add(http::verb::get, "/console/{path...}", [site](request_context& ctx) -> net::awaitable<http_response> {
-        co_return serve_file(ctx, *site);
-    });
+    add_get_and_head(r, "/", [](request_context&) { return redirect(http::status::found, "/console/"); });
+    add_get_and_head(r, "/console",
+                     [](request_context&) { return redirect(http::status::moved_permanently, "/console/"); });
+    add_get_and_head(r, "/console/{path...}", [site](request_context& ctx) { return serve_file(ctx, *site); });
 }
 
 } // namespace relay::server

@@ -79,26 +79,6 @@ boost::json::object member_json(std::string const& user_id, std::string const& e
     return boost::json::object{{"user_id", user_id}, {"email", email}, {"role", protocol::to_string(r)}};
 }
 
-/** Who calls a /api/devices/{id}… route: the user, and their role on that device. */
-struct device_caller {
-    std::string user_id;
-    store::role role;
-};
-
-/** The caller of a /api/devices/{id}… route, who must hold at least `needed` on the device:
- * authenticate(), then require_role() (401, then 404 or 403). */
-net::awaitable<or_answer<device_caller>> authorize_device(request_context& ctx, runtime& rt, auth_service& auth,
-                                                          store::role needed)
-{
-    auto user = authenticate(auth, ctx);
-    if (!user)
-        co_return user.take_answer();
-    auto role = co_await require_role(rt, *user, ctx.param("id"), needed);
-    if (!role)
-        co_return role.take_answer();
-    co_return device_caller{std::move(*user), *role};
-}
-
 /** An owner's change to a device: its body, once the caller is known to own the device. */
 struct owner_change {
     std::string user_id; ///< the owner who asks

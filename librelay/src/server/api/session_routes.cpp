@@ -49,18 +49,17 @@ boost::json::object session_json(store::webrtc_session const& s)
 net::awaitable<http_response> list_sessions(request_context& ctx, runtime& rt, auth_service& auth)
 {
     auto const& device_id = ctx.param("id");
-    auto user = authenticate(auth, ctx);
-    if (!user) co_return user.take_answer();
-    auto role = co_await require_role(rt, *user, device_id, store::role::viewer);
-    if (!role) co_return role.take_answer();
+    auto caller = co_await authorize_device(ctx, rt, auth, store::role::viewer);
+    if (!caller) co_return caller.take_answer();
     auto limit = positive_param(ctx.query, "limit");
     if (!limit) co_return limit.take_answer();
     if (*limit && **limit > max_sessions)
         co_return error_response(errc::bad_message, "query parameter 'limit' must be 1 to 200");
     auto const n = static_cast<std::size_t>(limit->value_or(default_sessions));
-    bool const everyone = *role == store::role::owner;
+    bool const everyone = caller->role == store::role::owner;
     auto sessions = co_await run_blocking(rt.blocking, [&] {
-        return everyone ? rt.store->list_sessions(device_id, n) : rt.store->list_user_sessions(device_id, *user, n);
+        return everyone ? rt.store->list_sessions(device_id, n)
+                        : rt.store->list_user_sessions(device_id, caller->user_id, n);
     });
     if (!sessions)
         co_return store_failure(sessions.error(), errc::device_not_found);
