@@ -403,3 +403,26 @@ export async function video_setup(t, { device_id, turn = true, ttl = 3600, cotur
   }
   return { relay, email, token, device, robot: started };
 }
+
+/**
+ * A console page of the user `email` (a fresh context: another person) at `size`, on the Video
+ * tab of `device_id`, its peer connections kept (keep_peer_connections); "Relay only" ticked
+ * when `relay_only`, and Start clicked when `start`.
+ */
+export async function video_page(browser, relay, email, device_id, { size = 'desktop', relay_only = false, start = false } = {}) {
+  const page = await open_console(browser, relay, { size, path: null });
+  await keep_peer_connections(page.context());
+  await sign_in(page, email);
+  await page.goto(`/console/#/devices/${device_id}/video`);
+  await page.waitForSelector('#video-start');
+  if (relay_only) await page.check('input[name=relay_only]');
+  if (start) await page.click('#video-start');
+  return page;
+}
+
+/** Stop, the view ends, and the page's console stayed clean. */
+export async function stop_video(page) {
+  await page.click('#video-stop');
+  await page.waitForSelector('.video-status[data-state="ended"]');
+  check_console(page);
+}

@@ -4,17 +4,8 @@
 // — instead of a spinner that never ends.
 import { test } from 'node:test';
 import {
-  assert, python_robot, scope, launch_browser, open_console, check_console, screenshot, sign_in, robot_online,
-  video_setup,
+  assert, python_robot, scope, launch_browser, check_console, screenshot, robot_online, video_setup, video_page,
 } from './harness.mjs';
-
-async function video_tab(browser, relay, email, device_id, size) {
-  const page = await open_console(browser, relay, { size, path: null });
-  await sign_in(page, email);
-  await page.goto(`/console/#/devices/${device_id}/video`);
-  await page.waitForSelector('#video-start');
-  return page;
-}
 
 async function ended(page, timeout = 15000) {
   await page.waitForSelector('.video-status[data-state="ended"]', { timeout });
@@ -31,7 +22,7 @@ test('offline robot, relay only without TURN: clear words, no session', async ()
     const { relay, email, token, device } = await video_setup(t, { device_id: 'rover-3', turn: false, robot: false });
     const browser = t.add(await launch_browser());
     for (const size of ['phone', 'desktop']) {
-      const page = await video_tab(browser, relay, email, device.device_id, size);
+      const page = await video_page(browser, relay, email, device.device_id, { size });
       assert.match(await page.textContent('.video-status'), /The robot is offline right now/);
       await page.click('#video-start');
       assert.equal(await ended(page), 'Ended: The robot is offline. Start it, then try again.');
@@ -43,7 +34,7 @@ test('offline robot, relay only without TURN: clear words, no session', async ()
     // Online, but "relay only" where the relay has no TURN server to hand out.
     const robot = t.add(await python_robot.start(t.dir, relay, device));
     await robot_online(relay, token, device.device_id);
-    const page = await video_tab(browser, relay, email, device.device_id, 'desktop');
+    const page = await video_page(browser, relay, email, device.device_id);
     await page.check('input[name=relay_only]');
     await page.click('#video-start');
     assert.match(await ended(page), /^Ended: "Relay only" needs a TURN server, and this relay hands out none/);
@@ -63,7 +54,7 @@ test('the robot shutting down ends the view with its reason', async () => {
   try {
     const { relay, email, device, robot } = await video_setup(t, { device_id: 'rover-4', robot_args: ['--width', '320', '--height', '240'] });
     const browser = t.add(await launch_browser());
-    const page = await video_tab(browser, relay, email, device.device_id, 'desktop');
+    const page = await video_page(browser, relay, email, device.device_id);
     await page.click('#video-start');
     await page.waitForSelector('.video-status[data-state="live"]', { timeout: 30000 });
     await robot.stop();
@@ -85,7 +76,7 @@ test('ICE that cannot connect ends with what it means, not a spinner', async () 
     const { relay, email, device } = await video_setup(t, { device_id: 'rover-5', robot_args: ['--width', '320', '--height', '240'],
                                                             coturn_flags: ['--denied-peer-ip=0.0.0.0-255.255.255.255'] });
     const browser = t.add(await launch_browser());
-    const page = await video_tab(browser, relay, email, device.device_id, 'phone');
+    const page = await video_page(browser, relay, email, device.device_id, { size: 'phone' });
     await page.check('input[name=relay_only]');
     const asked = Date.now();
     await page.click('#video-start');

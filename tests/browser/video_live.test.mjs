@@ -3,8 +3,7 @@
 // stats, Stop, and the session in the robot's history. Prints time to first frame, fps and RTT.
 import { test } from 'node:test';
 import {
-  assert, scope, launch_browser, open_console, check_console, screenshot, sign_in, eventually,
-  keep_peer_connections, peer_stats, video_setup,
+  assert, scope, launch_browser, check_console, screenshot, eventually, peer_stats, video_setup, video_page, stop_video,
 } from './harness.mjs';
 
 test('relay-only live video: frames decoded, relayed through TURN, stats, stop, history', async () => {
@@ -15,11 +14,7 @@ test('relay-only live video: frames decoded, relayed through TURN, stats, stop, 
 
     const browser = t.add(await launch_browser());
     for (const size of ['phone', 'desktop']) {
-      const page = await open_console(browser, relay, { size, path: null });
-      await keep_peer_connections(page.context());
-      await sign_in(page, email);
-      await page.goto(`/console/#/devices/${device.device_id}/video`);
-      await page.waitForSelector('#video-start');
+      const page = await video_page(browser, relay, email, device.device_id, { size });
       assert.equal(await page.isChecked('input[name=relay_only]'), false, 'relay only is off by default');
 
       let asked;
@@ -118,11 +113,7 @@ test('without relay only, a robot on the same network is watched directly', asyn
     const { relay, email, device } = await video_setup(t, { device_id: 'rover-7', turn: false,
                                                             robot_args: ['--width', '320', '--height', '240'] });
     const browser = t.add(await launch_browser());
-    const page = await open_console(browser, relay, { size: 'desktop', path: null });
-    await keep_peer_connections(page.context());
-    await sign_in(page, email);
-    await page.goto(`/console/#/devices/${device.device_id}/video`);
-    await page.click('#video-start');
+    const page = await video_page(browser, relay, email, device.device_id, { start: true });
     const seen = await eventually(async () => (await peer_stats(page)).find((p) => p.frames_decoded > 0 && p.local_type),
                                   30000, 'framesDecoded > 0 in Chromium');
     assert.equal(seen.policy, 'all');
@@ -135,9 +126,7 @@ test('without relay only, a robot on the same network is watched directly', asyn
     assert.ok(['host', 'srflx', 'prflx'].includes(type), type);
     console.log(`video direct: pair ${seen.local_type}/${seen.remote_type}, history ${type}`);
     await screenshot(page, 'video-direct-desktop');
-    await page.click('#video-stop');
-    await page.waitForSelector('.video-status[data-state="ended"]');
-    check_console(page);
+    await stop_video(page);
     failed = false;
   } finally {
     await t.cleanup(failed);

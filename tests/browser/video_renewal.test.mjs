@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import {
-  assert, scope, launch_browser, open_console, check_console, screenshot, sign_in, eventually,
-  keep_peer_connections, peer_stats, video_setup,
+  assert, scope, launch_browser, screenshot, eventually, peer_stats, video_setup, video_page, stop_video,
 } from './harness.mjs';
 
 /** Watches the <video>: the longest time between two presented frames, from now on. */
@@ -87,21 +86,10 @@ test('a live view is renewed before its 60 s TURN credentials expire, video unin
     const browser = t.add(await launch_browser());
     const people = [['desktop', owner_email, owner], ['phone', viewer_email, viewer]];
     const pages = [];
-    for (const [size, email] of people) {
-      const page = await open_console(browser, relay, { size, path: null });
-      await keep_peer_connections(page.context());
-      await sign_in(page, email);
-      await page.goto(`/console/#/devices/${device.device_id}/video`);
-      await page.check('input[name=relay_only]');
-      await page.click('#video-start');
-      pages.push(page);
-    }
+    for (const [size, email] of people)
+      pages.push(await video_page(browser, relay, email, device.device_id, { size, relay_only: true, start: true }));
     await Promise.all(pages.map((page, i) => watch_renewal(page, people[i][0], relay, people[i][2], device.device_id)));
-    for (const page of pages) {
-      await page.click('#video-stop');
-      await page.waitForSelector('.video-status[data-state="ended"]');
-      check_console(page);
-    }
+    for (const page of pages) await stop_video(page);
     failed = false;
   } finally {
     await t.cleanup(failed);
@@ -118,12 +106,7 @@ test('a renewal the relay refuses keeps the video and is tried again', async () 
       device_id: 'rover-6', ttl: 60, relay_env: { RELAY_WEBRTC_REQUESTS_PER_MIN: '1' },
       robot_args: ['--width', '320', '--height', '240'] });
     const browser = t.add(await launch_browser());
-    const page = await open_console(browser, relay, { size: 'phone', path: null });
-    await keep_peer_connections(page.context());
-    await sign_in(page, email);
-    await page.goto(`/console/#/devices/${device.device_id}/video`);
-    await page.check('input[name=relay_only]');
-    await page.click('#video-start');
+    const page = await video_page(browser, relay, email, device.device_id, { size: 'phone', relay_only: true, start: true });
     await page.waitForSelector('.video-status[data-state="live"]', { timeout: 30000 });
     const first = await page.textContent('[data-stat="session"]');
 
@@ -146,9 +129,7 @@ test('a renewal the relay refuses keeps the video and is tried again', async () 
     const rows = (await relay.http('GET', `/api/devices/${device.device_id}/sessions`, undefined, token)).body;
     assert.equal(rows.find((r) => r.session_id === second)?.live, true, JSON.stringify(rows));
     console.log(`renewal retry: ${first} → ${second}; ${rows.length} sessions`);
-    await page.click('#video-stop');
-    await page.waitForSelector('.video-status[data-state="ended"]');
-    check_console(page);
+    await stop_video(page);
     failed = false;
   } finally {
     await t.cleanup(failed);
