@@ -90,3 +90,26 @@ test('ICE that cannot connect ends with what it means, not a spinner', async () 
     await t.cleanup(failed);
   }
 });
+
+test('a robot at its session limit: the next viewer is told so, the first keeps watching', async () => {
+  const t = scope('video-limit');
+  let failed = true;
+  try {
+    const { relay, email, device } = await video_setup(t, { device_id: 'rover-8', turn: false,
+      relay_env: { RELAY_WEBRTC_MAX_PER_DEVICE: '1' }, robot_args: ['--width', '320', '--height', '240'] });
+    const browser = t.add(await launch_browser());
+    const first = await video_page(browser, relay, email, device.device_id, { start: true });
+    await first.waitForSelector('.video-status[data-state="live"]', { timeout: 30000 });
+    const second = await video_page(browser, relay, email, device.device_id, { size: 'phone', start: true });
+    assert.equal(await ended(second), 'Ended: The robot is already streaming to as many viewers as it can. Try again later.');
+    await screenshot(second, 'video-session-limit-phone');
+    assert.equal(await first.getAttribute('.video-status', 'data-state'), 'live');
+    check_console(second);
+    await first.click('#video-stop');
+    await ended(first);
+    check_console(first);
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
