@@ -165,6 +165,28 @@ export class relayd {
   }
 }
 
+/** Whether a STUN server on 127.0.0.1:`port` answers a Binding request within 300 ms. */
+export async function stun_binding_ok(port) {
+  const socket = createSocket('udp4');
+  const transaction = randomBytes(12);
+  const request = Buffer.concat([Buffer.from([0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42]), transaction]);
+  try {
+    return await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), 300);
+      socket.on('message', (answer) => {
+        if (answer.length >= 20 && answer.readUInt16BE(0) === 0x0101 && answer.subarray(8, 20).equals(transaction)) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      });
+      socket.on('error', () => { clearTimeout(timer); resolve(false); });
+      socket.send(request, port, '127.0.0.1');
+    });
+  } finally {
+    socket.close();
+  }
+}
+
 /** coturn with use-auth-secret on 127.0.0.1, relaying to loopback peers (tests/turn's flags). */
 export class coturn {
   static async start(dir, secret, extra = []) {
@@ -179,8 +201,8 @@ export class coturn {
         '--no-tls', '--no-dtls', '--no-cli', '--allow-loopback-peers', '--simple-log', '--no-stdout-log',
         `--log-file=${c.dir}/turn.log`, `--pidfile=${c.dir}/turn.pid`, `--db=${c.dir}/turndb`, ...extra],
         path.join(c.dir, `stdout-${attempt}.txt`));
-      const up = await eventually(() => !c.process.running || fs.readdirSync(c.dir).some((f) => f.startsWith('turn')
-        && f.endsWith('.log') && /listener opened on|IPv4\. UDP listener/.test(fs.readFileSync(path.join(c.dir, f), 'utf8'))),
+      // Ready when it answers a STUN Binding request (coturn 4.6.1 logs no line for its listener).
+      const up = await eventually(async () => !c.process.running || await stun_binding_ok(c.port),
         10000, 'turnserver listening').catch(() => false);
       if (up && c.process.running) return c;
       await c.process.stop();
@@ -352,7 +374,7 @@ export async function robot_online(relay, token, device_id, online = true) {
   await eventually(async () => {
     const res = await relay.http('GET', `/api/devices/${encodeURIComponent(device_id)}`, undefined, token);
     return res.status === 200 && res.body.online === online;
-  }, 20000, `${device_id} ${online ? 'online' : 'offline'}`);
+  }, 30000, `${device_id} ${online ? 'online' : 'offline'}`);
 }
 
 /**
@@ -450,4 +472,92 @@ export function check_console_expecting(page, statuses) {
 export async function assert_fits(page) {
   const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
   assert.ok(scroll <= inner, `the page is ${scroll} px wide in a ${inner} px viewport`);
+}
+
+// ---- video (video_*.test.mjs) ----
+
+/**
+ * Keeps every RTCPeerConnection the pages of `context` create in `window.test_peers`, so a test
+ * reads the browser's own getStats() without a hook in the console. Call before the first goto.
+ */
+export async function keep_peer_connections(context) {
+  await context.addInitScript(() => {
+    const native = window.RTCPeerConnection;
+    window.test_peers = [];
+    window.RTCPeerConnection = class extends native {
+      constructor(...args) {
+        super(...args);
+        window.test_peers.push(this);
+      }
+    };
+  });
+}
+
+/**
+ * The page's peer connections as the browser sees them: [{index, state, policy, frames_decoded,
+ * fps, local_type, remote_type, rtt_ms}], in creation order.
+ */
+export function peer_stats(page) {
+  return page.evaluate(async () => Promise.all(window.test_peers.map(async (pc, index) => {
+    const report = pc.connectionState === 'closed' ? new Map() : await pc.getStats();
+    const out = { index, state: pc.connectionState, policy: pc.getConfiguration().iceTransportPolicy,
+                  frames_decoded: 0, fps: null, local_type: null, remote_type: null, rtt_ms: null };
+    for (const s of report.values()) {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        out.frames_decoded = s.framesDecoded ?? 0;
+        out.fps = s.framesPerSecond ?? null;
+      }
+      if (s.type === 'transport' && s.selectedCandidatePairId) {
+        const pair = report.get(s.selectedCandidatePairId);
+        out.local_type = report.get(pair?.localCandidateId)?.candidateType ?? null;
+        out.remote_type = report.get(pair?.remoteCandidateId)?.candidateType ?? null;
+        out.rtt_ms = pair?.currentRoundTripTime === undefined ? null : pair.currentRoundTripTime * 1000;
+      }
+    }
+    return out;
+  })));
+}
+
+/**
+ * What a video test stands on, started in `t` (a scope): coturn (unless `turn` is false, then the
+ * relay has no TURN provider) with `coturn_flags`, relayd handing out its credentials with `ttl`,
+ * an owner with a robot `device_id` and robot.py online for it with `robot_args` (unless
+ * `robot` is false); `relay_env` adds relayd settings. {relay, email, token, device, robot}.
+ */
+export async function video_setup(t, { device_id, turn = true, ttl = 3600, coturn_flags = [], relay_env = {}, robot = true,
+                                        robot_args = [] }) {
+  const server = turn ? t.add(await coturn.start(t.dir, randomBytes(16).toString('hex'), coturn_flags)) : null;
+  const relay = t.add(await relayd.start(t.dir, { ...(server ? server.relay_env(ttl) : {}), ...relay_env }));
+  const email = `owner-${randomBytes(4).toString('hex')}@example.com`;
+  const token = await relay.user(email);
+  const device = await relay.device(token, 'Rover', device_id);
+  let started = null;
+  if (robot) {
+    started = t.add(await python_robot.start(t.dir, relay, device, robot_args));
+    await robot_online(relay, token, device.device_id);
+  }
+  return { relay, email, token, device, robot: started };
+}
+
+/**
+ * A console page of the user `email` (a fresh context: another person) at `size`, on the Video
+ * tab of `device_id`, its peer connections kept (keep_peer_connections); "Relay only" ticked
+ * when `relay_only`, and Start clicked when `start`.
+ */
+export async function video_page(browser, relay, email, device_id, { size = 'desktop', relay_only = false, start = false } = {}) {
+  const page = await open_console(browser, relay, { size, path: null });
+  await keep_peer_connections(page.context());
+  await sign_in(page, email);
+  await page.goto(`/console/#/devices/${device_id}/video`);
+  await page.waitForSelector('#video-start');
+  if (relay_only) await page.check('input[name=relay_only]');
+  if (start) await page.click('#video-start');
+  return page;
+}
+
+/** Stop, the view ends, and the page's console stayed clean. */
+export async function stop_video(page) {
+  await page.click('#video-stop');
+  await page.waitForSelector('.video-status[data-state="ended"]');
+  check_console(page);
 }
