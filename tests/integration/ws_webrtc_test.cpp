@@ -153,6 +153,42 @@ TEST_CASE("signaling: request, credentials to both ends, offer, answer, ice, sta
     CHECK(s.rtt_ms == 42);
 }
 
+TEST_CASE("signaling: relay from either end is the stored connection type, whichever end reported first")
+{
+    // aiortc answering a relay-only browser sees the browser's TURN address as peer-reflexive
+    // and reports "host"; the media still goes through TURN.
+    for (bool robot_first : {true, false}) {
+        CAPTURE(robot_first);
+        temp_dir dir;
+        auto db = dir.path() + "/relay.db";
+        {
+            rig r(env_map{{"RELAY_DATABASE", db}});
+            auto [creds, req] = r.request(*r.app);
+            auto sid = str(creds, "session_id");
+            auto report = [&](ws_client& end, char const* type) {
+                end.send(json::object{{"type", "webrtc_stats"}, {"session_id", sid}, {"state", "connected"},
+                                      {"connection_type", type}, {"rtt_ms", 7}});
+                // A ping answered after the report: the report was handled before the next one.
+                end.send(json::object{{"type", "ping"}, {"id", "after-report"}});
+                CHECK(!end.expect("pong").is_null());
+            };
+            if (robot_first) {
+                report(*r.robot, "host");
+                report(*r.app, "relay");
+            } else {
+                report(*r.app, "relay");
+                report(*r.robot, "host");
+            }
+            r.app->send(json::object{{"type", "webrtc_close"}, {"session_id", sid}, {"reason", "stopped"}});
+            CHECK(!r.robot->expect("webrtc_close").is_null());
+            CHECK(r.relayd.stop() == 0);
+        }
+        auto const s = only_stored_session(db);
+        CHECK(s.connection_type == "relay");
+        CHECK(s.connected_at.has_value());
+    }
+}
+
 TEST_CASE("signaling: only the session's two ends may speak in it")
 {
     rig r;

@@ -158,9 +158,25 @@ void record_webrtc_stats(runtime& rt, live_service& live, routing::webrtc_sessio
         return;
     }
     bool first = session.phase != routing::webrtc_phase::connected;
-    live.webrtc.advance(session.session_id, routing::webrtc_phase::connected, now, stats.connection_type);
+    // Both ends report and the first counts, except that "relay" from either end wins: media
+    // through a TURN server on one side is relayed, though the other end may see that server's
+    // address only as a peer-reflexive candidate (aiortc behind a relay-only browser reports
+    // "host"), and its report may come first.
+    bool relayed_later = !first && stats.connection_type == protocol::connection_type::relay &&
+                         session.connection_type != protocol::connection_type::relay;
+    live.webrtc.advance(session.session_id, routing::webrtc_phase::connected, now,
+                        first || relayed_later ? stats.connection_type : std::nullopt);
+    if (relayed_later) {
+        std::optional<std::int64_t> rtt;
+        if (stats.rtt_ms)
+            rtt = std::llround(*stats.rtt_ms);
+        net::post(rt.store_writes, [st = &rt, id = session.session_id, rtt] {
+            if (auto r = st->store->mark_session_connected(id, unix_now(), "relay", rtt); !r)
+                st->log.warn("webrtc_history_failed", {{"session_id", id}, {"error", r.error().message()}});
+        });
+    }
     if (!first)
-        return; // both ends report; the first report counts
+        return;
     auto type = stats.connection_type ? std::string(protocol::to_string(*stats.connection_type)) : std::string("unknown");
     rt.metrics.registry
         .get_histogram("relay_webrtc_time_to_connected_seconds", "From webrtc_request to the first connected report.")
