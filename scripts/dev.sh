@@ -19,12 +19,13 @@ build_packages=(build-essential cmake ninja-build ccache pkg-config
 # build network namespaces with ip (iproute2) and their symmetric NATs with nft (nftables).
 test_packages=(clang libclang-rt-14-dev coturn openssl curl nginx systemd jq bash postgresql redis-server
   iproute2 nftables)
-# The Python binding relay_robot (RELAY_PYTHON) builds with pybind11 against Debian's python3
-# headers; tests/python runs it with pytest.
-test_packages+=(pybind11-dev python3-dev python3-pytest)
-# The Python robot and viewer (examples/python-robot, tests/webrtc_py): aiortc for WebRTC, PyAV and
-# NumPy for the video and its test pattern, websockets for the viewer's app socket.
-test_packages+=(python3-aiortc python3-av python3-numpy python3-websockets)
+# The Python robot (examples/python-robot) that the console's "Add a robot" tells a person to
+# start for video: its binding relay_robot (RELAY_PYTHON) builds with pybind11 against Debian's
+# python3 headers; aiortc for WebRTC, PyAV and NumPy for the video and its test pattern. `serve`
+# installs them too, so the console's command works after the quick start's first command.
+robot_packages=(pybind11-dev python3-dev python3-aiortc python3-av python3-numpy)
+# tests/python runs the binding with pytest; the viewer (tests/webrtc_py) uses websockets.
+test_packages+=(python3-pytest python3-websockets)
 # The web console's tests (tests/browser) drive Debian's Chromium from Node with playwright-core
 # (from npm, pinned by tests/browser/package-lock.json; it downloads no browser).
 test_packages+=(chromium)
@@ -71,7 +72,7 @@ configure_and_build() {
 case "${1:-}" in
   serve)
     shift
-    install_missing "${build_packages[@]}"
+    install_missing "${build_packages[@]}" "${robot_packages[@]}"
     configure_and_build
     export RELAY_HOST=${RELAY_HOST:-127.0.0.1}
     export RELAY_PORT=${RELAY_PORT:-8000}
@@ -83,7 +84,7 @@ case "${1:-}" in
     ;;
   test)
     shift
-    install_missing "${build_packages[@]}" "${test_packages[@]}"
+    install_missing "${build_packages[@]}" "${robot_packages[@]}" "${test_packages[@]}"
     install_node
     install_browser_test_modules
     configure_and_build
