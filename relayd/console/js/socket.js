@@ -36,6 +36,8 @@ export class app_socket extends EventTarget {
   #retry = null;
   #seen = new Map();     // device_id → {upto, above: Set of seqs > upto seen}
   #resuming = new Map(); // device_id → after_seq of the resume in flight on this connection
+  #queued = new Set();   // device_ids whose resume waits in #resume_all's pacing on this connection
+  #auth_token = null;    // the access token this connection authenticated (or renewed) with
   #pending = new Map();  // id → {resolve, reject, timer, done}
   #on_token;
 
@@ -43,9 +45,9 @@ export class app_socket extends EventTarget {
   constructor(session) {
     super();
     this.#session = session;
-    this.#on_token = (e) => {
-      if (this.#state === 'open') this.#ws.send(JSON.stringify({ type: 'auth', token: e.detail.access_token }));
-    };
+    // A token that comes while the socket waits for auth_ok is sent once auth_ok arrives (#renew
+    // there): a second `auth` is only a renewal on an authenticated socket (docs/protocol.md).
+    this.#on_token = () => { if (this.#state === 'open') this.#renew(); };
   }
 
   get state() { return this.#state; }
@@ -72,6 +74,7 @@ export class app_socket extends EventTarget {
     this.#ws = null;
     this.#seen.clear();
     this.#resuming.clear();
+    this.#queued.clear();
     this.#fail_pending('CLOSED', 'the console closed its connection');
     this.#set_state('closed');
   }
@@ -135,7 +138,10 @@ export class app_socket extends EventTarget {
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/app`;
     const ws = new WebSocket(url);
     this.#ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token: this.#session.access_token }));
+    ws.onopen = () => {
+      this.#auth_token = this.#session.access_token;
+      ws.send(JSON.stringify({ type: 'auth', token: this.#auth_token }));
+    };
     ws.onmessage = (e) => {
       let message;
       try { message = JSON.parse(e.data); } catch { return; }
@@ -146,6 +152,7 @@ export class app_socket extends EventTarget {
       this.#ws = null;
       // A replay ends with its connection: the next one resumes from the same place again.
       this.#resuming.clear();
+      this.#queued.clear();
       this.#fail_pending('NETWORK', 'the connection to the relay closed');
       this.#set_state('closed');
       if (!this.#wanted) return;
@@ -171,7 +178,17 @@ export class app_socket extends EventTarget {
     this.#retry = setTimeout(() => this.#connect(), delay_ms);
   }
 
+  /** Sends the session's newest access token on the open socket, unless it already has it. */
+  #renew() {
+    const token = this.#session.access_token;
+    if (!token || token === this.#auth_token) return;
+    this.#auth_token = token;
+    this.#ws.send(JSON.stringify({ type: 'auth', token }));
+  }
+
   #resume(device_id) {
+    // One resume per device in flight (decision 16): a second one is refused with BAD_MESSAGE.
+    if (this.#resuming.has(device_id)) return;
     let s = this.#seen.get(device_id);
     if (!s) {
       // No position yet: from 0, and a live event that overtakes the replay must not make the
@@ -183,12 +200,20 @@ export class app_socket extends EventTarget {
     this.#ws.send(JSON.stringify({ type: 'resume', device_id, after_seq: s.upto }));
   }
 
-  /** Resumes `ids`, 40 a second: the relay's rate limit (50/s, burst 100) must not drop any. */
+  /**
+   * Resumes `ids`, 40 a second: the relay's rate limit (50/s, burst 100) must not drop any. A
+   * device waiting its turn is in #queued: a live event neither resumes it early nor sets its
+   * position (the queued resume brings everything from its position).
+   */
   #resume_all(ids) {
     const ws = this.#ws;
+    for (const device_id of ids) this.#queued.add(device_id);
     const step = () => {
       if (this.#ws !== ws || this.#state !== 'open') return; // a new connection resumes anew
-      for (const device_id of ids.splice(0, 40)) this.#resume(device_id);
+      for (const device_id of ids.splice(0, 40)) {
+        this.#queued.delete(device_id);
+        this.#resume(device_id);
+      }
       if (ids.length > 0) setTimeout(step, 1000);
     };
     step();
@@ -198,14 +223,16 @@ export class app_socket extends EventTarget {
   #take_seq(device_id, seq) {
     let s = this.#seen.get(device_id);
     if (!s) {
-      // The first event of a device this page had no position for (added since auth_ok).
-      s = { upto: seq - 1, above: new Set() };
+      // The first event of a device this page had no position for: one whose resume from 0 is
+      // still queued starts at 0 (the resume brings the history before this event); one added
+      // since auth_ok starts here.
+      s = { upto: this.#queued.has(device_id) ? 0 : seq - 1, above: new Set() };
       this.#seen.set(device_id, s);
     }
     if (seq <= s.upto || s.above.has(seq)) return false;
     s.above.add(seq);
     while (s.above.delete(s.upto + 1)) s.upto += 1;
-    if (s.above.size > 0 && !this.#resuming.has(device_id)) {
+    if (s.above.size > 0 && !this.#resuming.has(device_id) && !this.#queued.has(device_id)) {
       // A hole on a live connection (not expected: the relay delivers in order, but its seq
       // jumps after a restart): ask the relay for what it still has, and hear what it lost.
       this.#resume(device_id);
@@ -253,6 +280,7 @@ export class app_socket extends EventTarget {
     if (message.type === 'auth_ok') {
       this.#attempt = 0;
       this.#set_state('open');
+      this.#renew(); // a token that came while this connection authenticated
       // Every device from its position (0: whatever the relay still keeps); a device no longer
       // in the list is gone (removed, or access revoked) and forgotten.
       const ids = new Set((message.devices ?? []).map((d) => d.device_id));
