@@ -54,6 +54,9 @@ test('register, sign out, sign in by keyboard, reset the password, delete the ac
     await phone.click('#sign-out');
     await phone.waitForSelector('form[aria-label="Sign in"]');
     assert.equal(await phone.evaluate(() => localStorage.getItem('relay.refresh_token')), null);
+    // Signing out forgets the email too (a shared computer): the form does not offer it.
+    assert.equal(await phone.inputValue('input[name=email]'), '');
+    await phone.fill('input[name=email]', 'ann@example.com');
     await phone.fill('input[name=password]', 'not the password at all');
     await phone.click('form button[type=submit]');
     await notice_says(phone, 'That email and password do not match an account.');

@@ -1,5 +1,7 @@
 // Clear words for every error code the relay answers with (contract sections 2 and 7,
-// docs/api.md, docs/protocol.md). An unknown code falls back to the relay's own message.
+// docs/api.md, docs/protocol.md), the console's own (NETWORK, CLOSED), and HTTP_<status> for an
+// answer that was not the relay's (a proxy's error page). An unknown code falls back to the
+// relay's own message.
 
 const words = {
   BAD_JSON: 'The request was not valid JSON.',
@@ -26,16 +28,30 @@ const words = {
   SESSION_LIMIT: 'The robot is already streaming to as many viewers as it can. Try again later.',
   RATE_LIMITED: 'Too many requests: wait a moment, then try again.',
   MESSAGE_TOO_LARGE: 'That is too large to send.',
-  BODY_TOO_LARGE: 'That body is too large for the tunnel.',
+  BODY_TOO_LARGE: 'That body is larger than the relay accepts.',
   PATH_NOT_ALLOWED: 'The relay does not tunnel that path to robots.',
   METHOD_NOT_ALLOWED: 'That method is not allowed here.',
   UNAVAILABLE: 'The relay is busy or a service behind it is down. Try again shortly.',
   NODE_UNREACHABLE: 'The relay node holding the robot cannot be reached. Try again shortly.',
   INTERNAL: 'The relay failed to do that. Try again; if it persists, tell its operator.',
   NETWORK: 'The relay cannot be reached. Check your connection.',
+  CLOSED: 'The console closed its connection to the relay (signed out, or the page is closing).',
 };
+
+/** Words for HTTP_<status>: an answer without the relay's JSON, e.g. nginx's 502 or 413 page. */
+function http_words(code) {
+  const status = Number(/^HTTP_(\d{3})$/.exec(code ?? '')?.[1]);
+  if ([502, 503, 504].includes(status)) {
+    return 'The relay, or the proxy in front of it, is unavailable. Try again shortly.';
+  }
+  if (status === 413) return 'That is too large: the proxy in front of the relay refused it.';
+  if (status >= 500) return `The relay or the proxy in front of it failed (HTTP ${status}). Try again; if it persists, tell its operator.`;
+  if (status >= 400) return `The relay or the proxy in front of it refused that (HTTP ${status}).`;
+  return '';
+}
 
 /** Words for an error code; `fallback` (the relay's message) when the code is not known. */
 export function describe_error(code, fallback) {
-  return words[code] ?? fallback ?? `The relay answered ${code}.`;
+  // `||`: over HTTP/2 a proxy's answer has no status text, and empty words would hide the notice.
+  return words[code] || http_words(code) || fallback || `The relay answered ${code}.`;
 }
