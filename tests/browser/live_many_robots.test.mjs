@@ -5,7 +5,7 @@
 // second resume for it (BAD_MESSAGE: one resume per device in flight, decision 16).
 import { test } from 'node:test';
 import { assert, relayd, scope, launch_browser, check_console, screenshot, eventually, robot_agent, robot_online,
-         signed_in_page, frame_received, feed_seqs, watch_frames, sign_in, open_console, sleep } from './harness.mjs';
+         signed_in_page, frame_received, feed_seqs, watch_frames, sign_in, open_console, sleep, sizes } from './harness.mjs';
 
 const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -82,6 +82,8 @@ test('45 robots: the one resumed in the second batch keeps its history and is re
     assert.deepEqual(page.ws_frames.filter((m) => m.type === 'error'), [], 'the relay refused nothing');
     assert.equal(await page.locator('li[data-kind="lost"]').count(), 0, 'nothing marked lost');
     await screenshot(page, 'live-many-robots-desktop');
+    await page.setViewportSize(sizes.phone.viewport);
+    await screenshot(page, 'live-many-robots-phone');
     check_console(page);
     check_console(observer);
     failed = false;
