@@ -145,7 +145,7 @@ test('the REST tunnel: presets, answers with status, headers and body, and every
     await call(page, 'GET', '/missions/status');
     assert.deepEqual(await error_of(page), { code: 'DEVICE_TIMEOUT', text: 'The robot did not answer in time.' });
     await call(page, 'GET', '/reports/trends');
-    assert.deepEqual(await error_of(page), { code: 'BODY_TOO_LARGE', text: 'That body is too large for the tunnel.' });
+    assert.deepEqual(await error_of(page), { code: 'BODY_TOO_LARGE', text: 'That body is larger than the relay accepts.' });
     check_console(page);
 
     // Phone: an answer at 360 px.
