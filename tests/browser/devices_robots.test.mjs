@@ -8,7 +8,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { assert, relayd, scope, launch_browser, open_console, check_console, check_console_expecting, screenshot,
-         sign_in, proc, require_env, focused, tab_to, eventually, assert_fits } from './harness.mjs';
+         sign_in, proc, require_env, focused, tab_to, eventually, assert_fits, watch_frames, robot_agent } from './harness.mjs';
 
 /** The command line shown under `name` (data-copy), and the secret and argv in it. */
 async function shown_command(page, name) {
@@ -215,6 +215,47 @@ test('at phone size: a robot without an id, a robot with a public key, and the a
     await assert_fits(page);
     await agent.stop();
     check_console_expecting(page, [400, 409]);
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
+
+test('a robot that connects while the list is being read shows online (the answer is older than the event)', async () => {
+  const t = scope('devices-presence-race');
+  let failed = true;
+  try {
+    const relay = t.add(await relayd.start(t.dir));
+    const token = await relay.user('bea@example.com');
+    const device = await relay.device(token, 'Hall robot', 'hall-1');
+    const browser = t.add(await launch_browser());
+    const page = await open_console(browser, relay, { size: 'phone', path: null });
+    watch_frames(page);
+    // The first GET /api/devices is read from the relay at once (the robot offline) but
+    // answered only after the robot connected and the page's socket heard robot_connected.
+    let held = 0;
+    await page.route('**/api/devices', async (route) => {
+      if (route.request().method() !== 'GET' || held++ > 0) return route.continue();
+      const response = await route.fetch();
+      const stale = await response.json();
+      assert.equal(stale.find((d) => d.device_id === 'hall-1')?.online, false);
+      try {
+        await eventually(() => page.ws_frames.find((m) => m.type === 'auth_ok'), 20000, 'the socket signed in');
+        t.add(await robot_agent.start(t.dir, relay, device));
+        await eventually(() => page.ws_frames.find((m) => m.event === 'robot_connected' && m.device_id === 'hall-1'), 20000,
+                         'robot_connected at the page');
+      } finally {
+        await route.fulfill({ response, json: stale });
+      }
+    });
+    await sign_in(page, 'bea@example.com');
+    const card = page.locator('li.robot[data-device="hall-1"]');
+    await card.waitFor({ timeout: 20000 });
+    assert.equal(held, 1, 'the list was read once, and answered late');
+    await card.locator('.dot[data-online=true]').waitFor({ timeout: 10000 });
+    await card.locator('.presence', { hasText: 'online' }).waitFor();
+    await screenshot(page, 'devices-presence-race-phone');
+    check_console(page);
     failed = false;
   } finally {
     await t.cleanup(failed);
