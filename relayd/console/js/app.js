@@ -167,6 +167,7 @@ async function start() {
       socket.stop();
       devices.clear();
       log.clear();
+      command.forget_commands();
       navigate('/login', e.detail?.reason ? [e.detail.reason, 'info'] : null);
     }
     draw_nav();
