@@ -261,3 +261,33 @@ test('a robot that connects while the list is being read shows online (the answe
     await t.cleanup(failed);
   }
 });
+
+test('a view that throws while it draws leaves a notice in words, not an uncaught error', async () => {
+  const t = scope('devices-view-throws');
+  let failed = true;
+  try {
+    const relay = t.add(await relayd.start(t.dir));
+    const token = await relay.user('cai@example.com');
+    const device = await relay.device(token, 'Porch robot', 'porch-1');
+    const browser = t.add(await launch_browser());
+    const page = await open_console(browser, relay, { size: 'desktop', path: null });
+    // The shell's contract is what is tested: its Sharing view is replaced by one whose render
+    // throws (as any view's could on data it did not expect).
+    await page.route('**/console/js/views/sharing.js', (route) => route.fulfill({
+      contentType: 'text/javascript; charset=utf-8',
+      body: "export const views = [{ path: '/devices/:id/sharing', title: 'Sharing', tab: 'sharing', label: 'Sharing', "
+        + "role: 'owner', render() { throw new Error('the view broke'); } }];\n",
+    }));
+    await sign_in(page, 'cai@example.com');
+    await page.goto(`/console/#/devices/${device.device_id}/sharing`);
+    await page.locator('#notice', { hasText: 'This page could not be shown: the view broke' }).waitFor();
+    // The other pages still work, and the notice goes with the next page.
+    await page.click('nav.tabs a:text-is("Overview")');
+    await page.locator('dl.facts').waitFor();
+    assert.equal(await page.isHidden('#notice'), true);
+    check_console(page);
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
