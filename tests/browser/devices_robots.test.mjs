@@ -8,7 +8,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { assert, relayd, scope, launch_browser, open_console, check_console, check_console_expecting, screenshot,
-         sign_in, proc, require_env, focused, tab_to, eventually, assert_fits, watch_frames, robot_agent } from './harness.mjs';
+         sign_in, proc, require_env, focused, tab_to, eventually, assert_fits, watch_frames, robot_agent, sleep } from './harness.mjs';
 
 /** The command line shown under `name` (data-copy), and the secret and argv in it. */
 async function shown_command(page, name) {
@@ -285,6 +285,71 @@ test('a view that throws while it draws leaves a notice in words, not an uncaugh
     await page.click('nav.tabs a:text-is("Overview")');
     await page.locator('dl.facts').waitFor();
     assert.equal(await page.isHidden('#notice'), true);
+    check_console(page);
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
+
+test('last seen only moves forward: events replayed after the list was read do not set it back', async () => {
+  const t = scope('devices-last-seen');
+  let failed = true;
+  try {
+    const relay = t.add(await relayd.start(t.dir));
+    const token = await relay.user('dee@example.com');
+    const device = await relay.device(token, 'Gate robot', 'gate-1');
+    const agent = t.add(await robot_agent.start(t.dir, relay, device));
+    await eventually(async () => (await relay.http('GET', '/api/devices/gate-1', undefined, token)).body.online, 20000, 'online');
+    const browser = t.add(await launch_browser());
+    // A first page sees the ticks arrive: the relay keeps them for the next page's resume.
+    const witness = await open_console(browser, relay, { path: null });
+    watch_frames(witness);
+    await sign_in(witness, 'dee@example.com');
+    await eventually(() => witness.ws_frames.find((m) => m.type === 'auth_ok'), 20000, 'the witness signed in');
+    for (let n = 1; n <= 3; n++) agent.send_event('tick', { n });
+    await eventually(() => witness.ws_frames.filter((m) => m.event === 'tick').length === 3, 20000, 'the ticks at the relay');
+    check_console(witness);
+    await witness.context().close();
+    // The disconnect is later than the ticks by more than the second the list shows.
+    await sleep(1500);
+    await agent.stop();
+    await eventually(async () => !(await relay.http('GET', '/api/devices/gate-1', undefined, token)).body.online, 20000, 'offline');
+    const last_seen = (await relay.http('GET', '/api/devices/gate-1', undefined, token)).body.last_seen;
+
+    // The console's resume (the replay of the kept ticks) is held until the list was drawn.
+    const page = await open_console(browser, relay, { size: 'desktop', path: null });
+    const held = [];
+    let hold = true;
+    let replayed = 0;
+    let resumed = false;
+    await page.routeWebSocket('**/ws/app', (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((message) => {
+        if (hold && JSON.parse(message).type === 'resume') held.push(() => server.send(message));
+        else server.send(message);
+      });
+      server.onMessage((message) => {
+        const m = JSON.parse(message);
+        ws.send(message);
+        if (m.event === 'tick') replayed += 1;
+        if (m.type === 'resumed') resumed = true;
+      });
+    });
+    await sign_in(page, 'dee@example.com');
+    const shown = await page.evaluate(async (ts) => (await import('/console/js/ui.js')).when(ts), last_seen);
+    const presence = page.locator('li.robot[data-device="gate-1"] .presence');
+    await presence.filter({ hasText: `last seen ${shown}` }).waitFor({ timeout: 20000 });
+    await eventually(() => held.length > 0, 20000, 'the resume, held');
+    hold = false;
+    for (const send of held.splice(0)) send();
+    await eventually(() => resumed, 20000, 'the replay, and the relay\'s resumed after it, passed to the page');
+    // The page takes the messages passed to it (playwright's routeWebSocket) before this
+    // evaluate, and a change is drawn within the next animation frame; the list is not left,
+    // since showing it again reads it again.
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    assert.equal(replayed, 3);
+    assert.equal(await presence.textContent(), `offline · last seen ${shown}`);
     check_console(page);
     failed = false;
   } finally {
