@@ -356,3 +356,94 @@ test('last seen only moves forward: events replayed after the list was read do n
     await t.cleanup(failed);
   }
 });
+
+test('events of a robot not in the list: one read of the list per few seconds, one redraw per frame', async () => {
+  const t = scope('devices-unknown-reads');
+  let failed = true;
+  try {
+    const relay = t.add(await relayd.start(t.dir));
+    const owner = await relay.user('eve@example.com');
+    const device = await relay.device(owner, 'Barn robot', 'barn-1');
+    const agent = t.add(await robot_agent.start(t.dir, relay, device));
+    await eventually(async () => (await relay.http('GET', '/api/devices/barn-1', undefined, owner)).body.online, 20000, 'online');
+    await relay.user('fay@example.com');
+    const browser = t.add(await launch_browser());
+    const page = await open_console(browser, relay, { size: 'phone', path: null });
+    // The relay's messages pass through the test; `batch` holds events to hand them over at once.
+    const frames = [];
+    let batch = null;
+    await page.routeWebSocket('**/ws/app', (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((message) => server.send(message));
+      server.onMessage((message) => {
+        const m = JSON.parse(message);
+        frames.push(m);
+        if (batch && m.type === 'event') batch.push(m);
+        else ws.send(message);
+      });
+      page.send_batch = () => {
+        // Each a millisecond after the last, as a robot sending quickly would have them.
+        const base = Date.parse(batch[0].ts);
+        for (const [i, m] of batch.entries()) ws.send(JSON.stringify({ ...m, ts: new Date(base + i).toISOString() }));
+        batch = null;
+      };
+    });
+    let reads = 0;
+    let failing = false;
+    await page.route('**/api/devices', (route) => {
+      if (route.request().method() !== 'GET') return route.continue();
+      reads += 1;
+      if (!failing) return route.continue();
+      return route.fulfill({ status: 503, json: { error: { code: 'SERVICE_UNAVAILABLE', message: 'held down by the test' } } });
+    });
+    await sign_in(page, 'fay@example.com');
+    await page.locator('.empty', { hasText: 'You have no robots yet' }).waitFor();
+
+    // Shared while the list read fails: ten events, one every 150 ms, read the list once.
+    failing = true;
+    reads = 0;
+    const shared = await relay.http('POST', '/api/devices/barn-1/members', { email: 'fay@example.com', role: 'viewer' }, owner);
+    assert.equal(shared.status, 201, JSON.stringify(shared.body));
+    const pings = () => frames.filter((m) => m.event === 'ping').length;
+    await eventually(async () => {
+      agent.send_event('ping');
+      await sleep(150);
+      return pings() > 0;
+    }, 20000, 'events of the shared robot at the page');
+    const first = pings();
+    for (let i = 0; i < 9; i++) {
+      agent.send_event('ping');
+      await sleep(150);
+    }
+    await eventually(() => pings() === first + 9, 20000, 'ten events at the page');
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
+    assert.ok(reads >= 1 && reads <= 2, `the list was read ${reads} times for ${first + 9} events`);
+
+    // The relay answers again: the read that was due brings the robot.
+    failing = false;
+    const card = page.locator('li.robot[data-device="barn-1"]');
+    await card.waitFor({ timeout: 20000 });
+    check_console_expecting(page, [503]);
+
+    // Forty events handed over at once redraw the list once or so, not forty times.
+    await page.evaluate(() => {
+      window.list_draws = 0;
+      new MutationObserver((records) => {
+        for (const r of records) for (const n of r.addedNodes) if (n.classList?.contains('robot-list')) window.list_draws += 1;
+      }).observe(document.getElementById('view'), { childList: true, subtree: true });
+    });
+    const before = pings();
+    batch = [];
+    for (let i = 0; i < 40; i++) agent.send_event('ping');
+    await eventually(() => pings() === before + 40, 20000, 'forty more events from the relay');
+    page.send_batch();
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    const draws = await page.evaluate(() => window.list_draws);
+    assert.ok(draws >= 1 && draws <= 5, `the list was drawn ${draws} times for 40 events`);
+    await card.waitFor();
+    check_console(page);
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
