@@ -8,7 +8,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { assert, relayd, scope, launch_browser, open_console, check_console, check_console_expecting, screenshot,
-         sign_in, proc, require_env, focused, tab_to, eventually, assert_fits } from './harness.mjs';
+         sign_in, proc, require_env, focused, tab_to, eventually, assert_fits, watch_frames, robot_agent, sleep } from './harness.mjs';
 
 /** The command line shown under `name` (data-copy), and the secret and argv in it. */
 async function shown_command(page, name) {
@@ -215,6 +215,233 @@ test('at phone size: a robot without an id, a robot with a public key, and the a
     await assert_fits(page);
     await agent.stop();
     check_console_expecting(page, [400, 409]);
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
+
+test('a robot that connects while the list is being read shows online (the answer is older than the event)', async () => {
+  const t = scope('devices-presence-race');
+  let failed = true;
+  try {
+    const relay = t.add(await relayd.start(t.dir));
+    const token = await relay.user('bea@example.com');
+    const device = await relay.device(token, 'Hall robot', 'hall-1');
+    const browser = t.add(await launch_browser());
+    const page = await open_console(browser, relay, { size: 'phone', path: null });
+    watch_frames(page);
+    // The first GET /api/devices is read from the relay at once (the robot offline) but
+    // answered only after the robot connected and the page's socket heard robot_connected.
+    let held = 0;
+    await page.route('**/api/devices', async (route) => {
+      if (route.request().method() !== 'GET' || held++ > 0) return route.continue();
+      const response = await route.fetch();
+      const stale = await response.json();
+      assert.equal(stale.find((d) => d.device_id === 'hall-1')?.online, false);
+      try {
+        await eventually(() => page.ws_frames.find((m) => m.type === 'auth_ok'), 20000, 'the socket signed in');
+        t.add(await robot_agent.start(t.dir, relay, device));
+        await eventually(() => page.ws_frames.find((m) => m.event === 'robot_connected' && m.device_id === 'hall-1'), 20000,
+                         'robot_connected at the page');
+      } finally {
+        await route.fulfill({ response, json: stale });
+      }
+    });
+    await sign_in(page, 'bea@example.com');
+    const card = page.locator('li.robot[data-device="hall-1"]');
+    await card.waitFor({ timeout: 20000 });
+    assert.equal(held, 1, 'the list was read once, and answered late');
+    await card.locator('.dot[data-online=true]').waitFor({ timeout: 10000 });
+    await card.locator('.presence', { hasText: 'online' }).waitFor();
+    await screenshot(page, 'devices-presence-race-phone');
+    check_console(page);
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
+
+test('a view that throws while it draws leaves a notice in words, not an uncaught error', async () => {
+  const t = scope('devices-view-throws');
+  let failed = true;
+  try {
+    const relay = t.add(await relayd.start(t.dir));
+    const token = await relay.user('cai@example.com');
+    const device = await relay.device(token, 'Porch robot', 'porch-1');
+    const browser = t.add(await launch_browser());
+    const page = await open_console(browser, relay, { size: 'desktop', path: null });
+    // The shell's contract is what is tested: its Sharing view is replaced by one whose render
+    // throws (as any view's could on data it did not expect).
+    await page.route('**/console/js/views/sharing.js', (route) => route.fulfill({
+      contentType: 'text/javascript; charset=utf-8',
+      body: "export const views = [{ path: '/devices/:id/sharing', title: 'Sharing', tab: 'sharing', label: 'Sharing', "
+        + "role: 'owner', render() { throw new Error('the view broke'); } }];\n",
+    }));
+    await sign_in(page, 'cai@example.com');
+    await page.goto(`/console/#/devices/${device.device_id}/sharing`);
+    await page.locator('#notice', { hasText: 'This page could not be shown: the view broke' }).waitFor();
+    // The other pages still work, and the notice goes with the next page.
+    await page.click('nav.tabs a:text-is("Overview")');
+    await page.locator('dl.facts').waitFor();
+    assert.equal(await page.isHidden('#notice'), true);
+    check_console(page);
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
+
+test('last seen only moves forward: events replayed after the list was read do not set it back', async () => {
+  const t = scope('devices-last-seen');
+  let failed = true;
+  try {
+    const relay = t.add(await relayd.start(t.dir));
+    const token = await relay.user('dee@example.com');
+    const device = await relay.device(token, 'Gate robot', 'gate-1');
+    const agent = t.add(await robot_agent.start(t.dir, relay, device));
+    await eventually(async () => (await relay.http('GET', '/api/devices/gate-1', undefined, token)).body.online, 20000, 'online');
+    const browser = t.add(await launch_browser());
+    // A first page sees the ticks arrive: the relay keeps them for the next page's resume.
+    const witness = await open_console(browser, relay, { path: null });
+    watch_frames(witness);
+    await sign_in(witness, 'dee@example.com');
+    await eventually(() => witness.ws_frames.find((m) => m.type === 'auth_ok'), 20000, 'the witness signed in');
+    for (let n = 1; n <= 3; n++) agent.send_event('tick', { n });
+    await eventually(() => witness.ws_frames.filter((m) => m.event === 'tick').length === 3, 20000, 'the ticks at the relay');
+    check_console(witness);
+    await witness.context().close();
+    // The disconnect is later than the ticks by more than the second the list shows.
+    await sleep(1500);
+    await agent.stop();
+    await eventually(async () => !(await relay.http('GET', '/api/devices/gate-1', undefined, token)).body.online, 20000, 'offline');
+    const last_seen = (await relay.http('GET', '/api/devices/gate-1', undefined, token)).body.last_seen;
+
+    // The console's resume (the replay of the kept ticks) is held until the list was drawn.
+    const page = await open_console(browser, relay, { size: 'desktop', path: null });
+    const held = [];
+    let hold = true;
+    let replayed = 0;
+    let resumed = false;
+    await page.routeWebSocket('**/ws/app', (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((message) => {
+        if (hold && JSON.parse(message).type === 'resume') held.push(() => server.send(message));
+        else server.send(message);
+      });
+      server.onMessage((message) => {
+        const m = JSON.parse(message);
+        ws.send(message);
+        if (m.event === 'tick') replayed += 1;
+        if (m.type === 'resumed') resumed = true;
+      });
+    });
+    await sign_in(page, 'dee@example.com');
+    const shown = await page.evaluate(async (ts) => (await import('/console/js/ui.js')).when(ts), last_seen);
+    const presence = page.locator('li.robot[data-device="gate-1"] .presence');
+    await presence.filter({ hasText: `last seen ${shown}` }).waitFor({ timeout: 20000 });
+    await eventually(() => held.length > 0, 20000, 'the resume, held');
+    hold = false;
+    for (const send of held.splice(0)) send();
+    await eventually(() => resumed, 20000, 'the replay, and the relay\'s resumed after it, passed to the page');
+    // The page takes the messages passed to it (playwright's routeWebSocket) before this
+    // evaluate, and a change is drawn within the next animation frame; the list is not left,
+    // since showing it again reads it again.
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    assert.equal(replayed, 3);
+    assert.equal(await presence.textContent(), `offline · last seen ${shown}`);
+    check_console(page);
+    failed = false;
+  } finally {
+    await t.cleanup(failed);
+  }
+});
+
+test('events of a robot not in the list: one read of the list per few seconds, one redraw per frame', async () => {
+  const t = scope('devices-unknown-reads');
+  let failed = true;
+  try {
+    const relay = t.add(await relayd.start(t.dir));
+    const owner = await relay.user('eve@example.com');
+    const device = await relay.device(owner, 'Barn robot', 'barn-1');
+    const agent = t.add(await robot_agent.start(t.dir, relay, device));
+    await eventually(async () => (await relay.http('GET', '/api/devices/barn-1', undefined, owner)).body.online, 20000, 'online');
+    await relay.user('fay@example.com');
+    const browser = t.add(await launch_browser());
+    const page = await open_console(browser, relay, { size: 'phone', path: null });
+    // The relay's messages pass through the test; `batch` holds events to hand them over at once.
+    const frames = [];
+    let batch = null;
+    await page.routeWebSocket('**/ws/app', (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((message) => server.send(message));
+      server.onMessage((message) => {
+        const m = JSON.parse(message);
+        frames.push(m);
+        if (batch && m.type === 'event') batch.push(m);
+        else ws.send(message);
+      });
+      page.send_batch = () => {
+        // Each a millisecond after the last, as a robot sending quickly would have them.
+        const base = Date.parse(batch[0].ts);
+        for (const [i, m] of batch.entries()) ws.send(JSON.stringify({ ...m, ts: new Date(base + i).toISOString() }));
+        batch = null;
+      };
+    });
+    let reads = 0;
+    let failing = false;
+    await page.route('**/api/devices', (route) => {
+      if (route.request().method() !== 'GET') return route.continue();
+      reads += 1;
+      if (!failing) return route.continue();
+      return route.fulfill({ status: 503, json: { error: { code: 'SERVICE_UNAVAILABLE', message: 'held down by the test' } } });
+    });
+    await sign_in(page, 'fay@example.com');
+    await page.locator('.empty', { hasText: 'You have no robots yet' }).waitFor();
+
+    // Shared while the list read fails: ten events, one every 150 ms, read the list once.
+    failing = true;
+    reads = 0;
+    const shared = await relay.http('POST', '/api/devices/barn-1/members', { email: 'fay@example.com', role: 'viewer' }, owner);
+    assert.equal(shared.status, 201, JSON.stringify(shared.body));
+    const pings = () => frames.filter((m) => m.event === 'ping').length;
+    await eventually(async () => {
+      agent.send_event('ping');
+      await sleep(150);
+      return pings() > 0;
+    }, 20000, 'events of the shared robot at the page');
+    const first = pings();
+    for (let i = 0; i < 9; i++) {
+      agent.send_event('ping');
+      await sleep(150);
+    }
+    await eventually(() => pings() === first + 9, 20000, 'ten events at the page');
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
+    assert.ok(reads >= 1 && reads <= 2, `the list was read ${reads} times for ${first + 9} events`);
+
+    // The relay answers again: the read that was due brings the robot.
+    failing = false;
+    const card = page.locator('li.robot[data-device="barn-1"]');
+    await card.waitFor({ timeout: 20000 });
+    check_console_expecting(page, [503]);
+
+    // Forty events handed over at once redraw the list once or so, not forty times.
+    await page.evaluate(() => {
+      window.list_draws = 0;
+      new MutationObserver((records) => {
+        for (const r of records) for (const n of r.addedNodes) if (n.classList?.contains('robot-list')) window.list_draws += 1;
+      }).observe(document.getElementById('view'), { childList: true, subtree: true });
+    });
+    const before = pings();
+    batch = [];
+    for (let i = 0; i < 40; i++) agent.send_event('ping');
+    await eventually(() => pings() === before + 40, 20000, 'forty more events from the relay');
+    page.send_batch();
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    const draws = await page.evaluate(() => window.list_draws);
+    assert.ok(draws >= 1 && draws <= 5, `the list was drawn ${draws} times for 40 events`);
+    await card.waitFor();
+    check_console(page);
     failed = false;
   } finally {
     await t.cleanup(failed);

@@ -115,6 +115,23 @@ test('commands: JSON checked first, sent → ack → result, robot errors, timeo
     assert.deepEqual(await offline.locator('ol.steps > li').evaluateAll((l) => l.map((x) => x.dataset.step)), ['sent', 'error']);
     await screenshot(page, 'live-command-offline-desktop');
     check_console(page);
+
+    // Signing out forgets the commands: the viewer signing in on this same page (no reload: the
+    // mark on window survives) finds the Command tab of that robot empty.
+    assert.ok(await page.locator('ol.commands li.command').count() > 0);
+    await page.evaluate(() => { window.same_page = true; });
+    await page.click('#sign-out');
+    await page.waitForFunction(() => location.hash.startsWith('#/login'));
+    await page.fill('input[name=email]', viewer_email);
+    await page.fill('input[name=password]', 'correct horse battery staple');
+    await page.click('form button[type=submit]');
+    await page.waitForFunction(() => !location.hash.startsWith('#/login'));
+    await page.evaluate((id) => { location.hash = `/devices/${id}/command`; }, device.device_id);
+    await page.waitForSelector('form.command-form');
+    assert.equal(await page.evaluate(() => window.same_page), true, 'the same page, not a reload');
+    assert.equal(await page.locator('ol.commands li.command').count(), 0);
+    assert.equal(await page.locator('ol.commands').textContent(), 'Nothing sent yet.');
+    check_console(page);
     failed = false;
   } finally {
     await t.cleanup(failed);

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import http from 'node:http';
 import { assert, scope, launch_browser, check_console, screenshot, robot_online, owner_with_robot, add_viewer,
-         signed_in_page, assert_fits_phone, tab_to } from './harness.mjs';
+         signed_in_page, assert_fits_phone, tab_to, eventually } from './harness.mjs';
 
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
@@ -39,6 +39,12 @@ async function robot_api() {
       if (route === 'GET /photos/last.png') {
         res.writeHead(200, { 'Content-Type': 'image/png' });
         return res.end(png);
+      }
+      if (route === 'GET /photos/slow.png') {
+        return setTimeout(() => {
+          res.writeHead(200, { 'Content-Type': 'image/png' });
+          res.end(png);
+        }, 1000);
       }
       if (route === 'GET /missions/status') return setTimeout(() => json(200, { late: true }), 5000);
       return json(404, { error: 'no such path' });
@@ -167,6 +173,35 @@ test('the REST tunnel: presets, answers with status, headers and body, and every
     await call(viewer, 'GET', '/status');
     assert.equal(await status_of(viewer), '200');
     check_console(viewer);
+
+    // The tab is left while an image is on its way: its answer makes no blob URL that nobody
+    // revokes (URL.createObjectURL / revokeObjectURL counted by an init script).
+    const left = await signed_in_page(browser, relay, email, { frames: true });
+    await left.context().addInitScript(() => {
+      window.blob_urls = { made: 0, revoked: 0 };
+      const make = URL.createObjectURL;
+      const revoke = URL.revokeObjectURL;
+      URL.createObjectURL = (x) => { window.blob_urls.made += 1; return make(x); };
+      URL.revokeObjectURL = (x) => { window.blob_urls.revoked += 1; return revoke(x); };
+    });
+    await left.reload();
+    await left.goto(`/console/#/devices/${device.device_id}/tunnel`);
+    await left.fill('input[name="path"]', '/photos/last.png');
+    await left.click('form.tunnel-form button[type="submit"]');
+    await left.waitForSelector('.tunnel-image');
+    assert.deepEqual(await left.evaluate(() => window.blob_urls), { made: 1, revoked: 0 });
+    await left.fill('input[name="path"]', '/photos/slow.png');
+    await left.click('form.tunnel-form button[type="submit"]');
+    await left.click('nav.tabs a:text-is("Events")');
+    await left.waitForSelector('ol.feed', { state: 'attached' });
+    await eventually(() => left.ws_frames.filter((m) => m.type === 'http_response').length === 2, 10000,
+                     'the slow answer reached the page');
+    // Barrier: an event sent after it on the same socket is in the feed, so the answer was handled.
+    agent.send_event('after_the_answer');
+    await left.locator('ol.feed', { hasText: 'after_the_answer' }).waitFor({ timeout: 10000 });
+    const counts = await left.evaluate(() => window.blob_urls);
+    assert.equal(counts.made, counts.revoked, JSON.stringify(counts));
+    check_console(left);
 
     // The robot goes offline.
     await agent.stop();

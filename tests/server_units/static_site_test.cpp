@@ -120,6 +120,34 @@ TEST_CASE("static_site::from_directory: every file by its relative key; a missin
     CHECK(why == (dir.path / "no-index").string() + " holds no index.html");
 }
 
+TEST_CASE("static_site::from_directory: no dotfiles, dot-folders, editor backups or symlinks")
+{
+    scratch dir;
+    auto site_dir = dir.path / "site";
+    relay::test::write_test_file(site_dir / "index.html", "<!doctype html>");
+    relay::test::write_test_file(site_dir / "js" / "app.js", "app");
+    relay::test::write_test_file(site_dir / ".env", "SECRET=1");
+    relay::test::write_test_file(site_dir / "js" / ".app.js.swp", "swap");
+    relay::test::write_test_file(site_dir / "js" / "app.js~", "backup");
+    relay::test::write_test_file(site_dir / "js" / "#app.js#", "autosave");
+    relay::test::write_test_file(site_dir / ".git" / "config", "[core]");
+    relay::test::write_test_file(site_dir / "js" / ".hidden" / "x.js", "x");
+    relay::test::write_test_file(dir.path / "secret.txt", "outside");
+    relay::test::write_test_file(dir.path / "elsewhere" / "y.js", "y");
+    fs::create_symlink(dir.path / "secret.txt", site_dir / "linked.txt");
+    fs::create_directory_symlink(dir.path / "elsewhere", site_dir / "linked-dir");
+    std::string why;
+    auto site = static_site::from_directory(site_dir, why);
+    REQUIRE(site);
+    CHECK(why.empty());
+    CHECK(site->size() == 2);
+    CHECK(site->find("index.html") != nullptr);
+    CHECK(site->find("js/app.js")->content == "app");
+    for (auto path : {".env", "js/.app.js.swp", "js/app.js~", "js/#app.js#", ".git/config", "js/.hidden/x.js",
+                      "linked.txt", "linked-dir/y.js"})
+        CHECK_MESSAGE(site->find(path) == nullptr, path);
+}
+
 TEST_CASE("embed_files.cmake: every byte of every file, empty files too, rewritten only on change")
 {
     scratch dir;

@@ -31,7 +31,17 @@ std::shared_ptr<static_site> static_site::from_directory(std::filesystem::path c
     auto site = std::make_shared<static_site>();
     fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec);
     for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (!it->is_regular_file(ec))
+        // A development folder also holds what is not the site: dotfiles and dot-folders (.git,
+        // an editor's .x.swp), editor backups (x~, #x#), and symlinks that may point anywhere.
+        // Serve only regular files under ordinary names, as the embedded build would have them.
+        auto name = it->path().filename().string();
+        bool hidden = name.starts_with('.') || name.ends_with('~') || name.starts_with('#');
+        auto status = it->symlink_status(ec);
+        if (ec)
+            break;
+        if (hidden && fs::is_directory(status))
+            it.disable_recursion_pending();
+        if (hidden || !fs::is_regular_file(status))
             continue;
         std::ifstream in(it->path(), std::ios::binary);
         std::ostringstream content;

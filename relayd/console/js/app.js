@@ -83,7 +83,16 @@ function device_header(device, current) {
   ];
 }
 
-async function route() {
+/** Draws the page of the location's hash; a view that throws leaves an error notice, not an uncaught error. */
+function route() {
+  const ticket = rendering + 1;
+  draw_route().catch((error) => {
+    console.warn('view failed', error);
+    if (ticket === rendering) notice(`This page could not be shown: ${error.message ?? error}`);
+  });
+}
+
+async function draw_route() {
   const ticket = ++rendering;
   if (cleanup) {
     try { cleanup(); } catch (error) { console.warn('view cleanup failed', error); }
@@ -167,6 +176,7 @@ async function start() {
       socket.stop();
       devices.clear();
       log.clear();
+      command.forget_commands();
       navigate('/login', e.detail?.reason ? [e.detail.reason, 'info'] : null);
     }
     draw_nav();

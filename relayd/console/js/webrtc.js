@@ -116,6 +116,7 @@ export class live_view extends EventTarget {
   #timer = null;
   #renew_timer = null;
   #renew_due = null;      // ms since the epoch: when the next renewal is tried
+  #end_reason = 'view_ended'; // how a session that comes after the view ended is closed
   #on_message;
   #on_socket_state;
 
@@ -155,7 +156,8 @@ export class live_view extends EventTarget {
       return;
     }
     if (!this.active) {
-      this.#close_session(this.#current, 'stopped');
+      // Stopped or left while the credentials were awaited: the same reason as the view's end.
+      this.#close_session(this.#current, this.#end_reason);
       return;
     }
     this.#set_state('connecting', 'Connecting…');
@@ -269,7 +271,11 @@ export class live_view extends EventTarget {
     // The selected pair and its round-trip time come with the ICE checks; wait for them a little.
     let sample = null;
     for (let i = 0; i < 8 && !session.ended; i++) {
-      sample = peer_session.read(await session.pc.getStats());
+      try {
+        sample = peer_session.read(await session.pc.getStats());
+      } catch {
+        return; // the peer connection was closed meanwhile: nothing to report
+      }
       if (sample.pair?.currentRoundTripTime !== undefined) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -307,8 +313,10 @@ export class live_view extends EventTarget {
       this.#renewal_failed(session, describe_close(reason, by));
     } else if (session === this.#current) {
       // The relay may close the old session first (RELAY_WEBRTC_REPLACE_GRACE): show the new one.
+      // Any other end of it ends the view, and a renewal being built is closed on the relay too
+      // (the current one is closed already): it would hold a session slot of the robot.
       if (reason === 'replaced' && this.#renewal && !this.#renewal.ended) this.#switch();
-      else this.#end(describe_close(reason, by), null);
+      else this.#end(describe_close(reason, by), 'view_ended');
     }
   }
 
@@ -326,6 +334,7 @@ export class live_view extends EventTarget {
   }
 
   #end(text, reason) {
+    this.#end_reason = reason ?? 'view_ended';
     for (const session of [...this.#sessions.values()]) this.#close_session(session, reason);
     clearTimeout(this.#timer);
     clearTimeout(this.#renew_timer);
@@ -363,7 +372,7 @@ export class live_view extends EventTarget {
       return;
     }
     if (!this.active || old !== this.#current || old.ended) {
-      this.#close_session(session, 'stopped');
+      this.#close_session(session, this.active ? 'view_ended' : this.#end_reason);
       return;
     }
     this.#renewal = session;

@@ -1,7 +1,8 @@
 // A robot's Command tab: a command name and JSON data, checked before sending; each command
 // sent shows its way: sent → ack (the relay handed it to the robot) → result (ok with data, or
 // the robot's error) — or the relay's error in words, or no result in the time asked for (a
-// result that comes later still shows, marked late). The list lives as long as the page.
+// result that comes later still shows, marked late). The list lives as long as the page's
+// sign-in: signing out forgets it (app.js calls forget_commands), so the next user sees none.
 import { h, replace, read_json } from '../ui.js';
 import { describe_error } from '../errors.js';
 import { message_id } from '../socket.js';
@@ -19,6 +20,13 @@ function records(device_id) {
 
 function changed() {
   for (const redraw of redraws) redraw();
+}
+
+/** Forgets every command sent (sign-out); results still on their way find no record. */
+export function forget_commands() {
+  for (const list of history.values()) for (const record of list) clearTimeout(record.timer);
+  history.clear();
+  changed();
 }
 
 /** Results reach the records even while the tab is closed. */

@@ -70,6 +70,7 @@ function render(ctx) {
   const viewer = ctx.device.role === 'viewer';
   let blob_url = null;
   let busy = false;
+  let left = false; // the tab was left: an answer still coming is not shown (nor its image's blob URL made)
 
   const method = h('select', { name: 'method' },
     (viewer ? ['GET'] : methods).map((m) => h('option', { value: m }, m)));
@@ -129,6 +130,7 @@ function render(ctx) {
     const started = performance.now();
     try {
       const m = await ctx.socket.request(message, { accept: (x) => x.type === 'http_response', timeout_ms: 60000 });
+      if (left) return;
       const ms = Math.round(performance.now() - started);
       const view = body_view(m);
       show(h('h2', {}, line),
@@ -167,7 +169,10 @@ function render(ctx) {
       h('div', { class: 'row' }, submit)),
     answer);
   show_body_field();
-  return () => { if (blob_url) URL.revokeObjectURL(blob_url); };
+  return () => {
+    left = true;
+    if (blob_url) URL.revokeObjectURL(blob_url);
+  };
 }
 
 export const views = [
