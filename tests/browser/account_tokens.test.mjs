@@ -224,8 +224,8 @@ test("a proxy's error page (502, 503 HTML, no status text) is shown in words; a 
       await page.locator('text=The relay, or the proxy in front of it, is unavailable. Try again shortly.').first().waitFor();
       await screenshot(page, `account-bad-gateway-${size}`);
 
-      // At start the refresh meets a 503 page: the login is kept for next time (the sign-in
-      // page shows meanwhile: app.js's start() does not yet carry the words past its redirect).
+      // At start the refresh meets a 503 page: the sign-in page says so in words, and the login
+      // is kept for next time.
       let busy = 0;
       await page.route('**/api/auth/refresh', async (route) => {
         if (busy++ > 0) return route.continue();
@@ -233,6 +233,7 @@ test("a proxy's error page (502, 503 HTML, no status text) is shown in words; a 
       });
       await page.reload();
       await page.waitForSelector('form[aria-label="Sign in"]');
+      await page.locator('#notice:not([hidden])', { hasText: 'unavailable' }).waitFor();
       assert.equal(busy, 1);
       assert.notEqual(await stored(page, 'relay.refresh_token'), null, 'a busy relay is no sign-out');
       await page.reload();

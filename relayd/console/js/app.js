@@ -100,8 +100,9 @@ async function draw_route() {
   }
   header_cleanup?.();
   header_cleanup = null;
-  notice(...(carried ?? [null]));
+  const message = carried;
   carried = null;
+  notice(...(message ?? [null]));
   const raw = location.hash.replace(/^#/, '') || '/devices';
   const [path, query_string = ''] = raw.split('?');
   let view = null;
@@ -117,7 +118,7 @@ async function draw_route() {
     return;
   }
   if (view.auth !== false && !session.signed_in) {
-    navigate(`/login?next=${encodeURIComponent(raw)}`);
+    navigate(`/login?next=${encodeURIComponent(raw)}`, message); // what brought us here goes along
     return;
   }
   document.title = `${view.title ?? 'Relay'} · Relay console`;
@@ -186,7 +187,9 @@ async function start() {
   try {
     await session.restore();
   } catch (error) {
-    notice(`The relay cannot be reached: ${error.message}`);
+    // The login is kept (a busy or unreachable relay is no sign-out); the words go to the page
+    // route() draws, the sign-in form included, and a reload tries again.
+    carried = [error.message, 'error'];
   }
   route();
 }
