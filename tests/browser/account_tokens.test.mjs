@@ -236,8 +236,20 @@ test("a proxy's error page (502, 503 HTML, no status text) is shown in words; a 
       await page.locator('#notice:not([hidden])', { hasText: 'unavailable' }).waitFor();
       assert.equal(busy, 1);
       assert.notEqual(await stored(page, 'relay.refresh_token'), null, 'a busy relay is no sign-out');
+      // No answer at all at start: the sign-in page says so in the console's words (not the
+      // browser's "Failed to fetch"), and the login is kept too.
+      await page.unroute('**/api/auth/refresh');
+      let unreachable = 0;
+      await page.route('**/api/auth/refresh', (route) => (unreachable++ > 0 ? route.continue() : route.abort()));
+      await page.reload();
+      await page.waitForSelector('form[aria-label="Sign in"]');
+      await page.locator('#notice:not([hidden])', { hasText: 'The relay cannot be reached. Check your connection.' }).waitFor();
+      assert.equal(unreachable, 1);
+      assert.notEqual(await stored(page, 'relay.refresh_token'), null, 'an unreachable relay is no sign-out');
       await page.reload();
       await page.locator('#sign-out').waitFor();
+      // The browser itself logs the aborted request; nothing else may be on the console.
+      page.console_errors = page.console_errors.filter((e) => !/net::ERR_FAILED/.test(e));
       check_console_expecting(page, [502, 503]);
     }
     failed = false;

@@ -131,7 +131,6 @@ export class session extends EventTarget {
       this.dispatchEvent(new CustomEvent('change', { detail: {} }));
       return true;
     } catch (error) {
-      if (error.code === 'NETWORK') throw error;
       if (transient(error)) throw new api_error(error.status, error.code, error_words(error), error.retry_after);
       return false;
     }
