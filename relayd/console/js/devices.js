@@ -50,22 +50,19 @@ export class device_store extends EventTarget {
     socket.addEventListener('message', (e) => {
       const m = e.detail;
       if (m.type !== 'event' || typeof m.device_id !== 'string') return;
-      const presence = m.event === 'robot_connected' || m.event === 'robot_disconnected';
+      const connected = m.event === 'robot_connected';
+      const presence = connected || m.event === 'robot_disconnected'
+        ? { device_id: m.device_id, online: connected, last_seen: m.ts, connected } : null;
       // Kept even for a robot not known yet: the list being read may bring it, older.
-      if (presence) {
-        this.#seen_while_loading?.push({ device_id: m.device_id, online: m.event === 'robot_connected',
-                                         last_seen: m.ts, connected: m.event === 'robot_connected' });
-      }
+      if (presence) this.#seen_while_loading?.push(presence);
       const d = this.#devices.get(m.device_id);
       if (!d) {
         if (this.#loaded) this.#read_for_unknown(m.device_id);
         return;
       }
       if (presence) {
-        d.online = m.event === 'robot_connected';
-        if (m.ts && later(m.ts, d.last_seen)) d.last_seen = m.ts;
+        this.#apply_presence(d, presence);
         this.#changed();
-        if (d.online) this.#read_after_hello(m.device_id);
       } else if (m.ts && later(m.ts, d.last_seen)) {
         // Replayed events (a resume) are older than what the store may already know.
         d.last_seen = m.ts;
@@ -90,10 +87,7 @@ export class device_store extends EventTarget {
       for (const d of list) this.#devices.set(d.device_id, { ...d });
       for (const p of seen) {
         const d = this.#devices.get(p.device_id);
-        if (!d) continue;
-        d.online = p.online;
-        if (p.last_seen && later(p.last_seen, d.last_seen)) d.last_seen = p.last_seen;
-        if (p.connected) this.#read_after_hello(p.device_id); // its hello may be newer than the list
+        if (d) this.#apply_presence(d, p);
       }
       this.#loaded = true;
       this.#changed();
@@ -152,6 +146,16 @@ export class device_store extends EventTarget {
     };
     if (wait <= 0) read();
     else this.#unknown_timer = setTimeout(read, wait);
+  }
+
+  /**
+   * Presence `p` ({online, last_seen?, connected?}) onto device `d`: last_seen only moves forward;
+   * a robot that has just connected is read again after its hello (newer than any list).
+   */
+  #apply_presence(d, p) {
+    d.online = p.online;
+    if (p.last_seen && later(p.last_seen, d.last_seen)) d.last_seen = p.last_seen;
+    if (p.connected) this.#read_after_hello(d.device_id);
   }
 
   #read_after_hello(device_id) {
