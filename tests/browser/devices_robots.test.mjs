@@ -8,15 +8,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { assert, relayd, scope, launch_browser, open_console, check_console, check_console_expecting, screenshot,
-         sign_in, proc, require_env, focused, tab_to, eventually, assert_fits, watch_frames, robot_agent, sleep } from './harness.mjs';
-
-/** The command line shown under `name` (data-copy), and the secret and argv in it. */
-async function shown_command(page, name) {
-  const text = (await page.locator(`pre[data-copy=${name}]`).textContent()).trim();
-  const m = /^(?:PYTHONPATH=(\S+) )?(?:RELAY_DEVICE_SECRET='([A-Za-z0-9_-]{43})' )?(\S+) (.+)$/.exec(text);
-  assert.ok(m, `a command line: ${text}`);
-  return { text, secret: m[2] ?? null, program: m[3], args: m[4].split(' ') };
-}
+         sign_in, proc, require_env, focused, tab_to, eventually, assert_fits, watch_frames, robot_agent, sleep, shown_command } from './harness.mjs';
 
 /** Runs the build-tree robot-agent command the page shows, as a person would paste it. */
 function start_shown_agent(t, command, name, extra = [], cwd = t.dir) {

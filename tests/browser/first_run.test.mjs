@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import path from 'node:path';
 import fs from 'node:fs';
 import { assert, relayd, scope, launch_browser, open_console, check_console, screenshot, proc, require_env, python,
-         eventually, keep_peer_connections, peer_stats, frame_received, watch_frames, stop_video } from './harness.mjs';
+         eventually, keep_peer_connections, peer_stats, frame_received, watch_frames, stop_video, shown_command } from './harness.mjs';
 
 const source_dir = path.resolve(require_env('RELAY_PYTHON_ROBOT_DIR'), '..', '..');
 
@@ -17,15 +17,14 @@ const source_dir = path.resolve(require_env('RELAY_PYTHON_ROBOT_DIR'), '..', '..
  * quick start's build directory (`build/python`); the test uses the build under test instead,
  * which is that same directory when the tests run as the README says.
  */
-function start_shown_robot(t, text) {
-  const m = /^PYTHONPATH=(\S+) RELAY_DEVICE_SECRET='([A-Za-z0-9_-]{43})' (\S+) (\S+) (.+)$/.exec(text);
-  assert.ok(m, `a robot.py command line: ${text}`);
-  const [, pythonpath, secret, program, script, args] = m;
-  assert.equal(pythonpath, 'build/python');
-  assert.equal(program, python);
+function start_shown_robot(t, command) {
+  assert.equal(command.pythonpath, 'build/python');
+  assert.equal(command.program, python);
+  assert.ok(command.secret, `a secret in ${command.text}`);
+  const [script, ...args] = command.args;
   assert.ok(fs.existsSync(path.join(source_dir, script)), `${script} exists in the source tree`);
-  const env = { ...process.env, RELAY_DEVICE_SECRET: secret, PYTHONFAULTHANDLER: '1' };
-  return t.add(new proc([program, script, ...args.split(' ')], path.join(t.dir, 'robot-py.log'), { env, cwd: source_dir }));
+  const env = { ...process.env, RELAY_DEVICE_SECRET: command.secret, PYTHONFAULTHANDLER: '1' };
+  return t.add(new proc([command.program, script, ...args], path.join(t.dir, 'robot-py.log'), { env, cwd: source_dir }));
 }
 
 test('open /, register, add a robot, start it with the shown command, watch its events and its video', async () => {
@@ -56,8 +55,8 @@ test('open /, register, add a robot, start it with the shown command, watch its 
     await page.fill('input[name=device_id]', 'wimz-first');
     await page.click('form[aria-label="Add a robot"] button[type=submit]');
     await page.locator('.secret-panel .warning', { hasText: 'not shown again' }).waitFor();
-    const command = (await page.locator('pre[data-copy=robot-py]').textContent()).trim();
-    assert.ok(command.includes(`--relay ${relay.url} --device-id wimz-first`), command);
+    const command = await shown_command(page, 'robot-py');
+    assert.ok(command.text.includes(`--relay ${relay.url} --device-id wimz-first`), command.text);
     await screenshot(page, 'first-run-added-desktop');
 
     // The robot, started as shown, goes online in the open list.

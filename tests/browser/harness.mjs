@@ -561,3 +561,14 @@ export async function stop_video(page) {
   await page.waitForSelector('.video-status[data-state="ended"]');
   check_console(page);
 }
+
+/**
+ * The command line the console shows under `name` (its data-copy block, e.g. 'robot-py'), as a
+ * person would paste it: {text, pythonpath, secret, program, args}.
+ */
+export async function shown_command(page, name) {
+  const text = (await page.locator(`pre[data-copy=${name}]`).textContent()).trim();
+  const m = /^(?:PYTHONPATH=(\S+) )?(?:RELAY_DEVICE_SECRET='([A-Za-z0-9_-]{43})' )?(\S+) (.+)$/.exec(text);
+  assert.ok(m, `a command line: ${text}`);
+  return { text, pythonpath: m[1] ?? null, secret: m[2] ?? null, program: m[3], args: m[4].split(' ') };
+}
